@@ -1,0 +1,18 @@
+/* surel.h - the verbs of the surel admin command, one file each. */
+#ifndef SUREL_ADMIN_H
+#define SUREL_ADMIN_H
+
+/* Set by main() from -c DIR (or NULL: $MAIL_CONFIG or the built-in folder). */
+extern const char *surel_config_dir;
+
+/* Each verb gets argv[0] = the verb name and returns the exit status. */
+int     surel_start_main(int argc, char **argv);    /* surel_ctl.c */
+int     surel_stop_main(int argc, char **argv);     /* surel_ctl.c */
+int     surel_reload_main(int argc, char **argv);   /* surel_ctl.c */
+int     surel_status_main(int argc, char **argv);   /* surel_ctl.c */
+int     surel_check_main(int argc, char **argv);    /* surel_check.c */
+int     surel_conf_main(int argc, char **argv);     /* surel_conf.c */
+int     surel_map_main(int argc, char **argv);      /* surel_map.c */
+int     surel_sandbox_main(int argc, char **argv);  /* surel_sandbox.c */
+
+#endif

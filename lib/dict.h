@@ -1,0 +1,67 @@
+/* dict - lookup tables, all behind one interface.
+ *
+ * A table is named TYPE:NAME, as in Postfix:
+ *     lmdb:/etc/aliases      an LMDB file /etc/aliases.lmdb built from the
+ *                            text file /etc/aliases (`surel map build`); reopened
+ *                            when the file is replaced
+ *     pcre:/etc/hdr_checks   PCRE2 patterns, Postfix's `/regex/flags result`
+ *                            format with if/endif and $1 substitution
+ *     inline:{k1=v1, { k2 = v 2 }}   a small table written in place
+ *     static:value           every key finds value
+ *     texthash:/file         a text file in postmap format, read into memory
+ *     unix:passwd.byname     the password file, key = user name
+ * Lookups answer three ways (never a bare boolean): found, not found, or
+ * try later (a table that can't be read must defer mail, never bounce it).
+ * Keys of lmdb, texthash, inline and unix tables are folded to lower case
+ * unless DICT_FLAG_FIXED_CASE is given; pcre tables are matched as written.
+ * More types (pgsql, redis, socketmap) plug in through dict_register().
+ */
+#ifndef SUREL_DICT_H
+#define SUREL_DICT_H
+
+#include "buf.h"
+
+typedef enum dict_status {
+    DICT_FOUND = 0,
+    DICT_NOTFOUND = 1,
+    DICT_TRYLATER = 2
+} DICT_STATUS;
+
+#define DICT_FLAG_FIXED_CASE    (1 << 0)    /* don't fold keys to lower case */
+
+typedef struct DICT DICT;
+
+/* What a table type implements; `open` fills in a DICT it allocates. */
+typedef struct DICT_TYPE {
+    const char *name;                       /* "lmdb" */
+    DICT   *(*open)(const char *name, int flags, BUF *why);
+    DICT_STATUS (*lookup)(DICT *dict, const char *key, BUF *result, BUF *why);
+    void    (*close)(DICT *dict);
+    int     (*build)(const char *name, BUF *why);   /* NULL: not buildable */
+} DICT_TYPE;
+
+struct DICT {
+    const DICT_TYPE *type;
+    char   *name;                           /* part after "type:" */
+    int     flags;
+    void   *priv;                           /* the type's own state */
+};
+
+void    dict_register(const DICT_TYPE *type);
+DICT   *dict_open(const char *type_name, int flags, BUF *why);    /* NULL + why */
+DICT_STATUS dict_lookup(DICT *dict, const char *key, BUF *result, BUF *why);
+void    dict_close(DICT *dict);
+int     dict_build(const char *type_name, BUF *why);  /* build TYPE:FILE from FILE; 0 or -1 */
+const char *dict_status_name(DICT_STATUS status);
+
+/* A list of tables searched in order ("lmdb:/a, pcre:/b"), like Postfix maps. */
+typedef struct MAPS MAPS;
+MAPS   *maps_open(const char *list, int flags, BUF *why);   /* NULL + why */
+DICT_STATUS maps_find(MAPS *maps, const char *key, BUF *result, BUF *why);
+void    maps_close(MAPS *maps);
+
+/* The postmap source format, shared by lmdb and texthash builders. */
+typedef int (*DICT_TEXT_FN)(const char *key, const char *value, int lineno, void *ctx);
+int     dict_read_text_file(const char *path, DICT_TEXT_FN fn, void *ctx, BUF *why);
+
+#endif

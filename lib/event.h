@@ -1,0 +1,34 @@
+/* event - one event loop per process: file descriptors, timers, signals.
+ *
+ * Built on epoll. Callbacks run from event_loop(), never from a signal
+ * handler: signals arrive through a self-pipe and are dispatched like any
+ * other event. Timers are keyed by (callback, context): requesting a timer
+ * that exists moves it (Postfix's event_request_timer semantics).
+ * All descriptors the loop creates are close-on-exec.
+ */
+#ifndef SUREL_EVENT_H
+#define SUREL_EVENT_H
+
+#define EVENT_READ      (1 << 0)
+#define EVENT_WRITE     (1 << 1)
+#define EVENT_XCPT      (1 << 2)    /* error or hang-up on the descriptor */
+#define EVENT_TIME      (1 << 3)    /* a timer expired */
+#define EVENT_SIGNAL    (1 << 4)    /* a registered signal arrived */
+
+/* For fds: (event mask, context); for timers: EVENT_TIME; for signals: signo. */
+typedef void (*EVENT_FN)(int event, void *context);
+
+void    event_enable_read(int fd, EVENT_FN fn, void *context);
+void    event_enable_write(int fd, EVENT_FN fn, void *context);
+void    event_disable_readwrite(int fd);
+
+long long event_request_timer(EVENT_FN fn, void *context, long delay_ms);
+int     event_cancel_timer(EVENT_FN fn, void *context);   /* 1 if one was set */
+
+void    event_signal(int signo, EVENT_FN fn, void *context);  /* fn(signo, ctx) */
+
+void    event_loop(long max_wait_ms);   /* one round; <0: wait until an event */
+long long event_now_ms(void);           /* monotonic clock, milliseconds */
+void    event_reset_after_fork(void);   /* forget everything inherited */
+
+#endif

@@ -1,0 +1,188 @@
+/* msg - the one logger; see msg.h for the line shape and severities. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "msg.h"
+
+#define MSG_LINE_MAX 4096           /* longer lines are cut, never split */
+
+int     msg_verbose;
+
+static char msg_prog[64] = "surel";     /* "surel/smtpd" */
+static int msg_flags = MSG_TO_STDERR;
+static int msg_file_fd = -1;            /* maillog_file, when set */
+static void (*msg_cleanup)(void);
+static int msg_dying;                   /* fatal/panic re-entry guard */
+
+/* msg_init - name the program ("smtpd" becomes "surel/smtpd") and pick outputs */
+void msg_init(const char *progname, int flags)
+{
+    const char *base = strrchr(progname, '/');
+
+    base = base ? base + 1 : progname;
+    snprintf(msg_prog, sizeof(msg_prog), "surel/%s", base);
+    msg_flags = flags;
+    if (flags & MSG_TO_SYSLOG)
+        openlog(msg_prog, LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
+
+/* msg_set_logfile - log to this file instead of syslog; -1 if it can't open */
+int msg_set_logfile(const char *path)
+{
+    int fd;
+
+    if (path == NULL || *path == 0) {
+        if (msg_file_fd >= 0)
+            close(msg_file_fd);
+        msg_file_fd = -1;
+        return 0;
+    }
+    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return -1;
+    if (msg_file_fd >= 0)
+        close(msg_file_fd);
+    msg_file_fd = fd;
+    return 0;
+}
+
+/* msg_set_stderr - turn the stderr copy on or off (daemons turn it off) */
+void msg_set_stderr(int on)
+{
+    if (on)
+        msg_flags |= MSG_TO_STDERR;
+    else
+        msg_flags &= ~MSG_TO_STDERR;
+}
+
+const char *msg_progname(void)
+{
+    return msg_prog;
+}
+
+/* msg_on_exit - run this before exiting on a fatal error (e.g. remove a temp file) */
+void msg_on_exit(void (*cleanup)(void))
+{
+    msg_cleanup = cleanup;
+}
+
+/* msg_write_file - one line to maillog_file, syslog-style time stamp */
+static void msg_write_file(const char *text)
+{
+    char    line[MSG_LINE_MAX + 256];
+    char    stamp[32];
+    char    host[64];
+    time_t  now = time(NULL);
+    struct tm tm;
+    int     n;
+
+    localtime_r(&now, &tm);
+    strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
+    if (gethostname(host, sizeof(host)) != 0)
+        strcpy(host, "localhost");
+    host[sizeof(host) - 1] = 0;
+    host[strcspn(host, ".")] = 0;
+    n = snprintf(line, sizeof(line), "%s %s %s[%ld]: %s\n",
+                 stamp, host, msg_prog, (long) getpid(), text);
+    if (n < 0)
+        return;
+    if ((size_t) n >= sizeof(line)) {
+        n = sizeof(line) - 1;
+        line[n - 1] = '\n';
+    }
+    (void) !write(msg_file_fd, line, (size_t) n);
+}
+
+/* msg_vlog - format once, send to every destination */
+void msg_vlog(int severity, const char *fmt, va_list ap)
+{
+    static const char *prefix[] = {"", "warning: ", "fatal: ", "panic: "};
+    static const int prio[] = {LOG_INFO, LOG_WARNING, LOG_CRIT, LOG_CRIT};
+    char    text[MSG_LINE_MAX];
+    int     saved_errno = errno;
+    int     off;
+    char   *cp;
+
+    off = snprintf(text, sizeof(text), "%s", prefix[severity]);
+    errno = saved_errno;                /* so that %m works */
+    vsnprintf(text + off, sizeof(text) - (size_t) off, fmt, ap);
+    for (cp = text; *cp; cp++)          /* one event, one line */
+        if (*cp == '\n' || *cp == '\r')
+            *cp = ' ';
+    if (msg_flags & MSG_TO_STDERR) {
+        char    line[MSG_LINE_MAX + 80];
+        int     n = snprintf(line, sizeof(line), "%s: %s\n", msg_prog, text);
+
+        if (n > 0)
+            (void) !write(STDERR_FILENO, line,
+                          (size_t) n < sizeof(line) ? (size_t) n : sizeof(line) - 1);
+    }
+    if (msg_file_fd >= 0)
+        msg_write_file(text);
+    else if (msg_flags & MSG_TO_SYSLOG)
+        syslog(prio[severity], "%s", text);
+    errno = saved_errno;
+}
+
+void msg_info(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    msg_vlog(MSG_INFO, fmt, ap);
+    va_end(ap);
+}
+
+void msg_debug(const char *fmt, ...)
+{
+    va_list ap;
+
+    if (msg_verbose <= 0)
+        return;
+    va_start(ap, fmt);
+    msg_vlog(MSG_INFO, fmt, ap);
+    va_end(ap);
+}
+
+void msg_warn(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    msg_vlog(MSG_WARN, fmt, ap);
+    va_end(ap);
+}
+
+/* msg_fatal - configuration or environment error: clean up, exit(1) */
+void msg_fatal(const char *fmt, ...)
+{
+    va_list ap;
+
+    if (msg_dying++ == 0) {
+        va_start(ap, fmt);
+        msg_vlog(MSG_FATAL, fmt, ap);
+        va_end(ap);
+        if (msg_cleanup)
+            msg_cleanup();
+    }
+    exit(1);
+}
+
+/* msg_panic - our own bug: log and abort() for a core file */
+void msg_panic(const char *fmt, ...)
+{
+    va_list ap;
+
+    if (msg_dying++ == 0) {
+        va_start(ap, fmt);
+        msg_vlog(MSG_PANIC, fmt, ap);
+        va_end(ap);
+    }
+    abort();
+}

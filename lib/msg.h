@@ -1,0 +1,47 @@
+/* msg - the one logger, with fixed severities.
+ *
+ * Lines look like Postfix's so that pflogsumm, fail2ban and grep habits work:
+ *     surel/smtpd[123]: 4Xk9...: client=host[1.2.3.4]
+ * Severities mean one thing each:
+ *     msg_info   an event worth a log line;
+ *     msg_warn   something went wrong and we recovered ("warning: ");
+ *     msg_fatal  configuration or environment is unusable; exit(1) ("fatal: ");
+ *     msg_panic  our own bug; abort() ("panic: ").
+ * Destinations: syslog (facility mail) by default; the file named by
+ * `maillog_file` instead when set; and stderr when asked (foreground master,
+ * command-line tools, tests). Each line is one write(2) with O_APPEND so
+ * that processes sharing a log file never interleave within a line.
+ */
+#ifndef SUREL_MSG_H
+#define SUREL_MSG_H
+
+#include <stdarg.h>
+
+#define MSG_TO_STDERR   (1 << 0)    /* also write to stderr */
+#define MSG_TO_SYSLOG   (1 << 1)    /* write to syslog (unless a file is set) */
+
+extern int msg_verbose;             /* >0: msg_debug lines are written */
+
+void    msg_init(const char *progname, int flags);
+int     msg_set_logfile(const char *path);
+void    msg_set_stderr(int on);
+const char *msg_progname(void);
+void    msg_on_exit(void (*cleanup)(void));
+
+void    msg_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void    msg_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void    msg_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void    msg_fatal(const char *fmt, ...)
+            __attribute__((format(printf, 1, 2), noreturn));
+void    msg_panic(const char *fmt, ...)
+            __attribute__((format(printf, 1, 2), noreturn));
+void    msg_vlog(int severity, const char *fmt, va_list ap)
+            __attribute__((format(printf, 2, 0)));
+
+/* Severities for msg_vlog. */
+#define MSG_INFO    0
+#define MSG_WARN    1
+#define MSG_FATAL   2
+#define MSG_PANIC   3
+
+#endif

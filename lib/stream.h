@@ -1,0 +1,56 @@
+/* stream - buffered I/O on a file descriptor, with timeouts and line limits.
+ *
+ * The one stream type (Postfix's VSTREAM + smtp_stream). Every read and
+ * write has a deadline (stream_set_timeout); a line is read into a BUF with
+ * an explicit limit so that no peer can make us allocate without bound.
+ * The byte-moving functions can be replaced (stream_set_io) so that TLS
+ * later slots in underneath without changing any caller.
+ * A stream can also be opened on memory (stream_memopen) for parsers under
+ * test and fuzzing.
+ */
+#ifndef SUREL_STREAM_H
+#define SUREL_STREAM_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "buf.h"
+
+typedef struct STREAM STREAM;
+
+/* Replaceable I/O: return bytes moved, 0 for EOF (read), -1 with errno. */
+typedef ssize_t (*STREAM_READ_FN)(void *ctx, int fd, void *buf, size_t len, int timeout);
+typedef ssize_t (*STREAM_WRITE_FN)(void *ctx, int fd, const void *buf, size_t len, int timeout);
+
+/* Results of stream_get_line. */
+#define STREAM_LINE_OK       0      /* a whole line ending in LF */
+#define STREAM_LINE_PARTIAL  1      /* limit reached before LF; rest not read */
+#define STREAM_LINE_LAST     2      /* EOF after some bytes without LF */
+#define STREAM_EOF          (-1)    /* clean EOF before any byte */
+#define STREAM_ERROR        (-2)    /* I/O error or timeout (see stream_timed_out) */
+
+STREAM *stream_fdopen(int fd);
+STREAM *stream_memopen(const void *data, size_t len);
+int     stream_close(STREAM *s);            /* closes fd; 0 or -1 (flush failed) */
+void    stream_release(STREAM *s);          /* frees, leaves fd open */
+int     stream_fd(const STREAM *s);
+void    stream_set_timeout(STREAM *s, int seconds);   /* <=0: no timeout */
+void    stream_set_io(STREAM *s, STREAM_READ_FN rd, STREAM_WRITE_FN wr, void *ctx);
+
+int     stream_getc(STREAM *s);             /* byte, STREAM_EOF or STREAM_ERROR */
+ssize_t stream_read(STREAM *s, void *buf, size_t len);   /* exactly len, or fewer at EOF; -1 error */
+int     stream_get_line(STREAM *s, BUF *line, size_t limit);
+size_t  stream_buffered(const STREAM *s);   /* bytes read ahead, not yet consumed */
+void    stream_discard_input(STREAM *s);    /* drop read-ahead (STARTTLS injection) */
+
+int     stream_write(STREAM *s, const void *buf, size_t len);   /* 0 or -1 */
+int     stream_puts(STREAM *s, const char *str);
+int     stream_printf(STREAM *s, const char *fmt, ...)
+            __attribute__((format(printf, 2, 3)));
+int     stream_flush(STREAM *s);            /* 0 or -1 */
+
+int     stream_eof(const STREAM *s);
+int     stream_error(const STREAM *s);
+int     stream_timed_out(const STREAM *s);
+
+#endif
