@@ -49,21 +49,34 @@ class Client:
     def __init__(self, address, family=socket.AF_INET, timeout=10.0):
         self.sock = socket.socket(family, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
-        self.sock.connect(address)
-        self.rfile = self.sock.makefile("rb")
+        try:
+            self.sock.connect(address)
+        except OSError:
+            self.sock.close()
+            raise
+        self.pending = b""
+
+    def send(self, line):
+        self.sock.sendall(line.encode() + b"\n")
+
+    def readline(self, timeout=10.0):
+        """One answer line (text); socket.timeout when none comes in time."""
+        self.sock.settimeout(timeout)
+        while b"\n" not in self.pending:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise ConnectionError("service hung up")
+            self.pending += chunk
+        line, self.pending = self.pending.split(b"\n", 1)
+        return line.decode()
 
     def ask(self, line="ping", timeout=10.0):
         """Send a line; return (pid, uid, echoed text)."""
-        self.sock.settimeout(timeout)
-        self.sock.sendall(line.encode() + b"\n")
-        answer = self.rfile.readline()
-        if not answer:
-            raise ConnectionError("service hung up")
-        pid, uid, text = answer.decode().rstrip("\n").split(" ", 2)
+        self.send(line)
+        pid, uid, text = self.readline(timeout).split(" ", 2)
         return int(pid), int(uid), text
 
     def close(self):
-        self.rfile.close()
         self.sock.close()
 
 
