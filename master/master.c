@@ -300,8 +300,8 @@ int     main(int argc, char **argv)
     event_signal(SIGTERM, master_stop, NULL);
     event_signal(SIGINT, master_stop, NULL);
     master_services_start();
-    msg_info("daemon started -- configuration %s", master_config_dir);
     master_ready(foreground);
+    msg_info("daemon started -- configuration %s", master_config_dir);
 
     for (;;)
         event_loop(-1);

@@ -68,6 +68,47 @@ class MasterTest(unittest.TestCase):
         self.assertEqual(c.ask("x")[2], "x")
         c.close()
 
+    def test_localhost_and_host_names(self):
+        port = free_port()
+        inst = self.instance("localhost:%d inet n - n - - test-echo\n" % port,
+                             "inet_protocols = ipv4\n")
+        inst.start()
+        c = Client(("127.0.0.1", port))
+        self.assertEqual(c.ask("x")[2], "x")
+        c.close()
+        inst = self.instance("mail.example.com:%d inet n - n - - test-echo\n" % free_port())
+        proc = inst.start(check=False)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("only numeric addresses and localhost", proc.stderr)
+
+    def test_foreground_master_stops_on_sigint(self):
+        inst = self.instance("echo unix - - n - - test-echo\n")
+        proc = subprocess.Popen([binary("master"), "-c", inst.etc, "-f"],
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            wait_for(lambda: os.path.exists(inst.unix_path("echo")), 10, "the listener")
+            c = Client(inst.unix_path("echo"), socket.AF_UNIX)
+            pid = c.ask()[0]
+            c.close()
+            proc.send_signal(signal.SIGINT)
+            self.assertEqual(proc.wait(timeout=15), 0)
+            self.assertFalse(pid_alive(pid))
+            self.assertIn("daemon started", proc.stderr.read())
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stderr.close()
+
+    def test_daemon_timeout_ends_a_stuck_request(self):
+        inst = self.instance("echo unix - - n - - test-echo -o daemon_timeout=1\n")
+        inst.start()
+        c = Client(inst.unix_path("echo"), socket.AF_UNIX)
+        pid = c.ask()[0]
+        # The client keeps the session open without a word: the watchdog fires.
+        inst.wait_log("pid %d killed by signal %d" % (pid, signal.SIGALRM), 10)
+        c.close()
+
     def test_unsupported_service_is_refused_with_reason(self):
         inst = self.instance("relay pass - - n - - test-echo\n")
         proc = inst.start(check=False)
