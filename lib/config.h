@@ -74,6 +74,13 @@ const PARAM_INFO *config_param_by_name(const char *name);
 int     config_each_set(void (*fn)(const char *name, const char *raw, void *ctx), void *ctx);
 int     config_parse_time(const char *text, char default_unit, long *seconds);
 int     config_parse_bool(const char *text, int *value);
+/* The table parameter that name is <service>_<param> of (a "default_" prefix
+ * is replaced: local_destination_concurrency_limit), or NULL. */
+const PARAM_INFO *config_service_param(const char *name, const char *const *services,
+                                       int nservices);
+/* In the table, <service>_<param>, or used as $name by some value: the names
+ * config_warn_unknown() leaves alone. */
+int     config_known(const char *name, const char *const *services, int nservices);
 
 /* Lists: comma/white-space separated, { } groups kept whole. */
 char  **config_split_list(const char *text, int *count);
