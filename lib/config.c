@@ -752,9 +752,9 @@ static int expand_entry(CONFIG_ENT *ent, BUF *out, EXPAND *ex)
     ex->depth--;
     if (status == 0) {
         config_bury(ent->cache);
-        ent->cache = buf_steal(tmp);
+        ent->cache = buf_steal(tmp);    /* frees tmp itself */
         ent->cache_gen = config_gen;
-        status = expand_put(out, ent->cache, strlen(ent->cache), ex);
+        return expand_put(out, ent->cache, strlen(ent->cache), ex);
     }
     buf_free(tmp);
     return status;

@@ -267,8 +267,7 @@ static void mastercf_normalize(MASTER_ENT *ent)
     }
     for (i = 1; i < ent->argc; i++)
         mastercf_put_arg(out, ent->argv[i]);
-    ent->text = buf_steal(out);
-    buf_free(out);
+    ent->text = buf_steal(out);         /* frees out itself */
 }
 
 /* mastercf_columns - the seven fixed columns */
