@@ -92,8 +92,10 @@ static void capture_begin(void)
 {
     int     fd;
 
-    if (capture_path == NULL)
-        capture_path = ts_path(ts_tempdir(), "stderr");
+    char   *dir = ts_tempdir();
+
+    capture_path = ts_path(dir, "stderr");
+    xfree(dir);
     fd = open(capture_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     ck_assert_int_ge(fd, 0);
     saved_stderr = dup(2);
@@ -103,9 +105,14 @@ static void capture_begin(void)
 
 static char *capture_end(void)
 {
+    char   *text;
+
     dup2(saved_stderr, 2);
     close(saved_stderr);
-    return ts_read_file(capture_path, NULL);
+    text = ts_read_file(capture_path, NULL);
+    xfree(capture_path);
+    capture_path = NULL;
+    return text;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -188,6 +195,8 @@ START_TEST(test_read_file_names_file)
     ck_assert_int_eq(config_read_file("/nonexistent/main.cf", why), -1);
     ck_assert_ptr_nonnull(strstr(buf_str(why), "open /nonexistent/main.cf"));
     buf_free(why);
+    xfree(path);
+    xfree(dir);
 }
 END_TEST
 
@@ -648,6 +657,8 @@ START_TEST(test_warn_unknown_names_file)
                   && strstr(text, ": unused parameter: bogus=1"), "stderr: %s", text);
     xfree(text);
     buf_free(why);
+    xfree(path);
+    xfree(dir);
 }
 END_TEST
 
@@ -736,10 +747,16 @@ START_TEST(test_choose_dir_and_init)
     ck_assert_str_eq(config_str(P_mail_name), "from-file");
     ck_assert_str_eq(config_str(P_config_directory), dir);
     config_reset();
-    ts_write_file(ts_path(other, "main.cf"), "mail_name = from-env\n");
+    xfree(path);
+    path = ts_path(other, "main.cf");
+    ts_write_file(path, "mail_name = from-env\n");
     config_init(NULL);
     ck_assert_str_eq(config_str(P_mail_name), "from-env");
     ck_assert_str_eq(config_str(P_config_directory), other);
+    config_reset();
+    xfree(path);
+    xfree(dir);
+    xfree(other);
 }
 END_TEST
 

@@ -180,6 +180,8 @@ START_TEST(test_read_file)
     ck_assert_int_eq(mastercf_read("/nonexistent/master.cf", 50, &cf, why), -1);
     ck_assert_ptr_nonnull(strstr(buf_str(why), "open /nonexistent/master.cf"));
     buf_free(why);
+    xfree(path);
+    xfree(dir);
 }
 END_TEST
 
