@@ -117,13 +117,15 @@ static char **conf_services(const char *dir, int *count)
 /* conf_print - one parameter, white space runs folded to one space as postconf does */
 static void conf_print(int mode, const char *name, const char *value)
 {
+    const PARAM_INFO *info = config_param_by_name(name);
     BUF    *line = buf_alloc(128);
     BUF    *expanded = NULL;
     BUF    *why;
     const char *cp = value;
     size_t  word;
 
-    if (mode & CONF_EXPAND) {
+    /* RAW parameters hold $names of the program that uses them ($home). */
+    if ((mode & CONF_EXPAND) && !(info && info->type == PARAM_TYPE_RAW)) {
         expanded = buf_alloc(128);
         why = buf_alloc(100);
         if (config_expand(value, expanded, why) < 0)

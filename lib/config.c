@@ -14,18 +14,14 @@
  * too, so that no configuration can hang, exhaust the stack, or grow a value
  * exponentially (a=$b$b, b=$c$c, ...).
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ifaddrs.h>
 #include <limits.h>
 #include <stdarg.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -545,112 +541,6 @@ static const char *config_get_hostname(void)
     return config_hostname;
 }
 
-/* config_prefix_len - bits set in a netmask */
-static int config_prefix_len(const unsigned char *mask, size_t len)
-{
-    int     bits = 0;
-    size_t  i;
-    int     b;
-
-    for (i = 0; i < len; i++)
-        for (b = 7; b >= 0; b--)
-            if (mask[i] & (1 << b))
-                bits++;
-    return bits;
-}
-
-/* config_add_net - append "addr/prefix" (IPv6 in brackets) unless present */
-static void config_add_net(BUF *out, int family, const unsigned char *addr, int prefix)
-{
-    char    text[INET6_ADDRSTRLEN];
-    char    item[INET6_ADDRSTRLEN + 8];
-    const char *found;
-    size_t  item_len;
-
-    if (inet_ntop(family, addr, text, sizeof(text)) == NULL)
-        return;
-    snprintf(item, sizeof(item), family == AF_INET6 ? "[%s]/%d" : "%s/%d", text, prefix);
-    item_len = strlen(item);
-    for (found = strstr(buf_str(out), item); found; found = strstr(found + 1, item))
-        if ((found == buf_str(out) || found[-1] == ' ')
-            && (found[item_len] == 0 || found[item_len] == ' '))
-            return;
-    if (buf_len(out))
-        buf_putc(out, ' ');
-    buf_puts(out, item);
-}
-
-/* config_mask_addr - addr & netmask, in place */
-static void config_mask_addr(unsigned char *addr, const unsigned char *mask, size_t len)
-{
-    size_t  i;
-
-    for (i = 0; i < len; i++)
-        addr[i] &= mask[i];
-}
-
-/* config_mynetworks - the default mynetworks for a mynetworks_style */
-static int config_mynetworks(const char *style, BUF *out, BUF *why)
-{
-    struct ifaddrs *ifs;
-    struct ifaddrs *ifa;
-    int     host = strcasecmp(style, "host") == 0;
-    int     subnet = strcasecmp(style, "subnet") == 0;
-    int     class = strcasecmp(style, "class") == 0;
-
-    if (!host && !subnet && !class) {
-        if (why)
-            buf_sprintf(why, "unknown mynetworks_style value: %s", style);
-        return -1;
-    }
-    buf_puts(out, "127.0.0.0/8 [::ffff:127.0.0.0]/104 [::1]/128");
-    if (getifaddrs(&ifs) != 0)
-        return 0;                       /* loopback only: still safe */
-    for (ifa = ifs; ifa; ifa = ifa->ifa_next) {
-        if (ifa->ifa_addr == NULL)
-            continue;
-        if (ifa->ifa_addr->sa_family == AF_INET) {
-            unsigned char a[4];
-            unsigned char m[4] = {255, 255, 255, 255};
-            int     prefix = 32;
-
-            memcpy(a, &((struct sockaddr_in *) ifa->ifa_addr)->sin_addr, 4);
-            if (a[0] == 127)
-                continue;               /* 127.0.0.0/8 is always there */
-            if (subnet && ifa->ifa_netmask) {
-                memcpy(m, &((struct sockaddr_in *) ifa->ifa_netmask)->sin_addr, 4);
-                prefix = config_prefix_len(m, 4);
-            } else if (class) {
-                prefix = a[0] < 128 ? 8 : a[0] < 192 ? 16 : a[0] < 224 ? 24 : 32;
-                memset(m, 0, sizeof(m));
-                memset(m, 255, (size_t) prefix / 8);
-            }
-            config_mask_addr(a, m, 4);
-            config_add_net(out, AF_INET, a, prefix);
-        } else if (ifa->ifa_addr->sa_family == AF_INET6) {
-            unsigned char a[16];
-            unsigned char m[16];
-            int     prefix = 128;
-
-            memcpy(a, &((struct sockaddr_in6 *) ifa->ifa_addr)->sin6_addr, 16);
-            /* ::1 is always there; link-local addresses need a scope to mean
-             * anything, so they never identify a trusted client. */
-            if (IN6_IS_ADDR_LOOPBACK((struct in6_addr *) a)
-                || IN6_IS_ADDR_LINKLOCAL((struct in6_addr *) a))
-                continue;
-            memset(m, 255, sizeof(m));
-            if ((subnet || class) && ifa->ifa_netmask) {
-                memcpy(m, &((struct sockaddr_in6 *) ifa->ifa_netmask)->sin6_addr, 16);
-                prefix = config_prefix_len(m, 16);
-            }
-            config_mask_addr(a, m, 16);
-            config_add_net(out, AF_INET6, a, prefix);
-        }
-    }
-    freeifaddrs(ifs);
-    return 0;
-}
-
 /* config_computed - is this parameter's default computed rather than text? */
 static int config_computed(int id)
 {
@@ -683,7 +573,7 @@ static int config_default_value(int id, BUF *out, EXPAND *ex)
     case P_mynetworks:
         tmp = buf_alloc(64);
         if ((status = expand_entry(config_by_id[P_mynetworks_style], tmp, ex)) == 0)
-            status = config_mynetworks(buf_str(tmp), out, ex->why);
+            status = config_mynetworks_default(buf_str(tmp), out, ex->why);
         buf_free(tmp);
         return status;
     default:
@@ -742,7 +632,11 @@ static int expand_entry(CONFIG_ENT *ent, BUF *out, EXPAND *ex)
     ent->busy = 1;
     tmp = buf_alloc(64);
     raw = ent->override_value ? ent->override_value : ent->file_value;
-    if (raw != NULL)
+    if (ent->id >= 0 && config_table[ent->id].type == PARAM_TYPE_RAW) {
+        /* $names in it belong to the program that uses it (local's $home). */
+        buf_puts(tmp, raw ? raw : config_table[ent->id].def);
+        status = 0;
+    } else if (raw != NULL)
         status = expand_text(raw, strlen(raw), tmp, ex);
     else if (ent->id >= 0)
         status = config_default_value(ent->id, tmp, ex);
@@ -1084,6 +978,7 @@ static int config_check_param(PARAM_ID id, const char **str, long *num, BUF *why
         *str = value;
     switch (info->type) {
     case PARAM_TYPE_STR:
+    case PARAM_TYPE_RAW:
         return 0;
     case PARAM_TYPE_BOOL:
         if (config_parse_bool(value, &b) < 0) {
@@ -1107,7 +1002,8 @@ static long config_get(PARAM_ID id, PARAM_TYPE type, const char **str, const cha
 
     if ((int) id < 0 || id >= PARAM_COUNT)
         msg_panic("%s: bad parameter id %d", caller, (int) id);
-    if (config_table[id].type != type)
+    if (config_table[id].type != type
+        && !(type == PARAM_TYPE_STR && config_table[id].type == PARAM_TYPE_RAW))
         msg_panic("%s: parameter %s has another type", caller, config_table[id].name);
     why = buf_alloc(100);
     if (config_check_param(id, str, &num, why) < 0)
@@ -1322,12 +1218,14 @@ static int config_referenced(const char *name, CONFIG_ENT **list, size_t count)
     int     id;
 
     for (i = 0; i < count; i++) {
+        if (list[i]->id >= 0 && config_table[list[i]->id].type == PARAM_TYPE_RAW)
+            continue;                   /* its $names are not parameters */
         if ((list[i]->file_value && config_mentions(list[i]->file_value, name))
             || (list[i]->override_value && config_mentions(list[i]->override_value, name)))
             return 1;
     }
     for (id = 0; id < PARAM_COUNT; id++)
-        if (config_mentions(config_table[id].def, name))
+        if (config_table[id].type != PARAM_TYPE_RAW && config_mentions(config_table[id].def, name))
             return 1;
     return 0;
 }

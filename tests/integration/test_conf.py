@@ -119,6 +119,9 @@ class ConfTest(unittest.TestCase):
                          "$default_destination_recipient_limit\n")
         self.assertEqual(self.conf("-hx", "smtp_destination_recipient_limit").stdout, "50\n")
         self.assertEqual(self.conf("-dh", "relayhost").stdout, "\n")
+        # forward_path's $home is local's, not main.cf's: -x leaves it alone.
+        self.assertEqual(self.conf("-xh", "forward_path").stdout,
+                         "$home/.forward${recipient_delimiter}${extension}, $home/.forward\n")
         self.assertEqual(self.conf("-n", "myorigin", "relayhost").stdout,
                          "relayhost = [smtp.example.net]:587\n")
 

@@ -317,6 +317,20 @@ START_TEST(test_expand_exponential_stops)
 }
 END_TEST
 
+START_TEST(test_raw_parameters_are_not_expanded)
+{
+    parse("recipient_delimiter = +\nmailbox_command = /usr/bin/deliver -u \"$USER\" $$x\n"
+          "home = not-a-parameter\n");
+    ck_assert_str_eq(config_str(P_forward_path),
+                     "$home/.forward${recipient_delimiter}${extension}, $home/.forward");
+    ck_assert_str_eq(config_str(P_mailbox_command), "/usr/bin/deliver -u \"$USER\" $$x");
+    ck_assert_str_eq(config_str(P_luser_relay), "");
+    /* Names that only RAW values mention are still unknown to main.cf. */
+    ck_assert_int_eq(config_known("home", NULL, 0), 0);
+    ck_assert_int_eq(config_known("recipient_delimiter", NULL, 0), 1);
+}
+END_TEST
+
 static void recursive_table_param(void)
 {
     parse("myorigin = $mydomain\nmyhostname = x.$myorigin\n");
@@ -861,6 +875,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_expand_deep_chain_stops);
     tcase_add_test(tc, test_expand_exponential_stops);
     tcase_add_test(tc, test_recursion_in_getter_is_fatal);
+    tcase_add_test(tc, test_raw_parameters_are_not_expanded);
     tcase_add_test(tc, test_values_are_cached_and_refreshed);
     tcase_add_test(tc, test_overrides_win_and_expand);
     tcase_add_test(tc, test_int_values_and_bounds);
