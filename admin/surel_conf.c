@@ -165,6 +165,7 @@ typedef struct CONF_NAMES {
     size_t  size;
 } CONF_NAMES;
 
+/* conf_names_add - remember a name to print */
 static void conf_names_add(CONF_NAMES *n, const char *name)
 {
     if (n->used == n->size) {
@@ -180,6 +181,7 @@ typedef struct CONF_COLLECT {
     int     table_too;              /* -n: table parameters set in main.cf as well */
 } CONF_COLLECT;
 
+/* conf_collect_set - config_each_set() callback: names set in main.cf */
 static void conf_collect_set(const char *name, const char *raw, void *ctx)
 {
     CONF_COLLECT *c = ctx;
@@ -189,6 +191,7 @@ static void conf_collect_set(const char *name, const char *raw, void *ctx)
         conf_names_add(c->names, xstrdup(name));
 }
 
+/* conf_cmp - qsort names */
 static int conf_cmp(const void *a, const void *b)
 {
     return strcmp(*(const char *const *) a, *(const char *const *) b);
@@ -537,6 +540,7 @@ static void conf_usage(void)
               "| -M [service[/type] ...]");
 }
 
+/* surel_conf_main - the `surel conf` verb */
 int surel_conf_main(int argc, char **argv)
 {
     const char *opt_dir = surel_config_dir;

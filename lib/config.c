@@ -1012,6 +1012,7 @@ static long config_get(PARAM_ID id, PARAM_TYPE type, const char **str, const cha
     return num;
 }
 
+/* config_str - expanded value of a STR or RAW parameter */
 const char *config_str(PARAM_ID id)
 {
     const char *str = NULL;
@@ -1020,16 +1021,19 @@ const char *config_str(PARAM_ID id)
     return str;
 }
 
+/* config_int - an INT parameter, bounds checked */
 long config_int(PARAM_ID id)
 {
     return config_get(id, PARAM_TYPE_INT, NULL, "config_int");
 }
 
+/* config_bool - a BOOL parameter: 1 or 0 */
 int config_bool(PARAM_ID id)
 {
     return (int) config_get(id, PARAM_TYPE_BOOL, NULL, "config_bool");
 }
 
+/* config_time - a TIME parameter in seconds, bounds checked */
 long config_time(PARAM_ID id)
 {
     return config_get(id, PARAM_TYPE_TIME, NULL, "config_time");
@@ -1130,6 +1134,7 @@ long config_int_for(const char *service, PARAM_ID fallback)
  * The table, checks and listing.
  */
 
+/* config_param_info - the table entry of a parameter, or NULL */
 const PARAM_INFO *config_param_info(PARAM_ID id)
 {
     if ((int) id < 0 || id >= PARAM_COUNT)
@@ -1137,6 +1142,7 @@ const PARAM_INFO *config_param_info(PARAM_ID id)
     return &config_table[id];
 }
 
+/* config_param_by_name - the table entry of a name, or NULL outside the table */
 const PARAM_INFO *config_param_by_name(const char *name)
 {
     CONFIG_ENT *ent;
@@ -1170,12 +1176,13 @@ const PARAM_INFO *config_service_param(const char *name, const char *const *serv
     return found;
 }
 
-/* config_sorted - every entry, sorted by name; caller frees the array */
+/* config_cmp_ent - qsort by name */
 static int config_cmp_ent(const void *a, const void *b)
 {
     return strcmp((*(CONFIG_ENT *const *) a)->name, (*(CONFIG_ENT *const *) b)->name);
 }
 
+/* config_sorted - every entry, sorted by name; caller frees the array */
 static CONFIG_ENT **config_sorted(size_t *count)
 {
     CONFIG_ENT **list = xcalloc(config_hash_used + 1, sizeof(*list));

@@ -67,6 +67,7 @@ static int mastercf_error(MPARSE *mp, const char *fmt, ...)
     return -1;
 }
 
+/* mastercf_type_name - "inet", "unix", ... */
 const char *mastercf_type_name(MASTER_TYPE type)
 {
     if ((int) type < 0 || (size_t) type >= sizeof(mastercf_types) / sizeof(mastercf_types[0]))
