@@ -1,0 +1,33 @@
+/* address - mail addresses and RFC 5321 paths.
+ *
+ * Two forms, as in Postfix: the *internal* form is what queue files, IPC
+ * and tables carry (local part unquoted: `john smith@example.org`); the
+ * *external* form is what SMTP and headers carry (quoted where RFC 5321
+ * needs it: `"john smith"@example.org`). Parsing takes external text and
+ * yields the internal form; address_externalize goes back.
+ *
+ * address_parse_path reads `<path> [ESMTP parameters]` as given to MAIL
+ * FROM / RCPT TO: angle brackets (required with ADDR_STRICT, else optional
+ * as Postfix allows), source routes (`<@a,@b:user@d>`) stripped, quoted
+ * local parts, `<>` (null sender), UTF-8 only with ADDR_UTF8. It never
+ * interprets `%`, `!` or a quoted `@` as routing: that is smtpd_check's job.
+ */
+#ifndef SUREL_ADDRESS_H
+#define SUREL_ADDRESS_H
+
+#include "buf.h"
+
+#define ADDR_STRICT     (1 << 0)    /* require <...> (strict_rfc821_envelopes) */
+#define ADDR_UTF8       (1 << 1)    /* allow UTF-8 (SMTPUTF8 given) */
+#define ADDR_MAX        1000        /* longest address accepted (bytes) */
+
+/* 0, or -1 with why (text for a 501 5.1.x reply). *rest points after the
+ * path, at the ESMTP parameters (leading spaces skipped). *is_null for <>. */
+int     address_parse_path(const char *text, int flags, BUF *addr, int *is_null,
+                           const char **rest, BUF *why);
+void    address_split(const char *addr, BUF *local, BUF *domain);  /* at the last '@' */
+void    address_externalize(const char *internal, BUF *external);
+int     address_has_8bit(const char *addr);
+int     address_valid_domain(const char *domain, int flags);       /* hostname or [literal] */
+
+#endif

@@ -1,0 +1,42 @@
+/* smtpd_check - SMTP access control: the smtpd_*_restrictions lists.
+ *
+ * Evaluated as Postfix does: each restriction list is a sequence of
+ * restrictions that answer permit (stop, accept this stage), reject/defer
+ * (stop with a reply) or dunno (go on); the end of a list is permit.
+ * With smtpd_delay_reject = yes (the default) the client, helo and sender
+ * lists are evaluated at RCPT TO, so that the reply names the recipient.
+ * RCPT TO runs smtpd_relay_restrictions and then
+ * smtpd_recipient_restrictions; both must permit.
+ *
+ * Each smtpd_check_* returns SMTPD_CHECK_OK, or REJECT/DEFER with the whole
+ * reply line in `reply` (e.g. "554 5.7.1 <a@b>: Relay access denied"); the
+ * caller sends it and logs "NOQUEUE: reject: ...". A lookup table that
+ * fails gives a 451 4.3.0 DEFER, never a reject.
+ */
+#ifndef SUREL_SMTPD_CHECK_H
+#define SUREL_SMTPD_CHECK_H
+
+#include "buf.h"
+
+#define SMTPD_CHECK_OK      0
+#define SMTPD_CHECK_REJECT  5
+#define SMTPD_CHECK_DEFER   4
+
+typedef struct SMTPD_CHECK_CTX {
+    const char *client_addr;        /* "192.0.2.1", "::1" */
+    const char *client_name;        /* "unknown" when not verified */
+    const char *helo;               /* NULL before HELO/EHLO */
+    const char *sender;             /* NULL before MAIL; "" for <> (internal form) */
+    int     sasl_authenticated;
+    int     tls;
+} SMTPD_CHECK_CTX;
+
+void    smtpd_check_init(void);     /* parse lists, open tables (before chroot) */
+int     smtpd_check_client(const SMTPD_CHECK_CTX *ctx, BUF *reply);     /* at connect */
+int     smtpd_check_helo(const SMTPD_CHECK_CTX *ctx, BUF *reply);       /* at HELO/EHLO */
+int     smtpd_check_mail(const SMTPD_CHECK_CTX *ctx, BUF *reply);       /* at MAIL */
+int     smtpd_check_rcpt(const SMTPD_CHECK_CTX *ctx, const char *rcpt, BUF *reply);
+int     smtpd_check_data(const SMTPD_CHECK_CTX *ctx, BUF *reply);       /* at DATA/BDAT */
+int     smtpd_check_in_mynetworks(const char *client_addr);
+
+#endif
