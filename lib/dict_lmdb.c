@@ -33,7 +33,7 @@
 #include "safe_file.h"
 
 #define LMDB_SUFFIX         ".lmdb"
-#define LMDB_MAP_MIN        (1024 * 1024)           /* first map size of a build */
+#define LMDB_MAP_MIN        ((size_t) 1024 * 1024)  /* map size unit of a build */
 #define LMDB_MAP_MAX        ((size_t) 1 << 40)      /* give up beyond this */
 
 /* The state of one open table. */
@@ -328,7 +328,9 @@ static int lmdb_build_from(const char *name, LMDB_READER reader, BUF *why)
     }
     snprintf(tmp, tlen, "%s.%ld.tmp", path, (long) getpid());
     (void) unlink(tmp);                 /* left by a crashed build of ours */
-    mapsize = LMDB_MAP_MIN + 4 * (size_t) src_st.st_size;
+    /* A first guess (the source size, in whole MiB, plus one); when LMDB
+     * says the map is full, start over with twice the room. */
+    mapsize = ((size_t) src_st.st_size / LMDB_MAP_MIN + 1) * LMDB_MAP_MIN;
     while ((ret = lmdb_build_try(name, tmp, &src_st, mapsize, reader, why)) > 0) {
         if (mapsize >= LMDB_MAP_MAX) {
             buf_sprintf(why, "%s: database would be larger than %zu bytes", path,
@@ -336,6 +338,9 @@ static int lmdb_build_from(const char *name, LMDB_READER reader, BUF *why)
             ret = -1;
             break;
         }
+        if (msg_verbose)
+            msg_debug("%s: map size %zu is too small; trying %zu", path, mapsize,
+                      2 * mapsize);
         mapsize *= 2;
     }
     if (ret == 0 && rename_sync(tmp, path) < 0) {
