@@ -467,8 +467,9 @@ static int dict_alias_line(char *line, int lineno, void *ptr)
     int     ret = 0;
 
     /* The name ends at the first colon outside quotes. White space outside
-     * quotes is dropped (as the address tokenizer does); quotes are removed,
-     * so that "a b": x is found under the key a b. */
+     * quotes is dropped (as the address tokenizer does); quotes and
+     * backslashes are removed, so that "a b": x is found under the key a b
+     * and a\:b: x under a:b. */
     for (; *cp; cp++) {
         if (quoted) {
             if (*cp == '"')
@@ -479,6 +480,8 @@ static int dict_alias_line(char *line, int lineno, void *ptr)
                 buf_putc(name, *cp);
         } else if (*cp == '"') {
             quoted = 1;
+        } else if (*cp == '\\' && cp[1]) {
+            buf_putc(name, *++cp);
         } else if (*cp == ':') {
             value = cp + 1;
             break;
