@@ -51,6 +51,10 @@ int safe_check_fd(int fd, const char *path, uid_t owner, struct stat *st, BUF *w
         safe_why(why, EPERM, "file %s: not a regular file", name);
         return -1;
     }
+    if (fst.st_nlink == 0) {            /* unlinked: renamed over or removed */
+        safe_why(why, EPERM, "file %s: was removed or replaced while being opened", name);
+        return -1;
+    }
     if (fst.st_nlink != 1) {
         safe_why(why, EPERM, "file %s: has more than one hard link", name);
         return -1;
