@@ -174,6 +174,7 @@ static int map_query(int argc, char **argv)
     return ret;
 }
 
+/* surel_map_main - surel map build|query */
 int     surel_map_main(int argc, char **argv)
 {
     if (argc < 2)

@@ -39,6 +39,7 @@ static void dict_register_builtins(void)
     dict_register(&dict_unix_type);
 }
 
+/* dict_register - add a table type (the built-ins first, once) */
 void dict_register(const DICT_TYPE *type)
 {
     int     i;
@@ -94,6 +95,7 @@ static const DICT_TYPE *dict_parse_name(const char *type_name, const char **name
     return type;
 }
 
+/* dict_alloc - a DICT for a type's open function to fill in */
 DICT   *dict_alloc(const DICT_TYPE *type, const char *name, int flags)
 {
     DICT   *dict = xcalloc(1, sizeof(*dict));
@@ -104,12 +106,14 @@ DICT   *dict_alloc(const DICT_TYPE *type, const char *name, int flags)
     return dict;
 }
 
+/* dict_free - release what dict_alloc made */
 void    dict_free(DICT *dict)
 {
     xfree(dict->name);
     xfree(dict);
 }
 
+/* dict_fold - ASCII lower case in place (keys only; values keep case) */
 void    dict_fold(char *text)
 {
     for (; *text; text++)
@@ -117,6 +121,7 @@ void    dict_fold(char *text)
             *text = (char) (*text - 'A' + 'a');
 }
 
+/* dict_open - open TYPE:NAME, or NULL with why */
 DICT   *dict_open(const char *type_name, int flags, BUF *why)
 {
     const DICT_TYPE *type;
@@ -134,6 +139,7 @@ DICT   *dict_open(const char *type_name, int flags, BUF *why)
     return dict;
 }
 
+/* dict_lookup - fold the key unless the table keeps case, then ask the type */
 DICT_STATUS dict_lookup(DICT *dict, const char *key, BUF *result, BUF *why)
 {
     DICT_STATUS status;
@@ -149,6 +155,7 @@ DICT_STATUS dict_lookup(DICT *dict, const char *key, BUF *result, BUF *why)
     return status;
 }
 
+/* dict_close - close a table (NULL is fine) */
 void    dict_close(DICT *dict)
 {
     if (dict != NULL)
@@ -173,11 +180,13 @@ static int dict_build_with(const char *type_name, int aliases, BUF *why)
     return build(name, why);
 }
 
+/* dict_build - build TYPE:FILE from the postmap source FILE */
 int     dict_build(const char *type_name, BUF *why)
 {
     return dict_build_with(type_name, 0, why);
 }
 
+/* dict_build_aliases - build TYPE:FILE from the aliases(5) source FILE */
 int     dict_build_aliases(const char *type_name, BUF *why)
 {
     return dict_build_with(type_name, 1, why);
@@ -251,6 +260,7 @@ char   *dict_split_item(const char **cpp, BUF *why)
     return xstrndup(start, (size_t) (cp - start));
 }
 
+/* maps_open - open each table of a list; NULL only for configuration errors */
 MAPS   *maps_open(const char *list, int flags, BUF *why)
 {
     MAPS   *maps = xcalloc(1, sizeof(*maps));
@@ -288,6 +298,7 @@ MAPS   *maps_open(const char *list, int flags, BUF *why)
     return maps;
 }
 
+/* maps_find - ask the tables in order: first FOUND wins, a TRYLATER before it defers */
 DICT_STATUS maps_find(MAPS *maps, const char *key, BUF *result, BUF *why)
 {
     DICT_STATUS status;
@@ -312,6 +323,7 @@ DICT_STATUS maps_find(MAPS *maps, const char *key, BUF *result, BUF *why)
     return DICT_NOTFOUND;
 }
 
+/* maps_close - close every table of the list */
 void    maps_close(MAPS *maps)
 {
     int     i;
@@ -356,6 +368,7 @@ static int dict_flush_line(BUF *logical, int lineno, DICT_LINE_FN fn, void *ctx)
     return ret;
 }
 
+/* dict_read_lines - hand each logical line of a table file to fn */
 int     dict_read_lines(const char *path, DICT_LINE_FN fn, void *ctx, BUF *why)
 {
     BUF    *line = buf_alloc(256);
@@ -449,6 +462,7 @@ static int dict_text_line(char *line, int lineno, void *ptr)
     return tc->fn(key, value, lineno, tc->ctx);
 }
 
+/* dict_read_text_file - read a postmap(1) source: key whitespace value */
 int     dict_read_text_file(const char *path, DICT_TEXT_FN fn, void *ctx, BUF *why)
 {
     DICT_TEXT_CTX tc = {path, fn, ctx};
@@ -505,6 +519,7 @@ static int dict_alias_line(char *line, int lineno, void *ptr)
     return ret;
 }
 
+/* dict_read_alias_file - read an aliases(5) source: name: value, value */
 int     dict_read_alias_file(const char *path, DICT_TEXT_FN fn, void *ctx, BUF *why)
 {
     DICT_TEXT_CTX tc = {path, fn, ctx};

@@ -92,6 +92,7 @@ static int inline_add(INLINE_PRIV *priv, const char *name, char *item, int flags
     return 0;
 }
 
+/* inline_open - parse the braces into entries */
 static DICT *inline_open(const char *name, int flags, BUF *why)
 {
     INLINE_PRIV *priv;
@@ -127,6 +128,7 @@ static DICT *inline_open(const char *name, int flags, BUF *why)
     return dict;
 }
 
+/* inline_lookup - scan the (small) table in order */
 static DICT_STATUS inline_lookup(DICT *dict, const char *key, BUF *result, BUF *why)
 {
     INLINE_PRIV *priv = dict->priv;
@@ -141,6 +143,7 @@ static DICT_STATUS inline_lookup(DICT *dict, const char *key, BUF *result, BUF *
     return DICT_NOTFOUND;
 }
 
+/* inline_close - release the table */
 static void inline_close(DICT *dict)
 {
     inline_free(dict->priv);

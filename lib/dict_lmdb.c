@@ -113,6 +113,7 @@ static void lmdb_warn_stale(const char *name, const char *path, const struct sta
         msg_warn("database %s is older than source file %s", path, name);
 }
 
+/* lmdb_open - open name.lmdb read-only and lock-free */
 static DICT *lmdb_open(const char *name, int flags, BUF *why)
 {
     LMDB_PRIV *priv = xcalloc(1, sizeof(*priv));
@@ -160,6 +161,7 @@ static int lmdb_refresh(DICT *dict, BUF *why)
     return 0;
 }
 
+/* lmdb_lookup - one key, after making sure the open file is still the current one */
 static DICT_STATUS lmdb_lookup(DICT *dict, const char *key, BUF *result, BUF *why)
 {
     LMDB_PRIV *priv = dict->priv;
@@ -192,6 +194,7 @@ static DICT_STATUS lmdb_lookup(DICT *dict, const char *key, BUF *result, BUF *wh
     return DICT_FOUND;
 }
 
+/* lmdb_close - release the environment */
 static void lmdb_close(DICT *dict)
 {
     LMDB_PRIV *priv = dict->priv;
@@ -355,11 +358,13 @@ done:
     return ret;
 }
 
+/* lmdb_build - name.lmdb from the postmap source name */
 static int lmdb_build(const char *name, BUF *why)
 {
     return lmdb_build_from(name, dict_read_text_file, why);
 }
 
+/* lmdb_build_aliases - name.lmdb from the aliases(5) source name */
 static int lmdb_build_aliases(const char *name, BUF *why)
 {
     return lmdb_build_from(name, dict_read_alias_file, why);

@@ -356,6 +356,7 @@ static void pcre_free_priv(PCRE_PRIV *priv)
     xfree(priv);
 }
 
+/* pcre_open - read and compile the rules; bad rules are warned and skipped */
 static DICT *pcre_open(const char *name, int flags, BUF *why)
 {
     PCRE_PRIV *priv = xcalloc(1, sizeof(*priv));
@@ -408,6 +409,7 @@ static int pcre_applies(DICT *dict, const PCRE_RULE *rule, const char *key, size
     return 0;
 }
 
+/* pcre_lookup - the result of the first rule that applies */
 static DICT_STATUS pcre_lookup(DICT *dict, const char *key, BUF *result, BUF *why)
 {
     PCRE_PRIV *priv = dict->priv;
@@ -443,6 +445,7 @@ static DICT_STATUS pcre_lookup(DICT *dict, const char *key, BUF *result, BUF *wh
     return DICT_NOTFOUND;
 }
 
+/* pcre_close - release rules and match data */
 static void pcre_close(DICT *dict)
 {
     pcre_free_priv(dict->priv);

@@ -77,6 +77,7 @@ static void texthash_free(TEXTHASH_PRIV *priv)
     xfree(priv);
 }
 
+/* texthash_open - read the file, sort it, drop later duplicates */
 static DICT *texthash_open(const char *name, int flags, BUF *why)
 {
     TEXTHASH_PRIV *priv = xcalloc(1, sizeof(*priv));
@@ -112,6 +113,7 @@ static DICT *texthash_open(const char *name, int flags, BUF *why)
     return dict;
 }
 
+/* texthash_lookup - binary search by key */
 static DICT_STATUS texthash_lookup(DICT *dict, const char *key, BUF *result, BUF *why)
 {
     TEXTHASH_PRIV *priv = dict->priv;
@@ -138,6 +140,7 @@ static DICT_STATUS texthash_lookup(DICT *dict, const char *key, BUF *result, BUF
     return DICT_NOTFOUND;
 }
 
+/* texthash_close - release the entries */
 static void texthash_close(DICT *dict)
 {
     texthash_free(dict->priv);

@@ -66,6 +66,7 @@ static const UNIX_TABLE unix_tables[] = {
     {"group.byname", unix_group},
 };
 
+/* unix_open - pick passwd.byname or group.byname */
 static DICT *unix_open(const char *name, int flags, BUF *why)
 {
     DICT   *dict;
@@ -82,6 +83,7 @@ static DICT *unix_open(const char *name, int flags, BUF *why)
     return NULL;
 }
 
+/* unix_lookup - ask NSS, growing the scratch buffer for big entries */
 static DICT_STATUS unix_lookup(DICT *dict, const char *key, BUF *result, BUF *why)
 {
     const UNIX_TABLE *table = dict->priv;
@@ -108,6 +110,7 @@ static DICT_STATUS unix_lookup(DICT *dict, const char *key, BUF *result, BUF *wh
     return status;
 }
 
+/* unix_close - release the table */
 static void unix_close(DICT *dict)
 {
     dict_free(dict);

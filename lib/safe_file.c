@@ -37,6 +37,7 @@ safe_why(BUF *why, int err, const char *fmt, ...)
     errno = err;
 }
 
+/* safe_check_fd - regular, one link, right owner, and still the file under path */
 int safe_check_fd(int fd, const char *path, uid_t owner, struct stat *st, BUF *why)
 {
     struct stat fst;
@@ -178,6 +179,7 @@ static int safe_open_create(const char *path, int flags, mode_t mode, uid_t owne
     return fd;
 }
 
+/* safe_open - open or create without following links or reusing planted files */
 int safe_open(const char *path, int flags, mode_t mode, uid_t owner,
               struct stat *st, BUF *why)
 {
@@ -204,6 +206,7 @@ int safe_open(const char *path, int flags, mode_t mode, uid_t owner,
     return -1;
 }
 
+/* write_all - write everything, across short writes and EINTR */
 int write_all(int fd, const void *data, size_t len)
 {
     const char *cp = data;
@@ -226,6 +229,7 @@ int write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
+/* fsync_dir - make a folder's entries (creates, renames) durable */
 int fsync_dir(const char *dir)
 {
     int     fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -256,6 +260,7 @@ static char *parent_of(const char *path)
     return xstrndup(path, (size_t) (slash - path));
 }
 
+/* fsync_parent - fsync the folder that holds path */
 int fsync_parent(const char *path)
 {
     char   *dir = parent_of(path);
@@ -267,6 +272,7 @@ int fsync_parent(const char *path)
     return ret;
 }
 
+/* rename_sync - rename, then make it durable in both folders */
 int rename_sync(const char *from, const char *to)
 {
     char   *dir_from;
@@ -292,6 +298,7 @@ int rename_sync(const char *from, const char *to)
     return ret;
 }
 
+/* mkdir_p - make a folder and its missing parents */
 int mkdir_p(const char *path, mode_t mode)
 {
     char   *copy = xstrdup(path);
@@ -332,6 +339,7 @@ int mkdir_p(const char *path, mode_t mode)
     return ret;
 }
 
+/* read_small_file - a whole regular file of at most limit bytes, NUL-terminated */
 char *read_small_file(const char *path, size_t limit, BUF *why)
 {
     struct stat st;
