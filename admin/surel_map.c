@@ -20,8 +20,10 @@
  *      read from standard input, one a line, and `key<TAB>value` is printed
  *      for each that is found.
  *
- *      A bare FILE means $default_database_type:FILE. XXX until the config
- *      module is merged, the default type is lmdb (params.def's default).
+ *      A bare FILE means $default_database_type:FILE (main.cf of -c
+ *      config_dir, $MAIL_CONFIG or the built-in folder; without a main.cf,
+ *      the built-in default lmdb). main.cf is only read for a bare FILE, so
+ *      TYPE:FILE works on any machine, configured or not.
  * SECURITY
  *      Runs with the rights of its user. The database is created in the
  *      folder of its source file without following links; when root builds
@@ -38,6 +40,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "dict.h"
 #include "mem.h"
 #include "msg.h"
@@ -48,9 +51,6 @@
 #define MAP_EXIT_ERROR      2
 #define MAP_KEY_MAX         (64 * 1024)         /* one key from stdin */
 
-/* XXX config_str(P_default_database_type) once lib/config.c is merged. */
-#define MAP_DEFAULT_TYPE    "lmdb"
-
 /* map_usage - say how, exit 2 */
 static void __attribute__((noreturn)) map_usage(void)
 {
@@ -59,13 +59,36 @@ static void __attribute__((noreturn)) map_usage(void)
     exit(MAP_EXIT_ERROR);
 }
 
+/* map_default_type - $default_database_type, from main.cf when there is one */
+static const char *map_default_type(void)
+{
+    static int loaded;
+    const char *dir;
+    BUF    *path;
+    BUF    *why;
+
+    if (!loaded) {
+        loaded = 1;
+        dir = config_choose_dir(surel_config_dir);
+        path = buf_alloc(100);
+        why = buf_alloc(100);
+        buf_printf(path, "%s/main.cf", dir);
+        /* No main.cf: an unconfigured machine; the built-in default holds. */
+        if (access(buf_str(path), F_OK) == 0 && config_read_file(buf_str(path), why) < 0)
+            msg_fatal("%s", buf_str(why));
+        buf_free(path);
+        buf_free(why);
+    }
+    return config_str(P_default_database_type);
+}
+
 /* map_type_name - TYPE:FILE as given, or the default type for a bare FILE */
 static char *map_type_name(const char *arg)
 {
     BUF    *name = buf_alloc(strlen(arg) + 16);
 
     if (strchr(arg, ':') == NULL)
-        buf_printf(name, "%s:%s", MAP_DEFAULT_TYPE, arg);
+        buf_printf(name, "%s:%s", map_default_type(), arg);
     else
         buf_puts(name, arg);
     return buf_steal(name);

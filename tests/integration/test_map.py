@@ -50,9 +50,24 @@ class MapTest(unittest.TestCase):
 
     def test_bare_file_means_lmdb(self):
         src = self.write("bare", "k v\n")
-        surel("map", "build", src)
+        empty_conf = os.path.join(self.dir, "noconf")
+        os.mkdir(empty_conf)            # no main.cf: the built-in default
+        surel("map", "build", src, config=empty_conf)
         self.assertTrue(os.path.isfile(src + ".lmdb"))
-        self.assertEqual(self.query(src, "k").stdout, "v\n")
+        self.assertEqual(self.query(src, "k", config=empty_conf).stdout, "v\n")
+
+    def test_bare_file_uses_default_database_type(self):
+        conf = os.path.join(self.dir, "etc")
+        os.mkdir(conf)
+        self.write("etc/main.cf", "default_database_type = texthash\n")
+        src = self.write("plain", "Key value\n")
+        # texthash needs no build: the query reads the text file itself.
+        q = self.query(src, "key", config=conf)
+        self.assertEqual((q.returncode, q.stdout), (0, "value\n"), q.stderr)
+        b = surel("map", "build", src, config=conf, check=False)
+        self.assertEqual(b.returncode, 1)
+        self.assertIn("\"texthash\" cannot be built", b.stderr)
+        self.assertFalse(os.path.exists(src + ".lmdb"))
 
     @unittest.skipUnless(MDB_DUMP and MDB_STAT, "lmdb-utils not installed")
     def test_output_is_real_lmdb(self):
