@@ -38,6 +38,7 @@ typedef struct DICT_TYPE {
     DICT_STATUS (*lookup)(DICT *dict, const char *key, BUF *result, BUF *why);
     void    (*close)(DICT *dict);
     int     (*build)(const char *name, BUF *why);   /* NULL: not buildable */
+    int     (*build_aliases)(const char *name, BUF *why);  /* aliases(5) source; NULL: no */
 } DICT_TYPE;
 
 struct DICT {
@@ -52,9 +53,23 @@ DICT   *dict_open(const char *type_name, int flags, BUF *why);    /* NULL + why 
 DICT_STATUS dict_lookup(DICT *dict, const char *key, BUF *result, BUF *why);
 void    dict_close(DICT *dict);
 int     dict_build(const char *type_name, BUF *why);  /* build TYPE:FILE from FILE; 0 or -1 */
+int     dict_build_aliases(const char *type_name, BUF *why);  /* same, FILE in aliases(5) format */
 const char *dict_status_name(DICT_STATUS status);
 
-/* A list of tables searched in order ("lmdb:/a, pcre:/b"), like Postfix maps. */
+/* The built-in types; dict_open() registers them on first use. */
+extern const DICT_TYPE dict_lmdb_type;
+extern const DICT_TYPE dict_pcre_type;
+extern const DICT_TYPE dict_inline_type;
+extern const DICT_TYPE dict_static_type;
+extern const DICT_TYPE dict_texthash_type;
+extern const DICT_TYPE dict_unix_type;
+
+/* A list of tables searched in order ("lmdb:/a, pcre:/b"), like Postfix maps.
+ * The first FOUND wins; a TRYLATER before it makes the answer TRYLATER.
+ * maps_open fails only for a list it cannot parse or an unknown type (a
+ * configuration error); a table that exists as a type but cannot be opened
+ * right now (missing file) is kept as a stand-in that answers TRYLATER with
+ * the reason, after a warning, so mail waits instead of bouncing. */
 typedef struct MAPS MAPS;
 MAPS   *maps_open(const char *list, int flags, BUF *why);   /* NULL + why */
 DICT_STATUS maps_find(MAPS *maps, const char *key, BUF *result, BUF *why);
@@ -63,5 +78,24 @@ void    maps_close(MAPS *maps);
 /* The postmap source format, shared by lmdb and texthash builders. */
 typedef int (*DICT_TEXT_FN)(const char *key, const char *value, int lineno, void *ctx);
 int     dict_read_text_file(const char *path, DICT_TEXT_FN fn, void *ctx, BUF *why);
+
+/* The aliases(5) format (`name: value, value`), for newaliases: the name may
+ * be quoted ("a b": x) and is folded to lower case; the value is passed as
+ * written. Lines that break the format are warned about and skipped. */
+int     dict_read_alias_file(const char *path, DICT_TEXT_FN fn, void *ctx, BUF *why);
+
+/* For table implementations. Logical lines as every Postfix table file has
+ * them: blank and `#` lines skipped, a line starting with white space
+ * continues the one before. A callback that returns non-zero stops the read
+ * (the reader then returns -1; the callback says why through its ctx). */
+typedef int (*DICT_LINE_FN)(char *line, int lineno, void *ctx);
+int     dict_read_lines(const char *path, DICT_LINE_FN fn, void *ctx, BUF *why);
+DICT   *dict_alloc(const DICT_TYPE *type, const char *name, int flags);
+void    dict_free(DICT *dict);                      /* what dict_alloc made */
+void    dict_fold(char *text);                      /* ASCII lower case in place */
+char   *dict_split_item(const char **cpp, BUF *why);    /* next item of a comma/space
+                                                         * list, { } groups whole;
+                                                         * NULL at the end or on error
+                                                         * (then why is not empty) */
 
 #endif
