@@ -92,6 +92,37 @@
 #define DELIVER_STAT_DEFER      4           /* temporary failure: retry */
 #define DELIVER_STAT_BOUNCE     5           /* permanent failure: DSN */
 
+/*
+ * The bounce protocol (qmgr -> private/bounce; bounce is a single_server).
+ * bounce keeps per-message recipient status logs, bounce/<ID> (failed, and
+ * delivered with NOTIFY=SUCCESS) and defer/<ID> (delayed), appended and
+ * fsync'ed; DSNs (RFC 3464) are built from them and submitted through
+ * cleanup with the null sender (CLEANUP_FLAG_BOUNCE).
+ *   {request=append, queue_id, original_recipient, recipient,
+ *    dsn_orig_rcpt, dsn_notify, offset, dsn_status, dsn_action, reason}
+ *        dsn_action "failed" | "delayed" | "delivered" | "expanded"
+ *        -> {status=0} once the log line is on disk (else non-zero: the
+ *           caller must not mark the recipient done)
+ *   {request=flush, queue_id, queue_name, sender, dsn_envid, dsn_ret}
+ *        send one DSN for every failed/delivered entry in bounce/<ID>, then
+ *        remove that log -> {status=0} once the DSN is queued; qmgr then
+ *        marks those recipients done. A sender "" gets no DSN: postmaster
+ *        ($2bounce_notice_recipient) gets the notice instead.
+ *   {request=warn, queue_id, queue_name, sender, dsn_envid, dsn_ret}
+ *        a delay warning from defer/<ID> (delay_warning_time), log kept
+ *        -> {status=0}
+ * DSN NOTIFY bits (dsn_notify, the 'n' record): */
+#define DSN_NOTIFY_NEVER        (1 << 0)
+#define DSN_NOTIFY_SUCCESS      (1 << 1)
+#define DSN_NOTIFY_FAILURE      (1 << 2)
+#define DSN_NOTIFY_DELAY        (1 << 3)
+#define BOUNCE_REQ_APPEND       "append"
+#define BOUNCE_REQ_FLUSH        "flush"
+#define BOUNCE_REQ_WARN         "warn"
+#define MAIL_ATTR_DSN_ACTION_FAILED     "failed"
+#define MAIL_ATTR_DSN_ACTION_DELAYED    "delayed"
+#define MAIL_ATTR_DSN_ACTION_DELIVERED  "delivered"
+
 /* Trigger bytes written to a trigger service (qmgr, pickup). */
 #define TRIGGER_WAKEUP          'W'     /* generic wakeup (master timer) */
 #define TRIGGER_SCAN_INCOMING   'I'
