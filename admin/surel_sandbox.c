@@ -468,6 +468,9 @@ static void sandbox_dir(SANDBOX *sb)
     char    real[PATH_MAX];
     size_t  len;
 
+    if (!sandbox_plain_path(sb->dir))
+        msg_fatal("%s: use a folder name of letters, digits and / . _ + - @ only "
+                  "(the name goes into main.cf)", sb->dir);
     if (mkdir(sb->dir, 0755) < 0 && errno != EEXIST)
         msg_fatal("mkdir %s: %m", sb->dir);
     if (realpath(sb->dir, real) == NULL)
