@@ -13,6 +13,19 @@
  *     attr_recv(s, RECV_STR(MAIL_ATTR_QUEUEID, idbuf), RECV_INT(MAIL_ATTR_STATUS, &st), ATTR_END);
  * Both return 0 on success and -1 on failure; attr_last_error() says why.
  * Names come from mail_proto.h.
+ *
+ * Values on the wire: STR as is (it cannot hold NUL), INT and LONG as
+ * decimal text (optional '-', digits only, in range), DATA as lower-case
+ * hex, two digits per byte (upper case is accepted), so NUL bytes survive
+ * and a DATA value holds at most ATTR_VALUE_MAX / 2 bytes. The names and
+ * values of one list together hold at most ATTR_LIST_MAX bytes.
+ * attr_send refuses (-1, nothing written) a list the reader would refuse;
+ * a NULL or empty name, a NULL string or an unknown type is a panic.
+ *
+ * After a failed attr_recv the stream is out of step with the peer: close
+ * it. A malformed list from one of our own daemons is a bug, which the
+ * caller treats as fatal; the reader itself never crashes and never
+ * allocates more than the bounds above.
  */
 #ifndef SUREL_ATTR_H
 #define SUREL_ATTR_H
@@ -23,6 +36,7 @@
 #define ATTR_NAME_MAX   100
 #define ATTR_VALUE_MAX  (1024 * 1024)
 #define ATTR_COUNT_MAX  1024
+#define ATTR_LIST_MAX   (4 * 1024 * 1024)   /* names + values of one list */
 
 enum attr_type {
     ATTR_TYPE_END = 0,              /* end of the argument list */
@@ -52,6 +66,9 @@ static inline const void *attr_cptr(const void *p) { return p; }
 int     attr_send(STREAM *s, ...);      /* writes and flushes one list */
 int     attr_recv(STREAM *s, ...);      /* reads one list, strictly */
 const char *attr_last_error(void);
+/* 1 when the last failure was a clean end of input before the first byte of
+ * a list: the peer closed between requests, which is no error to log. */
+int     attr_last_eof(void);
 
 /* A whole list read without knowing its shape (tools, tests, fuzzing). */
 typedef struct ATTR_LIST {
@@ -60,8 +77,10 @@ typedef struct ATTR_LIST {
     char  **values;
 } ATTR_LIST;
 
+/* Values are kept as sent (DATA stays hex). `list` is overwritten; on
+ * failure it is left empty. Release with attr_list_free. */
 int     attr_recv_list(STREAM *s, ATTR_LIST *list);    /* 0 or -1 */
-const char *attr_list_get(const ATTR_LIST *list, const char *name);
+const char *attr_list_get(const ATTR_LIST *list, const char *name);   /* first, or NULL */
 void    attr_list_free(ATTR_LIST *list);
 
 #endif

@@ -24,7 +24,10 @@
 #include "buf.h"
 
 typedef enum param_type {
-    PARAM_TYPE_STR, PARAM_TYPE_INT, PARAM_TYPE_BOOL, PARAM_TYPE_TIME
+    PARAM_TYPE_STR, PARAM_TYPE_INT, PARAM_TYPE_BOOL, PARAM_TYPE_TIME,
+    PARAM_TYPE_RAW                  /* text whose $names the using program expands
+                                     * per message (local's $home); config_str()
+                                     * returns it as written */
 } PARAM_TYPE;
 
 typedef enum param_id {
@@ -74,6 +77,16 @@ const PARAM_INFO *config_param_by_name(const char *name);
 int     config_each_set(void (*fn)(const char *name, const char *raw, void *ctx), void *ctx);
 int     config_parse_time(const char *text, char default_unit, long *seconds);
 int     config_parse_bool(const char *text, int *value);
+/* The table parameter that name is <service>_<param> of (a "default_" prefix
+ * is replaced: local_destination_concurrency_limit), or NULL. */
+const PARAM_INFO *config_service_param(const char *name, const char *const *services,
+                                       int nservices);
+/* In the table, <service>_<param>, or used as $name by some value: the names
+ * config_warn_unknown() leaves alone. */
+int     config_known(const char *name, const char *const *services, int nservices);
+/* The mynetworks that a mynetworks_style (host, subnet, class) gives on this
+ * machine, appended to out; -1 with why for an unknown style. */
+int     config_mynetworks_default(const char *style, BUF *out, BUF *why);
 
 /* Lists: comma/white-space separated, { } groups kept whole. */
 char  **config_split_list(const char *text, int *count);

@@ -7,6 +7,18 @@
  * later slots in underneath without changing any caller.
  * A stream can also be opened on memory (stream_memopen) for parsers under
  * test and fuzzing.
+ *
+ * Timeouts bound each wait for the peer (Postfix's vstream semantics): a
+ * read or write that cannot move a byte within the timeout fails, sets the
+ * timed-out flag and returns STREAM_ERROR / -1. Line limits bound the total.
+ * Errors, timeouts and EOF are sticky: once set, reads (errors: and writes)
+ * fail at once without touching the descriptor.
+ * Writes to a socket use send(MSG_NOSIGNAL), so a vanished peer is EPIPE,
+ * never SIGPIPE; writes to a pipe can still raise SIGPIPE, which is why
+ * every daemon ignores it (the server skeleton does).
+ * Replacement I/O functions (TLS) follow the same rules: wait at most
+ * `timeout` seconds (<=0: no limit) and fail with errno ETIMEDOUT when the
+ * wait runs out, so that the stream sets its timed-out flag.
  */
 #ifndef SUREL_STREAM_H
 #define SUREL_STREAM_H
@@ -30,16 +42,24 @@ typedef ssize_t (*STREAM_WRITE_FN)(void *ctx, int fd, const void *buf, size_t le
 #define STREAM_ERROR        (-2)    /* I/O error or timeout (see stream_timed_out) */
 
 STREAM *stream_fdopen(int fd);
+/* Read-only, over the caller's bytes (not copied: keep them alive). A write
+ * fails (-1, errno EBADF) without marking the stream in error. */
 STREAM *stream_memopen(const void *data, size_t len);
-int     stream_close(STREAM *s);            /* closes fd; 0 or -1 (flush failed) */
+int     stream_close(STREAM *s);            /* closes fd; 0, or -1 after any error */
 void    stream_release(STREAM *s);          /* frees, leaves fd open */
 int     stream_fd(const STREAM *s);
 void    stream_set_timeout(STREAM *s, int seconds);   /* <=0: no timeout */
-void    stream_set_io(STREAM *s, STREAM_READ_FN rd, STREAM_WRITE_FN wr, void *ctx);
+void    stream_set_io(STREAM *s, STREAM_READ_FN rd, STREAM_WRITE_FN wr, void *ctx);  /* NULL: plain fd I/O */
 
 int     stream_getc(STREAM *s);             /* byte, STREAM_EOF or STREAM_ERROR */
 ssize_t stream_read(STREAM *s, void *buf, size_t len);   /* exactly len, or fewer at EOF; -1 error */
+/* stream_get_line - replace `line` with the next line, LF (and any CR before
+ * it) included, reading at most `limit` bytes (limit > 0). At the limit the
+ * call returns STREAM_LINE_PARTIAL and leaves the rest of the line unread
+ * for the next call, so a server can refuse an over-long line in pieces. */
 int     stream_get_line(STREAM *s, BUF *line, size_t limit);
+/* Like stream_get_line with another end byte (NUL for attribute lists). */
+int     stream_get_delim(STREAM *s, BUF *buf, int delim, size_t limit);
 size_t  stream_buffered(const STREAM *s);   /* bytes read ahead, not yet consumed */
 void    stream_discard_input(STREAM *s);    /* drop read-ahead (STARTTLS injection) */
 
