@@ -62,6 +62,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "config.h"
 #include "mail_queue.h"
 #include "mem.h"
 #include "msg.h"
@@ -321,12 +322,12 @@ static void sandbox_master_cf(SANDBOX *sb, BUF *out, const char *daemon_dir)
 
     buf_sprintf(out,
                 "# master.cf of a surel sandbox instance, written by `surel sandbox`.\n"
-                "# Services whose program is not in daemon_directory (%s)\n"
+                "# Services whose program was not in daemon_directory (%s)\n"
                 "# are commented out so that the instance starts while they are\n"
                 "# being built; uncomment them once the program exists.\n"
                 "#\n"
                 "# service type  private unpriv  chroot  wakeup  maxproc command + args\n",
-                daemon_dir ? daemon_dir : "the built-in default");
+                daemon_dir);
     for (i = 0; i < SANDBOX_NSERVICES; i++) {
         int     have;
 
@@ -334,10 +335,8 @@ static void sandbox_master_cf(SANDBOX *sb, BUF *out, const char *daemon_dir)
             buf_sprintf(name, "%s", sandbox_services[i].service);
         else
             buf_sprintf(name, "127.0.0.1:%d", sb->port);
-        /* XXX Without a daemon_directory of our own we can't look; write
-         * every service and let `surel check` say what is missing. */
-        buf_sprintf(prog, "%s/%s", daemon_dir ? daemon_dir : "", sandbox_services[i].command);
-        have = daemon_dir == NULL || access(buf_str(prog), X_OK) == 0;
+        buf_sprintf(prog, "%s/%s", daemon_dir, sandbox_services[i].command);
+        have = access(buf_str(prog), X_OK) == 0;
         missing += !have;
         buf_printf(out, "%s%-9s %s       %s%s%s\n", have ? "" : "#", buf_str(name),
                    sandbox_services[i].columns, sandbox_services[i].command,
@@ -506,7 +505,8 @@ int surel_sandbox_main(int argc, char **argv)
     sandbox_main_cf(&sb, text);
     sandbox_write(sandbox_path(&sb, "etc/main.cf"), buf_str(text),
                   sb.ids.root_uid, sb.ids.root_gid, 0644);
-    sandbox_master_cf(&sb, text, sb.bin_dir);
+    sandbox_master_cf(&sb, text, sb.bin_dir ? sb.bin_dir
+                      : config_param_info(P_daemon_directory)->def);
     sandbox_write(sandbox_path(&sb, "etc/master.cf"), buf_str(text),
                   sb.ids.root_uid, sb.ids.root_gid, 0644);
     sandbox_text_files(&sb, sb.ids.root_uid, sb.ids.root_gid);

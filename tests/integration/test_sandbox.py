@@ -32,6 +32,12 @@ def active_lines(path):
         return [l.rstrip("\n") for l in f if l.strip() and not l.startswith("#")]
 
 
+def service_names(path):
+    """First field of every master.cf line, commented out or not."""
+    with open(path) as f:
+        return [l.lstrip("#").split()[0] for l in f if l.lstrip("#").split()]
+
+
 def owner(path):
     st = os.lstat(path)
     return pwd.getpwuid(st.st_uid).pw_name, grp.getgrgid(st.st_gid).gr_name
@@ -131,29 +137,30 @@ class SandboxLayout(h.InstanceTest):
         port = h.free_port()
         inst = self.instance(smtp_port=port)
         master_cf = os.path.join(inst.etc, "master.cf")
-        lines = active_lines(master_cf)
-        smtp = [l for l in lines if l.split()[0] == "127.0.0.1:%d" % port]
-        self.assertEqual(len(smtp), 1, lines)
-        self.assertEqual(smtp[0].split()[1], "inet")
-        self.assertEqual(smtp[0].split()[-1], "smtpd")
-        bin_dir = os.path.realpath(h.BIN_DIR)
-        if os.access(os.path.join(bin_dir, "master"), os.X_OK):
-            # Only services whose program exists are active; the rest are
-            # there, commented out.
-            with open(master_cf) as f:
-                text = f.read()
-            for prog in ("smtpd", "pickup", "cleanup", "qmgr", "bounce", "local", "smtp"):
-                present = os.access(os.path.join(bin_dir, prog), os.X_OK)
-                active = [l for l in lines if l.split()[7] == prog]
-                self.assertEqual(bool(active), present, prog)
-                self.assertIn(" " + prog + "\n", text)
+        with open(master_cf) as f:
+            # Every service line, active or commented out.
+            entries = [(l.startswith("#"), l.lstrip("#").split()) for l in f
+                       if len(l.lstrip("#").split()) >= 8 and l.lstrip("#").split()[1] in
+                       ("inet", "unix", "fifo", "unix-dgram", "pass")]
+        smtp = [fields for _, fields in entries if fields[0] == "127.0.0.1:%d" % port]
+        self.assertEqual(len(smtp), 1, entries)
+        self.assertEqual(smtp[0][1], "inet")
+        self.assertEqual(smtp[0][7], "smtpd")
+        services = set(fields[0] for _, fields in entries)
+        for name in ("pickup", "cleanup", "qmgr", "bounce", "defer", "smtp", "relay",
+                     "error", "local"):
+            self.assertIn(name, services)
+        # A service is active exactly when its program is in daemon_directory.
+        daemon_dir = inst.surel("conf", "-h", "daemon_directory").stdout.strip()
+        for commented, fields in entries:
+            present = os.access(os.path.join(daemon_dir, fields[7]), os.X_OK)
+            self.assertEqual(not commented, present, fields)
 
     def test_default_port_is_2525(self):
         root = tempfile.mkdtemp(prefix="surel-it-")
         self.addCleanup(shutil.rmtree, root, True)
         h.surel("sandbox", root)
-        self.assertIn("127.0.0.1:2525", [l.split()[0] for l in
-                                         active_lines(os.path.join(root, "etc", "master.cf"))])
+        self.assertIn("127.0.0.1:2525", service_names(os.path.join(root, "etc", "master.cf")))
 
     def test_bad_port_and_bad_dir_are_refused(self):
         root = tempfile.mkdtemp(prefix="surel-it-")
@@ -188,8 +195,7 @@ class SandboxLayout(h.InstanceTest):
         with open(main_cf) as f:
             self.assertNotIn("# site change", f.read())
         self.assertIn("carol", active_lines(users))
-        self.assertIn("127.0.0.1:%d" % port,
-                      [l.split()[0] for l in active_lines(os.path.join(inst.etc, "master.cf"))])
+        self.assertIn("127.0.0.1:%d" % port, service_names(os.path.join(inst.etc, "master.cf")))
 
     @unittest.skipUnless(ROOT, "needs root to act as another user")
     def test_non_root_sandbox_belongs_to_its_user(self):
