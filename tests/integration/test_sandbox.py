@@ -219,19 +219,29 @@ class SandboxLayout(h.InstanceTest):
 class SandboxRuns(h.InstanceTest):
 
     @unittest.skipUnless(os.access(h.binary("master"), os.X_OK), "master not built yet")
-    def test_instance_starts_and_listens(self):
+    def test_instance_starts_and_stops(self):
+        inst = self.instance()
+        inst.start()
+        self.assertTrue(inst.master_pid())
+        inst.wait_log("daemon started")
+        inst.stop()
+        h.wait_for(lambda: not inst.running(), 10, "instance to stop")
+
+    @unittest.skipUnless(os.access(h.binary("master"), os.X_OK)
+                         and os.access(h.binary("smtpd"), os.X_OK), "smtpd not built yet")
+    def test_instance_listens_on_its_smtp_port(self):
         inst = self.instance()
         inst.start()
 
-        def listening():
+        def greeting():
             try:
-                with socket.create_connection(("127.0.0.1", inst.smtp_port), timeout=1):
-                    return True
+                with socket.create_connection(("127.0.0.1", inst.smtp_port), timeout=5) as s:
+                    return s.recv(512)
             except OSError:
-                return False
-        h.wait_for(listening, 10, "SMTP listener on port %d" % inst.smtp_port)
+                return b""
+        self.assertTrue(h.wait_for(greeting, 10, "SMTP greeting on port %d"
+                                   % inst.smtp_port).startswith(b"220 "))
         inst.stop()
-        h.wait_for(lambda: not inst.running(), 10, "instance to stop")
 
 
 if __name__ == "__main__":
