@@ -286,6 +286,8 @@ class RealMaster(h.InstanceTest):
                 proc.wait()
 
 
+@unittest.skipUnless(os.path.exists(os.path.join(BUILD_DIR, "CMakeCache.txt")),
+                     "SUREL_BIN_DIR is not the bin/ of a CMake build tree")
 class Install(unittest.TestCase):
     """cmake --install: programs, config files kept, queue folders."""
 
