@@ -32,6 +32,66 @@
 #define MAIL_ATTR_CLIENT_ADDR   "client_address"
 #define MAIL_ATTR_CLIENT_NAME   "client_name"
 
+#define MAIL_ATTR_ENVID         "dsn_envid"
+#define MAIL_ATTR_RET           "dsn_ret"
+#define MAIL_ATTR_DSN_ORCPT     "dsn_orig_rcpt"
+#define MAIL_ATTR_DSN_NOTIFY    "dsn_notify"
+#define MAIL_ATTR_NEXTHOP       "nexthop"
+#define MAIL_ATTR_QUEUE         "queue_name"
+#define MAIL_ATTR_ARRIVAL       "arrival_time"
+#define MAIL_ATTR_NRCPT         "nrcpt"
+#define MAIL_ATTR_HELO          "helo_name"
+#define MAIL_ATTR_PROTO_NAME    "protocol_name"     /* SMTP, ESMTP, ESMTPS... */
+#define MAIL_ATTR_ENCODING      "encoding"          /* 7bit, 8bitmime */
+#define MAIL_ATTR_SMTPUTF8      "smtputf8"
+
+/*
+ * The cleanup protocol (smtpd, pickup, bounce -> private/cleanup).
+ *   client -> {flags=CLEANUP_FLAG_*}
+ *   cleanup -> {queue_id=ID}            ("" when no queue file could be made:
+ *                                         the client answers 451 and stops)
+ *   client -> records (record.h): A* F? S (O|o|n)* R ... M (N|L)* X E
+ *            A records are "name=value" from the MAIL_ATTR_* names above;
+ *            C, T, D and W records are cleanup's own and refused from clients.
+ *   cleanup -> {status=CLEANUP_STAT_* bits, reason=text}
+ * status 0 means the queue file is committed (fsync'ed, in incoming/ or
+ * hold/): only then may smtpd say 250. Any other status, or an IPC error or
+ * EOF, means nothing was queued. reason is for the client when it is not
+ * empty (e.g. a header_checks REJECT text), else the client uses
+ * cleanup_stat_reply(). A DISCARDed message gets status 0, reason "discarded".
+ */
+#define CLEANUP_FLAG_FILTER     (1 << 0)    /* header_checks, body_checks */
+#define CLEANUP_FLAG_MAP_OK     (1 << 1)    /* canonical and virtual mapping */
+#define CLEANUP_FLAG_LOCAL      (1 << 2)    /* local submission: add From/Date... */
+#define CLEANUP_FLAG_BOUNCE     (1 << 3)    /* a DSN from bounce: never bounce it */
+
+#define CLEANUP_STAT_OK         0
+#define CLEANUP_STAT_BAD        (1 << 0)    /* protocol or internal error -> 451 4.3.0 */
+#define CLEANUP_STAT_WRITE      (1 << 1)    /* queue file write error -> 451 4.3.0 */
+#define CLEANUP_STAT_SIZE       (1 << 2)    /* message_size_limit -> 552 5.3.4 */
+#define CLEANUP_STAT_CONT       (1 << 3)    /* content rejected -> 550 5.7.1 */
+#define CLEANUP_STAT_HOPS       (1 << 4)    /* too many Received: -> 554 5.4.0 */
+#define CLEANUP_STAT_RCPT       (1 << 5)    /* no recipients -> 554 5.5.1 */
+#define CLEANUP_STAT_DEFER      (1 << 6)    /* table lookup failed etc. -> 451 4.3.0 */
+
+/*
+ * The delivery protocol (qmgr -> private/<transport>: local, smtp, ...).
+ *   qmgr -> {flags, queue_name, queue_id, offset=data offset, size=content
+ *            size, nexthop, sender, dsn_envid, dsn_ret, arrival_time, nrcpt=N}
+ *   qmgr -> N x {original_recipient, recipient, dsn_orig_rcpt, dsn_notify,
+ *            offset=file offset of the R record}
+ *   agent -> N x {offset, status=DELIVER_STAT_*, dsn_status="2.0.0",
+ *            reason=text}            one per recipient, in any order
+ *   agent -> {status=0}              request done (1: agent trouble; every
+ *                                     recipient not reported is deferred)
+ * The agent opens the queue file read-only (queue_name/queue_id), logs each
+ * result (to=<...>, relay=..., status=sent|deferred|bounced) and never
+ * changes the file: qmgr marks delivered recipients done in place.
+ */
+#define DELIVER_STAT_OK         0           /* delivered */
+#define DELIVER_STAT_DEFER      4           /* temporary failure: retry */
+#define DELIVER_STAT_BOUNCE     5           /* permanent failure: DSN */
+
 /* Trigger bytes written to a trigger service (qmgr, pickup). */
 #define TRIGGER_WAKEUP          'W'     /* generic wakeup (master timer) */
 #define TRIGGER_SCAN_INCOMING   'I'
