@@ -132,6 +132,26 @@ class Instance:
             return None
 
     # Observation.
+    def path(self, *parts):
+        """A path inside the instance: path("spool", "incoming")."""
+        return os.path.join(self.root, *parts)
+
+    def maildir(self, user, sub="new"):
+        """DIR/mail/<user>/Maildir/<sub> of a sandbox user."""
+        return self.path("mail", user, "Maildir", sub)
+
+    def messages(self, user):
+        """Names of the messages delivered to a user's Maildir/new, sorted."""
+        try:
+            return sorted(os.listdir(self.maildir(user)))
+        except OSError:
+            return []
+
+    def wait_messages(self, user, count=1, timeout=10.0):
+        """Wait until the user's Maildir/new holds at least count messages."""
+        return wait_for(lambda: len(self.messages(user)) >= count and self.messages(user),
+                        timeout, "%d message(s) for %s" % (count, user))
+
     def log(self):
         try:
             with open(self.logfile, errors="replace") as f:

@@ -1,0 +1,16 @@
+/* surel_check.h - what `surel check` verifies, for the other verbs too. */
+#ifndef SUREL_CHECK_H
+#define SUREL_CHECK_H
+
+/* surel_check_run flags (MAIL_QUEUE_CREATE and MAIL_QUEUE_FIX from
+ * mail_queue.h pass through to the queue folders and data_directory). */
+
+/* surel_check_run - verify the loaded configuration, master.cf, accounts,
+ * folders and programs; print each problem as a warning; return how many.
+ * The caller has run config_init(). */
+int     surel_check_run(int flags);
+
+/* surel_master_path - $daemon_directory/master, malloc'ed */
+char   *surel_master_path(void);
+
+#endif

@@ -1,0 +1,526 @@
+/*
+ * NAME
+ *      surel sandbox - write a complete instance that runs without root
+ * SYNOPSIS
+ *      surel sandbox DIR [--smtp-port N] [--force]
+ * DESCRIPTION
+ *      Writes one self-contained instance under DIR:
+ *
+ *      DIR/etc/main.cf, master.cf   the configuration (start it with
+ *                                   `surel -c DIR/etc start`)
+ *      DIR/etc/users                the mailbox users, one per line (alice, bob)
+ *      DIR/etc/aliases              postmaster and the usual role aliases
+ *      DIR/spool/                   the queue, with the owners and modes of
+ *                                   lib/mail_queue.c
+ *      DIR/log/maillog              the log (maillog_file)
+ *      DIR/mail/USER/Maildir/       where local mail for USER lands
+ *      DIR/data/                    data_directory
+ *
+ *      The instance listens for SMTP on 127.0.0.1:N (2525 by default),
+ *      delivers mail for sandbox.test and localhost to the users' Maildirs
+ *      and never sends anything off the machine: default_transport and
+ *      relay_transport are the `error` transport.
+ *
+ *      When the folder holding this `surel` program also holds `master`
+ *      (a build tree's bin/), daemon_directory and command_directory point
+ *      there, so that the instance runs the programs it was made with.
+ *      master.cf lists the standard services, but a service whose program
+ *      is not (yet) in daemon_directory is written commented out, so that
+ *      the instance starts cleanly while the daemons are being built.
+ *
+ *      A DIR that already holds an instance (DIR/etc/main.cf) is refused;
+ *      --force rewrites main.cf and master.cf and creates what is missing,
+ *      keeping users, aliases, the queue and the mail.
+ * SECURITY
+ *      Run as root, the instance belongs to the `surel` account (created
+ *      with useradd/groupadd when missing) with setgid_group `sureldrop`:
+ *      the queue, log, data and mail folders are surel's, the
+ *      configuration and DIR itself root's (DIR is made traversable, 0755),
+ *      and the master runs as root and drops each daemon to surel. Run as
+ *      anyone else, mail_owner is that user, setgid_group their primary
+ *      group, and everything belongs to them. DIR must be a plain path
+ *      (letters, digits, / . _ + - @): it is written into main.cf, where
+ *      white space, commas and $ would change its meaning.
+ * PARAMETERS WRITTEN
+ *      queue_directory, daemon_directory, command_directory,
+ *      data_directory, mail_owner, setgid_group, maillog_file, myhostname,
+ *      mydestination, inet_interfaces, mynetworks, home_mailbox,
+ *      alias_maps, alias_database, sandbox_users, sandbox_mail_directory,
+ *      default_transport, relay_transport.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "config.h"
+#include "mail_queue.h"
+#include "mem.h"
+#include "msg.h"
+#include "surel.h"
+
+#define SANDBOX_DEFAULT_PORT    2525
+#define SANDBOX_HOSTNAME        "sandbox.test"
+#define SANDBOX_ROOT_OWNER      "surel"         /* mail_owner of a root-made sandbox */
+#define SANDBOX_ROOT_GROUP      "sureldrop"     /* setgid_group of a root-made sandbox */
+
+/* The mailbox users every sandbox starts with. */
+static const char *const sandbox_users[] = {"alice", "bob"};
+
+#define SANDBOX_NUSERS (sizeof(sandbox_users) / sizeof(sandbox_users[0]))
+
+/* The standard services; written commented out when the program is missing. */
+static const struct {
+    const char *service;            /* NULL: the SMTP listener, 127.0.0.1:port */
+    const char *columns;            /* type private unpriv chroot wakeup maxproc */
+    const char *command;            /* program in daemon_directory, then arguments */
+    const char *args;
+} sandbox_services[] = {
+    {NULL, "inet  n       -       n       -       -", "smtpd", ""},
+    {"pickup", "unix  n       -       n       60      1", "pickup", ""},
+    {"cleanup", "unix  n       -       n       -       0", "cleanup", ""},
+    {"qmgr", "unix  n       -       n       300     1", "qmgr", ""},
+    {"bounce", "unix  -       -       n       -       0", "bounce", ""},
+    {"defer", "unix  -       -       n       -       0", "bounce", ""},
+    {"trace", "unix  -       -       n       -       0", "bounce", ""},
+    {"smtp", "unix  -       -       n       -       -", "smtp", ""},
+    {"relay", "unix  -       -       n       -       -", "smtp", ""},
+    {"error", "unix  -       -       n       -       -", "error", ""},
+    {"retry", "unix  -       -       n       -       -", "error", ""},
+    {"local", "unix  -       n       n       -       -", "local", ""},
+};
+
+#define SANDBOX_NSERVICES (sizeof(sandbox_services) / sizeof(sandbox_services[0]))
+
+/* Everything one run needs. */
+typedef struct SANDBOX {
+    char   *dir;                    /* absolute DIR */
+    int     port;                   /* SMTP port */
+    int     force;                  /* --force */
+    char   *bin_dir;                /* this program's folder when it holds master, else NULL */
+    char   *mail_owner;
+    char   *setgid_group;
+    MAIL_QUEUE_IDS ids;
+    BUF    *path;                   /* scratch */
+} SANDBOX;
+
+/* sandbox_usage - the synopsis, exit 2 */
+static void sandbox_usage(void)
+{
+    fprintf(stderr, "usage: surel sandbox DIR [--smtp-port N] [--force]\n");
+    exit(2);
+}
+
+/* sandbox_plain_path - 1 when every byte of path is safe inside main.cf */
+static int sandbox_plain_path(const char *path)
+{
+    const char *cp;
+
+    for (cp = path; *cp; cp++)
+        if (!((*cp >= 'a' && *cp <= 'z') || (*cp >= 'A' && *cp <= 'Z')
+              || (*cp >= '0' && *cp <= '9') || strchr("/._+-@", *cp)))
+            return 0;
+    return 1;
+}
+
+/* sandbox_path - DIR/rel in the scratch buffer */
+static const char *sandbox_path(SANDBOX *sb, const char *rel)
+{
+    buf_sprintf(sb->path, "%s/%s", sb->dir, rel);
+    return buf_str(sb->path);
+}
+
+/* sandbox_bin_dir - the folder holding this program, if it also holds master */
+static char *sandbox_bin_dir(void)
+{
+    char    exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    char   *slash;
+    BUF    *master = buf_alloc(PATH_MAX);
+    char   *result = NULL;
+
+    if (n <= 0) {
+        buf_free(master);
+        return NULL;
+    }
+    exe[n] = 0;
+    if ((slash = strrchr(exe, '/')) != NULL) {
+        *slash = 0;
+        buf_sprintf(master, "%s/master", exe);
+        if (access(buf_str(master), X_OK) == 0 && sandbox_plain_path(exe))
+            result = xstrdup(exe);
+    }
+    buf_free(master);
+    return result;
+}
+
+/* sandbox_run - run argv (never a shell) and wait; its exit status */
+static int sandbox_run(char *const argv[])
+{
+    pid_t   pid = fork();
+    int     status;
+
+    if (pid < 0)
+        msg_fatal("fork: %m");
+    if (pid == 0) {
+        execvp(argv[0], argv);
+        msg_warn("exec %s: %m", argv[0]);
+        _exit(127);
+    }
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            msg_fatal("waitpid: %m");
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* sandbox_accounts - choose mail_owner and setgid_group; as root, create
+ * the surel accounts as a package's postinst would, when they are missing */
+static void sandbox_accounts(SANDBOX *sb)
+{
+    struct passwd *pw;
+    struct group *gr;
+    BUF    *why = buf_alloc(128);
+
+    if (geteuid() == 0) {
+        if (getgrnam(SANDBOX_ROOT_GROUP) == NULL) {
+            char   *argv[] = {"groupadd", "--system", SANDBOX_ROOT_GROUP, NULL};
+
+            msg_info("creating group %s", SANDBOX_ROOT_GROUP);
+            if (sandbox_run(argv) != 0)
+                msg_fatal("cannot create group %s", SANDBOX_ROOT_GROUP);
+        }
+        if (getpwnam(SANDBOX_ROOT_OWNER) == NULL) {
+            char   *argv[] = {"useradd", "--system", "--user-group", "--no-create-home",
+                "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin",
+                "--comment", "surel mail system", SANDBOX_ROOT_OWNER, NULL};
+
+            msg_info("creating user %s", SANDBOX_ROOT_OWNER);
+            if (sandbox_run(argv) != 0)
+                msg_fatal("cannot create user %s", SANDBOX_ROOT_OWNER);
+        }
+        sb->mail_owner = xstrdup(SANDBOX_ROOT_OWNER);
+        sb->setgid_group = xstrdup(SANDBOX_ROOT_GROUP);
+    } else {
+        if ((pw = getpwuid(geteuid())) == NULL)
+            msg_fatal("who am I? uid %ld has no password entry", (long) geteuid());
+        if ((gr = getgrgid(getegid())) == NULL)
+            msg_fatal("gid %ld has no group entry", (long) getegid());
+        sb->mail_owner = xstrdup(pw->pw_name);
+        sb->setgid_group = xstrdup(gr->gr_name);
+    }
+    if (mail_queue_ids(sb->mail_owner, sb->setgid_group, &sb->ids, why) < 0)
+        msg_fatal("%s", buf_str(why));
+    buf_free(why);
+}
+
+/* sandbox_mkdir - make a folder (or keep it) with exactly this owner and mode */
+static void sandbox_mkdir(const char *path, uid_t uid, gid_t gid, mode_t mode)
+{
+    struct stat st;
+    int     fd;
+
+    if (mkdir(path, 0700) < 0 && errno != EEXIST)
+        msg_fatal("mkdir %s: %m", path);
+    if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+        msg_fatal("open %s: %m (a symbolic link?)", path);
+    if (fstat(fd, &st) < 0)
+        msg_fatal("fstat %s: %m", path);
+    if ((st.st_uid != uid || st.st_gid != gid) && fchown(fd, uid, gid) < 0)
+        msg_fatal("chown %s: %m", path);
+    if (fchmod(fd, mode) < 0)
+        msg_fatal("chmod %s: %m", path);
+    close(fd);
+}
+
+/* sandbox_write - write a file whole (replace it), owned and moded as told */
+static void sandbox_write(const char *path, const char *text, uid_t uid, gid_t gid,
+                          mode_t mode)
+{
+    BUF    *tmp = buf_alloc(256);
+    size_t  len = strlen(text);
+    int     fd;
+
+    /* A new name and rename(): a reader never sees half a file. */
+    buf_sprintf(tmp, "%s.tmp%ld", path, (long) getpid());
+    fd = open(buf_str(tmp), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        msg_fatal("create %s: %m", buf_str(tmp));
+    if (write(fd, text, len) != (ssize_t) len || fchown(fd, uid, gid) < 0
+        || fchmod(fd, mode) < 0 || fsync(fd) < 0 || close(fd) < 0)
+        msg_fatal("write %s: %m", buf_str(tmp));
+    if (rename(buf_str(tmp), path) < 0)
+        msg_fatal("rename %s to %s: %m", buf_str(tmp), path);
+    buf_free(tmp);
+}
+
+/* sandbox_main_cf - the text of main.cf */
+static void sandbox_main_cf(SANDBOX *sb, BUF *out)
+{
+    const char *d = sb->dir;
+
+    buf_sprintf(out,
+                "# main.cf of a surel sandbox instance, written by `surel sandbox`.\n"
+                "# Everything lives under %s; nothing needs root and no mail\n"
+                "# leaves the machine. Start it with `surel -c %s/etc start`.\n"
+                "\n"
+                "# Where things are.\n"
+                "queue_directory = %s/spool\n"
+                "data_directory = %s/data\n"
+                "maillog_file = %s/log/maillog\n",
+                d, d, d, d, d);
+    if (sb->bin_dir)
+        buf_printf(out,
+                   "# The programs this instance was made with.\n"
+                   "daemon_directory = %s\n"
+                   "command_directory = %s\n", sb->bin_dir, sb->bin_dir);
+    else
+        buf_printf(out,
+                   "# daemon_directory and command_directory: the built-in defaults.\n");
+    buf_printf(out,
+               "\n"
+               "# Who owns the queue and runs the unprivileged daemons.\n"
+               "mail_owner = %s\n"
+               "setgid_group = %s\n"
+               "\n"
+               "# Identity and network: loopback only.\n"
+               "myhostname = " SANDBOX_HOSTNAME "\n"
+               "mydestination = " SANDBOX_HOSTNAME ", localhost\n"
+               "inet_interfaces = 127.0.0.1\n"
+               "mynetworks = 127.0.0.0/8 [::1]/128\n"
+               "\n"
+               "# Local delivery into %s/mail/<user>/Maildir/ for each user\n"
+               "# listed in %s/etc/users.\n"
+               "home_mailbox = Maildir/\n"
+               "sandbox_users = %s/etc/users\n"
+               "sandbox_mail_directory = %s/mail\n"
+               "alias_maps = lmdb:%s/etc/aliases\n"
+               "alias_database = lmdb:%s/etc/aliases\n"
+               "\n"
+               "# Nothing is ever sent off the machine: mail for other domains\n"
+               "# bounces through the error transport.\n"
+               "default_transport = error:this sandbox does not deliver to other domains\n"
+               "relay_transport = error:this sandbox does not deliver to other domains\n",
+               sb->mail_owner, sb->setgid_group, d, d, d, d, d, d);
+}
+
+/* sandbox_master_cf - the text of master.cf; missing programs commented out */
+static void sandbox_master_cf(SANDBOX *sb, BUF *out, const char *daemon_dir)
+{
+    BUF    *prog = buf_alloc(256);
+    BUF    *name = buf_alloc(64);
+    size_t  i;
+    int     missing = 0;
+
+    buf_sprintf(out,
+                "# master.cf of a surel sandbox instance, written by `surel sandbox`.\n"
+                "# Services whose program was not in daemon_directory (%s)\n"
+                "# are commented out so that the instance starts while they are\n"
+                "# being built; uncomment them once the program exists.\n"
+                "#\n"
+                "# service type  private unpriv  chroot  wakeup  maxproc command + args\n",
+                daemon_dir);
+    for (i = 0; i < SANDBOX_NSERVICES; i++) {
+        int     have;
+
+        if (sandbox_services[i].service)
+            buf_sprintf(name, "%s", sandbox_services[i].service);
+        else
+            buf_sprintf(name, "127.0.0.1:%d", sb->port);
+        buf_sprintf(prog, "%s/%s", daemon_dir, sandbox_services[i].command);
+        have = access(buf_str(prog), X_OK) == 0;
+        missing += !have;
+        buf_printf(out, "%s%-9s %s       %s%s%s\n", have ? "" : "#", buf_str(name),
+                   sandbox_services[i].columns, sandbox_services[i].command,
+                   *sandbox_services[i].args ? " " : "", sandbox_services[i].args);
+    }
+    if (missing)
+        msg_info("master.cf: %d service(s) commented out: program not in %s yet",
+                 missing, daemon_dir);
+    buf_free(prog);
+    buf_free(name);
+}
+
+/* sandbox_text_files - users and aliases, written only when missing */
+static void sandbox_text_files(SANDBOX *sb, uid_t uid, gid_t gid)
+{
+    BUF    *text = buf_alloc(1024);
+    size_t  i;
+
+    if (access(sandbox_path(sb, "etc/users"), F_OK) < 0) {
+        buf_sprintf(text,
+                    "# Mailbox users of this sandbox instance, one name per line.\n"
+                    "# Mail to NAME@" SANDBOX_HOSTNAME " or NAME@localhost lands in\n"
+                    "# %s/mail/NAME/Maildir/.\n", sb->dir);
+        for (i = 0; i < SANDBOX_NUSERS; i++)
+            buf_printf(text, "%s\n", sandbox_users[i]);
+        sandbox_write(buf_str(sb->path), buf_str(text), uid, gid, 0644);
+    }
+    if (access(sandbox_path(sb, "etc/aliases"), F_OK) < 0) {
+        buf_sprintf(text,
+                    "# Aliases of this sandbox instance, in aliases(5) format.\n"
+                    "# After a change, rebuild %s/etc/aliases.lmdb with\n"
+                    "#     surel -c %s/etc map build -a lmdb:%s/etc/aliases\n"
+                    "postmaster: %s\n"
+                    "MAILER-DAEMON: postmaster\n"
+                    "root: postmaster\n"
+                    "abuse: postmaster\n"
+                    "hostmaster: postmaster\n"
+                    "webmaster: postmaster\n"
+                    "security: postmaster\n",
+                    sb->dir, sb->dir, sb->dir, sandbox_users[0]);
+        sandbox_write(buf_str(sb->path), buf_str(text), uid, gid, 0644);
+    }
+    /* XXX aliases.lmdb is built once the lmdb dict code is in libsurel; until
+     * then only the text file exists. */
+    buf_free(text);
+}
+
+/* sandbox_report - a queue folder created or repaired: say so with -v */
+static void sandbox_report(const char *text, int fixed, void *ctx)
+{
+    (void) ctx;
+    if (fixed)
+        msg_debug("%s", text);
+    else
+        msg_warn("%s", text);
+}
+
+/* sandbox_folders - every folder, with its owner and mode */
+static void sandbox_folders(SANDBOX *sb)
+{
+    const MAIL_QUEUE_IDS *ids = &sb->ids;
+    BUF    *box = buf_alloc(256);
+    size_t  i;
+
+    /* DIR and DIR/etc: the instance owner's (root's), readable by the daemons. */
+    sandbox_mkdir(sb->dir, ids->root_uid, ids->root_gid, 0755);
+    sandbox_mkdir(sandbox_path(sb, "etc"), ids->root_uid, ids->root_gid, 0755);
+    if (mail_queue_scan(sandbox_path(sb, "spool"), ids, MAIL_QUEUE_CREATE | MAIL_QUEUE_FIX,
+                        sandbox_report, NULL) > 0)
+        msg_fatal("cannot set up the queue in %s/spool", sb->dir);
+    sandbox_mkdir(sandbox_path(sb, "data"), ids->mail_uid, ids->mail_gid, 0700);
+    sandbox_mkdir(sandbox_path(sb, "log"), ids->mail_uid, ids->mail_gid, 0755);
+    /* The log exists before the master does, owned by mail_owner, so that
+     * every daemon can append to it whoever opens it first. */
+    if (access(sandbox_path(sb, "log/maillog"), F_OK) < 0)
+        sandbox_write(buf_str(sb->path), "", ids->mail_uid, ids->mail_gid, 0644);
+    sandbox_mkdir(sandbox_path(sb, "mail"), ids->mail_uid, ids->mail_gid, 0755);
+    for (i = 0; i < SANDBOX_NUSERS; i++) {
+        static const char *const sub[] = {"", "/Maildir", "/Maildir/cur", "/Maildir/new",
+        "/Maildir/tmp"};
+        size_t  j;
+
+        for (j = 0; j < sizeof(sub) / sizeof(sub[0]); j++) {
+            buf_sprintf(box, "mail/%s%s", sandbox_users[i], sub[j]);
+            sandbox_mkdir(sandbox_path(sb, buf_str(box)), ids->mail_uid, ids->mail_gid, 0700);
+        }
+    }
+    buf_free(box);
+}
+
+/* sandbox_args - parse DIR, --smtp-port and --force */
+static void sandbox_args(SANDBOX *sb, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"smtp-port", required_argument, NULL, 'p'},
+        {"force", no_argument, NULL, 'F'},
+        {NULL, 0, NULL, 0},
+    };
+    char   *end;
+    long    port;
+    int     ch;
+
+    sb->port = SANDBOX_DEFAULT_PORT;
+    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'p':
+            errno = 0;
+            port = strtol(optarg, &end, 10);
+            if (errno || *end || end == optarg || port < 1 || port > 65535)
+                msg_fatal("--smtp-port: '%s' is not a port number (1-65535)", optarg);
+            sb->port = (int) port;
+            break;
+        case 'F':
+            sb->force = 1;
+            break;
+        default:
+            sandbox_usage();
+        }
+    }
+    if (optind != argc - 1)
+        sandbox_usage();
+    sb->dir = xstrdup(argv[optind]);
+}
+
+/* sandbox_dir - create DIR if needed and make its name absolute */
+static void sandbox_dir(SANDBOX *sb)
+{
+    char    real[PATH_MAX];
+    size_t  len;
+
+    if (!sandbox_plain_path(sb->dir))
+        msg_fatal("%s: use a folder name of letters, digits and / . _ + - @ only "
+                  "(the name goes into main.cf)", sb->dir);
+    if (mkdir(sb->dir, 0755) < 0 && errno != EEXIST)
+        msg_fatal("mkdir %s: %m", sb->dir);
+    if (realpath(sb->dir, real) == NULL)
+        msg_fatal("%s: %m", sb->dir);
+    if (!sandbox_plain_path(real))
+        msg_fatal("%s: use a folder name of letters, digits and / . _ + - @ only "
+                  "(the name goes into main.cf)", real);
+    xfree(sb->dir);
+    sb->dir = xstrdup(real);
+    if ((len = strlen(sb->dir)) > 1 && sb->dir[len - 1] == '/')
+        sb->dir[len - 1] = 0;
+}
+
+/* surel_sandbox_main - the `surel sandbox` verb */
+int surel_sandbox_main(int argc, char **argv)
+{
+    SANDBOX sb;
+    BUF    *text = buf_alloc(4096);
+    struct stat st;
+
+    memset(&sb, 0, sizeof(sb));
+    sb.path = buf_alloc(256);
+    sandbox_args(&sb, argc, argv);
+    sandbox_dir(&sb);
+    if (lstat(sandbox_path(&sb, "etc/main.cf"), &st) == 0 && !sb.force)
+        msg_fatal("%s already holds a surel instance (%s exists); "
+                  "remove it or use --force to rewrite its configuration",
+                  sb.dir, buf_str(sb.path));
+    sandbox_accounts(&sb);
+    sb.bin_dir = sandbox_bin_dir();
+    sandbox_folders(&sb);
+
+    sandbox_main_cf(&sb, text);
+    sandbox_write(sandbox_path(&sb, "etc/main.cf"), buf_str(text),
+                  sb.ids.root_uid, sb.ids.root_gid, 0644);
+    sandbox_master_cf(&sb, text, sb.bin_dir ? sb.bin_dir
+                      : config_param_info(P_daemon_directory)->def);
+    sandbox_write(sandbox_path(&sb, "etc/master.cf"), buf_str(text),
+                  sb.ids.root_uid, sb.ids.root_gid, 0644);
+    sandbox_text_files(&sb, sb.ids.root_uid, sb.ids.root_gid);
+
+    printf("surel sandbox instance in %s (SMTP on 127.0.0.1:%d, mail_owner %s)\n"
+           "  start:  surel -c %s/etc start\n"
+           "  mail:   %s/mail/<user>/Maildir/new/\n"
+           "  log:    %s/log/maillog\n",
+           sb.dir, sb.port, sb.mail_owner, sb.dir, sb.dir, sb.dir);
+    buf_free(text);
+    buf_free(sb.path);
+    xfree(sb.dir);
+    xfree(sb.bin_dir);
+    xfree(sb.mail_owner);
+    xfree(sb.setgid_group);
+    return 0;
+}
