@@ -61,6 +61,7 @@ endif()
 set(surel_queue_folders
   ".|root|-|0755"
   "maildrop|mail|setgid|1730"
+  "temp|mail|-|0700"
   "incoming|mail|-|0700"
   "active|mail|-|0700"
   "deferred|mail|-|0700"

@@ -17,6 +17,8 @@ const MAIL_QUEUE_DIR mail_queue_dirs[] = {
      "the queue itself: root's, so that only root can add or swap folders"},
     {MAIL_QUEUE_MAILDROP, MAIL_QUEUE_OWNER_MAIL, MAIL_QUEUE_GROUP_SETGID, 01730,
      "files from postdrop, not yet picked up; writable by postdrop's group, listable by nobody"},
+    {MAIL_QUEUE_TEMP, MAIL_QUEUE_OWNER_MAIL, MAIL_QUEUE_GROUP_ANY, 0700,
+     "queue files being written by cleanup (qfile.h); never scheduled"},
     {MAIL_QUEUE_INCOMING, MAIL_QUEUE_OWNER_MAIL, MAIL_QUEUE_GROUP_ANY, 0700,
      "complete queue files not yet seen by qmgr"},
     {MAIL_QUEUE_ACTIVE, MAIL_QUEUE_OWNER_MAIL, MAIL_QUEUE_GROUP_ANY, 0700,

@@ -9,7 +9,7 @@
  *     (queue_directory)  root                   0755
  *     maildrop           mail_owner:setgid_group 1730  postdrop writes, nobody lists;
  *                                                      sticky: users can't remove each other's files
- *     incoming active deferred hold corrupt bounce defer
+ *     temp incoming active deferred hold corrupt bounce defer
  *                        mail_owner              0700
  *     private            mail_owner              0700  sockets of internal services
  *     public             mail_owner:setgid_group 2710  sockets postdrop's group may reach
@@ -33,6 +33,7 @@
 
 /* Folder names, for code that builds queue paths. */
 #define MAIL_QUEUE_MAILDROP     "maildrop"
+#define MAIL_QUEUE_TEMP         "temp"
 #define MAIL_QUEUE_INCOMING     "incoming"
 #define MAIL_QUEUE_ACTIVE       "active"
 #define MAIL_QUEUE_DEFERRED     "deferred"

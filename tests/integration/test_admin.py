@@ -317,7 +317,7 @@ class Install(unittest.TestCase):
                 self.assertEqual(f.read(), g.read(), name)
         queue = dest + c["SUREL_QUEUE_DIR"]
         modes = {"": 0o755, "maildrop": 0o1730, "public": 0o2710, "pid": 0o755}
-        for name in ("incoming", "active", "deferred", "hold", "corrupt", "bounce",
+        for name in ("temp", "incoming", "active", "deferred", "hold", "corrupt", "bounce",
                      "defer", "private"):
             modes[name] = 0o700
         for name, bits in modes.items():

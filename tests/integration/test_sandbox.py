@@ -75,7 +75,7 @@ class SandboxLayout(h.InstanceTest):
             "data": ((mail_owner, mail_group), 0o700),
             "mail": ((mail_owner, mail_group), 0o755),
         }
-        for name in ("incoming", "active", "deferred", "hold", "corrupt",
+        for name in ("temp", "incoming", "active", "deferred", "hold", "corrupt",
                      "bounce", "defer", "private"):
             expect["spool/" + name] = ((mail_owner, mail_group), 0o700)
         for user in ("alice", "bob"):
