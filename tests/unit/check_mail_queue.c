@@ -64,6 +64,7 @@ START_TEST(test_table_follows_postfix_files)
         MAIL_QUEUE_GROUP group;
     } want[] = {
         {"maildrop", 01730, MAIL_QUEUE_OWNER_MAIL, MAIL_QUEUE_GROUP_SETGID},
+        {"temp", 0700, MAIL_QUEUE_OWNER_MAIL, MAIL_QUEUE_GROUP_ANY},
         {"incoming", 0700, MAIL_QUEUE_OWNER_MAIL, MAIL_QUEUE_GROUP_ANY},
         {"active", 0700, MAIL_QUEUE_OWNER_MAIL, MAIL_QUEUE_GROUP_ANY},
         {"deferred", 0700, MAIL_QUEUE_OWNER_MAIL, MAIL_QUEUE_GROUP_ANY},
