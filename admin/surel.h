@@ -14,5 +14,12 @@ int     surel_check_main(int argc, char **argv);    /* surel_check.c */
 int     surel_conf_main(int argc, char **argv);     /* surel_conf.c */
 int     surel_map_main(int argc, char **argv);      /* surel_map.c */
 int     surel_sandbox_main(int argc, char **argv);  /* surel_sandbox.c */
+int     surel_queue_main(int argc, char **argv);    /* surel_queue*.c */
+
+/* A set-gid install (setgid_group, for `queue list|flush` as postqueue):
+ * init gives the right up at once but keeps it saved; forget drops it for
+ * good. Both do nothing when surel is not set-gid. (surel_queue.c) */
+void    surel_setgid_init(void);
+void    surel_setgid_forget(void);
 
 #endif
