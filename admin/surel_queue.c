@@ -371,6 +371,39 @@ static int sq_flush_main(int argc, char **argv)
     return 0;
 }
 
+/* sq_count_one - a walk callback that counts */
+static void sq_count_one(const char *queue, const char *id, const char *path, void *ctx)
+{
+    (*(int *) ctx)++;
+}
+
+/* surel_queue_counts - "N incoming, N active, ..." for `surel status`;
+ * 0, or -1 when the caller may not read the queue folders */
+int surel_queue_counts(const char *queue_dir, BUF *out)
+{
+    static const char *const queues[] = {
+        MAIL_QUEUE_MAILDROP, MAIL_QUEUE_INCOMING, MAIL_QUEUE_ACTIVE,
+        MAIL_QUEUE_DEFERRED, MAIL_QUEUE_HOLD, MAIL_QUEUE_CORRUPT,
+    };
+    BUF    *why = buf_alloc(100);
+    size_t  i;
+    int     count;
+
+    buf_reset(out);
+    for (i = 0; i < sizeof(queues) / sizeof(queues[0]); i++) {
+        count = 0;
+        if (queue_walk(queue_dir, queues[i],
+                       strcmp(queues[i], MAIL_QUEUE_MAILDROP) == 0 ? QUEUE_WALK_ANY_NAME : 0,
+                       sq_count_one, &count, why) < 0) {
+            buf_free(why);
+            return -1;
+        }
+        buf_printf(out, "%s%d %s", i ? ", " : "", count, queues[i]);
+    }
+    buf_free(why);
+    return 0;
+}
+
 static void sq_usage(void)
 {
     fprintf(stderr, "usage: surel queue list [-j]\n"

@@ -332,7 +332,7 @@ static void list_text_entry(LIST_STATE *ls, const char *queue, const char *id,
 
     if (strftime(when, sizeof(when), "%a %b %e %H:%M:%S", localtime_r(&t, &tm)) == 0)
         when[0] = 0;
-    buf_sprintf(l, "%-10s%c %8ld %-20.20s  ", id, mark, env->sum.sizes.content_size, when);
+    buf_sprintf(l, "%-10s%c %8ld %-20.20s ", id, mark, env->sum.sizes.content_size, when);
     text_safe(l, *env->sender ? env->sender : "MAILER-DAEMON");
     buf_putc(l, '\n');
     for (i = 0; i < env->nrcpts; i++) {

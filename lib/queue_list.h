@@ -5,7 +5,7 @@
  * same thing:
  *   - the text table of Postfix's `postqueue -p`, one entry per message:
  *         -Queue ID-  --Size-- ----Arrival Time---- -Sender/Recipient-------
- *         4Xk9Bc1wFzq7*    1234 Mon Jan  6 10:00:00  sender@example.com
+ *         4Xk9Bc1wFzq7*     1234 Mon Jan  6 10:00:00  sender@example.com
  *         (connect to mx.example.com: Connection refused)
  *                                                  rcpt@example.com
  *         -- 2 Kbytes in 1 Request.
