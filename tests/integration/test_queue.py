@@ -309,9 +309,12 @@ class QueueTest(h.InstanceTest):
                 except (AssertionError, OSError) as e:
                     errors.append(e)
 
+        listed = []
+
         def lister():
             while not stop.is_set():
                 proc = self.q("list", check=False)
+                listed.append(proc.returncode)
                 if proc.returncode != 0 or not proc.stdout.endswith((".\n", "empty\n")):
                     errors.append(proc)
 
@@ -324,7 +327,7 @@ class QueueTest(h.InstanceTest):
             self.q("delete", targets[1])
             self.q("hold", targets[2])
             self.q("release", targets[2])
-            h.wait_for(lambda: len(flowing) >= 10 and len(gone) >= 10, 30,
+            h.wait_for(lambda: len(flowing) >= 30 and len(gone) >= 30 and len(listed) >= 10, 60,
                        "more background submissions")
         finally:
             stop.set()
