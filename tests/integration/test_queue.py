@@ -12,6 +12,7 @@ import os
 import pwd
 import grp
 import shutil
+import socket
 import subprocess
 import threading
 import time
@@ -366,7 +367,8 @@ class RunningQueueTest(h.InstanceTest):
         self.spool = self.inst.spool
         self.inst.write_master_cf(
             "showq     unix  n       -       n       -       -       showq\n"
-            "qmgr      unix  n       -       n       -       1       test-trigger\n")
+            "qmgr      unix  n       -       n       -       1       test-trigger\n"
+            "defer     unix  -       -       n       -       0       bounce\n")
         self.inst.start()
 
     def inject(self, *args, queue="incoming", hashed=False):
@@ -430,6 +432,34 @@ class RunningQueueTest(h.InstanceTest):
         proc = as_user([h.binary("surel")] + cfg + ["status"])
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertIn("queue: not readable", proc.stderr)
+
+    def test_reason_from_the_real_defer_log(self):
+        """The delay reason bounce's defer service logs is the one list shows."""
+        qid = self.inject("-f", "alice@sandbox.test", "-r", "far@example.com",
+                          queue="deferred", hashed=True)
+        path = os.path.join(self.spool, "private", "defer")
+        h.wait_for(lambda: os.path.exists(path), 10, "private/defer")
+        request = [("request", "append"), ("queue_id", qid), ("original_recipient", "far@example.com"),
+                   ("recipient", "far@example.com"), ("dsn_orig_rcpt", ""), ("dsn_notify", 0),
+                   ("offset", 100), ("dsn_status", "4.4.1"), ("dsn_action", "delayed"),
+                   ("reason", "connect to example.com[192.0.2.1]:25: Connection refused")]
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(20)
+            s.connect(path)
+            s.sendall(b"".join(n.encode() + b"\0" + str(v).encode() + b"\0" for n, v in request) + b"\0")
+            reply = b""
+            while not reply.endswith(b"\0\0") or reply.count(b"\0") < 3:
+                ch = s.recv(1)
+                if not ch:
+                    break
+                reply += ch
+        self.assertEqual(reply, b"status\x000\x00\x00")
+        out = self.inst.surel("queue", "list").stdout
+        self.assertIn("(connect to example.com[192.0.2.1]:25: Connection refused)\n"
+                      + " " * 41 + "far@example.com\n", out)
+        row = json.loads(self.inst.surel("queue", "list", "-j").stdout)
+        self.assertEqual(row["recipients"], [{"address": "far@example.com", "delay_reason":
+                                              "connect to example.com[192.0.2.1]:25: Connection refused"}])
 
     def test_status_counts_running(self):
         self.inject("-r", "x@example.com", queue="hold")
