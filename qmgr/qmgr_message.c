@@ -34,7 +34,7 @@
 #include "qmgr.h"
 #include "record.h"
 
-#define QMGR_LOCKED_RETRY   60          /* seconds before a locked file is tried again */
+#define QMGR_LOCKED_RETRY   60          /* at most this long before a locked file is tried again */
 #define QMGR_RECORD_LIMIT   (64 * 1024)
 
 static void qmgr_message_advance(QMGR_MESSAGE *m);
@@ -185,11 +185,15 @@ static QMGR_MESSAGE *qmgr_message_open(const char *id)
         if (errno != ENOENT)
             qmgr_corrupt(id, buf_str(why));
     } else if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        /* An agent of an earlier qmgr is still delivering this file. */
+        /* An agent of an earlier qmgr is still delivering this file.
+         * Postfix waits 60 s; a smaller minimal_backoff_time shortens it. */
+        long    retry = config_time(P_minimal_backoff_time);
+
+        if (retry > QMGR_LOCKED_RETRY)
+            retry = QMGR_LOCKED_RETRY;
         close(fd);
-        msg_info("%s: still being delivered by another process: retry in %ds", id,
-                 QMGR_LOCKED_RETRY);
-        qmgr_move(MAIL_QUEUE_ACTIVE, MAIL_QUEUE_INCOMING, id, (long) time(NULL) + QMGR_LOCKED_RETRY);
+        msg_info("%s: still being delivered by another process: retry in %lds", id, retry);
+        qmgr_move(MAIL_QUEUE_ACTIVE, MAIL_QUEUE_INCOMING, id, (long) time(NULL) + retry);
     } else {
         (void) flock(fd, LOCK_UN);
         s = stream_fdopen(fd);

@@ -106,6 +106,175 @@ class QmgrTest(unittest.TestCase):
         self.assertIn("append %s <happy@mx.test> delivered 2.0.0" % qid, lines[0])
         self.assertTrue(lines[1].startswith("bounce flush %s" % qid))
 
+    # Files that must not be delivered.
+    def test_corrupt_file_moved_aside(self):
+        inst = self.start()
+        model = inst.inject("a@mx.test", queue="hold")
+        bad = model[:-1] + ("x" if model[-1] != "x" else "y")
+        path = inst.queue_file("incoming", bad)
+        with open(path, "wb") as f:
+            f.write(b"C\x03abcE\x00")
+        os.chmod(path, 0o700)
+        inst.chown(path)
+        # A truncated copy of a good file: no end record.
+        with open(inst.queue_file("hold", model), "rb") as f:
+            data = f.read()
+        short = model[:-2] + ("xx" if model[-2:] != "xx" else "yy")
+        path2 = inst.queue_file("incoming", short)
+        with open(path2, "wb") as f:
+            f.write(data[:-5])
+        os.chmod(path2, 0o700)
+        inst.chown(path2)
+        good = inst.inject("a@mx.test")
+        inst.trigger()
+        inst.wait_log("%s: removed" % good)
+        inst.wait_in("corrupt", bad)
+        inst.wait_in("corrupt", short)
+        log = inst.log()
+        self.assertIn("%s: corrupt queue file (" % bad, log)
+        self.assertIn("moved to corrupt/", log)
+        self.assertFalse([w for w in inst.agent_lines("start") if w[2] in (bad, short)])
+
+    def test_hold_is_never_scheduled(self):
+        inst = self.start()
+        held = inst.inject("held@mx.test", queue="hold")
+        inst.trigger(b"A")
+        sentinel = inst.inject("s@mx.test")
+        inst.trigger(b"A")
+        inst.wait_log("%s: removed" % sentinel)
+        self.assertEqual(inst.where(held), ["hold"])
+        self.assertNotIn(held, inst.log())
+
+    def test_stale_temp_files_removed(self):
+        inst = QmgrInstance()
+        self.instances.append(inst)
+        old = os.path.join(inst.spool, "temp", "123.456.0")
+        young = os.path.join(inst.spool, "temp", "789.456.0")
+        ready = os.path.join(inst.spool, "temp", "555.456.0")
+        for p, mode in ((old, 0o600), (young, 0o600), (ready, 0o700)):
+            with open(p, "w") as f:
+                f.write("x")
+            os.chmod(p, mode)
+            inst.chown(p)
+        two_days = time.time() - 2 * 86400
+        os.utime(old, (two_days, two_days))
+        os.utime(ready, (two_days, two_days))
+        inst.start()
+        inst.trigger()
+        inst.wait_log("123.456.0: removed uncommitted file")
+        self.assertFalse(os.path.exists(old))
+        self.assertTrue(os.path.exists(young))
+        self.assertTrue(os.path.exists(ready))
+
+    # Crash recovery and locking.
+    def test_active_recovered_after_qmgr_killed(self):
+        inst = self.start(agent_args="delay=2500")
+        qid = inst.inject("slow@mx.test")
+        inst.trigger()
+        wait_for(lambda: [w for w in inst.agent_lines("start") if w[2] == qid], 10, "agent start")
+        self.assertEqual(inst.where(qid), ["active"])
+        [pid] = inst.service_pids("qmgr")
+        os.kill(pid, signal.SIGKILL)
+        # The master starts a new qmgr (wakeup every second); it puts the
+        # file back, sees the agent's lock and waits; then delivers again.
+        inst.wait_log("recovered 1 message from active/", timeout=20)
+        inst.wait_log("%s: still being delivered by another process" % qid, timeout=20)
+        inst.wait_log("%s: removed" % qid, timeout=30)
+        events = [(w[0], int(w[-1])) for w in inst.agent_lines() if w[0] in ("start", "end")
+                  and w[2] == qid]
+        self.assertEqual([e[0] for e in events], ["start", "end", "start", "end"], events)
+        self.assertGreaterEqual(events[2][1], events[1][1])   # never two at once
+
+    # Scheduler bounds.
+    def test_concurrency_limit(self):
+        inst = self.start(agent_args="delay=300",
+                          main_cf_extra="agent_destination_concurrency_limit = 2\n")
+        ids = [inst.inject("u%d@dest.test" % i) for i in range(8)]
+        inst.trigger()
+        for qid in ids:
+            inst.wait_log("%s: removed" % qid, timeout=30)
+        self.assertEqual(inst.max_overlap(), 2)
+
+    def test_local_style_one_recipient_per_request(self):
+        inst = self.start(agent_args="delay=200",
+                          main_cf_extra="agent_destination_recipient_limit = 1\n"
+                                        "agent_destination_concurrency_limit = 1\n")
+        qid = inst.inject("a@mx.test", "b@mx.test", "c@mx.test")
+        inst.trigger()
+        inst.wait_log("%s: removed" % qid)
+        starts = [w for w in inst.agent_lines("start") if w[2] == qid]
+        self.assertEqual([w[3] for w in starts], ["1", "1", "1"])
+        # The limit is per recipient: the three go in parallel.
+        self.assertEqual(inst.max_overlap(), 3)
+
+    def test_active_limit(self):
+        inst = self.start(agent_args="delay=200",
+                          main_cf_extra="qmgr_message_active_limit = 2\n")
+        ids = [inst.inject("u%d@d%d.test" % (i, i)) for i in range(6)]
+        inst.trigger()
+        for qid in ids:
+            inst.wait_log("%s: removed" % qid, timeout=30)
+        # Active messages are the ones between "(queue active)" and "removed".
+        depth = best = 0
+        for line in inst.log().splitlines():
+            if "(queue active)" in line:
+                depth += 1
+                best = max(best, depth)
+            elif line.endswith(": removed"):
+                depth -= 1
+        self.assertEqual(best, 2)
+
+    def test_unreachable_transport_throttled(self):
+        inst = self.start(main_cf_extra="transport_maps = inline:{ nowhere.test=missing: }\n")
+        qid = inst.inject("x@nowhere.test", "y@mx.test")
+        inst.trigger()
+        inst.wait_in("deferred", qid)
+        log = inst.log()
+        self.assertRegex(log, r"%s: to=<x@nowhere.test>, relay=none, delay=[0-9.]+, "
+                              r"delays=[0-9./]+, dsn=4\.3\.0, status=deferred "
+                              r"\(mail transport unavailable\)" % qid)
+        self.assertIn("transport missing: mail transport unavailable: throttled", log)
+        # The other recipient was delivered and marked done.
+        self.assertEqual([w[2] for w in inst.agent_lines("rcpt") if w[1] == qid], ["y@mx.test"])
+        # No tight loop: with 1s backoff and 1s throttle, a few attempts in 3s.
+        time.sleep(3)
+        self.assertLessEqual(inst.log().count("connect to transport private/missing"), 5)
+
+    # Lifetime and warnings.
+    def test_expired_message_bounced_once(self):
+        inst = self.start(agent_args="rule=stuck:defer")
+        old = int(time.time()) - 10 * 86400
+        qid = inst.inject("stuck@mx.test", arrival=old)
+        inst.trigger()
+        inst.wait_log("%s: removed" % qid)
+        self.assertIn("%s: from=<sender@example.org>, status=expired, returned to sender" % qid,
+                      inst.log())
+        lines = [l for l in inst.bounce_lines() if qid in l]
+        self.assertEqual(len([l for l in lines if l.startswith("bounce flush")]), 1, lines)
+        self.assertIn("bounce append %s <stuck@mx.test> failed 4.4.7 message expired" % qid,
+                      "\n".join(lines))
+
+    def test_delay_warning_once(self):
+        inst = self.start(agent_args="rule=slow:defer")
+        qid = inst.inject("slow@mx.test", warn=int(time.time()) - 1)
+        inst.trigger()
+        wait_for(lambda: any(l.startswith("bounce warn %s" % qid) for l in inst.bounce_lines()),
+                 10, "warn request")
+        inst.wait_in("deferred", qid)
+        # Let it go round again: the W record now says "no more warnings".
+        inst.trigger(b"A")
+        wait_for(lambda: len([w for w in inst.agent_lines("rcpt") if w[1] == qid]) >= 2, 10,
+                 "second attempt")
+        inst.trigger(b"A")
+        wait_for(lambda: len([w for w in inst.agent_lines("rcpt") if w[1] == qid]) >= 3, 10,
+                 "third attempt")
+        warns = [l for l in inst.bounce_lines() if l.startswith("bounce warn %s" % qid)]
+        self.assertEqual(len(warns), 1)
+        path = inst.queue_file("deferred", qid)
+        wait_for(lambda: os.path.exists(path), 10, "file back in deferred/")
+        with open(path, "rb") as f:
+            self.assertIn(b"W\x0f" + b"0".rjust(15), f.read())
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
