@@ -275,6 +275,30 @@ class QmgrTest(unittest.TestCase):
         with open(path, "rb") as f:
             self.assertIn(b"W\x0f" + b"0".rjust(15), f.read())
 
+    # The error agent.
+    def test_error_transport(self):
+        inst = self.start(
+            extra_services="error unix - - n - - error\nretry unix - - n - - error\n",
+            main_cf_extra="transport_maps = inline:{ {gone.test=error:5.1.1 User unknown},"
+                          " {later.test=retry:no route yet} }\n")
+        qid = inst.inject("x@gone.test", "y@later.test", "z@mx.test")
+        inst.trigger()
+        inst.wait_in("deferred", qid)
+        log = inst.log()
+        self.assertRegex(log, r"error\[\d+\]: %s: to=<x@gone.test>, relay=none, delay=\d+, "
+                              r"dsn=5\.1\.1, status=bounced \(User unknown\)" % qid)
+        self.assertRegex(log, r"%s: to=<y@later.test>, relay=none, delay=\d+, dsn=4\.0\.0, "
+                              r"status=deferred \(no route yet\)" % qid)
+        lines = "\n".join(l for l in inst.bounce_lines() if qid in l)
+        self.assertIn("append %s <x@gone.test> failed 5.1.1 User unknown" % qid, lines)
+        self.assertIn("append %s <y@later.test> delayed 4.0.0 no route yet" % qid, lines)
+        self.assertIn("flush %s" % qid, lines)
+        with open(inst.queue_file("deferred", qid), "rb") as f:
+            data = f.read()
+        self.assertIn(b"D\x0bx@gone.test", data)     # bounced and flushed: done
+        self.assertIn(b"R\x0cy@later.test", data)
+        self.assertIn(b"D\x09z@mx.test", data)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
