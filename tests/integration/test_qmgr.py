@@ -299,6 +299,42 @@ class QmgrTest(unittest.TestCase):
         self.assertIn(b"R\x0cy@later.test", data)
         self.assertIn(b"D\x09z@mx.test", data)
 
+    # Bounds under load: many messages, mixed results, small limits.
+    def test_load_with_bounds(self):
+        inst = self.start(agent_args="delay=5 rule=soon:defer-once rule=nouser:bounce",
+                          main_cf_extra="qmgr_message_active_limit = 20\n"
+                                        "agent_destination_concurrency_limit = 3\n"
+                                        "agent_destination_recipient_limit = 2\n")
+        ids = []
+        for i in range(150):
+            ids.append(inst.inject("a%d@d%d.test" % (i, i % 3), "soon%d@d%d.test" % (i, i % 3),
+                                   "nouser%d@d%d.test" % (i, (i + 1) % 3)))
+        inst.trigger()
+        wait_for(lambda: inst.log().count(": removed") >= len(ids), 90, "every message removed")
+        for qid in ids:
+            self.assertEqual(inst.where(qid), [], qid)
+        # Per destination never more than 3 requests at once.
+        depth, best = {}, {}
+        open_req = {}
+        for words in inst.agent_lines():
+            if words[0] == "start":
+                dest = words[4]
+                open_req[words[1]] = dest
+                depth[dest] = depth.get(dest, 0) + 1
+                best[dest] = max(best.get(dest, 0), depth[dest])
+            elif words[0] == "end":
+                depth[open_req.pop(words[1])] -= 1
+        self.assertTrue(best and max(best.values()) <= 3, best)
+        # Each bounced recipient flushed once, each message removed once.
+        log = inst.log()
+        for qid in ids:
+            self.assertEqual(log.count("%s: removed" % qid), 1)
+        flushes = [l for l in inst.bounce_lines() if l.startswith("bounce flush")]
+        self.assertEqual(len(flushes), len(ids))
+        self.assertNotIn("panic", log)
+        self.assertNotIn("exit status", log)
+        self.assertNotIn("killed by signal", log)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
