@@ -469,9 +469,14 @@ static void qmgr_message_final(QMGR_MESSAGE *m)
         if (unlink(qmgr_queue_path(path, MAIL_QUEUE_BOUNCE, m->id)) < 0 && errno != ENOENT)
             msg_warn("%s: remove %s: %m", m->id, buf_str(path));
     } else {
+        struct timeval tv;
+
         delay = qmgr_backoff(now, (long) m->arrival.tv_sec, config_time(P_minimal_backoff_time),
                              config_time(P_maximal_backoff_time));
-        qmgr_move(MAIL_QUEUE_ACTIVE, MAIL_QUEUE_DEFERRED, m->id, now + delay);
+        /* mtime has whole seconds: round up, so no retry comes early. */
+        gettimeofday(&tv, NULL);
+        qmgr_move(MAIL_QUEUE_ACTIVE, MAIL_QUEUE_DEFERRED, m->id,
+                  (long) tv.tv_sec + delay + (tv.tv_usec > 0));
     }
     buf_free(path);
     qmgr_message_free(m);
