@@ -99,6 +99,17 @@
  * The agent opens the queue file read-only (queue_name/queue_id), logs each
  * result (to=<...>, relay=..., status=sent|deferred|bounced) and never
  * changes the file: qmgr marks delivered recipients done in place.
+ * Value types (attr.h), in the order above: flags INT, queue_name STR
+ * ("active"), queue_id STR, offset LONG, size LONG, nexthop STR, sender
+ * STR, dsn_envid STR, dsn_ret STR (as the A record holds it, "" if none),
+ * arrival_time LONG (seconds), nrcpt INT; per recipient: original_recipient
+ * STR ("" if none), recipient STR, dsn_orig_rcpt STR, dsn_notify INT,
+ * offset LONG; replies: offset LONG, status INT, dsn_status STR, reason
+ * STR; the final status INT. While delivering, the agent holds a shared
+ * flock on the queue file: qmgr's exclusive non-blocking flock at import
+ * then tells that an agent of an earlier qmgr is still at work (§10.9).
+ * The bounce protocol below uses the same types (dsn_notify INT, offset
+ * LONG, status INT, everything else STR).
  */
 #define DELIVER_STAT_OK         0           /* delivered */
 #define DELIVER_STAT_DEFER      4           /* temporary failure: retry */

@@ -1,0 +1,211 @@
+/* resolve - recipient to (transport, nexthop); see resolve.h. */
+#include <string.h>
+
+#include "config.h"
+#include "dict.h"
+#include "mem.h"
+#include "msg.h"
+#include "resolve.h"
+#include "resolve_local.h"
+
+struct RESOLVER {
+    MAPS   *transport_maps;         /* NULL when $transport_maps is empty */
+    DOMAIN_LIST *alias_domains;     /* $virtual_alias_domains */
+    DOMAIN_LIST *virtual_domains;   /* $virtual_mailbox_domains */
+    DOMAIN_LIST *relay_domains;     /* $relay_domains (parent style, as Postfix) */
+};
+
+/* resolve_open - see resolve.h */
+RESOLVER *resolve_open(BUF *why)
+{
+    RESOLVER *r = xcalloc(1, sizeof(*r));
+    const char *maps = config_str(P_transport_maps);
+
+    if (*maps && (r->transport_maps = maps_open(maps, 0, why)) == NULL)
+        goto bad;
+    if ((r->alias_domains = domain_list_open(config_str(P_virtual_alias_domains), 0, why)) == NULL
+        || (r->virtual_domains = domain_list_open(config_str(P_virtual_mailbox_domains), 0, why)) == NULL
+        || (r->relay_domains = domain_list_open(config_str(P_relay_domains),
+                                                DOMAIN_LIST_PARENT, why)) == NULL)
+        goto bad;
+    return r;
+bad:
+    resolve_close(r);
+    return NULL;
+}
+
+void resolve_close(RESOLVER *r)
+{
+    if (r == NULL)
+        return;
+    if (r->transport_maps)
+        maps_close(r->transport_maps);
+    domain_list_free(r->alias_domains);
+    domain_list_free(r->virtual_domains);
+    domain_list_free(r->relay_domains);
+    xfree(r);
+}
+
+RESOLVE_REPLY *resolve_reply_alloc(void)
+{
+    RESOLVE_REPLY *reply = xcalloc(1, sizeof(*reply));
+
+    reply->transport = buf_alloc(32);
+    reply->nexthop = buf_alloc(64);
+    reply->recipient = buf_alloc(64);
+    return reply;
+}
+
+void resolve_reply_free(RESOLVE_REPLY *reply)
+{
+    buf_free(reply->transport);
+    buf_free(reply->nexthop);
+    buf_free(reply->recipient);
+    xfree(reply);
+}
+
+/* resolve_split_route - "transport:nexthop" into its parts; a value
+ * without ':' is a transport alone */
+static void resolve_split_route(const char *value, BUF *transport, BUF *nexthop)
+{
+    const char *colon = strchr(value, ':');
+
+    if (colon == NULL) {
+        buf_set(transport, value);
+        buf_reset(nexthop);
+    } else {
+        buf_reset(transport);
+        buf_append(transport, value, (size_t) (colon - value));
+        buf_set(nexthop, colon + 1);
+    }
+}
+
+/* resolve_find - one transport_maps lookup; DICT_* status */
+static DICT_STATUS resolve_find(RESOLVER *r, const char *key, BUF *result, BUF *why)
+{
+    DICT_STATUS st = maps_find(r->transport_maps, key, result, why);
+
+    if (st == DICT_TRYLATER)
+        msg_warn("transport_maps lookup of %s: %s", key, buf_str(why));
+    return st;
+}
+
+/* resolve_transport_maps - transport(5) lookup order; result in `result` */
+static DICT_STATUS resolve_transport_maps(RESOLVER *r, const char *addr, const char *domain,
+                                          BUF *result, BUF *why)
+{
+    const char *delims = config_str(P_recipient_delimiter);
+    const char *at = strrchr(addr, '@');
+    BUF    *key = buf_alloc(100);
+    DICT_STATUS st;
+    const char *dot;
+    size_t  cut;
+
+    st = resolve_find(r, addr, result, why);
+    if (st == DICT_NOTFOUND && *delims && at) {
+        /* user+ext@domain failed: try user@domain */
+        cut = strcspn(addr, delims);
+        if (cut > 0 && addr + cut < at) {
+            buf_reset(key);
+            buf_append(key, addr, cut);
+            buf_puts(key, at);
+            st = resolve_find(r, buf_str(key), result, why);
+        }
+    }
+    if (st == DICT_NOTFOUND && *domain)
+        st = resolve_find(r, domain, result, why);
+    for (dot = strchr(domain, '.'); st == DICT_NOTFOUND && dot; dot = strchr(dot + 1, '.'))
+        st = resolve_find(r, dot, result, why);
+    if (st == DICT_NOTFOUND)
+        st = resolve_find(r, "*", result, why);
+    buf_free(key);
+    return st;
+}
+
+/* resolve_class - the address class and its default route */
+static int resolve_class(RESOLVER *r, const char *domain, RESOLVE_REPLY *reply, BUF *why)
+{
+    int     m;
+    const char *route;
+
+    if ((m = resolve_local_domain(domain)) == RESOLVE_LOCAL_YES) {
+        reply->addr_class = RESOLVE_CLASS_LOCAL;
+        resolve_split_route(config_str(P_local_transport), reply->transport, reply->nexthop);
+        if (buf_len(reply->nexthop) == 0)
+            buf_set(reply->nexthop, config_str(P_myhostname));
+        return RESOLVE_OK;
+    }
+    if (m == RESOLVE_LOCAL_NO && (m = domain_list_match(r->alias_domains, domain)) == RESOLVE_LOCAL_YES) {
+        reply->addr_class = RESOLVE_CLASS_ALIAS;
+        buf_set(reply->transport, "error");
+        buf_set(reply->nexthop, "5.1.1 User unknown in virtual alias table");
+        return RESOLVE_OK;
+    }
+    if (m == RESOLVE_LOCAL_NO && (m = domain_list_match(r->virtual_domains, domain)) == RESOLVE_LOCAL_YES) {
+        reply->addr_class = RESOLVE_CLASS_VIRTUAL;
+        route = config_str(P_virtual_transport);
+    } else if (m == RESOLVE_LOCAL_NO
+               && (m = domain_list_match(r->relay_domains, domain)) == RESOLVE_LOCAL_YES) {
+        reply->addr_class = RESOLVE_CLASS_RELAY;
+        route = config_str(P_relay_transport);
+    } else if (m == RESOLVE_LOCAL_NO) {
+        reply->addr_class = RESOLVE_CLASS_DEFAULT;
+        route = config_str(P_default_transport);
+    } else {
+        buf_sprintf(why, "domain list lookup of %s failed", domain);
+        return RESOLVE_TRYLATER;
+    }
+    resolve_split_route(route, reply->transport, reply->nexthop);
+    if (buf_len(reply->nexthop) == 0) {
+        if (reply->addr_class != RESOLVE_CLASS_VIRTUAL && *config_str(P_relayhost))
+            buf_set(reply->nexthop, config_str(P_relayhost));
+        else
+            buf_set(reply->nexthop, domain);
+    }
+    return RESOLVE_OK;
+}
+
+/* resolve_addr - see resolve.h */
+int resolve_addr(RESOLVER *r, const char *addr, RESOLVE_REPLY *reply, BUF *why)
+{
+    const char *at;
+    const char *domain;
+    BUF    *result;
+    BUF    *t = NULL, *n = NULL;
+    DICT_STATUS st;
+
+    buf_set(reply->recipient, addr);
+    if ((at = strrchr(addr, '@')) == NULL || at[1] == 0) {
+        if (at)
+            buf_truncate(reply->recipient, (size_t) (at - addr));
+        buf_putc(reply->recipient, '@');
+        buf_puts(reply->recipient, config_str(P_myorigin));
+    }
+    domain = strrchr(buf_str(reply->recipient), '@') + 1;
+    if (resolve_class(r, domain, reply, why) != RESOLVE_OK)
+        return RESOLVE_TRYLATER;
+    if (r->transport_maps == NULL)
+        return RESOLVE_OK;
+
+    /* transport_maps keys are the folded address (dict folds them). */
+    result = buf_alloc(64);
+    st = resolve_transport_maps(r, buf_str(reply->recipient), domain, result, why);
+    if (st == DICT_FOUND) {
+        t = buf_alloc(32);
+        n = buf_alloc(64);
+        resolve_split_route(buf_str(result), t, n);
+        if (buf_len(t) > 0)
+            buf_set(reply->transport, buf_str(t));
+        if (buf_len(n) > 0)
+            buf_set(reply->nexthop, buf_str(n));
+        buf_free(t);
+        buf_free(n);
+    }
+    buf_free(result);
+    if (st == DICT_TRYLATER) {
+        if (buf_len(why) == 0)
+            buf_set(why, "transport_maps lookup failure");
+        return RESOLVE_TRYLATER;
+    }
+    return RESOLVE_OK;
+}

@@ -1,0 +1,60 @@
+/* resolve - which transport delivers a recipient, and to which next hop.
+ *
+ * Postfix's trivial-rewrite "resolve" service as a library: the answer
+ * for a recipient address is (transport, nexthop, address), decided as
+ *   1. an address without a domain gets @$myorigin (Postfix appends
+ *      $myorigin to every bare local part, postmaster included);
+ *   2. the address class picks the default route:
+ *        local ($mydestination, own [address literals])  $local_transport
+ *        virtual alias domains (an address that cleanup did not alias)
+ *                                  error:5.1.1 User unknown in virtual alias table
+ *        $virtual_mailbox_domains  $virtual_transport
+ *        $relay_domains            $relay_transport
+ *        anything else             $default_transport, nexthop $relayhost
+ *                                  when set (else the domain)
+ *      A transport value "name:nexthop" gives both; without ":nexthop"
+ *      the nexthop is $myhostname for local, else the domain.
+ *   3. $transport_maps may override either part, looked up as
+ *      transport(5) says: user+ext@domain, user@domain, domain, then each
+ *      parent as ".parent", then "*". An empty transport or nexthop in the
+ *      result keeps the one from step 2. "[host]:port" is kept as written.
+ * Every answer is three-way: ok, or try later (a table could not be
+ * read: the recipient waits, it never bounces).
+ */
+#ifndef SUREL_RESOLVE_H
+#define SUREL_RESOLVE_H
+
+#include "buf.h"
+
+#define RESOLVE_OK          0
+#define RESOLVE_TRYLATER    (-1)
+
+/* Address classes, as Postfix names them. */
+#define RESOLVE_CLASS_LOCAL     1
+#define RESOLVE_CLASS_ALIAS     2
+#define RESOLVE_CLASS_VIRTUAL   3
+#define RESOLVE_CLASS_RELAY     4
+#define RESOLVE_CLASS_DEFAULT   5
+
+typedef struct RESOLVE_REPLY {
+    BUF    *transport;              /* master.cf service: local, smtp, error... */
+    BUF    *nexthop;                /* host, [host]:port, or error text */
+    BUF    *recipient;              /* the address, with @$myorigin if it had no domain */
+    int     addr_class;             /* RESOLVE_CLASS_* */
+} RESOLVE_REPLY;
+
+typedef struct RESOLVER RESOLVER;
+
+/* resolve_open - read the configuration and open the tables (call before
+ * chroot); NULL + why for a configuration error. */
+RESOLVER *resolve_open(BUF *why);
+void    resolve_close(RESOLVER *r);
+
+RESOLVE_REPLY *resolve_reply_alloc(void);
+void    resolve_reply_free(RESOLVE_REPLY *reply);
+
+/* resolve_addr - RESOLVE_OK with the reply filled in, or RESOLVE_TRYLATER
+ * with why. */
+int     resolve_addr(RESOLVER *r, const char *addr, RESOLVE_REPLY *reply, BUF *why);
+
+#endif

@@ -1,0 +1,167 @@
+/* qmgr_deliver - the client side of the delivery protocol (mail_proto.h).
+ *
+ * One request per connection to private/<transport>: the message and
+ * its recipients go out, then one reply per recipient (matched by the
+ * offset of its R record, each at most once) and a final status. A
+ * recipient the agent never reported is deferred by qmgr
+ * ("unknown mail transport error"); an agent that can't be reached at all
+ * throttles its transport ("mail transport unavailable"). A reply that
+ * breaks the protocol ends the conversation like a crash: our own daemon
+ * misbehaving must not stop the queue.
+ */
+#include <string.h>
+
+#include "attr.h"
+#include "config.h"
+#include "mail_proto.h"
+#include "mail_queue.h"
+#include "mem.h"
+#include "msg.h"
+#include "qmgr.h"
+
+#define QMGR_ERR_UNAVAILABLE    "mail transport unavailable"
+#define QMGR_ERR_CRASH          "unknown mail transport error"
+
+/* qmgr_deliver_request - encode the request and its recipients */
+static void qmgr_deliver_request(const QMGR_ENTRY *e, BUF *out)
+{
+    const QMGR_MESSAGE *m = e->message;
+    STREAM *s = qmgr_attr_writer(out);
+    const QMGR_RCPT *r;
+    int     i, err;
+
+    err = attr_send(s, SEND_INT(MAIL_ATTR_FLAGS, 0),
+                    SEND_STR(MAIL_ATTR_QUEUE, MAIL_QUEUE_ACTIVE),
+                    SEND_STR(MAIL_ATTR_QUEUEID, m->id),
+                    SEND_LONG(MAIL_ATTR_OFFSET, m->data_offset),
+                    SEND_LONG(MAIL_ATTR_SIZE, m->content_size),
+                    SEND_STR(MAIL_ATTR_NEXTHOP, e->queue->nexthop),
+                    SEND_STR(MAIL_ATTR_SENDER, m->sender),
+                    SEND_STR(MAIL_ATTR_ENVID, m->envid),
+                    SEND_STR(MAIL_ATTR_RET, m->ret),
+                    SEND_LONG(MAIL_ATTR_ARRIVAL, (long) m->arrival.tv_sec),
+                    SEND_INT(MAIL_ATTR_NRCPT, e->nrcpt), ATTR_END);
+    for (i = 0; err == 0 && i < e->nrcpt; i++) {
+        r = &m->rcpt[e->rcpt[i]];
+        err = attr_send(s, SEND_STR(MAIL_ATTR_ORCPT, r->orig),
+                        SEND_STR(MAIL_ATTR_RECIP, r->address),
+                        SEND_STR(MAIL_ATTR_DSN_ORCPT, r->dsn_orcpt),
+                        SEND_INT(MAIL_ATTR_DSN_NOTIFY, r->dsn_notify),
+                        SEND_LONG(MAIL_ATTR_OFFSET, r->offset), ATTR_END);
+    }
+    if (err)
+        msg_panic("%s: cannot encode a delivery request: %s", m->id, attr_last_error());
+    stream_release(s);
+}
+
+/* qmgr_deliver_finish - defer what the agent did not report; end the entry */
+static void qmgr_deliver_finish(QMGR_ENTRY *e, const char *reason, int success)
+{
+    QMGR_MESSAGE *m = e->message;
+    int     i;
+
+    for (i = 0; i < e->nrcpt; i++)
+        if (!e->reported[i])
+            qmgr_rcpt_defer(m, e->rcpt[i], NULL, "4.3.0", reason);
+    qmgr_entry_done(e, success);
+}
+
+/* qmgr_deliver_result - one recipient's result {offset, status, dsn, reason} */
+static int qmgr_deliver_result(QMGR_ENTRY *e, STREAM *s)
+{
+    BUF    *dsn = buf_alloc(16);
+    BUF    *reason = buf_alloc(64);
+    const char *relay = e->queue->transport->name;
+    long    offset;
+    int     status, i, ret = -1;
+
+    if (attr_recv(s, RECV_LONG(MAIL_ATTR_OFFSET, &offset), RECV_INT(MAIL_ATTR_STATUS, &status),
+                  RECV_STR(MAIL_ATTR_DSN_STATUS, dsn), RECV_STR(MAIL_ATTR_WHY, reason),
+                  ATTR_END) == 0) {
+        for (i = 0; i < e->nrcpt; i++) {
+            if (e->message->rcpt[e->rcpt[i]].offset != offset || e->reported[i])
+                continue;
+            e->reported[i] = 1;
+            ret = 0;
+            if (status == DELIVER_STAT_OK)
+                qmgr_rcpt_delivered(e->message, e->rcpt[i], buf_str(dsn), buf_str(reason), relay);
+            else if (status == DELIVER_STAT_BOUNCE)
+                qmgr_rcpt_bounce(e->message, e->rcpt[i], relay, buf_str(dsn), buf_str(reason));
+            else
+                qmgr_rcpt_defer(e->message, e->rcpt[i], relay,
+                                buf_str(dsn)[0] == '4' ? buf_str(dsn) : "4.3.0", buf_str(reason));
+            break;
+        }
+        if (ret < 0)
+            msg_warn("%s: transport %s: reply for an unknown or repeated recipient offset %ld",
+                     e->message->id, relay, offset);
+    } else {
+        msg_warn("%s: transport %s: bad recipient reply: %s", e->message->id, relay,
+                 attr_last_error());
+    }
+    buf_free(dsn);
+    buf_free(reason);
+    return ret;
+}
+
+/* qmgr_deliver_list - one reply list arrived; 1: the request is over */
+static int qmgr_deliver_list(QMGR_IPC *ipc, const char *data, size_t len, void *ctx)
+{
+    QMGR_ENTRY *e = ctx;
+    STREAM *s = stream_memopen(data, len);
+    size_t  off_len = strlen(MAIL_ATTR_OFFSET) + 1;
+    int     status;
+
+    (void) ipc;
+    if (len > off_len && memcmp(data, MAIL_ATTR_OFFSET, off_len) == 0) {
+        if (qmgr_deliver_result(e, s) == 0) {
+            stream_close(s);
+            return 0;
+        }
+        qmgr_deliver_finish(e, QMGR_ERR_CRASH, 0);
+    } else if (attr_recv(s, RECV_INT(MAIL_ATTR_STATUS, &status), ATTR_END) == 0) {
+        qmgr_deliver_finish(e, QMGR_ERR_CRASH, status == 0);
+    } else {
+        msg_warn("%s: transport %s: bad final reply: %s", e->message->id,
+                 e->queue->transport->name, attr_last_error());
+        qmgr_deliver_finish(e, QMGR_ERR_CRASH, 0);
+    }
+    stream_close(s);
+    return 1;
+}
+
+/* qmgr_deliver_end - the conversation ended before the final status */
+static void qmgr_deliver_end(QMGR_IPC *ipc, int how, void *ctx)
+{
+    QMGR_ENTRY *e = ctx;
+    QMGR_TRANSPORT *t = e->queue->transport;
+
+    (void) ipc;
+    if (how == QMGR_IPC_UNAVAILABLE) {
+        qmgr_deliver_finish(e, QMGR_ERR_UNAVAILABLE, 0);
+        qmgr_transport_throttle(t, QMGR_ERR_UNAVAILABLE);
+    } else {
+        msg_warn("%s: transport %s: connection lost before the delivery status",
+                 e->message->id, t->name);
+        qmgr_deliver_finish(e, QMGR_ERR_CRASH, 0);
+    }
+}
+
+/* qmgr_deliver - start one delivery request */
+void qmgr_deliver(QMGR_ENTRY *e)
+{
+    BUF    *req = buf_alloc(1024);
+    BUF    *path = buf_alloc(64);
+    QMGR_TRANSPORT *t = e->queue->transport;
+
+    qmgr_deliver_request(e, req);
+    buf_sprintf(path, "%s/%s", MAIL_QUEUE_PRIVATE, t->name);
+    if (qmgr_ipc_start(buf_str(path), req, config_time(P_ipc_timeout), qmgr_deliver_list,
+                       qmgr_deliver_end, e) == NULL) {
+        msg_warn("connect to transport %s: %m", buf_str(path));
+        qmgr_deliver_finish(e, QMGR_ERR_UNAVAILABLE, 0);
+        qmgr_transport_throttle(t, QMGR_ERR_UNAVAILABLE);
+    }
+    buf_free(req);
+    buf_free(path);
+}

@@ -1,0 +1,4 @@
+/* qmgr_state - the queue manager's global state (see qmgr.h). */
+#include "qmgr.h"
+
+QMGR_STATE qmgr;

@@ -1,0 +1,340 @@
+"""test_qmgr - the queue manager under the real master.
+
+qmgr runs as the instance's qmgr service; a test agent (bin/test-agent)
+speaks the delivery protocol as the `agent` transport and another copy
+plays the bounce service, both logging what qmgr asked of them. Queue
+files are written with bin/test-inject (lib/qfile).
+"""
+import os
+import signal
+import struct
+import time
+import unittest
+
+from qmgr_harness import QmgrInstance
+from surel_harness import wait_for
+
+
+class QmgrTest(unittest.TestCase):
+    def setUp(self):
+        self.instances = []
+
+    def tearDown(self):
+        for inst in self.instances:
+            inst.cleanup()
+
+    def start(self, **kw):
+        inst = QmgrInstance(**kw)
+        self.instances.append(inst)
+        inst.start()
+        return inst
+
+    # Delivery, marks, removal.
+    def test_delivered_and_removed(self):
+        inst = self.start()
+        qid = inst.inject("one@mx.test", "two@remote.test", "bare")
+        inst.trigger(b"I")
+        inst.wait_log("%s: removed" % qid)
+        self.assertEqual(inst.where(qid), [])
+        log = inst.log()
+        self.assertIn("%s: from=<sender@example.org>, size=21, nrcpt=3 (queue active)" % qid, log)
+        rcpts = {w[2]: w for w in inst.agent_lines("rcpt") if w[1] == qid}
+        self.assertEqual(sorted(rcpts), ["bare@mx.test", "one@mx.test", "two@remote.test"])
+        for words in rcpts.values():
+            self.assertEqual(words[4], "offset=ok", words)   # offsets point at R records
+        starts = [w for w in inst.agent_lines("start") if w[2] == qid]
+        # Two destinations (mx.test, remote.test): two requests.
+        self.assertEqual(sorted((w[3], w[4]) for w in starts), [("1", "remote.test"), ("2", "mx.test")])
+        self.assertEqual(inst.bounce_lines(), [])
+
+    def test_done_recipients_are_marked_in_place(self):
+        # One recipient delivered, one deferred: the file keeps D for the first.
+        inst = self.start(agent_args="rule=later:defer")
+        qid = inst.inject("now@mx.test", "later@mx.test")
+        inst.trigger()
+        inst.wait_in("deferred", qid)
+        with open(inst.queue_file("deferred", qid), "rb") as f:
+            data = f.read()
+        self.assertIn(b"D\x0bnow@mx.test", data)
+        self.assertIn(b"R\x0dlater@mx.test", data)
+
+    # Deferral, backoff, retry.
+    def test_deferred_then_retried(self):
+        inst = self.start(agent_args="rule=later:defer-once")
+        qid = inst.inject("later@mx.test")
+        inst.trigger()
+        inst.wait_in("deferred", qid)
+        seen = time.time()
+        mtime = os.stat(inst.queue_file("deferred", qid)).st_mtime
+        self.assertGreater(mtime, seen - 0.5)     # next attempt lies ahead (>= 1s backoff)
+        inst.wait_log("%s: removed" % qid, timeout=20)
+        actions = [w[3] for w in inst.agent_lines("rcpt") if w[1] == qid]
+        self.assertEqual(actions, ["defer-once", "ok"])
+        starts = [int(w[5]) for w in inst.agent_lines("start") if w[2] == qid]
+        self.assertGreaterEqual(starts[1] - starts[0], 900)  # not before the 1s backoff
+        delayed = [l for l in inst.bounce_lines() if l.startswith("bounce append %s" % qid)]
+        self.assertEqual(len(delayed), 1)
+        self.assertIn("<later@mx.test> delayed 4.2.0 try again later", delayed[0])
+
+    def test_bounced_recipient(self):
+        inst = self.start(agent_args="rule=nouser:bounce")
+        qid = inst.inject("nouser@mx.test", "fine@mx.test")
+        inst.trigger()
+        inst.wait_log("%s: removed" % qid)
+        lines = [l for l in inst.bounce_lines() if qid in l]
+        self.assertEqual(len(lines), 2, lines)
+        self.assertIn("bounce append %s <nouser@mx.test> failed 5.1.1 no such user" % qid, lines[0])
+        self.assertTrue(lines[1].startswith("bounce flush %s" % qid), lines[1])
+
+    def test_bounce_service_down_keeps_recipient(self):
+        inst = self.start(agent_args="rule=nouser:bounce", with_bounce=False)
+        qid = inst.inject("nouser@mx.test")
+        inst.trigger()
+        inst.wait_in("deferred", qid)
+        inst.wait_log("%s: to=<nouser@mx.test>: bounce service failed" % qid)
+        self.assertNotIn("%s: removed" % qid, inst.log())
+        with open(inst.queue_file("deferred", qid), "rb") as f:
+            self.assertIn(b"R\x0enouser@mx.test", f.read())
+
+    def test_notify_success(self):
+        inst = self.start()
+        qid = inst.inject("happy@mx.test", notify=2)
+        inst.trigger()
+        inst.wait_log("%s: removed" % qid)
+        lines = [l for l in inst.bounce_lines() if qid in l]
+        self.assertEqual(len(lines), 2, lines)
+        self.assertIn("append %s <happy@mx.test> delivered 2.0.0" % qid, lines[0])
+        self.assertTrue(lines[1].startswith("bounce flush %s" % qid))
+
+    # Files that must not be delivered.
+    def test_corrupt_file_moved_aside(self):
+        inst = self.start()
+        model = inst.inject("a@mx.test", queue="hold")
+        bad = model[:-1] + ("x" if model[-1] != "x" else "y")
+        path = inst.queue_file("incoming", bad)
+        with open(path, "wb") as f:
+            f.write(b"C\x03abcE\x00")
+        os.chmod(path, 0o700)
+        inst.chown(path)
+        # A truncated copy of a good file: no end record.
+        with open(inst.queue_file("hold", model), "rb") as f:
+            data = f.read()
+        short = model[:-2] + ("xx" if model[-2:] != "xx" else "yy")
+        path2 = inst.queue_file("incoming", short)
+        with open(path2, "wb") as f:
+            f.write(data[:-5])
+        os.chmod(path2, 0o700)
+        inst.chown(path2)
+        good = inst.inject("a@mx.test")
+        inst.trigger()
+        inst.wait_log("%s: removed" % good)
+        inst.wait_in("corrupt", bad)
+        inst.wait_in("corrupt", short)
+        log = inst.log()
+        self.assertIn("%s: corrupt queue file (" % bad, log)
+        self.assertIn("moved to corrupt/", log)
+        self.assertFalse([w for w in inst.agent_lines("start") if w[2] in (bad, short)])
+
+    def test_hold_is_never_scheduled(self):
+        inst = self.start()
+        held = inst.inject("held@mx.test", queue="hold")
+        inst.trigger(b"A")
+        sentinel = inst.inject("s@mx.test")
+        inst.trigger(b"A")
+        inst.wait_log("%s: removed" % sentinel)
+        self.assertEqual(inst.where(held), ["hold"])
+        self.assertNotIn(held, inst.log())
+
+    def test_stale_temp_files_removed(self):
+        inst = QmgrInstance()
+        self.instances.append(inst)
+        old = os.path.join(inst.spool, "temp", "123.456.0")
+        young = os.path.join(inst.spool, "temp", "789.456.0")
+        ready = os.path.join(inst.spool, "temp", "555.456.0")
+        for p, mode in ((old, 0o600), (young, 0o600), (ready, 0o700)):
+            with open(p, "w") as f:
+                f.write("x")
+            os.chmod(p, mode)
+            inst.chown(p)
+        two_days = time.time() - 2 * 86400
+        os.utime(old, (two_days, two_days))
+        os.utime(ready, (two_days, two_days))
+        inst.start()
+        inst.trigger()
+        inst.wait_log("123.456.0: removed uncommitted file")
+        self.assertFalse(os.path.exists(old))
+        self.assertTrue(os.path.exists(young))
+        self.assertTrue(os.path.exists(ready))
+
+    # Crash recovery and locking.
+    def test_active_recovered_after_qmgr_killed(self):
+        inst = self.start(agent_args="delay=2500")
+        qid = inst.inject("slow@mx.test")
+        inst.trigger()
+        wait_for(lambda: [w for w in inst.agent_lines("start") if w[2] == qid], 10, "agent start")
+        self.assertEqual(inst.where(qid), ["active"])
+        [pid] = inst.service_pids("qmgr")
+        os.kill(pid, signal.SIGKILL)
+        # The master starts a new qmgr (wakeup every second); it puts the
+        # file back, sees the agent's lock and waits; then delivers again.
+        inst.wait_log("recovered 1 message from active/", timeout=20)
+        inst.wait_log("%s: still being delivered by another process" % qid, timeout=20)
+        inst.wait_log("%s: removed" % qid, timeout=30)
+        events = [(w[0], int(w[-1])) for w in inst.agent_lines() if w[0] in ("start", "end")
+                  and w[2] == qid]
+        self.assertEqual([e[0] for e in events], ["start", "end", "start", "end"], events)
+        self.assertGreaterEqual(events[2][1], events[1][1])   # never two at once
+
+    # Scheduler bounds.
+    def test_concurrency_limit(self):
+        inst = self.start(agent_args="delay=300",
+                          main_cf_extra="agent_destination_concurrency_limit = 2\n")
+        ids = [inst.inject("u%d@dest.test" % i) for i in range(8)]
+        inst.trigger()
+        for qid in ids:
+            inst.wait_log("%s: removed" % qid, timeout=30)
+        self.assertEqual(inst.max_overlap(), 2)
+
+    def test_local_style_one_recipient_per_request(self):
+        inst = self.start(agent_args="delay=200",
+                          main_cf_extra="agent_destination_recipient_limit = 1\n"
+                                        "agent_destination_concurrency_limit = 1\n")
+        qid = inst.inject("a@mx.test", "b@mx.test", "c@mx.test")
+        inst.trigger()
+        inst.wait_log("%s: removed" % qid)
+        starts = [w for w in inst.agent_lines("start") if w[2] == qid]
+        self.assertEqual([w[3] for w in starts], ["1", "1", "1"])
+        # The limit is per recipient: the three go in parallel.
+        self.assertEqual(inst.max_overlap(), 3)
+
+    def test_active_limit(self):
+        inst = self.start(agent_args="delay=200",
+                          main_cf_extra="qmgr_message_active_limit = 2\n")
+        ids = [inst.inject("u%d@d%d.test" % (i, i)) for i in range(6)]
+        inst.trigger()
+        for qid in ids:
+            inst.wait_log("%s: removed" % qid, timeout=30)
+        # Active messages are the ones between "(queue active)" and "removed".
+        depth = best = 0
+        for line in inst.log().splitlines():
+            if "(queue active)" in line:
+                depth += 1
+                best = max(best, depth)
+            elif line.endswith(": removed"):
+                depth -= 1
+        self.assertEqual(best, 2)
+
+    def test_unreachable_transport_throttled(self):
+        inst = self.start(main_cf_extra="transport_maps = inline:{ nowhere.test=missing: }\n")
+        qid = inst.inject("x@nowhere.test", "y@mx.test")
+        inst.trigger()
+        inst.wait_in("deferred", qid)
+        log = inst.log()
+        self.assertRegex(log, r"%s: to=<x@nowhere.test>, relay=none, delay=[0-9.]+, "
+                              r"delays=[0-9./]+, dsn=4\.3\.0, status=deferred "
+                              r"\(mail transport unavailable\)" % qid)
+        self.assertIn("transport missing: mail transport unavailable: throttled", log)
+        # The other recipient was delivered and marked done.
+        self.assertEqual([w[2] for w in inst.agent_lines("rcpt") if w[1] == qid], ["y@mx.test"])
+        # No tight loop: with 1s backoff and 1s throttle, a few attempts in 3s.
+        time.sleep(3)
+        self.assertLessEqual(inst.log().count("connect to transport private/missing"), 5)
+
+    # Lifetime and warnings.
+    def test_expired_message_bounced_once(self):
+        inst = self.start(agent_args="rule=stuck:defer")
+        old = int(time.time()) - 10 * 86400
+        qid = inst.inject("stuck@mx.test", arrival=old)
+        inst.trigger()
+        inst.wait_log("%s: removed" % qid)
+        self.assertIn("%s: from=<sender@example.org>, status=expired, returned to sender" % qid,
+                      inst.log())
+        lines = [l for l in inst.bounce_lines() if qid in l]
+        self.assertEqual(len([l for l in lines if l.startswith("bounce flush")]), 1, lines)
+        self.assertIn("bounce append %s <stuck@mx.test> failed 4.4.7 message expired" % qid,
+                      "\n".join(lines))
+
+    def test_delay_warning_once(self):
+        inst = self.start(agent_args="rule=slow:defer")
+        qid = inst.inject("slow@mx.test", warn=int(time.time()) - 1)
+        inst.trigger()
+        wait_for(lambda: any(l.startswith("bounce warn %s" % qid) for l in inst.bounce_lines()),
+                 10, "warn request")
+        inst.wait_in("deferred", qid)
+        # Let it go round again: the W record now says "no more warnings".
+        inst.trigger(b"A")
+        wait_for(lambda: len([w for w in inst.agent_lines("rcpt") if w[1] == qid]) >= 2, 10,
+                 "second attempt")
+        inst.trigger(b"A")
+        wait_for(lambda: len([w for w in inst.agent_lines("rcpt") if w[1] == qid]) >= 3, 10,
+                 "third attempt")
+        warns = [l for l in inst.bounce_lines() if l.startswith("bounce warn %s" % qid)]
+        self.assertEqual(len(warns), 1)
+        path = inst.queue_file("deferred", qid)
+        wait_for(lambda: os.path.exists(path), 10, "file back in deferred/")
+        with open(path, "rb") as f:
+            self.assertIn(b"W\x0f" + b"0".rjust(15), f.read())
+
+    # The error agent.
+    def test_error_transport(self):
+        inst = self.start(
+            extra_services="error unix - - n - - error\nretry unix - - n - - error\n",
+            main_cf_extra="transport_maps = inline:{ {gone.test=error:5.1.1 User unknown},"
+                          " {later.test=retry:no route yet} }\n")
+        qid = inst.inject("x@gone.test", "y@later.test", "z@mx.test")
+        inst.trigger()
+        inst.wait_in("deferred", qid)
+        log = inst.log()
+        self.assertRegex(log, r"error\[\d+\]: %s: to=<x@gone.test>, relay=none, delay=\d+, "
+                              r"dsn=5\.1\.1, status=bounced \(User unknown\)" % qid)
+        self.assertRegex(log, r"%s: to=<y@later.test>, relay=none, delay=\d+, dsn=4\.0\.0, "
+                              r"status=deferred \(no route yet\)" % qid)
+        lines = "\n".join(l for l in inst.bounce_lines() if qid in l)
+        self.assertIn("append %s <x@gone.test> failed 5.1.1 User unknown" % qid, lines)
+        self.assertIn("append %s <y@later.test> delayed 4.0.0 no route yet" % qid, lines)
+        self.assertIn("flush %s" % qid, lines)
+        with open(inst.queue_file("deferred", qid), "rb") as f:
+            data = f.read()
+        self.assertIn(b"D\x0bx@gone.test", data)     # bounced and flushed: done
+        self.assertIn(b"R\x0cy@later.test", data)
+        self.assertIn(b"D\x09z@mx.test", data)
+
+    # Bounds under load: many messages, mixed results, small limits.
+    def test_load_with_bounds(self):
+        inst = self.start(agent_args="delay=5 rule=soon:defer-once rule=nouser:bounce",
+                          main_cf_extra="qmgr_message_active_limit = 20\n"
+                                        "agent_destination_concurrency_limit = 3\n"
+                                        "agent_destination_recipient_limit = 2\n")
+        ids = []
+        for i in range(150):
+            ids.append(inst.inject("a%d@d%d.test" % (i, i % 3), "soon%d@d%d.test" % (i, i % 3),
+                                   "nouser%d@d%d.test" % (i, (i + 1) % 3)))
+        inst.trigger()
+        wait_for(lambda: inst.log().count(": removed") >= len(ids), 90, "every message removed")
+        for qid in ids:
+            self.assertEqual(inst.where(qid), [], qid)
+        # Per destination never more than 3 requests at once.
+        depth, best = {}, {}
+        open_req = {}
+        for words in inst.agent_lines():
+            if words[0] == "start":
+                dest = words[4]
+                open_req[words[1]] = dest
+                depth[dest] = depth.get(dest, 0) + 1
+                best[dest] = max(best.get(dest, 0), depth[dest])
+            elif words[0] == "end":
+                depth[open_req.pop(words[1])] -= 1
+        self.assertTrue(best and max(best.values()) <= 3, best)
+        # Each bounced recipient flushed once, each message removed once.
+        log = inst.log()
+        for qid in ids:
+            self.assertEqual(log.count("%s: removed" % qid), 1)
+        flushes = [l for l in inst.bounce_lines() if l.startswith("bounce flush")]
+        self.assertEqual(len(flushes), len(ids))
+        self.assertNotIn("panic", log)
+        self.assertNotIn("exit status", log)
+        self.assertNotIn("killed by signal", log)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

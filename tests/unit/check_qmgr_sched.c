@@ -1,0 +1,200 @@
+/* check_qmgr_sched - scheduler bounds as functions (qmgr_sched.c):
+ * per-transport limits from main.cf, queue keys, when a request may
+ * start, how recipients are grouped into requests, and what throttling
+ * does to waiting recipients. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "config.h"
+#include "event.h"
+#include "mem.h"
+#include "msg.h"
+#include "qmgr.h"
+#include "testsupport.h"
+
+static char *tdir;
+
+static void setup(void)
+{
+    config_reset();
+    memset(&qmgr, 0, sizeof(qmgr));
+    qmgr.transport_retry_ms = 60000;
+    qmgr.active_limit = 100;
+    config_set("agent_destination_concurrency_limit", "3");
+    config_set("agent_destination_recipient_limit", "2");
+    config_set("initial_destination_concurrency", "2");
+    config_set("hash_queue_names", "deferred, defer");
+    config_set("ipc_timeout", "5s");
+    qmgr_scan_init();
+}
+
+/* message - an in-memory message with n recipients, on the active list */
+static QMGR_MESSAGE *message(int n)
+{
+    QMGR_MESSAGE *m = xcalloc(1, sizeof(*m));
+    int     i;
+
+    strcpy(m->id, "4jXFAAAAAAz1b");
+    m->sender = xstrdup("s@example.org");
+    m->envid = xstrdup("");
+    m->ret = xstrdup("");
+    m->warn_offset = -1;
+    m->nrcpt = n;
+    m->rcpt = xcalloc((size_t) n, sizeof(QMGR_RCPT));
+    for (i = 0; i < n; i++) {
+        BUF    *a = buf_alloc(16);
+
+        buf_sprintf(a, "u%d@dest.test", i);
+        m->rcpt[i].address = buf_steal(a);
+        m->rcpt[i].orig = xstrdup("");
+        m->rcpt[i].dsn_orcpt = xstrdup("");
+        m->rcpt[i].offset = 100 + i;
+    }
+    m->next = qmgr.active;
+    qmgr.active = m;
+    qmgr.active_count++;
+    return m;
+}
+
+static RESOLVE_REPLY *reply_for(const char *transport, const char *nexthop)
+{
+    RESOLVE_REPLY *r = resolve_reply_alloc();
+
+    buf_set(r->transport, transport);
+    buf_set(r->nexthop, nexthop);
+    return r;
+}
+
+START_TEST(test_transport_limits)
+{
+    QMGR_TRANSPORT *a = qmgr_transport_find("agent");
+    QMGR_TRANSPORT *l = qmgr_transport_find("local");
+    QMGR_TRANSPORT *s = qmgr_transport_find("smtp");
+
+    ck_assert_ptr_eq(qmgr_transport_find("agent"), a);
+    ck_assert_int_eq(a->dest_limit, 3);
+    ck_assert_int_eq(a->rcpt_limit, 2);
+    ck_assert_int_eq(l->dest_limit, 2);         /* local_destination_concurrency_limit */
+    ck_assert_int_eq(l->rcpt_limit, 1);         /* local_destination_recipient_limit */
+    ck_assert_int_eq(s->dest_limit, 20);        /* default_... */
+    ck_assert_int_eq(s->rcpt_limit, 50);
+}
+END_TEST
+
+START_TEST(test_queue_key)
+{
+    BUF    *key = buf_alloc(16);
+
+    qmgr_queue_key(qmgr_transport_find("local"), "mx.test", "joe@mx.test", key);
+    ck_assert_str_eq(buf_str(key), "joe@mx.test");  /* one recipient per request: per recipient */
+    qmgr_queue_key(qmgr_transport_find("smtp"), "[gw]:25", "joe@x.test", key);
+    ck_assert_str_eq(buf_str(key), "[gw]:25");
+    buf_free(key);
+}
+END_TEST
+
+START_TEST(test_can_start)
+{
+    QMGR_TRANSPORT *t = qmgr_transport_find("agent");
+    QMGR_ENTRY e;
+    QMGR_QUEUE q;
+
+    memset(&q, 0, sizeof(q));
+    memset(&e, 0, sizeof(e));
+    q.transport = t;
+    q.window = 2;
+    ck_assert(!qmgr_queue_can_start(&q));       /* nothing waiting */
+    q.todo = &e;
+    ck_assert(qmgr_queue_can_start(&q));
+    q.busy = 2;
+    ck_assert(!qmgr_queue_can_start(&q));       /* window full */
+    q.window = 10;
+    q.busy = 3;
+    ck_assert(!qmgr_queue_can_start(&q));       /* never above the concurrency limit */
+    q.busy = 1;
+    t->throttled_until = 1;
+    ck_assert(!qmgr_queue_can_start(&q));       /* throttled transport */
+    t->throttled_until = 0;
+    t->busy = t->busy_limit;
+    ck_assert(!qmgr_queue_can_start(&q));       /* transport-wide cap */
+    t->busy = 0;
+}
+END_TEST
+
+START_TEST(test_grouping)
+{
+    QMGR_MESSAGE *m = message(5);
+    RESOLVE_REPLY *r = reply_for("agent", "dest.test");
+    QMGR_TRANSPORT *t = qmgr_transport_find("agent");
+    QMGR_ENTRY *e;
+    int     i, n = 0, sizes[8];
+
+    for (i = 0; i < 5; i++)
+        qmgr_entry_add(m, r, i);
+    ck_assert_ptr_nonnull(t->queues);
+    ck_assert_ptr_null(t->queues->next);        /* one destination */
+    ck_assert_int_eq(t->queues->window, 2);     /* initial concurrency */
+    for (e = t->queues->todo; e; e = e->next)
+        sizes[n++] = e->nrcpt;
+    ck_assert_int_eq(n, 3);                     /* 2 + 2 + 1: the recipient limit */
+    ck_assert_int_eq(sizes[0], 2);
+    ck_assert_int_eq(sizes[2], 1);
+    ck_assert_int_eq(m->refs, 3);
+    resolve_reply_free(r);
+}
+END_TEST
+
+/* No agent listens: the first request finds the transport unavailable,
+ * which throttles it and defers every waiting recipient at once. */
+START_TEST(test_unavailable_throttles)
+{
+    QMGR_MESSAGE *m;
+    RESOLVE_REPLY *r = reply_for("agent", "dest.test");
+    QMGR_TRANSPORT *t = qmgr_transport_find("agent");
+    int     i;
+
+    ck_assert_int_eq(chdir(tdir), 0);
+    m = message(5);
+    m->refs++;                                  /* hold the message in memory */
+    for (i = 0; i < 5; i++)
+        qmgr_entry_add(m, r, i);
+    qmgr_sched_run();
+    ck_assert(t->throttled_until > 0);
+    for (i = 0; i < 5; i++)
+        ck_assert_msg(m->rcpt[i].state == RCPT_DEFERRED, "rcpt %d state %d", i, m->rcpt[i].state);
+    ck_assert_int_eq(t->busy, 0);
+    ck_assert_int_eq(m->refs, 1);               /* only ours is left */
+    /* Entries added while throttled are deferred at once. */
+    m->rcpt[0].state = RCPT_TODO;
+    qmgr_entry_add(m, r, 0);
+    ck_assert_int_eq(m->rcpt[0].state, RCPT_DEFERRED);
+    ck_assert_ptr_null(t->queues ? t->queues->todo : NULL);
+    qmgr_transport_unthrottle_all();
+    ck_assert(t->throttled_until == 0);
+    resolve_reply_free(r);
+}
+END_TEST
+
+int main(void)
+{
+    Suite  *s = suite_create("qmgr_sched");
+    TCase  *tc = tcase_create("core");
+    char   *log;
+
+    tdir = ts_tempdir();
+    log = ts_path(tdir, "log");
+    msg_init("check_qmgr_sched", 0);
+    msg_set_logfile(log);
+    xfree(log);
+    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_add_test(tc, test_transport_limits);
+    tcase_add_test(tc, test_queue_key);
+    tcase_add_test(tc, test_can_start);
+    tcase_add_test(tc, test_grouping);
+    tcase_add_test(tc, test_unavailable_throttles);
+    suite_add_tcase(s, tc);
+    return ts_run_suite(s);
+}

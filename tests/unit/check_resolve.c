@@ -1,0 +1,240 @@
+/* check_resolve - recipient routing (lib/resolve.c) and local domains
+ * (lib/resolve_local.c): every class, transport_maps lookup order,
+ * "[host]:port" nexthops, @$myorigin, and try-later tables. */
+#include <check.h>
+#include <string.h>
+
+#include "buf.h"
+#include "config.h"
+#include "mem.h"
+#include "msg.h"
+#include "resolve.h"
+#include "resolve_local.h"
+#include "testsupport.h"
+
+static char *tdir;
+
+/* base_config - a small, fixed configuration; extra "name=value" pairs */
+static void base_config(const char *const *extra)
+{
+    config_reset();
+    resolve_local_reset();
+    config_set("myhostname", "mx.example.org");
+    config_set("mydomain", "example.org");
+    config_set("myorigin", "$mydomain");
+    config_set("mydestination", "$myhostname, localhost, example.org");
+    config_set("relay_domains", "relay.test");
+    config_set("virtual_mailbox_domains", "vmail.test");
+    config_set("virtual_alias_domains", "valias.test");
+    config_set("default_transport", "smtp");
+    for (; extra && *extra; extra += 2)
+        config_set(extra[0], extra[1]);
+}
+
+/* route - resolve addr; "transport|nexthop|recipient" or "TRYLATER" */
+static char *route(const char *addr)
+{
+    BUF    *why = buf_alloc(32);
+    BUF    *out = buf_alloc(64);
+    RESOLVER *r = resolve_open(why);
+    RESOLVE_REPLY *reply = resolve_reply_alloc();
+
+    ck_assert_msg(r != NULL, "resolve_open: %s", buf_str(why));
+    if (resolve_addr(r, addr, reply, why) == RESOLVE_OK)
+        buf_sprintf(out, "%s|%s|%s", buf_str(reply->transport), buf_str(reply->nexthop),
+                    buf_str(reply->recipient));
+    else
+        buf_sprintf(out, "TRYLATER: %s", buf_str(why));
+    resolve_reply_free(reply);
+    resolve_close(r);
+    buf_free(why);
+    return buf_steal(out);
+}
+
+static void expect(const char *addr, const char *want)
+{
+    char   *got = route(addr);
+
+    ck_assert_msg(strcmp(got, want) == 0
+                  || (strcmp(want, "TRYLATER") == 0 && strncmp(got, "TRYLATER:", 9) == 0),
+                  "%s: got \"%s\", want \"%s\"", addr, got, want);
+    xfree(got);
+}
+
+START_TEST(test_classes)
+{
+    base_config(NULL);
+    expect("user@example.org", "local|mx.example.org|user@example.org");
+    expect("user@MX.Example.ORG", "local|mx.example.org|user@MX.Example.ORG");
+    expect("user@localhost", "local|mx.example.org|user@localhost");
+    expect("user@localhost.", "local|mx.example.org|user@localhost.");
+    expect("user@[127.0.0.1]", "local|mx.example.org|user@[127.0.0.1]");
+    expect("user@vmail.test", "virtual|vmail.test|user@vmail.test");
+    expect("user@valias.test", "error|5.1.1 User unknown in virtual alias table|user@valias.test");
+    expect("user@relay.test", "relay|relay.test|user@relay.test");
+    /* relay_domains matches subdomains (Postfix's parent_domain_matches_subdomains) */
+    expect("user@sub.relay.test", "relay|sub.relay.test|user@sub.relay.test");
+    /* mydestination does not */
+    expect("user@sub.example.org", "smtp|sub.example.org|user@sub.example.org");
+    expect("user@remote.test", "smtp|remote.test|user@remote.test");
+    expect("user@[192.0.2.1]", "smtp|[192.0.2.1]|user@[192.0.2.1]");
+}
+END_TEST
+
+START_TEST(test_myorigin)
+{
+    base_config(NULL);
+    expect("postmaster", "local|mx.example.org|postmaster@example.org");
+    expect("joe@", "local|mx.example.org|joe@example.org");
+    {
+        static const char *const extra[] = {"myorigin", "elsewhere.test", NULL};
+
+        base_config(extra);
+        expect("joe", "smtp|elsewhere.test|joe@elsewhere.test");
+    }
+}
+END_TEST
+
+START_TEST(test_transport_values)
+{
+    static const char *const relayhost[] = {"relayhost", "[smart.test]:587", NULL};
+    static const char *const routes[] = {
+        "local_transport", "lmtp:unix:private/dovecot",
+        "relay_transport", "smtp:[gw.test]",
+        "virtual_transport", "mybox",
+        "default_transport", "error:remote mail is off", NULL};
+
+    base_config(relayhost);
+    expect("a@remote.test", "smtp|[smart.test]:587|a@remote.test");
+    expect("a@relay.test", "relay|[smart.test]:587|a@relay.test");
+    expect("a@vmail.test", "virtual|vmail.test|a@vmail.test");  /* never via relayhost */
+    expect("a@example.org", "local|mx.example.org|a@example.org");
+
+    base_config(routes);
+    expect("a@example.org", "lmtp|unix:private/dovecot|a@example.org");
+    expect("a@relay.test", "smtp|[gw.test]|a@relay.test");
+    expect("a@vmail.test", "mybox|vmail.test|a@vmail.test");
+    expect("a@remote.test", "error|remote mail is off|a@remote.test");
+}
+END_TEST
+
+START_TEST(test_transport_maps_order)
+{
+    static const char *const extra[] = {
+        "recipient_delimiter", "+",
+        "transport_maps",
+        "inline:{ full+ext@t.test=one:[h1]:2525, user@t.test=two:, t.test=three:h3,"
+        " .t.test=four:h4, .test=five:, *=six:h6, keep@remote.test=:[only.hop] }",
+        NULL};
+
+    base_config(extra);
+    expect("full+ext@t.test", "one|[h1]:2525|full+ext@t.test");
+    expect("user+x@t.test", "two|t.test|user+x@t.test");       /* user@domain, nexthop kept */
+    expect("user@t.test", "two|t.test|user@t.test");
+    expect("other@t.test", "three|h3|other@t.test");          /* domain */
+    expect("a@sub.t.test", "four|h4|a@sub.t.test");           /* .parent */
+    expect("a@deep.sub.t.test", "four|h4|a@deep.sub.t.test");
+    expect("a@x.test", "five|x.test|a@x.test");               /* outer parent */
+    expect("a@example.org", "six|h6|a@example.org");          /* wildcard beats class */
+    expect("keep@remote.test", "smtp|[only.hop]|keep@remote.test");
+}
+END_TEST
+
+START_TEST(test_trylater)
+{
+    char   *missing = ts_path(tdir, "no-such-table");
+    BUF    *maps = buf_alloc(64);
+    const char *extra[] = {"transport_maps", NULL, NULL};
+
+    buf_sprintf(maps, "texthash:%s", missing);
+    extra[1] = buf_str(maps);
+    base_config(extra);
+    expect("a@remote.test", "TRYLATER");
+    buf_sprintf(maps, "texthash:%s", missing);
+    {
+        const char *extra2[] = {"mydestination", NULL, NULL};
+
+        extra2[1] = buf_str(maps);
+        base_config(extra2);
+        ck_assert_int_eq(resolve_local_domain("example.org"), RESOLVE_LOCAL_TRYLATER);
+        expect("a@remote.test", "TRYLATER");
+    }
+    buf_free(maps);
+    xfree(missing);
+}
+END_TEST
+
+START_TEST(test_domain_list)
+{
+    BUF    *why = buf_alloc(32);
+    DOMAIN_LIST *l;
+    char   *table = ts_path(tdir, "domains");
+
+    ts_write_file(table, "tab.test ok\n");
+    {
+        BUF    *text = buf_alloc(64);
+
+        buf_sprintf(text, "!bad.example.com, .example.com, Plain.Test texthash:%s", table);
+        l = domain_list_open(buf_str(text), 0, why);
+        buf_free(text);
+    }
+    ck_assert_msg(l != NULL, "%s", buf_str(why));
+    ck_assert_int_eq(domain_list_match(l, "a.example.com"), RESOLVE_LOCAL_YES);
+    ck_assert_int_eq(domain_list_match(l, "example.com"), RESOLVE_LOCAL_NO);
+    ck_assert_int_eq(domain_list_match(l, "bad.example.com"), RESOLVE_LOCAL_NO);
+    ck_assert_int_eq(domain_list_match(l, "plain.test"), RESOLVE_LOCAL_YES);
+    ck_assert_int_eq(domain_list_match(l, "sub.plain.test"), RESOLVE_LOCAL_NO);
+    ck_assert_int_eq(domain_list_match(l, "TAB.test"), RESOLVE_LOCAL_YES);
+    ck_assert_int_eq(domain_list_match(l, "x.tab.test"), RESOLVE_LOCAL_NO);
+    domain_list_free(l);
+
+    l = domain_list_open("plain.test", DOMAIN_LIST_PARENT, why);
+    ck_assert_int_eq(domain_list_match(l, "sub.plain.test"), RESOLVE_LOCAL_YES);
+    ck_assert_int_eq(domain_list_match(l, "xplain.test"), RESOLVE_LOCAL_NO);
+    domain_list_free(l);
+
+    ck_assert_ptr_null(domain_list_open("nosuchtype:/x", 0, why));
+    buf_free(why);
+    xfree(table);
+}
+END_TEST
+
+START_TEST(test_literals)
+{
+    base_config(NULL);
+    ck_assert_int_eq(resolve_local_domain("[127.0.0.1]"), RESOLVE_LOCAL_YES);
+    ck_assert_int_eq(resolve_local_domain("[127.1.2.3]"), RESOLVE_LOCAL_YES);
+    ck_assert_int_eq(resolve_local_domain("[192.0.2.77]"), RESOLVE_LOCAL_NO);
+    ck_assert_int_eq(resolve_local_domain("[not an address]"), RESOLVE_LOCAL_NO);
+    ck_assert_int_eq(resolve_local_domain("[IPv6:2001:db8::1]"), RESOLVE_LOCAL_NO);
+}
+END_TEST
+
+static Suite *resolve_suite(void)
+{
+    Suite  *s = suite_create("resolve");
+    TCase  *tc = tcase_create("core");
+
+    tcase_add_test(tc, test_classes);
+    tcase_add_test(tc, test_myorigin);
+    tcase_add_test(tc, test_transport_values);
+    tcase_add_test(tc, test_transport_maps_order);
+    tcase_add_test(tc, test_trylater);
+    tcase_add_test(tc, test_domain_list);
+    tcase_add_test(tc, test_literals);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    tdir = ts_tempdir();
+    msg_init("check_resolve", 0);
+    {
+        char   *log = ts_path(tdir, "log");
+
+        msg_set_logfile(log);
+        xfree(log);
+    }
+    return ts_run_suite(resolve_suite());
+}
