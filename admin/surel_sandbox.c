@@ -88,11 +88,9 @@ static const struct {
 } sandbox_services[] = {
     {NULL, "inet  n       -       n       -       -", "smtpd", ""},
     {"pickup", "unix  n       -       n       60      1", "pickup", ""},
-    {"cleanup", "unix  n       -       n       -       0", "cleanup", ""},
+    {"cleanup", "unix  -       -       n       -       0", "cleanup", ""},
     {"qmgr", "unix  n       -       n       300     1", "qmgr", ""},
     {"bounce", "unix  -       -       n       -       0", "bounce", ""},
-    {"defer", "unix  -       -       n       -       0", "bounce", ""},
-    {"trace", "unix  -       -       n       -       0", "bounce", ""},
     {"smtp", "unix  -       -       n       -       -", "smtp", ""},
     {"relay", "unix  -       -       n       -       -", "smtp", ""},
     {"error", "unix  -       -       n       -       -", "error", ""},
