@@ -151,9 +151,12 @@ class SandboxLayout(h.InstanceTest):
         self.assertEqual(smtp[0][1], "inet")
         self.assertEqual(smtp[0][7], "smtpd")
         services = set(fields[0] for _, fields in entries)
-        for name in ("pickup", "cleanup", "qmgr", "bounce", "defer", "smtp", "relay",
+        for name in ("pickup", "cleanup", "qmgr", "bounce", "smtp", "relay",
                      "error", "local"):
             self.assertIn(name, services)
+        # Only daemons may submit: cleanup's socket is under private/.
+        cleanup = [f for _, f in entries if f[0] == "cleanup"][0]
+        self.assertEqual(cleanup[2], "-")
         # A service is active exactly when its program is in daemon_directory.
         daemon_dir = inst.surel("conf", "-h", "daemon_directory").stdout.strip()
         for commented, fields in entries:
