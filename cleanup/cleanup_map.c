@@ -254,15 +254,15 @@ int cleanup_virtual(CLEANUP_STATE *state, const char *addr, char ***result, int 
     list[0].addr = xstrdup(addr);
     list[0].final = cleanup_conf.virtual_alias_maps == NULL;
     for (depth = 0; changed && ret == 0; depth++) {
-        if (depth >= cleanup_conf.virt_recursion_limit) {
+        changed = 0;
+        ret = cleanup_virtual_level(state, &list, &n, &changed);
+        /* Level `depth` made the (depth+1)-th nested expansion. */
+        if (ret == 0 && changed && depth >= cleanup_conf.virt_recursion_limit) {
             msg_warn("%s: unreasonable virtual_alias_maps map nesting for %s"
                      " -- message not accepted, try again later", state->queue_id, addr);
             cleanup_set_reason(state, CLEANUP_STAT_DEFER, "4.6.0 Alias expansion error");
             ret = -1;
-            break;
         }
-        changed = 0;
-        ret = cleanup_virtual_level(state, &list, &n, &changed);
     }
     *result = NULL;
     *count = 0;
