@@ -13,6 +13,7 @@
 #define MAIL_SERVICE_PICKUP     "pickup"
 #define MAIL_SERVICE_BOUNCE     "bounce"
 #define MAIL_SERVICE_LOCAL      "local"
+#define MAIL_SERVICE_SHOWQ      "showq"     /* public/showq: the queue listing */
 
 /* Attribute names. */
 #define MAIL_ATTR_PROTO         "protocol"
@@ -47,6 +48,15 @@
 #define MAIL_ATTR_EXTRACT       "extract_recipients"    /* A record "extract_recipients=1":
                                                          * sendmail -t; honoured only with
                                                          * CLEANUP_FLAG_LOCAL, never queued */
+#define MAIL_ATTR_FORMAT        "format"
+
+/*
+ * The showq protocol (surel queue list -> public/showq).
+ *   client -> {format="text"|"json"}
+ *   showq -> the listing as plain bytes (lib/queue_list.h), then EOF.
+ */
+#define SHOWQ_FORMAT_TEXT       "text"
+#define SHOWQ_FORMAT_JSON       "json"
 
 /*
  * The cleanup protocol (smtpd, pickup, bounce -> private/cleanup).
