@@ -208,7 +208,7 @@ class BounceTest(unittest.TestCase):
         self.gid = pwd.getpwnam(owner).pw_gid if owner else None
         services = "bounce unix - - n - 0 bounce\n"
         if REAL_CLEANUP:
-            services += "cleanup unix n - n - 0 cleanup\n"
+            services += "cleanup unix - - n - 0 cleanup\n"
         self.inst = MasterInstance(services, "myhostname = %s\nmyorigin = %s\n" % (HOSTNAME, HOSTNAME),
                                    owner=owner)
         for d in ("temp", "incoming", "active", "deferred", "hold", "bounce", "defer", "corrupt"):

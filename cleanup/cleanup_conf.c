@@ -1,0 +1,86 @@
+/* cleanup_conf - the main.cf parameters cleanup works with, read once.
+ *
+ * Tables are opened here, before the daemon drops privileges (pre_init),
+ * as Postfix's cleanup does: a table list that cannot be parsed is a
+ * configuration error (fatal); a table that cannot be read right now
+ * answers TRYLATER (dict.h), which defers mail instead of bouncing it.
+ */
+#include <stdlib.h>
+
+#include "cleanup.h"
+#include "config.h"
+#include "mem.h"
+#include "msg.h"
+
+CLEANUP_CONF cleanup_conf;
+
+/* cleanup_maps - open a table list parameter; NULL when it is empty */
+static MAPS *cleanup_maps(PARAM_ID id)
+{
+    const char *list = config_str(id);
+    BUF    *why;
+    MAPS   *maps;
+    const char *cp;
+
+    for (cp = list; *cp == ' ' || *cp == '\t' || *cp == ','; cp++)
+         /* void */ ;
+    if (*cp == 0)
+        return NULL;
+    why = buf_alloc(100);
+    if ((maps = maps_open(list, 0, why)) == NULL)
+        msg_fatal("%s = %s: %s", config_param_info(id)->name, list, buf_str(why));
+    buf_free(why);
+    return maps;
+}
+
+/* cleanup_conf_init - see cleanup.h */
+void cleanup_conf_init(void)
+{
+    int     n;
+
+    cleanup_conf_free();
+    cleanup_conf.queue_dir = xstrdup(config_str(P_queue_directory));
+    cleanup_conf.myhostname = xstrdup(config_str(P_myhostname));
+    cleanup_conf.myorigin = xstrdup(config_str(P_myorigin));
+    cleanup_conf.mydestination = config_split_list(config_str(P_mydestination), &n);
+    cleanup_conf.recipient_delimiter = xstrdup(config_str(P_recipient_delimiter));
+    cleanup_conf.canonical_maps = cleanup_maps(P_canonical_maps);
+    cleanup_conf.send_canon_maps = cleanup_maps(P_sender_canonical_maps);
+    cleanup_conf.rcpt_canon_maps = cleanup_maps(P_recipient_canonical_maps);
+    cleanup_conf.virtual_alias_maps = cleanup_maps(P_virtual_alias_maps);
+    cleanup_conf.header_checks = cleanup_maps(P_header_checks);
+    cleanup_conf.body_checks = cleanup_maps(P_body_checks);
+    cleanup_conf.message_size_limit = config_int(P_message_size_limit);
+    cleanup_conf.header_size_limit = config_int(P_header_size_limit);
+    cleanup_conf.hopcount_limit = config_int(P_hopcount_limit);
+    cleanup_conf.virt_expansion_limit = config_int(P_virtual_alias_expansion_limit);
+    cleanup_conf.virt_recursion_limit = config_int(P_virtual_alias_recursion_limit);
+    cleanup_conf.replace_stray_cr_lf = config_bool(P_cleanup_replace_stray_cr_lf);
+    cleanup_conf.ipc_timeout = (int) config_time(P_ipc_timeout);
+}
+
+/* cleanup_conf_free - forget the configuration (tests reload it) */
+void cleanup_conf_free(void)
+{
+    MAPS  **maps[] = {
+        &cleanup_conf.canonical_maps, &cleanup_conf.send_canon_maps,
+        &cleanup_conf.rcpt_canon_maps, &cleanup_conf.virtual_alias_maps,
+        &cleanup_conf.header_checks, &cleanup_conf.body_checks,
+    };
+    size_t  i;
+
+    for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+        if (*maps[i])
+            maps_close(*maps[i]);
+        *maps[i] = NULL;
+    }
+    xfree(cleanup_conf.queue_dir);
+    xfree(cleanup_conf.myhostname);
+    xfree(cleanup_conf.myorigin);
+    xfree(cleanup_conf.recipient_delimiter);
+    if (cleanup_conf.mydestination)
+        config_free_list(cleanup_conf.mydestination);
+    cleanup_conf.queue_dir = cleanup_conf.myhostname = cleanup_conf.myorigin = NULL;
+    cleanup_conf.recipient_delimiter = NULL;
+    cleanup_conf.mydestination = NULL;
+}
