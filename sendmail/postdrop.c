@@ -17,8 +17,8 @@
  *      The file: <name> is the time (hex seconds and microseconds, so
  *      names sort by arrival) and 64 random bits, created with
  *      O_CREAT|O_EXCL|O_NOFOLLOW. It belongs to the submitting user, which
- *      is how pickup learns who submitted it. Mode 0444 while it is being
- *      written, 0744 once complete (the owner-execute bit is the
+ *      is how pickup learns who submitted it. Mode 0400 while it is being
+ *      written (nobody else needs it yet), 0744 once complete (the owner-execute bit is the
  *      "complete" mark, as for queue files): pickup, which runs as
  *      mail_owner, reads it through the "other" bits, and no user can
  *      reach it at all, because maildrop/ is mail_owner:setgid_group 1730.
@@ -79,7 +79,7 @@
 #include "msg.h"
 #include "record.h"
 
-#define POSTDROP_MODE_WRITING   0444
+#define POSTDROP_MODE_WRITING   0400
 #define POSTDROP_MODE_READY     0744
 #define POSTDROP_CREATE_TRIES   10
 #define POSTDROP_RECORD_LIMIT   (MAILDROP_LINE_MAX > MAILDROP_FIELD_MAX \

@@ -139,10 +139,11 @@ static int sm_resolve(const char *rcpt, BUF *transport, BUF *why)
         buf_set(transport, config_str(P_local_transport));
     else if (sm_domain_listed(domain, config_str(P_relay_domains)))
         buf_set(transport, config_str(P_relay_transport));
-    else if (*config_str(P_relayhost))
-        buf_sprintf(transport, "%s:%s", config_str(P_default_transport), config_str(P_relayhost));
+    else if (strchr(config_str(P_default_transport), ':'))
+        buf_set(transport, config_str(P_default_transport));   /* its own next hop */
     else
-        buf_sprintf(transport, "%s:%s", config_str(P_default_transport), domain);
+        buf_sprintf(transport, "%s:%s", config_str(P_default_transport),
+                    *config_str(P_relayhost) ? config_str(P_relayhost) : domain);
     return 0;
 }
 
