@@ -292,9 +292,10 @@ static int pd_copy(int fd, BUF *why)
         if (rc == MAILDROP_DONE) {
             if (rec_get(in, data, POSTDROP_RECORD_LIMIT) != REC_EOF)
                 buf_set(why, "data after the end record");
-            else if (stream_flush(out) < 0)
-                buf_sprintf(why, "write error: %s", strerror(errno)), status = EX_TEMPFAIL;
-            else
+            else if (stream_flush(out) < 0) {
+                buf_sprintf(why, "write error: %s", strerror(errno));
+                status = EX_TEMPFAIL;
+            } else
                 status = 0;
             break;
         }
