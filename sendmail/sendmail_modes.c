@@ -1,0 +1,185 @@
+/* sendmail_modes - the sendmail modes that are other commands' work.
+ *
+ * mailq (-bp) and -q run the admin command's queue verbs, as Postfix's
+ * sendmail runs postqueue, so that both print and do exactly the same;
+ * newaliases (-bi) runs `surel map build -a` over $alias_database. Each
+ * is an exec with a fixed argv: no shell, nothing interpolated.
+ * -bv reports, per recipient, the address as it would be queued and the
+ * transport it resolves to by the main.cf rules (mydestination,
+ * transport_maps, relay_domains, relayhost, default_transport), without
+ * sending anything.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "dict.h"
+#include "mem.h"
+#include "sendmail.h"
+
+#define SM_SUREL_ARGV_MAX   64
+
+/* sm_run_surel - exec $command_directory/surel [-c dir] verb...; returns
+ * only when the exec failed */
+int sm_run_surel(const SM_ARGS *args, const char *const *verb)
+{
+    const char *argv[SM_SUREL_ARGV_MAX + 4];
+    BUF    *path = buf_alloc(100);
+    const char *env = getenv("SUREL_COMMAND");   /* tests: the build's surel */
+    int     n = 0;
+    int     i;
+
+    if (env && *env)
+        buf_set(path, env);
+    else
+        buf_sprintf(path, "%s/surel", config_str(P_command_directory));
+    argv[n++] = "surel";
+    if (args->config_dir) {
+        argv[n++] = "-c";
+        argv[n++] = args->config_dir;
+    }
+    for (i = 0; verb[i] && i < SM_SUREL_ARGV_MAX; i++)
+        argv[n++] = verb[i];
+    argv[n] = NULL;
+    fflush(stdout);
+    execv(buf_str(path), (char *const *) argv);
+    fprintf(stderr, "sendmail: cannot run %s: %s\n", buf_str(path), strerror(errno));
+    buf_free(path);
+    return EX_UNAVAILABLE;
+}
+
+/* sm_mailq - -bp, mailq: surel queue list */
+int sm_mailq(const SM_ARGS *args)
+{
+    static const char *const verb[] = {"queue", "list", NULL};
+
+    return sm_run_surel(args, verb);
+}
+
+/* sm_flush - -q: surel queue flush */
+int sm_flush(const SM_ARGS *args)
+{
+    static const char *const verb[] = {"queue", "flush", NULL};
+
+    return sm_run_surel(args, verb);
+}
+
+/* sm_newaliases - -bi, newaliases: surel map build -a TABLE... for each
+ * table of $alias_database (or the -oA file) */
+int sm_newaliases(const SM_ARGS *args)
+{
+    const char *verb[SM_SUREL_ARGV_MAX + 1];
+    char  **tables;
+    int     count;
+    int     n = 0;
+    int     i;
+    int     status;
+
+    tables = config_split_list(args->alias_file ? args->alias_file
+                               : config_str(P_alias_database), &count);
+    verb[n++] = "map";
+    verb[n++] = "build";
+    verb[n++] = "-a";
+    for (i = 0; i < count && n < SM_SUREL_ARGV_MAX; i++)
+        verb[n++] = tables[i];
+    verb[n] = NULL;
+    if (count == 0) {
+        config_free_list(tables);
+        return 0;                       /* no alias database: nothing to do */
+    }
+    status = sm_run_surel(args, verb);
+    config_free_list(tables);
+    return status;
+}
+
+/* sm_domain_listed - domain is one of the list's names (case-insensitive) */
+static int sm_domain_listed(const char *domain, const char *list)
+{
+    char  **items;
+    int     count;
+    int     i;
+    int     found = 0;
+
+    items = config_split_list(list, &count);
+    for (i = 0; i < count && !found; i++)
+        found = strcasecmp(items[i], domain) == 0;
+    config_free_list(items);
+    return found;
+}
+
+/* sm_resolve - transport and next hop of one recipient by main.cf rules.
+ * XXX: qmgr owns the real resolver; this follows the same parameters so
+ * that -bv answers without a running system. 0, or -1 with why (a table
+ * lookup that failed). */
+static int sm_resolve(const char *rcpt, BUF *transport, BUF *why)
+{
+    const char *at = strrchr(rcpt, '@');
+    const char *domain = at ? at + 1 : config_str(P_myhostname);
+    const char *maps = config_str(P_transport_maps);
+    MAPS   *tm;
+    DICT_STATUS st = DICT_NOTFOUND;
+
+    if (*maps) {
+        if ((tm = maps_open(maps, 0, why)) == NULL)
+            return -1;
+        st = maps_find(tm, rcpt, transport, why);
+        if (st == DICT_NOTFOUND)
+            st = maps_find(tm, domain, transport, why);
+        maps_close(tm);
+        if (st == DICT_FOUND)
+            return 0;
+        if (st != DICT_NOTFOUND)
+            return -1;
+    }
+    if (sm_domain_listed(domain, config_str(P_mydestination)))
+        buf_set(transport, config_str(P_local_transport));
+    else if (sm_domain_listed(domain, config_str(P_relay_domains)))
+        buf_set(transport, config_str(P_relay_transport));
+    else if (strchr(config_str(P_default_transport), ':'))
+        buf_set(transport, config_str(P_default_transport));   /* its own next hop */
+    else
+        buf_sprintf(transport, "%s:%s", config_str(P_default_transport),
+                    *config_str(P_relayhost) ? config_str(P_relayhost) : domain);
+    return 0;
+}
+
+/* sm_verify - -bv: one line per recipient, "<addr>: transport=T:hop";
+ * EX_NOUSER when an address is bad, EX_TEMPFAIL when a table failed */
+int sm_verify(const SM_ARGS *args, STREAM *out)
+{
+    BUF    *why = buf_alloc(100);
+    BUF    *transport = buf_alloc(100);
+    char  **rcpts = NULL;
+    int     nrcpt = 0;
+    int     status = 0;
+    int     i;
+
+    for (i = 0; i < args->nrcpt_args; i++) {
+        if (sm_parse_addresses(args->rcpt_args[i], &rcpts, &nrcpt, why) < 0) {
+            stream_printf(out, "%s: undeliverable: %s\n", args->rcpt_args[i], buf_str(why));
+            status = EX_NOUSER;
+        }
+    }
+    if (args->nrcpt_args == 0) {
+        fprintf(stderr, "sendmail: -bv: no recipients specified\n");
+        status = EX_USAGE;
+    }
+    for (i = 0; i < nrcpt; i++) {
+        if (sm_resolve(rcpts[i], transport, why) < 0) {
+            stream_printf(out, "<%s>: deferred: %s\n", rcpts[i], buf_str(why));
+            if (status == 0)
+                status = EX_TEMPFAIL;
+        } else {
+            stream_printf(out, "<%s>: deliverable: transport=%s\n", rcpts[i], buf_str(transport));
+        }
+    }
+    stream_flush(out);
+    sm_free_addresses(rcpts, nrcpt);
+    buf_free(why);
+    buf_free(transport);
+    return status;
+}

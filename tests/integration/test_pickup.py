@@ -1,0 +1,62 @@
+"""test_pickup - the pickup daemon under the real master: bad maildrop files
+go to corrupt/ with a log line and never reach cleanup; good ones queued
+after them still do."""
+import os
+import socket
+
+import surel_harness as h
+import test_sendmail
+
+
+def record(t, data=b""):
+    out, n = bytearray(), len(data)
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            break
+    return t.encode() + bytes(out) + data
+
+
+class PickupTest(test_sendmail.SendmailHelpers):
+
+    def plant(self, inst, name, data, mode=0o744, uid=None):
+        path = inst.path("spool", "maildrop", name)
+        with open(path, "wb") as f:
+            f.write(data)
+        os.chmod(path, mode)
+        if uid is not None:
+            os.chown(path, uid, -1)
+        return path
+
+    def trigger(self, inst):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.connect(inst.path("spool", "public", "pickup"))
+            s.sendall(b"W")
+
+    def test_bad_files_go_to_corrupt(self):
+        inst = self.make()
+        tok = self.token()
+        good = (record("S", b"alice") + record("R", b"bob@sandbox.test") + record("M")
+                + record("N", ("Subject: " + tok).encode()) + record("X") + record("E"))
+        self.plant(inst, "00000001bad", record("S", b"alice") + record("T", b"1 2"))
+        self.plant(inst, "00000002noend", good[:-2])
+        self.plant(inst, "00000003incomplete", good, mode=0o400)
+        if os.geteuid() == 0:
+            self.plant(inst, "00000004nobody", good, uid=3999999)
+        self.plant(inst, "00000005good", good)
+        self.trigger(inst)
+        self.wait_submission(inst, tok)
+        corrupt = inst.path("spool", "corrupt")
+        expect = {"00000001bad", "00000002noend"} | (
+            {"00000004nobody"} if os.geteuid() == 0 else set())
+        h.wait_for(lambda: expect <= set(os.listdir(corrupt)), 10, "files in corrupt/")
+        self.assertEqual(self.maildrop(inst), ["00000003incomplete"])
+        inst.wait_log("maildrop/00000001bad: uid=%d: unexpected time record; moved to corrupt/"
+                      % os.getuid())
+        inst.wait_log("maildrop/00000002noend: uid=%d: no end record" % os.getuid())
+
+
+if __name__ == "__main__":
+    h.main()
