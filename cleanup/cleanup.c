@@ -17,7 +17,7 @@
  *          Bcc: and Resent-Bcc: headers; adds a missing Message-Id: and
  *          Date:, and for local mail From:; with Resent- headers present
  *          the Resent- forms; extracts recipients from To/Cc/Bcc when a
- *          local submission asks (A record extract_recipients=1: sendmail -t);
+ *          local submission asks (CLEANUP_FLAG_EXTRACT: sendmail -t);
  *        - runs header_checks and body_checks (CLEANUP_FLAG_FILTER);
  *        - enforces message_size_limit, header_size_limit, hopcount_limit,
  *          and replaces stray CR and LF in content with a space.

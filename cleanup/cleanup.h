@@ -94,7 +94,7 @@ typedef struct CLEANUP_STATE {
     char   *sender;                 /* S after mapping, or NULL before S */
     char   *log_sender;             /* S as given, for logs */
     char   *first_rcpt;             /* first R as given, for logs */
-    int     extract;                /* extract_recipients=1 (sendmail -t) */
+    int     extract;                /* CLEANUP_FLAG_EXTRACT with _LOCAL (sendmail -t) */
     char   *p_orcpt;                /* O/o/n seen for the next R */
     char   *p_dsn_orcpt;
     int     p_notify;

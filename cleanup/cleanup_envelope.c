@@ -40,12 +40,6 @@ static void cleanup_attr(CLEANUP_STATE *state, const char *data, size_t len)
             return;
         }
     }
-    if ((size_t) (eq - data) == strlen(MAIL_ATTR_EXTRACT)
-        && strncmp(data, MAIL_ATTR_EXTRACT, strlen(MAIL_ATTR_EXTRACT)) == 0) {
-        /* sendmail -t: only local submissions may ask; never queued. */
-        state->extract = (state->flags & CLEANUP_FLAG_LOCAL) && eq[1] == '1';
-        return;
-    }
     state->attrs = xreallocarray(state->attrs, (size_t) state->nattrs + 1, sizeof(char *));
     state->attrs[state->nattrs++] = xstrndup(data, len);
 }

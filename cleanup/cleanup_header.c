@@ -13,6 +13,7 @@
  * missing (Resent-)Message-Id: and (Resent-)Date: are added, and for local
  * submissions a missing (Resent-)From:.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -229,22 +230,43 @@ static void cleanup_date(BUF *out, time_t when)
         buf_printf(out, " (%s)", zone);
 }
 
-/* cleanup_add_from - (Resent-)From: sender (full name), for local mail */
+/* cleanup_phrase - a display name as an RFC 5322 phrase: atoms as they
+ * are, anything else as a quoted string; control characters become spaces */
+static void cleanup_phrase(const char *name, BUF *out)
+{
+    const char *cp;
+    int     plain = 1;
+
+    for (cp = name; *cp; cp++)
+        if (!isalnum((unsigned char) *cp) && *cp != ' ' && (unsigned char) *cp < 0x80
+            && strchr("!#$%&'*+-/=?^_`{|}~", *cp) == NULL)
+            plain = 0;
+    if (!plain)
+        buf_putc(out, '"');
+    for (cp = name; *cp; cp++) {
+        if (!plain && (*cp == '"' || *cp == '\\'))
+            buf_putc(out, '\\');
+        buf_putc(out, (unsigned char) *cp < ' ' ? ' ' : *cp);
+    }
+    if (!plain)
+        buf_putc(out, '"');
+}
+
+/* cleanup_add_from - (Resent-)From: for local mail, in Postfix's
+ * header_from_format = standard: "Full Name <sender>", or just the sender */
 static void cleanup_add_from(CLEANUP_STATE *state, const char *prefix)
 {
     BUF    *text = buf_alloc(100);
-    const char *cp;
+    const char *sender = state->sender && *state->sender ? state->sender : "MAILER-DAEMON";
 
     buf_sprintf(text, "%sFrom: ", prefix);
-    tok822_quote(state->sender && *state->sender ? state->sender : "MAILER-DAEMON", text);
     if (state->sender && *state->sender && state->fullname && *state->fullname) {
-        buf_puts(text, " (");
-        for (cp = state->fullname; *cp; cp++) {
-            if (*cp == '(' || *cp == ')' || *cp == '\\')
-                buf_putc(text, '\\');
-            buf_putc(text, (unsigned char) *cp < ' ' ? ' ' : *cp);
-        }
-        buf_putc(text, ')');
+        cleanup_phrase(state->fullname, text);
+        buf_puts(text, " <");
+        tok822_quote(sender, text);
+        buf_putc(text, '>');
+    } else {
+        tok822_quote(sender, text);
     }
     cleanup_out_header(state, buf_str(text), buf_len(text));
     buf_free(text);

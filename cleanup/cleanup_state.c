@@ -31,6 +31,8 @@ CLEANUP_STATE *cleanup_open(int flags, BUF *why)
     state->dst = qfile_stream(qf);
     memcpy(state->queue_id, qf->id, sizeof(state->queue_id));
     state->flags = flags;
+    /* sendmail -t: only local submissions (pickup) may ask. */
+    state->extract = (flags & CLEANUP_FLAG_LOCAL) && (flags & CLEANUP_FLAG_EXTRACT);
     state->reason = buf_alloc(64);
     state->phase = CLEANUP_PH_ATTR;
     state->in.data = buf_alloc(256);

@@ -45,9 +45,6 @@
 #define MAIL_ATTR_PROTO_NAME    "protocol_name"     /* SMTP, ESMTP, ESMTPS... */
 #define MAIL_ATTR_ENCODING      "encoding"          /* 7bit, 8bitmime */
 #define MAIL_ATTR_SMTPUTF8      "smtputf8"
-#define MAIL_ATTR_EXTRACT       "extract_recipients"    /* A record "extract_recipients=1":
-                                                         * sendmail -t; honoured only with
-                                                         * CLEANUP_FLAG_LOCAL, never queued */
 #define MAIL_ATTR_FORMAT        "format"
 
 /*
