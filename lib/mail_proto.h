@@ -64,6 +64,8 @@
 #define CLEANUP_FLAG_MAP_OK     (1 << 1)    /* canonical and virtual mapping */
 #define CLEANUP_FLAG_LOCAL      (1 << 2)    /* local submission: add From/Date... */
 #define CLEANUP_FLAG_BOUNCE     (1 << 3)    /* a DSN from bounce: never bounce it */
+#define CLEANUP_FLAG_EXTRACT    (1 << 4)    /* sendmail -t: recipients from To/Cc/Bcc
+                                             * (Resent-* when present), Bcc removed */
 
 #define CLEANUP_STAT_OK         0
 #define CLEANUP_STAT_BAD        (1 << 0)    /* protocol or internal error -> 451 4.3.0 */
