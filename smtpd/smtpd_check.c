@@ -90,8 +90,8 @@ int     smtpd_check_reject(CHECK_STATE *st, int code, const char *dsn, const cha
     if (buf_len(st->reply) > CHECK_REPLY_MAX)
         buf_truncate(st->reply, CHECK_REPLY_MAX);
     for (cp = buf_str(st->reply); *cp; cp++)
-        if (!isprint((unsigned char) *cp))
-            *cp = ' ';                  /* one line, printable: table text is not trusted */
+        if ((unsigned char) *cp < 0x20 || *cp == 0x7f)
+            *cp = ' ';                  /* one line: table text is not trusted (UTF-8 stays) */
     if (G.soft_bounce && buf_str(st->reply)[0] == '5')
         buf_str(st->reply)[0] = '4';
     buf_str(st->reply)[4] = buf_str(st->reply)[0];     /* DSN class follows the code */

@@ -294,6 +294,9 @@ static const RCPT_CASE rcpt_cases[] = {
     {"smtpd_recipient_restrictions = check_recipient_access inline:{{alice@mx.example.com=REJECT a\tb}}\n",
      OUTSIDE, "c.example", "s@c.example", "alice@mx.example.com", REJECT,
      "554 5.7.1 <alice@mx.example.com>: Recipient address rejected: a b"},
+    {NULL, OUTSIDE, "c.example", "s@c.example", "j\xc3\xbcrgen@mx.example.com", REJECT,
+     "550 5.1.1 <j\xc3\xbcrgen@mx.example.com>: Recipient address rejected: "
+     "User unknown in local recipient table"},
 };
 
 START_TEST(test_rcpt_table)
