@@ -21,8 +21,13 @@
 #define ADDR_UTF8       (1 << 1)    /* allow UTF-8 (SMTPUTF8 given) */
 #define ADDR_MAX        1000        /* longest address accepted (bytes) */
 
-/* 0, or -1 with why (text for a 501 5.1.x reply). *rest points after the
- * path, at the ESMTP parameters (leading spaces skipped). *is_null for <>. */
+/* 0, or -1 with why (text for a 501 5.1.x reply), or ADDR_ERR_8BIT when
+ * the only fault is 8-bit text without ADDR_UTF8 (why is then Postfix's
+ * "Must declare SMTPUTF8 to send unicode address", for a 553 5.6.7 reply).
+ * *rest points after the path, at the ESMTP parameters (leading spaces
+ * skipped). *is_null for <>. */
+#define ADDR_ERR_SYNTAX (-1)
+#define ADDR_ERR_8BIT   (-2)
 int     address_parse_path(const char *text, int flags, BUF *addr, int *is_null,
                            const char **rest, BUF *why);
 void    address_split(const char *addr, BUF *local, BUF *domain);  /* at the last '@' */

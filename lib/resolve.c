@@ -10,9 +10,6 @@
 
 struct RESOLVER {
     MAPS   *transport_maps;         /* NULL when $transport_maps is empty */
-    DOMAIN_LIST *alias_domains;     /* $virtual_alias_domains */
-    DOMAIN_LIST *virtual_domains;   /* $virtual_mailbox_domains */
-    DOMAIN_LIST *relay_domains;     /* $relay_domains (parent style, as Postfix) */
 };
 
 /* resolve_open - see resolve.h */
@@ -23,10 +20,7 @@ RESOLVER *resolve_open(BUF *why)
 
     if (*maps && (r->transport_maps = maps_open(maps, 0, why)) == NULL)
         goto bad;
-    if ((r->alias_domains = domain_list_open(config_str(P_virtual_alias_domains), 0, why)) == NULL
-        || (r->virtual_domains = domain_list_open(config_str(P_virtual_mailbox_domains), 0, why)) == NULL
-        || (r->relay_domains = domain_list_open(config_str(P_relay_domains),
-                                                DOMAIN_LIST_PARENT, why)) == NULL)
+    if (resolve_local_init(why) < 0)    /* the domain lists, once */
         goto bad;
     return r;
 bad:
@@ -40,9 +34,6 @@ void resolve_close(RESOLVER *r)
         return;
     if (r->transport_maps)
         maps_close(r->transport_maps);
-    domain_list_free(r->alias_domains);
-    domain_list_free(r->virtual_domains);
-    domain_list_free(r->relay_domains);
     xfree(r);
 }
 
@@ -122,36 +113,31 @@ static DICT_STATUS resolve_transport_maps(RESOLVER *r, const char *addr, const c
     return st;
 }
 
-/* resolve_class - the address class and its default route */
-static int resolve_class(RESOLVER *r, const char *domain, RESOLVE_REPLY *reply, BUF *why)
+/* resolve_route - the address class (resolve_local.h) and its default route */
+static int resolve_route(const char *domain, RESOLVE_REPLY *reply, BUF *why)
 {
-    int     m;
     const char *route;
 
-    if ((m = resolve_local_domain(domain)) == RESOLVE_LOCAL_YES) {
-        reply->addr_class = RESOLVE_CLASS_LOCAL;
+    switch (reply->addr_class = resolve_class(domain)) {
+    case RESOLVE_CLASS_LOCAL:
         resolve_split_route(config_str(P_local_transport), reply->transport, reply->nexthop);
         if (buf_len(reply->nexthop) == 0)
             buf_set(reply->nexthop, config_str(P_myhostname));
         return RESOLVE_OK;
-    }
-    if (m == RESOLVE_LOCAL_NO && (m = domain_list_match(r->alias_domains, domain)) == RESOLVE_LOCAL_YES) {
-        reply->addr_class = RESOLVE_CLASS_ALIAS;
+    case RESOLVE_CLASS_ALIAS:
         buf_set(reply->transport, "error");
         buf_set(reply->nexthop, "5.1.1 User unknown in virtual alias table");
         return RESOLVE_OK;
-    }
-    if (m == RESOLVE_LOCAL_NO && (m = domain_list_match(r->virtual_domains, domain)) == RESOLVE_LOCAL_YES) {
-        reply->addr_class = RESOLVE_CLASS_VIRTUAL;
+    case RESOLVE_CLASS_VIRTUAL:
         route = config_str(P_virtual_transport);
-    } else if (m == RESOLVE_LOCAL_NO
-               && (m = domain_list_match(r->relay_domains, domain)) == RESOLVE_LOCAL_YES) {
-        reply->addr_class = RESOLVE_CLASS_RELAY;
+        break;
+    case RESOLVE_CLASS_RELAY:
         route = config_str(P_relay_transport);
-    } else if (m == RESOLVE_LOCAL_NO) {
-        reply->addr_class = RESOLVE_CLASS_DEFAULT;
+        break;
+    case RESOLVE_CLASS_DEFAULT:
         route = config_str(P_default_transport);
-    } else {
+        break;
+    default:
         buf_sprintf(why, "domain list lookup of %s failed", domain);
         return RESOLVE_TRYLATER;
     }
@@ -182,7 +168,7 @@ int resolve_addr(RESOLVER *r, const char *addr, RESOLVE_REPLY *reply, BUF *why)
         buf_puts(reply->recipient, config_str(P_myorigin));
     }
     domain = strrchr(buf_str(reply->recipient), '@') + 1;
-    if (resolve_class(r, domain, reply, why) != RESOLVE_OK)
+    if (resolve_route(domain, reply, why) != RESOLVE_OK)
         return RESOLVE_TRYLATER;
     if (r->transport_maps == NULL)
         return RESOLVE_OK;

@@ -25,22 +25,19 @@
 #define SUREL_RESOLVE_H
 
 #include "buf.h"
+#include "resolve_local.h"
 
 #define RESOLVE_OK          0
 #define RESOLVE_TRYLATER    (-1)
 
-/* Address classes, as Postfix names them. */
-#define RESOLVE_CLASS_LOCAL     1
-#define RESOLVE_CLASS_ALIAS     2
-#define RESOLVE_CLASS_VIRTUAL   3
-#define RESOLVE_CLASS_RELAY     4
-#define RESOLVE_CLASS_DEFAULT   5
+/* Address classes: RESOLVE_CLASS_* of resolve_local.h (the same decision
+ * smtpd's relay control makes). */
 
 typedef struct RESOLVE_REPLY {
     BUF    *transport;              /* master.cf service: local, smtp, error... */
     BUF    *nexthop;                /* host, [host]:port, or error text */
     BUF    *recipient;              /* the address, with @$myorigin if it had no domain */
-    int     addr_class;             /* RESOLVE_CLASS_* */
+    RESOLVE_CLASS addr_class;       /* RESOLVE_CLASS_* */
 } RESOLVE_REPLY;
 
 typedef struct RESOLVER RESOLVER;

@@ -1,11 +1,10 @@
-/* resolve_local - domain lists and "is this domain ours?"; see resolve_local.h.
+/* resolve_local - which class of destination a domain is (see resolve_local.h).
  *
- * A domain list is parsed once into entries, then matched many times.
- * Entries are tried in order and the first that matches decides; a `!`
- * entry that matches decides "no". Tables are looked up with the domain
- * and then with its parents written `.parent` (and bare `parent` when
- * the list matches subdomains), the way Postfix's match lists look up
- * domains in tables.
+ * The machine's own addresses come from inet_interfaces: "all" means every
+ * interface address (getifaddrs), "loopback-only" and "localhost" mean
+ * 127.0.0.1 and ::1, and addresses stand for themselves. Host names other
+ * than localhost would need DNS, which this module never uses: they are
+ * warned about and skipped. 127.0.0.1 and ::1 always count as our own.
  */
 #include <arpa/inet.h>
 #include <ifaddrs.h>
@@ -14,207 +13,222 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "buf.h"
 #include "config.h"
-#include "dict.h"
+#include "match_list.h"
 #include "mem.h"
 #include "msg.h"
 #include "resolve_local.h"
 
-typedef struct DOMAIN_ENTRY {
-    int     negate;                 /* "!entry" */
-    char   *name;                   /* lower case; ".x" for subdomains only */
-    MAPS   *maps;                   /* a type:table entry, else NULL */
-} DOMAIN_ENTRY;
+#define OWN_ADDR_MAX    256         /* interface addresses kept */
 
-struct DOMAIN_LIST {
-    int     flags;                  /* DOMAIN_LIST_PARENT */
-    int     count;
-    DOMAIN_ENTRY *entries;
-};
+static int resolve_ready;
+static MATCH_LIST *mydestination;
+static MATCH_LIST *virt_alias_doms;
+static MATCH_LIST *virt_mailbox_doms;
+static MATCH_LIST *relay_doms;
+static unsigned char own_addrs[OWN_ADDR_MAX][16];
+static int own_count;
 
-/* domain_list_open - parse a list once; NULL + why for a bad table */
-DOMAIN_LIST *domain_list_open(const char *text, int flags, BUF *why)
+/* own_add - remember one own address (as 16 bytes, IPv4 mapped) */
+static void own_add(const char *text)
 {
-    DOMAIN_LIST *list = xcalloc(1, sizeof(*list));
-    char  **items;
-    int     n, i;
-
-    list->flags = flags;
-    items = config_split_list(text ? text : "", &n);
-    list->entries = xcalloc((size_t) n + 1, sizeof(DOMAIN_ENTRY));
-    for (i = 0; i < n; i++) {
-        DOMAIN_ENTRY *e = &list->entries[list->count];
-        const char *item = items[i];
-
-        while (*item == '!') {
-            e->negate = !e->negate;
-            item++;
-        }
-        if (*item == 0)
-            continue;
-        if (item[0] != '[' && strchr(item, ':') != NULL) {
-            if ((e->maps = maps_open(item, 0, why)) == NULL) {
-                config_free_list(items);
-                domain_list_free(list);
-                return NULL;
-            }
-            e->name = xstrdup(item);
-        } else {
-            e->name = xstrdup(item);
-            dict_fold(e->name);
-        }
-        list->count++;
-    }
-    config_free_list(items);
-    return list;
+    if (own_count < OWN_ADDR_MAX && match_parse_addr(text, own_addrs[own_count]) == 0)
+        own_count++;
 }
 
-void domain_list_free(DOMAIN_LIST *list)
+/* own_add_interfaces - every address of every interface */
+static void own_add_interfaces(void)
 {
-    int     i;
+    struct ifaddrs *ifs;
+    struct ifaddrs *ifa;
+    char    text[INET6_ADDRSTRLEN];
 
-    if (list == NULL)
+    if (getifaddrs(&ifs) != 0) {
+        msg_warn("getifaddrs: %m; only loopback addresses count as this machine's");
         return;
-    for (i = 0; i < list->count; i++) {
-        if (list->entries[i].maps)
-            maps_close(list->entries[i].maps);
-        xfree(list->entries[i].name);
     }
-    xfree(list->entries);
-    xfree(list);
-}
+    for (ifa = ifs; ifa; ifa = ifa->ifa_next) {
+        const void *bin;
 
-/* domain_table_match - look up the domain, then its parents */
-static int domain_table_match(MAPS *maps, const char *domain, int parent)
-{
-    BUF    *result = buf_alloc(64);
-    BUF    *why = buf_alloc(64);
-    BUF    *key = buf_alloc(64);
-    const char *dot;
-    int     ret = RESOLVE_LOCAL_NO;
-    DICT_STATUS st;
-
-    st = maps_find(maps, domain, result, why);
-    for (dot = strchr(domain, '.'); st == DICT_NOTFOUND && dot; dot = strchr(dot + 1, '.')) {
-        buf_set(key, dot);                          /* ".parent" */
-        st = maps_find(maps, buf_str(key), result, why);
-        if (st == DICT_NOTFOUND && parent && dot[1])
-            st = maps_find(maps, dot + 1, result, why);
-    }
-    if (st == DICT_FOUND)
-        ret = RESOLVE_LOCAL_YES;
-    else if (st == DICT_TRYLATER) {
-        msg_warn("domain lookup of %s: %s", domain, buf_str(why));
-        ret = RESOLVE_LOCAL_TRYLATER;
-    }
-    buf_free(result);
-    buf_free(why);
-    buf_free(key);
-    return ret;
-}
-
-/* domain_name_match - one name entry against a lower-case domain */
-static int domain_name_match(const char *entry, const char *domain, int parent)
-{
-    size_t  dlen = strlen(domain);
-    size_t  elen = strlen(entry);
-
-    if (entry[0] == '.')                            /* subdomains only */
-        return dlen > elen && strcmp(domain + dlen - elen, entry) == 0;
-    if (strcmp(entry, domain) == 0)
-        return 1;
-    return parent && dlen > elen && domain[dlen - elen - 1] == '.'
-        && strcmp(domain + dlen - elen, entry) == 0;
-}
-
-/* domain_list_match - RESOLVE_LOCAL_YES, _NO or _TRYLATER */
-int domain_list_match(DOMAIN_LIST *list, const char *domain)
-{
-    char   *folded = xstrdup(domain);
-    size_t  len = strlen(folded);
-    int     i, ret = RESOLVE_LOCAL_NO, hit;
-
-    if (len > 1 && folded[len - 1] == '.')
-        folded[len - 1] = 0;
-    dict_fold(folded);
-    for (i = 0; i < list->count; i++) {
-        DOMAIN_ENTRY *e = &list->entries[i];
-
-        if (e->maps) {
-            hit = domain_table_match(e->maps, folded, list->flags & DOMAIN_LIST_PARENT);
-            if (hit == RESOLVE_LOCAL_TRYLATER) {
-                ret = hit;
-                break;
-            }
-        } else {
-            hit = domain_name_match(e->name, folded, list->flags & DOMAIN_LIST_PARENT);
-        }
-        if (hit) {
-            ret = e->negate ? RESOLVE_LOCAL_NO : RESOLVE_LOCAL_YES;
-            break;
-        }
-    }
-    xfree(folded);
-    return ret;
-}
-
-/* own_address_literal - is [addr] one of this machine's addresses? */
-static int own_address_literal(const char *domain)
-{
-    char    text[INET6_ADDRSTRLEN + 8];
-    const char *start = domain + 1;
-    size_t  len = strlen(domain);
-    unsigned char want[16];
-    int     family = AF_INET, found = 0;
-    struct ifaddrs *ifs, *ifa;
-
-    if (len < 3 || domain[len - 1] != ']' || len - 2 >= sizeof(text))
-        return 0;
-    if (strncasecmp(start, "IPv6:", 5) == 0) {
-        start += 5;
-        family = AF_INET6;
-    }
-    memcpy(text, start, (size_t) (domain + len - 1 - start));
-    text[domain + len - 1 - start] = 0;
-    if (inet_pton(family, text, want) != 1)
-        return 0;
-    if (family == AF_INET && want[0] == 127)
-        return 1;                                   /* all of 127/8 is loopback */
-    if (getifaddrs(&ifs) < 0)
-        return 0;
-    for (ifa = ifs; ifa && !found; ifa = ifa->ifa_next) {
-        if (ifa->ifa_addr == NULL || ifa->ifa_addr->sa_family != family)
+        if (ifa->ifa_addr == NULL)
             continue;
-        if (family == AF_INET)
-            found = memcmp(&((struct sockaddr_in *) ifa->ifa_addr)->sin_addr, want, 4) == 0;
+        if (ifa->ifa_addr->sa_family == AF_INET)
+            bin = &((struct sockaddr_in *) ifa->ifa_addr)->sin_addr;
+        else if (ifa->ifa_addr->sa_family == AF_INET6)
+            bin = &((struct sockaddr_in6 *) ifa->ifa_addr)->sin6_addr;
         else
-            found = memcmp(&((struct sockaddr_in6 *) ifa->ifa_addr)->sin6_addr, want, 16) == 0;
+            continue;
+        if (inet_ntop(ifa->ifa_addr->sa_family, bin, text, sizeof(text)))
+            own_add(text);
     }
     freeifaddrs(ifs);
-    return found;
 }
 
-static DOMAIN_LIST *resolve_local_list;
+/* own_init - the addresses inet_interfaces names */
+static void own_init(void)
+{
+    char  **items;
+    int     count;
+    int     i;
 
+    own_count = 0;
+    own_add("127.0.0.1");
+    own_add("::1");
+    items = config_split_list(config_str(P_inet_interfaces), &count);
+    for (i = 0; i < count; i++) {
+        const char *item = items[i];
+        size_t  len = strlen(item);
+        char    inner[INET6_ADDRSTRLEN];
+        unsigned char bin[16];
+
+        if (strcasecmp(item, "all") == 0) {
+            own_add_interfaces();
+        } else if (strcasecmp(item, "loopback-only") == 0 || strcasecmp(item, "localhost") == 0) {
+            continue;                   /* loopback is always in */
+        } else if (item[0] == '[' && len > 2 && len - 2 < sizeof(inner) && item[len - 1] == ']') {
+            memcpy(inner, item + 1, len - 2);
+            inner[len - 2] = 0;
+            own_add(inner);
+        } else if (match_parse_addr(item, bin) == 0) {
+            own_add(item);
+        } else {
+            msg_warn("inet_interfaces: %s: host names other than localhost are not "
+                     "resolved here; its addresses don't count as this machine's", item);
+        }
+    }
+    config_free_list(items);
+}
+
+/* resolve_local_init - parse the four domain lists and the own addresses */
+int resolve_local_init(BUF *why)
+{
+    resolve_local_reset();
+    if ((mydestination = domain_list_init("mydestination", config_str(P_mydestination), 0,
+                                          why)) == NULL
+        || (virt_alias_doms = domain_list_init("virtual_alias_domains",
+                                               config_str(P_virtual_alias_domains), 0,
+                                               why)) == NULL
+        || (virt_mailbox_doms = domain_list_init("virtual_mailbox_domains",
+                                                 config_str(P_virtual_mailbox_domains), 0,
+                                                 why)) == NULL
+        /* Postfix's parent_domain_matches_subdomains default lists
+         * relay_domains: "example.com" there relays its subdomains too. */
+        || (relay_doms = domain_list_init("relay_domains", config_str(P_relay_domains),
+                                          MATCH_FLAG_PARENT, why)) == NULL) {
+        resolve_local_reset();
+        return -1;
+    }
+    own_init();
+    resolve_ready = 1;
+    return 0;
+}
+
+/* resolve_local_reset - forget the lists */
 void resolve_local_reset(void)
 {
-    domain_list_free(resolve_local_list);
-    resolve_local_list = NULL;
+    match_list_free(mydestination);
+    match_list_free(virt_alias_doms);
+    match_list_free(virt_mailbox_doms);
+    match_list_free(relay_doms);
+    mydestination = virt_alias_doms = virt_mailbox_doms = relay_doms = NULL;
+    own_count = 0;
+    resolve_ready = 0;
 }
 
-/* resolve_local_domain - see resolve_local.h */
-int resolve_local_domain(const char *domain)
+/* resolve_ensure - init on first use; a broken list is a configuration error */
+static void resolve_ensure(void)
 {
     BUF    *why;
 
-    if (domain[0] == '[')
-        return own_address_literal(domain) ? RESOLVE_LOCAL_YES : RESOLVE_LOCAL_NO;
-    if (resolve_local_list == NULL) {
-        why = buf_alloc(100);
-        resolve_local_list = domain_list_open(config_str(P_mydestination), 0, why);
-        if (resolve_local_list == NULL)
-            msg_fatal("mydestination: %s", buf_str(why));
-        buf_free(why);
+    if (resolve_ready)
+        return;
+    why = buf_alloc(128);
+    if (resolve_local_init(why) < 0)
+        msg_fatal("%s", buf_str(why));
+    buf_free(why);
+}
+
+/* resolve_own_addr - one of this machine's addresses? */
+int resolve_own_addr(const char *addr)
+{
+    unsigned char bin[16];
+    int     i;
+
+    resolve_ensure();
+    if (match_parse_addr(addr, bin) < 0)
+        return 0;
+    for (i = 0; i < own_count; i++)
+        if (memcmp(own_addrs[i], bin, sizeof(bin)) == 0)
+            return 1;
+    return 0;
+}
+
+/* own_literal - "[192.0.2.1]" or "[IPv6:...]" naming this machine */
+static int own_literal(const char *domain)
+{
+    char    inner[INET6_ADDRSTRLEN + 8];
+    size_t  len = strlen(domain);
+
+    if (len < 3 || domain[0] != '[' || domain[len - 1] != ']' || len - 2 >= sizeof(inner))
+        return 0;
+    memcpy(inner, domain + 1, len - 2);
+    inner[len - 2] = 0;
+    if (strncasecmp(inner, "IPv6:", 5) == 0)
+        return strchr(inner + 5, ':') != NULL && resolve_own_addr(inner + 5);
+    return strchr(inner, ':') == NULL && resolve_own_addr(inner);
+}
+
+/* resolve_class - local, alias, virtual, relay or default (or try later) */
+RESOLVE_CLASS resolve_class(const char *domain)
+{
+    static const struct {
+        MATCH_LIST **list;
+        RESOLVE_CLASS cls;
+    } order[] = {
+        {&mydestination, RESOLVE_CLASS_LOCAL},
+        {&virt_alias_doms, RESOLVE_CLASS_ALIAS},
+        {&virt_mailbox_doms, RESOLVE_CLASS_VIRTUAL},
+        {&relay_doms, RESOLVE_CLASS_RELAY},
+    };
+    size_t  i;
+
+    resolve_ensure();
+    if (domain == NULL || *domain == 0)
+        return RESOLVE_CLASS_DEFAULT;
+    if (own_literal(domain))
+        return RESOLVE_CLASS_LOCAL;
+    for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        switch (domain_list_match(*order[i].list, domain)) {
+        case MATCH_YES:
+            return order[i].cls;
+        case MATCH_TRYLATER:
+            return RESOLVE_CLASS_TRYLATER;
+        case MATCH_NO:
+            break;
+        }
     }
-    return domain_list_match(resolve_local_list, domain);
+    return RESOLVE_CLASS_DEFAULT;
+}
+
+/* resolve_local - 1 local, 0 not, -1 try later */
+int resolve_local(const char *domain)
+{
+    switch (resolve_class(domain)) {
+    case RESOLVE_CLASS_LOCAL:
+        return 1;
+    case RESOLVE_CLASS_TRYLATER:
+        return -1;
+    default:
+        return 0;
+    }
+}
+
+/* resolve_class_name - for logs and tests */
+const char *resolve_class_name(RESOLVE_CLASS cls)
+{
+    static const char *const names[] = {"local", "alias", "virtual", "relay", "default",
+                                        "trylater"};
+
+    return (unsigned) cls < sizeof(names) / sizeof(names[0]) ? names[cls] : "?";
 }

@@ -121,7 +121,7 @@ static void qmgr_pre_init(const SERVER_CTX *ctx)
     (void) ctx;
     if ((qmgr.resolver = resolve_open(why)) == NULL)
         msg_fatal("%s", buf_str(why));
-    (void) resolve_local_domain("localhost");  /* parses $mydestination, opens its tables */
+    (void) resolve_local("localhost");  /* parses the domain lists, opens their tables */
     buf_free(why);
 }
 

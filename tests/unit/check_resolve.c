@@ -156,7 +156,7 @@ START_TEST(test_trylater)
 
         extra2[1] = buf_str(maps);
         base_config(extra2);
-        ck_assert_int_eq(resolve_local_domain("example.org"), RESOLVE_LOCAL_TRYLATER);
+        ck_assert_int_eq(resolve_local("example.org"), -1);
         expect("a@remote.test", "TRYLATER");
     }
     buf_free(maps);
@@ -164,49 +164,15 @@ START_TEST(test_trylater)
 }
 END_TEST
 
-START_TEST(test_domain_list)
-{
-    BUF    *why = buf_alloc(32);
-    DOMAIN_LIST *l;
-    char   *table = ts_path(tdir, "domains");
-
-    ts_write_file(table, "tab.test ok\n");
-    {
-        BUF    *text = buf_alloc(64);
-
-        buf_sprintf(text, "!bad.example.com, .example.com, Plain.Test texthash:%s", table);
-        l = domain_list_open(buf_str(text), 0, why);
-        buf_free(text);
-    }
-    ck_assert_msg(l != NULL, "%s", buf_str(why));
-    ck_assert_int_eq(domain_list_match(l, "a.example.com"), RESOLVE_LOCAL_YES);
-    ck_assert_int_eq(domain_list_match(l, "example.com"), RESOLVE_LOCAL_NO);
-    ck_assert_int_eq(domain_list_match(l, "bad.example.com"), RESOLVE_LOCAL_NO);
-    ck_assert_int_eq(domain_list_match(l, "plain.test"), RESOLVE_LOCAL_YES);
-    ck_assert_int_eq(domain_list_match(l, "sub.plain.test"), RESOLVE_LOCAL_NO);
-    ck_assert_int_eq(domain_list_match(l, "TAB.test"), RESOLVE_LOCAL_YES);
-    ck_assert_int_eq(domain_list_match(l, "x.tab.test"), RESOLVE_LOCAL_NO);
-    domain_list_free(l);
-
-    l = domain_list_open("plain.test", DOMAIN_LIST_PARENT, why);
-    ck_assert_int_eq(domain_list_match(l, "sub.plain.test"), RESOLVE_LOCAL_YES);
-    ck_assert_int_eq(domain_list_match(l, "xplain.test"), RESOLVE_LOCAL_NO);
-    domain_list_free(l);
-
-    ck_assert_ptr_null(domain_list_open("nosuchtype:/x", 0, why));
-    buf_free(why);
-    xfree(table);
-}
-END_TEST
 
 START_TEST(test_literals)
 {
     base_config(NULL);
-    ck_assert_int_eq(resolve_local_domain("[127.0.0.1]"), RESOLVE_LOCAL_YES);
-    ck_assert_int_eq(resolve_local_domain("[127.1.2.3]"), RESOLVE_LOCAL_YES);
-    ck_assert_int_eq(resolve_local_domain("[192.0.2.77]"), RESOLVE_LOCAL_NO);
-    ck_assert_int_eq(resolve_local_domain("[not an address]"), RESOLVE_LOCAL_NO);
-    ck_assert_int_eq(resolve_local_domain("[IPv6:2001:db8::1]"), RESOLVE_LOCAL_NO);
+    ck_assert_int_eq(resolve_local("[127.0.0.1]"), 1);
+    ck_assert_int_eq(resolve_local("[127.1.2.3]"), 0);   /* not an interface address, as Postfix */
+    ck_assert_int_eq(resolve_local("[192.0.2.77]"), 0);
+    ck_assert_int_eq(resolve_local("[not an address]"), 0);
+    ck_assert_int_eq(resolve_local("[IPv6:2001:db8::1]"), 0);
 }
 END_TEST
 
@@ -220,7 +186,6 @@ static Suite *resolve_suite(void)
     tcase_add_test(tc, test_transport_values);
     tcase_add_test(tc, test_transport_maps_order);
     tcase_add_test(tc, test_trylater);
-    tcase_add_test(tc, test_domain_list);
     tcase_add_test(tc, test_literals);
     suite_add_tcase(s, tc);
     return s;
