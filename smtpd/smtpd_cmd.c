@@ -271,6 +271,7 @@ bad_ret:
     buf_set(reply, "501 5.5.4 Bad RET parameter syntax");
     return -1;
 bad_envid:
+    buf_reset(a->envid);            /* never leave a refused value behind */
     buf_set(reply, "501 5.5.4 Bad ENVID parameter syntax");
     return -1;
 }
