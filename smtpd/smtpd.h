@@ -223,6 +223,10 @@ int     smtpd_cmd_help(SMTPD_STATE *st, const char *args);
 int     smtpd_cmd_starttls(SMTPD_STATE *st, const char *args);
 void    smtpd_bdat_abort(SMTPD_STATE *st);
 
-#define SMTPD_CLEANUP_PATH  "private/cleanup"     /* relative to queue_directory */
+/* The cleanup socket, relative to queue_directory. mail_proto.h says
+ * private/cleanup; conf/master.cf (like Postfix) has cleanup's private
+ * column "n", which puts it in public/. Both are tried, in that order. */
+#define SMTPD_CLEANUP_PATH  "private/cleanup"
+#define SMTPD_CLEANUP_PATH_PUBLIC "public/cleanup"
 
 #endif

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "mail_proto.h"
 #include "mem.h"
@@ -119,6 +120,12 @@ static SMTPD_XFER *smtpd_xfer_start(SMTPD_STATE *st, const char *stage, int dot)
     }
     c = smtpd_cleanup_open(SMTPD_CLEANUP_PATH, CLEANUP_FLAG_FILTER | CLEANUP_FLAG_MAP_OK,
                            (int) smtpd_params.ipc_timeout, why);
+    if (c == NULL && access(SMTPD_CLEANUP_PATH, F_OK) < 0) {
+        buf_reset(why);
+        c = smtpd_cleanup_open(SMTPD_CLEANUP_PATH_PUBLIC,
+                               CLEANUP_FLAG_FILTER | CLEANUP_FLAG_MAP_OK,
+                               (int) smtpd_params.ipc_timeout, why);
+    }
     if (c == NULL) {
         msg_warn("%s: %s", st->namaddr, buf_str(why));
         smtpd_reply(st, "451 4.3.0 Error: queue file write error");

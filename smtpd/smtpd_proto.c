@@ -98,18 +98,22 @@ void    smtpd_state_free(SMTPD_STATE *st)
  * final lines count as errors */
 void    smtpd_reply(SMTPD_STATE *st, const char *fmt, ...)
 {
+    static BUF *out;                /* not st->reply: callers format from it */
     va_list ap;
 
+    if (out == NULL)
+        out = buf_alloc(256);
+    buf_reset(out);
     va_start(ap, fmt);
-    buf_vprintf(st->reply, fmt, ap);
+    buf_vprintf(out, fmt, ap);
     va_end(ap);
-    if (buf_len(st->reply) >= 4 && (buf_str(st->reply)[0] == '4' || buf_str(st->reply)[0] == '5')
-        && buf_str(st->reply)[3] == ' ')
+    if (buf_len(out) >= 4 && (buf_str(out)[0] == '4' || buf_str(out)[0] == '5')
+        && buf_str(out)[3] == ' ')
         st->errors++;
     if (msg_verbose)
-        msg_debug("> %s: %s", st->namaddr, buf_str(st->reply));
-    buf_puts(st->reply, "\r\n");
-    (void) stream_write(st->client, buf_str(st->reply), buf_len(st->reply));
+        msg_debug("> %s: %s", st->namaddr, buf_str(out));
+    buf_puts(out, "\r\n");
+    (void) stream_write(st->client, buf_str(out), buf_len(out));
 }
 
 /* smtpd_flush - send the queued replies; -1 when the client is gone */
