@@ -74,6 +74,9 @@ class SmtpdInstance(Instance):
         self.write_master_cf(
             "127.0.0.1:%d inet n - n - - smtpd\n"
             "cleanup unix n - n - 0 %s\n%s" % (self.smtp_port, prog, master_extra))
+        # smtpd's tests are about the protocol: recipients are not checked
+        # against local users (Postfix: an empty local_recipient_maps).
+        params.setdefault("local_recipient_maps", "")
         if cleanup_status is not None:
             params["test_cleanup_status"] = str(cleanup_status)
         if params:
