@@ -63,6 +63,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "dict.h"
 #include "mail_queue.h"
 #include "mem.h"
 #include "msg.h"
@@ -97,6 +98,7 @@ static const struct {
     {"error", "unix  -       -       n       -       -", "error", ""},
     {"retry", "unix  -       -       n       -       -", "error", ""},
     {"local", "unix  -       n       n       -       -", "local", ""},
+    {"showq", "unix  n       -       n       -       -", "showq", ""},
 };
 
 #define SANDBOX_NSERVICES (sizeof(sandbox_services) / sizeof(sandbox_services[0]))
@@ -349,6 +351,19 @@ static void sandbox_master_cf(SANDBOX *sb, BUF *out, const char *daemon_dir)
     buf_free(name);
 }
 
+/* sandbox_build_aliases - (re)build etc/aliases.lmdb, as newaliases would */
+static void sandbox_build_aliases(SANDBOX *sb)
+{
+    BUF    *table = buf_alloc(256);
+    BUF    *why = buf_alloc(256);
+
+    buf_sprintf(table, "lmdb:%s/etc/aliases", sb->dir);
+    if (dict_build_aliases(buf_str(table), why) < 0)
+        msg_fatal("build %s: %s", buf_str(table), buf_str(why));
+    buf_free(table);
+    buf_free(why);
+}
+
 /* sandbox_text_files - users and aliases, written only when missing */
 static void sandbox_text_files(SANDBOX *sb, uid_t uid, gid_t gid)
 {
@@ -379,8 +394,7 @@ static void sandbox_text_files(SANDBOX *sb, uid_t uid, gid_t gid)
                     sb->dir, sb->dir, sb->dir, sandbox_users[0]);
         sandbox_write(buf_str(sb->path), buf_str(text), uid, gid, 0644);
     }
-    /* XXX aliases.lmdb is built once the lmdb dict code is in libsurel; until
-     * then only the text file exists. */
+    sandbox_build_aliases(sb);
     buf_free(text);
 }
 

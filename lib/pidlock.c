@@ -56,14 +56,16 @@ int pidlock_acquire(const char *path, pid_t *holder, BUF *why)
     if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
         if (holder)
             *holder = pidlock_read_pid(fd);
-        buf_sprintf(why, "%s is locked by another process (pid %ld)",
-                    path, (long) pidlock_read_pid(fd));
+        if (why)
+            buf_sprintf(why, "%s is locked by another process (pid %ld)",
+                        path, (long) pidlock_read_pid(fd));
         close(fd);
         return -1;
     }
     n = snprintf(text, sizeof(text), "%10ld\n", (long) getpid());
     if (ftruncate(fd, 0) < 0 || pwrite(fd, text, (size_t) n, 0) != n) {
-        buf_sprintf(why, "write %s: %s", path, strerror(errno));
+        if (why)
+            buf_sprintf(why, "write %s: %s", path, strerror(errno));
         close(fd);
         return -1;
     }

@@ -15,7 +15,7 @@
 
 /* pidlock_acquire: the locked fd (keep it open), or -1 with why; *holder is
  * the running master's pid when the lock is taken by another process. */
-int     pidlock_acquire(const char *path, pid_t *holder, BUF *why);
+int     pidlock_acquire(const char *path, pid_t *holder, BUF *why);  /* why may be NULL */
 
 /* pidlock_probe: 1 and *pid when a live process holds the lock, 0 when
  * nobody does (or the file does not exist), -1 with why on other errors. */

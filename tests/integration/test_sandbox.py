@@ -129,6 +129,10 @@ class SandboxLayout(h.InstanceTest):
         aliases = dict(l.split(":", 1) for l in active_lines(os.path.join(inst.etc, "aliases")))
         self.assertEqual(aliases["postmaster"].strip(), "alice")
         self.assertEqual(aliases["MAILER-DAEMON"].strip(), "postmaster")
+        # The alias database is built, as newaliases would (a real LMDB file).
+        table = "lmdb:%s" % os.path.join(inst.etc, "aliases")
+        self.assertEqual(h.surel("map", "query", table, "postmaster").stdout.strip(), "alice")
+        self.assertEqual(h.surel("map", "query", table, "mailer-daemon").stdout.strip(), "postmaster")
         for user in users:
             for sub in ("new", "cur", "tmp"):
                 self.assertTrue(os.path.isdir(os.path.join(inst.root, "mail", user, "Maildir", sub)))

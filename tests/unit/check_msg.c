@@ -1,0 +1,147 @@
+/* check_msg - the logger: Postfix's line shape, severities, one line per event. */
+#include <check.h>
+#include <regex.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "mem.h"
+#include "msg.h"
+#include "testsupport.h"
+
+/* log_to_file - a fresh log file for this test; its path */
+static char *log_to_file(void)
+{
+    char   *path = ts_path(ts_tempdir(), "maillog");
+
+    msg_init("smtpd", 0);
+    ck_assert_int_eq(msg_set_logfile(path), 0);
+    return path;
+}
+
+/* matches - POSIX extended regex match */
+static int matches(const char *text, const char *pattern)
+{
+    regex_t re;
+    int     ok;
+
+    ck_assert_int_eq(regcomp(&re, pattern, REG_EXTENDED | REG_NEWLINE), 0);
+    ok = regexec(&re, text, 0, NULL, 0) == 0;
+    regfree(&re);
+    return ok;
+}
+
+START_TEST(test_file_lines_have_postfix_shape)
+{
+    char   *path = log_to_file();
+    char   *text;
+
+    msg_info("4Xk9B: client=host[192.0.2.1]");
+    msg_warn("something %s", "odd");
+    text = ts_read_file(path, NULL);
+    ck_assert_msg(matches(text, "^[A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} [^ ]+ "
+                          "surel/smtpd\\[[0-9]+\\]: 4Xk9B: client=host\\[192\\.0\\.2\\.1\\]$"),
+                  "bad info line: %s", text);
+    ck_assert_msg(matches(text, "surel/smtpd\\[[0-9]+\\]: warning: something odd$"),
+                  "bad warning line: %s", text);
+    xfree(text);
+    msg_set_logfile(NULL);
+}
+END_TEST
+
+START_TEST(test_newlines_cannot_forge_lines)
+{
+    char   *path = log_to_file();
+    char   *text;
+    size_t  i, lines = 0;
+
+    msg_info("to=<a@b>\nFAKE: status=sent\r");
+    text = ts_read_file(path, NULL);
+    for (i = 0; text[i]; i++)
+        lines += text[i] == '\n';
+    ck_assert_int_eq(lines, 1);
+    ck_assert_ptr_null(strchr(text, '\r'));
+    xfree(text);
+    msg_set_logfile(NULL);
+}
+END_TEST
+
+START_TEST(test_debug_only_when_verbose)
+{
+    char   *path = log_to_file();
+    char   *text;
+
+    msg_verbose = 0;
+    msg_debug("hidden");
+    msg_verbose = 1;
+    msg_debug("shown");
+    msg_verbose = 0;
+    text = ts_read_file(path, NULL);
+    ck_assert_ptr_null(strstr(text, "hidden"));
+    ck_assert_ptr_nonnull(strstr(text, "shown"));
+    xfree(text);
+    msg_set_logfile(NULL);
+}
+END_TEST
+
+static char *cleanup_marker;
+
+static void mark_cleanup(void)
+{
+    ts_write_file(cleanup_marker, "ran");
+}
+
+START_TEST(test_fatal_logs_runs_cleanup_and_exits_1)
+{
+    char   *path = log_to_file();
+    char   *text;
+    pid_t   pid;
+    int     status;
+
+    cleanup_marker = ts_path(ts_tempdir(), "cleanup-ran");
+    if ((pid = fork()) == 0) {
+        msg_on_exit(mark_cleanup);
+        msg_fatal("bad value for %s", "max_use");
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status));
+    ck_assert_int_eq(WEXITSTATUS(status), 1);
+    text = ts_read_file(path, NULL);
+    ck_assert_ptr_nonnull(strstr(text, ": fatal: bad value for max_use"));
+    xfree(text);
+    text = ts_read_file(cleanup_marker, NULL);
+    ck_assert_ptr_nonnull(text);
+    xfree(text);
+    msg_set_logfile(NULL);
+}
+END_TEST
+
+START_TEST(test_panic_aborts)
+{
+    pid_t   pid;
+    int     status;
+
+    if ((pid = fork()) == 0) {
+        msg_init("test", 0);
+        msg_panic("our bug");
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFSIGNALED(status));
+    ck_assert_int_eq(WTERMSIG(status), SIGABRT);
+}
+END_TEST
+
+int main(void)
+{
+    Suite  *s = suite_create("msg");
+    TCase  *tc = tcase_create("core");
+
+    tcase_add_test(tc, test_file_lines_have_postfix_shape);
+    tcase_add_test(tc, test_newlines_cannot_forge_lines);
+    tcase_add_test(tc, test_debug_only_when_verbose);
+    tcase_add_test(tc, test_fatal_logs_runs_cleanup_and_exits_1);
+    tcase_add_test(tc, test_panic_aborts);
+    suite_add_tcase(s, tc);
+    return ts_run_suite(s);
+}
