@@ -114,17 +114,13 @@ static int pickup_connect_one(const PICKUP_CONF *conf, const char *dir)
     return sock;
 }
 
-/* pickup_connect - a stream to the cleanup service, or NULL. mail_proto.h
- * names private/cleanup; master.cf (like Postfix's) declares cleanup with
- * private=n, which puts it in public/: either is accepted. */
+/* pickup_connect - a stream to the private cleanup service, or NULL */
 static STREAM *pickup_connect(const PICKUP_CONF *conf)
 {
     int     sock;
     STREAM *s;
 
-    if ((sock = pickup_connect_one(conf, MAIL_QUEUE_PRIVATE)) < 0 && errno == ENOENT)
-        sock = pickup_connect_one(conf, MAIL_QUEUE_PUBLIC);
-    if (sock < 0) {
+    if ((sock = pickup_connect_one(conf, MAIL_QUEUE_PRIVATE)) < 0) {
         msg_warn("connect to the %s service: %m", MAIL_SERVICE_CLEANUP);
         return NULL;
     }

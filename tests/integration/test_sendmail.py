@@ -86,7 +86,7 @@ class SendmailHelpers(h.InstanceTest):
         inst = self.instance()
         if not REAL_CLEANUP:
             with open(os.path.join(inst.etc, "master.cf"), "a") as f:
-                f.write("cleanup unix n - n - 0 %s\n" % FAKE_CLEANUP)
+                f.write("cleanup unix - - n - 0 %s\n" % FAKE_CLEANUP)
         if start:
             inst.start()
         return inst

@@ -38,7 +38,11 @@ class AccessTestBase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.inst = SmtpdInstance(**cls.params)
+        # Recipients are checked against the real local tables here (the
+        # protocol tests switch that off).
+        params = dict(cls.params)
+        params.setdefault("local_recipient_maps", "unix:passwd.byname $alias_maps")
+        cls.inst = SmtpdInstance(**params)
         cls.inst.start()
         cls.inst.wait_listening()
 

@@ -1,0 +1,229 @@
+/* smtpd.h - private interfaces of the SMTP server (smtpd/ only).
+ *
+ * The session is split by phase: smtpd_proto.c reads commands, dispatches
+ * them and batches replies (PIPELINING); smtpd_cmd*.c parse and run the
+ * verbs; smtpd_data.c is the pure DATA/BDAT byte reader (smuggling rules);
+ * smtpd_cleanup.c talks the cleanup protocol; smtpd_received.c builds the
+ * Received: header; smtpd_conn.c counts connections per client address
+ * across processes; smtpd_params.c reads main.cf once.
+ */
+#ifndef SUREL_SMTPD_H
+#define SUREL_SMTPD_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "queue_id.h"
+#include "stream.h"
+#include "smtpd_check.h"
+
+/* smtpd_forbid_bare_newline values. */
+#define SMTPD_BARE_LF_NORMALIZE 0   /* bare LF ends a line, never DATA */
+#define SMTPD_BARE_LF_REJECT    1   /* bare LF rejects the command/message */
+
+/* Parameters, read once per process (smtpd_params.c). */
+typedef struct SMTPD_PARAMS {
+    char   *myhostname;             /* greeting, Received: by */
+    char   *banner;                 /* smtpd_banner */
+    char   *mail_name;              /* Received: (surel) */
+    char   *service;                /* master.cf service name (connection limit key) */
+    long    message_size_limit;     /* bytes, 0: none */
+    long    line_length_limit;      /* command lines and content records */
+    long    recipient_limit;        /* smtpd_recipient_limit */
+    long    timeout;                /* smtpd_timeout, seconds */
+    long    ipc_timeout;            /* cleanup conversation */
+    long    hard_error_limit;
+    long    conn_limit;             /* smtpd_client_connection_count_limit, 0: none */
+    int     bare_newline;           /* SMTPD_BARE_LF_* */
+    int     bare_newline_code;      /* smtpd_forbid_bare_newline_reject_code */
+    int     disable_vrfy;
+    int     helo_required;
+    int     strict_envelopes;       /* strict_rfc821_envelopes */
+    int     smtputf8_enable;
+} SMTPD_PARAMS;
+
+extern SMTPD_PARAMS smtpd_params;
+
+void    smtpd_params_init(const char *service);   /* from config_*() */
+void    smtpd_params_defaults(void);              /* built-in values (tests) */
+
+/* ESMTP MAIL FROM parameters. */
+#define SMTPD_BODY_NONE     0
+#define SMTPD_BODY_7BIT     1
+#define SMTPD_BODY_8BITMIME 2
+#define SMTPD_RET_NONE      0
+#define SMTPD_RET_FULL      1
+#define SMTPD_RET_HDRS      2
+#define SMTPD_ENVID_MAX     100     /* RFC 3461 4.4 */
+#define SMTPD_ORCPT_MAX     500     /* RFC 3461 4.2: whole parameter */
+
+typedef struct SMTPD_MAIL_ARGS {
+    int     size_given;
+    long long size;                 /* SIZE=, saturated at LLONG_MAX */
+    int     body;                   /* SMTPD_BODY_* */
+    int     smtputf8;
+    int     ret;                    /* SMTPD_RET_* */
+    BUF    *envid;                  /* xtext-decoded, empty when not given */
+} SMTPD_MAIL_ARGS;
+
+typedef struct SMTPD_RCPT_ARGS {
+    int     notify;                 /* DSN_NOTIFY_* bits, 0: not given */
+    BUF    *orcpt;                  /* "type;address", decoded; empty: not given */
+} SMTPD_RCPT_ARGS;
+
+/* Command line parsing (smtpd_cmd.c): pure functions, fuzzed. Each
+ * returns 0, or -1 with a whole reply line ("501 5.5.4 ...") in reply. */
+int     smtpd_cmd_split(const char *line, size_t len, BUF *verb, const char **args,
+                        BUF *reply);
+int     smtpd_cmd_keyword(const char *args, const char *keyword, const char **rest);
+int     smtpd_xtext_decode(const char *text, size_t len, BUF *out);
+int     smtpd_mail_params(const char *text, int esmtp, SMTPD_MAIL_ARGS *a, BUF *reply);
+int     smtpd_rcpt_params(const char *text, int esmtp, SMTPD_RCPT_ARGS *a, BUF *reply);
+int     smtpd_bdat_args(const char *text, long long *size, int *last);
+void    smtpd_mail_args_init(SMTPD_MAIL_ARGS *a);
+void    smtpd_mail_args_free(SMTPD_MAIL_ARGS *a);
+void    smtpd_rcpt_args_init(SMTPD_RCPT_ARGS *a);
+void    smtpd_rcpt_args_free(SMTPD_RCPT_ARGS *a);
+
+/* The DATA/BDAT content reader (smtpd_data.c): bytes in, records out.
+ * Only <CR><LF>.<CR><LF> ends DATA: the "." line must end in CRLF and the
+ * line before it too (or the DATA command line). A bare LF ends a line
+ * (normalize) but such a line never takes part in an end; a bare CR is
+ * content. Lines longer than the limit come out as L records, then N. */
+typedef void (*SMTPD_DATA_FN)(void *ctx, int rec_type, const char *data, size_t len);
+
+typedef struct SMTPD_DATA {
+    int     dot;                    /* 1: DATA (dot rules); 0: BDAT (raw) */
+    size_t  limit;                  /* longest record */
+    SMTPD_DATA_FN fn;               /* where records go */
+    void   *ctx;
+    BUF    *line;                   /* the line being assembled */
+    int     pending_cr;             /* a CR not yet known to precede LF */
+    int     prev_crlf;              /* the previous line ended in CRLF */
+    int     continued;              /* this line began as an L record */
+    int     bare_lf;                /* a bare LF was seen */
+    long long bytes;                /* content bytes (LF counted per line) */
+    int     done;                   /* end of DATA seen */
+} SMTPD_DATA;
+
+#define SMTPD_DATA_MORE     0
+#define SMTPD_DATA_END      1
+
+void    smtpd_data_init(SMTPD_DATA *d, int dot, size_t limit, int prev_crlf,
+                        SMTPD_DATA_FN fn, void *ctx);
+void    smtpd_data_free(SMTPD_DATA *d);
+int     smtpd_data_byte(SMTPD_DATA *d, int ch);
+int     smtpd_data_feed(SMTPD_DATA *d, const char *buf, size_t len, size_t *used);
+void    smtpd_data_finish(SMTPD_DATA *d);      /* BDAT LAST: flush the last line */
+
+/* The cleanup client (smtpd_cleanup.c). */
+typedef struct SMTPD_CLEANUP {
+    STREAM *stream;
+    char    id[QUEUE_ID_BUFSZ];
+    int     err;                    /* a write failed: the result is 451 */
+} SMTPD_CLEANUP;
+
+SMTPD_CLEANUP *smtpd_cleanup_open(const char *path, int flags, int timeout, BUF *why);
+SMTPD_CLEANUP *smtpd_cleanup_attach(STREAM *s, int flags, BUF *why);   /* tests */
+void    smtpd_cleanup_rec(SMTPD_CLEANUP *c, int type, const char *data, size_t len);
+void    smtpd_cleanup_attr(SMTPD_CLEANUP *c, const char *name, const char *value);
+int     smtpd_cleanup_finish(SMTPD_CLEANUP *c, BUF *reason);   /* status, -1 IPC error */
+void    smtpd_cleanup_close(SMTPD_CLEANUP *c);
+void    smtpd_cleanup_stat_reply(int status, BUF *reply);
+
+/* Received: header (smtpd_received.c): one string per header line. */
+typedef struct SMTPD_RECEIVED {
+    const char *helo;               /* NULL: no HELO/EHLO */
+    const char *client_name;
+    const char *client_addr;
+    const char *by;                 /* $myhostname */
+    const char *mail_name;
+    const char *protocol;           /* ESMTP, UTF8SMTP, ... */
+    const char *queue_id;
+    const char *rcpt;               /* the one recipient, or NULL */
+    long    when;                   /* time_t */
+} SMTPD_RECEIVED;
+
+int     smtpd_received(const SMTPD_RECEIVED *r, BUF *lines[], int max);
+const char *smtpd_protocol_name(int esmtp, int tls, int auth, int smtputf8);
+void    smtpd_printable(const char *text, BUF *out);
+
+/* Connection count per client address across processes (smtpd_conn.c). */
+int     smtpd_conn_open(const char *path);     /* fd, or -1 (limit not enforced) */
+int     smtpd_conn_enter(int fd, const char *addr, long limit, long *count);
+void    smtpd_conn_leave(int fd);
+
+/* The session (smtpd_proto.c). */
+typedef struct SMTPD_RCPT {
+    char   *addr;                   /* internal form */
+    char   *orcpt;                  /* "type;address" or NULL */
+    int     notify;                 /* DSN_NOTIFY_* bits, 0: not given */
+} SMTPD_RCPT;
+
+/* Per-verb counters for the disconnect line. */
+#define SMTPD_VERB_COUNT_MAX 24
+
+typedef struct SMTPD_STATE {
+    STREAM *client;
+    char    addr[64];               /* client address text */
+    const char *name;               /* client host name ("unknown": no DNS yet) */
+    char    namaddr[128];           /* name[addr] for log lines */
+    BUF    *helo;                   /* empty: no HELO/EHLO */
+    int     esmtp;                  /* EHLO given */
+    int     denied;                 /* connect refused: only QUIT works */
+    int     quit;                   /* session over */
+    long    errors;                 /* error replies so far */
+    const char *where;              /* command being read/run, for timeouts */
+    /* The transaction. */
+    int     have_mail;
+    BUF    *sender;                 /* internal form, "" for <> */
+    SMTPD_MAIL_ARGS mail;
+    SMTPD_RCPT *rcpt;
+    int     rcpt_count;
+    int     rcpt_cap;
+    int     bdat;                   /* 1: BDAT chunks under way */
+    int     bdat_error;             /* a chunk failed: the rest are skipped */
+    void   *bdat_ctx;               /* smtpd_cmd_data.c's transfer state */
+    /* Counters: commands accepted/total per verb. */
+    const char *count_name[SMTPD_VERB_COUNT_MAX];
+    int     count_ok[SMTPD_VERB_COUNT_MAX];
+    int     count_all[SMTPD_VERB_COUNT_MAX];
+    int     nverbs;
+    int     last_line_crlf;         /* the last command line ended in CRLF */
+    BUF    *reply;                  /* scratch for replies */
+    BUF    *line;                   /* the command line */
+} SMTPD_STATE;
+
+void    smtpd_session(STREAM *client, const char *addr);
+void    smtpd_state_init(SMTPD_STATE *st, STREAM *client, const char *addr);
+void    smtpd_state_free(SMTPD_STATE *st);
+void    smtpd_reset(SMTPD_STATE *st);           /* forget the transaction */
+void    smtpd_reply(SMTPD_STATE *st, const char *fmt, ...)
+            __attribute__((format(printf, 2, 3)));
+int     smtpd_flush(SMTPD_STATE *st);
+void    smtpd_lost(SMTPD_STATE *st);          /* EOF or timeout while reading */
+void    smtpd_log_reject(SMTPD_STATE *st, const char *queue_id, const char *stage,
+                         const char *reply, const char *rcpt);
+void    smtpd_check_ctx(SMTPD_STATE *st, SMTPD_CHECK_CTX *ctx);
+
+/* Verbs: 0 when the command succeeded (for the counters), -1 when not. */
+typedef int (*SMTPD_VERB_FN)(SMTPD_STATE *st, const char *args);
+
+int     smtpd_cmd_helo(SMTPD_STATE *st, const char *args);
+int     smtpd_cmd_ehlo(SMTPD_STATE *st, const char *args);
+int     smtpd_cmd_mail(SMTPD_STATE *st, const char *args);
+int     smtpd_cmd_rcpt(SMTPD_STATE *st, const char *args);
+int     smtpd_cmd_data(SMTPD_STATE *st, const char *args);
+int     smtpd_cmd_bdat(SMTPD_STATE *st, const char *args);
+int     smtpd_cmd_rset(SMTPD_STATE *st, const char *args);
+int     smtpd_cmd_noop(SMTPD_STATE *st, const char *args);
+int     smtpd_cmd_quit(SMTPD_STATE *st, const char *args);
+int     smtpd_cmd_vrfy(SMTPD_STATE *st, const char *args);
+int     smtpd_cmd_help(SMTPD_STATE *st, const char *args);
+int     smtpd_cmd_starttls(SMTPD_STATE *st, const char *args);
+void    smtpd_bdat_abort(SMTPD_STATE *st);
+
+/* The cleanup socket, relative to queue_directory (only daemons submit). */
+#define SMTPD_CLEANUP_PATH  "private/cleanup"
+
+#endif

@@ -1,0 +1,147 @@
+/* smtpd_cleanup - the client side of the cleanup protocol (mail_proto.h).
+ *
+ * smtpd connects to private/cleanup when a message starts (DATA or the
+ * first BDAT), sends {flags}, reads {queue_id}, then streams records and
+ * reads {status, reason} at the end. Any write error is remembered, not
+ * reported at once: the content keeps being read from the client (to stay
+ * in step with it) and the result becomes 451 4.3.0. A connection closed
+ * without the E record makes cleanup throw the file away, which is how a
+ * message refused by smtpd itself (size, bare LF) leaves nothing queued.
+ */
+#include <stdio.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "attr.h"
+#include "mail_proto.h"
+#include "mem.h"
+#include "msg.h"
+#include "record.h"
+#include "smtpd.h"
+
+/* smtpd_cleanup_attach - run the opening exchange on a connected stream */
+SMTPD_CLEANUP *smtpd_cleanup_attach(STREAM *s, int flags, BUF *why)
+{
+    SMTPD_CLEANUP *c;
+    BUF    *id = buf_alloc(QUEUE_ID_BUFSZ);
+
+    if (attr_send(s, SEND_INT(MAIL_ATTR_FLAGS, flags), ATTR_END) < 0
+        || attr_recv(s, RECV_STR(MAIL_ATTR_QUEUEID, id), ATTR_END) < 0) {
+        buf_sprintf(why, "cleanup: %s", attr_last_error());
+        buf_free(id);
+        return NULL;
+    }
+    if (buf_len(id) == 0 || !queue_id_valid(buf_str(id))) {
+        buf_sprintf(why, "cleanup: %s queue ID \"%.40s\"",
+                    buf_len(id) ? "bad" : "no", buf_str(id));
+        buf_free(id);
+        return NULL;
+    }
+    c = xcalloc(1, sizeof(*c));
+    c->stream = s;
+    memcpy(c->id, buf_str(id), buf_len(id) + 1);
+    buf_free(id);
+    return c;
+}
+
+/* smtpd_cleanup_open - connect to the cleanup service; NULL with why */
+SMTPD_CLEANUP *smtpd_cleanup_open(const char *path, int flags, int timeout, BUF *why)
+{
+    struct sockaddr_un sun;
+    SMTPD_CLEANUP *c;
+    STREAM *s;
+    int     fd;
+
+    memset(&sun, 0, sizeof(sun));
+    sun.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof(sun.sun_path)) {
+        buf_sprintf(why, "cleanup socket path too long: %s", path);
+        return NULL;
+    }
+    strcpy(sun.sun_path, path);
+    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+        buf_sprintf(why, "socket: %s", strerror(errno));
+        return NULL;
+    }
+    if (connect(fd, (struct sockaddr *) &sun, sizeof(sun)) < 0) {
+        buf_sprintf(why, "connect to %s: %s", path, strerror(errno));
+        (void) close(fd);
+        return NULL;
+    }
+    s = stream_fdopen(fd);
+    stream_set_timeout(s, timeout);
+    if ((c = smtpd_cleanup_attach(s, flags, why)) == NULL)
+        (void) stream_close(s);
+    return c;
+}
+
+/* smtpd_cleanup_rec - send one record; errors are remembered */
+void    smtpd_cleanup_rec(SMTPD_CLEANUP *c, int type, const char *data, size_t len)
+{
+    if (c->err)
+        return;
+    if (rec_put(c->stream, type, data, len) < 0)
+        c->err = 1;
+}
+
+/* smtpd_cleanup_attr - an A record "name=value" */
+void    smtpd_cleanup_attr(SMTPD_CLEANUP *c, const char *name, const char *value)
+{
+    if (c->err)
+        return;
+    if (rec_fprintf(c->stream, REC_TYPE_ATTR, "%s=%s", name, value) < 0)
+        c->err = 1;
+}
+
+/* smtpd_cleanup_finish - X and E, then the verdict: a CLEANUP_STAT_* bit
+ * mask (0: committed), or -1 when the conversation failed (nothing queued) */
+int     smtpd_cleanup_finish(SMTPD_CLEANUP *c, BUF *reason)
+{
+    int     status;
+
+    buf_reset(reason);
+    smtpd_cleanup_rec(c, REC_TYPE_XTRA, "", 0);
+    smtpd_cleanup_rec(c, REC_TYPE_END, "", 0);
+    if (c->err || stream_flush(c->stream) < 0) {
+        msg_warn("%s: write to cleanup failed", c->id);
+        return -1;
+    }
+    if (attr_recv(c->stream, RECV_INT(MAIL_ATTR_STATUS, &status),
+                  RECV_STR(MAIL_ATTR_WHY, reason), ATTR_END) < 0) {
+        msg_warn("%s: reading cleanup status: %s", c->id, attr_last_error());
+        return -1;
+    }
+    return status;
+}
+
+/* smtpd_cleanup_close - hang up (without E this abandons the message) */
+void    smtpd_cleanup_close(SMTPD_CLEANUP *c)
+{
+    if (c == NULL)
+        return;
+    (void) stream_close(c->stream);
+    xfree(c);
+}
+
+/* smtpd_cleanup_stat_reply - the client reply for a non-zero status,
+ * most serious cause first (mail_proto.h says which reply each bit gets) */
+void    smtpd_cleanup_stat_reply(int status, BUF *reply)
+{
+    if (status < 0 || (status & (CLEANUP_STAT_BAD | CLEANUP_STAT_WRITE)))
+        buf_set(reply, "451 4.3.0 Error: queue file write error");
+    else if (status & CLEANUP_STAT_DEFER)
+        buf_set(reply, "451 4.3.0 Error: temporary lookup failure");
+    else if (status & CLEANUP_STAT_SIZE)
+        buf_set(reply, "552 5.3.4 Error: message file too big");
+    else if (status & CLEANUP_STAT_CONT)
+        buf_set(reply, "550 5.7.1 Error: message content rejected");
+    else if (status & CLEANUP_STAT_HOPS)
+        buf_set(reply, "554 5.4.0 Error: too many hops");
+    else if (status & CLEANUP_STAT_RCPT)
+        buf_set(reply, "554 5.5.1 Error: no valid recipients");
+    else
+        buf_set(reply, "451 4.3.0 Error: internal error");
+}

@@ -1,0 +1,311 @@
+/* smtpd_cmd_data - DATA and BDAT: the message goes to cleanup.
+ *
+ * Both open one cleanup connection per message (at DATA, or at the first
+ * BDAT chunk), send the envelope, the Received: header and the content
+ * records, and say "250 2.0.0 Ok: queued as ID" only when cleanup answers
+ * status 0 (the file is committed). Anything smtpd itself refuses after
+ * the content started (message_size_limit, a bare LF under
+ * smtpd_forbid_bare_newline = reject) is read to its real end and thrown
+ * away: the cleanup connection is closed without its E record, so nothing
+ * is queued, and the client stays in step (no byte of the message is ever
+ * read as a command).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mail_proto.h"
+#include "mem.h"
+#include "msg.h"
+#include "record.h"
+#include "smtpd.h"
+
+/* One message on its way to cleanup. */
+typedef struct SMTPD_XFER {
+    SMTPD_STATE *st;
+    SMTPD_CLEANUP *cleanup;
+    SMTPD_DATA reader;
+    int     too_big;                /* over message_size_limit: drop the rest */
+} SMTPD_XFER;
+
+/* smtpd_xfer_record - a content record from the reader */
+static void smtpd_xfer_record(void *ctx, int type, const char *data, size_t len)
+{
+    SMTPD_XFER *x = ctx;
+
+    if (x->too_big)
+        return;
+    if (smtpd_params.message_size_limit > 0
+        && x->reader.bytes > smtpd_params.message_size_limit) {
+        x->too_big = 1;
+        return;
+    }
+    smtpd_cleanup_rec(x->cleanup, type, data, len);
+}
+
+/* smtpd_xfer_envelope - A, S, recipients, M and the Received: header */
+static void smtpd_xfer_envelope(SMTPD_STATE *st, SMTPD_CLEANUP *c)
+{
+    const char *proto = smtpd_protocol_name(st->esmtp, 0, 0, st->mail.smtputf8);
+    SMTPD_RECEIVED r;
+    BUF    *lines[4];
+    char    num[32];
+    int     n;
+    int     i;
+
+    smtpd_cleanup_attr(c, MAIL_ATTR_CLIENT_ADDR, st->addr);
+    smtpd_cleanup_attr(c, MAIL_ATTR_CLIENT_NAME, st->name);
+    if (buf_len(st->helo))
+        smtpd_cleanup_attr(c, MAIL_ATTR_HELO, buf_str(st->helo));
+    smtpd_cleanup_attr(c, MAIL_ATTR_PROTO_NAME, proto);
+    if (buf_len(st->mail.envid))
+        smtpd_cleanup_attr(c, MAIL_ATTR_ENVID, buf_str(st->mail.envid));
+    if (st->mail.ret != SMTPD_RET_NONE)
+        smtpd_cleanup_attr(c, MAIL_ATTR_RET, st->mail.ret == SMTPD_RET_FULL ? "FULL" : "HDRS");
+    if (st->mail.body != SMTPD_BODY_NONE)
+        smtpd_cleanup_attr(c, MAIL_ATTR_ENCODING,
+                           st->mail.body == SMTPD_BODY_8BITMIME ? "8bitmime" : "7bit");
+    if (st->mail.smtputf8)
+        smtpd_cleanup_attr(c, MAIL_ATTR_SMTPUTF8, "1");
+    smtpd_cleanup_rec(c, REC_TYPE_FROM, buf_str(st->sender), buf_len(st->sender));
+    for (i = 0; i < st->rcpt_count; i++) {
+        const SMTPD_RCPT *rc = st->rcpt + i;
+
+        smtpd_cleanup_rec(c, REC_TYPE_ORCP, rc->addr, strlen(rc->addr));
+        if (rc->orcpt)
+            smtpd_cleanup_rec(c, REC_TYPE_DSN_ORCPT, rc->orcpt, strlen(rc->orcpt));
+        if (rc->notify) {
+            snprintf(num, sizeof(num), "%d", rc->notify);
+            smtpd_cleanup_rec(c, REC_TYPE_DSN_NOTIFY, num, strlen(num));
+        }
+        smtpd_cleanup_rec(c, REC_TYPE_RCPT, rc->addr, strlen(rc->addr));
+    }
+    smtpd_cleanup_rec(c, REC_TYPE_MESG, "", 0);
+
+    memset(&r, 0, sizeof(r));
+    r.helo = buf_len(st->helo) ? buf_str(st->helo) : NULL;
+    r.client_name = st->name;
+    r.client_addr = st->addr;
+    r.by = smtpd_params.myhostname;
+    r.mail_name = smtpd_params.mail_name;
+    r.protocol = proto;
+    r.queue_id = c->id;
+    r.rcpt = st->rcpt_count == 1 ? st->rcpt[0].addr : NULL;
+    r.when = (long) time(NULL);
+    for (i = 0; i < 4; i++)
+        lines[i] = buf_alloc(100);
+    n = smtpd_received(&r, lines, 4);
+    for (i = 0; i < n; i++)
+        smtpd_cleanup_rec(c, REC_TYPE_NORM, buf_str(lines[i]), buf_len(lines[i]));
+    for (i = 0; i < 4; i++)
+        buf_free(lines[i]);
+}
+
+/* smtpd_xfer_start - open cleanup and send everything before the content;
+ * NULL with the reply sent when that is impossible */
+static SMTPD_XFER *smtpd_xfer_start(SMTPD_STATE *st, const char *stage, int dot)
+{
+    SMTPD_CHECK_CTX ctx;
+    SMTPD_CLEANUP *c;
+    SMTPD_XFER *x;
+    BUF    *why = buf_alloc(100);
+
+    smtpd_check_ctx(st, &ctx);
+    if (smtpd_check_data(&ctx, why) != SMTPD_CHECK_OK) {
+        smtpd_log_reject(st, NULL, stage, buf_str(why), NULL);
+        smtpd_reply(st, "%s", buf_str(why));
+        buf_free(why);
+        return NULL;
+    }
+    c = smtpd_cleanup_open(SMTPD_CLEANUP_PATH, CLEANUP_FLAG_FILTER | CLEANUP_FLAG_MAP_OK,
+                           (int) smtpd_params.ipc_timeout, why);
+    if (c == NULL) {
+        msg_warn("%s: %s", st->namaddr, buf_str(why));
+        smtpd_reply(st, "451 4.3.0 Error: queue file write error");
+        buf_free(why);
+        return NULL;
+    }
+    buf_free(why);
+    msg_info("%s: client=%s", c->id, st->namaddr);
+    smtpd_xfer_envelope(st, c);
+    x = xcalloc(1, sizeof(*x));
+    x->st = st;
+    x->cleanup = c;
+    smtpd_data_init(&x->reader, dot, (size_t) smtpd_params.line_length_limit,
+                    st->last_line_crlf, smtpd_xfer_record, x);
+    return x;
+}
+
+/* smtpd_xfer_free - close cleanup (abandoning the message unless it was
+ * finished) and release */
+static void smtpd_xfer_free(SMTPD_XFER *x)
+{
+    smtpd_cleanup_close(x->cleanup);
+    smtpd_data_free(&x->reader);
+    xfree(x);
+}
+
+/* smtpd_xfer_end - the content is complete: the verdict and its reply */
+static int smtpd_xfer_end(SMTPD_STATE *st, SMTPD_XFER *x)
+{
+    BUF    *reason = buf_alloc(100);
+    BUF    *reply = buf_alloc(100);
+    int     status;
+    int     ret = -1;
+
+    if (x->too_big || (smtpd_params.message_size_limit > 0
+                       && x->reader.bytes > smtpd_params.message_size_limit)) {
+        buf_set(reply, "552 5.3.4 Error: message file too big");
+    } else if (x->reader.bare_lf && x->reader.dot
+               && smtpd_params.bare_newline == SMTPD_BARE_LF_REJECT) {
+        buf_sprintf(reply, "%d 5.5.2 Error: bare <LF> received",
+                    smtpd_params.bare_newline_code);
+    } else if ((status = smtpd_cleanup_finish(x->cleanup, reason)) == 0) {
+        buf_sprintf(reply, "250 2.0.0 Ok: queued as %s", x->cleanup->id);
+        ret = 0;
+    } else if (status > 0 && buf_len(reason) > 3) {
+        buf_set(reply, buf_str(reason));    /* e.g. a header_checks REJECT text */
+    } else {
+        smtpd_cleanup_stat_reply(status, reply);
+    }
+    if (ret < 0)
+        smtpd_log_reject(st, x->cleanup->id, "END-OF-MESSAGE", buf_str(reply),
+                         st->rcpt_count == 1 ? st->rcpt[0].addr : NULL);
+    smtpd_reply(st, "%s", buf_str(reply));
+    if (ret == 0)
+        st->errors = 0;
+    buf_free(reason);
+    buf_free(reply);
+    return ret;
+}
+
+/* smtpd_cmd_data - DATA: 354, the dot-terminated content, the verdict */
+int     smtpd_cmd_data(SMTPD_STATE *st, const char *args)
+{
+    SMTPD_XFER *x;
+    int     ch;
+    int     ret;
+
+    if (!st->have_mail) {
+        smtpd_reply(st, "503 5.5.1 Error: need MAIL command");
+        return -1;
+    }
+    if (st->bdat) {
+        smtpd_reply(st, "503 5.5.1 Error: DATA and BDAT cannot be mixed");
+        return -1;
+    }
+    if (*args) {
+        smtpd_reply(st, "501 5.5.4 Syntax: DATA");
+        return -1;
+    }
+    if (st->rcpt_count == 0) {
+        smtpd_reply(st, "554 5.5.1 Error: no valid recipients");
+        return -1;
+    }
+    if ((x = smtpd_xfer_start(st, "DATA", 1)) == NULL)
+        return -1;
+    smtpd_reply(st, "354 End data with <CR><LF>.<CR><LF>");
+    if (smtpd_flush(st) < 0) {
+        smtpd_lost(st);
+        smtpd_xfer_free(x);
+        return -1;
+    }
+    for (;;) {
+        if ((ch = stream_getc(st->client)) < 0) {
+            smtpd_lost(st);
+            smtpd_xfer_free(x);
+            return -1;
+        }
+        if (smtpd_data_byte(&x->reader, ch) == SMTPD_DATA_END)
+            break;
+    }
+    ret = smtpd_xfer_end(st, x);
+    smtpd_xfer_free(x);
+    smtpd_reset(st);
+    return ret;
+}
+
+/* smtpd_bdat_skip - read and drop a chunk we refuse; -1 when the client
+ * went away */
+static int smtpd_bdat_skip(SMTPD_STATE *st, long long size)
+{
+    char    buf[8192];
+
+    while (size > 0) {
+        size_t  n = size > (long long) sizeof(buf) ? sizeof(buf) : (size_t) size;
+
+        if (stream_read(st->client, buf, n) != (ssize_t) n) {
+            smtpd_lost(st);
+            return -1;
+        }
+        size -= (long long) n;
+    }
+    return 0;
+}
+
+/* smtpd_bdat_abort - forget a BDAT transfer (RSET, HELO, session end) */
+void    smtpd_bdat_abort(SMTPD_STATE *st)
+{
+    if (st->bdat_ctx)
+        smtpd_xfer_free(st->bdat_ctx);
+    st->bdat_ctx = NULL;
+    st->bdat = 0;
+}
+
+/* smtpd_cmd_bdat - BDAT size [LAST] (RFC 3030). The chunk is always read,
+ * even when refused, so that its bytes are never taken for commands; a
+ * malformed size leaves no way to find the next command: 501 and close. */
+int     smtpd_cmd_bdat(SMTPD_STATE *st, const char *args)
+{
+    SMTPD_XFER *x;
+    long long size;
+    long long chunk;
+    int     last;
+    char    buf[8192];
+
+    if (smtpd_bdat_args(args, &size, &last) < 0) {
+        msg_info("BDAT syntax error from %s: closing", st->namaddr);
+        smtpd_reply(st, "501 5.5.4 Syntax: BDAT count [LAST]");
+        st->quit = 1;
+        return -1;
+    }
+    if (!st->have_mail || st->rcpt_count == 0) {
+        if (smtpd_bdat_skip(st, size) < 0)
+            return -1;
+        smtpd_reply(st, st->have_mail ? "554 5.5.1 Error: no valid recipients"
+                    : "503 5.5.1 Error: need MAIL command");
+        return -1;
+    }
+    if (st->bdat_ctx == NULL) {
+        if ((st->bdat_ctx = smtpd_xfer_start(st, "BDAT", 0)) == NULL) {
+            /* The reply is sent; the chunk still has to go. */
+            (void) smtpd_bdat_skip(st, size);
+            smtpd_reset(st);
+            return -1;
+        }
+        st->bdat = 1;
+    }
+    x = st->bdat_ctx;
+    chunk = size;
+    while (size > 0) {
+        size_t  n = size > (long long) sizeof(buf) ? sizeof(buf) : (size_t) size;
+        size_t  used;
+
+        if (stream_read(st->client, buf, n) != (ssize_t) n) {
+            smtpd_lost(st);
+            smtpd_reset(st);
+            return -1;
+        }
+        (void) smtpd_data_feed(&x->reader, buf, n, &used);
+        size -= (long long) n;
+    }
+    if (!last) {
+        smtpd_reply(st, "250 2.0.0 Ok: %lld bytes", chunk);
+        return 0;
+    }
+    smtpd_data_finish(&x->reader);
+    last = smtpd_xfer_end(st, x);
+    smtpd_reset(st);
+    return last;
+}

@@ -1,0 +1,155 @@
+/* smtpd_cmd_mail - MAIL FROM and RCPT TO: the envelope.
+ *
+ * Paths are parsed by address_parse_path (lib/address.h): angle brackets
+ * (required with strict_rfc821_envelopes), source routes stripped, quoted
+ * local parts, <> for the null sender. The envelope is kept in memory
+ * until DATA/BDAT opens the cleanup connection (see doc/smtpd.md).
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "address.h"
+#include "mem.h"
+#include "msg.h"
+#include "smtpd.h"
+
+/* smtpd_path_flags - address_parse_path flags for this server */
+static int smtpd_path_flags(void)
+{
+    return (smtpd_params.strict_envelopes ? ADDR_STRICT : 0)
+        | (smtpd_params.smtputf8_enable ? ADDR_UTF8 : 0);
+}
+
+/* smtpd_cmd_mail - MAIL FROM:<path> [SIZE= BODY= SMTPUTF8 RET= ENVID=] */
+int     smtpd_cmd_mail(SMTPD_STATE *st, const char *args)
+{
+    SMTPD_CHECK_CTX ctx;
+    BUF    *addr;
+    BUF    *why;
+    const char *path;
+    const char *params;
+    int     is_null;
+    int     ret = -1;
+
+    if (smtpd_params.helo_required && buf_len(st->helo) == 0) {
+        smtpd_reply(st, "503 5.5.1 Error: send HELO/EHLO first");
+        return -1;
+    }
+    if (st->have_mail) {
+        smtpd_reply(st, "503 5.5.1 Error: nested MAIL command");
+        return -1;
+    }
+    if (!smtpd_cmd_keyword(args, "FROM:", &path)) {
+        smtpd_reply(st, "501 5.5.4 Syntax: MAIL FROM:<address>");
+        return -1;
+    }
+    addr = buf_alloc(100);
+    why = buf_alloc(100);
+    smtpd_mail_args_free(&st->mail);
+    smtpd_mail_args_init(&st->mail);
+    if (address_parse_path(path, smtpd_path_flags(), addr, &is_null, &params, why) < 0) {
+        msg_debug("%s: MAIL FROM: %s", st->namaddr, buf_str(why));
+        smtpd_reply(st, "501 5.1.7 Bad sender address syntax");
+    } else if (smtpd_mail_params(params, st->esmtp, &st->mail, why) < 0) {
+        smtpd_reply(st, "%s", buf_str(why));
+    } else if (st->mail.smtputf8 && !smtpd_params.smtputf8_enable) {
+        smtpd_reply(st, "555 5.5.4 Unsupported option: SMTPUTF8");
+    } else if (!st->mail.smtputf8 && address_has_8bit(buf_str(addr))) {
+        smtpd_reply(st, "553 5.6.7 Must declare SMTPUTF8 to send unicode address");
+    } else if (st->mail.size_given && smtpd_params.message_size_limit > 0
+               && st->mail.size > smtpd_params.message_size_limit) {
+        smtpd_reply(st, "552 5.3.4 Message size exceeds fixed limit");
+    } else {
+        buf_set(st->sender, buf_str(addr));
+        st->have_mail = 1;
+        smtpd_check_ctx(st, &ctx);
+        if (smtpd_check_mail(&ctx, why) != SMTPD_CHECK_OK) {
+            smtpd_log_reject(st, NULL, "MAIL", buf_str(why), NULL);
+            smtpd_reply(st, "%s", buf_str(why));
+            st->have_mail = 0;
+            buf_reset(st->sender);
+        } else {
+            smtpd_reply(st, "250 2.1.0 Ok");
+            ret = 0;
+        }
+    }
+    if (ret < 0) {
+        smtpd_mail_args_free(&st->mail);
+        smtpd_mail_args_init(&st->mail);
+    }
+    buf_free(addr);
+    buf_free(why);
+    return ret;
+}
+
+/* smtpd_rcpt_add - remember an accepted recipient */
+static void smtpd_rcpt_add(SMTPD_STATE *st, const char *addr, const SMTPD_RCPT_ARGS *a)
+{
+    SMTPD_RCPT *r;
+
+    if (st->rcpt_count >= st->rcpt_cap) {
+        st->rcpt_cap = st->rcpt_cap ? st->rcpt_cap * 2 : 8;
+        st->rcpt = xreallocarray(st->rcpt, (size_t) st->rcpt_cap, sizeof(*st->rcpt));
+    }
+    r = st->rcpt + st->rcpt_count++;
+    r->addr = xstrdup(addr);
+    r->orcpt = buf_len(a->orcpt) ? xstrdup(buf_str(a->orcpt)) : NULL;
+    r->notify = a->notify;
+}
+
+/* smtpd_is_postmaster - the bare "postmaster" RFC 5321 4.5.1 requires */
+static int smtpd_is_postmaster(const char *addr)
+{
+    return strcasecmp(addr, "postmaster") == 0;
+}
+
+/* smtpd_cmd_rcpt - RCPT TO:<path> [NOTIFY= ORCPT=] */
+int     smtpd_cmd_rcpt(SMTPD_STATE *st, const char *args)
+{
+    SMTPD_CHECK_CTX ctx;
+    SMTPD_RCPT_ARGS a;
+    BUF    *addr;
+    BUF    *why;
+    const char *path;
+    const char *params;
+    int     is_null;
+    int     ret = -1;
+
+    if (!st->have_mail) {
+        smtpd_reply(st, "503 5.5.1 Error: need MAIL command");
+        return -1;
+    }
+    if (!smtpd_cmd_keyword(args, "TO:", &path)) {
+        smtpd_reply(st, "501 5.5.4 Syntax: RCPT TO:<address>");
+        return -1;
+    }
+    addr = buf_alloc(100);
+    why = buf_alloc(100);
+    smtpd_rcpt_args_init(&a);
+    if (address_parse_path(path, smtpd_path_flags(), addr, &is_null, &params, why) < 0
+        || is_null || buf_len(addr) == 0) {
+        msg_debug("%s: RCPT TO: %s", st->namaddr, buf_str(why));
+        smtpd_reply(st, "501 5.1.3 Bad recipient address syntax");
+    } else if (smtpd_rcpt_params(params, st->esmtp, &a, why) < 0) {
+        smtpd_reply(st, "%s", buf_str(why));
+    } else if (!st->mail.smtputf8 && address_has_8bit(buf_str(addr))) {
+        smtpd_reply(st, "553 5.6.7 Must declare SMTPUTF8 to send unicode address");
+    } else if (st->rcpt_count >= smtpd_params.recipient_limit) {
+        smtpd_reply(st, "452 4.5.3 Error: too many recipients");
+    } else {
+        smtpd_check_ctx(st, &ctx);
+        if (!smtpd_is_postmaster(buf_str(addr))
+            && smtpd_check_rcpt(&ctx, buf_str(addr), why) != SMTPD_CHECK_OK) {
+            smtpd_log_reject(st, NULL, "RCPT", buf_str(why), buf_str(addr));
+            smtpd_reply(st, "%s", buf_str(why));
+        } else {
+            smtpd_rcpt_add(st, buf_str(addr), &a);
+            smtpd_reply(st, "250 2.1.5 Ok");
+            ret = 0;
+        }
+    }
+    smtpd_rcpt_args_free(&a);
+    buf_free(addr);
+    buf_free(why);
+    return ret;
+}

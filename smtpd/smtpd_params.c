@@ -1,0 +1,86 @@
+/* smtpd_params - the main.cf parameters smtpd reads, read once.
+ *
+ * Every value is taken when the process starts (after -o overrides), so a
+ * session never re-parses configuration; tests fill the same structure
+ * with built-in defaults instead.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+#include "mem.h"
+#include "msg.h"
+#include "smtpd.h"
+
+SMTPD_PARAMS smtpd_params;
+
+/* smtpd_params_free - forget strings of an earlier init */
+static void smtpd_params_free(void)
+{
+    xfree(smtpd_params.myhostname);
+    xfree(smtpd_params.banner);
+    xfree(smtpd_params.mail_name);
+    xfree(smtpd_params.service);
+    memset(&smtpd_params, 0, sizeof(smtpd_params));
+}
+
+/* smtpd_params_defaults - Postfix's defaults, without main.cf (tests) */
+void    smtpd_params_defaults(void)
+{
+    smtpd_params_free();
+    smtpd_params.myhostname = xstrdup("localhost.localdomain");
+    smtpd_params.banner = xstrdup("localhost.localdomain ESMTP surel");
+    smtpd_params.mail_name = xstrdup("surel");
+    smtpd_params.service = xstrdup("smtp");
+    smtpd_params.message_size_limit = 10240000;
+    smtpd_params.line_length_limit = 2048;
+    smtpd_params.recipient_limit = 1000;
+    smtpd_params.timeout = 300;
+    smtpd_params.ipc_timeout = 3600;
+    smtpd_params.hard_error_limit = 20;
+    smtpd_params.conn_limit = 50;
+    smtpd_params.bare_newline = SMTPD_BARE_LF_NORMALIZE;
+    smtpd_params.bare_newline_code = 550;
+    smtpd_params.disable_vrfy = 0;
+    smtpd_params.helo_required = 0;
+    smtpd_params.strict_envelopes = 0;
+    smtpd_params.smtputf8_enable = 1;
+}
+
+/* smtpd_params_bare_newline - smtpd_forbid_bare_newline as a mode.
+ * "no" is read as normalize: the pre-2024 behaviour (a bare LF line
+ * ending DATA) is the smuggling hole itself, so it is never offered. */
+static int smtpd_params_bare_newline(const char *value)
+{
+    if (strcasecmp(value, "reject") == 0)
+        return SMTPD_BARE_LF_REJECT;
+    if (strcasecmp(value, "normalize") != 0 && strcasecmp(value, "yes") != 0
+        && strcasecmp(value, "no") != 0)
+        msg_warn("smtpd_forbid_bare_newline: unknown value \"%s\"; using \"normalize\"",
+                 value);
+    return SMTPD_BARE_LF_NORMALIZE;
+}
+
+/* smtpd_params_init - read the parameters from the loaded configuration */
+void    smtpd_params_init(const char *service)
+{
+    smtpd_params_free();
+    smtpd_params.myhostname = xstrdup(config_str(P_myhostname));
+    smtpd_params.banner = xstrdup(config_str(P_smtpd_banner));
+    smtpd_params.mail_name = xstrdup(config_str(P_mail_name));
+    smtpd_params.service = xstrdup(service ? service : "smtp");
+    smtpd_params.message_size_limit = config_int(P_message_size_limit);
+    smtpd_params.line_length_limit = config_int(P_line_length_limit);
+    smtpd_params.recipient_limit = config_int(P_smtpd_recipient_limit);
+    smtpd_params.timeout = config_time(P_smtpd_timeout);
+    smtpd_params.ipc_timeout = config_time(P_ipc_timeout);
+    smtpd_params.hard_error_limit = config_int(P_smtpd_hard_error_limit);
+    smtpd_params.conn_limit = config_int(P_smtpd_client_connection_count_limit);
+    smtpd_params.bare_newline =
+        smtpd_params_bare_newline(config_str(P_smtpd_forbid_bare_newline));
+    smtpd_params.bare_newline_code = (int) config_int(P_smtpd_forbid_bare_newline_reject_code);
+    smtpd_params.disable_vrfy = config_bool(P_disable_vrfy_command);
+    smtpd_params.helo_required = config_bool(P_smtpd_helo_required);
+    smtpd_params.strict_envelopes = config_bool(P_strict_rfc821_envelopes);
+    smtpd_params.smtputf8_enable = config_bool(P_smtputf8_enable);
+}

@@ -1,0 +1,353 @@
+/* smtpd_proto - the SMTP session: command loop, dispatch, replies.
+ *
+ * Replies are written into the client stream's buffer and flushed only
+ * when no more input is buffered (RFC 2920 PIPELINING: the client may send
+ * a whole transaction in one write; we answer it in one write too), after
+ * 354 (the client waits for it), and when the session ends. A client that
+ * writes everything before reading cannot deadlock us: we never wait for
+ * the client to read while it still has unread input for us, unless our
+ * 8 KiB reply buffer fills, which takes hundreds of pipelined commands.
+ *
+ * Errors: every 4xx/5xx reply counts; smtpd_hard_error_limit of them ends
+ * the session with 421 4.7.0 (a queued message resets the count, as in
+ * Postfix: the limit is on errors "without delivering mail").
+ */
+#include <stdio.h>
+#include <stdarg.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "mem.h"
+#include "msg.h"
+#include "smtpd.h"
+
+/* The verbs. fn NULL: known but not implemented here (502). */
+static const struct smtpd_verb {
+    const char *name;
+    SMTPD_VERB_FN fn;
+} smtpd_verbs[] = {
+    {"HELO", smtpd_cmd_helo},
+    {"EHLO", smtpd_cmd_ehlo},
+    {"STARTTLS", smtpd_cmd_starttls},
+    {"AUTH", NULL},
+    {"MAIL", smtpd_cmd_mail},
+    {"RCPT", smtpd_cmd_rcpt},
+    {"BDAT", smtpd_cmd_bdat},
+    {"DATA", smtpd_cmd_data},
+    {"RSET", smtpd_cmd_rset},
+    {"NOOP", smtpd_cmd_noop},
+    {"VRFY", smtpd_cmd_vrfy},
+    {"EXPN", NULL},
+    {"ETRN", NULL},
+    {"TURN", NULL},
+    {"ATRN", NULL},
+    {"HELP", smtpd_cmd_help},
+    {"QUIT", smtpd_cmd_quit},
+};
+
+#define SMTPD_NVERBS (sizeof(smtpd_verbs) / sizeof(smtpd_verbs[0]))
+
+/* smtpd_state_init - a fresh session */
+void    smtpd_state_init(SMTPD_STATE *st, STREAM *client, const char *addr)
+{
+    memset(st, 0, sizeof(*st));
+    st->client = client;
+    snprintf(st->addr, sizeof(st->addr), "%s", addr);
+    st->name = "unknown";           /* XXX no reverse DNS until the DNS issue */
+    snprintf(st->namaddr, sizeof(st->namaddr), "%s[%s]", st->name, st->addr);
+    st->helo = buf_alloc(64);
+    st->sender = buf_alloc(64);
+    st->reply = buf_alloc(256);
+    st->line = buf_alloc(smtpd_params.line_length_limit + 3);
+    smtpd_mail_args_init(&st->mail);
+    st->last_line_crlf = 1;
+    st->where = "CONNECT";
+}
+
+/* smtpd_reset - forget the transaction (RSET, HELO, end of a message) */
+void    smtpd_reset(SMTPD_STATE *st)
+{
+    int     i;
+
+    smtpd_bdat_abort(st);
+    for (i = 0; i < st->rcpt_count; i++) {
+        xfree(st->rcpt[i].addr);
+        xfree(st->rcpt[i].orcpt);
+    }
+    st->rcpt_count = 0;
+    st->have_mail = 0;
+    buf_reset(st->sender);
+    smtpd_mail_args_free(&st->mail);
+    smtpd_mail_args_init(&st->mail);
+}
+
+/* smtpd_state_free - release a session */
+void    smtpd_state_free(SMTPD_STATE *st)
+{
+    smtpd_reset(st);
+    xfree(st->rcpt);
+    smtpd_mail_args_free(&st->mail);
+    buf_free(st->helo);
+    buf_free(st->sender);
+    buf_free(st->reply);
+    buf_free(st->line);
+}
+
+/* smtpd_reply - queue one reply line (flushed by the loop); 4xx and 5xx
+ * final lines count as errors */
+void    smtpd_reply(SMTPD_STATE *st, const char *fmt, ...)
+{
+    static BUF *out;                /* not st->reply: callers format from it */
+    va_list ap;
+
+    if (out == NULL)
+        out = buf_alloc(256);
+    buf_reset(out);
+    va_start(ap, fmt);
+    buf_vprintf(out, fmt, ap);
+    va_end(ap);
+    if (buf_len(out) >= 4 && (buf_str(out)[0] == '4' || buf_str(out)[0] == '5')
+        && buf_str(out)[3] == ' ')
+        st->errors++;
+    if (msg_verbose)
+        msg_debug("> %s: %s", st->namaddr, buf_str(out));
+    buf_puts(out, "\r\n");
+    (void) stream_write(st->client, buf_str(out), buf_len(out));
+}
+
+/* smtpd_flush - send the queued replies; -1 when the client is gone */
+int     smtpd_flush(SMTPD_STATE *st)
+{
+    return stream_flush(st->client);
+}
+
+/* smtpd_check_ctx - what access control needs to know */
+void    smtpd_check_ctx(SMTPD_STATE *st, SMTPD_CHECK_CTX *ctx)
+{
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->client_addr = st->addr;
+    ctx->client_name = st->name;
+    ctx->helo = buf_len(st->helo) ? buf_str(st->helo) : NULL;
+    ctx->sender = st->have_mail ? buf_str(st->sender) : NULL;
+}
+
+/* smtpd_log_reject - Postfix's "NOQUEUE: reject: RCPT from ..." line */
+void    smtpd_log_reject(SMTPD_STATE *st, const char *queue_id, const char *stage,
+                         const char *reply, const char *rcpt)
+{
+    BUF    *extra = buf_alloc(200);
+    BUF    *text = buf_alloc(200);
+
+    if (st->have_mail) {
+        smtpd_printable(buf_str(st->sender), text);
+        buf_printf(extra, " from=<%s>", buf_str(text));
+    }
+    if (rcpt) {
+        smtpd_printable(rcpt, text);
+        buf_printf(extra, " to=<%s>", buf_str(text));
+    }
+    buf_printf(extra, " proto=%s", st->esmtp ? "ESMTP" : "SMTP");
+    if (buf_len(st->helo)) {
+        smtpd_printable(buf_str(st->helo), text);
+        buf_printf(extra, " helo=<%s>", buf_str(text));
+    }
+    msg_info("%s: reject: %s from %s: %s;%s", queue_id ? queue_id : "NOQUEUE",
+             stage, st->namaddr, reply, buf_str(extra));
+    buf_free(extra);
+    buf_free(text);
+}
+
+/* smtpd_count - one more command for the disconnect line */
+static void smtpd_count(SMTPD_STATE *st, const char *name, int ok)
+{
+    int     i;
+
+    for (i = 0; i < st->nverbs; i++)
+        if (strcmp(st->count_name[i], name) == 0)
+            break;
+    if (i == st->nverbs) {
+        if (st->nverbs >= SMTPD_VERB_COUNT_MAX)
+            return;
+        st->count_name[st->nverbs++] = name;
+    }
+    st->count_all[i]++;
+    if (ok)
+        st->count_ok[i]++;
+}
+
+/* smtpd_log_disconnect - "disconnect from host[addr] ehlo=1 ... commands=N" */
+static void smtpd_log_disconnect(SMTPD_STATE *st)
+{
+    BUF    *text = buf_alloc(200);
+    int     ok = 0;
+    int     all = 0;
+    int     i;
+
+    for (i = 0; i < st->nverbs; i++) {
+        buf_printf(text, " %s=%d", st->count_name[i], st->count_ok[i]);
+        if (st->count_ok[i] != st->count_all[i])
+            buf_printf(text, "/%d", st->count_all[i]);
+        ok += st->count_ok[i];
+        all += st->count_all[i];
+    }
+    buf_printf(text, " commands=%d", ok);
+    if (ok != all)
+        buf_printf(text, "/%d", all);
+    msg_info("disconnect from %s%s", st->namaddr, buf_str(text));
+    buf_free(text);
+}
+
+/* smtpd_lost - the client went away or timed out while we read */
+void    smtpd_lost(SMTPD_STATE *st)
+{
+    static const char timeout_reply[] = "421 4.4.2 %s Error: timeout exceeded\r\n";
+    char    line[300];
+    int     n;
+
+    if (stream_timed_out(st->client)) {
+        msg_info("timeout after %s from %s", st->where, st->namaddr);
+        /* The stream is in error now (sticky); say goodbye on the socket.
+         * XXX with TLS this must go through the TLS layer. */
+        n = snprintf(line, sizeof(line), timeout_reply, smtpd_params.myhostname);
+        if (n > 0 && (size_t) n < sizeof(line))
+            (void) send(stream_fd(st->client), line, (size_t) n, MSG_DONTWAIT | MSG_NOSIGNAL);
+    } else {
+        msg_info("lost connection after %s from %s", st->where, st->namaddr);
+    }
+    st->quit = 1;
+}
+
+/* smtpd_read_command - the next command line without its line end into
+ * st->line; 0, 1 when the line was refused here (reply sent), -1 at EOF */
+static int smtpd_read_command(SMTPD_STATE *st)
+{
+    size_t  limit = (size_t) smtpd_params.line_length_limit + 2;
+    int     r;
+
+    if (stream_buffered(st->client) == 0 && smtpd_flush(st) < 0) {
+        msg_info("lost connection after %s from %s", st->where, st->namaddr);
+        st->quit = 1;
+        return -1;
+    }
+    r = stream_get_line(st->client, st->line, limit);
+    if (r == STREAM_LINE_PARTIAL) {
+        /* Read the rest of the over-long line and drop it, in bounded pieces. */
+        while ((r = stream_get_line(st->client, st->line, limit)) == STREAM_LINE_PARTIAL)
+             /* void */ ;
+        if (r != STREAM_LINE_OK) {
+            smtpd_lost(st);
+            return -1;
+        }
+        smtpd_reply(st, "500 5.5.2 Error: line too long");
+        smtpd_count(st, "unknown", 0);
+        return 1;
+    }
+    if (r != STREAM_LINE_OK) {
+        /* EOF, an unterminated last line (never run) or an error. */
+        smtpd_lost(st);
+        return -1;
+    }
+    buf_truncate(st->line, buf_len(st->line) - 1);
+    st->last_line_crlf = buf_len(st->line) > 0 && buf_str(st->line)[buf_len(st->line) - 1] == '\r';
+    if (st->last_line_crlf)
+        buf_truncate(st->line, buf_len(st->line) - 1);
+    if (!st->last_line_crlf && smtpd_params.bare_newline == SMTPD_BARE_LF_REJECT) {
+        msg_info("bare <LF> received after %s from %s", st->where, st->namaddr);
+        smtpd_reply(st, "%d 5.5.2 Error: bare <LF> received", smtpd_params.bare_newline_code);
+        smtpd_count(st, "unknown", 0);
+        return 1;
+    }
+    if (msg_verbose)
+        msg_debug("< %s: %s", st->namaddr, buf_str(st->line));
+    return 0;
+}
+
+/* smtpd_dispatch - run one command line */
+static void smtpd_dispatch(SMTPD_STATE *st)
+{
+    BUF    *verb = buf_alloc(32);
+    const char *args;
+    size_t  i;
+    int     ok;
+
+    if (smtpd_cmd_split(buf_str(st->line), buf_len(st->line), verb, &args, st->reply) < 0) {
+        smtpd_reply(st, "%s", buf_str(st->reply));
+        smtpd_count(st, "unknown", 0);
+        buf_free(verb);
+        return;
+    }
+    for (i = 0; i < SMTPD_NVERBS; i++)
+        if (strcasecmp(buf_str(verb), smtpd_verbs[i].name) == 0)
+            break;
+    if (i == SMTPD_NVERBS) {
+        smtpd_reply(st, "500 5.5.2 Error: command not recognized");
+        smtpd_count(st, "unknown", 0);
+        buf_free(verb);
+        return;
+    }
+    buf_free(verb);
+    st->where = smtpd_verbs[i].name;
+    if (st->denied && smtpd_verbs[i].fn != smtpd_cmd_quit) {
+        smtpd_reply(st, "503 5.7.0 Error: access denied for %s", st->namaddr);
+        ok = 0;
+    } else if (smtpd_verbs[i].fn == NULL) {
+        smtpd_reply(st, "502 5.5.1 Error: command not implemented");
+        ok = 0;
+    } else {
+        ok = smtpd_verbs[i].fn(st, args) == 0;
+    }
+    /* The counter names are Postfix's: the verb in lower case. */
+    {
+        static const char *const lower[] = {"helo", "ehlo", "starttls", "auth", "mail",
+            "rcpt", "bdat", "data", "rset", "noop", "vrfy", "expn", "etrn", "turn",
+        "atrn", "help", "quit"};
+
+        smtpd_count(st, lower[i], ok);
+    }
+}
+
+/* smtpd_greet - 220, or the access-control reply (then only QUIT works,
+ * RFC 5321 3.1: a 554 greeting and 503 to everything else) */
+static void smtpd_greet(SMTPD_STATE *st)
+{
+    SMTPD_CHECK_CTX ctx;
+    BUF    *why = buf_alloc(100);
+
+    smtpd_check_ctx(st, &ctx);
+    if (smtpd_check_client(&ctx, why) != SMTPD_CHECK_OK) {
+        smtpd_log_reject(st, NULL, "CONNECT", buf_str(why), NULL);
+        smtpd_reply(st, "%s", buf_str(why));
+        st->denied = 1;
+    } else {
+        smtpd_reply(st, "220 %s", smtpd_params.banner);
+    }
+    buf_free(why);
+}
+
+/* smtpd_session - one SMTP session on a connected client */
+void    smtpd_session(STREAM *client, const char *addr)
+{
+    SMTPD_STATE st;
+    int     r;
+
+    smtpd_state_init(&st, client, addr);
+    stream_set_timeout(client, (int) smtpd_params.timeout);
+    msg_info("connect from %s", st.namaddr);
+    smtpd_greet(&st);
+    while (!st.quit) {
+        if ((r = smtpd_read_command(&st)) < 0)
+            break;
+        if (r == 0)
+            smtpd_dispatch(&st);
+        if (!st.quit && st.errors >= smtpd_params.hard_error_limit) {
+            msg_info("too many errors after %s from %s", st.where, st.namaddr);
+            smtpd_reply(&st, "421 4.7.0 %s Error: too many errors", smtpd_params.myhostname);
+            break;
+        }
+    }
+    (void) smtpd_flush(&st);
+    smtpd_reset(&st);
+    smtpd_log_disconnect(&st);
+    smtpd_state_free(&st);
+}

@@ -1,0 +1,333 @@
+"""test_smtpd - the SMTP server's protocol over real sockets, under master.
+
+Verbs and reply classes, the queue file smtpd's submission becomes (through
+cleanup), the Received: header, DSN and SMTPUTF8 parameters, BDAT,
+pipelining, and Postfix-shaped log lines.
+"""
+import re
+import shutil
+import smtplib
+import subprocess
+import unittest
+
+from smtpd_harness import (REAL_CLEANUP, SmtpdInstance, attrs, content_text, queued_id,
+                           read_records, types)
+from surel_harness import wait_for
+
+
+class SmtpdProtocolTest(unittest.TestCase):
+    """One instance for every test of this class (default parameters)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.inst = SmtpdInstance()
+        cls.inst.start()
+        cls.inst.wait_listening()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.inst.cleanup()
+
+    def setUp(self):
+        self.c = self.inst.connect()
+
+    def tearDown(self):
+        self.c.close()
+
+    def session(self, ehlo=True):
+        r = self.c.cmd(("EHLO" if ehlo else "HELO") + " client.test")
+        self.assertTrue(r.startswith("250"), r)
+        return r
+
+    def test_greeting_and_ehlo(self):
+        self.assertEqual(self.c.greeting, ["220 sandbox.test ESMTP surel"])
+        lines = self.session().split("\n")
+        self.assertEqual(lines[0], "250-sandbox.test")
+        keywords = [l[4:] for l in lines[1:]]
+        for kw in ("PIPELINING", "SIZE 10240000", "VRFY", "ENHANCEDSTATUSCODES", "8BITMIME",
+                   "DSN", "SMTPUTF8", "CHUNKING"):
+            self.assertIn(kw, keywords)
+        self.assertNotIn("STARTTLS", keywords)
+        self.assertTrue(lines[-1].startswith("250 "), lines)
+        self.assertTrue(all(l.startswith("250-") for l in lines[:-1]), lines)
+
+    def test_plain_transaction_queue_file_and_logs(self):
+        self.session(ehlo=False)
+        self.assertEqual(self.c.cmd("MAIL FROM:<alice@sandbox.test>"), "250 2.1.0 Ok")
+        self.assertEqual(self.c.cmd("RCPT TO:<bob@sandbox.test>"), "250 2.1.5 Ok")
+        self.assertEqual(self.c.cmd("DATA"), "354 End data with <CR><LF>.<CR><LF>")
+        self.c.send("Subject: hello\r\n\r\n..dotted\r\nline 2\r\n.\r\n")
+        qid = queued_id("\n".join(self.c.reply()))
+        self.assertEqual(self.c.cmd("QUIT"), "221 2.0.0 Bye")
+        recs = read_records(self.inst.queue_file(qid))
+        a = attrs(recs)
+        self.assertEqual(a["client_address"], "127.0.0.1")
+        self.assertEqual(a["client_name"], "unknown")
+        self.assertEqual(a["helo_name"], "client.test")
+        self.assertEqual(a["protocol_name"], "SMTP")
+        self.assertEqual(types(recs, "S"), [b"alice@sandbox.test"])
+        self.assertEqual(types(recs, "R"), [b"bob@sandbox.test"])
+        body = content_text(recs)
+        self.assertRegex(body.decode(), r"^Received: from client\.test \(unknown \[127\.0\.0\.1\]\)\n"
+                         r"\tby sandbox\.test \(surel\) with SMTP id %s\n"
+                         r"\tfor <bob@sandbox\.test>; \w\w\w, [ \d]\d \w\w\w \d{4} " % qid)
+        self.assertIn(b"\nSubject: hello\n", body)
+        self.assertTrue(body.endswith(b"\n\n.dotted\nline 2\n"), body)
+        if not REAL_CLEANUP:
+            # The test peer keeps records as sent: the order of the protocol.
+            order = "".join(t for t, _ in recs if t in "ASORMX E")
+            self.assertRegex(order, r"^A+SORM.*XE$")
+        log = self.inst.wait_log("disconnect from unknown[127.0.0.1] helo=1 mail=1 rcpt=1 "
+                                 "data=1 quit=1 commands=5")
+        self.assertIn("connect from unknown[127.0.0.1]", self.inst.log())
+        self.assertIn("%s: client=unknown[127.0.0.1]" % qid, self.inst.log())
+        self.assertTrue(log)
+
+    def test_sequence_syntax_and_unknown(self):
+        c = self.c
+        self.assertEqual(c.cmd("RCPT TO:<bob@sandbox.test>"), "503 5.5.1 Error: need MAIL command")
+        self.assertEqual(c.cmd("DATA"), "503 5.5.1 Error: need MAIL command")
+        self.assertEqual(c.cmd("HELO"), "501 5.5.4 Syntax: HELO hostname")
+        self.session()
+        self.assertEqual(c.cmd("mail from:<a@sandbox.test>"), "250 2.1.0 Ok")
+        self.assertEqual(c.cmd("MAIL FROM:<a@sandbox.test>"), "503 5.5.1 Error: nested MAIL command")
+        self.assertEqual(c.cmd("DATA"), "554 5.5.1 Error: no valid recipients")
+        self.assertEqual(c.cmd("RCPT bob"), "501 5.5.4 Syntax: RCPT TO:<address>")
+        self.assertEqual(c.cmd("RCPT TO:<bob@sandbox.test"), "501 5.1.3 Bad recipient address syntax")
+        self.assertEqual(c.cmd("RCPT TO:<>"), "501 5.1.3 Bad recipient address syntax")
+        self.assertEqual(c.cmd("RSET"), "250 2.0.0 Ok")
+        self.assertEqual(c.cmd("RSET now"), "501 5.5.4 Syntax: RSET")
+        self.assertEqual(c.cmd("MAIL TO:<a@b>"), "501 5.5.4 Syntax: MAIL FROM:<address>")
+        self.assertEqual(c.cmd("MAIL FROM:<a@b> FOO=BAR"), "555 5.5.4 Unsupported option: FOO")
+        self.assertEqual(c.cmd("NOOP"), "250 2.0.0 Ok")
+        self.assertEqual(c.cmd("noop whatever"), "250 2.0.0 Ok")
+        self.assertEqual(c.cmd("FROBNICATE"), "500 5.5.2 Error: command not recognized")
+        self.assertEqual(c.cmd("EXPN staff"), "502 5.5.1 Error: command not implemented")
+        self.assertEqual(c.cmd("STARTTLS"), "502 5.5.1 Error: command not implemented")
+        self.assertEqual(c.cmd("VRFY bob"),
+                         "252 2.0.0 Cannot VRFY user, but will accept message and attempt delivery")
+        self.assertEqual(c.cmd("VRFY"), "501 5.5.4 Syntax: VRFY address")
+        self.assertTrue(c.cmd("HELP").startswith("214-2.0.0 "))
+        self.assertEqual(c.cmd("quit"), "221 2.0.0 Bye")
+        self.assertTrue(c.closed())
+
+    def test_helo_params_need_ehlo(self):
+        self.session(ehlo=False)
+        self.assertEqual(self.c.cmd("MAIL FROM:<a@sandbox.test> SIZE=10"),
+                         "555 5.5.4 Unsupported option: SIZE")
+
+    def test_null_sender_postmaster_quoted_and_source_route(self):
+        c = self.c
+        self.session()
+        self.assertEqual(c.cmd("MAIL FROM:<>"), "250 2.1.0 Ok")
+        self.assertEqual(c.cmd("RCPT TO:<postmaster>"), "250 2.1.5 Ok")
+        self.assertEqual(c.cmd('RCPT TO:<"john smith"@sandbox.test>'), "250 2.1.5 Ok")
+        self.assertEqual(c.cmd("RCPT TO:<@relay.example,@b.example:bob@sandbox.test>"), "250 2.1.5 Ok")
+        c.send("DATA\r\n")
+        self.assertTrue(c.reply()[0].startswith("354"))
+        c.send("Subject: x\r\n\r\nhi\r\n.\r\n")
+        qid = queued_id(c.reply()[0])
+        recs = read_records(self.inst.queue_file(qid))
+        self.assertEqual(types(recs, "S"), [b""])
+        rcpts = types(recs, "R")
+        self.assertEqual(len(rcpts), 3)
+        self.assertTrue(rcpts[0].startswith(b"postmaster"), rcpts)
+        self.assertIn(b"john smith@sandbox.test", rcpts)
+        self.assertIn(b"bob@sandbox.test", rcpts)
+        # More than one recipient: Received: names none of them.
+        self.assertNotIn(b"\tfor <", content_text(recs))
+
+    def test_pipelined_whole_transaction_in_one_write(self):
+        c = self.c
+        self.session()
+        c.send("MAIL FROM:<alice@sandbox.test>\r\nRCPT TO:<bob@sandbox.test>\r\n"
+               "RCPT TO:<alice@sandbox.test>\r\nDATA\r\nSubject: p\r\n\r\nbody\r\n.\r\n"
+               "MAIL FROM:<bob@sandbox.test>\r\nRCPT TO:<alice@sandbox.test>\r\nDATA\r\n"
+               "Subject: q\r\n\r\nbody 2\r\n.\r\nQUIT\r\n")
+        replies = [c.reply()[0] for _ in range(10)]
+        self.assertEqual(replies[:4], ["250 2.1.0 Ok", "250 2.1.5 Ok", "250 2.1.5 Ok",
+                                       "354 End data with <CR><LF>.<CR><LF>"])
+        first = queued_id(replies[4])
+        self.assertEqual(replies[5:8], ["250 2.1.0 Ok", "250 2.1.5 Ok",
+                                        "354 End data with <CR><LF>.<CR><LF>"])
+        second = queued_id(replies[8])
+        self.assertEqual(replies[9], "221 2.0.0 Bye")
+        self.assertNotEqual(first, second)
+        self.assertIn(b"Subject: p\n", content_text(read_records(self.inst.queue_file(first))))
+        self.assertIn(b"Subject: q\n", content_text(read_records(self.inst.queue_file(second))))
+
+    def test_dsn_and_smtputf8_parameters(self):
+        c = self.c
+        self.session()
+        self.assertEqual(c.cmd("MAIL FROM:<alice@sandbox.test> RET=HDRS ENVID=abc+2Bd SMTPUTF8 "
+                               "BODY=8BITMIME SIZE=100"), "250 2.1.0 Ok")
+        self.assertEqual(c.cmd("RCPT TO:<bob@sandbox.test> NOTIFY=SUCCESS,FAILURE "
+                               "ORCPT=rfc822;bob+40sandbox.test"), "250 2.1.5 Ok")
+        self.assertEqual(c.cmd("RCPT TO:<j\u00fcrgen@sandbox.test> NOTIFY=NEVER"), "250 2.1.5 Ok")
+        self.assertEqual(c.cmd("RCPT TO:<x@sandbox.test> NOTIFY=NEVER,DELAY"),
+                         "501 5.5.4 Bad NOTIFY parameter syntax")
+        self.assertEqual(c.cmd("RCPT TO:<x@sandbox.test> ORCPT=rfc822"),
+                         "501 5.5.4 Bad ORCPT parameter syntax")
+        c.send("DATA\r\n")
+        self.assertTrue(c.reply()[0].startswith("354"))
+        c.send("Subject: gr\u00fc\u00dfe\r\n\r\n\u00e4\u00f6\u00fc\r\n.\r\n".encode())
+        qid = queued_id(c.reply()[0])
+        recs = read_records(self.inst.queue_file(qid))
+        a = attrs(recs)
+        self.assertEqual(a["dsn_envid"], "abc+d")
+        self.assertEqual(a["dsn_ret"], "HDRS")
+        self.assertEqual(a["smtputf8"], "1")
+        self.assertEqual(a["encoding"], "8bitmime")
+        self.assertEqual(a["protocol_name"], "UTF8SMTP")
+        self.assertEqual(types(recs, "o"), [b"rfc822;bob@sandbox.test"])
+        self.assertEqual(types(recs, "n"), [b"6", b"1"])
+        self.assertIn("j\u00fcrgen@sandbox.test".encode(), types(recs, "R"))
+        body = content_text(recs)
+        self.assertIn("Subject: gr\u00fc\u00dfe\n".encode(), body)
+        self.assertIn(b" with UTF8SMTP id ", body)
+
+    def test_utf8_address_needs_smtputf8(self):
+        self.session()
+        self.assertEqual(self.c.cmd("MAIL FROM:<j\u00fcrgen@sandbox.test>"),
+                         "553 5.6.7 Must declare SMTPUTF8 to send unicode address")
+        self.assertEqual(self.c.cmd("MAIL FROM:<a@sandbox.test>"), "250 2.1.0 Ok")
+        self.assertEqual(self.c.cmd("RCPT TO:<j\u00fcrgen@sandbox.test>"),
+                         "553 5.6.7 Must declare SMTPUTF8 to send unicode address")
+
+    def test_bdat_chunks(self):
+        c = self.c
+        self.session()
+        c.cmd("MAIL FROM:<alice@sandbox.test>")
+        c.cmd("RCPT TO:<bob@sandbox.test>")
+        part1 = b"Subject: chunked\r\n\r\n.line one\r\n"
+        part2 = b"line two\r\n"
+        c.send(b"BDAT %d\r\n" % len(part1) + part1)
+        self.assertEqual(c.reply(), ["250 2.0.0 Ok: %d bytes" % len(part1)])
+        self.assertEqual(c.cmd("DATA"), "503 5.5.1 Error: DATA and BDAT cannot be mixed")
+        c.send(b"BDAT %d LAST\r\n" % len(part2) + part2)
+        qid = queued_id(c.reply()[0])
+        body = content_text(read_records(self.inst.queue_file(qid)))
+        # BDAT content is raw: the leading dot stays.
+        # cleanup adds Message-Id and Date at the end of the header.
+        self.assertIn(b"\nSubject: chunked\n", body)
+        self.assertTrue(body.endswith(b"\n\n.line one\nline two\n"), body)
+
+    def test_bdat_refused_chunk_is_still_read(self):
+        c = self.c
+        self.session()
+        chunk = b"QUIT\r\n"
+        c.send(b"BDAT %d LAST\r\n" % len(chunk) + chunk)
+        self.assertEqual(c.reply(), ["503 5.5.1 Error: need MAIL command"])
+        # The chunk's "QUIT" was data, not a command: the session goes on.
+        self.assertEqual(c.cmd("NOOP"), "250 2.0.0 Ok")
+        self.assertEqual(c.cmd("BDAT x"), "501 5.5.4 Syntax: BDAT count [LAST]")
+        self.assertTrue(c.closed())
+
+    def test_smtplib_and_swaks_clients(self):
+        with smtplib.SMTP("127.0.0.1", self.inst.smtp_port, timeout=15) as s:
+            s.ehlo("smtplib.test")
+            self.assertTrue(s.has_extn("pipelining"))
+            s.sendmail("alice@sandbox.test", ["bob@sandbox.test"],
+                       "Subject: via smtplib\r\n\r\nhello\r\n")
+        if shutil.which("swaks"):
+            out = subprocess.run(["swaks", "--server", "127.0.0.1", "--port",
+                                  str(self.inst.smtp_port), "--from", "alice@sandbox.test",
+                                  "--to", "bob@sandbox.test", "--pipeline",
+                                  "--header", "Subject: via swaks", "--timeout", "15"],
+                                 capture_output=True, text=True, timeout=60)
+            self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+            self.assertRegex(out.stdout, r"250 2\.0\.0 Ok: queued as \w+")
+
+        def subjects():
+            found = set()
+            for p in self.inst.queue_files():
+                body = content_text(read_records(p))
+                for s in (b"via smtplib", b"via swaks"):
+                    if b"Subject: " + s in body:
+                        found.add(s)
+            return found
+        want = {b"via smtplib", b"via swaks"} if shutil.which("swaks") else {b"via smtplib"}
+        wait_for(lambda: subjects() == want, 10, "messages from smtplib/swaks")
+
+
+class SmtpdConfigTest(unittest.TestCase):
+    """Tests that need their own main.cf settings."""
+
+    def setUp(self):
+        self.instances = []
+
+    def tearDown(self):
+        for inst in self.instances:
+            inst.cleanup()
+
+    def instance(self, **params):
+        inst = SmtpdInstance(**params)
+        self.instances.append(inst)
+        inst.start()
+        inst.wait_listening()
+        return inst
+
+    def test_vrfy_disabled(self):
+        inst = self.instance(disable_vrfy_command="yes")
+        c = inst.connect()
+        ehlo = c.cmd("EHLO client.test")
+        self.assertNotIn("VRFY", ehlo)
+        self.assertEqual(c.cmd("VRFY bob"), "502 5.5.1 VRFY command is disabled")
+        c.close()
+
+    def test_helo_required_and_strict_envelopes(self):
+        inst = self.instance(smtpd_helo_required="yes", strict_rfc821_envelopes="yes")
+        c = inst.connect()
+        self.assertEqual(c.cmd("MAIL FROM:<a@sandbox.test>"), "503 5.5.1 Error: send HELO/EHLO first")
+        c.cmd("HELO client.test")
+        self.assertEqual(c.cmd("MAIL FROM:a@sandbox.test"), "501 5.1.7 Bad sender address syntax")
+        self.assertEqual(c.cmd("MAIL FROM:<a@sandbox.test>"), "250 2.1.0 Ok")
+        c.close()
+
+    def test_reject_is_logged_postfix_style(self):
+        inst = self.instance(smtpd_recipient_restrictions="reject")
+        c = inst.connect()
+        c.cmd("EHLO client.test")
+        c.cmd("MAIL FROM:<alice@sandbox.test>")
+        r = c.cmd("RCPT TO:<someone@elsewhere.example>")
+        self.assertTrue(r.startswith("554 5.7.1 "), r)
+        c.cmd("QUIT")
+        c.close()
+        line = inst.wait_log("NOQUEUE: reject: RCPT from unknown[127.0.0.1]: " + r)
+        self.assertTrue(line)
+        self.assertRegex(inst.log(), re.escape("NOQUEUE: reject: RCPT from unknown[127.0.0.1]: %s; "
+                                               "from=<alice@sandbox.test> to=<someone@elsewhere.example> "
+                                               "proto=ESMTP helo=<client.test>" % r))
+        inst.wait_log("disconnect from unknown[127.0.0.1] ehlo=1 mail=1 rcpt=0/1 quit=1 commands=3/4")
+
+    @unittest.skipIf(REAL_CLEANUP, "the failure hook exists only in test-cleanup")
+    def test_cleanup_failure_gives_451_and_nothing_queued(self):
+        inst = self.instance(cleanup_status=2)
+        c = inst.connect()
+        c.cmd("EHLO client.test")
+        c.cmd("MAIL FROM:<alice@sandbox.test>")
+        c.cmd("RCPT TO:<bob@sandbox.test>")
+        c.cmd("DATA")
+        c.send("Subject: x\r\n\r\nx\r\n.\r\n")
+        self.assertEqual(c.reply(), ["451 4.3.0 Error: queue file write error"])
+        self.assertEqual(inst.queue_files(), [])
+        self.assertEqual(inst.queue_files("temp"), [])
+        c.close()
+
+    def test_no_cleanup_service_gives_451(self):
+        inst = SmtpdInstance()
+        self.instances.append(inst)
+        inst.write_master_cf("127.0.0.1:%d inet n - n - - smtpd\n" % inst.smtp_port)
+        inst.start()
+        inst.wait_listening()
+        c = inst.connect()
+        c.cmd("EHLO client.test")
+        c.cmd("MAIL FROM:<alice@sandbox.test>")
+        c.cmd("RCPT TO:<bob@sandbox.test>")
+        self.assertEqual(c.cmd("DATA"), "451 4.3.0 Error: queue file write error")
+        self.assertEqual(c.cmd("NOOP"), "250 2.0.0 Ok")
+        c.close()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
