@@ -75,9 +75,26 @@ static void local_maildir_host(BUF *out)
     }
 }
 
+static int local_open_dir_bare(int, const char *, uid_t, BUF *);
+
 /* local_open_dir - a folder under parent (AT_FDCWD: a path), made if
  * missing, never through a symbolic link, owned by owner; -1 with why */
 static int local_open_dir(int parent, const char *name, uid_t owner, BUF *why)
+{
+    char   *bare = xstrdup(name);
+    size_t  len = strlen(bare);
+    int     fd;
+
+    /* A trailing slash would make open() follow a symbolic link. */
+    while (len > 1 && bare[len - 1] == '/')
+        bare[--len] = 0;
+    fd = local_open_dir_bare(parent, bare, owner, why);
+    xfree(bare);
+    return fd;
+}
+
+/* local_open_dir_bare - local_open_dir for a name without trailing slash */
+static int local_open_dir_bare(int parent, const char *name, uid_t owner, BUF *why)
 {
     struct stat st;
     int     fd;
