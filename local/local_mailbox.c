@@ -400,6 +400,12 @@ int     local_deliver_mailbox(LOCAL_STATE *state, const LOCAL_ATTR *attr, LOCAL_
     if (*config_str(P_mailbox_command)) {
         local_deliver_command(state, attr, config_str(P_mailbox_command), &privs, st);
     } else if (user->sandbox) {
+        /* A user added to $sandbox_users later has no folder yet: make it,
+         * as the instance user, inside $sandbox_mail_directory. */
+        local_privs_enter(privs.uid, privs.gid);
+        if (mkdir(user->home, 0700) < 0 && errno != EEXIST)
+            msg_warn("mkdir %s: %m", user->home);
+        local_privs_leave();
         buf_sprintf(path, "%s/Maildir/", user->home);
         local_deliver_maildir(state, attr, buf_str(path), &privs, st);
     } else if (*home_mailbox) {

@@ -176,49 +176,57 @@ class LocalInstance(MasterInstance):
         self.start()
         wait_for(lambda: os.path.exists(self.unix_path("local")), 10, "private/local")
 
-    def put_queue_file(self, sender, rcpts, content):
-        """Write a ready queue file into active/; (id, data_offset, offsets)."""
-        data, data_offset, offsets = queue_file(sender, rcpts, content)
-        qid = queue_id()
-        path = os.path.join(self.spool, "active", qid)
-        with open(path, "wb") as f:
-            f.write(data)
-        os.chmod(path, 0o700)
-        if self.owner:
-            pw = pwd.getpwnam(self.owner)
-            os.chown(path, pw.pw_uid, pw.pw_gid)
-        return qid, data_offset, offsets
-
     def deliver(self, sender, rcpts, content, timeout=30.0):
-        """One delivery request; returns ({offset: reply}, final status, qid)."""
-        if isinstance(rcpts, str):
-            rcpts = [rcpts]
-        rcpts = [(r, r) if isinstance(r, str) else r for r in rcpts]
-        qid, data_offset, offsets = self.put_queue_file(sender, rcpts, content)
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(timeout)
-        sock.connect(self.unix_path("local"))
-        try:
-            raw_content = content.encode() if isinstance(content, str) else content
+        """One delivery request; returns ([reply per recipient], final, qid)."""
+        replies, final, qid, self.last_offsets = deliver_request(
+            self.spool, self.unix_path("local"), self.owner, sender, rcpts, content, timeout)
+        return replies, final, qid
+
+
+def put_queue_file(spool, owner, sender, rcpts, content):
+    """Write a ready queue file into active/; (id, data_offset, offsets)."""
+    data, data_offset, offsets = queue_file(sender, rcpts, content)
+    qid = queue_id()
+    path = os.path.join(spool, "active", qid)
+    with open(path, "wb") as f:
+        f.write(data)
+    os.chmod(path, 0o700)
+    if owner:
+        pw = pwd.getpwnam(owner)
+        os.chown(path, pw.pw_uid, pw.pw_gid)
+    return qid, data_offset, offsets
+
+
+def deliver_request(spool, local_socket, owner, sender, rcpts, content, timeout=30.0):
+    """Queue a file and send one delivery request for it, as qmgr would;
+    ([reply per recipient], final reply, queue ID, R record offsets)."""
+    if isinstance(rcpts, str):
+        rcpts = [rcpts]
+    rcpts = [(r, r) if isinstance(r, str) else r for r in rcpts]
+    qid, data_offset, offsets = put_queue_file(spool, owner, sender, rcpts, content)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    sock.connect(local_socket)
+    try:
+        raw_content = content.encode() if isinstance(content, str) else content
+        sock.sendall(attr_list([
+            ("flags", 0), ("queue_name", "active"), ("queue_id", qid),
+            ("offset", data_offset), ("size", len(raw_content)), ("nexthop", "test.example"),
+            ("sender", sender), ("dsn_envid", ""), ("dsn_ret", 0),
+            ("arrival_time", int(time.time())), ("nrcpt", len(rcpts))]))
+        for (orig, addr), off in zip(rcpts, offsets):
             sock.sendall(attr_list([
-                ("flags", 0), ("queue_name", "active"), ("queue_id", qid),
-                ("offset", data_offset), ("size", len(raw_content)), ("nexthop", "test.example"),
-                ("sender", sender), ("dsn_envid", ""), ("dsn_ret", 0),
-                ("arrival_time", int(time.time())), ("nrcpt", len(rcpts))]))
-            for (orig, addr), off in zip(rcpts, offsets):
-                sock.sendall(attr_list([
-                    ("original_recipient", orig), ("recipient", addr), ("dsn_orig_rcpt", ""),
-                    ("dsn_notify", 0), ("offset", off)]))
-            reader = AttrReader(sock)
-            replies = {}
-            for _ in rcpts:
-                reply = reader.read()
-                replies[int(reply["offset"])] = reply
-            final = reader.read()
-        finally:
-            sock.close()
-        self.last_offsets = offsets
-        return [replies[o] for o in offsets], final, qid
+                ("original_recipient", orig), ("recipient", addr), ("dsn_orig_rcpt", ""),
+                ("dsn_notify", 0), ("offset", off)]))
+        reader = AttrReader(sock)
+        replies = {}
+        for _ in rcpts:
+            reply = reader.read()
+            replies[int(reply["offset"])] = reply
+        final = reader.read()
+    finally:
+        sock.close()
+    return [replies[o] for o in offsets], final, qid, offsets
 
 
 def make_user(name, home_root):
