@@ -247,13 +247,15 @@ static int local_request(STREAM *client, LOCAL_REQUEST *req)
             ret = -1;
         local_state_free(&state);
     }
+    /* Release the shared lock before saying "done": qmgr may lock the file
+     * exclusively as soon as it has the answer. */
+    local_msg_free_headers(&msg);
+    if (msg.fd >= 0)
+        close(msg.fd);
     if (ret == 0 && attr_send(client, SEND_INT(MAIL_ATTR_STATUS, 0), ATTR_END) < 0)
         ret = -1;
     if (ret < 0)
         msg_warn("%s: reply to qmgr: %s", msg.queue_id, attr_last_error());
-    local_msg_free_headers(&msg);
-    if (msg.fd >= 0)
-        close(msg.fd);                  /* releases the shared lock */
     buf_free(why);
     return ret;
 }
