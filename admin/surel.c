@@ -18,6 +18,10 @@
  *                      build or query a lookup table, as postmap does
  *      sandbox DIR [--smtp-port N]
  *                      write a complete instance that runs without root
+ *      queue list [-j] | flush [site] | show [-e|-h|-b] ID |
+ *            delete|hold|release|requeue ID|ALL|- [queue...]
+ *                      look at and change the mail queue, as postqueue,
+ *                      postsuper and postcat do
  *
  *      -c config_dir (or $MAIL_CONFIG) selects the configuration folder.
  * SECURITY
@@ -47,6 +51,7 @@ const char *surel_config_dir;
 #pragma weak surel_conf_main
 #pragma weak surel_map_main
 #pragma weak surel_sandbox_main
+#pragma weak surel_queue_main
 
 static const struct {
     const char *name;
@@ -61,6 +66,8 @@ static const struct {
     {"conf", surel_conf_main, "conf [-d|-n] [name[=value] ...]"},
     {"map", surel_map_main, "map build|query TYPE:FILE [KEY]"},
     {"sandbox", surel_sandbox_main, "sandbox DIR [--smtp-port N]"},
+    {"queue", surel_queue_main, "queue list [-j]|flush [site]|show [-e|-h|-b] ID|\n"
+     "          delete|hold|release|requeue ID|ALL|- [queue...]"},
 };
 
 #define SUREL_NVERBS (sizeof(surel_verbs) / sizeof(surel_verbs[0]))
@@ -81,6 +88,7 @@ int main(int argc, char **argv)
     size_t  i;
 
     msg_init("surel", MSG_TO_STDERR);
+    surel_setgid_init();
     while ((ch = getopt(argc, argv, "+c:v")) != -1) {
         switch (ch) {
         case 'c':
@@ -101,6 +109,8 @@ int main(int argc, char **argv)
                 msg_fatal("verb '%s' is not part of this build", argv[optind]);
             /* Each verb parses its own options from argv[1]; optind = 0
              * makes glibc's getopt start afresh. */
+            if (strcmp(argv[optind], "queue") != 0)
+                surel_setgid_forget();
             argc -= optind;
             argv += optind;
             optind = 0;

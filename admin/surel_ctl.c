@@ -22,7 +22,9 @@
  *      process group with SIGKILL, as `postfix stop` does.
  *      reload sends SIGHUP: the master re-reads main.cf and master.cf.
  *      status says "the surel mail system is running: PID: N" (exit 0)
- *      or "the surel mail system is not running" (exit 1).
+ *      or "the surel mail system is not running" (exit 1), then how many
+ *      messages each queue holds ("queue: 0 maildrop, 2 incoming, ...")
+ *      when the caller may read the queue folders.
  *
  *      As with Postfix, start on a running system and stop or reload on a
  *      stopped one are fatal errors (exit 1).
@@ -266,6 +268,18 @@ int surel_reload_main(int argc, char **argv)
     return 0;
 }
 
+/* ctl_queue_counts - how many messages each queue holds, when we may look */
+static void ctl_queue_counts(void)
+{
+    BUF    *counts = buf_alloc(128);
+
+    if (surel_queue_counts(config_str(P_queue_directory), counts) == 0)
+        msg_info("queue: %s", buf_str(counts));
+    else
+        msg_info("queue: not readable by this user (root or the queue owner can see counts)");
+    buf_free(counts);
+}
+
 /* surel_status_main - the `surel status` verb */
 int surel_status_main(int argc, char **argv)
 {
@@ -275,8 +289,10 @@ int surel_status_main(int argc, char **argv)
     ctl_load(0);
     if ((pid = ctl_probe()) == 0) {
         msg_info("the surel mail system is not running");
+        ctl_queue_counts();
         return 1;
     }
     msg_info("the surel mail system is running: PID: %ld", (long) pid);
+    ctl_queue_counts();
     return 0;
 }

@@ -98,6 +98,7 @@ static const struct {
     {"error", "unix  -       -       n       -       -", "error", ""},
     {"retry", "unix  -       -       n       -       -", "error", ""},
     {"local", "unix  -       n       n       -       -", "local", ""},
+    {"showq", "unix  n       -       n       -       -", "showq", ""},
 };
 
 #define SANDBOX_NSERVICES (sizeof(sandbox_services) / sizeof(sandbox_services[0]))

@@ -13,6 +13,7 @@
 #define MAIL_SERVICE_PICKUP     "pickup"
 #define MAIL_SERVICE_BOUNCE     "bounce"
 #define MAIL_SERVICE_LOCAL      "local"
+#define MAIL_SERVICE_SHOWQ      "showq"     /* public/showq: the queue listing */
 
 /* Attribute names. */
 #define MAIL_ATTR_PROTO         "protocol"
@@ -44,6 +45,15 @@
 #define MAIL_ATTR_PROTO_NAME    "protocol_name"     /* SMTP, ESMTP, ESMTPS... */
 #define MAIL_ATTR_ENCODING      "encoding"          /* 7bit, 8bitmime */
 #define MAIL_ATTR_SMTPUTF8      "smtputf8"
+#define MAIL_ATTR_FORMAT        "format"
+
+/*
+ * The showq protocol (surel queue list -> public/showq).
+ *   client -> {format="text"|"json"}
+ *   showq -> the listing as plain bytes (lib/queue_list.h), then EOF.
+ */
+#define SHOWQ_FORMAT_TEXT       "text"
+#define SHOWQ_FORMAT_JSON       "json"
 
 /*
  * The cleanup protocol (smtpd, pickup, bounce -> private/cleanup).

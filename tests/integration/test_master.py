@@ -179,9 +179,11 @@ class MasterTest(unittest.TestCase):
     def test_multi_server_serves_many_clients_in_one_process(self):
         inst = self.instance("multi unix - - n - - test-multi\n")
         inst.start()
+        # The second client connects once the first is served: before that
+        # the master may rightly start a second process (none is idle yet).
         a = Client(inst.unix_path("multi"), socket.AF_UNIX)
-        b = Client(inst.unix_path("multi"), socket.AF_UNIX)
         pa, _, ta = a.ask("a")
+        b = Client(inst.unix_path("multi"), socket.AF_UNIX)
         pb, _, tb = b.ask("b")
         self.assertEqual((ta, tb), ("a", "b"))
         self.assertEqual(pa, pb)

@@ -1,0 +1,472 @@
+"""surel queue list/show/flush/delete/hold/release/requeue on sandbox instances.
+
+Queue files are written by bin/test-qinject with lib/qfile's commit
+protocol (as cleanup writes them). Every changing verb is checked by
+comparing the whole queue (every file's path, content and mtime) before
+and after: it must change what it should and nothing else.
+"""
+import fcntl
+import hashlib
+import json
+import os
+import pwd
+import grp
+import shutil
+import socket
+import subprocess
+import threading
+import time
+
+import surel_harness as h
+
+QUEUES = ("maildrop", "incoming", "active", "deferred", "hold", "corrupt", "defer", "bounce")
+TEST_USER = "surelqtest"
+
+
+def ensure_test_user():
+    """An ordinary local account for the permission tests."""
+    try:
+        return pwd.getpwnam(TEST_USER)
+    except KeyError:
+        h.run(["useradd", "-M", "-N", "-s", "/usr/sbin/nologin", TEST_USER])
+        return pwd.getpwnam(TEST_USER)
+
+
+def as_user(argv, user=TEST_USER, check=False, **kw):
+    pw = pwd.getpwnam(user)
+    return h.run(["setpriv", "--reuid=%d" % pw.pw_uid, "--regid=%d" % pw.pw_gid,
+                  "--clear-groups", "--"] + argv, check=check, **kw)
+
+
+class QueueTest(h.InstanceTest):
+
+    def setUp(self):
+        super().setUp()
+        self.inst = self.instance()
+        self.spool = self.inst.spool
+
+    # Helpers.
+    def inject(self, *args, queue="incoming", body="Subject: test\n\nhello\n", hashed=False):
+        argv = [h.binary("test-qinject"), "-d", self.spool, "-u", "surel", "-q", queue]
+        if hashed:
+            argv += ["-H", "1"]
+        proc = h.run(argv + list(args), input=body)
+        return proc.stdout.strip()
+
+    def q(self, *args, check=True, **kw):
+        return self.inst.surel("queue", *args, check=check, **kw)
+
+    def snapshot(self):
+        """{relative path: (sha256, mtime_ns)} of every file in the queue folders."""
+        result = {}
+        for queue in QUEUES:
+            top = os.path.join(self.spool, queue)
+            for folder, _, files in os.walk(top):
+                for name in files:
+                    path = os.path.join(folder, name)
+                    try:
+                        with open(path, "rb") as f:
+                            digest = hashlib.sha256(f.read()).hexdigest()
+                        result[os.path.relpath(path, self.spool)] = (digest, os.stat(path).st_mtime_ns)
+                    except FileNotFoundError:
+                        pass
+        return result
+
+    def where(self, qid):
+        """Relative paths of the files named qid."""
+        return sorted(p for p in self.snapshot() if os.path.basename(p) == qid)
+
+    def defer_log(self, qid, lines):
+        """A defer/ log in bounce's format (one entry a line, %XX escapes)."""
+        folder = os.path.join(self.spool, "defer", qid[9])
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, qid)
+        with open(path, "w") as f:
+            for rcpt, reason in lines:
+                f.write("action=delayed offset=0 notify=0 status=4.4.1 recipient=%s "
+                        "orig_rcpt=%s dsn_orcpt= reason=%s\n" % (
+                            rcpt, rcpt, reason.replace("%", "%25").replace(" ", "%20")))
+        return path
+
+    def assert_only_changed(self, before, after, removed=(), added=(), touched=()):
+        """after == before except the paths named (relative to the spool)."""
+        for path in removed:
+            self.assertIn(path, before)
+            self.assertNotIn(path, after)
+        for path in added:
+            self.assertNotIn(path, before)
+            self.assertIn(path, after)
+        rest_before = {p: v for p, v in before.items() if p not in removed and p not in touched}
+        rest_after = {p: v for p, v in after.items() if p not in added and p not in touched}
+        self.assertEqual(rest_before, rest_after)
+
+    # list
+    def test_list_empty(self):
+        self.assertEqual(self.q("list").stdout, "Mail queue is empty\n")
+        self.assertEqual(self.q("list", "-j").stdout, "")
+
+    def test_list_table(self):
+        a = self.inject("-f", "alice@sandbox.test", "-r", "x@example.com",
+                        "-D", "gone@example.com", "-r", "y@example.org")
+        d = self.inject("-f", "", "-r", "z@example.com", "-r", "w@example.com",
+                        queue="deferred", hashed=True)
+        self.defer_log(d, [("z@example.com", "connect to mx.example.com: Connection refused")])
+        hd = self.inject("-r", "held@example.com", queue="hold")
+        act = self.inject("-r", "busy@example.com", queue="active")
+        out = self.q("list").stdout
+        lines = out.splitlines()
+        self.assertEqual(lines[0], "-Queue ID-  --Size-- ----Arrival Time---- -Sender/Recipient-------")
+        self.assertTrue(out.endswith("-- 1 Kbytes in 4 Requests.\n"), out)
+        # Queue order: incoming, active, deferred, hold.
+        starts = [l.split()[0] for l in lines if l and l[0] not in " (-"]
+        self.assertEqual(starts, [a, act + "*", d, hd + "!"])
+        entry = out.split("\n\n")
+        self.assertIn("alice@sandbox.test", entry[0])
+        self.assertIn(" " * 41 + "x@example.com", entry[0])
+        self.assertIn(" " * 41 + "y@example.org", entry[0])
+        self.assertNotIn("gone@example.com", out)         # done: not shown
+        deferred = [e for e in entry if d in e][0].splitlines()
+        self.assertIn("MAILER-DAEMON", deferred[0])
+        self.assertEqual(deferred[1], "(connect to mx.example.com: Connection refused)")
+        self.assertEqual(deferred[2].strip(), "z@example.com")
+        self.assertEqual(deferred[3].strip(), "w@example.com")
+
+    def test_list_json(self):
+        a = self.inject("-f", "alice@sandbox.test", "-r", "x@example.com", "-D", "gone@example.com",
+                        body="Subject: x\n\n" + "line\n" * 10)
+        d = self.inject("-f", "", "-r", "z@example.com", queue="deferred", hashed=True)
+        self.defer_log(d, [("z@example.com", "4.4.1 timed out \"quoted\"")])
+        rows = [json.loads(l) for l in self.q("list", "-j").stdout.splitlines()]
+        self.assertEqual(len(rows), 2)
+        self.assertEqual(rows[0]["queue_name"], "incoming")
+        self.assertEqual(rows[0]["queue_id"], a)
+        self.assertEqual(rows[0]["sender"], "alice@sandbox.test")
+        self.assertEqual(rows[0]["message_size"], len("Subject: x\n\n" + "line\n" * 10))
+        self.assertFalse(rows[0]["forced_expire"])
+        self.assertAlmostEqual(rows[0]["arrival_time"], time.time(), delta=60)
+        self.assertEqual(rows[0]["recipients"], [{"address": "x@example.com"}])
+        self.assertEqual(rows[1]["queue_name"], "deferred")
+        self.assertEqual(rows[1]["sender"], "")
+        self.assertEqual(rows[1]["recipients"],
+                         [{"address": "z@example.com", "delay_reason": "4.4.1 timed out \"quoted\""}])
+
+    def test_list_skips_unready_and_changes_nothing(self):
+        a = self.inject("-r", "x@example.com")
+        bad = os.path.join(self.spool, "incoming", a[:-1] + ("b" if a[-1] != "b" else "c"))
+        with open(bad, "w") as f:
+            f.write("not a queue file")
+        os.chmod(bad, 0o600)                              # not ready
+        before = self.snapshot()
+        out = self.q("list").stdout
+        self.assertIn(a, out)
+        self.assertIn("in 1 Request.", out)
+        self.assertEqual(self.snapshot(), before)
+
+    # show
+    def test_show(self):
+        a = self.inject("-f", "alice@sandbox.test", "-a", "client_address=127.0.0.1",
+                        "-o", "rfc822;X@Example.com", "-n", "6", "-r", "x@example.com",
+                        "-D", "gone@example.com",
+                        body="Subject: hi\nFrom: alice@sandbox.test\n\nbody one\nbody two\n")
+        out = self.q("show", a).stdout
+        self.assertIn("*** ENVELOPE RECORDS incoming/%s ***" % a, out)
+        self.assertIn("sender: alice@sandbox.test\n", out)
+        self.assertIn("named_attribute: client_address=127.0.0.1\n", out)
+        self.assertIn("recipient: x@example.com (todo)\n    dsn_orig_rcpt: rfc822;X@Example.com\n"
+                      "    dsn_notify: success,failure\n", out)
+        self.assertIn("recipient: gone@example.com (done)\n", out)
+        self.assertIn("*** MESSAGE CONTENTS incoming/%s ***\nSubject: hi\nFrom: alice@sandbox.test\n"
+                      "\nbody one\nbody two\n*** MESSAGE FILE END" % a, out)
+        self.assertEqual(self.q("show", "-h", a).stdout, "Subject: hi\nFrom: alice@sandbox.test\n")
+        self.assertEqual(self.q("show", "-b", a).stdout, "body one\nbody two\n")
+        env = self.q("show", "-e", a).stdout
+        self.assertIn("sender: alice@sandbox.test", env)
+        self.assertNotIn("Subject", env)
+
+    def test_show_refuses_bad_ids(self):
+        for bad in ("../../etc/passwd", "abc/def", "", "x" * 40):
+            proc = self.q("show", bad, check=False)
+            self.assertNotEqual(proc.returncode, 0, bad)
+            self.assertIn("invalid queue ID", proc.stderr)
+        proc = self.q("show", "4jXFcc2cGNz1bcSV", check=False)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("no such message", proc.stderr)
+
+    # delete, hold, release, requeue
+    def test_delete(self):
+        a = self.inject("-r", "x@example.com")
+        b = self.inject("-r", "y@example.com", queue="deferred", hashed=True)
+        logpath = self.defer_log(b, [("y@example.com", "later")])
+        os.makedirs(os.path.join(self.spool, "bounce"), exist_ok=True)
+        with open(os.path.join(self.spool, "bounce", b), "w") as f:
+            f.write("action=failed recipient=q@example.com reason=no\n")
+        before = self.snapshot()
+        proc = self.q("delete", b)
+        after = self.snapshot()
+        self.assert_only_changed(before, after, removed=[
+            "deferred/%s/%s" % (b[9], b), os.path.relpath(logpath, self.spool), "bounce/" + b])
+        self.assertIn(a, self.q("list").stdout)
+        self.assertIn("%s: removed" % b, self.inst.log())
+        self.assertIn("Deleted: 1 message", proc.stderr)
+
+    def test_hold_and_release(self):
+        a = self.inject("-r", "x@example.com")
+        b = self.inject("-r", "y@example.com", queue="deferred", hashed=True)
+        before = self.snapshot()
+        self.q("hold", a)
+        after = self.snapshot()
+        self.assert_only_changed(before, after, removed=["incoming/" + a], added=["hold/" + a])
+        self.assertEqual(before["incoming/" + a], after["hold/" + a])   # same bytes, same mtime
+        self.assertIn("%s: placed on hold" % a, self.inst.log())
+        self.assertIn(a + "!", self.q("list").stdout)
+        # release: hold -> deferred (hashed), mtime now
+        os.utime(os.path.join(self.spool, "hold", a), (1000000, 1000000))
+        before = self.snapshot()
+        t0 = time.time()
+        self.q("release", a)
+        after = self.snapshot()
+        dst = "deferred/%s/%s" % (a[9], a)
+        self.assert_only_changed(before, after, removed=["hold/" + a], added=[dst])
+        self.assertEqual(after[dst][0], before["hold/" + a][0])
+        self.assertGreaterEqual(after[dst][1] / 1e9, t0 - 2)
+        self.assertIn("%s: released from hold" % a, self.inst.log())
+        st = os.stat(os.path.join(self.spool, "deferred", a[9]))
+        self.assertEqual(pwd.getpwuid(st.st_uid).pw_name, "surel")   # qmgr can use it
+        # release only works on held mail
+        proc = self.q("release", b, check=False)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("no such message", proc.stderr)
+
+    def test_requeue(self):
+        b = self.inject("-r", "y@example.com", queue="deferred", hashed=True)
+        c = self.inject("-r", "z@example.com", queue="hold")
+        before = self.snapshot()
+        self.q("requeue", "ALL", "deferred")
+        after = self.snapshot()
+        self.assert_only_changed(before, after, removed=["deferred/%s/%s" % (b[9], b)],
+                                 added=["incoming/" + b])
+        self.assertIn("%s: requeued" % b, self.inst.log())
+        self.assertIn("hold/" + c, after)
+
+    def test_all_and_stdin(self):
+        ids = [self.inject("-r", "u%d@example.com" % i) for i in range(4)]
+        keep = self.inject("-r", "keep@example.com", queue="hold")
+        proc = self.q("hold", "-", input="%s\n%s\n\n" % (ids[0], ids[1]))
+        self.assertIn("Placed on hold: 2 messages", proc.stderr)
+        self.assertEqual(sorted(self.where(ids[0]) + self.where(ids[1])),
+                         sorted(["hold/" + ids[0], "hold/" + ids[1]]))
+        self.q("delete", "ALL", "incoming")
+        snap = self.snapshot()
+        self.assertEqual(sorted(snap), sorted(["hold/" + i for i in (ids[0], ids[1], keep)]))
+        self.q("delete", "ALL")
+        self.assertEqual(self.snapshot(), {})
+
+    def test_busy_message_is_left_alone(self):
+        a = self.inject("-r", "x@example.com", queue="active")
+        path = os.path.join(self.spool, "active", a)
+        before = self.snapshot()
+        with open(path, "rb") as f:
+            fcntl.flock(f, fcntl.LOCK_SH)             # as a delivery agent does
+            for verb in ("delete", "hold", "requeue"):
+                proc = self.q(verb, a, check=False)
+                self.assertEqual(proc.returncode, 1, verb)
+                self.assertIn("busy", proc.stderr)
+            self.assertEqual(self.snapshot(), before)
+        self.q("delete", a)                            # lock gone: it works
+        self.assertEqual(self.snapshot(), {})
+
+    def test_refuses_unknown_queue_and_bad_id(self):
+        proc = self.q("hold", "ALL", "corrupt", check=False)
+        self.assertNotEqual(proc.returncode, 0)
+        proc = self.q("delete", "../x", check=False)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("invalid queue ID", proc.stderr)
+
+    def test_changes_while_mail_flows(self):
+        """A background writer keeps committing new files (and a stand-in
+        scheduler removes some) while the verbs run: only their targets change."""
+        targets = [self.inject("-r", "t%d@example.com" % i) for i in range(3)]
+        flowing = []
+        stop = threading.Event()
+        errors = []
+
+        def submitter():
+            while not stop.is_set():
+                try:
+                    flowing.append(self.inject("-r", "bg@example.com", queue="deferred", hashed=True))
+                except AssertionError as e:
+                    errors.append(e)
+
+        gone = []
+
+        def scheduler():
+            # Mail that arrives and is removed again at once, as delivered
+            # mail is: listing and the verbs must not trip over it.
+            while not stop.is_set():
+                try:
+                    qid = self.inject("-r", "fleeting@example.com")
+                    os.unlink(os.path.join(self.spool, "incoming", qid))
+                    gone.append(qid)
+                except (AssertionError, OSError) as e:
+                    errors.append(e)
+
+        listed = []
+
+        def lister():
+            while not stop.is_set():
+                proc = self.q("list", check=False)
+                listed.append(proc.returncode)
+                if proc.returncode != 0 or not proc.stdout.endswith((".\n", "empty\n")):
+                    errors.append(proc)
+
+        threads = [threading.Thread(target=f) for f in (submitter, scheduler, lister)]
+        for t in threads:
+            t.start()
+        try:
+            h.wait_for(lambda: len(flowing) >= 3, 20, "background submissions")
+            self.q("hold", targets[0])
+            self.q("delete", targets[1])
+            self.q("hold", targets[2])
+            self.q("release", targets[2])
+            h.wait_for(lambda: len(flowing) >= 30 and len(gone) >= 30 and len(listed) >= 10, 60,
+                       "more background submissions")
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        self.assertEqual(errors, [])
+        snap = self.snapshot()
+        self.assertEqual(self.where(targets[0]), ["hold/" + targets[0]])
+        self.assertEqual(self.where(targets[1]), [])
+        self.assertEqual(self.where(targets[2]), ["deferred/%s/%s" % (targets[2][9], targets[2])])
+        for qid in flowing:
+            self.assertEqual(self.where(qid), ["deferred/%s/%s" % (qid[9], qid)])
+        for qid in gone:
+            self.assertEqual(self.where(qid), [])
+        self.assertEqual(len(snap), 2 + len(flowing))
+
+    # status
+    def test_status_counts(self):
+        self.inject("-r", "x@example.com")
+        self.inject("-r", "x@example.com")
+        self.inject("-r", "x@example.com", queue="hold")
+        self.inject("-r", "x@example.com", queue="deferred", hashed=True)
+        proc = self.inst.surel("status", check=False)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("queue: 0 maildrop, 2 incoming, 0 active, 1 deferred, 1 hold, 0 corrupt",
+                      proc.stderr)
+
+
+class RunningQueueTest(h.InstanceTest):
+    """Verbs that talk to services: the instance runs with showq and a
+    stand-in qmgr (bin/test-trigger logs every trigger it gets)."""
+
+    def setUp(self):
+        super().setUp()
+        self.inst = self.instance()
+        self.spool = self.inst.spool
+        self.inst.write_master_cf(
+            "showq     unix  n       -       n       -       -       showq\n"
+            "qmgr      unix  n       -       n       -       1       test-trigger\n"
+            "defer     unix  -       -       n       -       0       bounce\n")
+        self.inst.start()
+
+    def inject(self, *args, queue="incoming", hashed=False):
+        argv = [h.binary("test-qinject"), "-d", self.spool, "-u", "surel", "-q", queue]
+        if hashed:
+            argv += ["-H", "1"]
+        return h.run(argv + list(args), input="Subject: t\n\nx\n").stdout.strip()
+
+    def triggers(self):
+        return "".join(line.split("data=", 1)[1] for line in self.inst.log().splitlines()
+                       if "trigger service=qmgr data=" in line)
+
+    def test_flush_triggers_qmgr(self):
+        self.inst.surel("queue", "flush")
+        h.wait_for(lambda: "FAI" in self.triggers(), 10, "flush triggers")
+
+    def test_flush_site_touches_only_that_site(self):
+        old = time.time() + 3600                       # next attempt in an hour
+        mine = self.inject("-r", "a@site.example", "-t", "3600", queue="deferred", hashed=True)
+        other = self.inject("-r", "b@other.example", "-t", "3600", queue="deferred", hashed=True)
+        mtime = lambda qid: os.stat(os.path.join(self.spool, "deferred", qid[9], qid)).st_mtime
+        self.assertGreater(mtime(mine), old - 10)
+        self.inst.surel("queue", "flush", "site.example")
+        self.assertLess(mtime(mine), time.time() + 1)
+        self.assertGreater(mtime(other), old - 10)
+        h.wait_for(lambda: "DI" in self.triggers(), 10, "flush site triggers")
+
+    def test_ordinary_user_may_list_not_change(self):
+        ensure_test_user()
+        a = self.inject("-f", "alice@sandbox.test", "-r", "x@example.com")
+        b = self.inject("-r", "y@example.com", queue="hold")
+        root_text = self.inst.surel("queue", "list").stdout
+        root_json = self.inst.surel("queue", "list", "-j").stdout
+        # surel installed set-gid setgid_group, as postqueue is set-gid postdrop.
+        tooldir = os.path.join(self.inst.root, "tool")
+        os.makedirs(tooldir)
+        os.chmod(tooldir, 0o755)
+        tool = os.path.join(tooldir, "surel")
+        shutil.copy(h.binary("surel"), tool)
+        os.chown(tool, 0, grp.getgrnam("sureldrop").gr_gid)
+        os.chmod(tool, 0o2755)
+        cfg = ["-c", self.inst.etc]
+        proc = as_user([tool] + cfg + ["queue", "list"])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.stdout, root_text)
+        proc = as_user([tool] + cfg + ["queue", "list", "-j"])
+        self.assertEqual(proc.stdout, root_json)
+        # Without the set-gid install the user is told why not.
+        proc = as_user([h.binary("surel")] + cfg + ["queue", "list"])
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("cannot list the queue", proc.stderr)
+        # Nothing that changes the queue or shows message content.
+        before = QueueTest.snapshot(self)
+        for args in (["delete", a], ["hold", a], ["release", b], ["requeue", "ALL"],
+                     ["delete", "ALL"], ["show", a], ["flush", "sandbox.test"]):
+            for prog in (tool, h.binary("surel")):
+                proc = as_user([prog] + cfg + ["queue"] + args)
+                self.assertNotEqual(proc.returncode, 0, args)
+                self.assertIn("permission denied", proc.stderr, args)
+        self.assertEqual(QueueTest.snapshot(self), before)
+        proc = as_user([h.binary("surel")] + cfg + ["status"])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("queue: not readable", proc.stderr)
+
+    def test_reason_from_the_real_defer_log(self):
+        """The delay reason bounce's defer service logs is the one list shows."""
+        qid = self.inject("-f", "alice@sandbox.test", "-r", "far@example.com",
+                          queue="deferred", hashed=True)
+        path = os.path.join(self.spool, "private", "defer")
+        h.wait_for(lambda: os.path.exists(path), 10, "private/defer")
+        request = [("request", "append"), ("queue_id", qid), ("original_recipient", "far@example.com"),
+                   ("recipient", "far@example.com"), ("dsn_orig_rcpt", ""), ("dsn_notify", 0),
+                   ("offset", 100), ("dsn_status", "4.4.1"), ("dsn_action", "delayed"),
+                   ("reason", "connect to example.com[192.0.2.1]:25: Connection refused")]
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(20)
+            s.connect(path)
+            s.sendall(b"".join(n.encode() + b"\0" + str(v).encode() + b"\0" for n, v in request) + b"\0")
+            reply = b""
+            while not reply.endswith(b"\0\0") or reply.count(b"\0") < 3:
+                ch = s.recv(1)
+                if not ch:
+                    break
+                reply += ch
+        self.assertEqual(reply, b"status\x000\x00\x00")
+        out = self.inst.surel("queue", "list").stdout
+        self.assertIn("(connect to example.com[192.0.2.1]:25: Connection refused)\n"
+                      + " " * 41 + "far@example.com\n", out)
+        row = json.loads(self.inst.surel("queue", "list", "-j").stdout)
+        self.assertEqual(row["recipients"], [{"address": "far@example.com", "delay_reason":
+                                              "connect to example.com[192.0.2.1]:25: Connection refused"}])
+
+    def test_status_counts_running(self):
+        self.inject("-r", "x@example.com", queue="hold")
+        proc = self.inst.surel("status")
+        self.assertIn("queue: 0 maildrop, 0 incoming, 0 active, 0 deferred, 1 hold, 0 corrupt",
+                      proc.stderr)
+
+
+if __name__ == "__main__":
+    h.main()
