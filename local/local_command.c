@@ -1,0 +1,269 @@
+/* local_command - |command destinations and mailbox_command.
+ *
+ * The command text comes from whoever owns the alias table, .forward or
+ * :include: file (or from main.cf for mailbox_command) and is run by
+ * /bin/sh -c as that owner; envelope data never enters the command text:
+ * it reaches the command only through the environment (SENDER, RECIPIENT,
+ * LOCAL, EXTENSION, DOMAIN ...) and standard input (DESIGN §10: the
+ * OpenSMTPD and Exim lessons).
+ *
+ * The child gets: a session (process group) of its own, so that a time
+ * limit kills everything it started; root given up for good (setgroups,
+ * setgid, setuid, checked) before exec; HOME as its working folder; a clean
+ * environment; the message on standard input from an in-memory file (so
+ * that a command that does not read its input never blocks us); standard
+ * output and error into a pipe, of which the first LOCAL_OUTPUT_MAX bytes
+ * are kept for the bounce text.
+ * Exit 0 is delivered; a sysexits(3) code maps to its DSN status (75,
+ * EX_TEMPFAIL, defers); any other exit bounces with 5.3.0; death by a
+ * signal defers; the time limit (command_time_limit) bounces, as in Postfix.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "local.h"
+#include "mail_proto.h"
+#include "mem.h"
+#include "msg.h"
+
+#define LOCAL_OUTPUT_MAX    1024    /* command output kept for the reason text */
+#define LOCAL_ENV_MAX       16
+
+/* sysexits(3) codes and the DSN status each means (Postfix's sys_exits). */
+static const struct {
+    int     code;
+    const char *dsn;
+} local_sysexits[] = {
+    {64, "5.3.0"}, {65, "5.6.0"}, {66, "5.3.0"}, {67, "5.1.1"}, {68, "5.1.2"},
+    {69, "5.3.0"}, {70, "5.3.0"}, {71, "4.3.0"}, {72, "5.3.0"}, {73, "5.2.0"},
+    {74, "5.3.0"}, {75, "4.3.0"}, {76, "5.5.0"}, {77, "5.7.0"}, {78, "5.3.5"},
+};
+
+/* Everything the child needs, prepared before fork (no allocation after). */
+typedef struct LOCAL_CHILD {
+    const char *command;
+    const LOCAL_PRIVS *privs;
+    const char *home;
+    char   *envp[LOCAL_ENV_MAX + 1];
+    int     nenv;
+    int     in_fd;
+    int     out_fd;
+} LOCAL_CHILD;
+
+/* local_env_add - one NAME=value string */
+static void local_env_add(LOCAL_CHILD *child, const char *name, const char *value)
+{
+    BUF    *b;
+
+    if (child->nenv >= LOCAL_ENV_MAX)
+        msg_panic("local_env_add: too many variables");
+    b = buf_alloc(64);
+    buf_sprintf(b, "%s=%s", name, value ? value : "");
+    child->envp[child->nenv++] = buf_steal(b);
+}
+
+/* local_child_env - HOME, USER, ... and the envelope, nothing inherited */
+static void local_child_env(LOCAL_CHILD *child, LOCAL_STATE *state, const LOCAL_ATTR *attr,
+                            const char *home, const char *shell)
+{
+    BUF    *local = buf_alloc(64);
+    const char *at = strrchr(attr->address, '@');
+
+    buf_reset(local);
+    buf_append(local, attr->address, at ? (size_t) (at - attr->address) : strlen(attr->address));
+    local_env_add(child, "HOME", home);
+    local_env_add(child, "USER", child->privs->name);
+    local_env_add(child, "LOGNAME", child->privs->name);
+    local_env_add(child, "SHELL", shell);
+    local_env_add(child, "PATH", "/usr/bin:/bin");
+    local_env_add(child, "SENDER", attr->sender);
+    local_env_add(child, "RECIPIENT", attr->address);
+    local_env_add(child, "ORIGINAL_RECIPIENT", state->orig_rcpt);
+    local_env_add(child, "LOCAL", buf_str(local));
+    local_env_add(child, "EXTENSION", attr->extension ? attr->extension : "");
+    local_env_add(child, "DOMAIN", at ? at + 1 : "");
+    local_env_add(child, "QUEUE_ID", state->msg->queue_id);
+    buf_free(local);
+}
+
+/* local_child_run - in the child: give up root, set up fds, exec; never returns */
+static void local_child_run(const LOCAL_CHILD *child)
+{
+    char   *argv[] = {"/bin/sh", "-c", (char *) child->command, NULL};
+    gid_t   gid = child->privs->gid;
+
+    (void) setsid();
+    if (dup2(child->in_fd, 0) < 0 || dup2(child->out_fd, 1) < 0 || dup2(child->out_fd, 2) < 0)
+        _exit(71);
+    closefrom(3);
+    if (local_is_root()) {
+        if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid(child->privs->uid) < 0
+            || getuid() != child->privs->uid || geteuid() != child->privs->uid
+            || (child->privs->uid != 0 && setuid(0) == 0))
+            _exit(71);
+    }
+    if (chdir(child->home) < 0 && chdir("/") < 0)
+        _exit(71);
+    signal(SIGPIPE, SIG_DFL);
+    execve(argv[0], argv, child->envp);
+    _exit(71);
+}
+
+/* local_child_wait - collect output until EOF and exit, within the deadline;
+ * 0 with *status, or -1 when the time limit was hit (the group is killed) */
+static int local_child_wait(pid_t pid, int out_fd, time_t deadline, BUF *output, int *status)
+{
+    struct pollfd pfd;
+    char    block[4096];
+    ssize_t n;
+    int     open_out = 1, left;
+    pid_t   got = 0;
+
+    while (open_out || got == 0) {
+        if (!open_out && (got = waitpid(pid, status, WNOHANG)) != 0)
+            break;
+        left = (int) (deadline - time(NULL));
+        if (left <= 0) {
+            (void) kill(-pid, SIGKILL);
+            (void) kill(pid, SIGKILL);
+            (void) waitpid(pid, status, 0);
+            return -1;
+        }
+        if (!open_out) {
+            usleep(10000);
+            continue;
+        }
+        pfd.fd = out_fd;
+        pfd.events = POLLIN;
+        if (poll(&pfd, 1, left > 1 ? 1000 : left * 1000) < 0 && errno != EINTR)
+            msg_fatal("poll: %m");
+        if (pfd.revents == 0)
+            continue;
+        n = read(out_fd, block, sizeof(block));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            open_out = 0;
+            continue;
+        }
+        if (buf_len(output) < LOCAL_OUTPUT_MAX)
+            buf_append(output, block, (size_t) n < LOCAL_OUTPUT_MAX - buf_len(output) ?
+                       (size_t) n : LOCAL_OUTPUT_MAX - buf_len(output));
+    }
+    if (got < 0)
+        msg_fatal("waitpid: %m");
+    return 0;
+}
+
+/* local_output_text - command output fit for a log line and a bounce */
+static void local_output_text(BUF *output)
+{
+    char   *cp;
+
+    buf_trim_right(output);
+    for (cp = buf_str(output); *cp; cp++)
+        if ((unsigned char) *cp < ' ' || (unsigned char) *cp == 0x7f)
+            *cp = ' ';
+}
+
+/* local_command_status - turn how the command ended into a status */
+static void local_command_status(LOCAL_STATUS *st, const char *command, int timed_out,
+                                 int status, BUF *output)
+{
+    const char *dsn = "5.3.0";
+    size_t  i;
+
+    local_output_text(output);
+    if (timed_out) {
+        local_status_set(st, "5.3.0", "Command time limit exceeded: \"%s\"%s%s", command,
+                         buf_len(output) ? ". Command output: " : "", buf_str(output));
+    } else if (WIFSIGNALED(status)) {
+        local_status_set(st, "4.3.0", "Command died with signal %d: \"%s\"%s%s",
+                         WTERMSIG(status), command,
+                         buf_len(output) ? ". Command output: " : "", buf_str(output));
+    } else if (WEXITSTATUS(status) == 0) {
+        local_status_set(st, "2.0.0", "delivered to command: %s", command);
+    } else {
+        for (i = 0; i < sizeof(local_sysexits) / sizeof(local_sysexits[0]); i++)
+            if (local_sysexits[i].code == WEXITSTATUS(status))
+                dsn = local_sysexits[i].dsn;
+        local_status_set(st, dsn, "Command died with status %d: \"%s\"%s%s",
+                         WEXITSTATUS(status), command,
+                         buf_len(output) ? ". Command output: " : "", buf_str(output));
+    }
+}
+
+/* local_deliver_command - run command with the message on stdin, as privs */
+int     local_deliver_command(LOCAL_STATE *state, const LOCAL_ATTR *attr, const char *command,
+                              const LOCAL_PRIVS *privs, LOCAL_STATUS *st)
+{
+    LOCAL_CHILD child;
+    struct passwd *pw;
+    BUF    *why = buf_alloc(100);
+    BUF    *output = buf_alloc(LOCAL_OUTPUT_MAX + 1);
+    int     pipefd[2] = {-1, -1};
+    int     ret, status = 0, timed_out, i;
+    pid_t   pid;
+    const char *home = "/";
+    const char *shell = "/bin/sh";
+
+    memset(&child, 0, sizeof(child));
+    child.command = command;
+    child.privs = privs;
+    if (attr->user && attr->user->uid == privs->uid) {
+        home = attr->user->home;
+        shell = attr->user->shell;
+    } else if ((pw = getpwuid(privs->uid)) != NULL) {
+        home = pw->pw_dir;
+        shell = pw->pw_shell;
+    }
+    child.home = home;
+    local_child_env(&child, state, attr, home, shell);
+    child.in_fd = memfd_create("surel-local", MFD_CLOEXEC);
+    if (child.in_fd < 0 || pipe2(pipefd, O_CLOEXEC) < 0) {
+        local_status_set(st, "4.3.0", "cannot run command: %s", strerror(errno));
+        goto done;
+    }
+    ret = local_copy(state->msg, attr->sender, state->delivered, child.in_fd,
+                     LOCAL_COPY_FROM | LOCAL_COPY_HEADERS, 0, why);
+    if (ret != LOCAL_COPY_OK || lseek(child.in_fd, 0, SEEK_SET) < 0) {
+        local_status_set(st, "4.3.0", "cannot run command: %s", buf_str(why));
+        goto done;
+    }
+    child.out_fd = pipefd[1];
+    if ((pid = fork()) < 0) {
+        local_status_set(st, "4.3.0", "cannot run command: fork: %s", strerror(errno));
+        goto done;
+    }
+    if (pid == 0)
+        local_child_run(&child);
+    close(pipefd[1]);
+    pipefd[1] = -1;
+    timed_out = local_child_wait(pid, pipefd[0], time(NULL) + config_time(P_command_time_limit),
+                                 output, &status) < 0;
+    local_command_status(st, command, timed_out, status, output);
+
+  done:
+    if (child.in_fd >= 0)
+        close(child.in_fd);
+    for (i = 0; i < 2; i++)
+        if (pipefd[i] >= 0)
+            close(pipefd[i]);
+    for (i = 0; i < child.nenv; i++)
+        xfree(child.envp[i]);
+    buf_free(why);
+    buf_free(output);
+    return st->stat;
+}

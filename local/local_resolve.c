@@ -1,0 +1,658 @@
+/* local_resolve - what one recipient address turns into, and its delivery.
+ *
+ * For a recipient user+ext@domain (domain one of ours):
+ *   1. a Delivered-To: header naming the address already, or too many
+ *      hops, bounces it: 5.4.6 "mail forwarding loop";
+ *   2. alias_maps: "user+ext", then "user"; a value is a list of
+ *      destinations (addresses, |command, /file, :include:/file, \user),
+ *      each delivered in turn with the rights of the table's owner
+ *      (root-owned: $default_privs); an owner-<alias> entry makes
+ *      owner-<alias>@$myorigin the envelope sender of the expansion;
+ *   3. a user (local_user.c): the first .forward file of forward_path,
+ *      whose destinations are delivered with the user's rights, else the
+ *      user's mailbox (local_mailbox.c);
+ *   4. otherwise luser_relay when set, else 5.1.1 unknown user.
+ * Addresses outside $mydestination are forwarded through cleanup.
+ *
+ * Loops: the names being expanded (aliases, .forward owners, :include:
+ * files) form a stack. A name that expands to itself (its direct parent on
+ * the stack) is delivered to the user's mailbox without further expansion,
+ * as Postfix does for "user: user, other" and a .forward holding the user;
+ * a name further up the stack is a loop and bounces 5.4.6, as does nesting
+ * deeper than LOCAL_DEPTH_MAX. A destination reached twice in one
+ * expansion is delivered once.
+ *
+ * Each destination's result is logged (to=<...>, orig_to=<recipient>);
+ * the recipient's own result, reported to qmgr, is the worst of them:
+ * anything deferred defers it (the whole expansion is tried again later:
+ * at-least-once, duplicates possible), else anything bounced bounces it.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <errno.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "local.h"
+#include "mail_proto.h"
+#include "mem.h"
+#include "msg.h"
+#include "safe_file.h"
+
+#define LOCAL_FILE_MAX      (1024 * 1024)   /* longest .forward or :include: file */
+
+/* local_status_init - a status that says nothing happened yet */
+void    local_status_init(LOCAL_STATUS *st)
+{
+    st->stat = DELIVER_STAT_OK;
+    snprintf(st->dsn, sizeof(st->dsn), "2.0.0");
+    st->why = buf_alloc(100);
+}
+
+/* local_status_free - release the reason */
+void    local_status_free(LOCAL_STATUS *st)
+{
+    buf_free(st->why);
+    st->why = NULL;
+}
+
+/* local_status_set - status from a DSN code (2.x.x, 4.x.x, 5.x.x) and text;
+ * soft_bounce turns a 5 into a 4 */
+void    local_status_set(LOCAL_STATUS *st, const char *dsn, const char *fmt, ...)
+{
+    va_list ap;
+
+    snprintf(st->dsn, sizeof(st->dsn), "%s", dsn);
+    if (dsn[0] == '5' && config_bool(P_soft_bounce))
+        st->dsn[0] = '4';
+    st->stat = st->dsn[0] == '2' ? DELIVER_STAT_OK
+        : st->dsn[0] == '4' ? DELIVER_STAT_DEFER : DELIVER_STAT_BOUNCE;
+    va_start(ap, fmt);
+    buf_reset(st->why);
+    buf_vprintf(st->why, fmt, ap);
+    va_end(ap);
+}
+
+/* local_status_rank - ok < bounce < defer: what wins when merging */
+static int local_status_rank(int stat)
+{
+    return stat == DELIVER_STAT_DEFER ? 2 : stat == DELIVER_STAT_BOUNCE ? 1 : 0;
+}
+
+/* local_status_merge - keep the worst result */
+void    local_status_merge(LOCAL_STATUS *into, const LOCAL_STATUS *from)
+{
+    if (local_status_rank(from->stat) >= local_status_rank(into->stat)
+        && !(into->stat != DELIVER_STAT_OK && from->stat == into->stat)) {
+        into->stat = from->stat;
+        snprintf(into->dsn, sizeof(into->dsn), "%s", from->dsn);
+        buf_set(into->why, buf_str(from->why));
+    }
+}
+
+/* local_state_init - a recipient's delivery begins */
+void    local_state_init(LOCAL_STATE *state, LOCAL_MSG *msg, const char *orig_rcpt,
+                         const char *rcpt)
+{
+    memset(state, 0, sizeof(*state));
+    state->msg = msg;
+    state->orig_rcpt = orig_rcpt;
+    state->delivered = xstrdup(rcpt);
+    dict_fold(state->delivered);
+    local_status_init(&state->result);
+}
+
+/* local_state_free - a recipient's delivery is over */
+void    local_state_free(LOCAL_STATE *state)
+{
+    int     i;
+
+    for (i = 0; i < state->nseen; i++)
+        xfree(state->seen[i]);
+    for (i = 0; i < state->depth; i++)
+        xfree(state->stack[i]);
+    xfree(state->delivered);
+    local_status_free(&state->result);
+}
+
+/* local_seen - 1 when kind:what was delivered already in this expansion */
+int     local_seen(LOCAL_STATE *state, const char *kind, const char *what)
+{
+    BUF    *key = buf_alloc(100);
+    int     i;
+
+    buf_sprintf(key, "%s:%s", kind, what);
+    for (i = 0; i < state->nseen; i++) {
+        if (strcmp(state->seen[i], buf_str(key)) == 0) {
+            buf_free(key);
+            return 1;
+        }
+    }
+    if (state->nseen < LOCAL_SEEN_MAX)
+        state->seen[state->nseen++] = buf_steal(key);
+    else
+        buf_free(key);
+    return 0;
+}
+
+/* local_delay_text - seconds as Postfix prints them: 0.2, 1.3, 12 */
+static void local_delay_text(BUF *out, double sec)
+{
+    if (sec < 0)
+        sec = 0;
+    if (sec >= 10)
+        buf_printf(out, "%.0f", sec);
+    else if (sec >= 0.01)
+        buf_printf(out, "%.2g", sec);
+    else
+        buf_printf(out, "0");
+}
+
+/* local_tv_diff - b - a in seconds */
+static double local_tv_diff(const struct timeval *a, const struct timeval *b)
+{
+    return (double) (b->tv_sec - a->tv_sec) + (double) (b->tv_usec - a->tv_usec) / 1e6;
+}
+
+/* local_log_result - one log line per destination, Postfix's shape */
+void    local_log_result(LOCAL_STATE *state, const char *to, const LOCAL_STATUS *st)
+{
+    BUF    *line = buf_alloc(256);
+    struct timeval now;
+    const LOCAL_MSG *msg = state->msg;
+
+    gettimeofday(&now, NULL);
+    buf_sprintf(line, "%s: to=<%s>", msg->queue_id, to);
+    if (state->orig_rcpt && *state->orig_rcpt && strcasecmp(state->orig_rcpt, to) != 0)
+        buf_printf(line, ", orig_to=<%s>", state->orig_rcpt);
+    buf_puts(line, ", relay=local, delay=");
+    local_delay_text(line, local_tv_diff(&msg->arrival, &now));
+    buf_puts(line, ", delays=");
+    local_delay_text(line, local_tv_diff(&msg->arrival, &msg->start));
+    buf_puts(line, "/0/0/");
+    local_delay_text(line, local_tv_diff(&msg->start, &now));
+    buf_printf(line, ", dsn=%s, status=%s (%s)", st->dsn,
+               st->stat == DELIVER_STAT_OK ? "sent"
+               : st->stat == DELIVER_STAT_DEFER ? "deferred" : "bounced", buf_str(st->why));
+    msg_info("%s", buf_str(line));
+    buf_free(line);
+}
+
+/* local_done - log one destination's result and merge it into the recipient's */
+static void local_done(LOCAL_STATE *state, const char *to, LOCAL_STATUS *st)
+{
+    state->ndest++;
+    local_log_result(state, to, st);
+    local_status_merge(&state->result, st);
+    local_status_free(st);
+}
+
+/* local_fail - a destination fails before anything was tried */
+static void __attribute__((format(printf, 4, 5)))
+local_fail(LOCAL_STATE *state, const char *to, const char *dsn, const char *fmt, ...)
+{
+    LOCAL_STATUS st;
+    va_list ap;
+    BUF    *text = buf_alloc(100);
+
+    local_status_init(&st);
+    va_start(ap, fmt);
+    buf_vprintf(text, fmt, ap);
+    va_end(ap);
+    local_status_set(&st, dsn, "%s", buf_str(text));
+    buf_free(text);
+    local_done(state, to, &st);
+}
+
+/* local_push - name enters the expansion stack; -1 when too deep */
+static int local_push(LOCAL_STATE *state, const char *name)
+{
+    if (state->depth >= LOCAL_DEPTH_MAX)
+        return -1;
+    state->stack[state->depth++] = xstrdup(name);
+    return 0;
+}
+
+/* local_pop - the innermost expansion is over */
+static void local_pop(LOCAL_STATE *state)
+{
+    xfree(state->stack[--state->depth]);
+}
+
+/* local_on_stack - 2: name is the direct parent, 1: further up, 0: not there */
+static int local_on_stack(const LOCAL_STATE *state, const char *name)
+{
+    int     i;
+
+    if (state->depth > 0 && strcmp(state->stack[state->depth - 1], name) == 0)
+        return 2;
+    for (i = 0; i < state->depth - 1; i++)
+        if (strcmp(state->stack[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+/* local_privs_for - rights for files/commands of an owner (root: default_privs) */
+static int local_privs_for(uid_t owner, LOCAL_PRIVS *privs, BUF *why)
+{
+    if (owner == 0 || local_privs_for_uid(owner, privs, why) < 0)
+        return owner == 0 ? local_privs_default(privs, why) : -1;
+    return 0;
+}
+
+static void local_deliver_address(LOCAL_STATE *, const LOCAL_ATTR *, const char *);
+static void local_deliver_tokens(LOCAL_STATE *, const LOCAL_ATTR *, const char *);
+
+/* local_read_owned - read a .forward or :include: file with the rights in
+ * privs: no link, a regular file; 1 with text and owner, 0 missing, -1 error */
+static int local_read_owned(const char *path, const LOCAL_PRIVS *privs, char **text,
+                            uid_t *owner, BUF *why)
+{
+    struct stat st;
+    int     fd, ret = 1;
+
+    local_privs_enter(privs->uid, privs->gid);
+    if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0) {
+        ret = (errno == ENOENT || errno == ENOTDIR || errno == EACCES) ? 0 : -1;
+        buf_sprintf(why, "cannot open %s: %s", path, strerror(errno));
+    } else if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        buf_sprintf(why, "%s is not a regular file", path);
+        ret = -1;
+    } else if ((*text = read_small_file(path, LOCAL_FILE_MAX, why)) == NULL) {
+        ret = -1;
+    } else {
+        *owner = st.st_uid;
+    }
+    if (fd >= 0)
+        close(fd);
+    local_privs_leave();
+    return ret;
+}
+
+/* local_include - a :include:/file destination */
+static void local_include(LOCAL_STATE *state, const LOCAL_ATTR *attr, const char *path)
+{
+    LOCAL_ATTR sub = *attr;
+    LOCAL_PRIVS privs;
+    BUF    *why = buf_alloc(100);
+    BUF    *key = buf_alloc(100);
+    char   *text = NULL;
+    uid_t   owner;
+    int     ret;
+
+    buf_sprintf(key, ":include:%s", path);
+    if (*path != '/') {
+        local_fail(state, attr->address, "5.3.5", "mail to :include: file %s: not an absolute path", path);
+    } else if (local_on_stack(state, buf_str(key))) {
+        local_fail(state, attr->address, "5.4.6", "mail forwarding loop for %s", attr->address);
+    } else if ((ret = local_read_owned(path, attr->privs, &text, &owner, why)) <= 0) {
+        local_fail(state, attr->address, "4.3.0", "cannot read :include: file: %s", buf_str(why));
+    } else if (owner != 0 && local_privs_for(owner, &privs, why) < 0) {
+        local_fail(state, attr->address, "4.3.0", "%s", buf_str(why));
+    } else {
+        /* A file of another user runs with that user's rights; root's file
+         * with the rights of whoever included it. */
+        if (owner == 0)
+            local_privs_copy(&privs, attr->privs);
+        sub.privs = &privs;
+        sub.source = LOCAL_SRC_INCLUDE;
+        if (local_push(state, buf_str(key)) < 0) {
+            local_fail(state, attr->address, "5.4.6", "mail forwarding loop for %s", attr->address);
+        } else {
+            local_deliver_tokens(state, &sub, text);
+            local_pop(state);
+        }
+        local_privs_free(&privs);
+    }
+    xfree(text);
+    buf_free(why);
+    buf_free(key);
+}
+
+/* local_allowed - may a destination of this kind come from this source? */
+static int local_allowed(const LOCAL_ATTR *attr, PARAM_ID param)
+{
+    static const char *const names[] = {"", "alias", "forward", "include"};
+
+    return attr->source != LOCAL_SRC_RCPT
+        && local_list_has(config_str(param), names[attr->source]);
+}
+
+/* local_deliver_token - one destination of an alias value or .forward */
+static void local_deliver_token(LOCAL_STATE *state, const LOCAL_ATTR *attr, const char *token)
+{
+    LOCAL_STATUS st;
+
+    if (token[0] == '|') {
+        if (!local_allowed(attr, P_allow_mail_to_commands)) {
+            local_fail(state, attr->address, "5.7.1", "mail to command is restricted");
+        } else if (!local_seen(state, "command", token + 1)) {
+            local_status_init(&st);
+            local_deliver_command(state, attr, token + 1, attr->privs, &st);
+            local_done(state, attr->address, &st);
+        }
+    } else if (strncasecmp(token, ":include:", 9) == 0) {
+        local_include(state, attr, token + 9);
+    } else if (token[0] == '/') {
+        if (!local_allowed(attr, P_allow_mail_to_files)) {
+            local_fail(state, attr->address, "5.7.1", "mail to file is restricted");
+        } else if (!local_seen(state, "file", token)) {
+            local_status_init(&st);
+            local_deliver_file(state, attr, token, &st);
+            local_done(state, attr->address, &st);
+        }
+    } else {
+        local_deliver_address(state, attr, token);
+    }
+}
+
+/* local_deliver_tokens - every destination of a list */
+static void local_deliver_tokens(LOCAL_STATE *state, const LOCAL_ATTR *attr, const char *list)
+{
+    int     count, i;
+    char  **tokens = local_tokens(list, &count);
+
+    for (i = 0; i < count; i++)
+        local_deliver_token(state, attr, tokens[i]);
+    local_tokens_free(tokens);
+}
+
+/* local_alias - expand an alias found in a table owned by owner */
+static void local_alias(LOCAL_STATE *state, const LOCAL_ATTR *parent, const char *full,
+                        const char *name, const char *value, uid_t owner)
+{
+    LOCAL_ATTR attr = *parent;
+    LOCAL_PRIVS privs;
+    BUF    *why = buf_alloc(100);
+    BUF    *owner_key = buf_alloc(100);
+    BUF    *owner_value = buf_alloc(100);
+    BUF    *sender = buf_alloc(100);
+    uid_t   dummy;
+    DICT_STATUS status = DICT_NOTFOUND;
+
+    if (local_privs_for(owner, &privs, why) < 0) {
+        local_fail(state, full, "4.3.0", "alias %s: %s", name, buf_str(why));
+        goto done;
+    }
+    buf_set(sender, parent->sender);
+    if (*parent->sender && strncmp(name, "owner-", 6) != 0) {
+        buf_sprintf(owner_key, "owner-%s", name);
+        status = local_alias_find(buf_str(owner_key), owner_value, &dummy, why);
+        if (status == DICT_FOUND)
+            buf_sprintf(sender, "%s@%s", buf_str(owner_key), config_str(P_myorigin));
+    }
+    if (status == DICT_TRYLATER) {
+        local_fail(state, full, "4.3.0", "alias database unavailable: %s", buf_str(why));
+    } else if (local_push(state, name) < 0) {
+        local_fail(state, full, "5.4.6", "mail forwarding loop for %s", full);
+    } else {
+        attr.address = full;
+        attr.sender = buf_str(sender);
+        attr.privs = &privs;
+        attr.source = LOCAL_SRC_ALIAS;
+        attr.user = NULL;
+        local_deliver_tokens(state, &attr, value);
+        local_pop(state);
+    }
+    local_privs_free(&privs);
+
+  done:
+    buf_free(why);
+    buf_free(owner_key);
+    buf_free(owner_value);
+    buf_free(sender);
+}
+
+/* local_forward_file - deliver to the user's first .forward; 1 if there
+ * was one, 0 if none, -1 after a failure that was already reported */
+static int local_forward_file(LOCAL_STATE *state, const LOCAL_ATTR *attr,
+                              const LOCAL_VARS *vars)
+{
+    int     count, i, flags, ret = 0;
+    char  **items = config_split_list(config_str(P_forward_path), &count);
+    BUF    *path = buf_alloc(100);
+    BUF    *why = buf_alloc(100);
+    char   *text = NULL;
+    uid_t   owner;
+
+    for (i = 0; i < count && ret == 0; i++) {
+        if (local_expand(items[i], vars, path, &flags, why) < 0) {
+            msg_warn("forward_path item %s: %s", items[i], buf_str(why));
+            continue;
+        }
+        if ((flags & LOCAL_EXP_EMPTY_EXT) || *buf_str(path) != '/')
+            continue;
+        ret = local_read_owned(buf_str(path), attr->privs, &text, &owner, why);
+        if (ret < 0) {
+            local_fail(state, attr->address, "4.3.0", "cannot read .forward: %s", buf_str(why));
+        } else if (ret > 0 && owner != attr->user->uid && owner != 0) {
+            msg_warn("%s: %s is not owned by %s: ignored", state->msg->queue_id,
+                     buf_str(path), attr->user->name);
+            ret = 0;
+        } else if (ret > 0) {
+            if (local_push(state, attr->user->name) < 0) {
+                local_fail(state, attr->address, "5.4.6", "mail forwarding loop for %s",
+                           attr->address);
+            } else {
+                local_deliver_tokens(state, attr, text);
+                local_pop(state);
+            }
+        }
+        xfree(text);
+        text = NULL;
+    }
+    config_free_list(items);
+    buf_free(path);
+    buf_free(why);
+    return ret;
+}
+
+/* local_deliver_user - a user's .forward, else the user's mailbox */
+static void local_deliver_user(LOCAL_STATE *state, const LOCAL_ATTR *parent, const char *full,
+                               const LOCAL_USER *user, const char *local, const char *ext,
+                               char delim, const char *domain, int expand)
+{
+    LOCAL_ATTR attr = *parent;
+    LOCAL_PRIVS privs;
+    LOCAL_VARS vars;
+    LOCAL_STATUS st;
+    BUF    *why = buf_alloc(100);
+    char    delim_text[2] = {delim, 0};
+
+    if (user->uid == 0 && local_is_root()) {
+        if (local_privs_default(&privs, why) < 0) {
+            local_fail(state, full, "4.3.0", "%s", buf_str(why));
+            buf_free(why);
+            return;
+        }
+    } else {
+        local_privs_from_user(user, &privs);
+    }
+    attr.address = full;
+    attr.privs = &privs;
+    attr.source = LOCAL_SRC_FORWARD;
+    attr.user = user;
+    attr.extension = ext;
+    attr.domain = domain;
+    memset(&vars, 0, sizeof(vars));
+    vars.home = user->home;
+    vars.user = user->name;
+    vars.shell = user->shell;
+    vars.local = local;
+    vars.domain = domain;
+    vars.extension = ext;
+    vars.recipient = full;
+    vars.recipient_delimiter = delim ? delim_text : config_str(P_recipient_delimiter);
+    vars.sender = parent->sender;
+    if (!expand || local_forward_file(state, &attr, &vars) == 0) {
+        if (!local_seen(state, "mailbox", user->name)) {
+            local_status_init(&st);
+            local_deliver_mailbox(state, &attr, &st);
+            local_done(state, full, &st);
+        }
+    }
+    local_privs_free(&privs);
+    buf_free(why);
+}
+
+/* local_unknown - no alias, no user: luser_relay or 5.1.1 */
+static void local_unknown(LOCAL_STATE *state, const LOCAL_ATTR *parent, const char *full,
+                          const char *local, const char *user, const char *ext,
+                          const char *domain)
+{
+    LOCAL_VARS vars;
+    LOCAL_ATTR attr = *parent;
+    LOCAL_PRIVS privs;
+    BUF    *relay = buf_alloc(100);
+    BUF    *why = buf_alloc(100);
+    int     flags;
+
+    if (*config_str(P_luser_relay) == 0) {
+        local_fail(state, full, "5.1.1", "unknown user: \"%s\"", user);
+    } else {
+        memset(&vars, 0, sizeof(vars));
+        vars.user = user;
+        vars.local = local;
+        vars.domain = domain;
+        vars.extension = ext;
+        vars.recipient = full;
+        vars.recipient_delimiter = config_str(P_recipient_delimiter);
+        vars.sender = parent->sender;
+        if (local_expand(config_str(P_luser_relay), &vars, relay, &flags, why) < 0) {
+            local_fail(state, full, "4.3.5", "luser_relay: %s", buf_str(why));
+        } else if (local_privs_default(&privs, why) < 0) {
+            local_fail(state, full, "4.3.0", "%s", buf_str(why));
+        } else {
+            attr.address = full;
+            attr.privs = &privs;
+            attr.source = LOCAL_SRC_ALIAS;
+            attr.user = NULL;
+            local_deliver_token(state, &attr, buf_str(relay));
+            local_privs_free(&privs);
+        }
+    }
+    buf_free(relay);
+    buf_free(why);
+}
+
+/* local_deliver_local - an address in one of our domains */
+static void local_deliver_local(LOCAL_STATE *state, const LOCAL_ATTR *parent,
+                                const char *full, const char *local_part, const char *domain,
+                                int no_expand)
+{
+    BUF    *local = buf_alloc(64);
+    BUF    *user = buf_alloc(64);
+    BUF    *ext = buf_alloc(64);
+    BUF    *value = buf_alloc(100);
+    BUF    *why = buf_alloc(100);
+    LOCAL_USER pw;
+    DICT_STATUS status = DICT_NOTFOUND;
+    uid_t   owner = 0;
+    char    delim;
+    int     where;
+    const char *found_key = NULL;
+
+    buf_set(local, local_part);
+    dict_fold(buf_str(local));
+    local_split_extension(buf_str(local), config_str(P_recipient_delimiter), user, ext, &delim);
+    where = no_expand ? 2 : local_on_stack(state, buf_str(user));
+    if (local_msg_delivered(state->msg, full)) {
+        local_fail(state, full, "5.4.6", "mail forwarding loop for %s", full);
+        goto done;
+    }
+    if (where == 1 || state->depth >= LOCAL_DEPTH_MAX) {
+        local_fail(state, full, "5.4.6", "mail forwarding loop for %s", full);
+        goto done;
+    }
+    if (where == 0) {
+        found_key = buf_str(local);
+        status = local_alias_find(found_key, value, &owner, why);
+        if (status == DICT_NOTFOUND && buf_len(ext) > 0) {
+            found_key = buf_str(user);
+            status = local_alias_find(found_key, value, &owner, why);
+        }
+    }
+    if (status == DICT_TRYLATER) {
+        local_fail(state, full, "4.3.0", "alias database unavailable: %s", buf_str(why));
+    } else if (status == DICT_FOUND) {
+        local_alias(state, parent, full, buf_str(user), buf_str(value), owner);
+    } else if ((status = local_user_find(buf_str(user), &pw, why)) == DICT_TRYLATER) {
+        local_fail(state, full, "4.3.0", "cannot look up user %s: %s", buf_str(user),
+                   buf_str(why));
+    } else if (status == DICT_FOUND) {
+        local_deliver_user(state, parent, full, &pw, buf_str(local), buf_str(ext), delim,
+                           domain, where == 0);
+        local_user_free(&pw);
+    } else {
+        local_unknown(state, parent, full, buf_str(local), buf_str(user), buf_str(ext), domain);
+    }
+
+  done:
+    buf_free(local);
+    buf_free(user);
+    buf_free(ext);
+    buf_free(value);
+    buf_free(why);
+}
+
+/* local_deliver_address - an address: ours (local), or forwarded */
+static void local_deliver_address(LOCAL_STATE *state, const LOCAL_ATTR *parent,
+                                  const char *addr)
+{
+    BUF    *local = buf_alloc(64);
+    BUF    *full = buf_alloc(100);
+    const char *at;
+    const char *domain;
+    int     no_expand = 0;
+    LOCAL_STATUS st;
+
+    /* \user: that user's mailbox, no alias or .forward (Postfix's .forward idiom). */
+    if (*addr == '\\') {
+        addr++;
+        no_expand = 1;
+    }
+    at = strrchr(addr, '@');
+    buf_reset(local);
+    buf_append(local, addr, at ? (size_t) (at - addr) : strlen(addr));
+    domain = at ? at + 1 : config_str(P_myorigin);
+    buf_sprintf(full, "%s@%s", buf_str(local), domain);
+    if (buf_len(local) == 0) {
+        local_fail(state, buf_str(full), "5.1.3", "bad address syntax");
+    } else if (!local_domain_is_local(domain)) {
+        if (!local_seen(state, "forward", buf_str(full))) {
+            local_status_init(&st);
+            local_deliver_forward(state, parent, buf_str(full), &st);
+            local_done(state, buf_str(full), &st);
+        }
+    } else {
+        local_deliver_local(state, parent, buf_str(full), buf_str(local), domain, no_expand);
+    }
+    buf_free(local);
+    buf_free(full);
+}
+
+/* local_deliver_recipient - deliver one recipient; the result is in state->result */
+void    local_deliver_recipient(LOCAL_STATE *state, const char *rcpt)
+{
+    LOCAL_ATTR attr;
+
+    memset(&attr, 0, sizeof(attr));
+    attr.address = rcpt;
+    attr.sender = state->msg->sender;
+    attr.source = LOCAL_SRC_RCPT;
+    attr.extension = "";
+    if (state->msg->hops > LOCAL_HOP_LIMIT) {
+        local_fail(state, rcpt, "5.4.6", "too many hops (%d) in the message header",
+                   state->msg->hops);
+        return;
+    }
+    local_deliver_address(state, &attr, rcpt);
+    if (state->ndest == 0) {
+        /* Every destination was one this expansion had delivered already. */
+        local_status_set(&state->result, "2.0.0", "delivered (no new destinations)");
+        local_log_result(state, rcpt, &state->result);
+    }
+}
