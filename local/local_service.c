@@ -83,9 +83,9 @@ static void local_request_free(LOCAL_REQUEST *req)
 /* local_request_read - the request and its recipients; 1 ok, 0 clean EOF, -1 bad */
 static int local_request_read(STREAM *client, LOCAL_REQUEST *req)
 {
-    BUF    *nexthop = buf_alloc(64), *envid = buf_alloc(64);
+    BUF    *nexthop = buf_alloc(64), *envid = buf_alloc(64), *ret = buf_alloc(8);
     BUF    *orig = buf_alloc(64), *addr = buf_alloc(64), *dsn_orcpt = buf_alloc(64);
-    int     flags, ret, notify, n = 0, result = -1;
+    int     flags, notify, n = 0, result = -1;
 
     memset(req, 0, sizeof(*req));
     req->queue_name = buf_alloc(16);
@@ -100,7 +100,7 @@ static int local_request_read(STREAM *client, LOCAL_REQUEST *req)
                   RECV_STR(MAIL_ATTR_NEXTHOP, nexthop),
                   RECV_STR(MAIL_ATTR_SENDER, req->sender),
                   RECV_STR(MAIL_ATTR_ENVID, envid),
-                  RECV_INT(MAIL_ATTR_RET, &ret),
+                  RECV_STR(MAIL_ATTR_RET, ret),     /* FULL, HDRS or "" */
                   RECV_STR(MAIL_ATTR_ARRIVAL, req->arrival),
                   RECV_INT(MAIL_ATTR_NRCPT, &req->nrcpt), ATTR_END) < 0) {
         if (attr_last_eof())
@@ -134,6 +134,7 @@ static int local_request_read(STREAM *client, LOCAL_REQUEST *req)
   done:
     buf_free(nexthop);
     buf_free(envid);
+    buf_free(ret);
     buf_free(orig);
     buf_free(addr);
     buf_free(dsn_orcpt);
