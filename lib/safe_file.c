@@ -339,11 +339,11 @@ int mkdir_p(const char *path, mode_t mode)
     return ret;
 }
 
-/* read_small_fd - the rest of an open file, at most limit bytes,
- * NUL-terminated; `name` is for messages. The caller keeps the descriptor:
+/* read_small_fd - the rest of an open file, at most limit bytes, as a
+ * buffer (content may hold NULs; its length says); `name` is for messages. The caller keeps the descriptor:
  * reading what was fstat'ed, never reopening the name, is what makes an
  * owner check on that descriptor mean something. */
-char *read_small_fd(int fd, const char *name, size_t limit, BUF *why)
+BUF    *read_small_fd(int fd, const char *name, size_t limit, BUF *why)
 {
     struct stat st;
     BUF    *text;
@@ -361,7 +361,7 @@ char *read_small_fd(int fd, const char *name, size_t limit, BUF *why)
             break;
         }
         if (n == 0)
-            return buf_steal(text);
+            return text;
         if (buf_len(text) + (size_t) n > limit) {
             if (why != NULL)
                 buf_sprintf(why, "file %s: larger than %zu bytes", name, limit);
@@ -383,7 +383,7 @@ char *read_small_fd(int fd, const char *name, size_t limit, BUF *why)
 char *read_small_file(const char *path, size_t limit, BUF *why)
 {
     struct stat st;
-    char   *text;
+    BUF    *text;
     int     fd, saved;
 
     fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
@@ -400,5 +400,5 @@ char *read_small_file(const char *path, size_t limit, BUF *why)
     saved = errno;
     close(fd);
     errno = saved;
-    return text;
+    return text ? buf_steal(text) : NULL;
 }

@@ -255,6 +255,7 @@ static int local_read_owned(const char *path, const LOCAL_PRIVS *privs, char **t
                             uid_t *owner, BUF *why)
 {
     struct stat st;
+    BUF    *content;
     int     fd, ret = 1;
 
     local_privs_enter(privs->uid, privs->gid);
@@ -267,9 +268,10 @@ static int local_read_owned(const char *path, const LOCAL_PRIVS *privs, char **t
     } else if (st.st_mode & (S_IWGRP | S_IWOTH)) {
         buf_sprintf(why, "%s is writable by group or others", path);
         ret = -1;
-    } else if ((*text = read_small_fd(fd, path, LOCAL_FILE_MAX, why)) == NULL) {
+    } else if ((content = read_small_fd(fd, path, LOCAL_FILE_MAX, why)) == NULL) {
         ret = -1;
     } else {
+        *text = buf_steal(content);
         *owner = st.st_uid;
     }
     if (fd >= 0)
