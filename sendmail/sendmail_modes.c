@@ -19,6 +19,7 @@
 #include "config.h"
 #include "dict.h"
 #include "mem.h"
+#include "resolve.h"
 #include "sendmail.h"
 
 #define SM_SUREL_ARGV_MAX   64
@@ -96,55 +97,24 @@ int sm_newaliases(const SM_ARGS *args)
     return status;
 }
 
-/* sm_domain_listed - domain is one of the list's names (case-insensitive) */
-static int sm_domain_listed(const char *domain, const char *list)
-{
-    char  **items;
-    int     count;
-    int     i;
-    int     found = 0;
-
-    items = config_split_list(list, &count);
-    for (i = 0; i < count && !found; i++)
-        found = strcasecmp(items[i], domain) == 0;
-    config_free_list(items);
-    return found;
-}
-
-/* sm_resolve - transport and next hop of one recipient by main.cf rules.
- * XXX: qmgr owns the real resolver; this follows the same parameters so
- * that -bv answers without a running system. 0, or -1 with why (a table
- * lookup that failed). */
+/* sm_resolve - transport and next hop of one recipient, by the resolver
+ * qmgr uses (lib/resolve.c), so that -bv answers as delivery would,
+ * without a running system. 0, or -1 with why (a table lookup failed). */
 static int sm_resolve(const char *rcpt, BUF *transport, BUF *why)
 {
-    const char *at = strrchr(rcpt, '@');
-    const char *domain = at ? at + 1 : config_str(P_myhostname);
-    const char *maps = config_str(P_transport_maps);
-    MAPS   *tm;
-    DICT_STATUS st = DICT_NOTFOUND;
+    static RESOLVER *resolver;
+    RESOLVE_REPLY *reply;
+    int     ret = -1;
 
-    if (*maps) {
-        if ((tm = maps_open(maps, 0, why)) == NULL)
-            return -1;
-        st = maps_find(tm, rcpt, transport, why);
-        if (st == DICT_NOTFOUND)
-            st = maps_find(tm, domain, transport, why);
-        maps_close(tm);
-        if (st == DICT_FOUND)
-            return 0;
-        if (st != DICT_NOTFOUND)
-            return -1;
+    if (resolver == NULL && (resolver = resolve_open(why)) == NULL)
+        return -1;
+    reply = resolve_reply_alloc();
+    if (resolve_addr(resolver, rcpt, reply, why) == RESOLVE_OK) {
+        buf_sprintf(transport, "%s:%s", buf_str(reply->transport), buf_str(reply->nexthop));
+        ret = 0;
     }
-    if (sm_domain_listed(domain, config_str(P_mydestination)))
-        buf_set(transport, config_str(P_local_transport));
-    else if (sm_domain_listed(domain, config_str(P_relay_domains)))
-        buf_set(transport, config_str(P_relay_transport));
-    else if (strchr(config_str(P_default_transport), ':'))
-        buf_set(transport, config_str(P_default_transport));   /* its own next hop */
-    else
-        buf_sprintf(transport, "%s:%s", config_str(P_default_transport),
-                    *config_str(P_relayhost) ? config_str(P_relayhost) : domain);
-    return 0;
+    resolve_reply_free(reply);
+    return ret;
 }
 
 /* sm_verify - -bv: one line per recipient, "<addr>: transport=T:hop";
