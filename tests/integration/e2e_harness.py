@@ -20,6 +20,7 @@ import smtplib
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 import surel_harness as h
@@ -84,6 +85,61 @@ def send_on(client, sender, rcpts, message, mail_options=(), rcpt_options=()):
     return found.group(1).decode()
 
 
+def dot_stuff(message):
+    """SMTP DATA content: CR LF line ends, a dot doubled at a line start,
+    and a final line end."""
+    data = re.sub(rb"(?m)^\.", b"..", crlf(message))
+    return data if data.endswith(b"\r\n") or not data else data + b"\r\n"
+
+
+def submit_many(port, jobs, connections=4, per_session=50):
+    """Send many messages over `connections` parallel pipelined SMTP
+    sessions (a new session every per_session messages).
+
+    jobs: list of (sender, [rcpts], message bytes). Returns a list, in the
+    order of jobs, of (queue ID, time of the 250 reply as time.monotonic(),
+    seconds from the first command to the 250 reply). Raises the first
+    error any session met.
+    """
+    results = [None] * len(jobs)
+    errors = []
+
+    def worker(indexes):
+        try:
+            client = None
+            for n, i in enumerate(indexes):
+                if client is None or n % per_session == 0:
+                    if client:
+                        client.command("QUIT")
+                        client.close()
+                    client = RawSMTP(port)
+                    client.reply()
+                    client.command("EHLO client.test", 250)
+                sender, rcpts, message = jobs[i]
+                started = time.monotonic()
+                code, lines = client.transaction(sender, rcpts, message)
+                done = time.monotonic()
+                found = re.search(r"queued as (%s)" % QUEUE_ID, lines[-1])
+                if code != 250 or not found:
+                    raise AssertionError("message %d: %r" % (i, lines))
+                results[i] = (found.group(1), done, done - started)
+            if client:
+                client.command("QUIT")
+                client.close()
+        except Exception as err:  # reported to the caller below
+            errors.append(err)
+
+    threads = [threading.Thread(target=worker, args=(list(range(k, len(jobs), connections)),))
+               for k in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return results
+
+
 class RawSMTP:
     """A line-level SMTP client over a plain socket, for tests that must
     stop in the middle of a transaction (smtplib cannot)."""
@@ -113,6 +169,20 @@ class RawSMTP:
         if expect is not None and code != expect:
             raise AssertionError("%s: expected %d, got %r" % (line, expect, lines))
         return code, lines
+
+    def transaction(self, sender, rcpts, message):
+        """One mail transaction with PIPELINING (RFC 2920): MAIL, every RCPT
+        and DATA in one write, then the dot-stuffed content. Returns the
+        final (code, lines); raises if an envelope command is refused."""
+        envelope = ["MAIL FROM:<%s>" % sender] + ["RCPT TO:<%s>" % r for r in rcpts] + ["DATA"]
+        self.send("".join(c + "\r\n" for c in envelope).encode())
+        for cmd in envelope:
+            code, lines = self.reply()
+            want = 354 if cmd == "DATA" else 250
+            if code != want:
+                raise AssertionError("%s: expected %d, got %r" % (cmd, want, lines))
+        self.send(dot_stuff(message) + b".\r\n")
+        return self.reply()
 
     def close(self):
         try:
