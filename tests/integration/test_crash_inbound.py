@@ -8,7 +8,6 @@
   message is delivered, exactly as sent.
 """
 import os
-import unittest
 
 import e2e_harness as e
 import surel_harness as h
