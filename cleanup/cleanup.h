@@ -42,6 +42,7 @@ typedef struct CLEANUP_CONF {
     long    virt_expansion_limit;
     long    virt_recursion_limit;
     int     replace_stray_cr_lf;
+    long    delay_warning_time;     /* seconds; 0: no delay warnings */
     int     ipc_timeout;
 } CLEANUP_CONF;
 

@@ -56,6 +56,7 @@ void cleanup_conf_init(void)
     cleanup_conf.virt_expansion_limit = config_int(P_virtual_alias_expansion_limit);
     cleanup_conf.virt_recursion_limit = config_int(P_virtual_alias_recursion_limit);
     cleanup_conf.replace_stray_cr_lf = config_bool(P_cleanup_replace_stray_cr_lf);
+    cleanup_conf.delay_warning_time = config_time(P_delay_warning_time);
     cleanup_conf.ipc_timeout = (int) config_time(P_ipc_timeout);
 }
 

@@ -225,16 +225,24 @@ void cleanup_add_rcpt(CLEANUP_STATE *state, const char *addr, const char *orcpt,
     buf_free(mapped);
 }
 
-/* cleanup_write_envelope - at M: attributes, full name, sender, then M */
+/* cleanup_write_envelope - at M: attributes, full name, sender, the delay
+ * warning time (fixed width: qmgr rewrites it to 0 in place once warned;
+ * never for a bounce, whose sender <> gets no notices), then M */
 void cleanup_write_envelope(CLEANUP_STATE *state)
 {
     int     i;
+    char    warn[32];
 
     for (i = 0; i < state->nattrs; i++)
         cleanup_out_string(state, REC_TYPE_ATTR, state->attrs[i]);
     if (state->fullname)
         cleanup_out_string(state, REC_TYPE_FULL, state->fullname);
     cleanup_out_string(state, REC_TYPE_FROM, state->sender);
+    if (cleanup_conf.delay_warning_time > 0 && !(state->flags & CLEANUP_FLAG_BOUNCE)) {
+        snprintf(warn, sizeof(warn), "%*ld", QFILE_SIZE_WIDTH,
+                 (long) state->qf->arrival.tv_sec + cleanup_conf.delay_warning_time);
+        cleanup_out(state, REC_TYPE_WARN, warn, QFILE_SIZE_WIDTH);
+    }
     if (stream_flush(state->dst) < 0) {
         state->errs |= CLEANUP_STAT_WRITE;
         return;

@@ -28,6 +28,7 @@
 #include "buf.h"
 #include "config.h"
 #include "mem.h"
+#include "safe_file.h"
 #include "msg.h"
 
 #define CONFIG_FILE_MAX     (4 * 1024 * 1024)   /* main.cf larger than this is refused */
@@ -438,8 +439,6 @@ int config_parse_text(const char *text, size_t len, BUF *why)
 int config_read_file(const char *path, BUF *why)
 {
     BUF    *text;
-    char    chunk[8192];
-    ssize_t n;
     int     fd;
     int     status;
 
@@ -451,28 +450,10 @@ int config_read_file(const char *path, BUF *why)
             buf_sprintf(why, "open %s: %s", path, strerror(errno));
         return -1;
     }
-    text = buf_alloc(sizeof(chunk));
-    while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (why)
-                buf_sprintf(why, "read %s: %s", path, strerror(errno));
-            break;
-        }
-        if (buf_len(text) + (size_t) n > CONFIG_FILE_MAX) {
-            if (why)
-                buf_sprintf(why, "%s: file is larger than %d bytes", path, CONFIG_FILE_MAX);
-            n = -1;
-            break;
-        }
-        buf_append(text, chunk, (size_t) n);
-    }
+    text = read_small_fd(fd, path, CONFIG_FILE_MAX, why);
     close(fd);
-    if (n < 0) {
-        buf_free(text);
+    if (text == NULL)
         return -1;
-    }
     status = config_parse_labeled(path, buf_str(text), buf_len(text), why);
     buf_free(text);
     if (status == 0) {

@@ -22,6 +22,7 @@
 #include "buf.h"
 #include "mastercf.h"
 #include "mem.h"
+#include "safe_file.h"
 #include "msg.h"
 
 #define MASTERCF_FILE_MAX   (4 * 1024 * 1024)   /* master.cf larger than this is refused */
@@ -432,8 +433,6 @@ int mastercf_parse_text(const char *text, int default_maxproc, MASTER_CF *cf, BU
 int mastercf_read(const char *path, int default_maxproc, MASTER_CF *cf, BUF *why)
 {
     BUF    *text;
-    char    chunk[8192];
-    ssize_t n;
     int     fd;
     int     status;
 
@@ -444,28 +443,10 @@ int mastercf_read(const char *path, int default_maxproc, MASTER_CF *cf, BUF *why
             buf_sprintf(why, "open %s: %s", path, strerror(errno));
         return -1;
     }
-    text = buf_alloc(sizeof(chunk));
-    while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (why)
-                buf_sprintf(why, "read %s: %s", path, strerror(errno));
-            break;
-        }
-        if (buf_len(text) + (size_t) n > MASTERCF_FILE_MAX) {
-            if (why)
-                buf_sprintf(why, "%s: file is larger than %d bytes", path, MASTERCF_FILE_MAX);
-            n = -1;
-            break;
-        }
-        buf_append(text, chunk, (size_t) n);
-    }
+    text = read_small_fd(fd, path, MASTERCF_FILE_MAX, why);
     close(fd);
-    if (n < 0) {
-        buf_free(text);
+    if (text == NULL)
         return -1;
-    }
     if (strlen(buf_str(text)) != buf_len(text)) {
         if (why)
             buf_sprintf(why, "%s: NUL character in text", path);

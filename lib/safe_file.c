@@ -339,14 +339,52 @@ int mkdir_p(const char *path, mode_t mode)
     return ret;
 }
 
-/* read_small_file - a whole regular file of at most limit bytes, NUL-terminated */
-char *read_small_file(const char *path, size_t limit, BUF *why)
+/* read_small_fd - the rest of an open file, at most limit bytes, as a
+ * buffer (content may hold NULs; its length says); `name` is for messages. The caller keeps the descriptor:
+ * reading what was fstat'ed, never reopening the name, is what makes an
+ * owner check on that descriptor mean something. */
+BUF    *read_small_fd(int fd, const char *name, size_t limit, BUF *why)
 {
     struct stat st;
     BUF    *text;
     char    block[4096];
     ssize_t n;
-    int     fd;
+
+    text = buf_alloc(fstat(fd, &st) == 0 && st.st_size > 0 && (size_t) st.st_size <= limit ?
+                     (size_t) st.st_size : sizeof(block));
+    for (;;) {
+        n = read(fd, block, sizeof(block));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            safe_why(why, errno, "cannot read %s: %s", name, strerror(errno));
+            break;
+        }
+        if (n == 0)
+            return text;
+        if (buf_len(text) + (size_t) n > limit) {
+            if (why != NULL)
+                buf_sprintf(why, "file %s: larger than %zu bytes", name, limit);
+            errno = EFBIG;
+            break;
+        }
+        buf_append(text, block, (size_t) n);
+    }
+    {
+        int     saved = errno;
+
+        buf_free(text);
+        errno = saved;
+    }
+    return NULL;
+}
+
+/* read_small_file - a whole regular file of at most limit bytes, NUL-terminated */
+char *read_small_file(const char *path, size_t limit, BUF *why)
+{
+    struct stat st;
+    BUF    *text;
+    int     fd, saved;
 
     fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0) {
@@ -358,34 +396,9 @@ char *read_small_file(const char *path, size_t limit, BUF *why)
         close(fd);
         return NULL;
     }
-    text = buf_alloc(st.st_size > 0 && (size_t) st.st_size <= limit ?
-                     (size_t) st.st_size : sizeof(block));
-    for (;;) {
-        n = read(fd, block, sizeof(block));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            safe_why(why, errno, "cannot read %s: %s", path, strerror(errno));
-            break;
-        }
-        if (n == 0) {
-            close(fd);
-            return buf_steal(text);
-        }
-        if (buf_len(text) + (size_t) n > limit) {
-            if (why != NULL)
-                buf_sprintf(why, "file %s: larger than %zu bytes", path, limit);
-            errno = EFBIG;
-            break;
-        }
-        buf_append(text, block, (size_t) n);
-    }
-    {
-        int     saved = errno;
-
-        close(fd);
-        buf_free(text);
-        errno = saved;
-    }
-    return NULL;
+    text = read_small_fd(fd, path, limit, why);
+    saved = errno;
+    close(fd);
+    errno = saved;
+    return text ? buf_steal(text) : NULL;
 }

@@ -26,5 +26,6 @@ int     fsync_parent(const char *path);
 int     rename_sync(const char *from, const char *to);
 int     mkdir_p(const char *path, mode_t mode);
 char   *read_small_file(const char *path, size_t limit, BUF *why);
+BUF    *read_small_fd(int fd, const char *name, size_t limit, BUF *why);
 
 #endif

@@ -219,6 +219,14 @@ int     local_deliver_command(LOCAL_STATE *state, const LOCAL_ATTR *attr, const 
     const char *home = "/";
     const char *shell = "/bin/sh";
 
+    /* Never run a delivery command as root: callers map root to
+     * $default_privs; this is the last line of defence. */
+    if (privs->uid == 0 && local_is_root()) {
+        local_status_set(st, "4.3.0", "refusing to run a command as root");
+        buf_free(why);
+        buf_free(output);
+        return st->stat;
+    }
     memset(&child, 0, sizeof(child));
     child.command = command;
     child.privs = privs;

@@ -20,6 +20,7 @@
 #include "config.h"
 #include "local.h"
 #include "mem.h"
+#include "msg.h"
 
 #define LOCAL_TOKENS_MAX    1000    /* destinations in one alias value or file */
 #define LOCAL_NAME_MAX      64      /* longest $name */
@@ -202,6 +203,12 @@ int local_split_extension(const char *local, const char *delims, BUF *user, BUF 
     buf_reset(user);
     buf_append(user, local, pos);
     buf_set(ext, local + pos + 1);
+    if (strchr(buf_str(ext), '/') != NULL) {
+        /* The extension ends up in file names ($home/.forward+ext): a
+         * slash could climb out of $home. Postfix ignores such extensions. */
+        msg_warn("%s: ignoring address extension with '/'", local);
+        buf_reset(ext);
+    }
     if (delim_used)
         *delim_used = local[pos];
     return 1;

@@ -398,7 +398,12 @@ int     local_deliver_mailbox(LOCAL_STATE *state, const LOCAL_ATTR *attr, LOCAL_
 
     local_privs_from_user(user, &privs);
     if (*config_str(P_mailbox_command)) {
-        local_deliver_command(state, attr, config_str(P_mailbox_command), &privs, st);
+        /* Root's mail goes through the command with $default_privs, as in
+         * Postfix: a mail filter must never run as root. */
+        if (privs.uid == 0 && local_is_root() && local_privs_default(&privs, path) < 0)
+            local_status_set(st, "4.3.0", "%s", buf_str(path));
+        else
+            local_deliver_command(state, attr, config_str(P_mailbox_command), &privs, st);
     } else if (user->sandbox) {
         /* A user added to $sandbox_users later has no folder yet: make it,
          * as the instance user, inside $sandbox_mail_directory. */

@@ -247,23 +247,31 @@ static void local_deliver_address(LOCAL_STATE *, const LOCAL_ATTR *, const char 
 static void local_deliver_tokens(LOCAL_STATE *, const LOCAL_ATTR *, const char *);
 
 /* local_read_owned - read a .forward or :include: file with the rights in
- * privs: no link, a regular file; 1 with text and owner, 0 missing, -1 error */
+ * privs: no link, a regular file with one link that its owner alone may
+ * write; 1 with text and owner, 0 missing, -1 error. The text is read from
+ * the descriptor whose owner is returned: reopening the name would let a
+ * swapped parent folder pair one user's text with another's rights. */
 static int local_read_owned(const char *path, const LOCAL_PRIVS *privs, char **text,
                             uid_t *owner, BUF *why)
 {
     struct stat st;
+    BUF    *content;
     int     fd, ret = 1;
 
     local_privs_enter(privs->uid, privs->gid);
     if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0) {
         ret = (errno == ENOENT || errno == ENOTDIR || errno == EACCES) ? 0 : -1;
         buf_sprintf(why, "cannot open %s: %s", path, strerror(errno));
-    } else if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        buf_sprintf(why, "%s is not a regular file", path);
+    } else if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+        buf_sprintf(why, "%s is not a regular file with one link", path);
         ret = -1;
-    } else if ((*text = read_small_file(path, LOCAL_FILE_MAX, why)) == NULL) {
+    } else if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+        buf_sprintf(why, "%s is writable by group or others", path);
+        ret = -1;
+    } else if ((content = read_small_fd(fd, path, LOCAL_FILE_MAX, why)) == NULL) {
         ret = -1;
     } else {
+        *text = buf_steal(content);
         *owner = st.st_uid;
     }
     if (fd >= 0)

@@ -138,14 +138,17 @@ static int pd_root_only(const char *path)
 }
 
 /* pd_config_trusted - may a user's -c / $MAIL_CONFIG be used with our
- * group right? The built-in folder, or one that only root can change. */
-static int pd_config_trusted(const char *dir, const char *builtin)
+ * group right? The built-in folder, or one that only root can change.
+ * real receives the resolved folder: the one checked is the one read, even
+ * if the user swaps a link in the name afterwards. */
+static int pd_config_trusted(const char *dir, const char *builtin, char *real)
 {
-    char    real[PATH_MAX];
     char    cf[PATH_MAX + 16];
 
-    if (strcmp(dir, builtin) == 0)
+    if (strcmp(dir, builtin) == 0) {
+        snprintf(real, PATH_MAX, "%s", builtin);
         return 1;
+    }
     if (realpath(dir, real) == NULL)
         return 0;
     snprintf(cf, sizeof(cf), "%s/main.cf", real);
@@ -158,14 +161,18 @@ static const char *pd_choose_config(const char *opt_dir, int privileged)
     const char *env = getenv("MAIL_CONFIG");
     const char *dir = opt_dir ? opt_dir : (env && *env ? env : NULL);
     const char *builtin;
+    static char real[PATH_MAX];
 
     unsetenv("MAIL_CONFIG");
     builtin = config_choose_dir(NULL);
     if (dir == NULL)
         return builtin;
-    if (privileged && getuid() != 0 && !pd_config_trusted(dir, builtin))
-        pd_exit(EX_NOPERM, "refusing configuration folder %s: only root may choose one "
-                "that is not root's own", dir);
+    if (privileged && getuid() != 0) {
+        if (!pd_config_trusted(dir, builtin, real))
+            pd_exit(EX_NOPERM, "refusing configuration folder %s: only root may choose one "
+                    "that is not root's own", dir);
+        return real;
+    }
     return dir;
 }
 

@@ -428,15 +428,24 @@ class BounceTest(unittest.TestCase):
         self.assertEqual(self.flush(qid), {"status": "0"})
         self.assertEqual(self.notices(), [])
 
-    @unittest.skipIf(REAL_CLEANUP, "needs the test peer to refuse")
     def test_cleanup_failure_keeps_log(self):
-        self.fake.reply_status = 2          # CLEANUP_STAT_WRITE
+        # cleanup can't commit (incoming/ not writable: CLEANUP_STAT_WRITE)
+        # or, with the test peer, says so: the flush fails, the log stays,
+        # and a later flush sends the notice.
+        incoming = os.path.join(self.inst.spool, "incoming")
+        if self.fake:
+            self.fake.reply_status = 2      # CLEANUP_STAT_WRITE
+        else:
+            os.chmod(incoming, 0o500)
         qid = self.queue()
         self.assertEqual(self.append(qid, "rcpt@example.com"), {"status": "0"})
         self.assertNotEqual(self.flush(qid), {"status": "0"})
         self.assertTrue(os.path.exists(self.log_path("bounce", qid)))
         self.inst.wait_log("%s: cannot queue a notice" % qid)
-        self.fake.reply_status = 0
+        if self.fake:
+            self.fake.reply_status = 0
+        else:
+            os.chmod(incoming, 0o700)
         self.assertEqual(self.flush(qid), {"status": "0"})
         self.assertEqual(len(self.notices()), 1)
 

@@ -648,6 +648,35 @@ class LocalRootTest(unittest.TestCase):
         inst.deliver("a@remote.example", self.addr(self.u1), MESSAGE)
         self.assertEqual(len(maildir_messages(self.maildir(self.pw1))), 1)
 
+    def test_forward_writable_by_others_or_hard_linked_is_refused(self):
+        # A .forward or :include: file that others can change, or that is a
+        # second name for someone else's file, must not give out its owner's
+        # rights: such files defer, and nothing is delivered through them.
+        inst = self.instance()
+        path = self.write_forward(self.pw1, "%s\n" % self.u2)
+        os.chmod(path, 0o664)
+        replies, _, _ = inst.deliver("a@remote.example", self.addr(self.u1), MESSAGE)
+        self.assertEqual(replies[0]["status"], "4", replies[0])
+        self.assertIn("writable by group or others", replies[0]["reason"])
+        os.chmod(path, 0o644)
+        os.link(path, os.path.join(self.pw1.pw_dir, "second-name"))
+        replies, _, _ = inst.deliver("a@remote.example", self.addr(self.u1), MESSAGE)
+        self.assertEqual(replies[0]["status"], "4", replies[0])
+        self.assertIn("one link", replies[0]["reason"])
+        self.assertEqual(maildir_messages(self.maildir(self.pw2)), [])
+
+    def test_mailbox_command_for_root_runs_as_default_privs(self):
+        # Root's own mail through mailbox_command runs as $default_privs
+        # (nobody), never as root (Postfix does the same).
+        tmp = tempfile.mkdtemp(prefix="surel-mbcmd-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        out = os.path.join(tmp, "uid")
+        os.chmod(tmp, 0o777)
+        inst = self.instance(main_cf="mailbox_command = /bin/sh -c 'id -u > %s'\n" % out)
+        replies, _, _ = inst.deliver("a@remote.example", "root@test.example", MESSAGE)
+        self.assertEqual(replies[0]["status"], "0", replies[0])
+        self.assertEqual(read_file(out).strip(), str(pwd.getpwnam("nobody").pw_uid))
+
     def test_forward_symlink_is_not_followed(self):
         inst = self.instance()
         real = self.write_forward(self.pw2, "%s\n" % self.u2, name="fwd-target")

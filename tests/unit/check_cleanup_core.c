@@ -101,6 +101,7 @@ typedef struct RESULT {
     BUF    *sender;
     BUF    *attrs;                  /* A records, ' ' after each */
     long    nrcpt;
+    long    warn;                   /* the W record's time, -1: none */
 } RESULT;
 
 /* file_exists - queue_dir/sub/id */
@@ -170,6 +171,8 @@ static void read_back(RESULT *r)
             buf_set(r->sender, buf_str(data));
         } else if (type == REC_TYPE_ATTR) {
             buf_printf(r->attrs, "%s ", buf_str(data));
+        } else if (type == REC_TYPE_WARN) {
+            r->warn = atol(buf_str(data));
         }
     }
     ck_assert_int_eq(partial, 0);
@@ -185,6 +188,8 @@ static RESULT *submit_bytes(int flags, const BUF *input, size_t chunk)
     RESULT *r = xcalloc(1, sizeof(*r));
     BUF    *why = buf_alloc(100);
     CLEANUP_STATE *state = cleanup_open(flags, why);
+
+    r->warn = -1;
     size_t  off = 0;
     int     in = CLEANUP_IN_MORE;
 
@@ -831,6 +836,29 @@ START_TEST(test_map_trylater_defers)
 }
 END_TEST
 
+/* --------------------------------------------------------- delay warnings */
+
+START_TEST(test_delay_warning_record)
+{
+    RESULT *r;
+    struct timeval arrival;
+
+    setup("delay_warning_time = 4h\n");
+    r = submit(0, "s@example.org", "a@example.net", "Subject: x\n\nbody\n");
+    ck_assert_int_eq(r->status, 0);
+    ck_assert_int_eq(queue_id_time(r->id, &arrival), 0);
+    ck_assert_int_eq(r->warn, (long) arrival.tv_sec + 4 * 3600);
+    /* A bounce (sender <>) is never warned about. */
+    r = submit(CLEANUP_FLAG_BOUNCE, "", "a@example.net", "Subject: x\n\nbody\n");
+    ck_assert_int_eq(r->status, 0);
+    ck_assert_int_eq(r->warn, -1);
+    /* delay_warning_time = 0 (the default): no record. */
+    setup(NULL);
+    r = submit(0, "s@example.org", "a@example.net", "Subject: x\n\nbody\n");
+    ck_assert_int_eq(r->warn, -1);
+}
+END_TEST
+
 /* ------------------------------------------------------------ sendmail -t */
 
 START_TEST(test_extract_recipients)
@@ -877,6 +905,7 @@ int     main(void)
     tcase_add_test(tc, test_stray_cr_lf_replaced);
     tcase_add_test(tc, test_long_lines_split_and_verified);
     tcase_add_test(tc, test_extract_recipients);
+    tcase_add_test(tc, test_delay_warning_record);
     tcase_add_test(tl, test_message_size_limit);
     tcase_add_test(tl, test_header_size_limit_truncates);
     tcase_add_test(tl, test_hopcount_limit);

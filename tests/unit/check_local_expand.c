@@ -110,6 +110,7 @@ START_TEST(test_split_extension)
         {"+u", "+", "+u", "", 0},           /* a leading delimiter is no extension */
         {"u+", "+", "u", "", '+'},
         {"u+ext", "", "u+ext", "", 0},      /* no delimiter configured */
+        {"u+/../../x", "+", "u", "", '+'},  /* a slash could climb out of $home */
     };
     BUF    *user = buf_alloc(10), *ext = buf_alloc(10);
     size_t  i;
