@@ -9,7 +9,10 @@
  * A child that exits non-zero or by a signal is a failure: the service is
  * suspended (no listening, no wakeups) for 1 s, 2 s, 4 s ... up to
  * service_throttle_time; a clean exit resets the delay. This bounds the
- * cost of a daemon that dies at start-up however fast it dies.
+ * cost of a daemon that dies at start-up however fast it dies. Children
+ * that die while the service is already suspended were started before
+ * it: they are the same event (several processes killed at once), not a
+ * new round of the crash loop, so they do not double the pause again.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -324,10 +327,10 @@ void master_reap(int signo, void *context)
             if (proc->avail)
                 serv->avail_proc--;
             if (!master_stopping) {
-                if (failed) {
+                if (failed && !serv->throttled) {
                     msg_warn("%s: bad command startup -- throttling", proc->path);
                     master_throttle(serv);
-                } else {
+                } else if (!failed) {
                     serv->failures = 0;
                 }
                 master_avail_update(serv);
