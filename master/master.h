@@ -43,6 +43,7 @@ typedef struct MASTER_PROC {
     unsigned gen;
     MASTER_SERV *serv;
     int     avail;                  /* counted in serv->avail_proc */
+    int     served;                 /* reported BUSY once: got past its startup */
     char   *path;                   /* for log lines after the service is gone */
     struct MASTER_PROC *next;
 } MASTER_PROC;

@@ -59,6 +59,8 @@ static void master_status_event(int event, void *context)
                           serv->name, (long) recs[i].pid, recs[i].gen);
                 continue;
             }
+            if (recs[i].status == MASTER_STAT_BUSY)
+                proc->served = 1;
             if (recs[i].status == MASTER_STAT_BUSY && proc->avail) {
                 proc->avail = 0;
                 serv->avail_proc--;
@@ -327,7 +329,10 @@ void master_reap(int signo, void *context)
             if (proc->avail)
                 serv->avail_proc--;
             if (!master_stopping) {
-                if (failed && !serv->throttled) {
+                /* As Postfix: only a child that failed before its first
+                 * client makes the service pause (a crash loop); one that
+                 * served and then died is replaced on demand at once. */
+                if (failed && !proc->served && !serv->throttled) {
                     msg_warn("%s: bad command startup -- throttling", proc->path);
                     master_throttle(serv);
                 } else if (!failed) {

@@ -68,7 +68,7 @@ def from_records(recs, flags=None, where=""):
             sub.sender = d.decode("latin-1")
         elif t == "F":
             sub.fullname = d.decode("latin-1")
-        elif t == "R":
+        elif t in ("R", "D"):           # D: already delivered (marked in place)
             sub.rcpts.append(d.decode("latin-1"))
         elif t == "L":
             partial += d
