@@ -6,8 +6,9 @@
  * DESCRIPTION
  *      Serves one SMTP session at a time on the master's listener
  *      (single_server). RFC 5321 with the ESMTP extensions PIPELINING,
- *      SIZE, VRFY, ENHANCEDSTATUSCODES, 8BITMIME, DSN, SMTPUTF8 and
- *      CHUNKING. Each message goes to the cleanup service
+ *      SIZE, VRFY, ENHANCEDSTATUSCODES, 8BITMIME, DSN, SMTPUTF8,
+ *      CHUNKING and STARTTLS (smtpd_tls.c, when smtpd_tls_security_level
+ *      is may or encrypt and the certificate loads). Each message goes to the cleanup service
  *      (private/cleanup, the cleanup protocol of mail_proto.h) with a
  *      Received: header in front; the client hears "250 ... queued as ID"
  *      only after cleanup has committed the queue file.
@@ -20,8 +21,8 @@
  *      bounded (line_length_limit, smtpd_recipient_limit,
  *      message_size_limit), every read has smtpd_timeout. Runs as
  *      mail_owner (optionally chrooted to queue_directory); before that,
- *      pre_init opens the access tables and the connection count file in
- *      data_directory.
+ *      pre_init opens the access tables, the connection count file in
+ *      data_directory and the TLS certificate and key.
  * PARAMETERS
  *      myhostname, smtpd_banner ($myhostname ESMTP $mail_name), mail_name,
  *      message_size_limit (10240000), line_length_limit (2048),
@@ -30,7 +31,9 @@
  *      (50), smtpd_forbid_bare_newline (normalize),
  *      smtpd_forbid_bare_newline_reject_code (550), disable_vrfy_command
  *      (no), smtpd_helo_required (no), strict_rfc821_envelopes (no),
- *      smtputf8_enable (yes), data_directory, and those smtpd_check reads.
+ *      smtputf8_enable (yes), smtpd_tls_security_level (none),
+ *      smtpd_tls_cert_file, smtpd_tls_key_file ($smtpd_tls_cert_file),
+ *      data_directory, and those smtpd_check reads.
  */
 #include <stdio.h>
 #include <arpa/inet.h>
@@ -100,6 +103,7 @@ static void smtpd_pre_init(const SERVER_CTX *ctx)
 
     smtpd_params_init(ctx->service);
     smtpd_check_init();
+    smtpd_tls_init();
     if (smtpd_params.conn_limit > 0) {
         buf_sprintf(path, "%s/smtpd-conn.", config_str(P_data_directory));
         for (cp = smtpd_params.service; *cp; cp++)

@@ -15,11 +15,17 @@
 #include "buf.h"
 #include "queue_id.h"
 #include "stream.h"
+#include "tls.h"
 #include "smtpd_check.h"
 
 /* smtpd_forbid_bare_newline values. */
 #define SMTPD_BARE_LF_NORMALIZE 0   /* bare LF ends a line, never DATA */
 #define SMTPD_BARE_LF_REJECT    1   /* bare LF rejects the command/message */
+
+/* smtpd_tls_security_level values. */
+#define SMTPD_TLS_NONE      0       /* STARTTLS not offered */
+#define SMTPD_TLS_MAY       1       /* offered */
+#define SMTPD_TLS_ENCRYPT   2       /* offered and required before MAIL */
 
 /* Parameters, read once per process (smtpd_params.c). */
 typedef struct SMTPD_PARAMS {
@@ -40,9 +46,17 @@ typedef struct SMTPD_PARAMS {
     int     helo_required;
     int     strict_envelopes;       /* strict_rfc821_envelopes */
     int     smtputf8_enable;
+    int     tls_level;              /* SMTPD_TLS_* */
+    char   *tls_cert_file;
+    char   *tls_key_file;
 } SMTPD_PARAMS;
 
 extern SMTPD_PARAMS smtpd_params;
+
+/* The server TLS settings (smtpd_tls.c): NULL when TLS is off or its
+ * certificate could not be loaded. */
+extern TLS_CTX *smtpd_tls_ctx;
+void    smtpd_tls_init(void);               /* pre_init: load the certificate */
 
 void    smtpd_params_init(const char *service);   /* from config_*() */
 void    smtpd_params_defaults(void);              /* built-in values (tests) */
@@ -140,6 +154,7 @@ typedef struct SMTPD_RECEIVED {
     const char *mail_name;
     const char *protocol;           /* ESMTP, UTF8SMTP, ... */
     const char *queue_id;
+    const char *tls;                /* "TLSv1.3 with cipher ... (256/256 bits)" or NULL */
     const char *rcpt;               /* the one recipient, or NULL */
     long    when;                   /* time_t */
 } SMTPD_RECEIVED;
@@ -174,6 +189,8 @@ typedef struct SMTPD_STATE {
     int     quit;                   /* session over */
     long    errors;                 /* error replies so far */
     const char *where;              /* command being read/run, for timeouts */
+    TLS_SESS *tls;                  /* after STARTTLS, else NULL */
+    TLS_INFO tls_info;              /* what the handshake agreed */
     /* The transaction. */
     int     have_mail;
     BUF    *sender;                 /* internal form, "" for <> */
@@ -222,6 +239,8 @@ int     smtpd_cmd_vrfy(SMTPD_STATE *st, const char *args);
 int     smtpd_cmd_help(SMTPD_STATE *st, const char *args);
 int     smtpd_cmd_starttls(SMTPD_STATE *st, const char *args);
 void    smtpd_bdat_abort(SMTPD_STATE *st);
+int     smtpd_tls_required(SMTPD_STATE *st);   /* 1: replied 530, refuse the command */
+const char *smtpd_tls_received(SMTPD_STATE *st, char *out, size_t len);
 
 /* The cleanup socket, relative to queue_directory (only daemons submit). */
 #define SMTPD_CLEANUP_PATH  "private/cleanup"

@@ -47,7 +47,8 @@ static void smtpd_xfer_record(void *ctx, int type, const char *data, size_t len)
 /* smtpd_xfer_envelope - A, S, recipients, M and the Received: header */
 static void smtpd_xfer_envelope(SMTPD_STATE *st, SMTPD_CLEANUP *c)
 {
-    const char *proto = smtpd_protocol_name(st->esmtp, 0, 0, st->mail.smtputf8);
+    const char *proto = smtpd_protocol_name(st->esmtp, st->tls != NULL, 0, st->mail.smtputf8);
+    char    tls[160];
     SMTPD_RECEIVED r;
     BUF    *lines[4];
     char    num[32];
@@ -91,6 +92,7 @@ static void smtpd_xfer_envelope(SMTPD_STATE *st, SMTPD_CLEANUP *c)
     r.mail_name = smtpd_params.mail_name;
     r.protocol = proto;
     r.queue_id = c->id;
+    r.tls = smtpd_tls_received(st, tls, sizeof(tls));
     r.rcpt = st->rcpt_count == 1 ? st->rcpt[0].addr : NULL;
     r.when = (long) time(NULL);
     for (i = 0; i < 4; i++)

@@ -35,6 +35,8 @@ int     smtpd_cmd_mail(SMTPD_STATE *st, const char *args)
         smtpd_reply(st, "503 5.5.1 Error: send HELO/EHLO first");
         return -1;
     }
+    if (smtpd_tls_required(st))
+        return -1;
     if (st->have_mail) {
         smtpd_reply(st, "503 5.5.1 Error: nested MAIL command");
         return -1;

@@ -1,5 +1,5 @@
 /* smtpd_cmd_session - the verbs that do not carry mail: HELO, EHLO, RSET,
- * NOOP, QUIT, VRFY, HELP, STARTTLS.
+ * NOOP, QUIT, VRFY, HELP (STARTTLS is smtpd_tls.c).
  */
 #include <string.h>
 
@@ -47,13 +47,16 @@ int     smtpd_cmd_helo(SMTPD_STATE *st, const char *args)
 }
 
 /* smtpd_cmd_ehlo - EHLO name: ESMTP and the extensions we offer.
- * STARTTLS is not offered until TLS exists (later issue). */
+ * STARTTLS only while it can work: a certificate is loaded and the
+ * session is not already encrypted (RFC 3207 4.2). */
 int     smtpd_cmd_ehlo(SMTPD_STATE *st, const char *args)
 {
     if (smtpd_helo_common(st, args, 1) < 0)
         return -1;
     smtpd_reply(st, "250-%s", smtpd_params.myhostname);
     smtpd_reply(st, "250-PIPELINING");
+    if (smtpd_tls_ctx != NULL && st->tls == NULL)
+        smtpd_reply(st, "250-STARTTLS");
     if (smtpd_params.message_size_limit > 0)
         smtpd_reply(st, "250-SIZE %ld", smtpd_params.message_size_limit);
     else
@@ -109,6 +112,8 @@ int     smtpd_cmd_vrfy(SMTPD_STATE *st, const char *args)
         smtpd_reply(st, "502 5.5.1 VRFY command is disabled");
         return -1;
     }
+    if (smtpd_tls_required(st))
+        return -1;
     if (*args == 0) {
         smtpd_reply(st, "501 5.5.4 Syntax: VRFY address");
         return -1;
@@ -125,17 +130,4 @@ int     smtpd_cmd_help(SMTPD_STATE *st, const char *args)
     smtpd_reply(st, "214-2.0.0 RSET NOOP QUIT VRFY HELP");
     smtpd_reply(st, "214 2.0.0 See RFC 5321");
     return 0;
-}
-
-/* smtpd_cmd_starttls - not offered until TLS lands.
- * When it does: reply 220, flush, then stream_discard_input() BEFORE the
- * handshake so that plaintext pipelined after STARTTLS is never run as if
- * it had come over TLS (CVE-2011-0411), then reset the session state
- * (RFC 3207 4.2). Until then: 502, and the buffered input stays (it is
- * still the same plaintext session). */
-int     smtpd_cmd_starttls(SMTPD_STATE *st, const char *args)
-{
-    (void) args;
-    smtpd_reply(st, "502 5.5.1 Error: command not implemented");
-    return -1;
 }

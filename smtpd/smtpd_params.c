@@ -21,6 +21,8 @@ static void smtpd_params_free(void)
     xfree(smtpd_params.banner);
     xfree(smtpd_params.mail_name);
     xfree(smtpd_params.service);
+    xfree(smtpd_params.tls_cert_file);
+    xfree(smtpd_params.tls_key_file);
     memset(&smtpd_params, 0, sizeof(smtpd_params));
 }
 
@@ -45,6 +47,23 @@ void    smtpd_params_defaults(void)
     smtpd_params.helo_required = 0;
     smtpd_params.strict_envelopes = 0;
     smtpd_params.smtputf8_enable = 1;
+    smtpd_params.tls_level = SMTPD_TLS_NONE;
+    smtpd_params.tls_cert_file = xstrdup("");
+    smtpd_params.tls_key_file = xstrdup("");
+}
+
+/* smtpd_params_tls_level - smtpd_tls_security_level as a mode. Empty is
+ * "none" (Postfix reads the obsolete smtpd_use_tls then; we have none).
+ * An unknown value turns TLS off with a warning rather than guessing. */
+static int smtpd_params_tls_level(const char *value)
+{
+    if (strcasecmp(value, "may") == 0)
+        return SMTPD_TLS_MAY;
+    if (strcasecmp(value, "encrypt") == 0)
+        return SMTPD_TLS_ENCRYPT;
+    if (*value && strcasecmp(value, "none") != 0)
+        msg_warn("smtpd_tls_security_level: unknown value \"%s\"; using \"none\"", value);
+    return SMTPD_TLS_NONE;
 }
 
 /* smtpd_params_bare_newline - smtpd_forbid_bare_newline as a mode.
@@ -83,4 +102,7 @@ void    smtpd_params_init(const char *service)
     smtpd_params.helo_required = config_bool(P_smtpd_helo_required);
     smtpd_params.strict_envelopes = config_bool(P_strict_rfc821_envelopes);
     smtpd_params.smtputf8_enable = config_bool(P_smtputf8_enable);
+    smtpd_params.tls_level = smtpd_params_tls_level(config_str(P_smtpd_tls_security_level));
+    smtpd_params.tls_cert_file = xstrdup(config_str(P_smtpd_tls_cert_file));
+    smtpd_params.tls_key_file = xstrdup(config_str(P_smtpd_tls_key_file));
 }

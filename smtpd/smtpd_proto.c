@@ -347,6 +347,10 @@ void    smtpd_session(STREAM *client, const char *addr)
         }
     }
     (void) smtpd_flush(&st);
+    if (st.tls) {
+        tls_session_stop(st.tls, client);
+        st.tls = NULL;
+    }
     smtpd_reset(&st);
     smtpd_log_disconnect(&st);
     smtpd_state_free(&st);

@@ -1,6 +1,7 @@
 /* smtpd_received - the Received: header smtpd puts first (RFC 5321 4.4).
  *
  *   Received: from HELO (NAME [ADDR])
+ *           (using TLSv1.3 with cipher ... (256/256 bits))    after STARTTLS
  *           by MYHOSTNAME (MAIL_NAME) with PROTOCOL id QUEUEID
  *           for <RCPT>; DATE
  * "for" only when the message has exactly one recipient (more would list
@@ -50,7 +51,7 @@ int     smtpd_received(const SMTPD_RECEIVED *r, BUF *lines[], int max)
     const char *v6 = strchr(r->client_addr, ':') ? "IPv6:" : "";
     int     n = 0;
 
-    if (max < 3)
+    if (max < (r->tls ? 4 : 3))
         return 0;
     smtpd_printable(r->helo ? r->helo : r->client_name, helo);
     localtime_r(&when, &tm);
@@ -58,6 +59,8 @@ int     smtpd_received(const SMTPD_RECEIVED *r, BUF *lines[], int max)
         strcpy(date, "Thu, 1 Jan 1970 00:00:00 +0000");
     buf_sprintf(lines[n++], "Received: from %s (%s [%s%s])", buf_str(helo),
                 r->client_name, v6, r->client_addr);
+    if (r->tls)
+        buf_sprintf(lines[n++], "\t(using %s)", r->tls);
     if (r->rcpt) {
         smtpd_printable(r->rcpt, rcpt);
         buf_sprintf(lines[n++], "\tby %s (%s) with %s id %s", r->by, r->mail_name,

@@ -1,0 +1,50 @@
+/* tls - OpenSSL glue for SMTP sessions (Postfix's tls_server/tls_client).
+ *
+ * A TLS_CTX holds the settings of one role (today: the server, smtpd's
+ * STARTTLS; the smtp client will add tls_client_ctx next to it). It is
+ * made once per process, before the privilege drop, so that a key file
+ * readable only by root can be loaded.
+ *
+ * tls_server_start runs the handshake on a STREAM that has just answered
+ * STARTTLS and, when it succeeds, slides the TLS record layer under the
+ * stream (stream_set_io): every caller keeps reading lines and writing
+ * replies as before. The caller must drop the stream's plaintext
+ * read-ahead first (stream_discard_input) - see CVE-2011-0411.
+ *
+ * Deadlines: the handshake and every later read or write wait at most the
+ * stream's timeout for progress, as plain descriptor I/O does; the socket
+ * is switched to non-blocking mode for that and stays so.
+ */
+#ifndef SUREL_TLS_H
+#define SUREL_TLS_H
+
+#include "buf.h"
+#include "stream.h"
+
+typedef struct TLS_CTX TLS_CTX;
+typedef struct TLS_SESS TLS_SESS;
+
+/* What a finished handshake agreed, for logs and the Received: header. */
+typedef struct TLS_INFO {
+    char    protocol[32];           /* "TLSv1.3" */
+    char    cipher[80];             /* "TLS_AES_256_GCM_SHA384" */
+    int     cipher_bits;            /* used */
+    int     cipher_alg_bits;        /* of the algorithm */
+} TLS_INFO;
+
+/* tls_server_ctx - certificate chain and key in PEM (key_file may equal
+ * cert_file); NULL with the reason in why */
+TLS_CTX *tls_server_ctx(const char *cert_file, const char *key_file, BUF *why);
+void    tls_ctx_free(TLS_CTX *ctx);
+
+/* tls_server_start - the server side of the handshake within timeout
+ * seconds; NULL with the reason in why (the connection is then unusable:
+ * the peer is in an unknown TLS state). */
+TLS_SESS *tls_server_start(TLS_CTX *ctx, STREAM *s, int timeout, BUF *why);
+void    tls_session_info(const TLS_SESS *sess, TLS_INFO *info);
+
+/* tls_session_stop - send close_notify (best effort, bounded by the
+ * stream's timeout), restore plain I/O on the stream, free the session */
+void    tls_session_stop(TLS_SESS *sess, STREAM *s);
+
+#endif
