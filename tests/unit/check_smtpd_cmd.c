@@ -190,6 +190,15 @@ START_TEST(test_received)
     ck_assert_int_eq(n, 3);
     ck_assert_str_eq(buf_str(lines[0]), "Received: from unknown (unknown [192.0.2.1])");
     ck_assert_str_eq(buf_str(lines[1]), "\tby mx.example (surel) with UTF8SMTP id 4Xk9Bc1wFzq7;");
+    /* After STARTTLS: the cipher line between "from" and "by". */
+    r.tls = "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)";
+    r.protocol = smtpd_protocol_name(1, 1, 0, 0);
+    ck_assert_int_eq(smtpd_received(&r, lines, 3), 0);     /* no room: nothing */
+    n = smtpd_received(&r, lines, 4);
+    ck_assert_int_eq(n, 4);
+    ck_assert_str_eq(buf_str(lines[1]),
+                     "\t(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits))");
+    ck_assert_str_eq(buf_str(lines[2]), "\tby mx.example (surel) with ESMTPS id 4Xk9Bc1wFzq7;");
     for (i = 0; i < 4; i++)
         buf_free(lines[i]);
 }
