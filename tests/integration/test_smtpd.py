@@ -317,7 +317,8 @@ class SmtpdConfigTest(unittest.TestCase):
         self.assertEqual(inst.queue_files("hold"), [])
         wait_for(lambda: inst.queue_files("temp") == [], 10, "temp/ to be empty")
         c.close()
-        qid = re.search(r"(\w+): client=unknown\[127\.0\.0\.1\]", inst.log()).group(1)
+        qid = wait_for(lambda: re.search(r"(\w+): client=unknown\[127\.0\.0\.1\]", inst.log()),
+                       10, "the client= log line").group(1)
         inst.wait_log("warning: %s: rename " % qid)
         self.assertRegex(inst.log(), r"warning: %s: rename \S+ to \S+/incoming/%s: "
                          r"Permission denied" % (qid, qid))
