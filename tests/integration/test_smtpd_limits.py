@@ -1,7 +1,8 @@
 """test_smtpd_limits - every limit gives its reply and stores nothing.
 
 message_size_limit (SIZE=, DATA and BDAT), header_size_limit (a header
-is cut, the message kept), smtpd_recipient_limit, the command line length, smtpd_hard_error_limit, smtpd_timeout and
+is cut, the message kept), smtpd_recipient_limit, the command line
+length, smtpd_hard_error_limit, smtpd_timeout and
 smtpd_client_connection_count_limit, each on a real instance.
 """
 import os
