@@ -9,6 +9,7 @@
  * message refused by smtpd itself (size, bare LF) leaves nothing queued.
  */
 #include <stdio.h>
+#include <ctype.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -144,4 +145,39 @@ void    smtpd_cleanup_stat_reply(int status, BUF *reply)
         buf_set(reply, "554 5.5.1 Error: no valid recipients");
     else
         buf_set(reply, "451 4.3.0 Error: internal error");
+}
+
+/* smtpd_cleanup_dsn_text - does text start with a d.d.d enhanced code
+ * and a space (what cleanup's reasons look like, mail_proto.h)? */
+static int smtpd_cleanup_dsn_text(const char *text)
+{
+    int     part;
+    int     digits;
+
+    if (text[0] != '4' && text[0] != '5')
+        return 0;
+    for (part = 0; part < 3; part++) {
+        for (digits = 0; isdigit((unsigned char) *text) && digits < 3; digits++)
+            text++;
+        if (digits == 0 || *text++ != (part < 2 ? '.' : ' '))
+            return 0;
+    }
+    return *text != 0;
+}
+
+/* smtpd_cleanup_reply - the client reply for a non-zero status and
+ * cleanup's reason. A reason is a DSN code and text without a reply code
+ * ("5.7.1 message content rejected", a header_checks REJECT text): the
+ * reply code comes from the status, as Postfix's smtpd does ("550 5.7.1
+ * text", "451 4.7.0 text"). A reason whose class disagrees with the
+ * status (e.g. a write error after a 5.x.x reason) or that is not of that
+ * shape is not shown: the status's own reply is used. */
+void    smtpd_cleanup_reply(int status, const char *reason, BUF *reply)
+{
+    smtpd_cleanup_stat_reply(status, reply);
+    if (status > 0 && reason != NULL && smtpd_cleanup_dsn_text(reason)
+        && reason[0] == buf_str(reply)[0]) {
+        buf_truncate(reply, 4);
+        buf_puts(reply, reason);
+    }
 }

@@ -166,10 +166,8 @@ static int smtpd_xfer_end(SMTPD_STATE *st, SMTPD_XFER *x)
     } else if ((status = smtpd_cleanup_finish(x->cleanup, reason)) == 0) {
         buf_sprintf(reply, "250 2.0.0 Ok: queued as %s", x->cleanup->id);
         ret = 0;
-    } else if (status > 0 && buf_len(reason) > 3) {
-        buf_set(reply, buf_str(reason));    /* e.g. a header_checks REJECT text */
     } else {
-        smtpd_cleanup_stat_reply(status, reply);
+        smtpd_cleanup_reply(status, buf_str(reason), reply);
     }
     if (ret < 0)
         smtpd_log_reject(st, x->cleanup->id, "END-OF-MESSAGE", buf_str(reply),

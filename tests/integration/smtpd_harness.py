@@ -1,9 +1,8 @@
 """smtpd_harness - sandbox instances running smtpd and cleanup only.
 
 smtpd's integration tests talk SMTP over real sockets to bin/smtpd under
-the real master. master.cf holds just the SMTP listener and the cleanup
-service (bin/cleanup when it is built, else the protocol peer
-bin/test-cleanup), and no qmgr: every accepted message stays in
+the real master. master.cf holds just the SMTP listener and the real
+cleanup service, and no qmgr: every accepted message stays in
 spool/incoming/ where the tests count and read it.
 """
 import os
@@ -11,19 +10,9 @@ import re
 import socket
 import time
 
-from surel_harness import Instance, binary, wait_for
+from surel_harness import Instance, wait_for
 
 SMTP_TIMEOUT = 15.0
-
-
-def cleanup_program():
-    """The cleanup service to run: the real one once it exists."""
-    if os.access(binary("cleanup"), os.X_OK):
-        return "cleanup", True
-    return binary("test-cleanup"), False
-
-
-REAL_CLEANUP = cleanup_program()[1]
 
 
 def read_records(path):
@@ -68,17 +57,14 @@ def content_text(records):
 class SmtpdInstance(Instance):
     """A sandbox instance with smtpd + cleanup, configured by params."""
 
-    def __init__(self, master_extra="", cleanup_status=None, **params):
+    def __init__(self, master_extra="", **params):
         super().__init__()
-        prog, _ = cleanup_program()
         self.write_master_cf(
             "127.0.0.1:%d inet n - n - - smtpd\n"
-            "cleanup unix - - n - 0 %s\n%s" % (self.smtp_port, prog, master_extra))
+            "cleanup unix - - n - 0 cleanup\n%s" % (self.smtp_port, master_extra))
         # smtpd's tests are about the protocol: recipients are not checked
         # against local users (Postfix: an empty local_recipient_maps).
         params.setdefault("local_recipient_maps", "")
-        if cleanup_status is not None:
-            params["test_cleanup_status"] = str(cleanup_status)
         if params:
             self.conf(**params)
 

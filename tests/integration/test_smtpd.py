@@ -4,13 +4,14 @@ Verbs and reply classes, the queue file smtpd's submission becomes (through
 cleanup), the Received: header, DSN and SMTPUTF8 parameters, BDAT,
 pipelining, and Postfix-shaped log lines.
 """
+import os
 import re
 import shutil
 import smtplib
 import subprocess
 import unittest
 
-from smtpd_harness import (REAL_CLEANUP, SmtpdInstance, attrs, content_text, queued_id,
+from smtpd_harness import (SmtpdInstance, attrs, content_text, queued_id,
                            read_records, types)
 from surel_harness import wait_for
 
@@ -73,10 +74,6 @@ class SmtpdProtocolTest(unittest.TestCase):
                          r"\tfor <bob@sandbox\.test>; \w\w\w, [ \d]\d \w\w\w \d{4} " % qid)
         self.assertIn(b"\nSubject: hello\n", body)
         self.assertTrue(body.endswith(b"\n\n.dotted\nline 2\n"), body)
-        if not REAL_CLEANUP:
-            # The test peer keeps records as sent: the order of the protocol.
-            order = "".join(t for t, _ in recs if t in "ASORMX E")
-            self.assertRegex(order, r"^A+SORM.*XE$")
         log = self.inst.wait_log("disconnect from unknown[127.0.0.1] helo=1 mail=1 rcpt=1 "
                                  "data=1 quit=1 commands=5")
         self.assertIn("connect from unknown[127.0.0.1]", self.inst.log())
@@ -300,18 +297,43 @@ class SmtpdConfigTest(unittest.TestCase):
                                                "proto=ESMTP helo=<client.test>" % r))
         inst.wait_log("disconnect from unknown[127.0.0.1] ehlo=1 mail=1 rcpt=0/1 quit=1 commands=3/4")
 
-    @unittest.skipIf(REAL_CLEANUP, "the failure hook exists only in test-cleanup")
     def test_cleanup_failure_gives_451_and_nothing_queued(self):
-        inst = self.instance(cleanup_status=2)
+        # The real cleanup fails to commit: incoming/ is not writable by the
+        # account it runs as (surel under root, else the test's own user),
+        # so the rename out of temp/ fails (CLEANUP_STAT_WRITE).
+        inst = self.instance()
+        incoming = inst.path("spool", "incoming")
+        os.chmod(incoming, 0o500)
+        c = inst.connect()
+        c.cmd("EHLO client.test")
+        c.cmd("MAIL FROM:<alice@sandbox.test>")
+        c.cmd("RCPT TO:<bob@sandbox.test>")
+        self.assertEqual(c.cmd("DATA"), "354 End data with <CR><LF>.<CR><LF>")
+        c.send("Subject: x\r\n\r\nx\r\n.\r\n")
+        self.assertEqual(c.reply(), ["451 4.3.0 Error: queue file write error"])
+        # The session goes on; nothing was queued, nothing left in temp/.
+        self.assertEqual(c.cmd("NOOP"), "250 2.0.0 Ok")
+        self.assertEqual(inst.queue_files(), [])
+        self.assertEqual(inst.queue_files("hold"), [])
+        wait_for(lambda: inst.queue_files("temp") == [], 10, "temp/ to be empty")
+        c.close()
+        qid = wait_for(lambda: re.search(r"(\w+): client=unknown\[127\.0\.0\.1\]", inst.log()),
+                       10, "the client= log line").group(1)
+        inst.wait_log("warning: %s: rename " % qid)
+        self.assertRegex(inst.log(), r"warning: %s: rename \S+ to \S+/incoming/%s: "
+                         r"Permission denied" % (qid, qid))
+        inst.wait_log("%s: reject: END-OF-MESSAGE from unknown[127.0.0.1]: "
+                      "451 4.3.0 Error: queue file write error" % qid)
+        # Once incoming/ is writable again, mail flows.
+        os.chmod(incoming, 0o700)
         c = inst.connect()
         c.cmd("EHLO client.test")
         c.cmd("MAIL FROM:<alice@sandbox.test>")
         c.cmd("RCPT TO:<bob@sandbox.test>")
         c.cmd("DATA")
-        c.send("Subject: x\r\n\r\nx\r\n.\r\n")
-        self.assertEqual(c.reply(), ["451 4.3.0 Error: queue file write error"])
-        self.assertEqual(inst.queue_files(), [])
-        self.assertEqual(inst.queue_files("temp"), [])
+        c.send("Subject: y\r\n\r\ny\r\n.\r\n")
+        qid = queued_id(c.reply()[0])
+        self.assertEqual([os.path.basename(p) for p in inst.queue_files()], [qid])
         c.close()
 
     def test_no_cleanup_service_gives_451(self):
@@ -327,6 +349,108 @@ class SmtpdConfigTest(unittest.TestCase):
         self.assertEqual(c.cmd("DATA"), "451 4.3.0 Error: queue file write error")
         self.assertEqual(c.cmd("NOOP"), "250 2.0.0 Ok")
         c.close()
+
+
+HEADER_CHECKS = r"""/^Subject: reject default/ REJECT
+/^Subject: reject text/ REJECT no such mail wanted here
+/^Subject: reject later/ REJECT 4.7.0 try again later
+/^Subject: discard me/ DISCARD
+/^Subject: hold me/ HOLD
+"""
+BODY_CHECKS = r"""/^body reject/ REJECT 5.7.1 bad body line
+"""
+
+
+class SmtpdChecksTest(unittest.TestCase):
+    """header_checks and body_checks as an SMTP client meets them: the
+    real cleanup decides, smtpd turns its {status, reason} into the reply
+    at the end of DATA."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.inst = SmtpdInstance()
+        for name, text in (("header_checks", HEADER_CHECKS), ("body_checks", BODY_CHECKS)):
+            with open(os.path.join(cls.inst.etc, name), "w") as f:
+                f.write(text)
+        cls.inst.conf(header_checks="pcre:%s/header_checks" % cls.inst.etc,
+                      body_checks="pcre:%s/body_checks" % cls.inst.etc)
+        try:
+            cls.inst.start()
+            cls.inst.wait_listening()
+        except BaseException:
+            cls.inst.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.inst.cleanup()
+
+    def send(self, subject, body="hello"):
+        """One message over SMTP; the reply to its final dot."""
+        c = self.inst.connect()
+        self.addCleanup(c.close)
+        self.assertTrue(c.cmd("EHLO client.test").startswith("250"))
+        self.assertEqual(c.cmd("MAIL FROM:<alice@sandbox.test>"), "250 2.1.0 Ok")
+        self.assertEqual(c.cmd("RCPT TO:<bob@sandbox.test>"), "250 2.1.5 Ok")
+        self.assertEqual(c.cmd("DATA"), "354 End data with <CR><LF>.<CR><LF>")
+        c.send("Subject: %s\r\n\r\n%s\r\n.\r\n" % (subject, body))
+        reply = c.reply()
+        self.assertEqual(len(reply), 1, reply)
+        # The session goes on after any verdict.
+        self.assertEqual(c.cmd("NOOP"), "250 2.0.0 Ok")
+        return reply[0]
+
+    def logged_id(self, pattern):
+        """The queue ID of the log line matching pattern ((\\w+) first)."""
+        found = wait_for(lambda: re.search(pattern, self.inst.log(), re.M), 10,
+                         "log line %r" % pattern)
+        return found.group(1)
+
+    def assert_not_queued(self, qid):
+        for queue in ("incoming", "hold", "active", "deferred", "corrupt"):
+            self.assertNotIn(qid, [os.path.basename(p) for p in self.inst.queue_files(queue)],
+                             queue)
+        wait_for(lambda: self.inst.queue_files("temp") == [], 10, "temp/ to be empty")
+
+    def test_reject_gives_550_with_the_text(self):
+        cases = [("reject default", "hello", "550 5.7.1 message content rejected",
+                  "header Subject: reject default"),
+                 ("reject text", "hello", "550 5.7.1 no such mail wanted here",
+                  "header Subject: reject text"),
+                 ("fine", "body reject me", "550 5.7.1 bad body line", "body body reject me"),
+                 # A 4.x.x text makes it a temporary refusal.
+                 ("reject later", "hello", "451 4.7.0 try again later",
+                  "header Subject: reject later")]
+        for subject, body, want, what in cases:
+            with self.subTest(subject=subject, body=body):
+                self.assertEqual(self.send(subject, body), want)
+                qid = self.logged_id(r"(\w+): reject: %s from unknown\[127\.0\.0\.1\]; "
+                                     r"from=<alice@sandbox\.test> to=<bob@sandbox\.test> "
+                                     r"proto=ESMTP helo=<client\.test>: %s$"
+                                     % (re.escape(what), re.escape(want[4:])))
+                self.assert_not_queued(qid)
+                self.inst.wait_log("%s: reject: END-OF-MESSAGE from unknown[127.0.0.1]: %s;"
+                                   % (qid, want))
+
+    def test_discard_gives_250_and_queues_nothing(self):
+        qid = queued_id(self.send("discard me"))
+        self.inst.wait_log("%s: discard: header Subject: discard me from unknown[127.0.0.1]; "
+                           "from=<alice@sandbox.test> to=<bob@sandbox.test> proto=ESMTP "
+                           "helo=<client.test>" % qid)
+        self.assert_not_queued(qid)
+
+    def test_hold_gives_250_and_the_file_is_in_hold(self):
+        qid = queued_id(self.send("hold me", "held body"))
+        held = [p for p in self.inst.queue_files("hold") if os.path.basename(p) == qid]
+        self.assertEqual(len(held), 1, self.inst.queue_files("hold"))
+        self.assertNotIn(qid, [os.path.basename(p) for p in self.inst.queue_files()])
+        recs = read_records(held[0])
+        self.assertEqual(types(recs, "R"), [b"bob@sandbox.test"])
+        self.assertIn(b"\nSubject: hold me\n", content_text(recs))
+        self.assertTrue(content_text(recs).endswith(b"\n\nheld body\n"))
+        self.inst.wait_log("%s: hold: header Subject: hold me from unknown[127.0.0.1]; "
+                           "from=<alice@sandbox.test> to=<bob@sandbox.test> proto=ESMTP "
+                           "helo=<client.test>" % qid)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import unittest
 from surel_harness import binary
 
 try:
-    from smtpd_harness import SmtpdInstance, queued_id
+    from smtpd_harness import SmtpdInstance, queued_id, read_records, types
     HAVE_SMTPD = os.access(binary("smtpd"), os.X_OK)
 except ImportError:
     HAVE_SMTPD = False
@@ -122,6 +122,64 @@ class ClientAccessTest(AccessTestBase):
         c = self.session()
         self.assertEqual(c.cmd("RCPT TO:<alice@sandbox.test>"),
                          "554 5.7.1 <unknown[127.0.0.1]>: Client host rejected: Access denied")
+
+    def test_postmaster_still_accepted(self):
+        # RFC 5321 4.5.1: the bare <postmaster> is accepted whatever the
+        # restrictions say, a rejected client included.
+        c = self.session()
+        self.assertEqual(c.cmd("RCPT TO:<postmaster>"), "250 2.1.5 Ok")
+
+
+@unittest.skipUnless(HAVE_SMTPD, "bin/smtpd not built yet")
+class PostmasterTest(AccessTestBase):
+    """Every recipient refused, except the bare postmaster (RFC 5321 4.5.1:
+    "RCPT TO:<Postmaster>" without a domain must be accepted). Only that
+    form bypasses the restrictions; postmaster@domain is checked like any
+    address, as in Postfix."""
+    params = {"smtpd_recipient_restrictions": "reject"}
+
+    def test_bare_postmaster_accepted_when_all_else_is_refused(self):
+        c = self.session()
+        refused = "554 5.7.1 <%s>: Recipient address rejected: Access denied"
+        self.assertEqual(c.cmd("RCPT TO:<alice@sandbox.test>"), refused % "alice@sandbox.test")
+        self.assertEqual(c.cmd("RCPT TO:<postmaster@sandbox.test>"),
+                         refused % "postmaster@sandbox.test")
+        self.assertEqual(c.cmd("RCPT TO:<postmaster>"), "250 2.1.5 Ok")
+        self.assertEqual(c.cmd("RCPT TO:<PostMaster>"), "250 2.1.5 Ok")
+        self.assertEqual(c.cmd("DATA"), "354 End data with <CR><LF>.<CR><LF>")
+        c.send("Subject: to the postmaster\r\n\r\nhello\r\n.\r\n")
+        qid = queued_id("\n".join(c.reply()))
+        # cleanup qualifies the bare name with $myorigin.
+        self.assertEqual(types(read_records(self.inst.queue_file(qid)), "R"),
+                         [b"postmaster@sandbox.test", b"PostMaster@sandbox.test"])
+
+
+@unittest.skipUnless(HAVE_SMTPD, "bin/smtpd not built yet")
+class UnknownRecipientDomainTest(AccessTestBase):
+    """reject_unknown_recipient_domain without DNS (doc/access.md "Known
+    domains"): names that can never exist are refused (450 4.1.2), known
+    ones pass. The client is inside mynetworks, so only this restriction
+    decides for remote domains."""
+    params = {"smtpd_recipient_restrictions": "reject_unknown_recipient_domain, "
+                                              "permit_mynetworks, reject_unauth_destination"}
+
+    def test_unknown_refused_known_accepted(self):
+        c = self.session()
+        for rcpt in ("x@remote.invalid", "x@nosuchtld", "x@host.localhost"):
+            with self.subTest(rcpt=rcpt):
+                self.assertEqual(c.cmd("RCPT TO:<%s>" % rcpt),
+                                 "450 4.1.2 <%s>: Recipient address rejected: "
+                                 "Domain not found" % rcpt)
+        accepted = ["x@remote.example", "x@mx.example.org", "x@[192.0.2.1]",
+                    "alice@sandbox.test"]
+        for rcpt in accepted:
+            with self.subTest(rcpt=rcpt):
+                self.assertEqual(c.cmd("RCPT TO:<%s>" % rcpt), "250 2.1.5 Ok")
+        self.assertEqual(c.cmd("DATA"), "354 End data with <CR><LF>.<CR><LF>")
+        c.send("Subject: t\r\n\r\nhello\r\n.\r\n")
+        qid = queued_id("\n".join(c.reply()))
+        self.assertEqual(types(read_records(self.inst.queue_file(qid)), "R"),
+                         [r.encode() for r in accepted])
 
 
 @unittest.skipUnless(HAVE_SMTPD, "bin/smtpd not built yet")

@@ -1,7 +1,8 @@
 """test_smtpd_limits - every limit gives its reply and stores nothing.
 
-message_size_limit (SIZE=, DATA and BDAT), smtpd_recipient_limit, the
-command line length, smtpd_hard_error_limit, smtpd_timeout and
+message_size_limit (SIZE=, DATA and BDAT), header_size_limit (a header
+is cut, the message kept), smtpd_recipient_limit, the command line
+length, smtpd_hard_error_limit, smtpd_timeout and
 smtpd_client_connection_count_limit, each on a real instance.
 """
 import os
@@ -9,7 +10,7 @@ import signal
 import time
 import unittest
 
-from smtpd_harness import SmtpdInstance, queued_id, read_records, types
+from smtpd_harness import SmtpdInstance, content_text, queued_id, read_records, types
 from surel_harness import wait_for
 
 
@@ -74,6 +75,40 @@ class LimitsTest(unittest.TestCase):
         c.cmd("DATA")
         c.send(b"Subject: small\r\n\r\n" + b"s" * 500 + b"\r\n.\r\n")
         queued_id(c.reply()[0])
+
+    def test_header_size_limit_truncates_and_accepts(self):
+        # Postfix: a logical header is kept to its first header_size_limit
+        # bytes (folding newlines count), the rest of that header is
+        # discarded, and the message is still accepted. 1024 is the
+        # smallest value surel takes.
+        inst = self.instance(header_size_limit="1024")
+        c = self.connect(inst)
+        c.cmd("EHLO client.test")
+        exact = "X-Exact: " + "e" * (1024 - len("X-Exact: "))
+        long_line = "X-Long: " + "l" * 3000          # longer than line_length_limit too
+        folded = ["X-Folded: start"] + ["\tfold%02d " % i + "f" * 90 for i in range(20)]
+        c.cmd("MAIL FROM:<alice@sandbox.test>")
+        c.cmd("RCPT TO:<bob@sandbox.test>")
+        self.assertEqual(c.cmd("DATA"), "354 End data with <CR><LF>.<CR><LF>")
+        header = [exact, long_line] + folded + ["Subject: after the big ones"]
+        c.send(("\r\n".join(header) + "\r\n\r\nthe body\r\n.\r\n").encode())
+        qid = queued_id(c.reply()[0])
+        body = content_text(read_records(inst.queue_file(qid))).decode()
+        head, _, rest = body.partition("\n\n")
+        self.assertEqual(rest, "the body\n")
+        # Physical lines from our X-Exact on (smtpd's Received: is before).
+        lines = head.split("\n")
+        start = lines.index(exact)               # at the limit: kept whole
+        self.assertEqual(lines[start + 1], long_line[:1024])
+        # The folded header: its first 1024 bytes, cut inside a line.
+        want = "\n".join(folded)[:1024].split("\n")
+        self.assertEqual(len(want), 12)
+        self.assertEqual(len(want[-1]), 18)             # fold10, cut
+        got = lines[start + 2:start + 2 + len(want)]
+        self.assertEqual(got, want)
+        # Nothing of the cut part survives; the next header does.
+        self.assertEqual(lines[start + 2 + len(want)], "Subject: after the big ones")
+        self.assertNotIn("fold19", body)
 
     def test_recipient_limit(self):
         inst = self.instance(smtpd_recipient_limit="2")
