@@ -424,11 +424,21 @@ class LocalRootTest(unittest.TestCase):
 
         def run():
             result["start"] = time.monotonic()
-            result["r"] = inst.deliver("a@remote.example", rcpt, MESSAGE)
+            try:
+                result["r"] = inst.deliver("a@remote.example", rcpt, MESSAGE)
+            except Exception as e:     # reported by reply_of in the test's thread
+                result["error"] = e
             result["end"] = time.monotonic()
         thread = threading.Thread(target=run)
         thread.start()
         return thread, result
+
+    def reply_of(self, thread, result):
+        """The one reply of a background delivery (waited for, bounded)."""
+        thread.join(40)
+        self.assertFalse(thread.is_alive(), "no answer from local")
+        self.assertIn("r", result, "no answer from local: %r" % result.get("error"))
+        return result["r"][0][0]
 
     def local_has_open(self, inst, path):
         """Some local process of inst has path open (it got past opening)."""
@@ -468,13 +478,10 @@ class LocalRootTest(unittest.TestCase):
             stale_lock = self.fresh_dotlock(stale_file, mtime=time.time() - 3600)
             runs = [self.deliver_in_background(inst, rcpt)
                     for rcpt in (self.addr(self.u1), self.addr(self.u2), "stale@test.example")]
-            for thread, _ in runs:
-                thread.join(40)
-                self.assertFalse(thread.is_alive(), "delivery did not give up on a held lock")
+            replies = [self.reply_of(thread, result) for thread, result in runs]
             self.assertEqual(os.pread(fd, 65536, 0), self.OLD_MAIL)
         finally:
             os.close(fd)
-        replies = [result["r"][0][0] for _, result in runs]
         for reply, (_, result) in zip(replies, runs):
             self.assertEqual((reply["status"], reply["dsn_status"]), ("4", "4.2.0"), reply)
             # local waited for the lock before giving up, and not for ever.
@@ -522,8 +529,8 @@ class LocalRootTest(unittest.TestCase):
             self.assertEqual(os.pread(fd, 65536, 0), self.OLD_MAIL)
         finally:
             os.close(fd)
-        thread.join(30)
-        self.assertEqual(result["r"][0][0]["status"], "0", result["r"][0][0])
+        reply = self.reply_of(thread, result)
+        self.assertEqual(reply["status"], "0", reply)
 
         # dot-lock: local has the mailbox open and waits for the lock file.
         dotlock = self.fresh_dotlock(mbox2)
@@ -532,8 +539,8 @@ class LocalRootTest(unittest.TestCase):
         self.assertTrue(thread.is_alive())
         self.assertEqual(read_file(mbox2, "rb"), self.OLD_MAIL)
         os.unlink(dotlock)
-        thread.join(30)
-        self.assertEqual(result["r"][0][0]["status"], "0", result["r"][0][0])
+        reply = self.reply_of(thread, result)
+        self.assertEqual(reply["status"], "0", reply)
 
         for path in (mbox1, mbox2):
             data = read_file(path, "rb")
