@@ -207,7 +207,7 @@ int     local_deliver_maildir(LOCAL_STATE *state, const LOCAL_ATTR *attr, const 
 static int local_dotlock(const char *path, BUF *lock, time_t deadline, BUF *why)
 {
     struct stat st;
-    int     fd;
+    int     fd, warned = 0;
 
     buf_sprintf(lock, "%s.lock", path);
     for (;;) {
@@ -219,16 +219,25 @@ static int local_dotlock(const char *path, BUF *lock, time_t deadline, BUF *why)
         if (errno == EACCES || errno == EPERM || errno == EROFS)
             return 0;
         if (errno != EEXIST) {
-            buf_sprintf(why, "cannot make lock %s: %s", buf_str(lock), strerror(errno));
+            buf_sprintf(why, "unable to create lock file %s: %s", buf_str(lock), strerror(errno));
             return -1;
         }
+        /* A stale lock we may not remove (another user's, in a sticky
+         * folder) is waited for like a live one: retrying at once would
+         * spin past the deadline for ever. */
         if (lstat(buf_str(lock), &st) == 0 && st.st_mtime + LOCAL_LOCK_STALE < time(NULL)) {
-            msg_warn("removing stale lock %s", buf_str(lock));
-            (void) unlink(buf_str(lock));
-            continue;
+            if (unlink(buf_str(lock)) == 0) {
+                msg_warn("removed stale lock %s", buf_str(lock));
+                continue;
+            }
+            if (errno == ENOENT)
+                continue;
+            if (!warned++)
+                msg_warn("cannot remove stale lock %s: %m", buf_str(lock));
         }
         if (time(NULL) >= deadline) {
-            buf_sprintf(why, "cannot get lock %s: it is held by someone else", buf_str(lock));
+            buf_sprintf(why, "unable to create lock file %s: %s", buf_str(lock),
+                        strerror(EEXIST));
             return -1;
         }
         usleep(LOCAL_LOCK_POLL_US);
@@ -245,7 +254,7 @@ static int local_fcntl_lock(int fd, int type, time_t deadline, BUF *why)
     fl.l_whence = SEEK_SET;
     while (fcntl(fd, F_SETLK, &fl) < 0) {
         if ((errno != EAGAIN && errno != EACCES) || time(NULL) >= deadline) {
-            buf_sprintf(why, "cannot lock mailbox: %s", strerror(errno));
+            buf_sprintf(why, "unable to lock for exclusive access: %s", strerror(errno));
             return -1;
         }
         usleep(LOCAL_LOCK_POLL_US);

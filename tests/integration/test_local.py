@@ -6,6 +6,7 @@ and speaks the delivery protocol of lib/mail_proto.h over private/local,
 as qmgr would. Test users are made with useradd and removed afterwards.
 test_local_sandbox.py reuses the helpers here for sandbox instances.
 """
+import fcntl
 import os
 import pwd
 import re
@@ -18,6 +19,7 @@ import time
 import unittest
 
 from master_harness import MasterInstance, pid_alive
+from qmgr_harness import QmgrInstance
 from surel_harness import binary, surel, wait_for
 
 QID_DIGITS = "0123456789BCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz"
@@ -388,6 +390,174 @@ class LocalRootTest(unittest.TestCase):
         self.assertEqual(replies[0]["dsn_status"], "5.2.2")
         self.assertEqual(read_file(mbox, "rb"), before)
 
+    # mbox locking: a dot-lock <mbox>.lock, then an fcntl write lock, each
+    # waited for up to 10 s (LOCAL_LOCK_WAIT), then the delivery defers.
+
+    OLD_MAIL = b"From old@example  Mon Jan  1 00:00:00 2024\nSubject: old\n\nold body\n\n"
+
+    def old_mbox(self, path, pw):
+        with open(path, "wb") as f:
+            f.write(self.OLD_MAIL)
+        os.chown(path, pw.pw_uid, pw.pw_gid)
+        os.chmod(path, 0o600)
+        return path
+
+    def hold_fcntl_lock(self, path):
+        """An fcntl write lock on path, as another mail program would hold
+        it; the fd, released by closing it. (Only this fd may be used to
+        read the file meanwhile: closing any other fd of ours on the same
+        file would drop the lock.)"""
+        fd = os.open(path, os.O_RDWR)
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return fd
+
+    def fresh_dotlock(self, path, mtime=None):
+        lock = path + ".lock"
+        with open(lock, "w") as f:
+            f.write("%d\n" % os.getpid())
+        if mtime is not None:
+            os.utime(lock, (mtime, mtime))
+        return lock
+
+    def deliver_in_background(self, inst, rcpt):
+        result = {}
+
+        def run():
+            result["start"] = time.monotonic()
+            try:
+                result["r"] = inst.deliver("a@remote.example", rcpt, MESSAGE)
+            except Exception as e:     # reported by reply_of in the test's thread
+                result["error"] = e
+            result["end"] = time.monotonic()
+        thread = threading.Thread(target=run)
+        thread.start()
+        return thread, result
+
+    def reply_of(self, thread, result):
+        """The one reply of a background delivery (waited for, bounded)."""
+        thread.join(40)
+        self.assertFalse(thread.is_alive(), "no answer from local")
+        self.assertIn("r", result, "no answer from local: %r" % result.get("error"))
+        return result["r"][0][0]
+
+    def local_has_open(self, inst, path):
+        """Some local process of inst has path open (it got past opening)."""
+        for pid in inst.service_pids("local"):
+            try:
+                fds = os.listdir("/proc/%d/fd" % pid)
+            except OSError:
+                continue
+            for fd in fds:
+                try:
+                    if os.readlink("/proc/%d/fd/%s" % (pid, fd)) == path:
+                        return True
+                except OSError:
+                    pass
+        return False
+
+    def test_mbox_locks_held_by_others_defer_the_delivery(self):
+        # Three mailboxes, delivered to at the same time (three local
+        # processes), each kept locked for longer than local waits: an
+        # fcntl lock, a fresh dot-lock, and a stale dot-lock that local may
+        # not remove (root's, in a sticky folder). All defer with 4.2.0 and
+        # are left unchanged; afterwards they are delivered normally.
+        sticky = os.path.join(self.home_root, "sticky")
+        os.mkdir(sticky)
+        os.chmod(sticky, 0o1777)
+        self.addCleanup(shutil.rmtree, sticky, True)
+        stale_file = os.path.join(sticky, "stale.mbox")
+        with open(stale_file, "wb") as f:
+            f.write(self.OLD_MAIL)
+        os.chmod(stale_file, 0o666)
+        inst = self.instance(main_cf="", aliases="stale: %s\n" % stale_file)
+        mbox1 = self.old_mbox(os.path.join(inst.spool_mail, self.u1), self.pw1)
+        mbox2 = self.old_mbox(os.path.join(inst.spool_mail, self.u2), self.pw2)
+        fd = self.hold_fcntl_lock(mbox1)
+        try:
+            dotlock2 = self.fresh_dotlock(mbox2)
+            stale_lock = self.fresh_dotlock(stale_file, mtime=time.time() - 3600)
+            runs = [self.deliver_in_background(inst, rcpt)
+                    for rcpt in (self.addr(self.u1), self.addr(self.u2), "stale@test.example")]
+            replies = [self.reply_of(thread, result) for thread, result in runs]
+            self.assertEqual(os.pread(fd, 65536, 0), self.OLD_MAIL)
+        finally:
+            os.close(fd)
+        for reply, (_, result) in zip(replies, runs):
+            self.assertEqual((reply["status"], reply["dsn_status"]), ("4", "4.2.0"), reply)
+            # local waited for the lock before giving up, and not for ever.
+            self.assertGreater(result["end"] - result["start"], 8)
+            self.assertLess(result["end"] - result["start"], 25)
+        self.assertEqual(replies[0]["reason"], "cannot update mailbox: unable to lock for "
+                         "exclusive access: Resource temporarily unavailable")
+        self.assertEqual(replies[1]["reason"], "cannot update mailbox: unable to create lock "
+                         "file %s: File exists" % dotlock2)
+        self.assertEqual(replies[2]["reason"], "cannot update file: unable to create lock "
+                         "file %s: File exists" % stale_lock)
+        self.assertEqual(read_file(mbox2, "rb"), self.OLD_MAIL)
+        self.assertEqual(read_file(stale_file, "rb"), self.OLD_MAIL)
+        # local removed its own dot-lock (u1's), not anybody else's.
+        self.assertFalse(os.path.exists(mbox1 + ".lock"))
+        self.assertTrue(os.path.exists(dotlock2))
+        self.assertTrue(os.path.exists(stale_lock))
+        self.assertEqual(inst.log_count("cannot remove stale lock %s" % stale_lock), 1)
+        self.assertEqual(inst.log_count("status=deferred (cannot update "), 3)
+
+        # Locks gone: the same mail is delivered.
+        os.unlink(dotlock2)
+        os.unlink(stale_lock)
+        replies, _, _ = inst.deliver("a@remote.example",
+                                     [self.addr(self.u1), self.addr(self.u2),
+                                      "stale@test.example"], MESSAGE)
+        self.assertEqual([r["status"] for r in replies], ["0", "0", "0"], replies)
+        for path in (mbox1, mbox2, stale_file):
+            data = read_file(path, "rb")
+            self.assertTrue(data.startswith(self.OLD_MAIL + b"From a@remote.example  "), path)
+            self.assertTrue(data.endswith(b"\nlast line\n\n"), path)
+            self.assertFalse(os.path.exists(path + ".lock"))
+
+    def test_mbox_delivery_waits_for_a_lock_released_in_time(self):
+        inst = self.instance(main_cf="")
+        mbox1 = self.old_mbox(os.path.join(inst.spool_mail, self.u1), self.pw1)
+        mbox2 = self.old_mbox(os.path.join(inst.spool_mail, self.u2), self.pw2)
+
+        # fcntl: local makes its dot-lock, then waits for our lock.
+        fd = self.hold_fcntl_lock(mbox1)
+        try:
+            thread, result = self.deliver_in_background(inst, self.addr(self.u1))
+            wait_for(lambda: os.path.exists(mbox1 + ".lock"), 10, "local's dot-lock")
+            self.assertTrue(thread.is_alive())
+            self.assertEqual(os.pread(fd, 65536, 0), self.OLD_MAIL)
+        finally:
+            os.close(fd)
+        reply = self.reply_of(thread, result)
+        self.assertEqual(reply["status"], "0", reply)
+
+        # dot-lock: local has the mailbox open and waits for the lock file.
+        dotlock = self.fresh_dotlock(mbox2)
+        thread, result = self.deliver_in_background(inst, self.addr(self.u2))
+        wait_for(lambda: self.local_has_open(inst, mbox2), 10, "local to open the mailbox")
+        self.assertTrue(thread.is_alive())
+        self.assertEqual(read_file(mbox2, "rb"), self.OLD_MAIL)
+        os.unlink(dotlock)
+        reply = self.reply_of(thread, result)
+        self.assertEqual(reply["status"], "0", reply)
+
+        for path in (mbox1, mbox2):
+            data = read_file(path, "rb")
+            self.assertTrue(data.startswith(self.OLD_MAIL + b"From a@remote.example  "), path)
+            self.assertTrue(data.endswith(b"\nlast line\n\n"), path)
+            self.assertFalse(os.path.exists(path + ".lock"))
+
+    def test_stale_dot_lock_of_the_user_is_removed(self):
+        inst = self.instance(main_cf="")
+        mbox = self.old_mbox(os.path.join(inst.spool_mail, self.u1), self.pw1)
+        lock = self.fresh_dotlock(mbox, mtime=time.time() - 3600)
+        os.chown(lock, self.pw1.pw_uid, self.pw1.pw_gid)
+        replies, _, _ = inst.deliver("a@remote.example", self.addr(self.u1), MESSAGE)
+        self.assertEqual(replies[0]["status"], "0", replies[0])
+        self.assertFalse(os.path.exists(lock))
+        self.assertIn("removed stale lock %s" % lock, inst.log())
+
     def test_symlinked_maildir_is_refused(self):
         inst = self.instance()
         target = os.path.join(self.pw1.pw_dir, "elsewhere")
@@ -558,6 +728,72 @@ class LocalRootTest(unittest.TestCase):
         self.assertEqual(replies[0]["status"], "5")
         self.assertIn("mail to command is restricted", replies[0]["reason"])
 
+    # allow_mail_to_commands / allow_mail_to_files: which sources may name
+    # a |command or /file destination.
+
+    SOURCES = ("alias", "forward", "include")
+
+    def restriction_results(self, main_cf, kind):
+        """One `kind` ("file" or "command") destination from each source:
+        an alias, u1's .forward and an :include: file (named by an alias),
+        delivered in one request; {source: (reply, written content or None)}."""
+        inst = self.instance(main_cf="home_mailbox = Maildir/\n" + main_cf)
+        out = {src: os.path.join(inst.out, "%s.%s" % (src, kind)) for src in self.SOURCES}
+
+        def dest(src):
+            return out[src] if kind == "file" else '"|cat > %s"' % out[src]
+        include = os.path.join(inst.etc, "dest.inc")
+        with open(include, "w") as f:
+            f.write(dest("include") + "\n")
+        inst.write_aliases("viaalias: %s\nviainclude: :include:%s\n" % (dest("alias"), include))
+        self.write_forward(self.pw1, dest("forward") + "\n")
+        replies, _, qid = inst.deliver(
+            "a@remote.example",
+            ["viaalias@test.example", self.addr(self.u1), "viainclude@test.example"], MESSAGE)
+        inst.wait_log("%s: to=<viainclude@test.example>" % qid)
+        results = {}
+        for src, reply in zip(self.SOURCES, replies):
+            results[src] = (reply, read_file(out[src]) if os.path.exists(out[src]) else None)
+        # A refused .forward must not fall back to the mailbox.
+        self.assertEqual(maildir_messages(self.maildir(self.pw1)), [])
+        results["log"] = inst.log()
+        inst.cleanup()
+        return results
+
+    def assert_only_allowed(self, results, allowed, kind):
+        for src in self.SOURCES:
+            reply, written = results[src]
+            if src in allowed:
+                self.assertEqual(reply["status"], "0", (src, reply))
+                self.assertIsNotNone(written, src)
+                self.assertIn("\n" + MESSAGE.splitlines()[-1] + "\n", written)
+            else:
+                self.assertEqual((reply["status"], reply["dsn_status"], reply["reason"]),
+                                 ("5", "5.7.1", "mail to %s is restricted" % kind), src)
+                self.assertIsNone(written, src)
+        refused = len(self.SOURCES) - len(allowed)
+        self.assertEqual(results["log"].count(
+            "status=bounced (mail to %s is restricted)" % kind), refused)
+
+    def test_allow_mail_to_files_decides_per_source(self):
+        # Postfix's values: alias, forward, include; default alias, forward.
+        for value, allowed in ((None, {"alias", "forward"}), ("alias", {"alias"}),
+                               ("forward", {"forward"}), ("include", {"include"}),
+                               ("", set())):
+            with self.subTest(allow_mail_to_files=value):
+                main_cf = "" if value is None else "allow_mail_to_files = %s\n" % value
+                self.assert_only_allowed(self.restriction_results(main_cf, "file"),
+                                         allowed, "file")
+
+    def test_allow_mail_to_commands_decides_per_source(self):
+        for value, allowed in ((None, {"alias", "forward"}), ("alias", {"alias"}),
+                               ("forward", {"forward"}),
+                               ("alias, forward, include", set(self.SOURCES)), ("", set())):
+            with self.subTest(allow_mail_to_commands=value):
+                main_cf = "" if value is None else "allow_mail_to_commands = %s\n" % value
+                self.assert_only_allowed(self.restriction_results(main_cf, "command"),
+                                         allowed, "command")
+
     def test_failing_commands_defer_or_bounce(self):
         inst = self.instance(aliases='tmp: "|echo try later; exit 75"\n'
                                      'perm: "|echo no such mailbox >&2; exit 67"\n'
@@ -677,6 +913,118 @@ class LocalRootTest(unittest.TestCase):
         self.assertEqual(replies[0]["status"], "0", replies[0])
         self.assertEqual(read_file(out).strip(), str(pwd.getpwnam("nobody").pw_uid))
 
+    # mailbox_command for ordinary users.
+
+    MBCMD_SCRIPT = (
+        "#!/bin/sh\n"
+        "# records who runs it, its environment and its standard input\n"
+        "id -u > \"$HOME/cmd.uid\"\n"
+        "env > \"$HOME/cmd.env\"\n"
+        "cat > \"$HOME/cmd.in\"\n"
+        "[ -f \"$HOME/cmd.exit\" ] && exit \"$(cat \"$HOME/cmd.exit\")\"\n"
+        "exit 0\n")
+
+    def mailbox_command_script(self):
+        tmp = tempfile.mkdtemp(prefix="surel-mbcmd-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        os.chmod(tmp, 0o755)
+        script = os.path.join(tmp, "record")
+        with open(script, "w") as f:
+            f.write(self.MBCMD_SCRIPT)
+        os.chmod(script, 0o755)
+        return script
+
+    def set_exit(self, pw, code):
+        path = os.path.join(pw.pw_dir, "cmd.exit")
+        with open(path, "w") as f:
+            f.write("%d\n" % code)
+
+    def test_mailbox_command_runs_as_the_user_with_the_message_and_a_clean_environment(self):
+        script = self.mailbox_command_script()
+        # A variable that local itself has (master passes it on through
+        # import_environment) must still not reach the command.
+        os.environ["SUREL_LEAK_CHECK"] = "leaked"
+        self.addCleanup(os.environ.pop, "SUREL_LEAK_CHECK", None)
+        inst = self.instance(main_cf="mailbox_command = %s\nimport_environment = "
+                             "MAIL_CONFIG TZ LANG=C SUREL_LEAK_CHECK\n" % script)
+        rcpt = "%s+box@test.example" % self.u1
+        replies, _, qid = inst.deliver("a@remote.example", [("list@test.example", rcpt)], MESSAGE)
+        self.assertEqual(replies[0]["status"], "0", replies[0])
+        self.assertEqual(replies[0]["reason"], "delivered to command: %s" % script)
+        home = self.pw1.pw_dir
+        self.assertEqual(read_file(os.path.join(home, "cmd.uid")).strip(), str(self.pw1.pw_uid))
+        self.assertEqual(os.stat(os.path.join(home, "cmd.in")).st_uid, self.pw1.pw_uid)
+        # The message on stdin, byte for byte: From line, Return-Path,
+        # Delivered-To, the content without ">From " quoting.
+        data = read_file(os.path.join(home, "cmd.in"), "rb")
+        first, rest = data.split(b"\n", 1)
+        self.assertRegex(first, rb"^From a@remote\.example  \w{3} \w{3} [ \d]\d "
+                         rb"\d\d:\d\d:\d\d \d{4}$")
+        self.assertEqual(rest, ("Return-Path: <a@remote.example>\nDelivered-To: %s\n" % rcpt
+                                + MESSAGE).encode())
+        env = dict(l.split("=", 1) for l in read_file(os.path.join(home, "cmd.env")).splitlines())
+        self.assertEqual(env, {
+            "HOME": home, "USER": self.u1, "LOGNAME": self.u1, "SHELL": "/bin/sh",
+            "PATH": "/usr/bin:/bin", "SENDER": "a@remote.example", "RECIPIENT": rcpt,
+            "ORIGINAL_RECIPIENT": "list@test.example", "LOCAL": "%s+box" % self.u1,
+            "EXTENSION": "box", "DOMAIN": "test.example", "QUEUE_ID": qid,
+            "PWD": home,        # set by the shell: the command runs in $HOME
+        })
+        # The variable was there to leak: local's own environment has it.
+        environs = []
+        for pid in inst.service_pids("local"):
+            try:
+                environs.append(read_file("/proc/%d/environ" % pid, "rb").split(b"\0"))
+            except OSError:
+                pass
+        self.assertTrue(any(b"SUREL_LEAK_CHECK=leaked" in e for e in environs), environs)
+        self.assertFalse(os.path.exists(self.maildir(self.pw1)))
+        self.assertFalse(os.path.exists(os.path.join(inst.spool_mail, self.u1)))
+
+        # Exit 75 (EX_TEMPFAIL) defers; another non-zero exit bounces.
+        self.set_exit(self.pw1, 75)
+        replies, _, _ = inst.deliver("a@remote.example", rcpt, MESSAGE)
+        self.assertEqual((replies[0]["status"], replies[0]["dsn_status"], replies[0]["reason"]),
+                         ("4", "4.3.0", 'Command died with status 75: "%s"' % script))
+        self.set_exit(self.pw1, 3)
+        replies, _, _ = inst.deliver("a@remote.example", rcpt, MESSAGE)
+        self.assertEqual((replies[0]["status"], replies[0]["dsn_status"], replies[0]["reason"]),
+                         ("5", "5.3.0", 'Command died with status 3: "%s"' % script))
+
+    def test_mailbox_command_exit_75_keeps_the_mail_queued_under_qmgr(self):
+        # With the real qmgr: exit 75 leaves the message in deferred/ and
+        # it is retried (and delivered once the command succeeds); another
+        # exit status bounces it (bounce service asked, file removed).
+        script = self.mailbox_command_script()
+        self.set_exit(self.pw1, 75)
+        self.set_exit(self.pw2, 3)
+        inst = RootQmgrInstance(
+            main_cf_extra="local_transport = local\nalias_maps =\n"
+                          "mailbox_command = %s\ncommand_time_limit = 5s\n" % script,
+            extra_services="local unix - n n - - local\n")
+        self.instances.append(inst)
+        inst.start()
+        qid1 = inst.inject("%s@mx.test" % self.u1)
+        qid2 = inst.inject("%s@mx.test" % self.u2)
+        inst.trigger()
+        inst.wait_in("deferred", qid1)
+        inst.wait_log("%s: to=<%s@mx.test>, relay=local" % (qid1, self.u1))
+        self.assertIn("status=deferred (Command died with status 75: \"%s\")" % script,
+                      inst.log())
+        inst.wait_log("%s: removed" % qid2)
+        self.assertIn("%s: to=<%s@mx.test>, relay=local" % (qid2, self.u2), inst.log())
+        lines = [l for l in inst.bounce_lines() if qid2 in l]
+        self.assertIn("bounce append %s <%s@mx.test> failed 5.3.0 Command died with status 3"
+                      % (qid2, self.u2), lines[0])
+        self.assertNotIn("%s: removed" % qid1, inst.log())
+        self.assertFalse([l for l in inst.bounce_lines() if qid1 in l and " failed " in l])
+        # The command now succeeds: the next retry delivers the kept mail.
+        self.set_exit(self.pw1, 0)
+        inst.wait_log("%s: removed" % qid1, timeout=20)
+        self.assertIn("status=sent (delivered to command: %s)" % script, inst.log())
+        self.assertIn(b"Delivered-To: %s@mx.test\n" % self.u1.encode(),
+                      read_file(os.path.join(self.pw1.pw_dir, "cmd.in"), "rb"))
+
     def test_forward_symlink_is_not_followed(self):
         inst = self.instance()
         real = self.write_forward(self.pw2, "%s\n" % self.u2, name="fwd-target")
@@ -773,6 +1121,15 @@ class LocalRootTest(unittest.TestCase):
         t.join(30)
         self.assertEqual(result["r"][0][0]["status"], "0")
         self.assertFalse(locked())
+
+
+class RootQmgrInstance(QmgrInstance):
+    """qmgr_harness's instance (queue owned by surel, the mail_owner) with
+    its master started by root, so that local keeps root and delivers as
+    the recipients; qmgr and the test bounce still drop to surel."""
+
+    def master_argv(self, *extra):
+        return [binary("master"), "-c", self.etc] + list(extra)
 
 
 def read_file(path, mode="r"):
