@@ -209,8 +209,8 @@ class SendmailTest(SendmailHelpers):
         self.assertIn(b"\n\n.leading dot\nbody\n", data)     # dot-stuffing undone
         self.assertEqual(self.copies(inst, "alice", tok), [])
 
-    # -N, -R, -V and -B as the queue file keeps them (qmgr is left out of
-    # master.cf so the file stays in incoming/).
+    # -N, -R, -V and -B (and their -bs forms) as the queue file keeps them
+    # (qmgr is left out of master.cf so the file stays in incoming/).
     def test_dsn_options_reach_the_queue_file(self):
         inst = self.make(start=False)
         with open(os.path.join(inst.etc, "master.cf")) as f:
@@ -236,6 +236,36 @@ class SendmailTest(SendmailHelpers):
             self.assertEqual(sorted(a for a in got_attrs
                                     if a.split("=")[0] in ("dsn_envid", "dsn_ret", "encoding")),
                              attrs, args)
+        # The same through -bs: ENVID is xtext (decoded into the queue file,
+        # as smtpd does), NOTIFY is per recipient, and a refused MAIL leaves
+        # nothing for the next one.
+        tok1, tok2 = self.token(), self.token()
+        script = ("EHLO client.test\r\n"
+                  "MAIL FROM:<alice@sandbox.test> ENVID=bad+2Bone\r\n"
+                  "MAIL FROM:<alice@sandbox.test> ENVID=q+2Cx RET=FULL BODY=8BITMIME\r\n"
+                  "RCPT TO:<bob@sandbox.test> NOTIFY=SUCCESS,DELAY\r\n"
+                  "RCPT TO:<alice@sandbox.test> NOTIFY=NEVER\r\n"
+                  "DATA\r\nSubject: %s\r\n\r\nx\r\n.\r\n"
+                  "MAIL FROM:<alice@sandbox.test> BODY=7BIT RET=HDRS ENVID=z X-NO=1\r\n"
+                  "MAIL FROM:<alice@sandbox.test>\r\nRCPT TO:<bob@sandbox.test>\r\n"
+                  "DATA\r\nSubject: %s\r\n\r\nx\r\n.\r\nQUIT\r\n") % (tok1, tok2)
+        p = self.sendmail(inst, "-bs", input=script)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        codes = [line[:3] for line in p.stdout.decode().split("\r\n") if line[:3].isdigit()
+                 and line[3:4] == " "]
+        self.assertEqual(codes, ["220", "250", "501", "250", "250", "250", "354", "250",
+                                 "555", "250", "250", "354", "250", "221"])
+        for tok, rcpts, attrs in (
+                (tok1, [("bob@sandbox.test", str(DSN_SUCCESS | DSN_DELAY)),
+                        ("alice@sandbox.test", str(DSN_NEVER))],
+                 ["dsn_envid=q,x", "dsn_ret=FULL", "encoding=8bitmime"]),
+                (tok2, [("bob@sandbox.test", None)], [])):
+            recs = h.wait_for(lambda: self.queued(inst, tok), 15, "%s in incoming/" % tok)
+            got_attrs, got_rcpts = envelope(recs)
+            self.assertEqual(got_rcpts, rcpts)
+            self.assertEqual(sorted(a for a in got_attrs
+                                    if a.split("=")[0] in ("dsn_envid", "dsn_ret", "encoding")),
+                             attrs)
         h.wait_for(lambda: self.maildrop(inst) == [], 10, "maildrop/ to empty")
 
     def test_mailq_and_newaliases_by_name(self):
