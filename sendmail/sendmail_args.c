@@ -13,6 +13,7 @@
 #include "mail_proto.h"
 #include "maildrop.h"
 #include "mem.h"
+#include "record.h"
 #include "sendmail.h"
 
 #define SM_OPTIONS  "+B:C:F:GIL:N:O:R:UV:X:b:c:e:f:h:imno:p:q::r:tvx"
@@ -46,6 +47,27 @@ static int sm_parse_notify(const char *text, int *bits, BUF *why)
         result = -1;
     }
     xfree(copy);
+    return result;
+}
+
+/* sm_check_envid - -V as postdrop will take it: the same maildrop check,
+ * run here so that a bad value is a usage error before postdrop starts
+ * rather than a refused submission after the message was read */
+static int sm_check_envid(const char *envid, BUF *why)
+{
+    MAILDROP_CHECK check;
+    BUF    *rec = buf_alloc(100);
+    BUF    *reason = buf_alloc(100);
+    int     result = 0;
+
+    buf_sprintf(rec, "%s=%s", MAIL_ATTR_ENVID, envid);
+    maildrop_check_init(&check, 0);
+    if (maildrop_check_record(&check, REC_TYPE_ATTR, buf_str(rec), buf_len(rec), reason) < 0) {
+        buf_sprintf(why, "-V: bad envelope ID \"%.100s\" (%s)", envid, buf_str(reason));
+        result = -1;
+    }
+    buf_free(rec);
+    buf_free(reason);
     return result;
 }
 
@@ -132,6 +154,8 @@ int sm_parse_args(int argc, char **argv, SM_ARGS *args, BUF *why)
             }
             break;
         case 'V':
+            if (sm_check_envid(optarg, why) < 0)
+                return -1;
             args->envid = optarg;
             break;
         case 'b':

@@ -89,7 +89,55 @@ static int sm_path_arg(const char *arg, const char *keyword, BUF *addr, const ch
     return 0;
 }
 
-/* sm_mail_params - BODY=, ENVID=, RET=, SIZE= (ignored: postdrop checks) */
+/* sm_xtext_decode - RFC 3461 xtext into out; -1 when it is not xtext */
+static int sm_xtext_decode(const char *text, BUF *out)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const char *hi;
+    const char *lo;
+
+    buf_reset(out);
+    for (const char *cp = text; *cp; cp++) {
+        if (*cp == '+') {
+            if (cp[1] == 0 || cp[2] == 0 || (hi = strchr(hex, cp[1])) == NULL
+                || (lo = strchr(hex, cp[2])) == NULL)
+                return -1;
+            buf_putc(out, (char) (((hi - hex) << 4) | (lo - hex)));
+            cp += 2;
+        } else if ((unsigned char) *cp < 33 || (unsigned char) *cp > 126 || *cp == '=') {
+            return -1;
+        } else {
+            buf_putc(out, *cp);
+        }
+    }
+    return 0;
+}
+
+/* sm_envid_param - ENVID=xtext: the queue keeps the decoded text, as smtpd
+ * stores it; it must also pass -V's check (postdrop's rule), so that what
+ * postdrop would refuse after DATA is refused here, at MAIL */
+static int sm_envid_param(SM_SMTP *s, const char *value)
+{
+    BUF    *decoded = buf_alloc(100);
+    BUF    *why = buf_alloc(100);
+    SM_ARGS tmp;
+    int     result = -1;
+
+    if (*value && strlen(value) <= 100 && sm_xtext_decode(value, decoded) == 0) {
+        char   *argv[] = {"sendmail", "-V", buf_str(decoded), NULL};
+
+        if (sm_parse_args(3, argv, &tmp, why) == 0) {
+            buf_set(s->envid, buf_str(decoded));
+            result = 0;
+        }
+    }
+    buf_free(decoded);
+    buf_free(why);
+    return result;
+}
+
+/* sm_mail_params - BODY=, ENVID=, RET=, SIZE= (ignored: postdrop checks).
+ * 0, -1 for an unsupported parameter, -2 for a bad ENVID */
 static int sm_mail_params(SM_SMTP *s, const char *params)
 {
     char   *copy = xstrdup(params);
@@ -97,7 +145,11 @@ static int sm_mail_params(SM_SMTP *s, const char *params)
     char   *p;
     int     ok = 1;
 
-    for (p = strtok_r(copy, " ", &save); p && ok; p = strtok_r(NULL, " ", &save)) {
+    /* A refused MAIL must leave nothing for the next one to inherit. */
+    buf_reset(s->envid);
+    s->dsn_ret = NULL;
+    s->encoding = NULL;
+    for (p = strtok_r(copy, " ", &save); p && ok > 0; p = strtok_r(NULL, " ", &save)) {
         if (strcasecmp(p, "BODY=8BITMIME") == 0)
             s->encoding = "8bitmime";
         else if (strcasecmp(p, "BODY=7BIT") == 0)
@@ -106,15 +158,17 @@ static int sm_mail_params(SM_SMTP *s, const char *params)
             s->dsn_ret = "FULL";
         else if (strcasecmp(p, "RET=HDRS") == 0)
             s->dsn_ret = "HDRS";
-        else if (strncasecmp(p, "ENVID=", 6) == 0 && strlen(p + 6) <= 100 && p[6])
-            buf_set(s->envid, p + 6);
+        else if (strncasecmp(p, "ENVID=", 6) == 0) {
+            if (sm_envid_param(s, p + 6) < 0)
+                ok = -2;
+        }
         else if (strncasecmp(p, "SIZE=", 5) == 0)
             continue;
         else
             ok = 0;
     }
     xfree(copy);
-    return ok ? 0 : -1;
+    return ok > 0 ? 0 : ok < 0 ? -2 : -1;
 }
 
 /* sm_cmd_mail - MAIL FROM:<sender> */
@@ -123,6 +177,7 @@ static void sm_cmd_mail(SM_SMTP *s, const char *arg)
     BUF    *addr = buf_alloc(100);
     BUF    *why = buf_alloc(100);
     const char *params;
+    int     status;
 
     if (s->have_mail)
         sm_reply(s, "503 5.5.1 Error: nested MAIL command");
@@ -130,7 +185,9 @@ static void sm_cmd_mail(SM_SMTP *s, const char *arg)
         sm_reply(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
     else if (maildrop_address_check(buf_str(addr), buf_len(addr), 1, why) < 0)
         sm_reply(s, "501 5.1.7 Bad sender address syntax");
-    else if (sm_mail_params(s, params) < 0)
+    else if ((status = sm_mail_params(s, params)) == -2)
+        sm_reply(s, "501 5.5.4 Bad ENVID parameter syntax");
+    else if (status < 0)
         sm_reply(s, "555 5.5.4 Unsupported option");
     else {
         buf_set(s->sender, buf_str(addr));

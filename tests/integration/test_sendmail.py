@@ -2,34 +2,34 @@
 
 Each test makes an instance (surel_harness) and submits mail the way local
 programs do: the sendmail command (also as mailq and newaliases), a real
-MUA (bsd-mailx), -bs SMTP on a pipe, postdrop run as real users.
-
-Until the real cleanup daemon is in the build, the instance's cleanup
-service is sendmail_fakes.py, which records what pickup sent it; the
-checks that need cleanup's own work (Bcc removed, From added) run only
-when bin/cleanup exists and then look at the queue file or the delivered
-message.
+MUA (bsd-mailx), -bs SMTP on a pipe, postdrop run as real users. The
+checks are made on what arrives in the users' Maildirs once the queue is
+empty (so every copy is counted), or, for what only the queue file shows
+(DSN options), on the queue file of an instance without qmgr.
 """
-import json
 import os
 import pwd
+import re
 import shutil
 import subprocess
 import tempfile
 import unittest
 import uuid
 
+import e2e_harness as e
 import surel_harness as h
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-FAKE_CLEANUP = os.path.join(HERE, "sendmail_fakes.py")
-REAL_CLEANUP = os.path.exists(h.binary("cleanup"))
 MUA = next((p for p in ("/opt/surel-mua/usr/bin/bsd-mailx", shutil.which("bsd-mailx") or "")
             if p and os.access(p, os.X_OK)), None)
 IS_ROOT = os.geteuid() == 0
 TEST_USERS = ("sureltest1", "sureltest2")
 
 EX_DATAERR, EX_NOUSER, EX_NOPERM, EX_USAGE = 65, 67, 77, 64
+
+# The folders a submission passes through before delivery is over.
+QUEUES = ("maildrop", "incoming", "active", "deferred", "hold")
+
+DSN_NEVER, DSN_SUCCESS, DSN_FAILURE, DSN_DELAY = 1, 2, 4, 8     # lib/mail_proto.h
 
 
 def records(data):
@@ -51,86 +51,77 @@ def records(data):
     return out
 
 
-class Submission:
-    """What became of one message: envelope and content as far as known."""
-
-    def __init__(self, flags=None, sender=None, fullname=None, rcpts=None, content=b"",
-                 where=""):
-        self.flags, self.sender, self.fullname = flags, sender, fullname
-        self.rcpts, self.content, self.where = rcpts, content, where
-
-
-def from_records(recs, flags=None, where=""):
-    sub = Submission(flags=flags, rcpts=[], where=where)
-    lines, partial = [], b""
+def envelope(recs):
+    """(A record values, [(recipient, n record value or None)]) of a queue
+    file's records; an n record belongs to the R record after it."""
+    attrs, rcpts, notify = [], [], None
     for t, d in recs:
-        if t == "S":
-            sub.sender = d.decode("latin-1")
-        elif t == "F":
-            sub.fullname = d.decode("latin-1")
-        elif t in ("R", "D"):           # D: already delivered (marked in place)
-            sub.rcpts.append(d.decode("latin-1"))
-        elif t == "L":
-            partial += d
-        elif t == "N":
-            lines.append(partial + d)
-            partial = b""
-    sub.content = b"\n".join(lines) + b"\n"
-    return sub
+        if t == "A":
+            attrs.append(d.decode())
+        elif t == "n":
+            notify = d.decode()
+        elif t == "R":
+            rcpts.append((d.decode(), notify))
+            notify = None
+    return attrs, rcpts
+
+
+def header_of(data):
+    """The header block of a delivered message (bytes, LF line ends)."""
+    return e.lf(data).split(b"\n\n", 1)[0] + b"\n"
 
 
 class SendmailHelpers(h.InstanceTest):
-    """Instances with a cleanup service, and ways to find submissions."""
+    """Instances, sendmail runs, and the copies that reach the Maildirs."""
 
-    def make(self, start=True):
+    def make(self, start=True, users=()):
+        """An instance; users: more sandbox users besides alice and bob."""
         inst = self.instance()
-        if not REAL_CLEANUP:
-            with open(os.path.join(inst.etc, "master.cf"), "a") as f:
-                f.write("cleanup unix - - n - 0 %s\n" % FAKE_CLEANUP)
+        if users:
+            with open(os.path.join(inst.etc, "users"), "a") as f:
+                f.write("".join(u + "\n" for u in users))
         if start:
             inst.start()
         return inst
 
     def sendmail(self, inst, *args, input="", env=None, prog="sendmail", preexec=None):
-        e = dict(os.environ)
-        e.update(env or {})
+        env_ = dict(os.environ)
+        env_.update(env or {})
         return subprocess.run([h.binary(prog), "-C", inst.etc] + list(args), input=input.encode()
                               if isinstance(input, str) else input, capture_output=True,
-                              env=e, timeout=60, preexec_fn=preexec)
+                              env=env_, timeout=60, preexec_fn=preexec)
 
     def maildrop(self, inst):
         return sorted(os.listdir(inst.path("spool", "maildrop")))
 
-    def find(self, inst, token):
-        """The submission whose content holds token, or None."""
-        token = token.encode()
-        fake = inst.path("fake-cleanup")
-        if os.path.isdir(fake):
-            for name in sorted(os.listdir(fake)):
-                if name.endswith(".json"):
-                    with open(os.path.join(fake, name)) as f:
-                        d = json.load(f)
-                    recs = [(t, v.encode("latin-1")) for t, v in d["records"]]
-                    sub = from_records(recs, d["flags"], "fake-cleanup")
-                    if token in sub.content:
-                        return sub
-        for q in ("incoming", "active", "deferred", "hold"):
-            for root, _, files in os.walk(inst.path("spool", q)):
-                for name in files:
-                    with open(os.path.join(root, name), "rb") as f:
-                        data = f.read()
-                    if token in data:
-                        return from_records(records(data), where="queue")
-        for root, _, files in os.walk(inst.path("mail")):
+    def copies(self, inst, user, token):
+        """The messages in a user's Maildir/new that hold token (bytes)."""
+        return [d for d in e.delivered(inst, user) if token.encode() in d]
+
+    def wait_delivered(self, inst, users, token, queues=QUEUES, timeout=20):
+        """Wait until every user has a copy of the message with token and
+        the queue is empty, so that no other copy is still on its way;
+        return {user: [copies]} (the caller counts them)."""
+        h.wait_for(lambda: all(self.copies(inst, u, token) for u in users), timeout,
+                   "%s delivered to %s" % (token, ", ".join(users)))
+        h.wait_for(lambda: not e.queue_files(inst, queues), timeout, "the queue to empty")
+        return {u: self.copies(inst, u, token) for u in users}
+
+    def only_copy(self, inst, user, token, queues=QUEUES):
+        """The one copy of the message with token that user got."""
+        got = self.wait_delivered(inst, [user], token, queues)[user]
+        self.assertEqual(len(got), 1, "copies for %s" % user)
+        return got[0]
+
+    def queued(self, inst, token, queue="incoming"):
+        """Records of the queue file in queue/ that holds token, or None."""
+        for root, _, files in os.walk(inst.path("spool", queue)):
             for name in files:
                 with open(os.path.join(root, name), "rb") as f:
                     data = f.read()
-                if token in data:
-                    return Submission(content=data.replace(b"\r\n", b"\n"), where="maildir")
+                if token.encode() in data:
+                    return records(data)
         return None
-
-    def wait_submission(self, inst, token, timeout=15):
-        return h.wait_for(lambda: self.find(inst, token), timeout, "submission %s" % token)
 
     def token(self):
         return "tok" + uuid.uuid4().hex[:12]
@@ -138,25 +129,25 @@ class SendmailHelpers(h.InstanceTest):
 
 class SendmailTest(SendmailHelpers):
 
-    # -t -i with Cc and Bcc.
+    # -t -i with To, Cc and Bcc: each gets one copy, none shows the Bcc.
     def test_t_i_with_cc_and_bcc(self):
-        inst = self.make()
+        inst = self.make(users=["carol"])
         tok = self.token()
         msg = ("To: alice@sandbox.test\nCc: bob@sandbox.test\nBcc: carol@sandbox.test\n"
                "Subject: %s\n\nline one\n.\nafter the lone dot\n" % tok)
         p = self.sendmail(inst, "-t", "-i", input=msg)
         self.assertEqual(p.returncode, 0, p.stderr)
-        sub = self.wait_submission(inst, tok)
-        self.assertIn(b"\n.\nafter the lone dot\n", sub.content)   # -i: the dot did not end it
-        if sub.where == "fake-cleanup":
-            self.assertTrue(sub.flags & 16, "CLEANUP_FLAG_EXTRACT passed to cleanup")
-            self.assertEqual(sub.flags & 7, 7, "LOCAL|FILTER|MAP_OK")
-            self.assertEqual(sub.rcpts, [])     # cleanup extracts them
-        else:
-            self.assertNotIn(b"\nBcc:", b"\n" + sub.content.split(b"\n\n")[0])
-            if sub.where == "queue":
-                for r in ("alice@sandbox.test", "bob@sandbox.test", "carol@sandbox.test"):
-                    self.assertIn(r, sub.rcpts)
+        got = self.wait_delivered(inst, ["alice", "bob", "carol"], tok)
+        for user, copies in got.items():
+            self.assertEqual(len(copies), 1, "copies for %s" % user)
+            data = e.lf(copies[0])
+            rp, dt, _, rest = e.split_prepended(data)
+            self.assertEqual(dt, "%s@sandbox.test" % user)
+            self.assertIn(b"\n\nline one\n.\nafter the lone dot\n", rest)  # -i: kept the dot
+            self.assertNotRegex(header_of(data), rb"(?im)^bcc:")
+            self.assertNotIn(b"carol", header_of(rest))
+            self.assertRegex(header_of(data), rb"(?m)^To: alice@sandbox\.test$")
+            self.assertRegex(header_of(data), rb"(?m)^Cc: bob@sandbox\.test$")
         self.assertEqual(self.maildrop(inst), [])
 
     def test_dot_ends_input_without_i(self):
@@ -164,10 +155,10 @@ class SendmailTest(SendmailHelpers):
         tok = self.token()
         p = self.sendmail(inst, "bob@sandbox.test", input="Subject: %s\n\nbody\n.\nnot mail\n" % tok)
         self.assertEqual(p.returncode, 0, p.stderr)
-        sub = self.wait_submission(inst, tok)
-        self.assertNotIn(b"not mail", sub.content)
-        if sub.rcpts is not None and sub.where != "maildir":
-            self.assertEqual(sub.rcpts, ["bob@sandbox.test"])
+        data = e.lf(self.only_copy(inst, "bob", tok))
+        self.assertTrue(data.endswith(b"\n\nbody\n"), data)
+        self.assertNotIn(b"not mail", data)
+        self.assertEqual(self.copies(inst, "alice", tok), [])
 
     def test_f_and_F(self):
         inst = self.make()
@@ -175,22 +166,31 @@ class SendmailTest(SendmailHelpers):
         p = self.sendmail(inst, "-f", "boss@sandbox.test", "-F", "Big Boss", "alice@sandbox.test",
                           input="Subject: %s\n\nhello\n" % tok)
         self.assertEqual(p.returncode, 0, p.stderr)
-        sub = self.wait_submission(inst, tok)
-        if sub.where == "fake-cleanup":
-            self.assertEqual(sub.sender, "boss@sandbox.test")
-            self.assertEqual(sub.fullname, "Big Boss")
-        else:
-            header = sub.content.split(b"\n\n")[0]
-            self.assertRegex(header, rb"(?m)^From: .*Big Boss.*boss@sandbox\.test")
+        data = e.lf(self.only_copy(inst, "alice", tok))
+        rp, _, _, _ = e.split_prepended(data)
+        self.assertEqual(rp, "<boss@sandbox.test>")     # the envelope sender
+        self.assertRegex(header_of(data), rb"(?m)^From: Big Boss <boss@sandbox\.test>$")
+
+    def test_default_sender_is_the_login_name(self):
+        inst = self.make()
+        tok = self.token()
+        login = pwd.getpwuid(os.getuid()).pw_name
+        p = self.sendmail(inst, "alice@sandbox.test", input="Subject: %s\n\nhello\n" % tok,
+                          env={"NAME": "Named Person"})
+        self.assertEqual(p.returncode, 0, p.stderr)
+        data = e.lf(self.only_copy(inst, "alice", tok))
+        rp, _, _, _ = e.split_prepended(data)
+        self.assertEqual(rp, "<%s@sandbox.test>" % login)
+        self.assertRegex(header_of(data),
+                         rb"(?m)^From: Named Person <%s@sandbox\.test>$" % re.escape(login.encode()))
 
     def test_null_sender(self):
         inst = self.make()
         tok = self.token()
         p = self.sendmail(inst, "-f", "<>", "bob@sandbox.test", input="Subject: %s\n\nx\n" % tok)
         self.assertEqual(p.returncode, 0, p.stderr)
-        sub = self.wait_submission(inst, tok)
-        if sub.where != "maildir":
-            self.assertEqual(sub.sender, "")
+        data = e.lf(self.only_copy(inst, "bob", tok))
+        self.assertTrue(data.startswith(b"Return-Path: <>\n"), data[:100])
 
     def test_bs_session(self):
         inst = self.make()
@@ -203,17 +203,77 @@ class SendmailTest(SendmailHelpers):
         codes = [line[:3] for line in p.stdout.decode().split("\r\n") if line[:3].isdigit()
                  and line[3:4] == " "]
         self.assertEqual(codes, ["220", "250", "250", "250", "501", "354", "250", "221"])
-        sub = self.wait_submission(inst, tok)
-        self.assertIn(b"\n.leading dot\nbody\n", sub.content)     # dot-stuffing undone
-        if sub.where != "maildir":
-            self.assertEqual(sub.sender, "alice@sandbox.test")
-        if sub.where == "fake-cleanup":
-            self.assertEqual(sub.rcpts, ["bob@sandbox.test"])
+        data = e.lf(self.only_copy(inst, "bob", tok))
+        rp, _, _, _ = e.split_prepended(data)
+        self.assertEqual(rp, "<alice@sandbox.test>")
+        self.assertIn(b"\n\n.leading dot\nbody\n", data)     # dot-stuffing undone
+        self.assertEqual(self.copies(inst, "alice", tok), [])
+
+    # -N, -R, -V and -B (and their -bs forms) as the queue file keeps them
+    # (qmgr is left out of master.cf so the file stays in incoming/).
+    def test_dsn_options_reach_the_queue_file(self):
+        inst = self.make(start=False)
+        with open(os.path.join(inst.etc, "master.cf")) as f:
+            inst.write_master_cf(e.without_service(f.read(), "qmgr"))
+        inst.start()
+        cases = (
+            (["-N", "success,delay", "-R", "hdrs", "-V", "env1", "-B", "8BITMIME"],
+             str(DSN_SUCCESS | DSN_DELAY), ["dsn_envid=env1", "dsn_ret=HDRS", "encoding=8bitmime"]),
+            (["-N", "never", "-R", "full", "-B", "7BIT", "-V", "<x-2.y_z@host>"],
+             str(DSN_NEVER), ["dsn_envid=<x-2.y_z@host>", "dsn_ret=FULL", "encoding=7bit"]),
+            (["-N", "failure"], str(DSN_FAILURE), []),
+            ([], None, []),
+        )
+        for args, notify, attrs in cases:
+            tok = self.token()
+            p = self.sendmail(inst, *args, "alice@sandbox.test", "bob@sandbox.test",
+                              input="Subject: %s\n\nbody\n" % tok)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            recs = h.wait_for(lambda: self.queued(inst, tok), 15, "%s in incoming/" % tok)
+            got_attrs, rcpts = envelope(recs)
+            self.assertEqual(rcpts, [("alice@sandbox.test", notify), ("bob@sandbox.test", notify)],
+                             args)
+            self.assertEqual(sorted(a for a in got_attrs
+                                    if a.split("=")[0] in ("dsn_envid", "dsn_ret", "encoding")),
+                             attrs, args)
+        # The same through -bs: ENVID is xtext (decoded into the queue file,
+        # as smtpd does), NOTIFY is per recipient, and a refused MAIL leaves
+        # nothing for the next one.
+        tok1, tok2 = self.token(), self.token()
+        script = ("EHLO client.test\r\n"
+                  "MAIL FROM:<alice@sandbox.test> ENVID=bad+2Bone\r\n"
+                  "MAIL FROM:<alice@sandbox.test> ENVID=q+2Cx RET=FULL BODY=8BITMIME\r\n"
+                  "RCPT TO:<bob@sandbox.test> NOTIFY=SUCCESS,DELAY\r\n"
+                  "RCPT TO:<alice@sandbox.test> NOTIFY=NEVER\r\n"
+                  "DATA\r\nSubject: %s\r\n\r\nx\r\n.\r\n"
+                  "MAIL FROM:<alice@sandbox.test> BODY=7BIT RET=HDRS ENVID=z X-NO=1\r\n"
+                  "MAIL FROM:<alice@sandbox.test>\r\nRCPT TO:<bob@sandbox.test>\r\n"
+                  "DATA\r\nSubject: %s\r\n\r\nx\r\n.\r\nQUIT\r\n") % (tok1, tok2)
+        p = self.sendmail(inst, "-bs", input=script)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        codes = [line[:3] for line in p.stdout.decode().split("\r\n") if line[:3].isdigit()
+                 and line[3:4] == " "]
+        self.assertEqual(codes, ["220", "250", "501", "250", "250", "250", "354", "250",
+                                 "555", "250", "250", "354", "250", "221"])
+        for tok, rcpts, attrs in (
+                (tok1, [("bob@sandbox.test", str(DSN_SUCCESS | DSN_DELAY)),
+                        ("alice@sandbox.test", str(DSN_NEVER))],
+                 ["dsn_envid=q,x", "dsn_ret=FULL", "encoding=8bitmime"]),
+                (tok2, [("bob@sandbox.test", None)], [])):
+            recs = h.wait_for(lambda: self.queued(inst, tok), 15, "%s in incoming/" % tok)
+            got_attrs, got_rcpts = envelope(recs)
+            self.assertEqual(got_rcpts, rcpts)
+            self.assertEqual(sorted(a for a in got_attrs
+                                    if a.split("=")[0] in ("dsn_envid", "dsn_ret", "encoding")),
+                             attrs)
+        h.wait_for(lambda: self.maildrop(inst) == [], 10, "maildrop/ to empty")
 
     def test_mailq_and_newaliases_by_name(self):
         inst = self.make(start=False)
         tmp = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, tmp, True)
+        # A stand-in `surel` that prints its arguments: which verb each name
+        # and flag runs.
         fake = os.path.join(tmp, "surel")
         with open(fake, "w") as f:
             f.write("#!/bin/sh\necho \"$@\"\n")
@@ -233,11 +293,14 @@ class SendmailTest(SendmailHelpers):
         p = self.sendmail(inst, prog="newaliases")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertTrue(os.path.exists(lmdb))
-        # mailq prints what `surel queue list` prints, once that verb exists.
-        q = inst.surel("queue", "list", check=False)
-        if q.returncode == 0:
-            p = self.sendmail(inst, prog="mailq")
-            self.assertEqual(p.stdout.decode(), q.stdout)
+        # mailq prints what `surel queue list` prints, with a message queued.
+        tok = self.token()
+        self.assertEqual(self.sendmail(inst, "bob@sandbox.test", input="x %s\n" % tok).returncode, 0)
+        q = inst.surel("queue", "list")
+        p = self.sendmail(inst, prog="mailq")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout.decode(), q.stdout)
+        self.assertIn("bob@sandbox.test", q.stdout)
 
     def test_bv_reports_transports(self):
         inst = self.make(start=False)
@@ -257,19 +320,20 @@ class SendmailTest(SendmailHelpers):
         rc = os.path.join(inst.root, "mailrc")
         with open(rc, "w") as f:
             f.write("set sendmail=%s\n" % h.binary("sendmail"))
-        e = dict(os.environ, MAILRC=rc, MAIL_CONFIG=inst.etc, HOME=inst.root)
+        env = dict(os.environ, MAILRC=rc, MAIL_CONFIG=inst.etc, HOME=inst.root)
         p = subprocess.run([MUA, "-n", "-s", "mua " + tok, "-c", "alice@sandbox.test",
-                            "bob@sandbox.test"], input=b"sent by bsd-mailx\n", env=e,
+                            "bob@sandbox.test"], input=b"sent by bsd-mailx\n", env=env,
                            capture_output=True, timeout=60)
         self.assertEqual(p.returncode, 0, p.stderr)
-        sub = self.wait_submission(inst, tok)
-        self.assertIn(b"sent by bsd-mailx", sub.content)
-        if sub.where == "fake-cleanup":
-            self.assertTrue(sub.flags & 16)     # bsd-mailx runs `sendmail -i -t`
-            self.assertIn(b"To: bob@sandbox.test", sub.content)
-        elif sub.where == "queue":
-            self.assertIn("bob@sandbox.test", sub.rcpts)
-            self.assertIn("alice@sandbox.test", sub.rcpts)
+        got = self.wait_delivered(inst, ["alice", "bob"], tok)
+        for user, copies in got.items():
+            self.assertEqual(len(copies), 1, "copies for %s" % user)
+            msg = e.parse(e.lf(copies[0]))
+            self.assertEqual(msg["Delivered-To"], "%s@sandbox.test" % user)
+            self.assertEqual(msg["Subject"], "mua " + tok)
+            self.assertEqual(msg["To"], "bob@sandbox.test")
+            self.assertEqual(msg["Cc"], "alice@sandbox.test")
+            self.assertEqual(msg.get_payload(), "sent by bsd-mailx\n")
 
     def test_submit_while_stopped_then_start(self):
         inst = self.make(start=False)
@@ -280,10 +344,10 @@ class SendmailTest(SendmailHelpers):
         self.assertEqual(len(files), 1)
         st = os.stat(inst.path("spool", "maildrop", files[0]))
         self.assertEqual(st.st_mode & 0o777, 0o744)     # complete
-        self.assertIsNone(self.find(inst, tok))
+        self.assertEqual(e.queue_files(inst, QUEUES[1:]), {})
+        self.assertEqual(self.copies(inst, "bob", tok), [])
         inst.start()
-        self.wait_submission(inst, tok)
-        h.wait_for(lambda: self.maildrop(inst) == [], 10, "maildrop/ to empty")
+        self.only_copy(inst, "bob", tok)
         inst.wait_log("uid=%d from=<%s>" % (os.getuid(), pwd.getpwuid(os.getuid()).pw_name))
 
     def test_refusals_leave_nothing(self):
@@ -298,6 +362,11 @@ class SendmailTest(SendmailHelpers):
         self.assertEqual(p.returncode, EX_NOUSER)
         p = self.sendmail(inst, "-N", "sometimes", "bob", input="x\n")
         self.assertEqual(p.returncode, EX_USAGE)
+        # An envelope ID postdrop would refuse is refused before it starts.
+        for envid in ("a+b", "a b", "x" * 101, ""):
+            p = self.sendmail(inst, "-V", envid, "bob", input="x\n")
+            self.assertEqual(p.returncode, EX_USAGE, envid)
+            self.assertIn(b"-V: bad envelope ID", p.stderr)
         # Too large for message_size_limit: postdrop refuses, removes its file.
         inst.conf(message_size_limit="1000")
         p = self.sendmail(inst, "bob@sandbox.test", input="x" * 5000 + "\n")
@@ -401,7 +470,8 @@ class SendmailTest(SendmailHelpers):
         p = self.sendmail(inst, "bob@sandbox.test", input="Subject: %s\n\nfrom a user\n" % tok,
                           env={"SUREL_POSTDROP": postdrop}, preexec=self.as_user(u1))
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.wait_submission(inst, tok)
+        data = e.lf(self.only_copy(inst, "bob", tok))
+        self.assertEqual(e.split_prepended(data)[0], "<%s@sandbox.test>" % TEST_USERS[0])
         inst.wait_log("uid=%d from=<%s>" % (u1[0], TEST_USERS[0]))
 
 
