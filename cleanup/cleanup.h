@@ -96,6 +96,7 @@ typedef struct CLEANUP_STATE {
     char   *log_sender;             /* S as given, for logs */
     char   *first_rcpt;             /* first R as given, for logs */
     int     extract;                /* CLEANUP_FLAG_EXTRACT with _LOCAL (sendmail -t) */
+    int     extract_notify;         /* DSN NOTIFY bits for extracted recipients */
     char   *p_orcpt;                /* O/o/n seen for the next R */
     char   *p_dsn_orcpt;
     int     p_notify;

@@ -24,6 +24,22 @@
 #define CLEANUP_ADDR_MAX    2000    /* longest envelope address accepted */
 #define CLEANUP_ATTR_MAX    1000    /* A records per message */
 
+/* cleanup_notify - an n record: a DSN NOTIFY bit mask in decimal */
+static int cleanup_notify(const char *data, size_t len)
+{
+    long    value = 0;
+    size_t  i;
+
+    if (len == 0 || len > 3)
+        return -1;
+    for (i = 0; i < len; i++) {
+        if (!isdigit((unsigned char) data[i]))
+            return -1;
+        value = value * 10 + (data[i] - '0');
+    }
+    return value > 0 && value < 16 ? (int) value : -1;
+}
+
 /* cleanup_attr - an A record: "name=value", name in [a-z0-9_] */
 static void cleanup_attr(CLEANUP_STATE *state, const char *data, size_t len)
 {
@@ -39,6 +55,14 @@ static void cleanup_attr(CLEANUP_STATE *state, const char *data, size_t len)
             cleanup_bad(state, "bad attribute name");
             return;
         }
+    }
+    /* dsn_notify= is sendmail -t -N: a setting for the recipients
+     * extracted from the headers, not an attribute of the message. */
+    if ((size_t) (eq - data) == sizeof(MAIL_ATTR_DSN_NOTIFY) - 1
+        && memcmp(data, MAIL_ATTR_DSN_NOTIFY, sizeof(MAIL_ATTR_DSN_NOTIFY) - 1) == 0) {
+        if ((state->extract_notify = cleanup_notify(eq + 1, len - (size_t) (eq - data) - 1)) < 0)
+            cleanup_bad(state, "bad dsn_notify attribute");
+        return;
     }
     state->attrs = xreallocarray(state->attrs, (size_t) state->nattrs + 1, sizeof(char *));
     state->attrs[state->nattrs++] = xstrndup(data, len);
@@ -72,22 +96,6 @@ static void cleanup_sender(CLEANUP_STATE *state, const char *data)
     }
     if (out)
         buf_free(out);
-}
-
-/* cleanup_notify - an n record: a DSN NOTIFY bit mask in decimal */
-static int cleanup_notify(const char *data, size_t len)
-{
-    long    value = 0;
-    size_t  i;
-
-    if (len == 0 || len > 3)
-        return -1;
-    for (i = 0; i < len; i++) {
-        if (!isdigit((unsigned char) data[i]))
-            return -1;
-        value = value * 10 + (data[i] - '0');
-    }
-    return value > 0 && value < 16 ? (int) value : -1;
 }
 
 /* cleanup_pending - O, o and n: each at most once before their R */

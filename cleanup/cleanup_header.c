@@ -310,7 +310,7 @@ void cleanup_header_done(CLEANUP_STATE *state)
         int     n = state->resent ? state->nxtr_resent : state->nxtr;
 
         for (i = 0; i < n && CLEANUP_OUT_OK(state); i++)
-            cleanup_add_rcpt(state, list[i], list[i], "", 0);
+            cleanup_add_rcpt(state, list[i], list[i], "", state->extract_notify);
     }
     buf_free(text);
 }

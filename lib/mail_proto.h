@@ -62,12 +62,15 @@
  *                                         the client answers 451 and stops)
  *   client -> records (record.h): A* F? S (O|o|n)* R ... M (N|L)* X E
  *            A records are "name=value" from the MAIL_ATTR_* names above;
+ *            dsn_notify=BITS is not kept: it is the NOTIFY of the
+ *            recipients cleanup extracts from headers (sendmail -t -N).
  *            C, T, D and W records are cleanup's own and refused from clients.
  *   cleanup -> {status=CLEANUP_STAT_* bits, reason=text}
  * status 0 means the queue file is committed (fsync'ed, in incoming/ or
  * hold/): only then may smtpd say 250. Any other status, or an IPC error or
  * EOF, means nothing was queued. reason is for the client when it is not
- * empty (e.g. a header_checks REJECT text), else the client uses
+ * empty (e.g. a header_checks REJECT text, "5.7.1 text": the client puts
+ * the reply code that the status implies in front), else the client uses
  * cleanup_stat_reply(). A DISCARDed message gets status 0, reason "discarded".
  */
 #define CLEANUP_FLAG_FILTER     (1 << 0)    /* header_checks, body_checks */

@@ -27,6 +27,7 @@ enum maildrop_state {
 #define MD_ATTR_ENVID       (1 << 1)
 #define MD_ATTR_RET         (1 << 2)
 #define MD_ATTR_ENCODING    (1 << 3)
+#define MD_ATTR_NOTIFY      (1 << 4)
 
 #define MD_ENVID_MAX        100         /* RFC 3461: ENVID at most 100 chars */
 
@@ -139,6 +140,8 @@ int maildrop_address_check(const char *addr, size_t len, int allow_empty, BUF *w
 }
 
 /* md_attr_check - one "name=value" A record */
+static int md_notify_ok(const char *data, size_t len);
+
 static int md_attr_check(MAILDROP_CHECK *c, const char *data, size_t len, BUF *why)
 {
     const char *eq = memchr(data, '=', len);
@@ -180,6 +183,10 @@ static int md_attr_check(MAILDROP_CHECK *c, const char *data, size_t len, BUF *w
         bit = MD_ATTR_RET;
         if (!((vlen == 4 && memcmp(val, "FULL", 4) == 0) || (vlen == 4 && memcmp(val, "HDRS", 4) == 0)))
             goto bad_value;
+    } else if (MD_NAME_IS(MAIL_ATTR_DSN_NOTIFY)) {
+        bit = MD_ATTR_NOTIFY;           /* for recipients cleanup extracts (-t -N) */
+        if (!md_notify_ok(val, vlen))
+            goto bad_value;
     } else if (MD_NAME_IS(MAIL_ATTR_ENCODING)) {
         bit = MD_ATTR_ENCODING;
         if (!((vlen == 4 && memcmp(val, "7bit", 4) == 0)
@@ -202,13 +209,26 @@ bad_value:
     return MAILDROP_BAD;
 }
 
-/* md_recipient_record - O, o, n, R between S and M */
-static int md_recipient_record(MAILDROP_CHECK *c, int type, const char *data,
-                               size_t len, BUF *why)
+/* md_notify_ok - DSN NOTIFY bits in decimal: NEVER alone, or any of
+ * SUCCESS, FAILURE, DELAY */
+static int md_notify_ok(const char *data, size_t len)
 {
     char    num[8];
     long    bits;
 
+    if (len == 0 || len >= sizeof(num) || strspn(data, "0123456789") < len)
+        return 0;
+    memcpy(num, data, len);
+    num[len] = 0;
+    bits = strtol(num, NULL, 10);
+    return bits != 0 && (bits & ~15L) == 0
+        && (!(bits & DSN_NOTIFY_NEVER) || bits == DSN_NOTIFY_NEVER);
+}
+
+/* md_recipient_record - O, o, n, R between S and M */
+static int md_recipient_record(MAILDROP_CHECK *c, int type, const char *data,
+                               size_t len, BUF *why)
+{
     switch (type) {
     case REC_TYPE_ORCP:
         if (len > MAILDROP_FIELD_MAX || !md_printable(data, len))
@@ -219,13 +239,7 @@ static int md_recipient_record(MAILDROP_CHECK *c, int type, const char *data,
             goto bad;
         break;
     case REC_TYPE_DSN_NOTIFY:
-        if (len == 0 || len >= sizeof(num) || strspn(data, "0123456789") < len)
-            goto bad;
-        memcpy(num, data, len);
-        num[len] = 0;
-        bits = strtol(num, NULL, 10);
-        if (bits == 0 || (bits & ~15L) != 0
-            || ((bits & DSN_NOTIFY_NEVER) && bits != DSN_NOTIFY_NEVER))
+        if (!md_notify_ok(data, len))
             goto bad;
         break;
     case REC_TYPE_RCPT:

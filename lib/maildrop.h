@@ -10,7 +10,9 @@
  *
  *   A  "name=value" with name one of flags (only CLEANUP_FLAG_EXTRACT may
  *      be asked for: pickup adds the others itself), dsn_envid, dsn_ret
- *      (FULL or HDRS), encoding (7bit or 8bitmime); each at most once
+ *      (FULL or HDRS), encoding (7bit or 8bitmime), dsn_notify (the
+ *      NOTIFY bits for recipients cleanup extracts: sendmail -t -N);
+ *      each at most once
  *   F  full name (no control characters)   S  sender ("" for <>)
  *   O  original recipient   o  DSN ORCPT "type;address"   n  DSN NOTIFY bits
  *   R  recipient: at least one unless the flags ask for extraction
@@ -23,8 +25,8 @@
  * Addresses are checked with maildrop_address_check, strictly: an
  * unquoted local part of RFC 5322 atext and dots (8-bit bytes allowed),
  * optionally @ a domain name or an [address literal]; never a control
- * character, never a leading '-'. XXX: lib/address.h (branch access) will
- * parse quoted local parts; until it lands, those are refused here.
+ * character, never a leading '-'. XXX: quoted local parts are refused
+ * here although lib/address.h parses them for smtpd.
  */
 #ifndef SUREL_MAILDROP_H
 #define SUREL_MAILDROP_H

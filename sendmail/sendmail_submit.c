@@ -143,6 +143,10 @@ int sm_put_envelope(STREAM *out, const SM_ENVELOPE *env)
         rec_fprintf(out, REC_TYPE_ATTR, "%s=%s", MAIL_ATTR_RET, env->dsn_ret);
     if (env->encoding)
         rec_fprintf(out, REC_TYPE_ATTR, "%s=%s", MAIL_ATTR_ENCODING, env->encoding);
+    /* -t -N: cleanup gives these bits to the recipients it extracts (as
+     * Postfix's sendmail does); command-line ones carry their own n. */
+    if ((env->flags & CLEANUP_FLAG_EXTRACT) && env->dsn_notify)
+        rec_fprintf(out, REC_TYPE_ATTR, "%s=%d", MAIL_ATTR_DSN_NOTIFY, env->dsn_notify);
     if (env->fullname && *env->fullname)
         rec_puts(out, REC_TYPE_FULL, env->fullname);
     rec_puts(out, REC_TYPE_FROM, env->sender);

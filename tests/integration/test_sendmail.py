@@ -236,6 +236,18 @@ class SendmailTest(SendmailHelpers):
             self.assertEqual(sorted(a for a in got_attrs
                                     if a.split("=")[0] in ("dsn_envid", "dsn_ret", "encoding")),
                              attrs, args)
+        # -t -N: the recipients cleanup extracts from To/Cc get the bits too
+        # (a dsn_notify attribute of the submission, not kept in the file).
+        tok = self.token()
+        p = self.sendmail(inst, "-t", "-N", "success,delay",
+                          input="To: alice@sandbox.test\nCc: bob@sandbox.test\n"
+                                "Subject: %s\n\nbody\n" % tok)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        recs = h.wait_for(lambda: self.queued(inst, tok), 15, "%s in incoming/" % tok)
+        got_attrs, rcpts = envelope(recs)
+        both = str(DSN_SUCCESS | DSN_DELAY)
+        self.assertEqual(rcpts, [("alice@sandbox.test", both), ("bob@sandbox.test", both)])
+        self.assertFalse([a for a in got_attrs if a.startswith("dsn_notify=")], got_attrs)
         # The same through -bs: ENVID is xtext (decoded into the queue file,
         # as smtpd does), NOTIFY is per recipient, and a refused MAIL leaves
         # nothing for the next one.

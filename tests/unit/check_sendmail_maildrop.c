@@ -22,6 +22,7 @@ static const STREAM_CASE cases[] = {
     /* Accepted. */
     {"S:alice|R:bob@example.org|M:|N:Subject: x|N:|N:body|X:|E:", 0, MAILDROP_DONE, NULL},
     {"A:flags=16|S:alice|M:|N:To: bob|X:|E:", 0, MAILDROP_DONE, NULL},
+    {"A:flags=16|A:dsn_notify=10|S:alice|M:|N:To: bob|X:|E:", 0, MAILDROP_DONE, NULL},
     {"A:dsn_envid=abc|A:dsn_ret=HDRS|A:encoding=8bitmime|F:Alice Doe|S:|O:bob|o:rfc822;bob@x|n:6|R:bob|M:|L:aa|N:bb|X:|E:",
      0, MAILDROP_DONE, NULL},
     {"S:alice|R:bob@[127.0.0.1]|M:|N:x|X:|E:", 0, MAILDROP_DONE, NULL},
@@ -47,6 +48,10 @@ static const STREAM_CASE cases[] = {
     {"A:queue_id=X", 0, MAILDROP_BAD, "not allowed"},
     {"A:dsn_ret=ALL", 0, MAILDROP_BAD, "bad attribute value"},
     {"A:noequals", 0, MAILDROP_BAD, "malformed"},
+    {"A:dsn_notify=3", 0, MAILDROP_BAD, "bad attribute value"},
+    {"A:dsn_notify=16", 0, MAILDROP_BAD, "bad attribute value"},
+    {"A:dsn_notify=x", 0, MAILDROP_BAD, "bad attribute value"},
+    {"A:dsn_notify=2|A:dsn_notify=2", 0, MAILDROP_BAD, "given twice"},
     {"n:0", 0, MAILDROP_BAD, "unexpected dsn_notify"},
     {"S:a|n:3|R:b", 0, MAILDROP_BAD, "bad dsn_notify"},
     {"S:a|o:nosemicolon|R:b", 0, MAILDROP_BAD, "bad dsn_orig_rcpt"},
