@@ -10,7 +10,6 @@ import hashlib
 import json
 import os
 import random
-import re
 import pwd
 import grp
 import shutil
