@@ -137,6 +137,16 @@ static const char *super_target(SUPER_OP op)
 }
 
 /* super_apply - the change itself, on a locked file; 0 or -1 */
+/* super_apply_warn - a change failed; ENOENT: qmgr moved the file (it
+ * renames incoming/ files into active/ without taking their lock) */
+static void super_apply_warn(const char *id, const char *what, const char *path, const char *dst)
+{
+    if (errno == ENOENT)
+        msg_warn("%s: moved while being changed; try again", id);
+    else
+        msg_warn("%s: %s %s%s%s: %m", id, what, path, *dst ? " to " : "", dst);
+}
+
 static int super_apply(SUPER *sp, int fd, const char *path, const char *queue, const char *id)
 {
     SUPER_OP op = super_verbs[sp->verb].op;
@@ -147,7 +157,7 @@ static int super_apply(SUPER *sp, int fd, const char *path, const char *queue, c
 
     if (target == NULL) {
         if (unlink(path) < 0 || fsync_parent(path) < 0) {
-            msg_warn("%s: remove %s: %m", id, path);
+            super_apply_warn(id, "remove", path, "");
             return -1;
         }
         super_remove_logs(sp->queue_dir, id);
@@ -163,7 +173,7 @@ static int super_apply(SUPER *sp, int fd, const char *path, const char *queue, c
     qfile_path(dst, sp->queue_dir, target, id, depth);
     if (super_make_parents(sp->queue_dir, target, id, depth) < 0
         || rename_sync(path, buf_str(dst)) < 0) {
-        msg_warn("%s: move %s to %s: %m", id, path, buf_str(dst));
+        super_apply_warn(id, "move", path, buf_str(dst));
         ret = -1;
     }
     buf_free(dst);

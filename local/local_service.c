@@ -166,7 +166,7 @@ static int local_queue_open(const LOCAL_REQUEST *req, LOCAL_MSG *msg, BUF *why)
 {
     BUF    *path = buf_alloc(100);
     QFILE_SUMMARY sum;
-    struct stat st;
+    struct stat st, now;
     STREAM *s;
     time_t  deadline = time(NULL) + LOCAL_FLOCK_WAIT;
     int     fd = -1, vfd;
@@ -180,6 +180,14 @@ static int local_queue_open(const LOCAL_REQUEST *req, LOCAL_MSG *msg, BUF *why)
             goto fail;
         }
         usleep(50000);
+    }
+    /* `surel queue` changes a file only under an exclusive lock: if it
+     * held that lock while we waited, the file may since have been
+     * deleted, held or requeued. Deliver only what is still where qmgr
+     * said it is (the path still names our inode). */
+    if (lstat(buf_str(path), &now) < 0 || now.st_ino != st.st_ino || now.st_dev != st.st_dev) {
+        buf_sprintf(why, "queue file %s was moved or removed meanwhile", buf_str(path));
+        goto fail;
     }
     if ((vfd = dup(fd)) < 0 || lseek(vfd, 0, SEEK_SET) < 0) {
         buf_sprintf(why, "queue file: %s", strerror(errno));

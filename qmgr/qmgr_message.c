@@ -453,6 +453,43 @@ static void qmgr_message_expire(QMGR_MESSAGE *m)
     qmgr_message_unref(m);
 }
 
+/* qmgr_message_logs_remove - unlink defer/ID and bounce/ID */
+static void qmgr_message_logs_remove(QMGR_MESSAGE *m, BUF *path)
+{
+    if (unlink(qmgr_queue_path(path, MAIL_QUEUE_DEFER, m->id)) < 0 && errno != ENOENT)
+        msg_warn("%s: remove %s: %m", m->id, buf_str(path));
+    if (unlink(qmgr_queue_path(path, MAIL_QUEUE_BOUNCE, m->id)) < 0 && errno != ENOENT)
+        msg_warn("%s: remove %s: %m", m->id, buf_str(path));
+}
+
+/* qmgr_message_taken - the file left active/ while it was in memory:
+ * `surel queue` held, requeued or deleted it (under the file's lock, so
+ * never during a delivery). Its agents then deferred with "cannot read
+ * queue file", and bounce logged that in defer/ID. Where the file went,
+ * the logs go with it; when it is in no queue it was deleted, and logs
+ * written after the delete would be orphans nobody ever removes. */
+static void qmgr_message_taken(QMGR_MESSAGE *m, BUF *path)
+{
+    static const char *const queues[] = {
+        MAIL_QUEUE_INCOMING, MAIL_QUEUE_DEFERRED, MAIL_QUEUE_HOLD, MAIL_QUEUE_ACTIVE, NULL,
+    };
+    const char *const *q;
+    int     round;
+
+    /* XXX Two rounds: a file moved between two folders while we look
+     * (release: hold to deferred) is seen in one of them the second time. */
+    for (round = 0; round < 2; round++) {
+        for (q = queues; *q; q++) {
+            if (access(qmgr_queue_path(path, *q, m->id), F_OK) == 0) {
+                msg_info("%s: taken out of active/ meanwhile (now in %s/)", m->id, *q);
+                return;
+            }
+        }
+    }
+    msg_info("%s: deleted meanwhile: dropping its logs", m->id);
+    qmgr_message_logs_remove(m, path);
+}
+
 /* qmgr_message_final - remove the file, or put it in deferred/ */
 static void qmgr_message_final(QMGR_MESSAGE *m)
 {
@@ -460,14 +497,16 @@ static void qmgr_message_final(QMGR_MESSAGE *m)
     long    now = (long) time(NULL), delay;
 
     if (qmgr_count(m, RCPT_DEFERRED) == 0 && !m->flush_failed) {
-        if (unlink(qmgr_queue_path(path, MAIL_QUEUE_ACTIVE, m->id)) < 0)
-            msg_warn("%s: remove %s: %m", m->id, buf_str(path));
-        else
+        if (unlink(qmgr_queue_path(path, MAIL_QUEUE_ACTIVE, m->id)) == 0)
             msg_info("%s: removed", m->id);
-        if (unlink(qmgr_queue_path(path, MAIL_QUEUE_DEFER, m->id)) < 0 && errno != ENOENT)
+        else if (errno == ENOENT)
+            msg_info("%s: taken out of active/ meanwhile", m->id);
+        else
             msg_warn("%s: remove %s: %m", m->id, buf_str(path));
-        if (unlink(qmgr_queue_path(path, MAIL_QUEUE_BOUNCE, m->id)) < 0 && errno != ENOENT)
-            msg_warn("%s: remove %s: %m", m->id, buf_str(path));
+        qmgr_message_logs_remove(m, path);
+    } else if (access(qmgr_queue_path(path, MAIL_QUEUE_ACTIVE, m->id), F_OK) < 0
+               && errno == ENOENT) {
+        qmgr_message_taken(m, path);
     } else {
         struct timeval tv;
 

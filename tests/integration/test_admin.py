@@ -6,6 +6,7 @@ Python process that holds the pid lock exactly as lib/pidlock.h says the
 master does), so that their logic is covered whatever the state of the
 real master; and against the real master once bin/master is built.
 """
+import grp
 import os
 import pwd
 import re
@@ -325,12 +326,52 @@ class Install(unittest.TestCase):
             self.assertEqual(oct(stat.S_IMODE(os.lstat(path).st_mode)), oct(bits), path)
             # DESTDIR is a package build: owners are left alone.
             self.assertEqual(os.lstat(path).st_uid, os.geteuid(), path)
+        # mailq and newaliases are sendmail by other names; a package build
+        # can't chgrp, so the set-gid bits are the postinst's there.
+        sbin = dest + prefix + "/sbin"
+        for name in ("mailq", "newaliases"):
+            self.assertEqual(os.readlink(os.path.join(sbin, name)), "sendmail", name)
+        for name in ("postdrop", "surel"):
+            self.assertEqual(stat.S_IMODE(os.stat(os.path.join(sbin, name)).st_mode) & 0o7000,
+                             0, name)
         # A second install keeps the site's configuration.
         with open(os.path.join(config, "main.cf"), "a") as f:
             f.write("myhostname = site.example\n")
         h.run(["cmake", "--install", BUILD_DIR], env=env, timeout=300)
         with open(os.path.join(config, "main.cf")) as f:
             self.assertIn("myhostname = site.example", f.read())
+
+    @unittest.skipUnless(ROOT, "only root can give programs a group")
+    def test_root_install_makes_postdrop_and_surel_set_gid(self):
+        # The install rules of sendmail/ and admin/ (the build's own
+        # cmake_install.cmake scripts), run by root without DESTDIR into a
+        # scratch prefix: the daemons' absolute SUREL_DAEMON_DIR is left out.
+        top = tempfile.mkdtemp(prefix="surel-install-")
+        self.addCleanup(shutil.rmtree, top, True)
+        prefix = os.path.join(top, "prefix")
+        env = dict(os.environ)
+        env.pop("DESTDIR", None)
+        for folder in ("sendmail", "admin"):
+            h.run(["cmake", "--install", os.path.join(BUILD_DIR, folder), "--prefix", prefix],
+                  env=env, timeout=300)
+        sbin = os.path.join(prefix, self.cache(BUILD_DIR).get("CMAKE_INSTALL_SBINDIR", "sbin"))
+        group = grp.getgrnam("sureldrop").gr_gid        # setgid_group (SUREL_SETGID_GROUP)
+        for name in ("postdrop", "surel"):
+            st = os.lstat(os.path.join(sbin, name))
+            self.assertTrue(stat.S_ISREG(st.st_mode), name)
+            self.assertEqual(oct(stat.S_IMODE(st.st_mode)), oct(0o2755), name)
+            self.assertEqual((st.st_uid, st.st_gid), (0, group), name)
+        st = os.lstat(os.path.join(sbin, "sendmail"))
+        self.assertEqual(oct(stat.S_IMODE(st.st_mode)), oct(0o755))   # no privilege itself
+        for name in ("mailq", "newaliases"):
+            path = os.path.join(sbin, name)
+            self.assertEqual(os.readlink(path), "sendmail", name)
+            self.assertTrue(os.path.samefile(path, os.path.join(sbin, "sendmail")), name)
+        # Installing again keeps the bits (install(TARGETS) rewrites the file).
+        h.run(["cmake", "--install", os.path.join(BUILD_DIR, "sendmail"), "--prefix", prefix],
+              env=env, timeout=300)
+        self.assertEqual(oct(stat.S_IMODE(os.lstat(os.path.join(sbin, "postdrop")).st_mode)),
+                         oct(0o2755))
 
     @unittest.skipUnless(ROOT, "owners are set by a root install only")
     def test_root_install_sets_owners_that_check_accepts(self):

@@ -224,6 +224,102 @@ class E2E(h.InstanceTest):
         self.assertRegex(recipients[0]["Status"], r"^2\.\d{1,3}\.\d{1,3}$")
         inst.wait_log("%s: sender delivery status notification: " % qid)
 
+    def test_notify_success_with_orcpt_names_the_original_recipient(self):
+        # The client says where the address came from (ORCPT, as a relay
+        # would): the success DSN names the recipient and, as
+        # Original-Recipient, exactly the ORCPT.
+        inst = self.started()
+        msg = simple_message("where did it go")
+        qid = e.send(inst, "bob@sandbox.test", ["alice@sandbox.test"], msg,
+                     rcpt_options=["NOTIFY=SUCCESS", "ORCPT=rfc822;Alice.Liddell@Example.ORG"])
+        [data] = e.wait_delivered(inst, "alice")
+        self.assertEqual(e.split_prepended(data)[1], "alice@sandbox.test")
+        [notice] = e.wait_delivered(inst, "bob")
+        self.assertEqual(e.split_prepended(notice)[0], "<>")
+        dsn = e.parse(notice)
+        self.assertEqual(dsn["Subject"], "Successful Mail Delivery Report")
+        _, recipients = delivery_status(dsn)
+        self.assertEqual(len(recipients), 1)
+        rcpt = recipients[0]
+        self.assertEqual(rcpt["Original-Recipient"], "rfc822; Alice.Liddell@Example.ORG")
+        self.assertEqual(rcpt["Final-Recipient"], "rfc822; alice@sandbox.test")
+        self.assertEqual(rcpt["Action"], "delivered")
+        self.assertRegex(rcpt["Status"], r"^2\.\d{1,3}\.\d{1,3}$")
+        inst.wait_log("%s: sender delivery status notification: " % qid)
+        inst.wait_log("%s: removed" % qid)
+
+    def test_delay_warning_for_mail_stuck_in_deferred(self):
+        # cleanup writes the W record (delay_warning_time after arrival),
+        # qmgr asks bounce for a warning once the time has come while the
+        # recipient is still deferred, and the sender gets one "delayed"
+        # DSN; the message itself stays queued.
+        inst = self.started(delay_warning_time="1s", minimal_backoff_time="1s",
+                            maximal_backoff_time="1s", queue_run_delay="1s",
+                            transport_maps="inline:{ {slow.example=retry:4.4.1 still trying} }")
+        msg = simple_message("slow going", to="someone@slow.example", body="token: delay-42\n")
+        qid = e.send(inst, "bob@sandbox.test", ["someone@slow.example"], msg)
+        [notice] = e.wait_delivered(inst, "bob", timeout=20)
+        self.assertEqual(e.split_prepended(notice)[0], "<>")
+        dsn = e.parse(notice)
+        self.assertEqual(dsn.get_content_type(), "multipart/report")
+        self.assertEqual(dsn["Subject"], "Delayed Mail (still being retried)")
+        self.assertEqual(dsn["To"], "bob@sandbox.test")
+        _, recipients = delivery_status(dsn)
+        self.assertEqual(len(recipients), 1)
+        self.assertEqual(recipients[0]["Final-Recipient"], "rfc822; someone@slow.example")
+        self.assertEqual(recipients[0]["Action"], "delayed")
+        self.assertEqual(recipients[0]["Status"], "4.4.1")
+        self.assertIn("still trying", recipients[0]["Diagnostic-Code"] or "")
+        inst.wait_log("%s: sender delay notification: " % qid)
+        # Still queued, and retried without a second warning.
+        tries = lambda: len(re.findall(r"%s: to=<someone@slow\.example>.*status=deferred" % qid,
+                                       inst.log()))
+        seen = tries()
+        h.wait_for(lambda: tries() >= seen + 2, 15, "two more attempts")
+        self.assertEqual(list(e.queue_files(inst)), ["deferred"])
+        self.assertEqual(len(inst.messages("bob")), 1)
+        self.assertEqual(inst.log().count("%s: sender delay notification" % qid), 1)
+        self.assertEqual(inst.messages("alice"), [])
+
+    def test_smtputf8_recipient_through_a_utf8_alias(self):
+        # Sandbox users are ASCII; a UTF-8 alias leads to alice.
+        inst = self.instance()
+        aliases = inst.path("etc", "aliases")
+        with open(aliases, "a", encoding="utf-8") as f:
+            f.write("j\u00fcrgen.m\u00fcller: alice\n")
+        inst.surel("map", "build", "-a", "lmdb:" + aliases)
+        inst.start()
+        rcpt = "j\u00fcrgen.m\u00fcller@sandbox.test"
+        msg = ("From: bob@sandbox.test\nTo: %s\nSubject: Gr\u00fc\u00dfe\n"
+               "Date: Sun, 22 Nov 2026 04:18:57 +0000\nMessage-ID: <utf8.1@client.test>\n"
+               "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n"
+               "\u65e5\u672c\u8a9e\n" % rcpt)
+        wire = e.crlf(msg.encode("utf-8"))
+        client = e.RawSMTP(inst.smtp_port)
+        try:
+            self.assertEqual(client.reply()[0], 220)
+            code, lines = client.command("EHLO client.test", 250)
+            self.assertIn("250-SMTPUTF8", lines)
+            client.send(("MAIL FROM:<bob@sandbox.test> SMTPUTF8 BODY=8BITMIME\r\n"
+                         "RCPT TO:<%s>\r\nDATA\r\n" % rcpt).encode("utf-8"))
+            self.assertEqual([client.reply()[0] for _ in range(3)], [250, 250, 354])
+            client.send(e.dot_stuff(wire) + b".\r\n")
+            code, lines = client.reply()
+            self.assertEqual(code, 250, lines)
+            qid = re.search(r"queued as (%s)" % e.QUEUE_ID, lines[-1]).group(1)
+            client.command("QUIT", 221)
+        finally:
+            client.close()
+        [data] = e.wait_delivered(inst, "alice")
+        return_path, delivered_to, received, rest = e.split_prepended(data)
+        self.assertEqual(return_path, "<bob@sandbox.test>")
+        self.assertEqual(delivered_to, rcpt)
+        self.assertIn(b"with UTF8SMTP", received)
+        self.assertIn(("for <%s>" % rcpt).encode("utf-8"), received)
+        self.assertEqual(rest, e.lf(wire))
+        inst.wait_log("%s: to=<alice@sandbox.test>, orig_to=<%s>" % (qid, rcpt))
+        self.assertEqual(e.queue_files(inst), {})
+
     def test_header_checks_hold_keeps_mail_until_release(self):
         inst = self.instance()
         checks = inst.path("etc", "header_checks")

@@ -145,6 +145,24 @@ class QmgrTest(unittest.TestCase):
         self.assertEqual(inst.where(held), ["hold"])
         self.assertNotIn(held, inst.log())
 
+    def test_incoming_picked_up_without_a_trigger(self):
+        # No master wakeup ("-"): after the first message (triggered, so
+        # that qmgr is running and past its start-up scan), a file
+        # committed into incoming/ with no trigger at all must be found by
+        # qmgr's own periodic scan (queue_run_delay = 1s here).
+        inst = self.start(qmgr_wakeup="-")
+        first = inst.inject("first@mx.test")
+        inst.trigger(b"I")
+        inst.wait_log("%s: removed" % first)
+        [pid] = inst.service_pids("qmgr")
+        t0 = time.monotonic()
+        quiet = inst.inject("quiet@mx.test")
+        inst.wait_log("%s: removed" % quiet, timeout=10)
+        self.assertLess(time.monotonic() - t0, 5)
+        self.assertEqual(inst.service_pids("qmgr"), [pid])    # the same qmgr found it
+        self.assertEqual([w[2] for w in inst.agent_lines("rcpt") if w[1] == quiet],
+                         ["quiet@mx.test"])
+
     def test_stale_temp_files_removed(self):
         inst = QmgrInstance()
         self.instances.append(inst)
@@ -253,6 +271,47 @@ class QmgrTest(unittest.TestCase):
         self.assertEqual(len([l for l in lines if l.startswith("bounce flush")]), 1, lines)
         self.assertIn("bounce append %s <stuck@mx.test> failed 4.4.7 message expired" % qid,
                       "\n".join(lines))
+
+    def park_in_deferred(self, inst, qid, next_attempt):
+        """Move a file written into hold/ to deferred/ (hashed), due at
+        next_attempt: a message that has been deferred before."""
+        src = inst.queue_file("hold", qid)
+        dst = inst.queue_file("deferred", qid)
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        inst.chown(os.path.dirname(dst))
+        os.utime(src, (next_attempt, next_attempt))
+        os.rename(src, dst)
+
+    def test_bounce_queue_lifetime_applies_to_null_sender_only(self):
+        # Both 2 days old, both sitting in deferred/ and deferred again on
+        # this attempt: past bounce_queue_lifetime (1d), well within
+        # maximal_queue_lifetime (5d). The bounce (sender <>) is given up;
+        # the ordinary message stays and is retried.
+        inst = self.start(agent_args="rule=stuck:defer",
+                          main_cf_extra="maximal_queue_lifetime = 5d\n"
+                                        "bounce_queue_lifetime = 1d\n")
+        old = int(time.time()) - 2 * 86400
+        bounce = inst.inject("stuck@mx.test", sender="", arrival=old, queue="hold")
+        plain = inst.inject("stuck@mx.test", arrival=old, queue="hold")
+        for qid in (bounce, plain):
+            self.park_in_deferred(inst, qid, old + 3600)
+        inst.trigger(b"D")
+        inst.wait_log("%s: removed" % bounce)
+        log = inst.log()
+        self.assertIn("%s: from=<>, status=expired, returned to sender" % bounce, log)
+        lines = [l for l in inst.bounce_lines() if bounce in l]
+        self.assertIn("bounce append %s <stuck@mx.test> failed 4.4.7 message expired" % bounce,
+                      "\n".join(lines))
+        self.assertEqual(len([l for l in lines if l.startswith("bounce flush")]), 1, lines)
+        # The ordinary one: deferred again (not expired), then tried again.
+        wait_for(lambda: len([w for w in inst.agent_lines("rcpt") if w[1] == plain]) >= 2, 15,
+                 "a second attempt of %s" % plain)
+        log = inst.log()
+        self.assertNotIn("%s: from=<sender@example.org>, status=expired" % plain, log)
+        self.assertNotIn("%s: removed" % plain, log)
+        mine = [l for l in inst.bounce_lines() if plain in l]
+        self.assertTrue(mine and all(" delayed " in l for l in mine), mine)
+        self.assertEqual([w[1] for w in inst.agent_lines("rcpt") if w[1] == bounce], [bounce])
 
     def test_delay_warning_once(self):
         inst = self.start(agent_args="rule=slow:defer")

@@ -9,6 +9,7 @@ import fcntl
 import hashlib
 import json
 import os
+import random
 import pwd
 import grp
 import shutil
@@ -17,6 +18,7 @@ import subprocess
 import threading
 import time
 
+import e2e_harness as e
 import surel_harness as h
 
 QUEUES = ("maildrop", "incoming", "active", "deferred", "hold", "corrupt", "defer", "bounce")
@@ -355,6 +357,140 @@ class QueueTest(h.InstanceTest):
         self.assertEqual(proc.returncode, 1)
         self.assertIn("queue: 0 maildrop, 2 incoming, 0 active, 1 deferred, 1 hold, 0 corrupt",
                       proc.stderr)
+
+
+class FlowingQueueTest(h.InstanceTest):
+    """The verbs against real mail flow: a started sandbox instance
+    (smtpd, cleanup, qmgr, local) takes a stream of SMTP messages while
+    hold, release, requeue and delete run on whatever is queued."""
+
+    MESSAGES = 240
+
+    def job(self, i):
+        """(sender, rcpts, message bytes) of message i; X-Token says which."""
+        rcpts = ["alice@sandbox.test"] if i % 3 else ["alice@sandbox.test", "bob@sandbox.test"]
+        subject = "hold-me %d" % i if i % 8 == 0 else "flow %d" % i
+        text = ("From: carol@client.test\nTo: %s\nSubject: %s\n"
+                "Date: Sun, 22 Nov 2026 04:18:57 +0000\nMessage-ID: <flow.%d@client.test>\n"
+                "X-Token: tok-%d\n\n.dot line %d\n%s\nend\n"
+                % (", ".join(rcpts), subject, i, i, i, "x" * (i * 7 % 300)))
+        return "carol@client.test", rcpts, e.crlf(text)
+
+    def delivered_files(self):
+        """{(user, Maildir file name)} of everything delivered so far."""
+        return {(u, n) for u in ("alice", "bob") for n in self.inst.messages(u)}
+
+    def test_verbs_while_smtp_mail_is_delivered(self):
+        inst = self.instance()
+        self.inst = inst
+        checks = inst.path("etc", "header_checks")
+        with open(checks, "w") as f:
+            f.write("/^Subject: hold-me/ HOLD held for the flow test\n")
+        inst.conf(header_checks="pcre:" + checks, minimal_backoff_time="1s",
+                  maximal_backoff_time="1s", queue_run_delay="1s")
+        inst.start()
+        jobs = [self.job(i) for i in range(self.MESSAGES)]
+        results = []
+        submit_errors = []
+
+        def submit():
+            try:
+                results.extend(e.submit_many(inst.smtp_port, jobs, connections=3,
+                                             per_session=40))
+            except Exception as err:          # reported below
+                submit_errors.append(err)
+
+        ops = []            # (verb, qid, returncode, stderr, delivered files after)
+        rng = random.Random(4711)
+
+        def verb(*args):
+            proc = inst.surel("queue", *args, check=False)
+            return proc
+
+        sender = threading.Thread(target=submit)
+        sender.start()
+        rounds = 0
+        try:
+            while sender.is_alive() or rounds < 5:
+                if not sender.is_alive():
+                    rounds += 1
+                rows = [json.loads(l) for l in verb("list", "-j").stdout.splitlines()]
+                moving = [r["queue_id"] for r in rows
+                          if r["queue_name"] in ("incoming", "active", "deferred")]
+                held = [r["queue_id"] for r in rows if r["queue_name"] == "hold"]
+                for qid in rng.sample(moving, min(3, len(moving))):
+                    v = rng.choice(("hold", "requeue", "requeue", "delete"))
+                    proc = verb(v, qid)
+                    ops.append((v, qid, proc.returncode, proc.stderr, self.delivered_files()))
+                if held:
+                    qid = rng.choice(held)
+                    v = rng.choice(("release", "release", "delete", "requeue"))
+                    proc = verb(v, qid)
+                    ops.append((v, qid, proc.returncode, proc.stderr, self.delivered_files()))
+                proc = verb("requeue", "ALL", "deferred", "active")
+                ops.append(("requeue-ALL", "", proc.returncode, proc.stderr, None))
+        finally:
+            sender.join()
+        self.assertEqual(submit_errors, [])
+        self.assertEqual(len(results), len(jobs))
+        token_of_qid = {r[0]: i for i, r in enumerate(results)}
+        # Whatever is held now (header_checks or hold above) goes on its way.
+        verb("release", "ALL")
+        h.wait_for(lambda: not e.queue_files(inst), 60, "the queue to drain")
+
+        deleted = {}        # job index -> delivered files when delete returned
+        acted = {}
+        for v, qid, rc, err, files_after in ops:
+            if rc == 0 and qid:
+                acted[v] = acted.get(v, 0) + 1
+            if v == "delete" and rc == 0:
+                self.assertIn("Deleted: 1 message", err)
+                deleted[token_of_qid[qid]] = files_after
+            elif rc != 0:
+                # Only the races the verbs are meant to lose.
+                self.assertRegex(err, r"busy|no such message|try again", (v, qid, err))
+        print("\nverbs that acted: %r, of %d tries; deleted %d" % (
+            acted, len([o for o in ops if o[1]]), len(deleted)))
+        for v in ("hold", "requeue", "release", "delete"):
+            self.assertGreater(acted.get(v, 0), 0, v)
+
+        # Read every delivery: (user, file name, token, bytes).
+        copies = {}
+        for user in ("alice", "bob"):
+            for path in e.maildir_files(inst, user):
+                data = e.read_bytes(path)
+                token = e.token_of(data)
+                self.assertIsNotNone(token, data[:200])
+                copies.setdefault((user, int(token.split("-")[1])), []).append(
+                    (os.path.basename(path), data))
+        duplicates = 0
+        for i, (snd, rcpts, message) in enumerate(jobs):
+            for rcpt in rcpts:
+                user = rcpt.split("@")[0]
+                got = copies.get((user, i), [])
+                if i in deleted:
+                    late = [n for n, _ in got if (user, n) not in deleted[i]]
+                    self.assertEqual(late, [], "message %d delivered after its delete:\n%s" % (
+                        i, "\n".join(l for l in inst.log().splitlines() if results[i][0] in l)))
+                    continue
+                self.assertTrue(got, "message %d never reached %s" % (i, user))
+                duplicates += len(got) - 1
+                for _, data in got:
+                    return_path, delivered_to, received, rest = e.split_prepended(data)
+                    self.assertEqual((return_path, delivered_to), ("<carol@client.test>", rcpt))
+                    self.assertEqual(rest, e.lf(message), "message %d for %s" % (i, user))
+        print("duplicates: %d" % duplicates)
+        self.assertEqual(os.listdir(inst.path("spool", "corrupt")), [])
+        left = e.queue_files(inst, ("temp", "defer", "bounce"))
+        if left:
+            log = inst.log()
+            for q in left.values():
+                for qid in q:
+                    print("\n".join(l for l in log.splitlines() if qid in l))
+        self.assertEqual(left, {})
+        log = inst.log()
+        for bad in ("panic", "fatal", "corrupt queue file", "killed by signal"):
+            self.assertNotIn(bad, log)
 
 
 class RunningQueueTest(h.InstanceTest):
