@@ -133,50 +133,43 @@ static ssize_t tls_io_failed(int ssl_error, const char *what)
     return -1;
 }
 
-/* tls_stream_read - STREAM_READ_FN over SSL_read */
-static ssize_t tls_stream_read(void *vctx, int fd, void *buf, size_t len, int timeout)
+/* tls_stream_io - SSL_read or SSL_write, waiting (within the timeout)
+ * whenever OpenSSL needs the peer; repeated with the same arguments, as
+ * OpenSSL requires */
+static ssize_t tls_stream_io(TLS_SESS *sess, int fd, void *buf, size_t len, int timeout,
+                             int writing)
 {
-    TLS_SESS *sess = vctx;
     int     want = len > (size_t) 1 << 30 ? 1 << 30 : (int) len;
     int     n;
     int     e;
 
     for (;;) {
         ERR_clear_error();
-        if ((n = SSL_read(sess->ssl, buf, want)) > 0)
+        n = writing ? SSL_write(sess->ssl, buf, want) : SSL_read(sess->ssl, buf, want);
+        if (n > 0)
             return n;
         e = SSL_get_error(sess->ssl, n);
-        if (e == SSL_ERROR_ZERO_RETURN)
+        if (e == SSL_ERROR_ZERO_RETURN && !writing)
             return 0;                       /* close_notify */
         if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
             if (tls_wait(fd, e, timeout) < 0)
                 return -1;
             continue;
         }
-        return tls_io_failed(e, "read");
+        return tls_io_failed(e, writing ? "write" : "read");
     }
 }
 
-/* tls_stream_write - STREAM_WRITE_FN over SSL_write */
+/* tls_stream_read - STREAM_READ_FN */
+static ssize_t tls_stream_read(void *vctx, int fd, void *buf, size_t len, int timeout)
+{
+    return tls_stream_io(vctx, fd, buf, len, timeout, 0);
+}
+
+/* tls_stream_write - STREAM_WRITE_FN (SSL_write does not change buf) */
 static ssize_t tls_stream_write(void *vctx, int fd, const void *buf, size_t len, int timeout)
 {
-    TLS_SESS *sess = vctx;
-    int     want = len > (size_t) 1 << 30 ? 1 << 30 : (int) len;
-    int     n;
-    int     e;
-
-    for (;;) {
-        ERR_clear_error();
-        if ((n = SSL_write(sess->ssl, buf, want)) > 0)
-            return n;
-        e = SSL_get_error(sess->ssl, n);
-        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-            if (tls_wait(fd, e, timeout) < 0)
-                return -1;
-            continue;
-        }
-        return tls_io_failed(e, "write");
-    }
+    return tls_stream_io(vctx, fd, (void *) buf, len, timeout, 1);
 }
 
 /* tls_nonblocking - the descriptor in non-blocking mode */

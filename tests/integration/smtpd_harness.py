@@ -9,6 +9,7 @@ import os
 import re
 import socket
 import time
+import unittest
 
 from surel_harness import Instance, wait_for
 
@@ -93,6 +94,25 @@ class SmtpdInstance(Instance):
             c.close()
             return True
         wait_for(ok, 10, "smtpd to answer on port %d" % self.smtp_port)
+
+
+class SmtpdTestCase(unittest.TestCase):
+    """A TestCase whose self.instance(**params) starts a SmtpdInstance,
+    waits until it answers, and tears it down after the test."""
+
+    def setUp(self):
+        self.instances = []
+
+    def tearDown(self):
+        for inst in self.instances:
+            inst.cleanup()
+
+    def instance(self, **params):
+        inst = SmtpdInstance(**params)
+        self.instances.append(inst)
+        inst.start()
+        inst.wait_listening()
+        return inst
 
 
 class SmtpClient:

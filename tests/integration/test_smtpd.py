@@ -11,7 +11,7 @@ import smtplib
 import subprocess
 import unittest
 
-from smtpd_harness import (SmtpdInstance, attrs, content_text, queued_id,
+from smtpd_harness import (SmtpdTestCase, SmtpdInstance, attrs, content_text, queued_id,
                            read_records, types)
 from surel_harness import wait_for
 
@@ -247,22 +247,8 @@ class SmtpdProtocolTest(unittest.TestCase):
         wait_for(lambda: subjects() == want, 10, "messages from smtplib/swaks")
 
 
-class SmtpdConfigTest(unittest.TestCase):
+class SmtpdConfigTest(SmtpdTestCase):
     """Tests that need their own main.cf settings."""
-
-    def setUp(self):
-        self.instances = []
-
-    def tearDown(self):
-        for inst in self.instances:
-            inst.cleanup()
-
-    def instance(self, **params):
-        inst = SmtpdInstance(**params)
-        self.instances.append(inst)
-        inst.start()
-        inst.wait_listening()
-        return inst
 
     def test_vrfy_disabled(self):
         inst = self.instance(disable_vrfy_command="yes")

@@ -10,28 +10,20 @@ import signal
 import time
 import unittest
 
-from smtpd_harness import SmtpdInstance, content_text, queued_id, read_records, types
+from smtpd_harness import SmtpdTestCase, content_text, queued_id, read_records, types
 from surel_harness import wait_for
 
 
-class LimitsTest(unittest.TestCase):
+class LimitsTest(SmtpdTestCase):
 
     def setUp(self):
-        self.instances = []
+        super().setUp()
         self.clients = []
 
     def tearDown(self):
         for c in self.clients:
             c.close()
-        for inst in self.instances:
-            inst.cleanup()
-
-    def instance(self, **params):
-        inst = SmtpdInstance(**params)
-        self.instances.append(inst)
-        inst.start()
-        inst.wait_listening()
-        return inst
+        super().tearDown()
 
     def connect(self, inst):
         c = inst.connect()

@@ -9,7 +9,7 @@ smtpd_forbid_bare_newline = reject, a message holding a bare LF is refused
 """
 import unittest
 
-from smtpd_harness import SmtpdInstance, content_text, queued_id, read_records
+from smtpd_harness import SmtpdTestCase, content_text, queued_id, read_records
 from surel_harness import wait_for
 
 VARIANTS = [b"\n.\n", b"\r.\r", b"\r.\n", b"\n.\r", b"\n.\r\n", b"\r\n.\n", b"\r.\r\n",
@@ -40,21 +40,7 @@ def smuggle_session(inst, variant):
         c.close()
 
 
-class SmugglingTest(unittest.TestCase):
-
-    def setUp(self):
-        self.instances = []
-
-    def tearDown(self):
-        for inst in self.instances:
-            inst.cleanup()
-
-    def instance(self, **params):
-        inst = SmtpdInstance(**params)
-        self.instances.append(inst)
-        inst.start()
-        inst.wait_listening()
-        return inst
+class SmugglingTest(SmtpdTestCase):
 
     def test_every_variant_stays_in_one_message(self):
         inst = self.instance()

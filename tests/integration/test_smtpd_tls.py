@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 import unittest
 
-from smtpd_harness import SmtpdInstance, content_text, queued_id, read_records
+from smtpd_harness import SmtpdTestCase, content_text, queued_id, read_records
 
 
 def make_certificate(folder):
@@ -31,7 +31,7 @@ def make_certificate(folder):
     return cert, key
 
 
-class TlsTest(unittest.TestCase):
+class TlsTest(SmtpdTestCase):
 
     @classmethod
     def setUpClass(cls):
@@ -43,21 +43,10 @@ class TlsTest(unittest.TestCase):
     def tearDownClass(cls):
         shutil.rmtree(cls.certdir, ignore_errors=True)
 
-    def setUp(self):
-        self.instances = []
-
-    def tearDown(self):
-        for inst in self.instances:
-            inst.cleanup()
-
     def instance(self, **params):
         params.setdefault("smtpd_tls_cert_file", self.cert)
         params.setdefault("smtpd_tls_key_file", self.key)
-        inst = SmtpdInstance(**params)
-        self.instances.append(inst)
-        inst.start()
-        inst.wait_listening()
-        return inst
+        return super().instance(**params)
 
     def client_context(self):
         ctx = ssl.create_default_context(cafile=self.cert)
