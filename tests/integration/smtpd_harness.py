@@ -11,32 +11,9 @@ import socket
 import time
 import unittest
 
-from surel_harness import Instance, wait_for
+from surel_harness import Instance, read_records, wait_for  # noqa: F401 (re-exported)
 
 SMTP_TIMEOUT = 15.0
-
-
-def read_records(path):
-    """[(type char, bytes)] of a queue file (record.h encoding)."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    out = []
-    i = 0
-    while i < len(raw):
-        rtype = chr(raw[i])
-        i += 1
-        length = 0
-        shift = 0
-        while True:
-            b = raw[i]
-            i += 1
-            length |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                break
-        out.append((rtype, raw[i:i + length]))
-        i += length
-    return out
 
 
 def content_text(records):

@@ -34,6 +34,48 @@ def free_port():
         return s.getsockname()[1]
 
 
+def record(rtype, data=b""):
+    """One record (lib/record.h): type byte, 7-bit-group little-endian
+    length, data."""
+    if isinstance(data, str):
+        data = data.encode()
+    n, length = len(data), bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        length.append(byte | (0x80 if n else 0))
+        if not n:
+            break
+    return rtype.encode() + bytes(length) + data
+
+
+def parse_records(data):
+    """[(type char, bytes)] of a record stream (queue file, maildrop file);
+    asserts the framing."""
+    out, i = [], 0
+    while i < len(data):
+        rtype = chr(data[i])
+        i += 1
+        length, shift = 0, 0
+        while True:
+            b = data[i]
+            i += 1
+            length |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                break
+        out.append((rtype, data[i:i + length]))
+        i += length
+        assert i <= len(data), "truncated record"
+    return out
+
+
+def read_records(path):
+    """[(type char, bytes)] of the records in a file."""
+    with open(path, "rb") as f:
+        return parse_records(f.read())
+
+
 def wait_for(condition, timeout=10.0, what="condition", interval=0.05):
     """Poll condition() until it returns a true value; fail after timeout."""
     deadline = time.monotonic() + timeout

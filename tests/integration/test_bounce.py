@@ -23,7 +23,7 @@ import time
 import unittest
 
 from master_harness import MasterInstance
-from surel_harness import binary, wait_for
+from surel_harness import binary, record, wait_for
 
 HOSTNAME = "mx.bounce.test"
 ID_DIGITS = "0123456789BCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz"
@@ -58,19 +58,6 @@ def read_until_nul(f):
         if ch == b"\0":
             return data
         data += ch
-
-
-def record(rtype, data):
-    if isinstance(data, str):
-        data = data.encode()
-    n, length = len(data), b""
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        length += bytes([byte | (0x80 if n else 0)])
-        if not n:
-            break
-    return rtype.encode() + length + data
 
 
 def read_record(f):

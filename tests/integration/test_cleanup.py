@@ -16,6 +16,7 @@ import stat
 import unittest
 
 import surel_harness as h
+from surel_harness import parse_records, record
 
 FLAG_FILTER, FLAG_MAP_OK, FLAG_LOCAL = 1, 2, 4
 STAT_BAD, STAT_SIZE, STAT_CONT, STAT_RCPT, STAT_DEFER = 1, 4, 8, 32, 64
@@ -40,20 +41,6 @@ VIRTUAL = ("inline:{{team@v.test = ann@real.test, bob@real.test, team@v.test}, "
            "{dup@v.test = ann@real.test}}")
 
 
-def record(rtype, data=b""):
-    """One record: type byte, 7-bit-group little-endian length, data."""
-    if isinstance(data, str):
-        data = data.encode()
-    n, length = len(data), bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        length.append(byte | (0x80 if n else 0))
-        if not n:
-            break
-    return rtype.encode() + bytes(length) + data
-
-
 def message_records(sender, rcpts, content, attrs=()):
     out = b"".join(record("A", a) for a in attrs)
     out += record("S", sender)
@@ -62,26 +49,6 @@ def message_records(sender, rcpts, content, attrs=()):
     for line in content.split("\n")[:-1] if content.endswith("\n") else content.split("\n"):
         out += record("N", line)
     return out + record("X") + record("E")
-
-
-def parse_records(data):
-    """[(type, bytes)] of a queue file; asserts framing."""
-    out, i = [], 0
-    while i < len(data):
-        rtype = chr(data[i])
-        i += 1
-        length, shift = 0, 0
-        while True:
-            b = data[i]
-            i += 1
-            length |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                break
-        out.append((rtype, data[i:i + length]))
-        i += length
-        assert i <= len(data), "truncated record"
-    return out
 
 
 def check_grammar(recs):

@@ -20,7 +20,7 @@ import unittest
 
 from master_harness import MasterInstance, pid_alive
 from qmgr_harness import QmgrInstance
-from surel_harness import binary, surel, wait_for
+from surel_harness import binary, record, surel, wait_for
 
 QID_DIGITS = "0123456789BCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz"
 _qid_counter = [0]
@@ -38,23 +38,6 @@ def queue_id():
     now = time.time()
     return (put(int(now), 52, 6) + put(int((now % 1) * 1e6), 52, 4) + "z"
             + put(os.getpid() * 1000 + _qid_counter[0], 51, 1))
-
-
-def record(rtype, data=b""):
-    """One record: type byte, 7-bit-group little-endian length, data."""
-    if isinstance(data, str):
-        data = data.encode()
-    n = len(data)
-    head = bytearray(rtype.encode())
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        if n:
-            head.append(byte | 0x80)
-        else:
-            head.append(byte)
-            break
-    return bytes(head) + data
 
 
 def content_records(content):

@@ -5,18 +5,8 @@ import os
 import socket
 
 import surel_harness as h
+from surel_harness import record
 import test_sendmail
-
-
-def record(t, data=b""):
-    out, n = bytearray(), len(data)
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            break
-    return t.encode() + bytes(out) + data
 
 
 class PickupTest(test_sendmail.SendmailHelpers):

@@ -32,25 +32,6 @@ QUEUES = ("maildrop", "incoming", "active", "deferred", "hold")
 DSN_NEVER, DSN_SUCCESS, DSN_FAILURE, DSN_DELAY = 1, 2, 4, 8     # lib/mail_proto.h
 
 
-def records(data):
-    """[(type, bytes)] of a record stream (record.h)."""
-    out, i = [], 0
-    while i < len(data):
-        t = chr(data[i])
-        i += 1
-        length, shift = 0, 0
-        while True:
-            b = data[i]
-            i += 1
-            length |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                break
-        out.append((t, data[i:i + length]))
-        i += length
-    return out
-
-
 def envelope(recs):
     """(A record values, [(recipient, n record value or None)]) of a queue
     file's records; an n record belongs to the R record after it."""
@@ -120,7 +101,7 @@ class SendmailHelpers(h.InstanceTest):
                 with open(os.path.join(root, name), "rb") as f:
                     data = f.read()
                 if token.encode() in data:
-                    return records(data)
+                    return h.parse_records(data)
         return None
 
     def token(self):
