@@ -102,6 +102,11 @@ class MasterInstance:
         with open(os.path.join(self.etc, "main.cf"), "w") as f:
             f.write("\n".join(lines) + "\n" + main_cf_extra)
         self.write_master_cf(master_cf)
+        self.give_to(owner)
+
+    def give_to(self, owner):
+        """Make the whole instance (and its log file) belong to owner, the
+        account a non-root master runs as; None: leave it as it is."""
         self.owner = owner
         if owner:
             pw = pwd.getpwnam(owner)

@@ -139,14 +139,7 @@ class LocalInstance(MasterInstance):
                 "daemon_timeout = 60s",
             ]) + "\n" + main_cf_extra)
         self.write_aliases(aliases)
-        self.owner = owner
-        if owner:
-            pw = pwd.getpwnam(owner)
-            for dirpath, dirnames, filenames in os.walk(self.root):
-                for name in [dirpath] + [os.path.join(dirpath, n) for n in filenames]:
-                    os.chown(name, pw.pw_uid, pw.pw_gid)
-            open(self.logfile, "a").close()
-            os.chown(self.logfile, pw.pw_uid, pw.pw_gid)
+        self.give_to(owner)
 
     def write_aliases(self, text):
         with open(self.aliases, "w") as f:
