@@ -14,7 +14,7 @@
  *      - mail_owner and setgid_group exist, mail_owner is not root (and,
  *        in a root instance, setgid_group is not mail_owner's group);
  *      - each queue folder exists with the owner, group and mode of
- *        lib/mail_queue.c (e.g. "warning: /var/spool/surel/incoming:
+ *        lib/global/mail_queue.c (e.g. "warning: /var/spool/surel/incoming:
  *        mode 0755, expected 0700"), and data_directory is mail_owner's
  *        and not writable by others;
  *      - daemon_directory holds master and every program master.cf names.

@@ -17,7 +17,7 @@
  *      containers and service managers.
  *
  *      stop sends SIGTERM to the master (the process holding the pid
- *      lock, lib/pidlock.h) and waits until the lock is free; when the
+ *      lock, lib/util/pidlock.h) and waits until the lock is free; when the
  *      master has not gone after STOP_WAIT seconds, it kills the master's
  *      process group with SIGKILL, as `postfix stop` does.
  *      reload sends SIGHUP: the master re-reads main.cf and master.cf.

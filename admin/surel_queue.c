@@ -10,7 +10,7 @@
  *      Postfix's postqueue and postsuper in one verb.
  *
  *      list prints the queue in mailq's shape (Postfix's postqueue -p;
- *      lib/queue_list.h), -j as JSON Lines (postqueue -j). A caller who
+ *      lib/global/queue_list.h), -j as JSON Lines (postqueue -j). A caller who
  *      can read the queue folders (root, the instance owner, mail_owner)
  *      reads them directly, so listing works while the mail system is
  *      down; anyone else gets the listing from the showq service over

@@ -11,7 +11,7 @@
  *      DIR/etc/users                the mailbox users, one per line (alice, bob)
  *      DIR/etc/aliases              postmaster and the usual role aliases
  *      DIR/spool/                   the queue, with the owners and modes of
- *                                   lib/mail_queue.c
+ *                                   lib/global/mail_queue.c
  *      DIR/log/maillog              the log (maillog_file)
  *      DIR/mail/USER/Maildir/       where local mail for USER lands
  *      DIR/data/                    data_directory

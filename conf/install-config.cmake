@@ -2,7 +2,7 @@
 #
 # Lays down main.cf and master.cf unless they exist, and creates the queue
 # folders with their modes and (as root, without DESTDIR) their owners.
-# The folder table is lib/mail_queue.c's, written out again because this
+# The folder table is lib/global/mail_queue.c's, written out again because this
 # runs before any surel program is installed; the install test checks the
 # result with `surel check`, so the two can't drift apart unnoticed.
 # Commands run with execute_process argv lists, never through a shell.
@@ -57,7 +57,7 @@ else()
           "`surel check -f` on the target machine")
 endif()
 
-# name|owner|group|mode, as in lib/mail_queue.c; "-" group: owner's group.
+# name|owner|group|mode, as in lib/global/mail_queue.c; "-" group: owner's group.
 set(surel_queue_folders
   ".|root|-|0755"
   "maildrop|mail|setgid|1730"

@@ -4,7 +4,7 @@
  * SYNOPSIS
  *      local (started by master; master.cf: local unix - n n - - local)
  * DESCRIPTION
- *      Serves the delivery protocol of lib/mail_proto.h on private/local:
+ *      Serves the delivery protocol of lib/global/mail_proto.h on private/local:
  *      qmgr hands it a queue file and recipients in $mydestination; local
  *      answers one result per recipient (delivered, deferred, bounced) and
  *      logs each delivery as

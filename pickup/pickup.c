@@ -9,7 +9,7 @@
  *      when the system starts) makes it scan $queue_directory/maildrop/
  *      oldest first and, for each complete file, check it (owner an
  *      existing account, one link, no symbolic link, the record grammar of
- *      lib/maildrop.h to the end record, message_size_limit), stream it
+ *      lib/global/maildrop.h to the end record, message_size_limit), stream it
  *      to cleanup with CLEANUP_FLAG_LOCAL|FILTER|MAP_OK (and EXTRACT when
  *      the file asks for sendmail -t), log
  *          QUEUEID: uid=1000 from=<sender>

@@ -4,7 +4,7 @@
  * with the user's uid), so nothing in it is believed before it has been
  * checked: it must be a regular file with one link reached without a
  * symbolic link, marked complete (owner-execute bit), owned by an account
- * that exists, and its records must follow lib/maildrop.h to the end.
+ * that exists, and its records must follow lib/global/maildrop.h to the end.
  * A file that fails is moved to corrupt/ with a log line, never deleted.
  * A good file is streamed to cleanup (the cleanup protocol of
  * mail_proto.h) and removed only after cleanup answered status 0: a crash

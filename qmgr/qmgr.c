@@ -10,7 +10,7 @@
  *         $qmgr_message_active_limit at a time) when triggered and on the
  *         master's wakeup, and files from deferred/ whose next-attempt time
  *         (their mtime) has come, scanning deferred/ every $queue_run_delay;
- *       - resolves each recipient to transport:nexthop (lib/resolve.c) and
+ *       - resolves each recipient to transport:nexthop (lib/global/resolve.c) and
  *         sends delivery requests to private/<transport> (the delivery
  *         protocol of mail_proto.h), never more at once than the
  *         destination's concurrency limit, without ever waiting for one
@@ -48,7 +48,7 @@
  *     <transport>_destination_recipient_limit (local: 1),
  *     default_process_limit (100: requests in flight per transport),
  *     transport_retry_time (60s), soft_bounce (no), ipc_timeout (3600s),
- *     hash_queue_names, hash_queue_depth, and what lib/resolve.h reads:
+ *     hash_queue_names, hash_queue_depth, and what lib/global/resolve.h reads:
  *     myorigin, mydestination, local_transport, virtual_mailbox_domains,
  *     virtual_transport, relay_domains, relay_transport, default_transport,
  *     relayhost, transport_maps, recipient_delimiter.

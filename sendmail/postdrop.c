@@ -4,7 +4,7 @@
  * SYNOPSIS
  *      postdrop [-c config_dir] [-v]
  * DESCRIPTION
- *      Reads the maildrop record stream (lib/maildrop.h) on standard
+ *      Reads the maildrop record stream (lib/global/maildrop.h) on standard
  *      input, as sendmail writes it, checks every record while copying it
  *      into $queue_directory/maildrop/<name>, and once the end record has
  *      arrived makes the file durable and complete and wakes pickup

@@ -14,7 +14,7 @@
  *      leading mbox "From " line is dropped.
  *
  *      The message goes to postdrop(8) as the maildrop record stream
- *      (lib/maildrop.h); postdrop writes maildrop/ and wakes pickup, so a
+ *      (lib/global/maildrop.h); postdrop writes maildrop/ and wakes pickup, so a
  *      message is accepted even while the mail system is stopped.
  *
  *      Options (Postfix's set):

@@ -98,7 +98,7 @@ int sm_newaliases(const SM_ARGS *args)
 }
 
 /* sm_resolve - transport and next hop of one recipient, by the resolver
- * qmgr uses (lib/resolve.c), so that -bv answers as delivery would,
+ * qmgr uses (lib/global/resolve.c), so that -bv answers as delivery would,
  * without a running system. 0, or -1 with why (a table lookup failed). */
 static int sm_resolve(const char *rcpt, BUF *transport, BUF *why)
 {

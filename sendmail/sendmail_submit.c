@@ -3,7 +3,7 @@
  *
  * sendmail runs with the caller's rights only: it cannot write the queue.
  * It starts $command_directory/postdrop (setgid $setgid_group) with a pipe
- * on its stdin and writes the records of lib/maildrop.h into it while it
+ * on its stdin and writes the records of lib/global/maildrop.h into it while it
  * reads the message; postdrop checks them again and writes the maildrop
  * file. Only postdrop's exit status says whether the message was queued.
  * A submission that fails half way closes the pipe without the end

@@ -6,7 +6,7 @@
  * DESCRIPTION
  *      A single_server on public/showq. A client sends one attribute list
  *      {format=text|json}; showq answers with the listing that
- *      `surel queue list` prints (lib/queue_list.h: the mailq table, or
+ *      `surel queue list` prints (lib/global/queue_list.h: the mailq table, or
  *      JSON Lines) and closes the connection. `surel queue list` uses it
  *      when its caller cannot read the queue folders itself, as Postfix's
  *      postqueue uses its showq service.

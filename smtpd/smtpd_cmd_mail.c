@@ -1,6 +1,6 @@
 /* smtpd_cmd_mail - MAIL FROM and RCPT TO: the envelope.
  *
- * Paths are parsed by address_parse_path (lib/address.h): angle brackets
+ * Paths are parsed by address_parse_path (lib/global/address.h): angle brackets
  * (required with strict_rfc821_envelopes), source routes stripped, quoted
  * local parts, <> for the null sender. The envelope is kept in memory
  * until DATA/BDAT opens the cleanup connection (see doc/smtpd.md).

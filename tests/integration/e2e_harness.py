@@ -27,7 +27,7 @@ import surel_harness as h
 
 SMTP_TIMEOUT = 30.0
 
-# A queue ID (lib/queue_id.h): [0-9A-Za-z], at most 20 characters.
+# A queue ID (lib/global/queue_id.h): [0-9A-Za-z], at most 20 characters.
 QUEUE_ID = r"[0-9A-Za-z]{1,20}"
 
 # The folders a scheduler reads (DESIGN §3); temp/ is cleanup's own.

@@ -35,7 +35,7 @@ def free_port():
 
 
 def record(rtype, data=b""):
-    """One record (lib/record.h): type byte, 7-bit-group little-endian
+    """One record (lib/global/record.h): type byte, 7-bit-group little-endian
     length, data."""
     if isinstance(data, str):
         data = data.encode()

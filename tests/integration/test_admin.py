@@ -2,7 +2,7 @@
 the install rules.
 
 The control verbs are tested twice: against a stand-in master (a small
-Python process that holds the pid lock exactly as lib/pidlock.h says the
+Python process that holds the pid lock exactly as lib/util/pidlock.h says the
 master does), so that their logic is covered whatever the state of the
 real master; and against the real master once bin/master is built.
 """

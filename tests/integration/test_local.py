@@ -2,7 +2,7 @@
 
 Each test writes its own instance (main.cf, master.cf with only the local
 service, aliases), queue files in the qfile record format into active/,
-and speaks the delivery protocol of lib/mail_proto.h over private/local,
+and speaks the delivery protocol of lib/global/mail_proto.h over private/local,
 as qmgr would. Test users are made with useradd and removed afterwards.
 test_local_sandbox.py reuses the helpers here for sandbox instances.
 """

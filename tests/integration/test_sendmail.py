@@ -29,7 +29,7 @@ EX_DATAERR, EX_NOUSER, EX_NOPERM, EX_USAGE = 65, 67, 77, 64
 # The folders a submission passes through before delivery is over.
 QUEUES = ("maildrop", "incoming", "active", "deferred", "hold")
 
-DSN_NEVER, DSN_SUCCESS, DSN_FAILURE, DSN_DELAY = 1, 2, 4, 8     # lib/mail_proto.h
+DSN_NEVER, DSN_SUCCESS, DSN_FAILURE, DSN_DELAY = 1, 2, 4, 8     # lib/global/mail_proto.h
 
 
 def envelope(recs):

@@ -1,5 +1,5 @@
-/* check_resolve - recipient routing (lib/resolve.c) and local domains
- * (lib/resolve_local.c): every class, transport_maps lookup order,
+/* check_resolve - recipient routing (lib/global/resolve.c) and local domains
+ * (lib/global/resolve_local.c): every class, transport_maps lookup order,
  * "[host]:port" nexthops, @$myorigin, and try-later tables. */
 #include <check.h>
 #include <string.h>

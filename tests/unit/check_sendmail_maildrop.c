@@ -1,5 +1,5 @@
 /* check_sendmail_maildrop - the maildrop grammar and address checks
- * (lib/maildrop.c) that sendmail, postdrop and pickup rely on. */
+ * (lib/global/maildrop.c) that sendmail, postdrop and pickup rely on. */
 #include <check.h>
 #include <string.h>
 

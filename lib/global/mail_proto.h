@@ -50,7 +50,7 @@
 /*
  * The showq protocol (surel queue list -> public/showq).
  *   client -> {format="text"|"json"}
- *   showq -> the listing as plain bytes (lib/queue_list.h), then EOF.
+ *   showq -> the listing as plain bytes (lib/global/queue_list.h), then EOF.
  */
 #define SHOWQ_FORMAT_TEXT       "text"
 #define SHOWQ_FORMAT_JSON       "json"

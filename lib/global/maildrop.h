@@ -26,7 +26,7 @@
  * unquoted local part of RFC 5322 atext and dots (8-bit bytes allowed),
  * optionally @ a domain name or an [address literal]; never a control
  * character, never a leading '-'. XXX: quoted local parts are refused
- * here although lib/address.h parses them for smtpd.
+ * here although lib/global/address.h parses them for smtpd.
  */
 #ifndef SUREL_MAILDROP_H
 #define SUREL_MAILDROP_H
