@@ -284,8 +284,8 @@ int     main(int argc, char **argv)
         master_detach();
 
     master_config_dir = master_choose_dir(opt_dir);
-    master_config_load();
     master_privileged = geteuid() == 0;
+    master_config_load();
     if (!master_privileged)
         msg_debug("running as uid %ld (sandbox mode): master.cf unpriv and chroot "
                   "columns have no effect", (long) geteuid());

@@ -77,6 +77,11 @@ void    master_throttle(MASTER_SERV *serv);
 void    master_cancel_throttle(MASTER_SERV *serv);
 void    master_serv_free(MASTER_SERV *serv);
 
+/* master_owner.c */
+void    master_owner_init(void);
+void    master_owner_enter(void);
+void    master_owner_leave(void);
+
 /* master_wakeup.c */
 void    master_wakeup_start(MASTER_SERV *serv, long delay_ms);
 void    master_wakeup_stop(MASTER_SERV *serv);

@@ -57,6 +57,7 @@ void master_config_load(void)
     const char *logfile;
 
     config_init(master_config_dir);
+    master_owner_init();
     logfile = config_str(P_maillog_file);
     if (*logfile && msg_set_logfile(logfile) < 0)
         msg_fatal("open maillog_file %s: %m", logfile);

@@ -318,12 +318,20 @@ static int master_listen_inet(const struct sockaddr_storage *ss, BUF *why)
     return fd;
 }
 
-/* master_listen_unix - a listening UNIX socket, replacing a stale one */
+/* master_listen_unix - a listening UNIX socket, replacing a stale one.
+ *
+ * Runs with mail_owner's effective ids (master_owner.c): the socket is
+ * born owned by mail_owner, and no root call ever names a path in the
+ * folder. The mode comes from the umask at bind() time, never from a
+ * chmod() of the name afterwards, which a symbolic link swapped in
+ * between would steer to any file. */
 static int master_listen_unix(const char *path, BUF *why)
 {
     struct sockaddr_un sun;
     struct stat st;
+    mode_t  old_mask;
     int     fd;
+    int     rc;
 
     if (lstat(path, &st) == 0) {
         if (!S_ISSOCK(st.st_mode)) {
@@ -340,11 +348,12 @@ static int master_listen_unix(const char *path, BUF *why)
         buf_sprintf(why, "socket: %s", strerror(errno));
         return -1;
     }
-    /* Anyone who can reach the folder may connect: private/ and public/
-     * carry the access control, as in Postfix. */
-    if (bind(fd, (struct sockaddr *) &sun, sizeof(sun)) < 0
-        || chmod(path, 0666) < 0
-        || listen(fd, MASTER_LISTEN_BACKLOG) < 0) {
+    /* Anyone who can reach the folder may connect (0666): private/ and
+     * public/ carry the access control, as in Postfix. */
+    old_mask = umask(0111);
+    rc = bind(fd, (struct sockaddr *) &sun, sizeof(sun));
+    (void) umask(old_mask);
+    if (rc < 0 || listen(fd, MASTER_LISTEN_BACKLOG) < 0) {
         buf_sprintf(why, "%s: %s", path, strerror(errno));
         close(fd);
         return -1;
@@ -352,16 +361,21 @@ static int master_listen_unix(const char *path, BUF *why)
     return fd;
 }
 
-/* master_listen_fifo - a named pipe, opened read-write so it never sees EOF */
+/* master_listen_fifo - a named pipe, opened read-write so it never sees EOF
+ * (as mail_owner, like the sockets: see master_listen_unix) */
 static int master_listen_fifo(const char *path, BUF *why)
 {
     struct stat st;
+    mode_t  old_mask;
     int     fd;
 
+    old_mask = umask(0);
     if (mkfifo(path, 0622) < 0 && errno != EEXIST) {
         buf_sprintf(why, "mkfifo %s: %s", path, strerror(errno));
+        (void) umask(old_mask);
         return -1;
     }
+    (void) umask(old_mask);
     fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) {
         buf_sprintf(why, "open %s: %s", path, strerror(errno));
@@ -403,8 +417,10 @@ int master_listen_open(MASTER_SERV *serv, BUF *why)
     }
     if ((serv->unix_path = master_unix_path(&ent, why)) == NULL)
         return -1;
+    master_owner_enter();
     fd = serv->type == MASTER_FIFO ? master_listen_fifo(serv->unix_path, why)
         : master_listen_unix(serv->unix_path, why);
+    master_owner_leave();
     if (fd < 0) {
         xfree(serv->unix_path);
         serv->unix_path = NULL;
@@ -427,8 +443,11 @@ void master_listen_close(MASTER_SERV *serv)
     serv->listening = 0;
     serv->nlisten = 0;
     if (serv->unix_path) {
-        if (serv->type == MASTER_UNIX)
+        if (serv->type == MASTER_UNIX) {
+            master_owner_enter();
             (void) unlink(serv->unix_path);
+            master_owner_leave();
+        }
         xfree(serv->unix_path);
         serv->unix_path = NULL;
     }

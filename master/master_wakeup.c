@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -20,17 +21,23 @@
 #include "master.h"
 #include "msg.h"
 
-/* master_wakeup_send - one trigger byte to the service's endpoint */
-static void master_wakeup_send(MASTER_SERV *serv)
+/* master_wakeup_write - connect or open, and write the byte */
+static void master_wakeup_write(MASTER_SERV *serv)
 {
     static const char trigger[1] = {TRIGGER_WAKEUP};
     struct sockaddr_un sun;
+    struct stat st;
     int     fd;
 
     if (serv->unix_path == NULL)
         return;
     if (serv->type == MASTER_FIFO) {
-        fd = open(serv->unix_path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+        fd = open(serv->unix_path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode))) {
+            msg_warn("service %s: wakeup: %s is not a fifo", serv->name, serv->unix_path);
+            close(fd);
+            return;
+        }
     } else {
         memset(&sun, 0, sizeof(sun));
         sun.sun_family = AF_UNIX;
@@ -48,6 +55,19 @@ static void master_wakeup_send(MASTER_SERV *serv)
     if (write(fd, trigger, sizeof(trigger)) != (ssize_t) sizeof(trigger))
         msg_warn("service %s: wakeup write: %m", serv->name);
     close(fd);
+}
+
+/* master_wakeup_send - one trigger byte to the service's endpoint.
+ *
+ * As mail_owner (master_owner.c): the endpoint is a name in mail_owner's
+ * folder, and root opening it could be pointed at any file (a hard link
+ * to /etc/shadow in place of the fifo) or any socket (a symlink). The
+ * fifo must still be a fifo once open. */
+static void master_wakeup_send(MASTER_SERV *serv)
+{
+    master_owner_enter();
+    master_wakeup_write(serv);
+    master_owner_leave();
 }
 
 /* master_wakeup_event - timer: send a wakeup, schedule the next */

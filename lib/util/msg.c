@@ -8,7 +8,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "msg.h"
+#include "safe_file.h"
 
 #define MSG_LINE_MAX 4096           /* longer lines are cut, never split */
 
@@ -32,10 +34,18 @@ void msg_init(const char *progname, int flags)
         openlog(msg_prog, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 
-/* msg_set_logfile - log to this file instead of syslog; -1 if it can't open */
+/* msg_set_logfile - log to this file instead of syslog; -1 if it can't open.
+ *
+ * The file often sits in a folder that a less privileged account can
+ * write (Postfix admins put it in the queue or a log folder owned by
+ * mail_owner), and root opens it: safe_open refuses a symbolic link, a
+ * FIFO (which would block, or feed another process), a device, or a hard
+ * link to some other file (which root would then append to). The reason
+ * is logged to the destinations we already have. */
 int msg_set_logfile(const char *path)
 {
-    int fd;
+    BUF    *why;
+    int     fd;
 
     if (path == NULL || *path == 0) {
         if (msg_file_fd >= 0)
@@ -43,9 +53,18 @@ int msg_set_logfile(const char *path)
         msg_file_fd = -1;
         return 0;
     }
-    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640);
-    if (fd < 0)
+    why = buf_alloc(100);
+    fd = safe_open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640, SAFE_OWNER_ANY,
+                   (struct stat *) 0, why);
+    if (fd < 0) {
+        int     saved = errno;
+
+        msg_warn("maillog_file: %s", buf_str(why));
+        buf_free(why);
+        errno = saved;
         return -1;
+    }
+    buf_free(why);
     if (msg_file_fd >= 0)
         close(msg_file_fd);
     msg_file_fd = fd;

@@ -103,6 +103,13 @@ class MasterInstance:
             f.write("\n".join(lines) + "\n" + main_cf_extra)
         self.write_master_cf(master_cf)
         self.give_to(owner)
+        if owner is None and os.geteuid() == 0:
+            # As `surel check` leaves a real queue (lib/global/mail_queue.c):
+            # the socket folders belong to mail_owner, whose effective ids
+            # the root master takes to create the listeners there.
+            pw = pwd.getpwnam("surel")
+            for d in ("private", "public"):
+                os.chown(os.path.join(self.spool, d), pw.pw_uid, pw.pw_gid)
 
     def give_to(self, owner):
         """Make the whole instance (and its log file) belong to owner, the
@@ -132,9 +139,10 @@ class MasterInstance:
                     "--clear-groups"] + argv
         return argv
 
-    def start(self, check=True):
+    def start(self, check=True, env=None):
         """Run the master (it detaches once ready); return CompletedProcess."""
-        proc = subprocess.run(self.master_argv(), capture_output=True, text=True, timeout=30)
+        proc = subprocess.run(self.master_argv(), capture_output=True, text=True, timeout=30,
+                              env=env)
         if check and proc.returncode != 0:
             raise AssertionError("master exited %d: %s%s" % (
                 proc.returncode, proc.stdout, proc.stderr))
