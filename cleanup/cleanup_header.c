@@ -21,6 +21,7 @@
 
 #include "cleanup.h"
 #include "mail_proto.h"
+#include "maildrop.h"
 #include "mem.h"
 #include "msg.h"
 #include "tok822.h"
@@ -107,22 +108,38 @@ static const HDR_INFO *cleanup_hdr_find(const char *text)
     return NULL;
 }
 
-/* cleanup_extract_addrs - remember To/Cc/Bcc addresses for sendmail -t */
+/* cleanup_extract_addrs - remember To/Cc/Bcc addresses for sendmail -t.
+ *
+ * Only local submissions extract, and their envelope recipients passed
+ * the strict maildrop syntax (lib/global/maildrop.h) in postdrop and
+ * pickup; header recipients get the same check here, so that `sendmail -t`
+ * cannot smuggle what `sendmail rcpt` may not (control bytes for the log,
+ * a leading '-' for a command line). A refused address is skipped with a
+ * warning naming the queue ID; the other recipients are kept. */
 static void cleanup_extract_addrs(CLEANUP_STATE *state, const HDR_INFO *hp, const char *value)
 {
     TOK822_LIST list;
     char ***xtr = (hp->flags & HDR_RESENT) ? &state->xtr_resent : &state->xtr;
     int    *nxtr = (hp->flags & HDR_RESENT) ? &state->nxtr_resent : &state->nxtr;
+    BUF    *why = buf_alloc(100);
+    const char *addr;
     int     i;
 
     tok822_parse(value, strlen(value), &list);
     for (i = 0; i < list.count; i++) {
-        if (*list.addrs[i].addr == 0 || *nxtr >= CLEANUP_RCPT_MAX)
+        addr = list.addrs[i].addr;
+        if (*addr == 0 || *nxtr >= CLEANUP_RCPT_MAX)
             continue;
+        if (maildrop_address_check(addr, strlen(addr), 0, why) < 0) {
+            msg_warn("%s: ignoring %s recipient <%s>: %s", state->queue_id, hp->name,
+                     addr, buf_str(why));
+            continue;
+        }
         *xtr = xreallocarray(*xtr, (size_t) *nxtr + 1, sizeof(char *));
-        (*xtr)[(*nxtr)++] = xstrdup(list.addrs[i].addr);
+        (*xtr)[(*nxtr)++] = xstrdup(addr);
     }
     tok822_list_free(&list);
+    buf_free(why);
 }
 
 /* cleanup_map_header - canonical mapping of the addresses in a header */

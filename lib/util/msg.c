@@ -118,6 +118,61 @@ static void msg_write_file(const char *text)
     (void) !write(msg_file_fd, line, (size_t) n);
 }
 
+/* msg_utf8_len - length of the valid, printable UTF-8 character at cp; 0 if none.
+ *
+ * C1 controls (U+0080..U+009F) are valid UTF-8 but terminals obey them
+ * (U+009B is CSI), so they count as not printable; so do overlong forms,
+ * surrogates and anything past U+10FFFF. */
+static size_t msg_utf8_len(const unsigned char *cp)
+{
+    unsigned int code;
+    size_t  len;
+    size_t  i;
+
+    if (*cp >= 0xc2 && *cp <= 0xdf)
+        len = 2, code = *cp & 0x1f;
+    else if (*cp >= 0xe0 && *cp <= 0xef)
+        len = 3, code = *cp & 0x0f;
+    else if (*cp >= 0xf0 && *cp <= 0xf4)
+        len = 4, code = *cp & 0x07;
+    else
+        return 0;
+    for (i = 1; i < len; i++) {
+        if ((cp[i] & 0xc0) != 0x80)
+            return 0;
+        code = (code << 6) | (cp[i] & 0x3f);
+    }
+    if ((len == 2 && code < 0xa0) || (len == 3 && (code < 0x800 || (code >= 0xd800 && code <= 0xdfff)))
+        || (len == 4 && (code < 0x10000 || code > 0x10ffff)))
+        return 0;
+    return len;
+}
+
+/* msg_sanitize - make text safe for a log file or a terminal, in place.
+ *
+ * Log text carries client and user data (addresses, header recipients of
+ * sendmail -t, HELO names). Line ends become spaces, so one event stays
+ * one line; every other byte that is not printable ASCII or printable
+ * UTF-8 becomes '?', as Postfix's printable() does, so nobody writes
+ * terminal escapes into the log of an administrator who reads it. */
+static void msg_sanitize(char *text)
+{
+    unsigned char *cp = (unsigned char *) text;
+    size_t  len;
+
+    while (*cp) {
+        if (*cp == '\n' || *cp == '\r') {
+            *cp++ = ' ';
+        } else if (*cp >= 0x20 && *cp < 0x7f) {
+            cp++;
+        } else if (*cp >= 0x80 && (len = msg_utf8_len(cp)) > 0) {
+            cp += len;
+        } else {
+            *cp++ = '?';
+        }
+    }
+}
+
 /* msg_vlog - format once, send to every destination */
 void msg_vlog(int severity, const char *fmt, va_list ap)
 {
@@ -126,14 +181,11 @@ void msg_vlog(int severity, const char *fmt, va_list ap)
     char    text[MSG_LINE_MAX];
     int     saved_errno = errno;
     int     off;
-    char   *cp;
 
     off = snprintf(text, sizeof(text), "%s", prefix[severity]);
     errno = saved_errno;                /* so that %m works */
     vsnprintf(text + off, sizeof(text) - (size_t) off, fmt, ap);
-    for (cp = text; *cp; cp++)          /* one event, one line */
-        if (*cp == '\n' || *cp == '\r')
-            *cp = ' ';
+    msg_sanitize(text);
     if (msg_flags & MSG_TO_STDERR) {
         char    line[MSG_LINE_MAX + 80];
         int     n = snprintf(line, sizeof(line), "%s: %s\n", msg_prog, text);

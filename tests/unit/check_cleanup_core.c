@@ -878,6 +878,12 @@ START_TEST(test_extract_recipients)
     message(b, "me", "", "To: a@x\nResent-To: r@x\nResent-Bcc: rb@x\n\nbody\n");
     r = submit_bytes(CLEANUP_FLAG_LOCAL | CLEANUP_FLAG_EXTRACT, b, 1000);
     ck_assert_str_eq(buf_str(r->rcpts), "r@x>r@x rb@x>rb@x ");
+    /* Header recipients pass postdrop's strict syntax or are skipped. */
+    buf_reset(b);
+    message(b, "me", "", "To: \"a\033[2J\"@x, -oQ/tmp@x, ok@x\n\nbody\n");
+    r = submit_bytes(CLEANUP_FLAG_LOCAL | CLEANUP_FLAG_EXTRACT, b, 1000);
+    ck_assert_int_eq(r->status, 0);
+    ck_assert_str_eq(buf_str(r->rcpts), "ok@x>ok@x ");
     /* Not a local submission: the request is ignored (no recipients). */
     buf_reset(b);
     message(b, "me", "", "To: a@x\n\nbody\n");

@@ -67,6 +67,25 @@ START_TEST(test_newlines_cannot_forge_lines)
 }
 END_TEST
 
+START_TEST(test_control_bytes_are_escaped)
+{
+    char   *path = log_to_file();
+    char   *text;
+    const char *line;
+
+    /* ESC [ 2 J (clear screen), BEL, a NUL-free C1 CSI in UTF-8 (C2 9B),
+     * a lone 0x9B byte, DEL and a TAB; UTF-8 text (U+00E9, U+4E2D) kept. */
+    msg_info("to=<a\033[2J\007b\xc2\x9b" "1m\x9b\x7f\tc> name=\xc3\xa9\xe4\xb8\xad");
+    text = ts_read_file(path, NULL);
+    line = strstr(text, "to=<");
+    ck_assert_ptr_nonnull(line);
+    ck_assert_msg(strncmp(line, "to=<a?[2J?b??1m???c> name=\xc3\xa9\xe4\xb8\xad\n",
+                          strlen(line)) == 0, "not escaped: %s", line);
+    xfree(text);
+    msg_set_logfile(NULL);
+}
+END_TEST
+
 START_TEST(test_debug_only_when_verbose)
 {
     char   *path = log_to_file();
@@ -139,6 +158,7 @@ int main(void)
 
     tcase_add_test(tc, test_file_lines_have_postfix_shape);
     tcase_add_test(tc, test_newlines_cannot_forge_lines);
+    tcase_add_test(tc, test_control_bytes_are_escaped);
     tcase_add_test(tc, test_debug_only_when_verbose);
     tcase_add_test(tc, test_fatal_logs_runs_cleanup_and_exits_1);
     tcase_add_test(tc, test_panic_aborts);
