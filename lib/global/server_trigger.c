@@ -4,21 +4,43 @@
  * service's unix socket by a client that then hangs up, or to its fifo.
  * The skeleton reads them with a deadline and a size bound and passes them
  * to the routine; the routine never sees the connection.
+ *
+ * Clients are read from the event loop, never waited for: a trigger
+ * client may be a user's set-gid `surel queue flush` that the user stops
+ * after connect(), and one such client must not freeze qmgr's only
+ * thread. Each connection is watched until it hangs up, fills the buffer
+ * or its deadline passes; at most TRIGGER_CLIENTS_MAX are watched at
+ * once, and a new one beyond that pushes the oldest out (served with what
+ * it sent so far), so a crowd of silent clients delays nobody for long.
  */
 #include <errno.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "event.h"
 #include "master_proto.h"
+#include "mem.h"
 #include "msg.h"
 #include "server_private.h"
 
 #define TRIGGER_READ_TIMEOUT_MS 10000   /* a trigger client writes at once */
+#define TRIGGER_CLIENTS_MAX     64      /* connections watched at once */
+
+/* One trigger client being read. */
+typedef struct TRIGGER_CLIENT {
+    int     fd;
+    size_t  len;
+    char    buf[TRIGGER_BUF_SIZE];
+    struct TRIGGER_CLIENT *next;        /* oldest first */
+} TRIGGER_CLIENT;
 
 static TRIGGER_SERVER_FN trigger_server_service;
+static TRIGGER_CLIENT *trigger_clients;
+static int trigger_nclients;
+
+static void trigger_client_event(int event, void *context);
+static void trigger_server_serve(const char *buf, size_t len);
 
 /* trigger_server_retire - the master retired us; we are idle, so go */
 static void trigger_server_retire(int event, void *context)
@@ -28,83 +50,99 @@ static void trigger_server_retire(int event, void *context)
     server_exit();
 }
 
-/* trigger_server_read_client - bytes from one client until it hangs up,
- * the buffer is full or the deadline passes */
-static size_t trigger_server_read_client(int fd, char *buf, size_t size)
+/* trigger_client_finish - stop watching a client, then serve what it sent */
+static void trigger_client_finish(TRIGGER_CLIENT *cl)
 {
-    long long deadline = event_now_ms() + TRIGGER_READ_TIMEOUT_MS;
-    size_t  len = 0;
-    struct pollfd pfd;
-    ssize_t n;
-    long long left;
+    TRIGGER_CLIENT **pp;
 
-    while (len < size && (left = deadline - event_now_ms()) > 0) {
-        pfd.fd = fd;
-        pfd.events = POLLIN;
-        if (poll(&pfd, 1, (int) left) < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
-        }
-        if (pfd.revents == 0)
-            break;                      /* timed out */
-        n = read(fd, buf + len, size - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        len += (size_t) n;
-    }
-    return len;
+    for (pp = &trigger_clients; *pp && *pp != cl; pp = &(*pp)->next)
+         /* void */ ;
+    if (*pp)
+        *pp = cl->next;
+    trigger_nclients--;
+    event_disable_readwrite(cl->fd);
+    event_cancel_timer(trigger_client_event, cl);
+    close(cl->fd);
+    if (cl->len > 0)
+        trigger_server_serve(cl->buf, cl->len);
+    xfree(cl);
 }
 
-/* trigger_server_take - the bytes of one trigger from a listener; -1: none */
-static ssize_t trigger_server_take(int fd, char *buf, size_t size)
+/* trigger_client_event - a client sent bytes, hung up, or ran out of time */
+static void trigger_client_event(int event, void *context)
 {
-    struct stat st;
+    TRIGGER_CLIENT *cl = context;
     ssize_t n;
-    int     client;
 
-    if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode)) {
-        /* The fifo stays open; take what is there now (non-blocking). */
-        n = read(fd, buf, size);
-        return n > 0 ? n : -1;
+    if (event != EVENT_TIME) {
+        n = read(cl->fd, cl->buf + cl->len, sizeof(cl->buf) - cl->len);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            return;
+        if (n > 0 && (cl->len += (size_t) n) < sizeof(cl->buf))
+            return;
     }
-    client = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
-    if (client < 0) {
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR
-            && errno != ECONNABORTED)
-            msg_warn("accept: %m");
-        return -1;
-    }
+    trigger_client_finish(cl);
+}
+
+/* trigger_client_watch - read a new client from the loop, with a deadline */
+static void trigger_client_watch(int fd)
+{
+    TRIGGER_CLIENT *cl = xcalloc(1, sizeof(*cl));
+    TRIGGER_CLIENT **pp;
+
+    if (trigger_nclients >= TRIGGER_CLIENTS_MAX)
+        trigger_client_finish(trigger_clients);
+    cl->fd = fd;
+    for (pp = &trigger_clients; *pp; pp = &(*pp)->next)
+         /* void */ ;
+    *pp = cl;
+    trigger_nclients++;
+    event_enable_read(fd, trigger_client_event, cl);
+    event_request_timer(trigger_client_event, cl, TRIGGER_READ_TIMEOUT_MS);
+}
+
+/* trigger_server_serve - one trigger's bytes to the routine, with the
+ * master told we are busy meanwhile */
+static void trigger_server_serve(const char *buf, size_t len)
+{
     server_idle_stop();
     server_notify(MASTER_STAT_BUSY);
-    n = (ssize_t) trigger_server_read_client(client, buf, size);
-    close(client);
-    return n;
-}
-
-/* trigger_server_event - a listener is readable: read and serve a trigger */
-static void trigger_server_event(int event, void *context)
-{
-    char    buf[TRIGGER_BUF_SIZE];
-    ssize_t len;
-
-    (void) event;
-    if ((len = trigger_server_take((int) (long) context, buf, sizeof(buf))) < 0)
-        return;
-    server_idle_stop();
-    server_notify(MASTER_STAT_BUSY);    /* a second BUSY is harmless */
     server_state.use_count++;
     server_watchdog();
-    if (len > 0)
-        trigger_server_service(buf, (size_t) len, &server_state.ctx);
+    trigger_server_service(buf, len, &server_state.ctx);
     if (server_state.retired || server_use_exhausted())
         server_exit();
     server_notify(MASTER_STAT_IDLE);
     if (server_state.retired)
         server_exit();
     server_idle_start();
+}
+
+/* trigger_server_event - a listener is readable: a fifo's bytes are served
+ * at once, a socket's new client is watched */
+static void trigger_server_event(int event, void *context)
+{
+    char    buf[TRIGGER_BUF_SIZE];
+    int     fd = (int) (long) context;
+    struct stat st;
+    ssize_t n;
+    int     client;
+
+    (void) event;
+    if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode)) {
+        /* The fifo stays open; take what is there now (non-blocking). */
+        if ((n = read(fd, buf, sizeof(buf))) > 0)
+            trigger_server_serve(buf, (size_t) n);
+        return;
+    }
+    client = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (client < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR
+            && errno != ECONNABORTED)
+            msg_warn("accept: %m");
+        return;
+    }
+    trigger_client_watch(client);
 }
 
 /* trigger_server_main - see server.h */
