@@ -13,6 +13,8 @@
  * that die while the service is already suspended were started before
  * it: they are the same event (several processes killed at once), not a
  * new round of the crash loop, so they do not double the pause again.
+ * A wakeup service (qmgr, pickup) whose process dies is woken again at
+ * once (master_wakeup_crashed), not at its next periodic wakeup.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -289,6 +291,25 @@ void master_cancel_throttle(MASTER_SERV *serv)
     serv->throttled = 0;
 }
 
+/* master_wakeup_crashed - a wakeup service's process died: wake a new one now.
+ *
+ * qmgr and pickup run only when woken (a trigger, or the periodic
+ * wakeup). Postfix leaves a crashed qmgr dead until the next wakeup, up
+ * to 300 s, and acknowledged mail in active/ waits that long when no new
+ * mail arrives. We send the wakeup at once instead: it makes the listener
+ * readable, the master starts a new process, and that process takes over
+ * active/ (qmgr) or maildrop/ (pickup). A process that dies at start-up
+ * is throttled first (master_throttle), and the end of the pause sends
+ * the wakeup, so a qmgr that crashes on start does not spin. A clean
+ * exit (max_idle, max_use, reload) keeps the on-demand behaviour. */
+static void master_wakeup_crashed(MASTER_SERV *serv)
+{
+    if (serv->wakeup > 0 && serv->nlisten > 0) {
+        msg_info("service %s: process died, waking a new one", serv->name);
+        master_wakeup_start(serv, 0);
+    }
+}
+
 /* master_log_exit - Postfix's words for a child that did not exit cleanly */
 static void master_log_exit(const MASTER_PROC *proc, int status)
 {
@@ -339,6 +360,8 @@ void master_reap(int signo, void *context)
                     serv->failures = 0;
                 }
                 master_avail_update(serv);
+                if (failed && !serv->throttled)
+                    master_wakeup_crashed(serv);
             }
         }
         xfree(proc->path);
