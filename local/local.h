@@ -71,15 +71,16 @@ int     local_alias_open(const char *list, BUF *why);
 DICT_STATUS local_alias_find(const char *name, BUF *value, uid_t *owner, BUF *why);
 void    local_alias_close(void);
 
-/* $name expansion for forward_path, mailbox_command, luser_relay. */
+/* $name expansion for forward_path and luser_relay. */
 typedef struct LOCAL_VARS {
     const char *home, *user, *shell, *local, *domain, *extension,
            *recipient, *recipient_delimiter, *sender;
 } LOCAL_VARS;
 
 #define LOCAL_EXP_EMPTY_EXT  (1 << 0)   /* ${extension} was used and empty */
-int     local_expand(const char *text, const LOCAL_VARS *vars, BUF *out, int *flags,
-                     BUF *why);
+int     local_expand(const char *text, const LOCAL_VARS *vars, const char *filter, BUF *out,
+                     int *flags, BUF *why);
+void    local_censor(char *text, const char *filter);     /* others become '_' */
 char  **local_tokens(const char *value, int *count);   /* alias/.forward items */
 void    local_tokens_free(char **tokens);
 int     local_split_extension(const char *local, const char *delims, BUF *user,

@@ -1,12 +1,20 @@
 /* local_expand - per-recipient $name expansion and alias value tokens.
  *
- * forward_path, mailbox_command and luser_relay are RAW parameters: main.cf
- * keeps their $home, $user, ${extension} ... and local(8) fills them in for
- * each recipient, as Postfix does. The syntax is main.cf's: $name,
+ * forward_path and luser_relay are RAW parameters: main.cf keeps their
+ * $home, $user, ${extension} ... and local(8) fills them in for each
+ * recipient, as Postfix does. (mailbox_command is RAW too but is never
+ * expanded: it is shell text, and the envelope reaches it through the
+ * environment only, see local_command.c.) The syntax is main.cf's: $name,
  * ${name}, ${name?text} (text when name is not empty), ${name:text} (text
  * when it is empty) and $$ for a dollar. Only the names below exist here;
  * anything else is an error, so that a typo in forward_path is noticed
  * instead of silently naming another file.
+ *
+ * Envelope data in an expansion that names a file or reaches a command is
+ * censored as Postfix does: every character of a $name's value outside the
+ * filter (forward_expansion_filter, command_expansion_filter) becomes '_',
+ * so that "$user" from "|cmd;x"@domain can never add shell syntax or climb
+ * out of a folder. The literal text of the parameter is left alone.
  *
  * Alias values and .forward files are lists of destinations separated by
  * commas or newlines; a destination may be put in double quotes to keep
@@ -55,8 +63,8 @@ static const char *local_var(const LOCAL_VARS *vars, const char *name)
 }
 
 /* local_expand_ref - one ${...} or $name at *cpp (after the '$') */
-static int local_expand_ref(const char **cpp, const LOCAL_VARS *vars, BUF *out,
-                            int *flags, BUF *why)
+static int local_expand_ref(const char **cpp, const LOCAL_VARS *vars, const char *filter,
+                            BUF *out, int *flags, BUF *why)
 {
     const char *cp = *cpp;
     char    name[LOCAL_NAME_MAX + 1];
@@ -103,14 +111,29 @@ static int local_expand_ref(const char **cpp, const LOCAL_VARS *vars, BUF *out,
         if (*value == 0)
             buf_append(out, text, text_len);
     } else {
+        size_t  start = buf_len(out);
+
         buf_puts(out, value);
+        if (filter)
+            local_censor(buf_str(out) + start, filter);
     }
     *cpp = cp;
     return 0;
 }
 
-/* local_expand - text with its $names filled in; 0, or -1 with why */
-int local_expand(const char *text, const LOCAL_VARS *vars, BUF *out, int *flags, BUF *why)
+/* local_censor - every character of text outside filter becomes '_' */
+void    local_censor(char *text, const char *filter)
+{
+    char   *cp;
+
+    for (cp = text; *(cp += strspn(cp, filter)) != 0; cp++)
+        *cp = '_';
+}
+
+/* local_expand - text with its $names filled in (their values censored by
+ * filter unless it is NULL); 0, or -1 with why */
+int local_expand(const char *text, const LOCAL_VARS *vars, const char *filter, BUF *out,
+                 int *flags, BUF *why)
 {
     const char *cp = text;
 
@@ -125,7 +148,7 @@ int local_expand(const char *text, const LOCAL_VARS *vars, BUF *out, int *flags,
             cp += 2;
         } else {
             cp++;
-            if (local_expand_ref(&cp, vars, out, flags, why) < 0)
+            if (local_expand_ref(&cp, vars, filter, out, flags, why) < 0)
                 return -1;
         }
     }

@@ -243,7 +243,11 @@ static int local_privs_for(uid_t owner, LOCAL_PRIVS *privs, BUF *why)
     return 0;
 }
 
-static void local_deliver_address(LOCAL_STATE *, const LOCAL_ATTR *, const char *);
+/* local_deliver_address flags: may a leading '\\' mean "no alias, no .forward"? */
+#define LOCAL_ADDR_PLAIN        0       /* the envelope recipient, luser_relay */
+#define LOCAL_ADDR_BACKSLASH    1       /* alias, .forward and :include: values */
+
+static void local_deliver_address(LOCAL_STATE *, const LOCAL_ATTR *, const char *, int);
 static void local_deliver_tokens(LOCAL_STATE *, const LOCAL_ATTR *, const char *);
 
 /* local_read_owned - read a .forward or :include: file with the rights in
@@ -353,7 +357,7 @@ static void local_deliver_token(LOCAL_STATE *state, const LOCAL_ATTR *attr, cons
             local_done(state, attr->address, &st);
         }
     } else {
-        local_deliver_address(state, attr, token);
+        local_deliver_address(state, attr, token, LOCAL_ADDR_BACKSLASH);
     }
 }
 
@@ -427,7 +431,8 @@ static int local_forward_file(LOCAL_STATE *state, const LOCAL_ATTR *attr,
     uid_t   owner;
 
     for (i = 0; i < count && ret == 0; i++) {
-        if (local_expand(items[i], vars, path, &flags, why) < 0) {
+        if (local_expand(items[i], vars, config_str(P_forward_expansion_filter), path, &flags,
+                         why) < 0) {
             msg_warn("forward_path item %s: %s", items[i], buf_str(why));
             continue;
         }
@@ -506,7 +511,17 @@ static void local_deliver_user(LOCAL_STATE *state, const LOCAL_ATTR *parent, con
     buf_free(why);
 }
 
-/* local_unknown - no alias, no user: luser_relay or 5.1.1 */
+/* local_unknown - no alias, no user: luser_relay or 5.1.1.
+ *
+ * The expansion of luser_relay is an ADDRESS and nothing else, as in
+ * Postfix: it carries the envelope's own local part ($local, $user,
+ * $recipient), so a leading '|', '/', ':include:' or '\' there is part of
+ * a name, never a command, file, include or "no .forward" mark (with
+ * "luser_relay = $local@other.example", RCPT TO:<"|cmd"@ourdomain> would
+ * otherwise run cmd). A relay address that is itself an unknown local
+ * user is not relayed again: it bounces. */
+#define LOCAL_LUSER_MARK    "\nluser_relay"    /* on the stack: no name has a newline */
+
 static void local_unknown(LOCAL_STATE *state, const LOCAL_ATTR *parent, const char *full,
                           const char *local, const char *user, const char *ext,
                           const char *domain)
@@ -518,7 +533,7 @@ static void local_unknown(LOCAL_STATE *state, const LOCAL_ATTR *parent, const ch
     BUF    *why = buf_alloc(100);
     int     flags;
 
-    if (*config_str(P_luser_relay) == 0) {
+    if (*config_str(P_luser_relay) == 0 || local_on_stack(state, LOCAL_LUSER_MARK)) {
         local_fail(state, full, "5.1.1", "unknown user: \"%s\"", user);
     } else {
         memset(&vars, 0, sizeof(vars));
@@ -529,16 +544,21 @@ static void local_unknown(LOCAL_STATE *state, const LOCAL_ATTR *parent, const ch
         vars.recipient = full;
         vars.recipient_delimiter = config_str(P_recipient_delimiter);
         vars.sender = parent->sender;
-        if (local_expand(config_str(P_luser_relay), &vars, relay, &flags, why) < 0) {
+        if (local_expand(config_str(P_luser_relay), &vars, NULL, relay, &flags, why) < 0) {
             local_fail(state, full, "4.3.5", "luser_relay: %s", buf_str(why));
         } else if (local_privs_default(&privs, why) < 0) {
             local_fail(state, full, "4.3.0", "%s", buf_str(why));
         } else {
             attr.address = full;
             attr.privs = &privs;
-            attr.source = LOCAL_SRC_ALIAS;
+            attr.source = LOCAL_SRC_RCPT;
             attr.user = NULL;
-            local_deliver_token(state, &attr, buf_str(relay));
+            if (local_push(state, LOCAL_LUSER_MARK) < 0) {
+                local_fail(state, full, "5.4.6", "mail forwarding loop for %s", full);
+            } else {
+                local_deliver_address(state, &attr, buf_str(relay), LOCAL_ADDR_PLAIN);
+                local_pop(state);
+            }
             local_privs_free(&privs);
         }
     }
@@ -608,7 +628,7 @@ static void local_deliver_local(LOCAL_STATE *state, const LOCAL_ATTR *parent,
 
 /* local_deliver_address - an address: ours (local), or forwarded */
 static void local_deliver_address(LOCAL_STATE *state, const LOCAL_ATTR *parent,
-                                  const char *addr)
+                                  const char *addr, int how)
 {
     BUF    *local = buf_alloc(64);
     BUF    *full = buf_alloc(100);
@@ -617,8 +637,10 @@ static void local_deliver_address(LOCAL_STATE *state, const LOCAL_ATTR *parent,
     int     no_expand = 0;
     LOCAL_STATUS st;
 
-    /* \user: that user's mailbox, no alias or .forward (Postfix's .forward idiom). */
-    if (*addr == '\\') {
+    /* \user: that user's mailbox, no alias or .forward (Postfix's .forward
+     * idiom). Only inside alias, .forward and :include: values: for the
+     * envelope recipient the backslash is just a character of the name. */
+    if (how == LOCAL_ADDR_BACKSLASH && *addr == '\\') {
         addr++;
         no_expand = 1;
     }
@@ -657,7 +679,7 @@ void    local_deliver_recipient(LOCAL_STATE *state, const char *rcpt)
                    state->msg->hops);
         return;
     }
-    local_deliver_address(state, &attr, rcpt);
+    local_deliver_address(state, &attr, rcpt, LOCAL_ADDR_BACKSLASH);
     if (state->ndest == 0) {
         /* Every destination was one this expansion had delivered already. */
         local_status_set(&state->result, "2.0.0", "delivered (no new destinations)");

@@ -808,7 +808,8 @@ class LocalRootTest(unittest.TestCase):
         inst.deliver("we;ird$(x)@remote.example", "envdump@test.example", MESSAGE)
         with open(env_out) as f:
             env = dict(l.split("=", 1) for l in f.read().splitlines() if "=" in l)
-        self.assertEqual(env["SENDER"], "we;ird$(x)@remote.example")
+        # command_expansion_filter (Postfix's default) censors the envelope.
+        self.assertEqual(env["SENDER"], "we_ird__x_@remote.example")
         self.assertEqual(env["PATH"], "/usr/bin:/bin")
         self.assertEqual(env["RECIPIENT"], "envdump@test.example")
         self.assertEqual(env["LOCAL"], "envdump")

@@ -1,0 +1,77 @@
+"""test_local_rules - local(8)'s address rules on a running sandbox instance.
+
+Mail goes in over SMTP (loopback) and the tests look at what local did:
+  - luser_relay is resolved as an address only: an envelope local part
+    such as "|cmd" or /file, copied into luser_relay by $local, never runs
+    a command or writes a file (Postfix's documented luser_relay set-up,
+    "luser_relay = $local@other.example" with "local_recipient_maps =").
+  - a backslash in the envelope recipient is no "skip aliases" mark.
+"""
+import os
+import re
+import unittest
+
+import e2e_harness as e
+import surel_harness as h
+
+
+def message(subject, to="x@sandbox.test"):
+    return e.crlf("From: bob@sandbox.test\nTo: %s\nSubject: %s\n\nbody\n" % (to, subject))
+
+
+class LocalRules(h.InstanceTest):
+
+    def started(self, **params):
+        inst = self.instance()
+        if params:
+            inst.conf(**params)
+        inst.start()
+        return inst
+
+    def smtp(self, inst, rcpts, subject):
+        """One transaction from bob@sandbox.test; the queue ID of the mail."""
+        client = e.RawSMTP(inst.smtp_port)
+        try:
+            client.reply()
+            client.command("EHLO client.test", 250)
+            code, lines = client.transaction("bob@sandbox.test", rcpts, message(subject))
+            self.assertEqual(code, 250, lines)
+            client.command("QUIT")
+        finally:
+            client.close()
+        return lines[-1].split()[-1]
+
+    def test_luser_relay_is_an_address_not_a_command_or_file(self):
+        inst = self.instance()
+        # A folder anyone may write to, so that a command or file delivery
+        # run with default_privs (as the unfixed luser_relay did) would
+        # leave its trace here.
+        pwn = inst.path("pwn")
+        os.mkdir(pwn)
+        os.chmod(pwn, 0o1777)
+        ran, written = os.path.join(pwn, "command-ran"), os.path.join(pwn, "file-written")
+        inst.conf(luser_relay="$local@other.example", local_recipient_maps="")
+        inst.start()
+        attack_cmd = '"|id >%s;#"@sandbox.test' % ran
+        attack_file = "%s@sandbox.test" % written
+        qid = self.smtp(inst, [attack_cmd, attack_file], "attack")
+        # Each went to the relay address ($local@other.example), which this
+        # sandbox cannot reach: both bounce back to bob.
+        inst.wait_log("%s: removed" % qid, timeout=20)
+        # local has answered for both recipients: whatever it ran is done.
+        self.assertFalse(os.path.exists(ran), "the envelope's |command ran")
+        self.assertFalse(os.path.exists(written), "the envelope's /file was written")
+        e.wait_delivered(inst, "bob", 2, timeout=20)
+        log = inst.log()
+        for local in ("|id >%s;#" % ran, written):
+            self.assertRegex(log, r"%s: to=<%s@other\.example>, orig_to=<%s@sandbox\.test>, "
+                             r".*status=sent \(forwarded as " % (qid, re.escape(local),
+                                                                 re.escape(local)))
+            self.assertRegex(log, r"to=<%s@other\.example>, .*status=bounced" % re.escape(local))
+        self.assertEqual(os.listdir(pwn), [])
+        self.assertNotIn("delivered to command", log)
+        self.assertNotIn("delivered to file", log)
+
+
+if __name__ == "__main__":
+    h.main()
