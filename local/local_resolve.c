@@ -679,7 +679,7 @@ void    local_deliver_recipient(LOCAL_STATE *state, const char *rcpt)
                    state->msg->hops);
         return;
     }
-    local_deliver_address(state, &attr, rcpt, LOCAL_ADDR_BACKSLASH);
+    local_deliver_address(state, &attr, rcpt, LOCAL_ADDR_PLAIN);
     if (state->ndest == 0) {
         /* Every destination was one this expansion had delivered already. */
         local_status_set(&state->result, "2.0.0", "delivered (no new destinations)");

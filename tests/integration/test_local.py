@@ -650,6 +650,21 @@ class LocalRootTest(unittest.TestCase):
         self.assertEqual(len(maildir_messages(self.maildir(self.pw1))), 1)
         self.assertEqual(len(maildir_messages(self.maildir(self.pw2))), 1)
 
+    def test_backslash_in_the_envelope_recipient_skips_nothing(self):
+        # "\\user" means "this user's mailbox, no alias, no .forward" only
+        # inside alias, .forward and :include: values; as the envelope
+        # recipient it is just a name, so it cannot get around the alias.
+        inst = self.instance(aliases="%s: %s\nfan: \\%s\n" % (self.u1, self.u2, self.u1))
+        replies, _, _ = inst.deliver("a@remote.example", "\\%s@test.example" % self.u1, MESSAGE)
+        self.assertEqual(replies[0]["dsn_status"], "5.1.1", replies[0])
+        self.assertEqual(maildir_messages(self.maildir(self.pw1)), [])
+        self.assertEqual(maildir_messages(self.maildir(self.pw2)), [])
+        # In an alias value it still means the mailbox, not the alias.
+        replies, _, _ = inst.deliver("a@remote.example", "fan@test.example", MESSAGE)
+        self.assertEqual(replies[0]["status"], "0", replies[0])
+        self.assertEqual(len(maildir_messages(self.maildir(self.pw1))), 1)
+        self.assertEqual(maildir_messages(self.maildir(self.pw2)), [])
+
     def test_alias_loop_bounces(self):
         inst = self.instance(aliases="ping: pong\npong: ping\n")
         replies, _, _ = inst.deliver("a@remote.example", "ping@test.example", MESSAGE)
