@@ -86,7 +86,6 @@ void    local_tokens_free(char **tokens);
 int     local_split_extension(const char *local, const char *delims, BUF *user,
                               BUF *ext, char *delim_used);
 int     local_list_has(const char *list, const char *word);
-int     local_domain_is_local(const char *domain);
 
 /* The message being delivered: the open queue file and what was learned. */
 #define LOCAL_MAX_DELIVERED 64      /* Delivered-To headers remembered */

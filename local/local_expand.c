@@ -248,11 +248,3 @@ int local_list_has(const char *list, const char *word)
     config_free_list(items);
     return found;
 }
-
-/* local_domain_is_local - no domain, or one of $mydestination: ours to deliver */
-int local_domain_is_local(const char *domain)
-{
-    if (domain == NULL || *domain == 0)
-        return 1;
-    return local_list_has(config_str(P_mydestination), domain);
-}

@@ -12,7 +12,11 @@
  *      whose destinations are delivered with the user's rights, else the
  *      user's mailbox (local_mailbox.c);
  *   4. otherwise luser_relay when set, else 5.1.1 unknown user.
- * Addresses outside $mydestination are forwarded through cleanup.
+ * Whether a domain is ours is resolve_local()'s answer (lib/global), the one
+ * smtpd, cleanup and qmgr use: $mydestination (tables included) and every
+ * spelling of this machine's address literals. Other addresses are
+ * forwarded through cleanup, unless a Delivered-To: header of the message
+ * names them already (a loop: 5.4.6).
  *
  * Loops: the names being expanded (aliases, .forward owners, :include:
  * files) form a stack. A name that expands to itself (its direct parent on
@@ -40,6 +44,7 @@
 #include "mail_proto.h"
 #include "mem.h"
 #include "msg.h"
+#include "resolve_local.h"
 #include "safe_file.h"
 
 #define LOCAL_FILE_MAX      (1024 * 1024)   /* longest .forward or :include: file */
@@ -635,6 +640,7 @@ static void local_deliver_address(LOCAL_STATE *state, const LOCAL_ATTR *parent,
     const char *at;
     const char *domain;
     int     no_expand = 0;
+    int     ours;
     LOCAL_STATUS st;
 
     /* \user: that user's mailbox, no alias or .forward (Postfix's .forward
@@ -647,12 +653,20 @@ static void local_deliver_address(LOCAL_STATE *state, const LOCAL_ATTR *parent,
     at = strrchr(addr, '@');
     buf_reset(local);
     buf_append(local, addr, at ? (size_t) (at - addr) : strlen(addr));
-    domain = at ? at + 1 : config_str(P_myorigin);
+    domain = at && at[1] ? at + 1 : config_str(P_myorigin);    /* user, user@: $myorigin */
     buf_sprintf(full, "%s@%s", buf_str(local), domain);
     if (buf_len(local) == 0) {
         local_fail(state, buf_str(full), "5.1.3", "bad address syntax");
-    } else if (!local_domain_is_local(domain)) {
-        if (!local_seen(state, "forward", buf_str(full))) {
+    } else if ((ours = resolve_local(domain)) < 0) {
+        local_fail(state, buf_str(full), "4.3.0", "cannot decide whether %s is local: "
+                   "table lookup failure", domain);
+    } else if (!ours) {
+        /* The copy we would send carries this message's Delivered-To
+         * lines: one naming the address already means it came back. */
+        if (local_msg_delivered(state->msg, buf_str(full))) {
+            local_fail(state, buf_str(full), "5.4.6", "mail forwarding loop for %s",
+                       buf_str(full));
+        } else if (!local_seen(state, "forward", buf_str(full))) {
             local_status_init(&st);
             local_deliver_forward(state, parent, buf_str(full), &st);
             local_done(state, buf_str(full), &st);

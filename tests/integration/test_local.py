@@ -1046,6 +1046,16 @@ class LocalRootTest(unittest.TestCase):
         self.assertEqual(recs[5:-2], content_records(MESSAGE))
         self.assertEqual(recs[-2:], [("X", b""), ("E", b"")])
 
+    def test_forwarding_to_an_address_of_a_delivered_to_header_is_a_loop(self):
+        # The mail already went through someone@remote.example (its
+        # Delivered-To says so): forwarding it there again would loop.
+        # No cleanup runs here: had local tried to forward, it would defer.
+        inst = self.instance(aliases="fwd: someone@remote.example\n")
+        looped = "Delivered-To: Someone@Remote.Example\n" + MESSAGE
+        replies, _, _ = inst.deliver("a@remote.example", "fwd@test.example", looped)
+        self.assertEqual(replies[0]["dsn_status"], "5.4.6", replies[0])
+        self.assertEqual(replies[0]["reason"], "mail forwarding loop for someone@remote.example")
+
     def test_forwarding_without_cleanup_defers(self):
         inst = self.instance(aliases="fwd: someone@remote.example\n")
         replies, _, _ = inst.deliver("a@remote.example", "fwd@test.example", MESSAGE)

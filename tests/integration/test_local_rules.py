@@ -73,5 +73,24 @@ class LocalRules(h.InstanceTest):
         self.assertNotIn("delivered to file", log)
 
 
+    def test_own_address_literals_are_delivered_locally_once(self):
+        # smtpd, cleanup, qmgr and local ask one function (resolve_local)
+        # whether a domain is ours: an address literal of this machine, in
+        # any spelling, is delivered here once, not "forwarded" back to us.
+        inst = self.started()
+        for n, rcpt in enumerate(["alice@[127.0.0.1]", "alice@[IPv6:0::1]",
+                                  "alice@[IPv6:0:0::1]"], 1):
+            qid = self.smtp(inst, [rcpt], "literal %d" % n)
+            inst.wait_log("%s: removed" % qid, timeout=20)
+            self.assertRegex(inst.log(), r"%s: to=<%s>, relay=local, .*status=sent "
+                             r"\(delivered to maildir\)" % (qid, re.escape(rcpt)))
+            self.assertEqual(len(e.delivered(inst, "alice")), n)
+        log = inst.log()
+        self.assertNotIn("forwarded as", log)
+        self.assertNotIn("forwarding loop", log)
+        self.assertNotIn("too many hops", log)
+        self.assertEqual(e.delivered(inst, "bob"), [])     # no bounce either
+
+
 if __name__ == "__main__":
     h.main()
