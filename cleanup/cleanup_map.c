@@ -20,6 +20,7 @@
 #include "mem.h"
 #include "msg.h"
 #include "resolve_local.h"
+#include "split_addr.h"
 
 /* cleanup_qualify - user becomes user@$myorigin (Postfix's append_at_myorigin) */
 void cleanup_qualify(const char *addr, BUF *out)
@@ -47,17 +48,14 @@ static DICT_STATUS cleanup_lookup(MAPS *maps, const char *addr, BUF *result, BUF
     size_t  llen = at ? (size_t) (at - addr) : strlen(addr);
     const char *domain = at ? at + 1 : "";
     const char *delim = cleanup_conf.recipient_delimiter;
-    size_t  base = llen;
+    size_t  base = split_addr(addr, llen, delim);       /* 0: not split */
     BUF    *key = buf_alloc(100);
     DICT_STATUS st;
-    size_t  i;
     int     local = 0;
 
     buf_reset(ext);
-    if (delim && *delim)
-        for (i = 1; i < llen && base == llen; i++)
-            if (strchr(delim, addr[i]))
-                base = i;
+    if (base == 0)
+        base = llen;
 #define TRY(k) do { st = maps_find(maps, (k), result, why); \
         if (st != DICT_NOTFOUND) goto done; } while (0)
     TRY(addr);

@@ -29,6 +29,7 @@
 #include "local.h"
 #include "mem.h"
 #include "msg.h"
+#include "split_addr.h"
 
 #define LOCAL_TOKENS_MAX    1000    /* destinations in one alias value or file */
 #define LOCAL_NAME_MAX      64      /* longest $name */
@@ -209,17 +210,17 @@ void    local_tokens_free(char **tokens)
     xfree(tokens);
 }
 
-/* local_split_extension - user+ext: 1 when split, 0 when there is no
- * extension (a delimiter at the very start does not count) */
+/* local_split_extension - user+ext as split_addr() (lib/global, the split
+ * every program uses) cuts it: 1 when split, 0 when there is no extension */
 int local_split_extension(const char *local, const char *delims, BUF *user, BUF *ext,
                           char *delim_used)
 {
-    size_t  pos = delims && *delims ? strcspn(local, delims) : strlen(local);
+    size_t  pos = split_addr(local, strlen(local), delims);
 
     buf_reset(ext);
     if (delim_used)
         *delim_used = 0;
-    if (pos == 0 || local[pos] == 0) {
+    if (pos == 0) {
         buf_set(user, local);
         return 0;
     }

@@ -781,6 +781,24 @@ START_TEST(test_canonical_user_form_uses_resolve_local)
 }
 END_TEST
 
+START_TEST(test_canonical_split_is_split_addr)
+{
+    RESULT *r;
+
+    /* split_addr: with '-' a delimiter, owner-xxx is no owner + extension;
+     * a local part that starts with a delimiter is not split at all. */
+    setup("recipient_delimiter = +-\n"
+          "canonical_maps = inline:{owner@example.org=boss@example.org,"
+          " user@example.org=u@example.net}\n");
+    r = submit(CLEANUP_FLAG_MAP_OK, "a@x", "owner-list@example.org +user+x@example.org "
+               "user-a+b@example.org", "Subject: s\n\nb\n");
+    ck_assert_int_eq(r->status, 0);
+    ck_assert_str_eq(buf_str(r->rcpts), "owner-list@example.org>owner-list@example.org "
+                     "+user+x@example.org>+user+x@example.org "
+                     "user-a+b@example.org>u-a+b@example.net ");
+}
+END_TEST
+
 START_TEST(test_virtual_expansion_dedup_self)
 {
     RESULT *r;
@@ -945,6 +963,7 @@ int     main(void)
     tcase_add_test(tm, test_canonical_envelope_and_headers);
     tcase_add_test(tm, test_canonical_lookup_order_and_extension);
     tcase_add_test(tm, test_canonical_user_form_uses_resolve_local);
+    tcase_add_test(tm, test_canonical_split_is_split_addr);
     tcase_add_test(tm, test_virtual_expansion_dedup_self);
     tcase_add_test(tm, test_duplicates_removed);
     tcase_add_test(tm, test_virtual_limits_defer);

@@ -169,6 +169,9 @@ START_TEST(test_split_extension)
         {"u+", "+", "u", "", '+'},
         {"u+ext", "", "u+ext", "", 0},      /* no delimiter configured */
         {"u+/../../x", "+", "u", "", '+'},  /* a slash could climb out of $home */
+        {"owner-list", "-", "owner-list", "", 0},   /* split_addr's rules */
+        {"list-request", "+-", "list-request", "", 0},
+        {"+u+ext", "+", "+u+ext", "", 0},
     };
     BUF    *user = buf_alloc(10), *ext = buf_alloc(10);
     size_t  i;
