@@ -3,7 +3,9 @@
  * local.c holds main() only; the logic lives in local_*.c so that the
  * Check suites (tests/unit/check_local_*.c) can call it:
  *     local_service.c   the delivery protocol, the queue file, logging
+ *     local_status.c    one delivery's outcome; merging outcomes (a leaf)
  *     local_resolve.c   one recipient: aliases, users, .forward, loops
+ *     local_dotforward.c  finding and reading .forward (and owned files)
  *     local_alias.c     alias tables and who owns them
  *     local_user.c      passwd and sandbox users; privileges
  *     local_expand.c    $home/$user/... expansion; alias value tokens
@@ -86,6 +88,14 @@ void    local_tokens_free(char **tokens);
 int     local_split_extension(const char *local, const char *delims, BUF *user,
                               BUF *ext, char *delim_used);
 int     local_list_has(const char *list, const char *word);
+
+/* .forward and :include: files (local_dotforward.c): read with privs; 1
+ * with text and owner, 0 missing, -1 with why. */
+int     local_read_owned(const char *path, const LOCAL_PRIVS *privs, char **text,
+                         uid_t *owner, BUF *why);
+int     local_dotforward_read(const char *queue_id, const LOCAL_USER *user,
+                              const LOCAL_PRIVS *privs, const LOCAL_VARS *vars, char **text,
+                              BUF *why);
 
 /* The message being delivered: the open queue file and what was learned. */
 #define LOCAL_MAX_DELIVERED 64      /* Delivered-To headers remembered */

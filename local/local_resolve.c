@@ -34,10 +34,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <fcntl.h>
-#include <errno.h>
-#include <unistd.h>
 
 #include "config.h"
 #include "local.h"
@@ -45,58 +41,6 @@
 #include "mem.h"
 #include "msg.h"
 #include "resolve_local.h"
-#include "safe_file.h"
-
-#define LOCAL_FILE_MAX      (1024 * 1024)   /* longest .forward or :include: file */
-
-/* local_status_init - a status that says nothing happened yet */
-void    local_status_init(LOCAL_STATUS *st)
-{
-    st->stat = DELIVER_STAT_OK;
-    snprintf(st->dsn, sizeof(st->dsn), "2.0.0");
-    st->why = buf_alloc(100);
-}
-
-/* local_status_free - release the reason */
-void    local_status_free(LOCAL_STATUS *st)
-{
-    buf_free(st->why);
-    st->why = NULL;
-}
-
-/* local_status_set - status from a DSN code (2.x.x, 4.x.x, 5.x.x) and text;
- * soft_bounce turns a 5 into a 4 */
-void    local_status_set(LOCAL_STATUS *st, const char *dsn, const char *fmt, ...)
-{
-    va_list ap;
-
-    snprintf(st->dsn, sizeof(st->dsn), "%s", dsn);
-    if (dsn[0] == '5' && config_bool(P_soft_bounce))
-        st->dsn[0] = '4';
-    st->stat = st->dsn[0] == '2' ? DELIVER_STAT_OK
-        : st->dsn[0] == '4' ? DELIVER_STAT_DEFER : DELIVER_STAT_BOUNCE;
-    va_start(ap, fmt);
-    buf_reset(st->why);
-    buf_vprintf(st->why, fmt, ap);
-    va_end(ap);
-}
-
-/* local_status_rank - ok < bounce < defer: what wins when merging */
-static int local_status_rank(int stat)
-{
-    return stat == DELIVER_STAT_DEFER ? 2 : stat == DELIVER_STAT_BOUNCE ? 1 : 0;
-}
-
-/* local_status_merge - keep the worst result */
-void    local_status_merge(LOCAL_STATUS *into, const LOCAL_STATUS *from)
-{
-    if (local_status_rank(from->stat) >= local_status_rank(into->stat)
-        && !(into->stat != DELIVER_STAT_OK && from->stat == into->stat)) {
-        into->stat = from->stat;
-        snprintf(into->dsn, sizeof(into->dsn), "%s", from->dsn);
-        buf_set(into->why, buf_str(from->why));
-    }
-}
 
 /* local_state_init - a recipient's delivery begins */
 void    local_state_init(LOCAL_STATE *state, LOCAL_MSG *msg, const char *orig_rcpt,
@@ -255,40 +199,6 @@ static int local_privs_for(uid_t owner, LOCAL_PRIVS *privs, BUF *why)
 static void local_deliver_address(LOCAL_STATE *, const LOCAL_ATTR *, const char *, int);
 static void local_deliver_tokens(LOCAL_STATE *, const LOCAL_ATTR *, const char *);
 
-/* local_read_owned - read a .forward or :include: file with the rights in
- * privs: no link, a regular file with one link that its owner alone may
- * write; 1 with text and owner, 0 missing, -1 error. The text is read from
- * the descriptor whose owner is returned: reopening the name would let a
- * swapped parent folder pair one user's text with another's rights. */
-static int local_read_owned(const char *path, const LOCAL_PRIVS *privs, char **text,
-                            uid_t *owner, BUF *why)
-{
-    struct stat st;
-    BUF    *content;
-    int     fd, ret = 1;
-
-    local_privs_enter(privs->uid, privs->gid);
-    if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0) {
-        ret = (errno == ENOENT || errno == ENOTDIR || errno == EACCES) ? 0 : -1;
-        buf_sprintf(why, "cannot open %s: %s", path, strerror(errno));
-    } else if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
-        buf_sprintf(why, "%s is not a regular file with one link", path);
-        ret = -1;
-    } else if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-        buf_sprintf(why, "%s is writable by group or others", path);
-        ret = -1;
-    } else if ((content = read_small_fd(fd, path, LOCAL_FILE_MAX, why)) == NULL) {
-        ret = -1;
-    } else {
-        *text = buf_steal(content);
-        *owner = st.st_uid;
-    }
-    if (fd >= 0)
-        close(fd);
-    local_privs_leave();
-    return ret;
-}
-
 /* local_include - a :include:/file destination */
 static void local_include(LOCAL_STATE *state, const LOCAL_ATTR *attr, const char *path)
 {
@@ -423,47 +333,29 @@ static void local_alias(LOCAL_STATE *state, const LOCAL_ATTR *parent, const char
     buf_free(sender);
 }
 
-/* local_forward_file - deliver to the user's first .forward; 1 if there
- * was one, 0 if none, -1 after a failure that was already reported */
+/* local_forward_file - deliver to the user's first .forward (found and read
+ * by local_dotforward.c); 1 if there was one, 0 if none, -1 after a
+ * failure that was already reported */
 static int local_forward_file(LOCAL_STATE *state, const LOCAL_ATTR *attr,
                               const LOCAL_VARS *vars)
 {
-    int     count, i, flags, ret = 0;
-    char  **items = config_split_list(config_str(P_forward_path), &count);
-    BUF    *path = buf_alloc(100);
     BUF    *why = buf_alloc(100);
     char   *text = NULL;
-    uid_t   owner;
+    int     ret;
 
-    for (i = 0; i < count && ret == 0; i++) {
-        if (local_expand(items[i], vars, config_str(P_forward_expansion_filter), path, &flags,
-                         why) < 0) {
-            msg_warn("forward_path item %s: %s", items[i], buf_str(why));
-            continue;
+    ret = local_dotforward_read(state->msg->queue_id, attr->user, attr->privs, vars, &text, why);
+    if (ret < 0) {
+        local_fail(state, attr->address, "4.3.0", "cannot read .forward: %s", buf_str(why));
+    } else if (ret > 0) {
+        if (local_push(state, attr->user->name) < 0) {
+            local_fail(state, attr->address, "5.4.6", "mail forwarding loop for %s",
+                       attr->address);
+        } else {
+            local_deliver_tokens(state, attr, text);
+            local_pop(state);
         }
-        if ((flags & LOCAL_EXP_EMPTY_EXT) || *buf_str(path) != '/')
-            continue;
-        ret = local_read_owned(buf_str(path), attr->privs, &text, &owner, why);
-        if (ret < 0) {
-            local_fail(state, attr->address, "4.3.0", "cannot read .forward: %s", buf_str(why));
-        } else if (ret > 0 && owner != attr->user->uid && owner != 0) {
-            msg_warn("%s: %s is not owned by %s: ignored", state->msg->queue_id,
-                     buf_str(path), attr->user->name);
-            ret = 0;
-        } else if (ret > 0) {
-            if (local_push(state, attr->user->name) < 0) {
-                local_fail(state, attr->address, "5.4.6", "mail forwarding loop for %s",
-                           attr->address);
-            } else {
-                local_deliver_tokens(state, attr, text);
-                local_pop(state);
-            }
-        }
-        xfree(text);
-        text = NULL;
     }
-    config_free_list(items);
-    buf_free(path);
+    xfree(text);
     buf_free(why);
     return ret;
 }
