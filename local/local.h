@@ -12,7 +12,7 @@
  *     local_copy.c      the message content, as each destination wants it
  *     local_mailbox.c   Maildir, mbox and /file destinations
  *     local_command.c   |command destinations and mailbox_command
- *     local_forward.c   non-local addresses: a new message via cleanup
+ *     local_reinject.c  non-local addresses: a new message via cleanup
  */
 #ifndef SUREL_LOCAL_H
 #define SUREL_LOCAL_H
