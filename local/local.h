@@ -131,6 +131,7 @@ void    local_msg_free_headers(LOCAL_MSG *msg);
 #define LOCAL_COPY_READ     (-2)        /* queue file unreadable */
 #define LOCAL_COPY_LIMIT    (-3)        /* more than the size limit */
 
+/* sender: internal form (quoted here); delivered: external form already. */
 int     local_copy(const LOCAL_MSG *msg, const char *sender, const char *delivered,
                    int fd, int flags, long limit, BUF *why);
 void    local_from_line(BUF *out, const char *sender, time_t when);
@@ -144,7 +145,8 @@ int     local_copy_records(const LOCAL_MSG *msg, const char *first_line, STREAM 
 typedef struct LOCAL_STATE {
     LOCAL_MSG *msg;
     const char *orig_rcpt;          /* as qmgr gave it: orig_to= */
-    char   *delivered;              /* Delivered-To value: the recipient, lower case */
+    char   *delivered;              /* Delivered-To value: the recipient, lower case,
+                                     * external (RFC 5321 quoted) form */
     LOCAL_STATUS result;            /* everything merged */
     int     ndest;                  /* destinations tried */
     int     nseen;

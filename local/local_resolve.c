@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "address.h"
 #include "config.h"
 #include "local.h"
 #include "mail_proto.h"
@@ -46,10 +47,15 @@
 void    local_state_init(LOCAL_STATE *state, LOCAL_MSG *msg, const char *orig_rcpt,
                          const char *rcpt)
 {
+    BUF    *ext = buf_alloc(100);
+
     memset(state, 0, sizeof(*state));
     state->msg = msg;
     state->orig_rcpt = orig_rcpt;
-    state->delivered = xstrdup(rcpt);
+    /* Headers carry addresses in the external form: "john q. public"@x,
+     * never the internal john q. public@x (an invalid header). */
+    address_externalize(rcpt, ext);
+    state->delivered = buf_steal(ext);
     dict_fold(state->delivered);
     local_status_init(&state->result);
 }

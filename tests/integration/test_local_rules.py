@@ -5,7 +5,8 @@ Mail goes in over SMTP (loopback) and the tests look at what local did:
     such as "|cmd" or /file, copied into luser_relay by $local, never runs
     a command or writes a file (Postfix's documented luser_relay set-up,
     "luser_relay = $local@other.example" with "local_recipient_maps =").
-  - a backslash in the envelope recipient is no "skip aliases" mark.
+  - own address literals, in any spelling, are delivered here once;
+  - Return-Path: and Delivered-To: carry the quoted (external) form.
 """
 import os
 import re
@@ -90,6 +91,26 @@ class LocalRules(h.InstanceTest):
         self.assertNotIn("forwarding loop", log)
         self.assertNotIn("too many hops", log)
         self.assertEqual(e.delivered(inst, "bob"), [])     # no bounce either
+
+
+    def test_delivered_mail_has_quoted_return_path_and_delivered_to(self):
+        # The queue file holds addresses in the internal form (john q.
+        # public@example.org); what local writes into mail is RFC 5321's
+        # external form, quoted where the local part needs it.
+        inst = self.started(recipient_delimiter="+")
+        sender, rcpt = '"john q. public"@example.org', '"alice+x y"@sandbox.test'
+        client = e.RawSMTP(inst.smtp_port)
+        try:
+            client.reply()
+            client.command("EHLO client.test", 250)
+            code, lines = client.transaction(sender, [rcpt], message("quoted"))
+            self.assertEqual(code, 250, lines)
+        finally:
+            client.close()
+        [data] = e.wait_delivered(inst, "alice", 1, timeout=20)
+        return_path, delivered_to, _, _ = e.split_prepended(data)
+        self.assertEqual(return_path, "<%s>" % sender)
+        self.assertEqual(delivered_to, rcpt)
 
 
 if __name__ == "__main__":
