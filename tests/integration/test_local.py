@@ -590,6 +590,15 @@ class LocalRootTest(unittest.TestCase):
         self.assertEqual(replies[0]["status"], "0", (replies[0], inst.log()))
         self.assertEqual(len(maildir_messages(self.maildir(self.pw2))), 1)
 
+    def test_luser_relay_to_an_unknown_local_user_bounces_once(self):
+        # The relay address is itself unknown here: it bounces, it is not
+        # handed to luser_relay again (no endless recursion).
+        inst = self.instance(main_cf="home_mailbox = Maildir/\nluser_relay = lost-$user\n")
+        replies, final, _ = inst.deliver("a@remote.example", "nosuchuser@test.example", MESSAGE)
+        self.assertEqual(final, {"status": "0"})
+        self.assertEqual(replies[0]["dsn_status"], "5.1.1", replies[0])
+        self.assertEqual(replies[0]["reason"], 'unknown user: "lost-nosuchuser"')
+
     def test_extension_delivers_to_the_user_with_delivered_to_kept(self):
         inst = self.instance()
         rcpt = "%s+Lists@test.example" % self.u1.upper()
