@@ -28,7 +28,6 @@ typedef struct CLEANUP_CONF {
     char   *queue_dir;              /* where temp/ incoming/ hold/ public/ are */
     char   *myhostname;
     char   *myorigin;
-    char  **mydestination;          /* domains for the "user" lookup form */
     char   *recipient_delimiter;
     MAPS   *canonical_maps;         /* NULL: none */
     MAPS   *send_canon_maps;

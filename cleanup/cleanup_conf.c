@@ -11,6 +11,7 @@
 #include "config.h"
 #include "mem.h"
 #include "msg.h"
+#include "resolve_local.h"
 
 CLEANUP_CONF cleanup_conf;
 
@@ -36,13 +37,16 @@ static MAPS *cleanup_maps(PARAM_ID id)
 /* cleanup_conf_init - see cleanup.h */
 void cleanup_conf_init(void)
 {
-    int     n;
+    BUF    *why = buf_alloc(100);
 
     cleanup_conf_free();
     cleanup_conf.queue_dir = xstrdup(config_str(P_queue_directory));
     cleanup_conf.myhostname = xstrdup(config_str(P_myhostname));
     cleanup_conf.myorigin = xstrdup(config_str(P_myorigin));
-    cleanup_conf.mydestination = config_split_list(config_str(P_mydestination), &n);
+    /* $mydestination and our address literals: resolve_local (opened now). */
+    if (resolve_local_init(why) < 0)
+        msg_fatal("%s", buf_str(why));
+    buf_free(why);
     cleanup_conf.recipient_delimiter = xstrdup(config_str(P_recipient_delimiter));
     cleanup_conf.canonical_maps = cleanup_maps(P_canonical_maps);
     cleanup_conf.send_canon_maps = cleanup_maps(P_sender_canonical_maps);
@@ -79,9 +83,6 @@ void cleanup_conf_free(void)
     xfree(cleanup_conf.myhostname);
     xfree(cleanup_conf.myorigin);
     xfree(cleanup_conf.recipient_delimiter);
-    if (cleanup_conf.mydestination)
-        config_free_list(cleanup_conf.mydestination);
     cleanup_conf.queue_dir = cleanup_conf.myhostname = cleanup_conf.myorigin = NULL;
     cleanup_conf.recipient_delimiter = NULL;
-    cleanup_conf.mydestination = NULL;
 }

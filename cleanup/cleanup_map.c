@@ -1,7 +1,8 @@
 /* cleanup_map - canonical (one to one) and virtual alias (one to many)
  * address mapping, with Postfix's lookup order (canonical(5), virtual(5)):
  *     user+ext@domain, user@domain (recipient_delimiter),
- *     user+ext and user (only when domain is $myorigin or $mydestination),
+ *     user+ext and user (only when domain is $myorigin or local to
+ *     resolve_local: $mydestination, tables included, or our address literals),
  *     @domain
  * A result "@other" keeps the local part (user@domain -> user@other); a
  * result without '@' gets @$myorigin; an extension that the matching key
@@ -18,6 +19,8 @@
 #include "mail_proto.h"
 #include "mem.h"
 #include "msg.h"
+#include "resolve_local.h"
+#include "split_addr.h"
 
 /* cleanup_qualify - user becomes user@$myorigin (Postfix's append_at_myorigin) */
 void cleanup_qualify(const char *addr, BUF *out)
@@ -27,17 +30,14 @@ void cleanup_qualify(const char *addr, BUF *out)
         buf_printf(out, "@%s", cleanup_conf.myorigin);
 }
 
-/* cleanup_local_domain - is this $myorigin or one of $mydestination? */
+/* cleanup_local_domain - $myorigin, or local as resolve_local() (the one
+ * decision smtpd, qmgr and local use: $mydestination and our address
+ * literals) says; 1 yes, 0 no, -1 a table could not answer */
 static int cleanup_local_domain(const char *domain)
 {
-    char  **cpp;
-
     if (cleanup_conf.myorigin && strcasecmp(domain, cleanup_conf.myorigin) == 0)
         return 1;
-    for (cpp = cleanup_conf.mydestination; cpp && *cpp; cpp++)
-        if (strcasecmp(domain, *cpp) == 0)
-            return 1;
-    return 0;
+    return resolve_local(domain);
 }
 
 /* cleanup_lookup - the lookup order; ext gets the extension the matching key lacked */
@@ -48,16 +48,14 @@ static DICT_STATUS cleanup_lookup(MAPS *maps, const char *addr, BUF *result, BUF
     size_t  llen = at ? (size_t) (at - addr) : strlen(addr);
     const char *domain = at ? at + 1 : "";
     const char *delim = cleanup_conf.recipient_delimiter;
-    size_t  base = llen;
+    size_t  base = split_addr(addr, llen, delim);       /* 0: not split */
     BUF    *key = buf_alloc(100);
     DICT_STATUS st;
-    size_t  i;
+    int     local = 0;
 
     buf_reset(ext);
-    if (delim && *delim)
-        for (i = 1; i < llen && base == llen; i++)
-            if (strchr(delim, addr[i]))
-                base = i;
+    if (base == 0)
+        base = llen;
 #define TRY(k) do { st = maps_find(maps, (k), result, why); \
         if (st != DICT_NOTFOUND) goto done; } while (0)
     TRY(addr);
@@ -67,7 +65,12 @@ static DICT_STATUS cleanup_lookup(MAPS *maps, const char *addr, BUF *result, BUF
         TRY(buf_str(key));
         buf_reset(ext);
     }
-    if (*domain == 0 || cleanup_local_domain(domain)) {
+    if (*domain && (local = cleanup_local_domain(domain)) < 0) {
+        buf_sprintf(why, "cannot decide whether %s is local: table lookup failure", domain);
+        st = DICT_TRYLATER;
+        goto done;
+    }
+    if (*domain == 0 || local) {
         buf_sprintf(key, "%.*s", (int) llen, addr);
         TRY(buf_str(key));
         if (base < llen) {

@@ -19,15 +19,18 @@
  *      the user's mailbox: mailbox_command, or $home/$home_mailbox (a name
  *      ending in / is a Maildir), or $mail_spool_directory/<user> (mbox).
  *      Unknown users go to luser_relay when it is set, else bounce (5.1.1).
- *      Addresses outside $mydestination produced by an expansion are
- *      forwarded: a new message through cleanup.
+ *      The luser_relay expansion is an address only, never a command, file
+ *      or include. Whether a domain is ours is resolve_local()'s answer
+ *      (as in smtpd, cleanup and qmgr); other addresses produced by an
+ *      expansion are forwarded: a new message through cleanup, unless a
+ *      Delivered-To: header names them already (a loop).
  *
  *      On a sandbox instance ($sandbox_users set) the users are the names
  *      in that file, each with the mailbox $sandbox_mail_directory/<user>/
  *      Maildir/, and all of them belong to the instance user.
  *
  *      Every added header is "Return-Path: <sender>" and "Delivered-To:
- *      <recipient>"; mbox and /file deliveries get a "From sender date"
+ *      <recipient>" (addresses quoted as RFC 5321 wants); mbox and /file deliveries get a "From sender date"
  *      line, ">From " quoting and an empty line at the end; commands get
  *      the From line too. Maildir files hold the message byte for byte as
  *      queued, lines ending in LF.
@@ -39,19 +42,22 @@
  *      run as $default_privs, never as root. No mailbox or folder is
  *      reached through a symbolic link at its last step or written through
  *      a hard link; a mailbox must be owned by its user. Envelope data
- *      reaches commands only through the environment and standard input,
- *      never the command text. The queue file is only read.
+ *      reaches commands only through the environment (censored by
+ *      command_expansion_filter) and standard input, never the command
+ *      text; forward_path values are censored by forward_expansion_filter. The queue file is only read.
  *      Without root (a sandbox run by a user) everything is done as that
  *      user.
  * PARAMETERS
  *      alias_maps (lmdb:/etc/aliases), allow_mail_to_commands (alias,
  *      forward), allow_mail_to_files (alias, forward), command_time_limit
- *      (1000s), default_privs (nobody), forward_path ($home/.forward
+ *      (1000s), command_expansion_filter, default_privs (nobody),
+ *      forward_expansion_filter, forward_path ($home/.forward
  *      ${recipient_delimiter}${extension}, $home/.forward), hash_queue_names,
  *      hash_queue_depth, home_mailbox (empty: mbox), ipc_timeout,
  *      luser_relay (empty), mail_owner, mail_spool_directory (/var/mail),
  *      mailbox_command (empty), mailbox_size_limit (51200000), mydestination,
- *      myhostname, myorigin, queue_directory, recipient_delimiter (empty),
+ *      myhostname, myorigin, owner_request_special (yes), queue_directory,
+ *      recipient_delimiter (empty),
  *      sandbox_users, sandbox_mail_directory, soft_bounce (no).
  */
 #include "local.h"

@@ -3,14 +3,16 @@
  * local.c holds main() only; the logic lives in local_*.c so that the
  * Check suites (tests/unit/check_local_*.c) can call it:
  *     local_service.c   the delivery protocol, the queue file, logging
+ *     local_status.c    one delivery's outcome; merging outcomes (a leaf)
  *     local_resolve.c   one recipient: aliases, users, .forward, loops
+ *     local_dotforward.c  finding and reading .forward (and owned files)
  *     local_alias.c     alias tables and who owns them
  *     local_user.c      passwd and sandbox users; privileges
  *     local_expand.c    $home/$user/... expansion; alias value tokens
  *     local_copy.c      the message content, as each destination wants it
  *     local_mailbox.c   Maildir, mbox and /file destinations
  *     local_command.c   |command destinations and mailbox_command
- *     local_forward.c   non-local addresses: a new message via cleanup
+ *     local_reinject.c  non-local addresses: a new message via cleanup
  */
 #ifndef SUREL_LOCAL_H
 #define SUREL_LOCAL_H
@@ -71,21 +73,29 @@ int     local_alias_open(const char *list, BUF *why);
 DICT_STATUS local_alias_find(const char *name, BUF *value, uid_t *owner, BUF *why);
 void    local_alias_close(void);
 
-/* $name expansion for forward_path, mailbox_command, luser_relay. */
+/* $name expansion for forward_path and luser_relay. */
 typedef struct LOCAL_VARS {
     const char *home, *user, *shell, *local, *domain, *extension,
            *recipient, *recipient_delimiter, *sender;
 } LOCAL_VARS;
 
 #define LOCAL_EXP_EMPTY_EXT  (1 << 0)   /* ${extension} was used and empty */
-int     local_expand(const char *text, const LOCAL_VARS *vars, BUF *out, int *flags,
-                     BUF *why);
+int     local_expand(const char *text, const LOCAL_VARS *vars, const char *filter, BUF *out,
+                     int *flags, BUF *why);
+void    local_censor(char *text, const char *filter);     /* others become '_' */
 char  **local_tokens(const char *value, int *count);   /* alias/.forward items */
 void    local_tokens_free(char **tokens);
 int     local_split_extension(const char *local, const char *delims, BUF *user,
                               BUF *ext, char *delim_used);
 int     local_list_has(const char *list, const char *word);
-int     local_domain_is_local(const char *domain);
+
+/* .forward and :include: files (local_dotforward.c): read with privs; 1
+ * with text and owner, 0 missing, -1 with why. */
+int     local_read_owned(const char *path, const LOCAL_PRIVS *privs, char **text,
+                         uid_t *owner, BUF *why);
+int     local_dotforward_read(const char *queue_id, const LOCAL_USER *user,
+                              const LOCAL_PRIVS *privs, const LOCAL_VARS *vars, char **text,
+                              BUF *why);
 
 /* The message being delivered: the open queue file and what was learned. */
 #define LOCAL_MAX_DELIVERED 64      /* Delivered-To headers remembered */
@@ -121,6 +131,7 @@ void    local_msg_free_headers(LOCAL_MSG *msg);
 #define LOCAL_COPY_READ     (-2)        /* queue file unreadable */
 #define LOCAL_COPY_LIMIT    (-3)        /* more than the size limit */
 
+/* sender: internal form (quoted here); delivered: external form already. */
 int     local_copy(const LOCAL_MSG *msg, const char *sender, const char *delivered,
                    int fd, int flags, long limit, BUF *why);
 void    local_from_line(BUF *out, const char *sender, time_t when);
@@ -134,7 +145,8 @@ int     local_copy_records(const LOCAL_MSG *msg, const char *first_line, STREAM 
 typedef struct LOCAL_STATE {
     LOCAL_MSG *msg;
     const char *orig_rcpt;          /* as qmgr gave it: orig_to= */
-    char   *delivered;              /* Delivered-To value: the recipient, lower case */
+    char   *delivered;              /* Delivered-To value: the recipient, lower case,
+                                     * external (RFC 5321 quoted) form */
     LOCAL_STATUS result;            /* everything merged */
     int     ndest;                  /* destinations tried */
     int     nseen;

@@ -5,7 +5,12 @@
  * /bin/sh -c as that owner; envelope data never enters the command text:
  * it reaches the command only through the environment (SENDER, RECIPIENT,
  * LOCAL, EXTENSION, DOMAIN ...) and standard input (DESIGN §10: the
- * OpenSMTPD and Exim lessons).
+ * OpenSMTPD and Exim lessons). Like Postfix, every exported value is
+ * censored with command_expansion_filter (other characters become '_'),
+ * so that a careless "$SENDER" without quotes in a script is no shell
+ * syntax. mailbox_command itself is not $name-expanded (Postfix: "not
+ * subjected to $name substitutions ... to make it easier to specify shell
+ * syntax").
  *
  * The child gets: a session (process group) of its own, so that a time
  * limit kills everything it started; root given up for good (setgroups,
@@ -62,15 +67,21 @@ typedef struct LOCAL_CHILD {
     int     out_fd;
 } LOCAL_CHILD;
 
-/* local_env_add - one NAME=value string */
-static void local_env_add(LOCAL_CHILD *child, const char *name, const char *value)
+/* local_env_add - one NAME=value string, value censored by filter unless NULL */
+static void local_env_add(LOCAL_CHILD *child, const char *name, const char *value,
+                          const char *filter)
 {
     BUF    *b;
+    size_t  start;
 
     if (child->nenv >= LOCAL_ENV_MAX)
         msg_panic("local_env_add: too many variables");
     b = buf_alloc(64);
-    buf_sprintf(b, "%s=%s", name, value ? value : "");
+    buf_sprintf(b, "%s=", name);
+    start = buf_len(b);
+    buf_puts(b, value ? value : "");
+    if (filter)
+        local_censor(buf_str(b) + start, filter);
     child->envp[child->nenv++] = buf_steal(b);
 }
 
@@ -80,21 +91,22 @@ static void local_child_env(LOCAL_CHILD *child, LOCAL_STATE *state, const LOCAL_
 {
     BUF    *local = buf_alloc(64);
     const char *at = strrchr(attr->address, '@');
+    const char *filter = config_str(P_command_expansion_filter);
 
     buf_reset(local);
     buf_append(local, attr->address, at ? (size_t) (at - attr->address) : strlen(attr->address));
-    local_env_add(child, "HOME", home);
-    local_env_add(child, "USER", child->privs->name);
-    local_env_add(child, "LOGNAME", child->privs->name);
-    local_env_add(child, "SHELL", shell);
-    local_env_add(child, "PATH", "/usr/bin:/bin");
-    local_env_add(child, "SENDER", attr->sender);
-    local_env_add(child, "RECIPIENT", attr->address);
-    local_env_add(child, "ORIGINAL_RECIPIENT", state->orig_rcpt);
-    local_env_add(child, "LOCAL", buf_str(local));
-    local_env_add(child, "EXTENSION", attr->extension ? attr->extension : "");
-    local_env_add(child, "DOMAIN", at ? at + 1 : "");
-    local_env_add(child, "QUEUE_ID", state->msg->queue_id);
+    local_env_add(child, "HOME", home, filter);
+    local_env_add(child, "USER", child->privs->name, filter);
+    local_env_add(child, "LOGNAME", child->privs->name, filter);
+    local_env_add(child, "SHELL", shell, filter);
+    local_env_add(child, "PATH", "/usr/bin:/bin", NULL);
+    local_env_add(child, "SENDER", attr->sender, filter);
+    local_env_add(child, "RECIPIENT", attr->address, filter);
+    local_env_add(child, "ORIGINAL_RECIPIENT", state->orig_rcpt, filter);
+    local_env_add(child, "LOCAL", buf_str(local), filter);
+    local_env_add(child, "EXTENSION", attr->extension ? attr->extension : "", filter);
+    local_env_add(child, "DOMAIN", at ? at + 1 : "", filter);
+    local_env_add(child, "QUEUE_ID", state->msg->queue_id, filter);
     buf_free(local);
 }
 

@@ -7,6 +7,8 @@
  * exactly, lines ended with LF, with at most these additions:
  *     "From sender date" first line      mbox, /file, commands
  *     Return-Path: and Delivered-To:     every destination
+ * (addresses in those lines in the external, RFC 5321 quoted form:
+ * "john q. public"@example.org, as Postfix writes them)
  *     ">" before content lines that start with "From "   mbox, /file
  *     one empty line at the end          mbox, /file
  * local_msg_scan reads the headers once per request to find Delivered-To:
@@ -19,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "address.h"
 #include "local.h"
 #include "mem.h"
 #include "record.h"
@@ -119,15 +122,20 @@ int     local_msg_scan(LOCAL_MSG *msg, BUF *why)
     return ret;
 }
 
-/* local_msg_delivered - has this message already been delivered to addr? */
+/* local_msg_delivered - has this message already been delivered to addr
+ * (internal form)? Delivered-To: carries the external form; the internal
+ * one is accepted too (what older copies of local wrote). */
 int     local_msg_delivered(const LOCAL_MSG *msg, const char *addr)
 {
-    int     i;
+    BUF    *ext = buf_alloc(100);
+    int     i, found = 0;
 
-    for (i = 0; i < msg->ndelivered; i++)
-        if (strcasecmp(msg->delivered[i], addr) == 0)
-            return 1;
-    return 0;
+    address_externalize(addr, ext);
+    for (i = 0; i < msg->ndelivered && !found; i++)
+        found = strcasecmp(msg->delivered[i], buf_str(ext)) == 0
+            || strcasecmp(msg->delivered[i], addr) == 0;
+    buf_free(ext);
+    return found;
 }
 
 /* local_msg_free_headers - forget what local_msg_scan learned */
@@ -141,15 +149,19 @@ void    local_msg_free_headers(LOCAL_MSG *msg)
     msg->hops = 0;
 }
 
-/* local_from_line - "From sender  date" (asctime format, as mailers expect) */
+/* local_from_line - "From sender  date" (asctime format, as mailers
+ * expect); the sender (internal form) is written quoted, as Postfix does */
 void    local_from_line(BUF *out, const char *sender, time_t when)
 {
     struct tm tm;
     char    date[64];
+    BUF    *ext = buf_alloc(100);
 
     localtime_r(&when, &tm);
     strftime(date, sizeof(date), "%a %b %e %H:%M:%S %Y", &tm);
-    buf_printf(out, "From %s  %s\n", *sender ? sender : "MAILER-DAEMON", date);
+    address_externalize(sender, ext);
+    buf_printf(out, "From %s  %s\n", *sender ? buf_str(ext) : "MAILER-DAEMON", date);
+    buf_free(ext);
 }
 
 /* local_copy_flush - write what is collected; -1 on a write error */
@@ -183,8 +195,13 @@ int     local_copy(const LOCAL_MSG *msg, const char *sender, const char *deliver
     }
     if (flags & LOCAL_COPY_FROM)
         local_from_line(out, sender, time(NULL));
-    if (flags & LOCAL_COPY_HEADERS)
-        buf_printf(out, "Return-Path: <%s>\nDelivered-To: %s\n", sender, delivered);
+    if (flags & LOCAL_COPY_HEADERS) {
+        BUF    *ext = buf_alloc(100);
+
+        address_externalize(sender, ext);
+        buf_printf(out, "Return-Path: <%s>\nDelivered-To: %s\n", buf_str(ext), delivered);
+        buf_free(ext);
+    }
     while (ret == LOCAL_COPY_OK) {
         type = rec_get(s, data, LOCAL_RECORD_LIMIT);
         if (type == REC_TYPE_XTRA)

@@ -1,12 +1,20 @@
 /* local_expand - per-recipient $name expansion and alias value tokens.
  *
- * forward_path, mailbox_command and luser_relay are RAW parameters: main.cf
- * keeps their $home, $user, ${extension} ... and local(8) fills them in for
- * each recipient, as Postfix does. The syntax is main.cf's: $name,
+ * forward_path and luser_relay are RAW parameters: main.cf keeps their
+ * $home, $user, ${extension} ... and local(8) fills them in for each
+ * recipient, as Postfix does. (mailbox_command is RAW too but is never
+ * expanded: it is shell text, and the envelope reaches it through the
+ * environment only, see local_command.c.) The syntax is main.cf's: $name,
  * ${name}, ${name?text} (text when name is not empty), ${name:text} (text
  * when it is empty) and $$ for a dollar. Only the names below exist here;
  * anything else is an error, so that a typo in forward_path is noticed
  * instead of silently naming another file.
+ *
+ * Envelope data in an expansion that names a file or reaches a command is
+ * censored as Postfix does: every character of a $name's value outside the
+ * filter (forward_expansion_filter, command_expansion_filter) becomes '_',
+ * so that "$user" from "|cmd;x"@domain can never add shell syntax or climb
+ * out of a folder. The literal text of the parameter is left alone.
  *
  * Alias values and .forward files are lists of destinations separated by
  * commas or newlines; a destination may be put in double quotes to keep
@@ -21,6 +29,7 @@
 #include "local.h"
 #include "mem.h"
 #include "msg.h"
+#include "split_addr.h"
 
 #define LOCAL_TOKENS_MAX    1000    /* destinations in one alias value or file */
 #define LOCAL_NAME_MAX      64      /* longest $name */
@@ -55,8 +64,8 @@ static const char *local_var(const LOCAL_VARS *vars, const char *name)
 }
 
 /* local_expand_ref - one ${...} or $name at *cpp (after the '$') */
-static int local_expand_ref(const char **cpp, const LOCAL_VARS *vars, BUF *out,
-                            int *flags, BUF *why)
+static int local_expand_ref(const char **cpp, const LOCAL_VARS *vars, const char *filter,
+                            BUF *out, int *flags, BUF *why)
 {
     const char *cp = *cpp;
     char    name[LOCAL_NAME_MAX + 1];
@@ -103,14 +112,29 @@ static int local_expand_ref(const char **cpp, const LOCAL_VARS *vars, BUF *out,
         if (*value == 0)
             buf_append(out, text, text_len);
     } else {
+        size_t  start = buf_len(out);
+
         buf_puts(out, value);
+        if (filter)
+            local_censor(buf_str(out) + start, filter);
     }
     *cpp = cp;
     return 0;
 }
 
-/* local_expand - text with its $names filled in; 0, or -1 with why */
-int local_expand(const char *text, const LOCAL_VARS *vars, BUF *out, int *flags, BUF *why)
+/* local_censor - every character of text outside filter becomes '_' */
+void    local_censor(char *text, const char *filter)
+{
+    char   *cp;
+
+    for (cp = text; *(cp += strspn(cp, filter)) != 0; cp++)
+        *cp = '_';
+}
+
+/* local_expand - text with its $names filled in (their values censored by
+ * filter unless it is NULL); 0, or -1 with why */
+int local_expand(const char *text, const LOCAL_VARS *vars, const char *filter, BUF *out,
+                 int *flags, BUF *why)
 {
     const char *cp = text;
 
@@ -125,7 +149,7 @@ int local_expand(const char *text, const LOCAL_VARS *vars, BUF *out, int *flags,
             cp += 2;
         } else {
             cp++;
-            if (local_expand_ref(&cp, vars, out, flags, why) < 0)
+            if (local_expand_ref(&cp, vars, filter, out, flags, why) < 0)
                 return -1;
         }
     }
@@ -186,17 +210,17 @@ void    local_tokens_free(char **tokens)
     xfree(tokens);
 }
 
-/* local_split_extension - user+ext: 1 when split, 0 when there is no
- * extension (a delimiter at the very start does not count) */
+/* local_split_extension - user+ext as split_addr() (lib/global, the split
+ * every program uses) cuts it: 1 when split, 0 when there is no extension */
 int local_split_extension(const char *local, const char *delims, BUF *user, BUF *ext,
                           char *delim_used)
 {
-    size_t  pos = delims && *delims ? strcspn(local, delims) : strlen(local);
+    size_t  pos = split_addr(local, strlen(local), delims);
 
     buf_reset(ext);
     if (delim_used)
         *delim_used = 0;
-    if (pos == 0 || local[pos] == 0) {
+    if (pos == 0) {
         buf_set(user, local);
         return 0;
     }
@@ -224,12 +248,4 @@ int local_list_has(const char *list, const char *word)
         found = strcasecmp(items[i], word) == 0;
     config_free_list(items);
     return found;
-}
-
-/* local_domain_is_local - no domain, or one of $mydestination: ours to deliver */
-int local_domain_is_local(const char *domain)
-{
-    if (domain == NULL || *domain == 0)
-        return 1;
-    return local_list_has(config_str(P_mydestination), domain);
 }

@@ -12,7 +12,11 @@
  *      whose destinations are delivered with the user's rights, else the
  *      user's mailbox (local_mailbox.c);
  *   4. otherwise luser_relay when set, else 5.1.1 unknown user.
- * Addresses outside $mydestination are forwarded through cleanup.
+ * Whether a domain is ours is resolve_local()'s answer (lib/global), the one
+ * smtpd, cleanup and qmgr use: $mydestination (tables included) and every
+ * spelling of this machine's address literals. Other addresses are
+ * forwarded through cleanup, unless a Delivered-To: header of the message
+ * names them already (a loop: 5.4.6).
  *
  * Loops: the names being expanded (aliases, .forward owners, :include:
  * files) form a stack. A name that expands to itself (its direct parent on
@@ -30,77 +34,28 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <fcntl.h>
-#include <errno.h>
-#include <unistd.h>
 
+#include "address.h"
 #include "config.h"
 #include "local.h"
 #include "mail_proto.h"
 #include "mem.h"
 #include "msg.h"
-#include "safe_file.h"
-
-#define LOCAL_FILE_MAX      (1024 * 1024)   /* longest .forward or :include: file */
-
-/* local_status_init - a status that says nothing happened yet */
-void    local_status_init(LOCAL_STATUS *st)
-{
-    st->stat = DELIVER_STAT_OK;
-    snprintf(st->dsn, sizeof(st->dsn), "2.0.0");
-    st->why = buf_alloc(100);
-}
-
-/* local_status_free - release the reason */
-void    local_status_free(LOCAL_STATUS *st)
-{
-    buf_free(st->why);
-    st->why = NULL;
-}
-
-/* local_status_set - status from a DSN code (2.x.x, 4.x.x, 5.x.x) and text;
- * soft_bounce turns a 5 into a 4 */
-void    local_status_set(LOCAL_STATUS *st, const char *dsn, const char *fmt, ...)
-{
-    va_list ap;
-
-    snprintf(st->dsn, sizeof(st->dsn), "%s", dsn);
-    if (dsn[0] == '5' && config_bool(P_soft_bounce))
-        st->dsn[0] = '4';
-    st->stat = st->dsn[0] == '2' ? DELIVER_STAT_OK
-        : st->dsn[0] == '4' ? DELIVER_STAT_DEFER : DELIVER_STAT_BOUNCE;
-    va_start(ap, fmt);
-    buf_reset(st->why);
-    buf_vprintf(st->why, fmt, ap);
-    va_end(ap);
-}
-
-/* local_status_rank - ok < bounce < defer: what wins when merging */
-static int local_status_rank(int stat)
-{
-    return stat == DELIVER_STAT_DEFER ? 2 : stat == DELIVER_STAT_BOUNCE ? 1 : 0;
-}
-
-/* local_status_merge - keep the worst result */
-void    local_status_merge(LOCAL_STATUS *into, const LOCAL_STATUS *from)
-{
-    if (local_status_rank(from->stat) >= local_status_rank(into->stat)
-        && !(into->stat != DELIVER_STAT_OK && from->stat == into->stat)) {
-        into->stat = from->stat;
-        snprintf(into->dsn, sizeof(into->dsn), "%s", from->dsn);
-        buf_set(into->why, buf_str(from->why));
-    }
-}
+#include "resolve_local.h"
 
 /* local_state_init - a recipient's delivery begins */
 void    local_state_init(LOCAL_STATE *state, LOCAL_MSG *msg, const char *orig_rcpt,
                          const char *rcpt)
 {
+    BUF    *ext = buf_alloc(100);
+
     memset(state, 0, sizeof(*state));
     state->msg = msg;
     state->orig_rcpt = orig_rcpt;
-    state->delivered = xstrdup(rcpt);
+    /* Headers carry addresses in the external form: "john q. public"@x,
+     * never the internal john q. public@x (an invalid header). */
+    address_externalize(rcpt, ext);
+    state->delivered = buf_steal(ext);
     dict_fold(state->delivered);
     local_status_init(&state->result);
 }
@@ -243,42 +198,12 @@ static int local_privs_for(uid_t owner, LOCAL_PRIVS *privs, BUF *why)
     return 0;
 }
 
-static void local_deliver_address(LOCAL_STATE *, const LOCAL_ATTR *, const char *);
+/* local_deliver_address flags: may a leading '\\' mean "no alias, no .forward"? */
+#define LOCAL_ADDR_PLAIN        0       /* the envelope recipient, luser_relay */
+#define LOCAL_ADDR_BACKSLASH    1       /* alias, .forward and :include: values */
+
+static void local_deliver_address(LOCAL_STATE *, const LOCAL_ATTR *, const char *, int);
 static void local_deliver_tokens(LOCAL_STATE *, const LOCAL_ATTR *, const char *);
-
-/* local_read_owned - read a .forward or :include: file with the rights in
- * privs: no link, a regular file with one link that its owner alone may
- * write; 1 with text and owner, 0 missing, -1 error. The text is read from
- * the descriptor whose owner is returned: reopening the name would let a
- * swapped parent folder pair one user's text with another's rights. */
-static int local_read_owned(const char *path, const LOCAL_PRIVS *privs, char **text,
-                            uid_t *owner, BUF *why)
-{
-    struct stat st;
-    BUF    *content;
-    int     fd, ret = 1;
-
-    local_privs_enter(privs->uid, privs->gid);
-    if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0) {
-        ret = (errno == ENOENT || errno == ENOTDIR || errno == EACCES) ? 0 : -1;
-        buf_sprintf(why, "cannot open %s: %s", path, strerror(errno));
-    } else if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
-        buf_sprintf(why, "%s is not a regular file with one link", path);
-        ret = -1;
-    } else if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-        buf_sprintf(why, "%s is writable by group or others", path);
-        ret = -1;
-    } else if ((content = read_small_fd(fd, path, LOCAL_FILE_MAX, why)) == NULL) {
-        ret = -1;
-    } else {
-        *text = buf_steal(content);
-        *owner = st.st_uid;
-    }
-    if (fd >= 0)
-        close(fd);
-    local_privs_leave();
-    return ret;
-}
 
 /* local_include - a :include:/file destination */
 static void local_include(LOCAL_STATE *state, const LOCAL_ATTR *attr, const char *path)
@@ -353,7 +278,7 @@ static void local_deliver_token(LOCAL_STATE *state, const LOCAL_ATTR *attr, cons
             local_done(state, attr->address, &st);
         }
     } else {
-        local_deliver_address(state, attr, token);
+        local_deliver_address(state, attr, token, LOCAL_ADDR_BACKSLASH);
     }
 }
 
@@ -414,46 +339,29 @@ static void local_alias(LOCAL_STATE *state, const LOCAL_ATTR *parent, const char
     buf_free(sender);
 }
 
-/* local_forward_file - deliver to the user's first .forward; 1 if there
- * was one, 0 if none, -1 after a failure that was already reported */
+/* local_forward_file - deliver to the user's first .forward (found and read
+ * by local_dotforward.c); 1 if there was one, 0 if none, -1 after a
+ * failure that was already reported */
 static int local_forward_file(LOCAL_STATE *state, const LOCAL_ATTR *attr,
                               const LOCAL_VARS *vars)
 {
-    int     count, i, flags, ret = 0;
-    char  **items = config_split_list(config_str(P_forward_path), &count);
-    BUF    *path = buf_alloc(100);
     BUF    *why = buf_alloc(100);
     char   *text = NULL;
-    uid_t   owner;
+    int     ret;
 
-    for (i = 0; i < count && ret == 0; i++) {
-        if (local_expand(items[i], vars, path, &flags, why) < 0) {
-            msg_warn("forward_path item %s: %s", items[i], buf_str(why));
-            continue;
+    ret = local_dotforward_read(state->msg->queue_id, attr->user, attr->privs, vars, &text, why);
+    if (ret < 0) {
+        local_fail(state, attr->address, "4.3.0", "cannot read .forward: %s", buf_str(why));
+    } else if (ret > 0) {
+        if (local_push(state, attr->user->name) < 0) {
+            local_fail(state, attr->address, "5.4.6", "mail forwarding loop for %s",
+                       attr->address);
+        } else {
+            local_deliver_tokens(state, attr, text);
+            local_pop(state);
         }
-        if ((flags & LOCAL_EXP_EMPTY_EXT) || *buf_str(path) != '/')
-            continue;
-        ret = local_read_owned(buf_str(path), attr->privs, &text, &owner, why);
-        if (ret < 0) {
-            local_fail(state, attr->address, "4.3.0", "cannot read .forward: %s", buf_str(why));
-        } else if (ret > 0 && owner != attr->user->uid && owner != 0) {
-            msg_warn("%s: %s is not owned by %s: ignored", state->msg->queue_id,
-                     buf_str(path), attr->user->name);
-            ret = 0;
-        } else if (ret > 0) {
-            if (local_push(state, attr->user->name) < 0) {
-                local_fail(state, attr->address, "5.4.6", "mail forwarding loop for %s",
-                           attr->address);
-            } else {
-                local_deliver_tokens(state, attr, text);
-                local_pop(state);
-            }
-        }
-        xfree(text);
-        text = NULL;
     }
-    config_free_list(items);
-    buf_free(path);
+    xfree(text);
     buf_free(why);
     return ret;
 }
@@ -506,7 +414,17 @@ static void local_deliver_user(LOCAL_STATE *state, const LOCAL_ATTR *parent, con
     buf_free(why);
 }
 
-/* local_unknown - no alias, no user: luser_relay or 5.1.1 */
+/* local_unknown - no alias, no user: luser_relay or 5.1.1.
+ *
+ * The expansion of luser_relay is an ADDRESS and nothing else, as in
+ * Postfix: it carries the envelope's own local part ($local, $user,
+ * $recipient), so a leading '|', '/', ':include:' or '\' there is part of
+ * a name, never a command, file, include or "no .forward" mark (with
+ * "luser_relay = $local@other.example", RCPT TO:<"|cmd"@ourdomain> would
+ * otherwise run cmd). A relay address that is itself an unknown local
+ * user is not relayed again: it bounces. */
+#define LOCAL_LUSER_MARK    "\nluser_relay"    /* on the stack: no name has a newline */
+
 static void local_unknown(LOCAL_STATE *state, const LOCAL_ATTR *parent, const char *full,
                           const char *local, const char *user, const char *ext,
                           const char *domain)
@@ -518,7 +436,7 @@ static void local_unknown(LOCAL_STATE *state, const LOCAL_ATTR *parent, const ch
     BUF    *why = buf_alloc(100);
     int     flags;
 
-    if (*config_str(P_luser_relay) == 0) {
+    if (*config_str(P_luser_relay) == 0 || local_on_stack(state, LOCAL_LUSER_MARK)) {
         local_fail(state, full, "5.1.1", "unknown user: \"%s\"", user);
     } else {
         memset(&vars, 0, sizeof(vars));
@@ -529,16 +447,21 @@ static void local_unknown(LOCAL_STATE *state, const LOCAL_ATTR *parent, const ch
         vars.recipient = full;
         vars.recipient_delimiter = config_str(P_recipient_delimiter);
         vars.sender = parent->sender;
-        if (local_expand(config_str(P_luser_relay), &vars, relay, &flags, why) < 0) {
+        if (local_expand(config_str(P_luser_relay), &vars, NULL, relay, &flags, why) < 0) {
             local_fail(state, full, "4.3.5", "luser_relay: %s", buf_str(why));
         } else if (local_privs_default(&privs, why) < 0) {
             local_fail(state, full, "4.3.0", "%s", buf_str(why));
         } else {
             attr.address = full;
             attr.privs = &privs;
-            attr.source = LOCAL_SRC_ALIAS;
+            attr.source = LOCAL_SRC_RCPT;
             attr.user = NULL;
-            local_deliver_token(state, &attr, buf_str(relay));
+            if (local_push(state, LOCAL_LUSER_MARK) < 0) {
+                local_fail(state, full, "5.4.6", "mail forwarding loop for %s", full);
+            } else {
+                local_deliver_address(state, &attr, buf_str(relay), LOCAL_ADDR_PLAIN);
+                local_pop(state);
+            }
             local_privs_free(&privs);
         }
     }
@@ -608,29 +531,40 @@ static void local_deliver_local(LOCAL_STATE *state, const LOCAL_ATTR *parent,
 
 /* local_deliver_address - an address: ours (local), or forwarded */
 static void local_deliver_address(LOCAL_STATE *state, const LOCAL_ATTR *parent,
-                                  const char *addr)
+                                  const char *addr, int how)
 {
     BUF    *local = buf_alloc(64);
     BUF    *full = buf_alloc(100);
     const char *at;
     const char *domain;
     int     no_expand = 0;
+    int     ours;
     LOCAL_STATUS st;
 
-    /* \user: that user's mailbox, no alias or .forward (Postfix's .forward idiom). */
-    if (*addr == '\\') {
+    /* \user: that user's mailbox, no alias or .forward (Postfix's .forward
+     * idiom). Only inside alias, .forward and :include: values: for the
+     * envelope recipient the backslash is just a character of the name. */
+    if (how == LOCAL_ADDR_BACKSLASH && *addr == '\\') {
         addr++;
         no_expand = 1;
     }
     at = strrchr(addr, '@');
     buf_reset(local);
     buf_append(local, addr, at ? (size_t) (at - addr) : strlen(addr));
-    domain = at ? at + 1 : config_str(P_myorigin);
+    domain = at && at[1] ? at + 1 : config_str(P_myorigin);    /* user, user@: $myorigin */
     buf_sprintf(full, "%s@%s", buf_str(local), domain);
     if (buf_len(local) == 0) {
         local_fail(state, buf_str(full), "5.1.3", "bad address syntax");
-    } else if (!local_domain_is_local(domain)) {
-        if (!local_seen(state, "forward", buf_str(full))) {
+    } else if ((ours = resolve_local(domain)) < 0) {
+        local_fail(state, buf_str(full), "4.3.0", "cannot decide whether %s is local: "
+                   "table lookup failure", domain);
+    } else if (!ours) {
+        /* The copy we would send carries this message's Delivered-To
+         * lines: one naming the address already means it came back. */
+        if (local_msg_delivered(state->msg, buf_str(full))) {
+            local_fail(state, buf_str(full), "5.4.6", "mail forwarding loop for %s",
+                       buf_str(full));
+        } else if (!local_seen(state, "forward", buf_str(full))) {
             local_status_init(&st);
             local_deliver_forward(state, parent, buf_str(full), &st);
             local_done(state, buf_str(full), &st);
@@ -657,7 +591,7 @@ void    local_deliver_recipient(LOCAL_STATE *state, const char *rcpt)
                    state->msg->hops);
         return;
     }
-    local_deliver_address(state, &attr, rcpt);
+    local_deliver_address(state, &attr, rcpt, LOCAL_ADDR_PLAIN);
     if (state->ndest == 0) {
         /* Every destination was one this expansion had delivered already. */
         local_status_set(&state->result, "2.0.0", "delivered (no new destinations)");

@@ -30,6 +30,7 @@
 #include "msg.h"
 #include "qfile.h"
 #include "queue_id.h"
+#include "resolve_local.h"
 
 #define LOCAL_RCPT_MAX      10000   /* recipients per request */
 #define LOCAL_FLOCK_WAIT    10      /* seconds to wait for the shared lock */
@@ -53,7 +54,7 @@ typedef struct LOCAL_REQUEST {
     LOCAL_RCPT *rcpt;
 } LOCAL_REQUEST;
 
-/* local_init - after the privilege checklist: open the alias tables */
+/* local_init - after the privilege checklist: open the alias and domain tables */
 void    local_init(void)
 {
     BUF    *why = buf_alloc(100);
@@ -61,6 +62,9 @@ void    local_init(void)
     umask(077);
     if (local_alias_open(config_str(P_alias_maps), why) < 0)
         msg_fatal("alias_maps: %s", buf_str(why));
+    /* Which domains are ours: the lists and their tables, opened now. */
+    if (resolve_local_init(why) < 0)
+        msg_fatal("%s", buf_str(why));
     buf_free(why);
 }
 

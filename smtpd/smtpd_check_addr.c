@@ -23,6 +23,7 @@
 #include "mem.h"
 #include "msg.h"
 #include "resolve_local.h"
+#include "split_addr.h"
 #include "smtpd_check_int.h"
 
 #define G smtpd_check_g
@@ -67,7 +68,7 @@ static void canon_split(const char *addr, CANON *c)
     lower_in_place(buf_str(c->local));
     lower_in_place(buf_str(c->domain));
     buf_set(c->base, buf_str(c->local));
-    if (*delims && (pos = strcspn(buf_str(c->local), delims)) > 0 && pos < buf_len(c->local))
+    if ((pos = split_addr(buf_str(c->local), buf_len(c->local), delims)) > 0)
         buf_truncate(c->base, pos);
 }
 

@@ -7,6 +7,7 @@
 #include "msg.h"
 #include "resolve.h"
 #include "resolve_local.h"
+#include "split_addr.h"
 
 struct RESOLVER {
     MAPS   *transport_maps;         /* NULL when $transport_maps is empty */
@@ -93,10 +94,10 @@ static DICT_STATUS resolve_transport_maps(RESOLVER *r, const char *addr, const c
     size_t  cut;
 
     st = resolve_find(r, addr, result, why);
-    if (st == DICT_NOTFOUND && *delims && at) {
+    if (st == DICT_NOTFOUND && at) {
         /* user+ext@domain failed: try user@domain */
-        cut = strcspn(addr, delims);
-        if (cut > 0 && addr + cut < at) {
+        cut = split_addr(addr, (size_t) (at - addr), delims);
+        if (cut > 0) {
             buf_reset(key);
             buf_append(key, addr, cut);
             buf_puts(key, at);

@@ -762,6 +762,43 @@ START_TEST(test_canonical_lookup_order_and_extension)
 }
 END_TEST
 
+START_TEST(test_canonical_user_form_uses_resolve_local)
+{
+    RESULT *r;
+
+    /* "Is this domain ours" is resolve_local's answer here too: our own
+     * address literals in any spelling and tables in mydestination. */
+    setup("mydestination = localhost, inline:{tab.example=x}\n"
+          "canonical_maps = inline:{user=local.user}\n");
+    r = submit(CLEANUP_FLAG_MAP_OK, "a@x",
+               "user@[127.0.0.1] user@[IPv6:0::1] user@tab.example user@[192.0.2.99]",
+               "Subject: s\n\nb\n");
+    ck_assert_int_eq(r->status, 0);
+    ck_assert_str_eq(buf_str(r->rcpts), "user@[127.0.0.1]>local.user@example.org "
+                     "user@[IPv6:0::1]>local.user@example.org "
+                     "user@tab.example>local.user@example.org "
+                     "user@[192.0.2.99]>user@[192.0.2.99] ");
+}
+END_TEST
+
+START_TEST(test_canonical_split_is_split_addr)
+{
+    RESULT *r;
+
+    /* split_addr: with '-' a delimiter, owner-xxx is no owner + extension;
+     * a local part that starts with a delimiter is not split at all. */
+    setup("recipient_delimiter = +-\n"
+          "canonical_maps = inline:{owner@example.org=boss@example.org,"
+          " user@example.org=u@example.net}\n");
+    r = submit(CLEANUP_FLAG_MAP_OK, "a@x", "owner-list@example.org +user+x@example.org "
+               "user-a+b@example.org", "Subject: s\n\nb\n");
+    ck_assert_int_eq(r->status, 0);
+    ck_assert_str_eq(buf_str(r->rcpts), "owner-list@example.org>owner-list@example.org "
+                     "+user+x@example.org>+user+x@example.org "
+                     "user-a+b@example.org>u-a+b@example.net ");
+}
+END_TEST
+
 START_TEST(test_virtual_expansion_dedup_self)
 {
     RESULT *r;
@@ -931,6 +968,8 @@ int     main(void)
     tcase_add_test(tk, test_checks_trylater_defers);
     tcase_add_test(tm, test_canonical_envelope_and_headers);
     tcase_add_test(tm, test_canonical_lookup_order_and_extension);
+    tcase_add_test(tm, test_canonical_user_form_uses_resolve_local);
+    tcase_add_test(tm, test_canonical_split_is_split_addr);
     tcase_add_test(tm, test_virtual_expansion_dedup_self);
     tcase_add_test(tm, test_duplicates_removed);
     tcase_add_test(tm, test_virtual_limits_defer);

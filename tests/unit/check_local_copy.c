@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "local.h"
+#include "mem.h"
 #include "record.h"
 #include "testsupport.h"
 
@@ -167,6 +168,49 @@ START_TEST(test_bad_data_offset_is_a_read_error)
 }
 END_TEST
 
+START_TEST(test_addresses_are_written_quoted)
+{
+    LOCAL_MSG msg;
+    char   *dir = ts_tempdir();
+    char   *path = ts_path(dir, "out");
+    int     fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    BUF    *why = buf_alloc(10);
+    char   *text;
+    const char *want_from = "From \"john q. public\"@example.org  ";
+    const char *want_headers = "Return-Path: <\"john q. public\"@example.org>\n"
+        "Delivered-To: \"x y\"@example.org\n";
+
+    /* The sender comes in the internal form (as in the queue file); the
+     * recipient as local_state_init made it (external). */
+    write_queue(&msg);
+    ck_assert_int_eq(local_copy(&msg, "john q. public@example.org", "\"x y\"@example.org", fd,
+                                LOCAL_COPY_MBOX, 0, why), LOCAL_COPY_OK);
+    close(fd);
+    text = ts_read_file(path, NULL);
+    ck_assert_msg(strncmp(text, want_from, strlen(want_from)) == 0, "%s", text);
+    ck_assert_msg(strstr(text, want_headers) == strchr(text, '\n') + 1, "%s", text);
+    free(text);
+    close(msg.fd);
+    buf_free(why);
+    free(path);
+}
+END_TEST
+
+START_TEST(test_delivered_to_matches_the_quoted_form)
+{
+    LOCAL_MSG msg;
+
+    memset(&msg, 0, sizeof(msg));
+    msg.delivered[msg.ndelivered++] = xstrdup("\"x y\"@example.org");
+    msg.delivered[msg.ndelivered++] = xstrdup("old form@example.org");
+    ck_assert(local_msg_delivered(&msg, "x y@example.org"));
+    ck_assert(local_msg_delivered(&msg, "X Y@Example.org"));
+    ck_assert(local_msg_delivered(&msg, "old form@example.org"));
+    ck_assert(!local_msg_delivered(&msg, "xy@example.org"));
+    local_msg_free_headers(&msg);
+}
+END_TEST
+
 START_TEST(test_from_line_for_null_sender)
 {
     BUF    *out = buf_alloc(10);
@@ -188,6 +232,8 @@ int main(void)
     tcase_add_test(tc, test_limit_stops_the_copy);
     tcase_add_test(tc, test_scan_finds_delivered_to_in_headers_only);
     tcase_add_test(tc, test_bad_data_offset_is_a_read_error);
+    tcase_add_test(tc, test_addresses_are_written_quoted);
+    tcase_add_test(tc, test_delivered_to_matches_the_quoted_form);
     tcase_add_test(tc, test_from_line_for_null_sender);
     suite_add_tcase(s, tc);
     return ts_run_suite(s);

@@ -140,6 +140,23 @@ START_TEST(test_transport_maps_order)
 }
 END_TEST
 
+START_TEST(test_transport_maps_split_addr)
+{
+    static const char *const extra[] = {
+        "recipient_delimiter", "-+",
+        "transport_maps", "inline:{ owner@t.test=one:, list@t.test=two:, t.test=three:h3 }",
+        NULL};
+
+    /* The user part is split_addr's: "owner-xxx" and "xxx-request" are not
+     * split with '-' among the delimiters; the first delimiter splits. */
+    base_config(extra);
+    expect("owner-list@t.test", "three|h3|owner-list@t.test");
+    expect("list-request@t.test", "three|h3|list-request@t.test");
+    expect("list+a-b@t.test", "two|t.test|list+a-b@t.test");
+    expect("owner+x@t.test", "one|t.test|owner+x@t.test");
+}
+END_TEST
+
 START_TEST(test_trylater)
 {
     char   *missing = ts_path(tdir, "no-such-table");
@@ -185,6 +202,7 @@ static Suite *resolve_suite(void)
     tcase_add_test(tc, test_myorigin);
     tcase_add_test(tc, test_transport_values);
     tcase_add_test(tc, test_transport_maps_order);
+    tcase_add_test(tc, test_transport_maps_split_addr);
     tcase_add_test(tc, test_trylater);
     tcase_add_test(tc, test_literals);
     suite_add_tcase(s, tc);

@@ -36,6 +36,21 @@ static const struct {
     {"[127.0.0.1]", RESOLVE_CLASS_LOCAL},
     {"[IPv6:2001:db8::10]", RESOLVE_CLASS_LOCAL},
     {"[IPv6:::1]", RESOLVE_CLASS_LOCAL},
+    /* Every spelling of an own address is the same binary address. */
+    {"[IPv6:0::1]", RESOLVE_CLASS_LOCAL},
+    {"[IPv6:0:0::1]", RESOLVE_CLASS_LOCAL},
+    {"[IPv6:0:0:0:0:0:0:0:1]", RESOLVE_CLASS_LOCAL},
+    {"[ipv6:0000:0000::0001]", RESOLVE_CLASS_LOCAL},
+    {"[IPv6:::ffff:127.0.0.1]", RESOLVE_CLASS_LOCAL},    /* IPv4-mapped 127.0.0.1 */
+    {"[IPv6:2001:DB8:0::10]", RESOLVE_CLASS_LOCAL},
+    {"[IPv6:2001:0db8:0000:0000:0000:0000:0000:0010]", RESOLVE_CLASS_LOCAL},
+    {"[IPv6:::ffff:192.0.2.10]", RESOLVE_CLASS_LOCAL},
+    {"[127.0.0.1].", RESOLVE_CLASS_DEFAULT},           /* not a literal */
+    {"[127.1]", RESOLVE_CLASS_DEFAULT},                /* inet_pton's syntax only */
+    {"[IPv6:::2]", RESOLVE_CLASS_DEFAULT},
+    {"[::1]", RESOLVE_CLASS_DEFAULT},                  /* RFC 5321: IPv6 needs its tag */
+    {"[127.0.0.1", RESOLVE_CLASS_DEFAULT},
+    {"127.0.0.1", RESOLVE_CLASS_DEFAULT},
     {"[192.0.2.11]", RESOLVE_CLASS_DEFAULT},
     {"[IPv6:192.0.2.10]", RESOLVE_CLASS_DEFAULT},
     {"alias.example", RESOLVE_CLASS_ALIAS},         /* $virtual_alias_maps */
@@ -67,6 +82,23 @@ START_TEST(test_local_and_trylater)
     ck_assert_int_eq(resolve_local("remote.example"), -1);
     /* local domains are decided before the broken table is asked */
     ck_assert_int_eq(resolve_local("mx.example.com"), 1);
+}
+END_TEST
+
+START_TEST(test_tables_in_mydestination)
+{
+    /* A table in mydestination answers the same for every caller: smtpd,
+     * cleanup, qmgr and local all ask resolve_local(). */
+    config_set("mydestination", "localhost, inline:{Table.Example=x}");
+    resolve_local_reset();
+    ck_assert_int_eq(resolve_local("table.example"), 1);
+    ck_assert_int_eq(resolve_local("TABLE.example."), 1);
+    ck_assert_int_eq(resolve_local("other.example"), 0);
+    ck_assert_int_eq(resolve_local("[127.0.0.1]"), 1);
+    config_set("mydestination", "texthash:/nonexistent/surel-mydest");
+    resolve_local_reset();
+    ck_assert_int_eq(resolve_local("table.example"), -1);
+    ck_assert_int_eq(resolve_local("[IPv6:0::1]"), 1);   /* literals need no table */
 }
 END_TEST
 
@@ -118,6 +150,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_loop_test(tc, test_classes, 0, (int) (sizeof(class_cases) / sizeof(class_cases[0])));
     tcase_add_test(tc, test_local_and_trylater);
+    tcase_add_test(tc, test_tables_in_mydestination);
     tcase_add_test(tc, test_own_addr);
     tcase_add_test(tc, test_all_interfaces);
     tcase_add_test(tc, test_bad_list);

@@ -298,6 +298,18 @@ static const RCPT_CASE rcpt_cases[] = {
     {NULL, OUTSIDE, "c.example", "s@c.example", "j\xc3\xbcrgen@mx.example.com", REJECT,
      "550 5.1.1 <j\xc3\xbcrgen@mx.example.com>: Recipient address rejected: "
      "User unknown in local recipient table"},
+    /* 87: the extension split is split_addr's: several delimiters, the first
+     * one found splits; "xxx-request" and "owner-xxx" stay whole with '-' */
+    {"recipient_delimiter = +-\n", OUTSIDE, "c.example", "s@c.example",
+     "alice-x+y@mx.example.com", OK, NULL},
+    {"recipient_delimiter = -\n", OUTSIDE, "c.example", "s@c.example",
+     "alice-request@mx.example.com", REJECT,
+     "550 5.1.1 <alice-request@mx.example.com>: Recipient address rejected: "
+     "User unknown in local recipient table"},
+    {"recipient_delimiter = +\n", OUTSIDE, "c.example", "s@c.example",
+     "+alice@mx.example.com", REJECT,
+     "550 5.1.1 <+alice@mx.example.com>: Recipient address rejected: "
+     "User unknown in local recipient table"},
 };
 
 START_TEST(test_rcpt_table)

@@ -1,4 +1,4 @@
-/* local_forward - addresses that aliases or .forward files send elsewhere.
+/* local_reinject - addresses that aliases or .forward files send elsewhere.
  *
  * An expansion that yields an address outside $mydestination is not ours
  * to deliver: as Postfix does, local submits a new message for it through
