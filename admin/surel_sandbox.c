@@ -113,12 +113,7 @@ typedef struct SANDBOX {
     BUF    *path;                   /* scratch */
 } SANDBOX;
 
-/* sandbox_usage - the synopsis, exit 2 */
-static void sandbox_usage(void)
-{
-    fprintf(stderr, "usage: surel sandbox DIR [--smtp-port N] [--force]\n");
-    exit(2);
-}
+#define SANDBOX_USAGE "usage: surel sandbox DIR [--smtp-port N] [--force]"
 
 /* sandbox_plain_path - 1 when every byte of path is safe inside main.cf */
 static int sandbox_plain_path(const char *path)
@@ -439,8 +434,8 @@ static void sandbox_folders(SANDBOX *sb)
     buf_free(box);
 }
 
-/* sandbox_args - parse DIR, --smtp-port and --force */
-static void sandbox_args(SANDBOX *sb, int argc, char **argv)
+/* surel_sandbox_args - DIR, --smtp-port N and --force; 0, or -1 + why */
+int     surel_sandbox_args(int argc, char **argv, SANDBOX_ARGS *args, BUF *why)
 {
     static const struct option opts[] = {
         {"smtp-port", required_argument, NULL, 'p'},
@@ -451,26 +446,35 @@ static void sandbox_args(SANDBOX *sb, int argc, char **argv)
     long    port;
     int     ch;
 
-    sb->port = SANDBOX_DEFAULT_PORT;
+    memset(args, 0, sizeof(*args));
+    args->port = SANDBOX_DEFAULT_PORT;
+    optind = 0;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
         case 'p':
             errno = 0;
             port = strtol(optarg, &end, 10);
-            if (errno || *end || end == optarg || port < 1 || port > 65535)
-                msg_fatal("--smtp-port: '%s' is not a port number (1-65535)", optarg);
-            sb->port = (int) port;
+            if (*optarg < '0' || *optarg > '9' || errno || *end || port < 1
+                || port > 65535) {
+                buf_sprintf(why, "--smtp-port: '%s' is not a port number (1-65535)", optarg);
+                return -1;
+            }
+            args->port = (int) port;
             break;
         case 'F':
-            sb->force = 1;
+            args->force = 1;
             break;
         default:
-            sandbox_usage();
+            buf_sprintf(why, "%s", SANDBOX_USAGE);
+            return -1;
         }
     }
-    if (optind != argc - 1)
-        sandbox_usage();
-    sb->dir = xstrdup(argv[optind]);
+    if (optind != argc - 1) {
+        buf_sprintf(why, "%s", SANDBOX_USAGE);
+        return -1;
+    }
+    args->dir = argv[optind];
+    return 0;
 }
 
 /* sandbox_dir - create DIR if needed and make its name absolute */
@@ -501,10 +505,17 @@ int surel_sandbox_main(int argc, char **argv)
     SANDBOX sb;
     BUF    *text = buf_alloc(4096);
     struct stat st;
+    SANDBOX_ARGS args;
 
     memset(&sb, 0, sizeof(sb));
+    if (surel_sandbox_args(argc, argv, &args, text) < 0) {
+        fprintf(stderr, "%s\n", buf_str(text));
+        return 2;
+    }
+    sb.dir = xstrdup(args.dir);
+    sb.port = args.port;
+    sb.force = args.force;
     sb.path = buf_alloc(256);
-    sandbox_args(&sb, argc, argv);
     sandbox_dir(&sb);
     if (lstat(sandbox_path(&sb, "etc/main.cf"), &st) == 0 && !sb.force)
         msg_fatal("%s already holds a surel instance (%s exists); "
