@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -101,6 +102,22 @@ static MASTER_SERV *master_serv_create(const MASTER_ENT *ent, char *endpoint)
     return serv;
 }
 
+/* master_program_ok - does the service's program exist? A missing one is
+ * the administrator's configuration error: say so plainly, every start
+ * and reload, and leave that service out rather than crash-loop it (or
+ * refuse to run the services that work). `surel check` reports it too. */
+static int master_program_ok(const MASTER_SERV *serv, const char *master_cf, int lineno)
+{
+    struct stat st;
+
+    if (stat(serv->path, &st) == 0 && S_ISREG(st.st_mode) && access(serv->path, X_OK) == 0)
+        return 1;
+    msg_warn("%s line %d: service %s/%s: no program %s: the service is not started "
+             "(install the program, or comment the service out)", master_cf, lineno,
+             serv->name, mastercf_type_name(serv->type), serv->path);
+    return 0;
+}
+
 /* master_services_read - master.cf as a list of services; -1 with why */
 int master_services_read(MASTER_SERV **list, BUF *why)
 {
@@ -137,8 +154,13 @@ int master_services_read(MASTER_SERV **list, BUF *why)
         if (ent->wakeup && ent->type == MASTER_INET)
             msg_warn("%s line %d: service %s: wakeup is ignored for inet services",
                      buf_str(path), ent->lineno, ent->name);
-        *tail = master_serv_create(ent, endpoint);
-        tail = &(*tail)->next;
+        serv = master_serv_create(ent, endpoint);
+        if (!master_program_ok(serv, buf_str(path), ent->lineno)) {
+            master_serv_free(serv);
+            continue;
+        }
+        *tail = serv;
+        tail = &serv->next;
     }
     mastercf_free(&cf);
     buf_free(path);

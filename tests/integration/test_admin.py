@@ -354,6 +354,14 @@ class Install(unittest.TestCase):
             with open(os.path.join(config, name)) as f, \
                     open(os.path.join(h.SOURCE_DIR, "conf", name)) as g:
                 self.assertEqual(f.read(), g.read(), name)
+        # The master.cf template `surel sandbox` reads once installed, and
+        # the parameter reference made from params.def.
+        with open(dest + c["SUREL_TEMPLATE_DIR"] + "/master.cf") as f, \
+                open(os.path.join(h.SOURCE_DIR, "conf", "master.cf")) as g:
+            self.assertEqual(f.read(), g.read())
+        # (GNUInstallDirs leaves an empty cache entry for the default share/man.)
+        mandir = dest + prefix + "/" + (c.get("CMAKE_INSTALL_MANDIR") or "share/man")
+        self.assertTrue(os.path.exists(mandir + "/man5/surel.conf.5"), mandir)
         queue = dest + c["SUREL_QUEUE_DIR"]
         modes = {"": 0o755, "maildrop": 0o1730, "public": 0o2710, "pid": 0o755}
         for name in ("temp", "incoming", "active", "deferred", "hold", "corrupt", "bounce",
