@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -85,10 +84,7 @@ static MASTER_SERV *master_serv_create(const MASTER_ENT *ent, char *endpoint)
     serv->wakeup_on_use = ent->wakeup_on_use;
     serv->maxproc = ent->maxproc;
     serv->status_rd = serv->status_wr = -1;
-    if (ent->argv[0][0] == '/')
-        buf_set(path, ent->argv[0]);
-    else
-        buf_sprintf(path, "%s/%s", config_str(P_daemon_directory), ent->argv[0]);
+    serv->program_ok = mastercf_program(ent->argv[0], config_str(P_daemon_directory), path);
     serv->path = buf_steal(path);
     /* The tail of the child's argv: -o overrides, then the arguments. */
     serv->argv = xcalloc((size_t) (2 * ent->noverrides + ent->argc + 1), sizeof(char *));
@@ -108,9 +104,7 @@ static MASTER_SERV *master_serv_create(const MASTER_ENT *ent, char *endpoint)
  * refuse to run the services that work). `surel check` reports it too. */
 static int master_program_ok(const MASTER_SERV *serv, const char *master_cf, int lineno)
 {
-    struct stat st;
-
-    if (stat(serv->path, &st) == 0 && S_ISREG(st.st_mode) && access(serv->path, X_OK) == 0)
+    if (serv->program_ok)
         return 1;
     msg_warn("%s line %d: service %s/%s: no program %s: the service is not started "
              "(install the program, or comment the service out)", master_cf, lineno,
