@@ -539,9 +539,9 @@ int surel_sandbox_main(int argc, char **argv)
 {
     SANDBOX sb;
     BUF    *text = buf_alloc(4096);
+    BUF    *master_cf = buf_alloc(4096);
     struct stat st;
     SANDBOX_ARGS args;
-    char   *template;
 
     memset(&sb, 0, sizeof(sb));
     if (surel_sandbox_args(argc, argv, &args, text) < 0) {
@@ -552,23 +552,22 @@ int surel_sandbox_main(int argc, char **argv)
     sb.port = args.port;
     sb.force = args.force;
     sb.path = buf_alloc(256);
+    /* The template first: without it nothing is created. */
+    sb.bin_dir = sandbox_bin_dir();
+    sandbox_template_path(&sb, text);
+    sandbox_master_cf(&sb, master_cf, buf_str(text));
     sandbox_dir(&sb);
     if (lstat(sandbox_path(&sb, "etc/main.cf"), &st) == 0 && !sb.force)
         msg_fatal("%s already holds a surel instance (%s exists); "
                   "remove it or use --force to rewrite its configuration",
                   sb.dir, buf_str(sb.path));
     sandbox_accounts(&sb);
-    sb.bin_dir = sandbox_bin_dir();
     sandbox_folders(&sb);
 
     sandbox_main_cf(&sb, text);
     sandbox_write(sandbox_path(&sb, "etc/main.cf"), buf_str(text),
                   sb.ids.root_uid, sb.ids.root_gid, 0644);
-    sandbox_template_path(&sb, sb.path);
-    template = xstrdup(buf_str(sb.path));
-    sandbox_master_cf(&sb, text, template);
-    xfree(template);
-    sandbox_write(sandbox_path(&sb, "etc/master.cf"), buf_str(text),
+    sandbox_write(sandbox_path(&sb, "etc/master.cf"), buf_str(master_cf),
                   sb.ids.root_uid, sb.ids.root_gid, 0644);
     sandbox_text_files(&sb, sb.ids.root_uid, sb.ids.root_gid);
 
@@ -578,6 +577,7 @@ int surel_sandbox_main(int argc, char **argv)
            "  log:    %s/log/maillog\n",
            sb.dir, sb.port, sb.mail_owner, sb.dir, sb.dir, sb.dir);
     buf_free(text);
+    buf_free(master_cf);
     buf_free(sb.path);
     xfree(sb.dir);
     xfree(sb.bin_dir);

@@ -3,6 +3,7 @@ refusing an existing one, --smtp-port, and the instance starting."""
 import grp
 import os
 import pwd
+import re
 import shutil
 import socket
 import stat
@@ -175,6 +176,27 @@ class SandboxLayout(h.InstanceTest):
                 if not commented:
                     self.assertTrue(os.access(os.path.join(daemon_dir, fields[7]), os.X_OK),
                                     fields)
+
+    def test_outside_the_build_the_installed_template_is_read(self):
+        # A surel that is not in the build's bin/ reads the master.cf the
+        # install lays down in SUREL_TEMPLATE_DIR, never a copy of its own.
+        bindir = tempfile.mkdtemp(prefix="surel-bin-")
+        self.addCleanup(shutil.rmtree, bindir, True)
+        surel = os.path.join(bindir, "surel")
+        shutil.copy2(h.binary("surel"), surel)
+        root = tempfile.mkdtemp(prefix="surel-it-")
+        self.addCleanup(shutil.rmtree, root, True)
+        r = h.run([surel, "sandbox", root, "--smtp-port", str(h.free_port())], check=False)
+        m = re.search(r"master\.cf template (\S+): ", r.stderr)
+        if r.returncode == 0:
+            with open(os.path.join(root, "etc", "master.cf")) as f:
+                template = re.search(r"^# from (\S+);", f.read(), re.M).group(1)
+            self.assertFalse(template.startswith(h.SOURCE_DIR), template)
+        else:
+            self.assertIsNotNone(m, r.stderr)
+            self.assertTrue(m.group(1).endswith("/share/surel/master.cf"), m.group(1))
+            self.assertFalse(os.path.exists(m.group(1)))
+            self.assertEqual(os.listdir(root), [])      # nothing was made
 
     def test_default_port_is_2525(self):
         root = tempfile.mkdtemp(prefix="surel-it-")
