@@ -3,6 +3,7 @@
  *      surel - administer a surel mail system
  * SYNOPSIS
  *      surel [-c config_dir] [-v] verb [arguments]
+ *      surel --help | --version | help VERB
  * DESCRIPTION
  *      The one admin command (Postfix's postfix, postconf, postmap,
  *      postqueue and postsuper in one). Verbs:
@@ -23,7 +24,11 @@
  *                      look at and change the mail queue, as postqueue,
  *                      postsuper and postcat do
  *
+ *      help [VERB]     say what a verb does (surel --help: every verb)
+ *
  *      -c config_dir (or $MAIL_CONFIG) selects the configuration folder.
+ *      --version prints `surel VERSION` (mail_version's built-in value).
+ *      The verbs are the rows of admin/surel_verbs.c.
  * SECURITY
  *      Verbs that change the mail system need the rights of the instance's
  *      owner (root for a system instance); read-only verbs work for anyone
@@ -31,92 +36,13 @@
  * DIAGNOSTICS
  *      Problems go to stderr; the exit status is 0 on success.
  */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
 #include "msg.h"
 #include "surel.h"
 
-const char *surel_config_dir;
-
-/* Verbs are weak so that a verb's file may be developed apart; a verb
- * whose file is missing from the build says so instead of failing to link. */
-#pragma weak surel_start_main
-#pragma weak surel_stop_main
-#pragma weak surel_reload_main
-#pragma weak surel_status_main
-#pragma weak surel_check_main
-#pragma weak surel_conf_main
-#pragma weak surel_map_main
-#pragma weak surel_sandbox_main
-#pragma weak surel_queue_main
-
-static const struct {
-    const char *name;
-    int     (*fn)(int, char **);
-    const char *help;
-} surel_verbs[] = {
-    {"start", surel_start_main, "start [-f]"},
-    {"stop", surel_stop_main, "stop"},
-    {"reload", surel_reload_main, "reload"},
-    {"status", surel_status_main, "status"},
-    {"check", surel_check_main, "check"},
-    {"conf", surel_conf_main, "conf [-d|-n] [name[=value] ...]"},
-    {"map", surel_map_main, "map build|query TYPE:FILE [KEY]"},
-    {"sandbox", surel_sandbox_main, "sandbox DIR [--smtp-port N]"},
-    {"queue", surel_queue_main, "queue list [-j]|flush [site]|show [-e|-h|-b] ID|\n"
-     "          delete|hold|release|requeue ID|ALL|- [queue...]"},
-};
-
-#define SUREL_NVERBS (sizeof(surel_verbs) / sizeof(surel_verbs[0]))
-
-static void usage(void)
-{
-    size_t i;
-
-    fprintf(stderr, "usage: surel [-c config_dir] [-v] verb [arguments]\nverbs:\n");
-    for (i = 0; i < SUREL_NVERBS; i++)
-        fprintf(stderr, "  surel %s\n", surel_verbs[i].help);
-    exit(2);
-}
-
+/* main - log to stderr, give up a set-gid right at once, run the verb */
 int main(int argc, char **argv)
 {
-    int     ch;
-    size_t  i;
-
     msg_init("surel", MSG_TO_STDERR);
     surel_setgid_init();
-    while ((ch = getopt(argc, argv, "+c:v")) != -1) {
-        switch (ch) {
-        case 'c':
-            surel_config_dir = optarg;
-            break;
-        case 'v':
-            msg_verbose++;
-            break;
-        default:
-            usage();
-        }
-    }
-    if (optind >= argc)
-        usage();
-    for (i = 0; i < SUREL_NVERBS; i++) {
-        if (strcmp(argv[optind], surel_verbs[i].name) == 0) {
-            if (surel_verbs[i].fn == NULL)
-                msg_fatal("verb '%s' is not part of this build", argv[optind]);
-            /* Each verb parses its own options from argv[1]; optind = 0
-             * makes glibc's getopt start afresh. */
-            if (strcmp(argv[optind], "queue") != 0)
-                surel_setgid_forget();
-            argc -= optind;
-            argv += optind;
-            optind = 0;
-            return surel_verbs[i].fn(argc, argv);
-        }
-    }
-    msg_warn("unknown verb '%s'", argv[optind]);
-    usage();
+    return surel_run(argc, argv);
 }

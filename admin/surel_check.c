@@ -93,14 +93,9 @@ static int check_config_file(const char *name)
 static int check_program(const char *prog, const char *service, int lineno)
 {
     BUF    *path = buf_alloc(256);
-    struct stat st;
     int     problems = 0;
 
-    if (strchr(prog, '/'))
-        buf_sprintf(path, "%s", prog);
-    else
-        buf_sprintf(path, "%s/%s", config_str(P_daemon_directory), prog);
-    if (stat(buf_str(path), &st) < 0 || !S_ISREG(st.st_mode) || access(buf_str(path), X_OK) < 0) {
+    if (!mastercf_program(prog, config_str(P_daemon_directory), path)) {
         if (service)
             msg_warn("master.cf line %d: service %s: no program %s", lineno, service,
                      buf_str(path));

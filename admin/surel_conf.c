@@ -56,11 +56,6 @@
 #include "msg.h"
 #include "surel.h"
 
-#define CONF_SHOW_DEFS  (1 << 0)    /* -d */
-#define CONF_SHOW_SET   (1 << 1)    /* -n */
-#define CONF_HIDE_NAME  (1 << 2)    /* -h */
-#define CONF_EXPAND     (1 << 3)    /* -x */
-
 #define CONF_FILE_MAX   (4 * 1024 * 1024)       /* main.cf larger than this is refused */
 
 /* One name=value (or -X name) request. */
@@ -533,71 +528,93 @@ static int conf_master(const char *dir, char **names, int count)
     return 0;
 }
 
-/* conf_usage - say how, exit 1 */
-static void conf_usage(void)
-{
-    msg_fatal("usage: surel conf [-dhnx] [name ...] | [-e] name=value ... | -X name ... "
-              "| -M [service[/type] ...]");
-}
+#define CONF_USAGE "usage: surel conf [-dhnx] [name ...] | [-e] name=value ... | -X name ... " \
+                   "| -M [service[/type] ...]"
 
-/* surel_conf_main - the `surel conf` verb */
-int surel_conf_main(int argc, char **argv)
+/* surel_conf_args - options and operands of `surel conf`; 0, or -1 + why */
+int     surel_conf_args(int argc, char **argv, CONF_ARGS *args, BUF *why)
 {
-    const char *opt_dir = surel_config_dir;
-    const char *dir;
-    int     mode = 0;
     int     master = 0;
     int     remove = 0;
     int     edit = 0;
     int     ch;
     int     i;
 
+    memset(args, 0, sizeof(*args));
+    args->config_dir = surel_config_dir;
+    optind = 0;
     while ((ch = getopt(argc, argv, "c:dehMnxX")) != -1) {
         switch (ch) {
         case 'c':
-            opt_dir = optarg;
+            args->config_dir = optarg;
             break;
         case 'd':
-            mode |= CONF_SHOW_DEFS;
+            args->mode |= CONF_SHOW_DEFS;
             break;
         case 'e':
             edit = 1;
             break;
         case 'h':
-            mode |= CONF_HIDE_NAME;
+            args->mode |= CONF_HIDE_NAME;
             break;
         case 'M':
             master = 1;
             break;
         case 'n':
-            mode |= CONF_SHOW_SET;
+            args->mode |= CONF_SHOW_SET;
             break;
         case 'x':
-            mode |= CONF_EXPAND;
+            args->mode |= CONF_EXPAND;
             break;
         case 'X':
             remove = 1;
             break;
         default:
-            conf_usage();
+            buf_sprintf(why, "%s", CONF_USAGE);
+            return -1;
         }
     }
-    argc -= optind;
-    argv += optind;
-    dir = config_choose_dir(opt_dir);
-    for (i = 0; i < argc && !edit && !remove && !master; i++)
-        if (strchr(argv[i], '=') != NULL)
+    args->names = argv + optind;
+    args->nnames = argc - optind;
+    /* A name=value operand means edit, as with postconf. */
+    for (i = 0; i < args->nnames && !edit && !remove && !master; i++)
+        if (strchr(args->names[i], '=') != NULL)
             edit = 1;
-    if ((mode & CONF_SHOW_DEFS) && (mode & CONF_SHOW_SET))
-        msg_fatal("-d and -n exclude each other");
-    if (master + remove + edit > 1)
-        msg_fatal("-M, -X and name=value exclude each other");
-    if (master)
-        return conf_master(dir, argv, argc);
-    if (remove || edit) {
-        if (argc == 0)
-            conf_usage();
-        return conf_edit(dir, argv, argc, remove);
+    if ((args->mode & CONF_SHOW_DEFS) && (args->mode & CONF_SHOW_SET)) {
+        buf_sprintf(why, "-d and -n exclude each other");
+        return -1;
     }
-    return conf_show(dir, mode, argv, argc);
+    if (master + remove + edit > 1) {
+        buf_sprintf(why, "-M, -X and name=value exclude each other");
+        return -1;
+    }
+    if ((remove || edit) && args->nnames == 0) {
+        buf_sprintf(why, "%s", CONF_USAGE);
+        return -1;
+    }
+    args->action = master ? CONF_ACT_MASTER : remove ? CONF_ACT_REMOVE
+        : edit ? CONF_ACT_EDIT : CONF_ACT_SHOW;
+    return 0;
+}
+
+/* surel_conf_main - the `surel conf` verb */
+int surel_conf_main(int argc, char **argv)
+{
+    CONF_ARGS args;
+    BUF    *why = buf_alloc(100);
+    const char *dir;
+
+    if (surel_conf_args(argc, argv, &args, why) < 0)
+        msg_fatal("%s", buf_str(why));
+    buf_free(why);
+    dir = config_choose_dir(args.config_dir);
+    switch (args.action) {
+    case CONF_ACT_MASTER:
+        return conf_master(dir, args.names, args.nnames);
+    case CONF_ACT_EDIT:
+    case CONF_ACT_REMOVE:
+        return conf_edit(dir, args.names, args.nnames, args.action == CONF_ACT_REMOVE);
+    default:
+        return conf_show(dir, args.mode, args.names, args.nnames);
+    }
 }

@@ -159,26 +159,41 @@ static int ctl_wait_master(pid_t child)
     return 1;
 }
 
+/* surel_start_args - `start [-f]`; 0, or -1 + why */
+int     surel_start_args(int argc, char **argv, int *foreground, BUF *why)
+{
+    int     ch;
+
+    *foreground = 0;
+    optind = 0;
+    while ((ch = getopt(argc, argv, "f")) != -1) {
+        if (ch != 'f') {
+            buf_sprintf(why, "usage: surel start [-f]");
+            return -1;
+        }
+        *foreground = 1;
+    }
+    if (optind != argc) {
+        buf_sprintf(why, "usage: surel start [-f]");
+        return -1;
+    }
+    return 0;
+}
+
 /* surel_start_main - the `surel start [-f]` verb */
 int surel_start_main(int argc, char **argv)
 {
     char   *master;
     char   *config_dir;
     pid_t   pid;
-    int     foreground = 0;
-    int     ch;
+    int     foreground;
+    BUF    *why = buf_alloc(100);
 
-    while ((ch = getopt(argc, argv, "f")) != -1) {
-        if (ch != 'f') {
-            fprintf(stderr, "usage: surel start [-f]\n");
-            return 2;
-        }
-        foreground = 1;
-    }
-    if (optind != argc) {
-        fprintf(stderr, "usage: surel start [-f]\n");
+    if (surel_start_args(argc, argv, &foreground, why) < 0) {
+        fprintf(stderr, "%s\n", buf_str(why));
         return 2;
     }
+    buf_free(why);
     ctl_load(1);
     if ((pid = ctl_probe()) != 0)
         msg_fatal("the surel mail system is already running: PID: %ld", (long) pid);

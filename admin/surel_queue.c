@@ -264,32 +264,44 @@ static int sq_list_showq(const char *queue_dir, int json)
     return fflush(stdout) == 0 ? 0 : 1;
 }
 
+/* surel_queue_list_args - `list [-j]`; 0, or -1 + why */
+int     surel_queue_list_args(int argc, char **argv, int *json, BUF *why)
+{
+    int     ch;
+
+    *json = 0;
+    optind = 0;
+    while ((ch = getopt(argc, argv, "j")) != -1) {
+        if (ch != 'j') {
+            buf_sprintf(why, "usage: surel queue list [-j]");
+            return -1;
+        }
+        *json = 1;
+    }
+    if (optind != argc) {
+        buf_sprintf(why, "usage: surel queue list [-j]");
+        return -1;
+    }
+    return 0;
+}
+
 /* sq_list_main - `surel queue list [-j]` */
 static int sq_list_main(int argc, char **argv)
 {
     const char *queue_dir;
-    BUF    *why;
+    BUF    *why = buf_alloc(100);
     STREAM *out;
-    int     json = 0;
-    int     ch;
+    int     json;
     int     ret;
 
-    while ((ch = getopt(argc, argv, "j")) != -1) {
-        if (ch != 'j') {
-            fprintf(stderr, "usage: surel queue list [-j]\n");
-            return 2;
-        }
-        json = 1;
-    }
-    if (optind != argc) {
-        fprintf(stderr, "usage: surel queue list [-j]\n");
+    if (surel_queue_list_args(argc, argv, &json, why) < 0) {
+        fprintf(stderr, "%s\n", buf_str(why));
         return 2;
     }
     queue_dir = sq_load();
     if (!sq_list_direct(queue_dir))
         return sq_list_showq(queue_dir, json);
     surel_setgid_forget();
-    why = buf_alloc(100);
     out = stream_fdopen(1);
     ret = queue_list(out, queue_dir, json ? QUEUE_LIST_JSON : 0, why);
     if (stream_flush(out) < 0)
@@ -404,44 +416,39 @@ int surel_queue_counts(const char *queue_dir, BUF *out)
     return 0;
 }
 
-static void sq_usage(void)
-{
-    fprintf(stderr, "usage: surel queue list [-j]\n"
-            "       surel queue flush [site]\n"
-            "       surel queue show [-e|-h|-b] ID\n"
-            "       surel queue delete|hold|release|requeue ID|ALL|- [queue...]\n");
-    exit(2);
-}
+/* The sub-verbs; list and flush may need the set-gid right (public/showq,
+ * public/qmgr), the others give it up in surel_verb_run(). */
+const SUREL_VERB surel_queue_verbs[] = {
+    {"list", sq_list_main, 1, "queue list [-j]",
+     "print the queue as mailq does (-j: JSON Lines, as postqueue -j)"},
+    {"flush", sq_flush_main, 1, "queue flush [site]",
+     "retry deferred mail now (only that site's, with a site)"},
+    {"show", sq_show_main, 0, "queue show [-e|-h|-b] ID",
+     "print one queue file, as postcat -q (envelope, headers, body)"},
+    {"delete", sq_super_main, 0, "queue delete ID|ALL|- [queue...]",
+     "remove messages, as postsuper -d"},
+    {"hold", sq_super_main, 0, "queue hold ID|ALL|- [queue...]",
+     "put messages on hold, as postsuper -h"},
+    {"release", sq_super_main, 0, "queue release ID|ALL|- [queue...]",
+     "release held messages, as postsuper -H"},
+    {"requeue", sq_super_main, 0, "queue requeue ID|ALL|- [queue...]",
+     "queue messages again for delivery, as postsuper -r"},
+};
+const size_t surel_queue_nverbs = sizeof(surel_queue_verbs) / sizeof(surel_queue_verbs[0]);
 
-/* surel_queue_main - the `surel queue` verb: dispatch to the subverb */
+/* surel_queue_main - the `surel queue` verb: dispatch to the sub-verb */
 int surel_queue_main(int argc, char **argv)
 {
-    static const struct {
-        const char *name;
-        int     (*fn)(int, char **);
-    } subverbs[] = {
-        {"list", sq_list_main},
-        {"flush", sq_flush_main},
-        {"show", sq_show_main},
-        {"delete", sq_super_main},
-        {"hold", sq_super_main},
-        {"release", sq_super_main},
-        {"requeue", sq_super_main},
-    };
-    size_t  i;
+    const SUREL_VERB *verb = argc >= 2
+        ? surel_verb_find(surel_queue_verbs, surel_queue_nverbs, argv[1]) : NULL;
 
-    if (argc < 2)
-        sq_usage();
-    for (i = 0; i < sizeof(subverbs) / sizeof(subverbs[0]); i++) {
-        if (strcmp(argv[1], subverbs[i].name) == 0) {
-            /* Only list and flush may need the set-gid right. */
-            if (strcmp(argv[1], "list") != 0 && strcmp(argv[1], "flush") != 0)
-                surel_setgid_forget();
-            optind = 0;
-            return subverbs[i].fn(argc - 1, argv + 1);
-        }
+    if (verb == NULL) {
+        if (argc >= 2)
+            msg_warn("unknown queue verb '%s'", argv[1]);
+        surel_setgid_forget();
+        fprintf(stderr, "usage:\n");
+        surel_verb_list(stderr, "  surel ", surel_queue_verbs, surel_queue_nverbs);
+        return 2;
     }
-    msg_warn("unknown queue verb '%s'", argv[1]);
-    sq_usage();
-    return 2;
+    return surel_verb_run(verb, argc - 1, argv + 1);
 }

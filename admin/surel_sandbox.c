@@ -24,9 +24,12 @@
  *      When the folder holding this `surel` program also holds `master`
  *      (a build tree's bin/), daemon_directory and command_directory point
  *      there, so that the instance runs the programs it was made with.
- *      master.cf lists the standard services, but a service whose program
- *      is not (yet) in daemon_directory is written commented out, so that
- *      the instance starts cleanly while the daemons are being built.
+ *      master.cf is the project's default one with the SMTP service moved
+ *      to 127.0.0.1:N: conf/master.cf of the source tree when this program
+ *      runs from the build's bin/, else the copy installed in the template
+ *      folder (SUREL_TEMPLATE_DIR, <datadir>/surel). Every service in it
+ *      is written as it is; one whose program is missing is a
+ *      configuration error that `surel check` reports and the master logs.
  *
  *      A DIR that already holds an instance (DIR/etc/main.cf) is refused;
  *      --force rewrites main.cf and master.cf and creates what is missing,
@@ -67,6 +70,7 @@
 #include "mail_queue.h"
 #include "mem.h"
 #include "msg.h"
+#include "safe_file.h"
 #include "surel.h"
 
 #define SANDBOX_DEFAULT_PORT    2525
@@ -79,27 +83,7 @@ static const char *const sandbox_users[] = {"alice", "bob"};
 
 #define SANDBOX_NUSERS (sizeof(sandbox_users) / sizeof(sandbox_users[0]))
 
-/* The standard services; written commented out when the program is missing. */
-static const struct {
-    const char *service;            /* NULL: the SMTP listener, 127.0.0.1:port */
-    const char *columns;            /* type private unpriv chroot wakeup maxproc */
-    const char *command;            /* program in daemon_directory, then arguments */
-    const char *args;
-} sandbox_services[] = {
-    {NULL, "inet  n       -       n       -       -", "smtpd", ""},
-    {"pickup", "unix  n       -       n       60      1", "pickup", ""},
-    {"cleanup", "unix  -       -       n       -       0", "cleanup", ""},
-    {"qmgr", "unix  n       -       n       300     1", "qmgr", ""},
-    {"bounce", "unix  -       -       n       -       0", "bounce", ""},
-    {"smtp", "unix  -       -       n       -       -", "smtp", ""},
-    {"relay", "unix  -       -       n       -       -", "smtp", ""},
-    {"error", "unix  -       -       n       -       -", "error", ""},
-    {"retry", "unix  -       -       n       -       -", "error", ""},
-    {"local", "unix  -       n       n       -       -", "local", ""},
-    {"showq", "unix  n       -       n       -       -", "showq", ""},
-};
-
-#define SANDBOX_NSERVICES (sizeof(sandbox_services) / sizeof(sandbox_services[0]))
+#define SANDBOX_TEMPLATE_MAX    (1024 * 1024)   /* a master.cf template larger than this is refused */
 
 /* Everything one run needs. */
 typedef struct SANDBOX {
@@ -113,12 +97,7 @@ typedef struct SANDBOX {
     BUF    *path;                   /* scratch */
 } SANDBOX;
 
-/* sandbox_usage - the synopsis, exit 2 */
-static void sandbox_usage(void)
-{
-    fprintf(stderr, "usage: surel sandbox DIR [--smtp-port N] [--force]\n");
-    exit(2);
-}
+#define SANDBOX_USAGE "usage: surel sandbox DIR [--smtp-port N] [--force]"
 
 /* sandbox_plain_path - 1 when every byte of path is safe inside main.cf */
 static int sandbox_plain_path(const char *path)
@@ -312,41 +291,92 @@ static void sandbox_main_cf(SANDBOX *sb, BUF *out)
                sb->mail_owner, sb->setgid_group, d, d, d, d, d, d);
 }
 
-/* sandbox_master_cf - the text of master.cf; missing programs commented out */
-static void sandbox_master_cf(SANDBOX *sb, BUF *out, const char *daemon_dir)
+/* sandbox_same_dir - do two paths name the same folder? */
+static int sandbox_same_dir(const char *a, const char *b)
 {
-    BUF    *prog = buf_alloc(256);
-    BUF    *name = buf_alloc(64);
-    size_t  i;
-    int     missing = 0;
+    struct stat sa;
+    struct stat sb;
 
-    buf_sprintf(out,
-                "# master.cf of a surel sandbox instance, written by `surel sandbox`.\n"
-                "# Services whose program was not in daemon_directory (%s)\n"
-                "# are commented out so that the instance starts while they are\n"
-                "# being built; uncomment them once the program exists.\n"
-                "#\n"
-                "# service type  private unpriv  chroot  wakeup  maxproc command + args\n",
-                daemon_dir);
-    for (i = 0; i < SANDBOX_NSERVICES; i++) {
-        int     have;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev
+        && sa.st_ino == sb.st_ino;
+}
 
-        if (sandbox_services[i].service)
-            buf_sprintf(name, "%s", sandbox_services[i].service);
-        else
-            buf_sprintf(name, "127.0.0.1:%d", sb->port);
-        buf_sprintf(prog, "%s/%s", daemon_dir, sandbox_services[i].command);
-        have = access(buf_str(prog), X_OK) == 0;
-        missing += !have;
-        buf_printf(out, "%s%-9s %s       %s%s%s\n", have ? "" : "#", buf_str(name),
-                   sandbox_services[i].columns, sandbox_services[i].command,
-                   *sandbox_services[i].args ? " " : "", sandbox_services[i].args);
+/* sandbox_template_path - conf/master.cf of the source tree when this
+ * program runs from the build's bin/, else the installed template */
+static void sandbox_template_path(SANDBOX *sb, BUF *path)
+{
+    if (sb->bin_dir && sandbox_same_dir(sb->bin_dir, SUREL_BUILD_BIN_DIR))
+        buf_sprintf(path, "%s/master.cf", SUREL_SOURCE_CONF_DIR);
+    else
+        buf_sprintf(path, "%s/master.cf", SUREL_TEMPLATE_DIR);
+}
+
+/* sandbox_read_template - the text of the master.cf template; fatal if none */
+static BUF *sandbox_read_template(const char *path)
+{
+    BUF    *why = buf_alloc(100);
+    BUF    *text;
+    int     fd;
+
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        msg_fatal("cannot read the master.cf template %s: %m (the build's conf/ or "
+                  "the installed copy)", path);
+    if ((text = read_small_fd(fd, path, SANDBOX_TEMPLATE_MAX, why)) == NULL)
+        msg_fatal("%s", buf_str(why));
+    close(fd);
+    buf_free(why);
+    return text;
+}
+
+/* sandbox_smtp_line - is this line the active `smtp inet` service? */
+static int sandbox_smtp_line(const char *line, size_t len)
+{
+    static const char head[] = "smtp";
+    size_t  i = sizeof(head) - 1;
+
+    if (len <= i || strncmp(line, head, i) != 0 || (line[i] != ' ' && line[i] != '\t'))
+        return 0;
+    while (i < len && (line[i] == ' ' || line[i] == '\t'))
+        i++;
+    return len - i >= 4 && strncmp(line + i, "inet", 4) == 0
+        && (len - i == 4 || line[i + 4] == ' ' || line[i + 4] == '\t');
+}
+
+/* sandbox_master_cf - the template's text with the SMTP service on
+ * 127.0.0.1:port; every other line as the template has it */
+static void sandbox_master_cf(SANDBOX *sb, BUF *out, const char *template)
+{
+    BUF    *text = sandbox_read_template(template);
+    const char *cp = buf_str(text);
+    const char *end = cp + buf_len(text);
+    int     found = 0;
+
+    buf_sprintf(out, "# master.cf of a surel sandbox instance, written by `surel sandbox`\n"
+                "# from %s; the SMTP service listens on 127.0.0.1:%d.\n"
+                "# A service whose program is missing is a configuration error: the\n"
+                "# master logs it and does not start that service (`surel check`).\n"
+                "#\n", template, sb->port);
+    while (cp < end) {
+        const char *nl = memchr(cp, '\n', (size_t) (end - cp));
+        size_t  len = nl ? (size_t) (nl - cp) : (size_t) (end - cp);
+
+        if (!found && sandbox_smtp_line(cp, len)) {
+            char    name[32];
+            size_t  skip = 4;           /* "smtp", then its white space */
+
+            while (skip < len && (cp[skip] == ' ' || cp[skip] == '\t'))
+                skip++;
+            snprintf(name, sizeof(name), "127.0.0.1:%d", sb->port);
+            buf_printf(out, "%-9s %.*s\n", name, (int) (len - skip), cp + skip);
+            found = 1;
+        } else {
+            buf_printf(out, "%.*s\n", (int) len, cp);
+        }
+        cp += len + (nl ? 1 : 0);
     }
-    if (missing)
-        msg_info("master.cf: %d service(s) commented out: program not in %s yet",
-                 missing, daemon_dir);
-    buf_free(prog);
-    buf_free(name);
+    if (!found)
+        msg_warn("%s: no `smtp inet` service: the sandbox listens for no SMTP", template);
+    buf_free(text);
 }
 
 /* sandbox_build_aliases - (re)build etc/aliases.lmdb, as newaliases would */
@@ -439,8 +469,8 @@ static void sandbox_folders(SANDBOX *sb)
     buf_free(box);
 }
 
-/* sandbox_args - parse DIR, --smtp-port and --force */
-static void sandbox_args(SANDBOX *sb, int argc, char **argv)
+/* surel_sandbox_args - DIR, --smtp-port N and --force; 0, or -1 + why */
+int     surel_sandbox_args(int argc, char **argv, SANDBOX_ARGS *args, BUF *why)
 {
     static const struct option opts[] = {
         {"smtp-port", required_argument, NULL, 'p'},
@@ -451,26 +481,35 @@ static void sandbox_args(SANDBOX *sb, int argc, char **argv)
     long    port;
     int     ch;
 
-    sb->port = SANDBOX_DEFAULT_PORT;
+    memset(args, 0, sizeof(*args));
+    args->port = SANDBOX_DEFAULT_PORT;
+    optind = 0;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
         case 'p':
             errno = 0;
             port = strtol(optarg, &end, 10);
-            if (errno || *end || end == optarg || port < 1 || port > 65535)
-                msg_fatal("--smtp-port: '%s' is not a port number (1-65535)", optarg);
-            sb->port = (int) port;
+            if (*optarg < '0' || *optarg > '9' || errno || *end || port < 1
+                || port > 65535) {
+                buf_sprintf(why, "--smtp-port: '%s' is not a port number (1-65535)", optarg);
+                return -1;
+            }
+            args->port = (int) port;
             break;
         case 'F':
-            sb->force = 1;
+            args->force = 1;
             break;
         default:
-            sandbox_usage();
+            buf_sprintf(why, "%s", SANDBOX_USAGE);
+            return -1;
         }
     }
-    if (optind != argc - 1)
-        sandbox_usage();
-    sb->dir = xstrdup(argv[optind]);
+    if (optind != argc - 1) {
+        buf_sprintf(why, "%s", SANDBOX_USAGE);
+        return -1;
+    }
+    args->dir = argv[optind];
+    return 0;
 }
 
 /* sandbox_dir - create DIR if needed and make its name absolute */
@@ -500,26 +539,35 @@ int surel_sandbox_main(int argc, char **argv)
 {
     SANDBOX sb;
     BUF    *text = buf_alloc(4096);
+    BUF    *master_cf = buf_alloc(4096);
     struct stat st;
+    SANDBOX_ARGS args;
 
     memset(&sb, 0, sizeof(sb));
+    if (surel_sandbox_args(argc, argv, &args, text) < 0) {
+        fprintf(stderr, "%s\n", buf_str(text));
+        return 2;
+    }
+    sb.dir = xstrdup(args.dir);
+    sb.port = args.port;
+    sb.force = args.force;
     sb.path = buf_alloc(256);
-    sandbox_args(&sb, argc, argv);
+    /* The template first: without it nothing is created. */
+    sb.bin_dir = sandbox_bin_dir();
+    sandbox_template_path(&sb, text);
+    sandbox_master_cf(&sb, master_cf, buf_str(text));
     sandbox_dir(&sb);
     if (lstat(sandbox_path(&sb, "etc/main.cf"), &st) == 0 && !sb.force)
         msg_fatal("%s already holds a surel instance (%s exists); "
                   "remove it or use --force to rewrite its configuration",
                   sb.dir, buf_str(sb.path));
     sandbox_accounts(&sb);
-    sb.bin_dir = sandbox_bin_dir();
     sandbox_folders(&sb);
 
     sandbox_main_cf(&sb, text);
     sandbox_write(sandbox_path(&sb, "etc/main.cf"), buf_str(text),
                   sb.ids.root_uid, sb.ids.root_gid, 0644);
-    sandbox_master_cf(&sb, text, sb.bin_dir ? sb.bin_dir
-                      : config_param_info(P_daemon_directory)->def);
-    sandbox_write(sandbox_path(&sb, "etc/master.cf"), buf_str(text),
+    sandbox_write(sandbox_path(&sb, "etc/master.cf"), buf_str(master_cf),
                   sb.ids.root_uid, sb.ids.root_gid, 0644);
     sandbox_text_files(&sb, sb.ids.root_uid, sb.ids.root_gid);
 
@@ -529,6 +577,7 @@ int surel_sandbox_main(int argc, char **argv)
            "  log:    %s/log/maillog\n",
            sb.dir, sb.port, sb.mail_owner, sb.dir, sb.dir, sb.dir);
     buf_free(text);
+    buf_free(master_cf);
     buf_free(sb.path);
     xfree(sb.dir);
     xfree(sb.bin_dir);

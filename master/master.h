@@ -21,6 +21,7 @@ typedef struct MASTER_SERV {
     int     wakeup_on_use;          /* no wakeup before the service was used */
     int     maxproc;                /* 0: no limit */
     char   *path;                   /* $daemon_directory/command */
+    int     program_ok;             /* path is an executable file (mastercf_program) */
     char  **argv;                   /* full child argv, NULL-terminated */
     int     nlisten;
     int     listen_fd[MASTER_LISTEN_MAX];

@@ -85,10 +85,7 @@ static MASTER_SERV *master_serv_create(const MASTER_ENT *ent, char *endpoint)
     serv->wakeup_on_use = ent->wakeup_on_use;
     serv->maxproc = ent->maxproc;
     serv->status_rd = serv->status_wr = -1;
-    if (ent->argv[0][0] == '/')
-        buf_set(path, ent->argv[0]);
-    else
-        buf_sprintf(path, "%s/%s", config_str(P_daemon_directory), ent->argv[0]);
+    serv->program_ok = mastercf_program(ent->argv[0], config_str(P_daemon_directory), path);
     serv->path = buf_steal(path);
     /* The tail of the child's argv: -o overrides, then the arguments. */
     serv->argv = xcalloc((size_t) (2 * ent->noverrides + ent->argc + 1), sizeof(char *));
@@ -100,6 +97,20 @@ static MASTER_SERV *master_serv_create(const MASTER_ENT *ent, char *endpoint)
         serv->argv[n++] = xstrdup(ent->argv[i]);
     serv->argv[n] = NULL;
     return serv;
+}
+
+/* master_program_ok - does the service's program exist? A missing one is
+ * the administrator's configuration error: say so plainly, every start
+ * and reload, and leave that service out rather than crash-loop it (or
+ * refuse to run the services that work). `surel check` reports it too. */
+static int master_program_ok(const MASTER_SERV *serv, const char *master_cf, int lineno)
+{
+    if (serv->program_ok)
+        return 1;
+    msg_warn("%s line %d: service %s/%s: no program %s: the service is not started "
+             "(install the program, or comment the service out)", master_cf, lineno,
+             serv->name, mastercf_type_name(serv->type), serv->path);
+    return 0;
 }
 
 /* master_services_read - master.cf as a list of services; -1 with why */
@@ -138,8 +149,13 @@ int master_services_read(MASTER_SERV **list, BUF *why)
         if (ent->wakeup && ent->type == MASTER_INET)
             msg_warn("%s line %d: service %s: wakeup is ignored for inet services",
                      buf_str(path), ent->lineno, ent->name);
-        *tail = master_serv_create(ent, endpoint);
-        tail = &(*tail)->next;
+        serv = master_serv_create(ent, endpoint);
+        if (!master_program_ok(serv, buf_str(path), ent->lineno)) {
+            master_serv_free(serv);
+            continue;
+        }
+        *tail = serv;
+        tail = &serv->next;
     }
     mastercf_free(&cf);
     buf_free(path);

@@ -59,7 +59,6 @@ extern TLS_CTX *smtpd_tls_ctx;
 void    smtpd_tls_init(void);               /* pre_init: load the certificate */
 
 void    smtpd_params_init(const char *service);   /* from config_*() */
-void    smtpd_params_defaults(void);              /* built-in values (tests) */
 
 /* ESMTP MAIL FROM parameters. */
 #define SMTPD_BODY_NONE     0

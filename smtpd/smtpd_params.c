@@ -1,8 +1,8 @@
 /* smtpd_params - the main.cf parameters smtpd reads, read once.
  *
  * Every value is taken when the process starts (after -o overrides), so a
- * session never re-parses configuration; tests fill the same structure
- * with built-in defaults instead.
+ * session never re-parses configuration. Defaults live only in params.def:
+ * a test that wants them calls config_reset() and smtpd_params_init().
  */
 #include <string.h>
 #include <strings.h>
@@ -24,32 +24,6 @@ static void smtpd_params_free(void)
     xfree(smtpd_params.tls_cert_file);
     xfree(smtpd_params.tls_key_file);
     memset(&smtpd_params, 0, sizeof(smtpd_params));
-}
-
-/* smtpd_params_defaults - Postfix's defaults, without main.cf (tests) */
-void    smtpd_params_defaults(void)
-{
-    smtpd_params_free();
-    smtpd_params.myhostname = xstrdup("localhost.localdomain");
-    smtpd_params.banner = xstrdup("localhost.localdomain ESMTP surel");
-    smtpd_params.mail_name = xstrdup("surel");
-    smtpd_params.service = xstrdup("smtp");
-    smtpd_params.message_size_limit = 10240000;
-    smtpd_params.line_length_limit = 2048;
-    smtpd_params.recipient_limit = 1000;
-    smtpd_params.timeout = 300;
-    smtpd_params.ipc_timeout = 3600;
-    smtpd_params.hard_error_limit = 20;
-    smtpd_params.conn_limit = 50;
-    smtpd_params.bare_newline = SMTPD_BARE_LF_NORMALIZE;
-    smtpd_params.bare_newline_code = 550;
-    smtpd_params.disable_vrfy = 0;
-    smtpd_params.helo_required = 0;
-    smtpd_params.strict_envelopes = 0;
-    smtpd_params.smtputf8_enable = 1;
-    smtpd_params.tls_level = SMTPD_TLS_NONE;
-    smtpd_params.tls_cert_file = xstrdup("");
-    smtpd_params.tls_key_file = xstrdup("");
 }
 
 /* smtpd_params_tls_level - smtpd_tls_security_level as a mode. Empty is

@@ -1,4 +1,6 @@
-/* config - main.cf: parsing, $name expansion and the parameter table.
+/* config - main.cf: parsing, $name expansion and the parameter table
+ * (config.c the store; config_parse.c, config_expand.c, config_get.c,
+ * config_check.c; see config.c).
  *
  * Postfix syntax: `name = value`; a line starting with white space continues
  * the previous one; `#` starts a comment line; values may refer to other
@@ -88,7 +90,8 @@ int     config_known(const char *name, const char *const *services, int nservice
  * machine, appended to out; -1 with why for an unknown style. */
 int     config_mynetworks_default(const char *style, BUF *out, BUF *why);
 
-/* Lists: comma/white-space separated, { } groups kept whole. */
+/* Lists: lib/util/str_split.h's rule (commas and white space separate, { }
+ * groups stay whole, an item that is one group loses its braces). */
 char  **config_split_list(const char *text, int *count);
 void    config_free_list(char **list);
 

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -479,4 +480,17 @@ const MASTER_ENT *mastercf_find(const MASTER_CF *cf, const char *name, MASTER_TY
         if (cf->ents[i].type == type && strcmp(cf->ents[i].name, name) == 0)
             return &cf->ents[i];
     return NULL;
+}
+
+/* mastercf_program - the path of a command's program; 1 when executable */
+int     mastercf_program(const char *command, const char *daemon_dir, BUF *path)
+{
+    struct stat st;
+
+    if (command[0] == '/')
+        buf_set(path, command);
+    else
+        buf_sprintf(path, "%s/%s", daemon_dir, command);
+    return stat(buf_str(path), &st) == 0 && S_ISREG(st.st_mode)
+        && access(buf_str(path), X_OK) == 0;
 }

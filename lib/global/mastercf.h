@@ -46,5 +46,10 @@ int     mastercf_parse_text(const char *text, int default_maxproc, MASTER_CF *cf
 void    mastercf_free(MASTER_CF *cf);
 const char *mastercf_type_name(MASTER_TYPE type);
 const MASTER_ENT *mastercf_find(const MASTER_CF *cf, const char *name, MASTER_TYPE type);
+/* The program a master.cf command names: itself when absolute, else
+ * daemon_dir/command (Postfix's rule), into path; 1 when it is an
+ * executable regular file, else 0. The master (which leaves such a
+ * service out) and `surel check` (which reports it) both ask here. */
+int     mastercf_program(const char *command, const char *daemon_dir, BUF *path);
 
 #endif

@@ -78,9 +78,6 @@ int     qfile_mark(int fd, off_t record_offset, int type);
 void    qfile_path(BUF *out, const char *queue_dir, const char *queue,
                    const char *id, int hash_depth);
 
-/* qfile_dump - the records of a queue file, readably (postcat's shape: for
- * `surel queue show ID`); 0 after the end record, else -1 with why (what
- * was read is printed anyway). Not-printable bytes come out as \ooo. */
-int     qfile_dump(STREAM *in, STREAM *out, BUF *why);
+/* The readable view of a queue file is qfile_dump.h. */
 
 #endif

@@ -16,6 +16,7 @@
 #include "dict.h"
 #include "mem.h"
 #include "msg.h"
+#include "str_split.h"
 
 #define DICT_TYPES_MAX  32              /* registered types */
 #define DICT_LINE_MAX   (1024 * 1024)   /* one logical line of a table file */
@@ -232,34 +233,6 @@ static const DICT_TYPE surrogate_type = {
     "surrogate", NULL, surrogate_lookup, surrogate_close, NULL, NULL,
 };
 
-/* dict_split_item - the next list item, with { } groups kept whole; NULL at end */
-char   *dict_split_item(const char **cpp, BUF *why)
-{
-    const char *cp = *cpp;
-    const char *start;
-    int     depth = 0;
-
-    while (*cp == ',' || isspace((unsigned char) *cp))
-        cp++;
-    if (*cp == 0)
-        return NULL;
-    for (start = cp; *cp; cp++) {
-        if (*cp == '{')
-            depth++;
-        else if (*cp == '}' && depth > 0)
-            depth--;
-        else if (depth == 0 && (*cp == ',' || isspace((unsigned char) *cp)))
-            break;
-    }
-    if (depth > 0) {
-        buf_sprintf(why, "missing '}' in \"%s\"", start);
-        *cpp = cp;
-        return NULL;
-    }
-    *cpp = cp;
-    return xstrndup(start, (size_t) (cp - start));
-}
-
 /* maps_open - open each table of a list; NULL only for configuration errors */
 MAPS   *maps_open(const char *list, int flags, BUF *why)
 {
@@ -271,7 +244,7 @@ MAPS   *maps_open(const char *list, int flags, BUF *why)
 
     buf_reset(why);
     maps->dicts = xcalloc(MAPS_MAX, sizeof(DICT *));
-    while ((item = dict_split_item(&cp, why)) != NULL) {
+    while ((item = str_split_next(&cp, why)) != NULL) {
         if (maps->count >= MAPS_MAX) {
             buf_sprintf(why, "table list: more than %d tables", MAPS_MAX);
             xfree(item);

@@ -12,6 +12,7 @@
 #include "dict.h"
 #include "mem.h"
 #include "msg.h"
+#include "str_split.h"
 
 #define INLINE_MAX  1024                /* entries in one inline table */
 
@@ -111,7 +112,7 @@ static DICT *inline_open(const char *name, int flags, BUF *why)
     priv->values = xcalloc(INLINE_MAX, sizeof(char *));
     body = xstrndup(name + 1, len - 2);
     buf_reset(why);
-    for (cp = body; (item = dict_split_item(&cp, why)) != NULL; xfree(item))
+    for (cp = body; (item = str_split_next(&cp, why)) != NULL; xfree(item))
         if (inline_add(priv, name, item, flags, why) < 0) {
             xfree(item);
             break;

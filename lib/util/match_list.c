@@ -17,6 +17,7 @@
 #include "match_list.h"
 #include "mem.h"
 #include "msg.h"
+#include "str_split.h"
 
 #define MATCH_FILE_DEPTH    5       /* /file patterns that name /files */
 
@@ -227,7 +228,7 @@ static int match_add_text(MATCH_LIST *list, const char *text, int depth, BUF *wh
     char   *item;
 
     buf_reset(why);
-    while ((item = dict_split_item(&cp, why)) != NULL) {
+    while ((item = str_split_next(&cp, why)) != NULL) {
         int     status = add_pattern(list, item, depth, why);
 
         xfree(item);

@@ -287,6 +287,44 @@ class RealMaster(h.InstanceTest):
                 proc.wait()
 
 
+class HelpAndVersion(unittest.TestCase):
+    """surel --help, help VERB and --version (admin/surel_verbs.c)."""
+
+    VERBS = ("start", "stop", "reload", "status", "check", "conf", "map", "sandbox",
+             "queue", "help")
+
+    def test_help_lists_every_verb_on_stdout(self):
+        for argv in (["--help"], ["-h"], ["help"]):
+            r = h.surel(*argv)
+            self.assertIn("usage: surel", r.stdout, argv)
+            listed = re.findall(r"^  surel (\w+)", r.stdout, re.M)
+            self.assertEqual(tuple(listed), self.VERBS, argv)
+            self.assertEqual(r.stderr, "", argv)
+
+    def test_help_verb(self):
+        r = h.surel("help", "sandbox")
+        self.assertIn("usage: surel sandbox DIR [--smtp-port N] [--force]", r.stdout)
+        self.assertIn("without root", r.stdout)
+        r = h.surel("help", "queue")
+        for sub in ("list", "flush", "show", "delete", "hold", "release", "requeue"):
+            self.assertRegex(r.stdout, r"(?m)^  surel queue %s\b" % sub)
+
+    def test_unknown_verb_and_no_verb_exit_2(self):
+        for argv in (["help", "nosuchverb"], ["nosuchverb"], [], ["--bogus"]):
+            r = h.surel(*argv, check=False)
+            self.assertEqual(r.returncode, 2, argv)
+            self.assertIn("usage: surel", r.stderr, argv)
+            self.assertEqual(r.stdout, "", argv)
+
+    def test_version_is_the_project_version(self):
+        with open(os.path.join(h.SOURCE_DIR, "CMakeLists.txt")) as f:
+            version = re.search(r"project\(surel VERSION ([0-9.]+)", f.read()).group(1)
+        self.assertEqual(h.surel("--version").stdout, "surel %s\n" % version)
+        # The same value is the parameter mail_version, without a main.cf.
+        r = h.surel("conf", "-d", "-h", "mail_version", config="/nonexistent-surel")
+        self.assertEqual(r.stdout.strip(), version)
+
+
 @unittest.skipUnless(os.path.exists(os.path.join(BUILD_DIR, "CMakeCache.txt")),
                      "SUREL_BIN_DIR is not the bin/ of a CMake build tree")
 class Install(unittest.TestCase):
@@ -316,6 +354,14 @@ class Install(unittest.TestCase):
             with open(os.path.join(config, name)) as f, \
                     open(os.path.join(h.SOURCE_DIR, "conf", name)) as g:
                 self.assertEqual(f.read(), g.read(), name)
+        # The master.cf template `surel sandbox` reads once installed, and
+        # the parameter reference made from params.def.
+        with open(dest + c["SUREL_TEMPLATE_DIR"] + "/master.cf") as f, \
+                open(os.path.join(h.SOURCE_DIR, "conf", "master.cf")) as g:
+            self.assertEqual(f.read(), g.read())
+        # (GNUInstallDirs leaves an empty cache entry for the default share/man.)
+        mandir = dest + prefix + "/" + (c.get("CMAKE_INSTALL_MANDIR") or "share/man")
+        self.assertTrue(os.path.exists(mandir + "/man5/surel.conf.5"), mandir)
         queue = dest + c["SUREL_QUEUE_DIR"]
         modes = {"": 0o755, "maildrop": 0o1730, "public": 0o2710, "pid": 0o755}
         for name in ("temp", "incoming", "active", "deferred", "hold", "corrupt", "bounce",

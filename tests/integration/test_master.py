@@ -119,6 +119,25 @@ class MasterTest(unittest.TestCase):
         self.assertNotEqual(proc.returncode, 0)
         self.assertIn("unix-dgram is not supported", proc.stderr)
 
+    def test_missing_program_is_logged_and_left_out(self):
+        # A service whose program does not exist is the administrator's
+        # error: the master says which line and program, leaves that
+        # service out (no listener, no crash loop) and runs the others.
+        inst = self.instance("echo unix - - n - - test-echo\n"
+                             "ghost unix - - n - - no-such-program-surel\n")
+        inst.start()
+        inst.wait_log("service ghost/unix: no program")
+        self.assertRegex(inst.log(), r"master\.cf line 2: service ghost/unix: no program "
+                         r"\S*/no-such-program-surel: the service is not started")
+        c = Client(inst.unix_path("echo"), socket.AF_UNIX)
+        self.assertEqual(c.ask("still here")[2], "still here")
+        c.close()
+        self.assertFalse(os.path.exists(inst.unix_path("ghost")))
+        # Reported again on reload, until fixed.
+        inst.signal(signal.SIGHUP)
+        wait_for(lambda: inst.log_count("service ghost/unix: no program") >= 2, 10,
+                 "the error to be logged again after reload")
+
     def test_start_failure_reason_reaches_the_caller(self):
         with socket.socket() as busy:
             busy.bind(("127.0.0.1", 0))

@@ -3,6 +3,7 @@ refusing an existing one, --smtp-port, and the instance starting."""
 import grp
 import os
 import pwd
+import re
 import shutil
 import socket
 import stat
@@ -150,18 +151,52 @@ class SandboxLayout(h.InstanceTest):
         self.assertEqual(len(smtp), 1, entries)
         self.assertEqual(smtp[0][1], "inet")
         self.assertEqual(smtp[0][7], "smtpd")
-        services = set(fields[0] for _, fields in entries)
-        for name in ("pickup", "cleanup", "qmgr", "bounce", "smtp", "relay",
-                     "error", "local"):
+        services = set(fields[0] for commented, fields in entries if not commented)
+        for name in ("pickup", "cleanup", "qmgr", "bounce", "error", "retry", "local",
+                     "showq"):
             self.assertIn(name, services)
         # Only daemons may submit: cleanup's socket is under private/.
         cleanup = [f for _, f in entries if f[0] == "cleanup"][0]
         self.assertEqual(cleanup[2], "-")
-        # A service is active exactly when its program is in daemon_directory.
-        daemon_dir = inst.surel("conf", "-h", "daemon_directory").stdout.strip()
-        for commented, fields in entries:
-            present = os.access(os.path.join(daemon_dir, fields[7]), os.X_OK)
-            self.assertEqual(not commented, present, fields)
+        # The services are conf/master.cf's, as written there (active or
+        # commented out), whatever is built: only the SMTP name differs.
+        conf = os.path.join(h.SOURCE_DIR, "conf", "master.cf")
+        with open(conf) as f:
+            template = [(l.startswith("#"), l.lstrip("#").split()) for l in f
+                        if len(l.lstrip("#").split()) >= 8 and l.lstrip("#").split()[1] in
+                        ("inet", "unix", "fifo", "unix-dgram", "pass")]
+        renamed = [(c, ["127.0.0.1:%d" % port] + f[1:] if f[:2] == ["smtp", "inet"] and not c
+                    else f) for c, f in template]
+        self.assertEqual(entries, renamed)
+        # Every active service's program exists in a build tree: a fresh
+        # sandbox has no configuration error to report.
+        if os.access(h.binary("master"), os.X_OK):
+            daemon_dir = inst.surel("conf", "-h", "daemon_directory").stdout.strip()
+            for commented, fields in entries:
+                if not commented:
+                    self.assertTrue(os.access(os.path.join(daemon_dir, fields[7]), os.X_OK),
+                                    fields)
+
+    def test_outside_the_build_the_installed_template_is_read(self):
+        # A surel that is not in the build's bin/ reads the master.cf the
+        # install lays down in SUREL_TEMPLATE_DIR, never a copy of its own.
+        bindir = tempfile.mkdtemp(prefix="surel-bin-")
+        self.addCleanup(shutil.rmtree, bindir, True)
+        surel = os.path.join(bindir, "surel")
+        shutil.copy2(h.binary("surel"), surel)
+        root = tempfile.mkdtemp(prefix="surel-it-")
+        self.addCleanup(shutil.rmtree, root, True)
+        r = h.run([surel, "sandbox", root, "--smtp-port", str(h.free_port())], check=False)
+        m = re.search(r"master\.cf template (\S+): ", r.stderr)
+        if r.returncode == 0:
+            with open(os.path.join(root, "etc", "master.cf")) as f:
+                template = re.search(r"^# from (\S+);", f.read(), re.M).group(1)
+            self.assertFalse(template.startswith(h.SOURCE_DIR), template)
+        else:
+            self.assertIsNotNone(m, r.stderr)
+            self.assertTrue(m.group(1).endswith("/share/surel/master.cf"), m.group(1))
+            self.assertFalse(os.path.exists(m.group(1)))
+            self.assertEqual(os.listdir(root), [])      # nothing was made
 
     def test_default_port_is_2525(self):
         root = tempfile.mkdtemp(prefix="surel-it-")

@@ -1,6 +1,8 @@
 /* check_mastercf - master.cf columns, defaults, -o forms, braces, errors. */
 #include <check.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "mastercf.h"
@@ -241,6 +243,35 @@ START_TEST(test_same_name_other_type_is_fine)
 }
 END_TEST
 
+/* The program a command names: relative to daemon_directory unless
+ * absolute; only an executable regular file counts. */
+START_TEST(test_program_path_and_presence)
+{
+    char   *dir = ts_tempdir();
+    char   *prog = ts_path(dir, "prog");
+    char   *plain = ts_path(dir, "plain");
+    char   *sub = ts_path(dir, "sub");
+    BUF    *path = buf_alloc(10);
+
+    ts_write_file(prog, "#!/bin/sh\n");
+    ck_assert_int_eq(chmod(prog, 0755), 0);
+    ts_write_file(plain, "x\n");
+    ck_assert_int_eq(chmod(plain, 0644), 0);
+    ck_assert_int_eq(mkdir(sub, 0755), 0);
+    ck_assert_int_eq(mastercf_program("prog", dir, path), 1);
+    ck_assert_str_eq(buf_str(path), prog);
+    ck_assert_int_eq(mastercf_program(prog, "/nonexistent", path), 1);
+    ck_assert_str_eq(buf_str(path), prog);
+    ck_assert_int_eq(mastercf_program("missing", dir, path), 0);
+    ck_assert_int_eq(mastercf_program("sub", dir, path), 0);        /* a folder */
+    ck_assert_int_eq(mastercf_program("plain", dir, path), 0);      /* no x bit, root too */
+    buf_free(path);
+    xfree(prog);
+    xfree(plain);
+    xfree(sub);
+}
+END_TEST
+
 static Suite *mastercf_suite(void)
 {
     Suite  *s = suite_create("mastercf");
@@ -251,6 +282,7 @@ static Suite *mastercf_suite(void)
     tcase_add_test(tc, test_braced_arguments);
     tcase_add_test(tc, test_continuation_and_comments);
     tcase_add_test(tc, test_normalized_text);
+    tcase_add_test(tc, test_program_path_and_presence);
     tcase_add_test(tc, test_read_file);
     tcase_add_loop_test(tc, test_errors_name_line, 0, sizeof(errors) / sizeof(errors[0]));
     tcase_add_test(tc, test_same_name_other_type_is_fine);
