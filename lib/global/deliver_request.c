@@ -51,7 +51,7 @@ static int dr_len_ok(const char *field, const BUF *value, size_t max, BUF *why)
 }
 
 /* dr_check_head - the numbers and texts of the request's first list */
-static int dr_check_head(const DELIVER_REQUEST *req, const DR_BUFS *b, BUF *why)
+static int dr_check_head(const DELIVER_REQUEST *req, int nrcpt, const DR_BUFS *b, BUF *why)
 {
     if (!dr_len_ok(MAIL_ATTR_QUEUE, b->queue, DELIVER_QUEUE_MAX, why)
         || !dr_len_ok(MAIL_ATTR_NEXTHOP, b->nexthop, DELIVER_NEXTHOP_MAX, why)
@@ -59,22 +59,15 @@ static int dr_check_head(const DELIVER_REQUEST *req, const DR_BUFS *b, BUF *why)
         || !dr_len_ok(MAIL_ATTR_ENVID, b->envid, DELIVER_ENVID_MAX, why)
         || !dr_len_ok(MAIL_ATTR_RET, b->ret, DELIVER_RET_MAX, why))
         return 0;
-    if (strchr(buf_str(b->queue), '/') || buf_str(b->queue)[0] == '.'
-        || mail_queue_dir_find(buf_str(b->queue)) == NULL || buf_len(b->queue) == 0) {
-        buf_sprintf(why, "bad queue name \"%.*s\"", DELIVER_QUEUE_MAX, buf_str(b->queue));
+    if (!dr_len_ok(MAIL_ATTR_QUEUEID, b->id, QUEUE_ID_MAX, why))
         return 0;
-    }
-    if (!queue_id_valid(buf_str(b->id))) {
-        buf_sprintf(why, "bad queue ID \"%.*s\"", QUEUE_ID_MAX, buf_str(b->id));
-        return 0;
-    }
     if (req->data_offset < 0 || req->data_size < 0 || req->arrival < 0) {
         buf_sprintf(why, "negative offset, size or arrival time (%ld, %ld, %ld)",
                     req->data_offset, req->data_size, req->arrival);
         return 0;
     }
-    if (req->nrcpt < 1 || req->nrcpt > DELIVER_RCPT_MAX) {
-        buf_sprintf(why, "%s: %d recipients, not 1..%d", MAIL_ATTR_NRCPT, req->nrcpt,
+    if (nrcpt < 1 || nrcpt > DELIVER_RCPT_MAX) {
+        buf_sprintf(why, "%s: %d recipients, not 1..%d", MAIL_ATTR_NRCPT, nrcpt,
                     DELIVER_RCPT_MAX);
         return 0;
     }
@@ -127,14 +120,14 @@ int deliver_request_read(STREAM *client, DELIVER_REQUEST *req, BUF *why)
                   RECV_STR(MAIL_ATTR_ENVID, b.envid),
                   RECV_STR(MAIL_ATTR_RET, b.ret),
                   RECV_LONG(MAIL_ATTR_ARRIVAL, &req->arrival),
-                  RECV_INT(MAIL_ATTR_NRCPT, &req->nrcpt), ATTR_END) < 0) {
+                  RECV_INT(MAIL_ATTR_NRCPT, &nrcpt), ATTR_END) < 0) {
         if (attr_last_eof())
             ret = 0;
         else
             buf_sprintf(why, "%s", attr_last_error());
         goto done;
     }
-    if (!dr_check_head(req, &b, why))
+    if (!dr_check_head(req, nrcpt, &b, why))
         goto done;
     memcpy(req->queue_name, buf_str(b.queue), buf_len(b.queue) + 1);
     memcpy(req->queue_id, buf_str(b.id), buf_len(b.id) + 1);
@@ -142,8 +135,7 @@ int deliver_request_read(STREAM *client, DELIVER_REQUEST *req, BUF *why)
     req->sender = xstrdup(buf_str(b.sender));
     req->dsn_envid = xstrdup(buf_str(b.envid));
     req->dsn_ret = xstrdup(buf_str(b.ret));
-    nrcpt = req->nrcpt;
-    req->nrcpt = 0;                 /* counts what is allocated, for free */
+    /* req->nrcpt counts the recipients read so far, for free */
     req->rcpt = xcalloc((size_t) nrcpt, sizeof(DELIVER_RCPT));
     for (n = 0; n < nrcpt; n++) {
         if (dr_read_rcpt(client, &b, n, &req->rcpt[n], why) < 0)
@@ -181,8 +173,14 @@ void deliver_request_free(DELIVER_REQUEST *req)
 /* deliver_request_path - see deliver_request.h */
 int deliver_request_path(const DELIVER_REQUEST *req, const char *queue_dir, BUF *path, BUF *why)
 {
-    if (mail_queue_path(path, queue_dir, req->queue_name, req->queue_id) < 0) {
-        buf_sprintf(why, "bad queue name \"%s\" or ID \"%s\"", req->queue_name, req->queue_id);
+    const char *name = req->queue_name;
+
+    if (strchr(name, '/') || *name == '.' || *name == 0 || mail_queue_dir_find(name) == NULL) {
+        buf_sprintf(why, "bad queue name \"%s\"", name);
+        return -1;
+    }
+    if (!queue_id_valid(req->queue_id) || mail_queue_path(path, queue_dir, name, req->queue_id) < 0) {
+        buf_sprintf(why, "bad queue ID \"%s\"", req->queue_id);
         return -1;
     }
     return 0;

@@ -54,8 +54,8 @@ typedef struct DELIVER_RCPT {
 /* One request. */
 typedef struct DELIVER_REQUEST {
     int     flags;
-    char    queue_name[DELIVER_QUEUE_MAX + 1];     /* "active" */
-    char    queue_id[QUEUE_ID_BUFSZ];               /* a valid queue ID */
+    char    queue_name[DELIVER_QUEUE_MAX + 1];     /* "active" (checked by _path) */
+    char    queue_id[QUEUE_ID_BUFSZ];               /* checked by deliver_request_path */
     long    data_offset;            /* of the M record */
     long    data_size;              /* content size */
     char   *nexthop;
@@ -75,8 +75,10 @@ int     deliver_request_read(STREAM *client, DELIVER_REQUEST *req, BUF *why);
 void    deliver_request_free(DELIVER_REQUEST *req);
 
 /* deliver_request_path - where the request's queue file is, below
- * queue_dir (mail_queue_path); 0, or -1 with why for a folder that is not
- * a queue folder. */
+ * queue_dir (mail_queue_path); 0, or -1 with why ("bad queue name ...",
+ * "bad queue ID ...") for a folder that is not a queue folder or a name
+ * that is not a queue ID. A request with such names is well-formed, so the
+ * agent answers it: it defers every recipient with that reason. */
 int     deliver_request_path(const DELIVER_REQUEST *req, const char *queue_dir, BUF *path,
                              BUF *why);
 
