@@ -272,6 +272,21 @@ class QmgrTest(unittest.TestCase):
         self.assertIn("bounce append %s <stuck@mx.test> failed 4.4.7 message expired" % qid,
                       "\n".join(lines))
 
+    def test_qmgr_log_has_orig_to_only_when_it_differs(self):
+        # The results qmgr logs itself (here: recipients the agent did not
+        # report, deferred by qmgr) are in Postfix's shape: orig_to= only
+        # when the original recipient differs from to= (ignoring case).
+        inst = self.start(agent_args="rule=stuck:silent")
+        same = inst.inject("stuck@mx.test", orig="Stuck@MX.test")
+        other = inst.inject("stuck@mx.test", orig="alias@mx.test")
+        inst.trigger()
+        inst.wait_in("deferred", same)
+        inst.wait_in("deferred", other)
+        log = inst.log()
+        self.assertRegex(log, r"qmgr\[\d+\]: %s: to=<stuck@mx.test>, relay=none, delay=" % same)
+        self.assertRegex(log, r"qmgr\[\d+\]: %s: to=<stuck@mx.test>, orig_to=<alias@mx.test>, "
+                              r"relay=none, delay=" % other)
+
     def park_in_deferred(self, inst, qid, next_attempt):
         """Move a file written into hold/ to deferred/ (hashed), due at
         next_attempt: a message that has been deferred before."""
