@@ -1,5 +1,5 @@
-/* check_cleanup_qdump - qfile_dump, the readable view of a queue file that
- * cleanup writes (for `surel queue show ID`). */
+/* check_qfile_dump - qfile_dump (lib/global/qfile_dump.c), the readable
+ * view of a queue file that cleanup writes (for `surel queue show ID`). */
 #include <check.h>
 #include <fcntl.h>
 #include <string.h>
@@ -94,7 +94,7 @@ END_TEST
 
 int     main(void)
 {
-    Suite  *s = suite_create("cleanup_qdump");
+    Suite  *s = suite_create("qfile_dump");
     TCase  *tc = tcase_create("core");
 
     tcase_add_test(tc, test_dump_shape);
