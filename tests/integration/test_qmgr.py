@@ -11,8 +11,8 @@ import struct
 import time
 import unittest
 
-from qmgr_harness import QmgrInstance
-from surel_harness import wait_for
+from harness.qmgr import QmgrInstance
+from harness.core import wait_for
 
 
 class QmgrTest(unittest.TestCase):
