@@ -179,7 +179,8 @@ int deliver_request_path(const DELIVER_REQUEST *req, const char *queue_dir, BUF 
         buf_sprintf(why, "bad queue name \"%s\"", name);
         return -1;
     }
-    if (!queue_id_valid(req->queue_id) || mail_queue_path(path, queue_dir, name, req->queue_id) < 0) {
+    if (!queue_id_valid(req->queue_id)
+        || mail_queue_path(path, queue_dir, name, req->queue_id) < 0) {
         buf_sprintf(why, "bad queue ID \"%s\"", req->queue_id);
         return -1;
     }
