@@ -210,8 +210,8 @@ int sq_find(const char *queue_dir, const char *id, const char *const *queues,
     struct stat st;
 
     for (; *queues; queues++) {
-        qfile_path(path, queue_dir, *queues, id, queue_hash_depth(*queues));
-        if (lstat(buf_str(path), &st) == 0 && S_ISREG(st.st_mode)) {
+        if (mail_queue_path(path, queue_dir, *queues, id) == 0
+            && lstat(buf_str(path), &st) == 0 && S_ISREG(st.st_mode)) {
             *queue = *queues;
             return 1;
         }

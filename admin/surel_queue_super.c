@@ -114,8 +114,8 @@ static void super_remove_logs(const char *queue_dir, const char *id)
     size_t  i;
 
     for (i = 0; i < sizeof(logs) / sizeof(logs[0]); i++) {
-        qfile_path(path, queue_dir, logs[i], id, queue_hash_depth(logs[i]));
-        if (unlink(buf_str(path)) < 0 && errno != ENOENT)
+        if (mail_queue_path(path, queue_dir, logs[i], id) == 0
+            && unlink(buf_str(path)) < 0 && errno != ENOENT)
             msg_warn("%s: remove %s: %m", id, buf_str(path));
     }
     buf_free(path);
@@ -169,9 +169,9 @@ static int super_apply(SUPER *sp, int fd, const char *path, const char *queue, c
     if (strcmp(queue, target) == 0)
         return 0;                   /* requeue of an incoming message */
     dst = buf_alloc(256);
-    depth = queue_hash_depth(target);
-    qfile_path(dst, sp->queue_dir, target, id, depth);
-    if (super_make_parents(sp->queue_dir, target, id, depth) < 0
+    depth = mail_queue_hash_depth(target);
+    if (mail_queue_path(dst, sp->queue_dir, target, id) < 0
+        || super_make_parents(sp->queue_dir, target, id, depth) < 0
         || rename_sync(path, buf_str(dst)) < 0) {
         super_apply_warn(id, "move", path, buf_str(dst));
         ret = -1;

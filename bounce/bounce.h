@@ -57,11 +57,10 @@ void    bounce_entry_free(BOUNCE_ENTRY *entry);
 void    bounce_log_init(BOUNCE_LOG *log);
 void    bounce_log_free(BOUNCE_LOG *log);
 void    bounce_log_dedup(BOUNCE_LOG *log);
-void    bounce_log_path(BUF *path, const char *queue_dir, const char *queue,
+int     bounce_log_path(BUF *path, const char *queue_dir, const char *queue,
                         const char *id);
 int     bounce_log_append(const char *path, const BOUNCE_ENTRY *entry, BUF *why);
 int     bounce_log_read(const char *path, BOUNCE_LOG *log, BUF *why);  /* 1 read, 0 none, -1 */
-int     bounce_queue_hashed(const char *queue);
 
 /* The kinds of notice (subject, wording, Action values). */
 typedef enum bounce_kind {

@@ -22,6 +22,7 @@
 
 #include "bounce.h"
 #include "config.h"
+#include "mail_queue.h"
 #include "mail_proto.h"
 #include "mem.h"
 #include "msg.h"
@@ -253,25 +254,11 @@ void bounce_log_dedup(BOUNCE_LOG *log)
     log->count = kept;
 }
 
-/* bounce_queue_hashed - is this folder in $hash_queue_names? */
-int bounce_queue_hashed(const char *queue)
+/* bounce_log_path - where the log (or queue file) of `id` lives; 0, or -1
+ * for a bad folder name or ID (mail_queue_path) */
+int bounce_log_path(BUF *path, const char *queue_dir, const char *queue, const char *id)
 {
-    char  **names = config_split_list(config_str(P_hash_queue_names), NULL);
-    char  **cp;
-    int     found = 0;
-
-    for (cp = names; cp && *cp; cp++)
-        if (strcmp(*cp, queue) == 0)
-            found = 1;
-    config_free_list(names);
-    return found;
-}
-
-/* bounce_log_path - where the log (or queue file) of `id` lives */
-void bounce_log_path(BUF *path, const char *queue_dir, const char *queue, const char *id)
-{
-    qfile_path(path, queue_dir, queue, id,
-               bounce_queue_hashed(queue) ? (int) config_int(P_hash_queue_depth) : 0);
+    return mail_queue_path(path, queue_dir, queue, id);
 }
 
 /* bounce_make_parents - create missing hash subfolders of a log path */

@@ -117,7 +117,6 @@ extern QMGR_STATE qmgr;
 long    qmgr_backoff(long now, long arrival, long min_backoff, long max_backoff);
 int     qmgr_expired(long now, long arrival, const char *sender,
                      long max_lifetime, long bounce_lifetime);
-void    qmgr_delay_text(BUF *out, const struct timeval *arrival);
 
 /* qmgr_scan.c: the folders. */
 void    qmgr_scan_init(void);

@@ -22,10 +22,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "deliver_log.h"
 #include "mail_proto.h"
 #include "mail_queue.h"
 #include "mem.h"
@@ -275,14 +277,12 @@ int qmgr_message_import(const char *id)
 static void qmgr_log_rcpt(QMGR_MESSAGE *m, int idx, const char *dsn, const char *status,
                           const char *reason)
 {
-    BUF    *delay = buf_alloc(16);
-    QMGR_RCPT *r = &m->rcpt[idx];
+    DELIVER_LOG ev = {.queue_id = m->id, .to = m->rcpt[idx].address,
+        .orig_to = m->rcpt[idx].orig, .relay = "none", .arrival = m->arrival,
+    .dsn = dsn, .status = status, .reason = reason};
 
-    qmgr_delay_text(delay, &m->arrival);
-    msg_info("%s: to=<%s>%s%s%s, relay=none, delay=%s, delays=%s/0/0/0, dsn=%s, status=%s (%s)",
-             m->id, r->address, *r->orig ? ", orig_to=<" : "", r->orig, *r->orig ? ">" : "",
-             buf_str(delay), buf_str(delay), dsn, status, reason);
-    buf_free(delay);
+    gettimeofday(&ev.handoff, NULL);
+    deliver_log(&ev);
 }
 
 /* qmgr_mark_done - R becomes D in the file */

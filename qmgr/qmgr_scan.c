@@ -45,8 +45,6 @@ typedef struct QMGR_IDSET {
 
 static QMGR_NAME *todo_head[2], *todo_tail[2];     /* 0 incoming, 1 deferred */
 static QMGR_IDSET *known[QMGR_ID_BUCKETS];
-static char **hashed_queues;
-static int hash_depth;
 
 /* qmgr_id_hash - bucket of an ID */
 static unsigned qmgr_id_hash(const char *id)
@@ -89,25 +87,17 @@ void qmgr_scan_forget(const char *id)
     }
 }
 
-/* qmgr_scan_init - read the hashing parameters once */
+/* qmgr_scan_init - nothing to read ahead: mail_queue_path() reads the
+ * hashing parameters itself */
 void qmgr_scan_init(void)
 {
-    int     n;
-
-    hashed_queues = config_split_list(config_str(P_hash_queue_names), &n);
-    hash_depth = (int) config_int(P_hash_queue_depth);
 }
 
 /* qmgr_queue_path - where queue/id lives (relative to queue_directory) */
 const char *qmgr_queue_path(BUF *out, const char *queue, const char *id)
 {
-    int     depth = 0;
-    char  **q;
-
-    for (q = hashed_queues; q && *q; q++)
-        if (strcmp(*q, queue) == 0)
-            depth = hash_depth;
-    qfile_path(out, ".", queue, id, depth);
+    if (mail_queue_path(out, ".", queue, id) < 0)
+        msg_panic("qmgr_queue_path: bad queue %s or ID %s", queue, id);
     return buf_str(out);
 }
 

@@ -36,21 +36,3 @@ int qmgr_expired(long now, long arrival, const char *sender,
     return now - arrival >= lifetime;
 }
 
-/* qmgr_delay_text - "delay=" value: seconds since arrival, Postfix's
- * precision (two digits below 10 s, one below 100 s, whole above) */
-void qmgr_delay_text(BUF *out, const struct timeval *arrival)
-{
-    struct timeval now;
-    double  d;
-
-    gettimeofday(&now, NULL);
-    d = (double) (now.tv_sec - arrival->tv_sec) + (now.tv_usec - arrival->tv_usec) / 1e6;
-    if (d < 0)
-        d = 0;
-    if (d < 10)
-        buf_sprintf(out, "%.2g", d < 0.01 ? 0.0 : d);
-    else if (d < 100)
-        buf_sprintf(out, "%.1f", d);
-    else
-        buf_sprintf(out, "%.0f", d);
-}

@@ -102,6 +102,8 @@
  * The agent opens the queue file read-only (queue_name/queue_id), logs each
  * result (to=<...>, relay=..., status=sent|deferred|bounced) and never
  * changes the file: qmgr marks delivered recipients done in place.
+ * Agents read requests and send replies with deliver_request.h (bounds:
+ * recipients per request, every length) and log with deliver_log.h.
  * Value types (attr.h), in the order above: flags INT, queue_name STR
  * ("active"), queue_id STR, offset LONG, size LONG, nexthop STR, sender
  * STR, dsn_envid STR, dsn_ret STR (as the A record holds it, "" if none),

@@ -7,10 +7,14 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "mail_queue.h"
+#include "qfile.h"
+#include "queue_id.h"
 
 const MAIL_QUEUE_DIR mail_queue_dirs[] = {
     {"", MAIL_QUEUE_OWNER_ROOT, MAIL_QUEUE_GROUP_ANY, 0755,
@@ -52,6 +56,40 @@ const MAIL_QUEUE_DIR *mail_queue_dir_find(const char *name)
         if (strcmp(mail_queue_dirs[i].name, name) == 0)
             return &mail_queue_dirs[i];
     return NULL;
+}
+
+/* mail_queue_hash_depth - see mail_queue.h */
+int mail_queue_hash_depth(const char *queue)
+{
+    int     count, i, depth = 0;
+    char  **names = config_split_list(config_str(P_hash_queue_names), &count);
+
+    for (i = 0; i < count && depth == 0; i++)
+        if (strcasecmp(names[i], queue) == 0)
+            depth = (int) config_int(P_hash_queue_depth);
+    config_free_list(names);
+    return depth;
+}
+
+/* mail_queue_name_ok - a plain file name: not empty, no '/', no leading '.' */
+static int mail_queue_name_ok(const char *name)
+{
+    return *name != 0 && *name != '.' && strchr(name, '/') == NULL;
+}
+
+/* mail_queue_path - see mail_queue.h */
+int mail_queue_path(BUF *out, const char *queue_dir, const char *queue, const char *id)
+{
+    int     depth;
+
+    buf_reset(out);
+    if (!mail_queue_name_ok(queue) || mail_queue_dir_find(queue) == NULL)
+        return -1;
+    depth = mail_queue_hash_depth(queue);
+    if (depth > 0 ? !queue_id_valid(id) : !mail_queue_name_ok(id))
+        return -1;
+    qfile_path(out, queue_dir, queue, id, depth);
+    return 0;
 }
 
 /* mail_queue_ids - resolve the accounts; see mail_queue.h */

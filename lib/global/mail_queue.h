@@ -68,6 +68,29 @@ extern const int mail_queue_ndirs;
 
 const MAIL_QUEUE_DIR *mail_queue_dir_find(const char *name);
 
+/*
+ * Where a queue file lives: the one place that decides hashing (Postfix's
+ * mail_queue_dir()/mail_queue_path()). A folder named in $hash_queue_names
+ * gets $hash_queue_depth levels of one-character subfolders named by the
+ * ID's last microsecond digits (id[9], id[8], ...), which change fastest:
+ *     deferred/F/4Xk9BcFwFzq7      (hash_queue_depth = 1)
+ * Case, as Postfix decides it: $hash_queue_names matches folder names in
+ * any case (Postfix uses strcasecmp there; "Deferred" hashes "deferred"),
+ * while the ID's characters are used as they are (dir_forest copies them),
+ * so "a" and "A" are different subfolders — our IDs are base 52 and both
+ * are digits of it.
+ */
+/* mail_queue_hash_depth - subfolder levels of a folder: $hash_queue_depth
+ * when it is in $hash_queue_names (any case), else 0 (needs config_init). */
+int     mail_queue_hash_depth(const char *queue);
+
+/* mail_queue_path - queue_dir/queue/[subfolders/]id into out; queue_dir
+ * may be "." for paths relative to $queue_directory. Returns 0, or -1 with
+ * out empty when queue is not a queue folder of the table, or id is not a
+ * queue ID in a hashed folder (not a plain file name in another: maildrop
+ * names need not be IDs), so a name from a request can never climb out. */
+int     mail_queue_path(BUF *out, const char *queue_dir, const char *queue, const char *id);
+
 /* The numeric accounts the table's owners stand for. */
 typedef struct MAIL_QUEUE_IDS {
     uid_t   root_uid;               /* MAIL_QUEUE_OWNER_ROOT */

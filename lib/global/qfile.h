@@ -75,6 +75,9 @@ void    qfile_writer_free(QFILE_WRITER *w);
 int     qfile_open_ready(const char *path, int flags, struct stat *st, BUF *why);
 int     qfile_verify(STREAM *s, QFILE_SUMMARY *summary, BUF *why);
 int     qfile_mark(int fd, off_t record_offset, int type);
+/* qfile_path - the path at an explicit hash depth: the building block of
+ * mail_queue_path() (mail_queue.h), which decides the depth. Call it
+ * directly only to name every level (making or walking subfolders). */
 void    qfile_path(BUF *out, const char *queue_dir, const char *queue,
                    const char *id, int hash_depth);
 

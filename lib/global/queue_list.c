@@ -27,20 +27,6 @@ const char *const queue_list_queues[] = {
     MAIL_QUEUE_MAILDROP, NULL,
 };
 
-/* queue_hash_depth - levels of subfolders of a queue folder */
-int queue_hash_depth(const char *queue)
-{
-    char  **names = config_split_list(config_str(P_hash_queue_names), NULL);
-    char  **cp;
-    int     depth = 0;
-
-    for (cp = names; cp && *cp; cp++)
-        if (strcmp(*cp, queue) == 0)
-            depth = (int) config_int(P_hash_queue_depth);
-    config_free_list(names);
-    return depth;
-}
-
 /* One file found by a walk. */
 typedef struct WALK_ITEM {
     char   *name;
@@ -192,8 +178,8 @@ int queue_defer_reasons(const char *queue_dir, const char *id,
     int     status;
     int     skipping = 0;
 
-    qfile_path(path, queue_dir, MAIL_QUEUE_DEFER, id, queue_hash_depth(MAIL_QUEUE_DEFER));
-    fd = open(buf_str(path), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    fd = mail_queue_path(path, queue_dir, MAIL_QUEUE_DEFER, id) < 0 ? (errno = ENOENT, -1)
+        : open(buf_str(path), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     buf_free(path);
     if (fd < 0) {
         buf_free(line);

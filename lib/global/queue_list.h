@@ -33,10 +33,6 @@
 /* Folders a listing reads, in order. */
 extern const char *const queue_list_queues[];
 
-/* queue_hash_depth - subfolder levels of a queue: $hash_queue_depth when
- * it is in $hash_queue_names, else 0 (needs config_init). */
-int     queue_hash_depth(const char *queue);
-
 /* queue_walk - call fn for each queue file in a queue folder (hashed
  * subfolders included), sorted by name. With QUEUE_WALK_ANY_NAME, names
  * need not be queue IDs (maildrop). Returns the number of files, or -1

@@ -1,6 +1,6 @@
 """test_bounce - the bounce daemon under the real master, over its socket.
 
-Each test writes an instance (master_harness.MasterInstance: its own
+Each test writes an instance (harness.master.MasterInstance: its own
 main.cf and master.cf, daemon_directory = the build's bin/), runs bin/bounce
 as the `bounce` service and talks to private/bounce as qmgr does: attribute
 lists (name NUL value NUL ... NUL). The message being bounced is a queue
@@ -22,8 +22,9 @@ import threading
 import time
 import unittest
 
-from master_harness import MasterInstance
-from surel_harness import binary, record, wait_for
+from harness.attr import AttrReader, encode as attr_bytes
+from harness.core import binary, record, wait_for
+from harness.master import MasterInstance
 
 HOSTNAME = "mx.bounce.test"
 ID_DIGITS = "0123456789BCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz"
@@ -32,32 +33,9 @@ REAL_CLEANUP = os.path.exists(binary("cleanup"))
 
 
 # Wire formats.
-def attr_bytes(pairs):
-    out = b""
-    for name, value in pairs:
-        out += name.encode() + b"\0" + str(value).encode() + b"\0"
-    return out + b"\0"
-
-
 def read_attrs(f):
     """One attribute list from a binary file object: [(name, value)]."""
-    result = []
-    while True:
-        name = read_until_nul(f)
-        if name == b"":
-            return result
-        result.append((name.decode(), read_until_nul(f).decode(errors="replace")))
-
-
-def read_until_nul(f):
-    data = b""
-    while True:
-        ch = f.read(1)
-        if not ch:
-            raise EOFError("peer closed")
-        if ch == b"\0":
-            return data
-        data += ch
+    return AttrReader(f).read_pairs()
 
 
 def read_record(f):

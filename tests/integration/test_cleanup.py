@@ -15,8 +15,9 @@ import socket
 import stat
 import unittest
 
-import surel_harness as h
-from surel_harness import parse_records, record
+from harness import attr
+from harness import core as h
+from harness.core import parse_records, record
 
 FLAG_FILTER, FLAG_MAP_OK, FLAG_LOCAL = 1, 2, 4
 STAT_BAD, STAT_SIZE, STAT_CONT, STAT_RCPT, STAT_DEFER = 1, 4, 8, 32, 64
@@ -78,28 +79,13 @@ class Client:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
         self.sock.connect(path)
-        self.pending = b""
+        self.reader = attr.AttrReader(self.sock, "cleanup")
 
     def send_attrs(self, **attrs):
-        self.sock.sendall(b"".join(k.encode() + b"\0" + str(v).encode() + b"\0"
-                                   for k, v in attrs.items()) + b"\0")
-
-    def _field(self):
-        while b"\0" not in self.pending:
-            chunk = self.sock.recv(4096)
-            if not chunk:
-                raise ConnectionError("cleanup hung up")
-            self.pending += chunk
-        field, self.pending = self.pending.split(b"\0", 1)
-        return field.decode()
+        self.sock.sendall(attr.encode(attrs))
 
     def recv_attrs(self):
-        attrs = {}
-        while True:
-            name = self._field()
-            if not name:
-                return attrs
-            attrs[name] = self._field()
+        return self.reader.read()
 
     def start(self, flags):
         self.send_attrs(flags=flags)

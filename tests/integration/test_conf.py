@@ -10,7 +10,7 @@ import stat
 import tempfile
 import unittest
 
-from surel_harness import binary, run, surel
+from harness.core import binary, run, surel
 
 MAIN_CF = """\
 # main.cf for the conf test.

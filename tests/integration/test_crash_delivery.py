@@ -13,8 +13,8 @@ import sys
 import threading
 import time
 
-import e2e_harness as e
-import surel_harness as h
+from harness import e2e as e
+from harness import core as h
 
 COUNT = 500
 KILL_AT = (100, 250, 400)      # delivered messages at which qmgr and local die

@@ -9,8 +9,8 @@
 """
 import os
 
-import e2e_harness as e
-import surel_harness as h
+from harness import e2e as e
+from harness import core as h
 
 MESSAGE = e.crlf(
     "From: bob@sandbox.test\nTo: alice@sandbox.test\nSubject: survives a crash\n"

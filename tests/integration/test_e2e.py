@@ -10,8 +10,8 @@ import pwd
 import re
 import unittest
 
-import e2e_harness as e
-import surel_harness as h
+from harness import e2e as e
+from harness import core as h
 
 # A message with everything that tends to get mangled on the way: lines
 # starting with dots (SMTP dot-stuffing), a lone dot, a line of 990 bytes

@@ -18,6 +18,7 @@ import threading
 import time
 import unittest
 
+from harness import attr
 from master_harness import MasterInstance, pid_alive
 from qmgr_harness import QmgrInstance
 from surel_harness import binary, record, surel, wait_for
@@ -79,35 +80,14 @@ def queue_file(sender, rcpts, content):
 
 
 def attr_list(pairs):
-    out = b""
-    for name, value in pairs:
-        out += name.encode() + b"\0" + str(value).encode() + b"\0"
-    return out + b"\0"
+    return attr.encode(pairs)
 
 
-class AttrReader:
+class AttrReader(attr.AttrReader):
     """Reads attribute lists (name\\0value\\0...\\0) from a socket."""
 
     def __init__(self, sock):
-        self.sock = sock
-        self.pending = b""
-
-    def _field(self):
-        while b"\0" not in self.pending:
-            chunk = self.sock.recv(4096)
-            if not chunk:
-                raise ConnectionError("local hung up")
-            self.pending += chunk
-        field, self.pending = self.pending.split(b"\0", 1)
-        return field.decode(errors="replace")
-
-    def read(self):
-        result = {}
-        while True:
-            name = self._field()
-            if name == "":
-                return result
-            result[name] = self._field()
+        super().__init__(sock, "local")
 
 
 class LocalInstance(MasterInstance):

@@ -10,7 +10,7 @@ import os
 import pwd
 import unittest
 
-from surel_harness import InstanceTest, wait_for
+from harness.core import InstanceTest, wait_for
 from test_local import (LocalInstance, MESSAGE, deliver_request, maildir_messages,
                         read_file)
 

@@ -10,7 +10,7 @@ import subprocess
 import tempfile
 import unittest
 
-from surel_harness import run, surel
+from harness.core import run, surel
 
 MDB_DUMP = shutil.which("mdb_dump")
 MDB_STAT = shutil.which("mdb_stat")

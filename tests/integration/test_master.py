@@ -11,9 +11,9 @@ import subprocess
 import time
 import unittest
 
-from master_harness import (Client, MasterInstance, free_port6, ipv6_loopback_ok,
+from harness.master import (Client, MasterInstance, free_port6, ipv6_loopback_ok,
                             pid_alive, proc_root, process_uid, uid_of, wait_for)
-from surel_harness import binary, free_port
+from harness.core import binary, free_port
 
 IS_ROOT = os.geteuid() == 0
 

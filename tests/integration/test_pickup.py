@@ -4,8 +4,8 @@ after them still is, exactly once."""
 import os
 import socket
 
-import surel_harness as h
-from surel_harness import record
+from harness import core as h
+from harness.core import record
 import test_sendmail
 
 

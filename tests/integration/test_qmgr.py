@@ -11,8 +11,8 @@ import struct
 import time
 import unittest
 
-from qmgr_harness import QmgrInstance
-from surel_harness import wait_for
+from harness.qmgr import QmgrInstance
+from harness.core import wait_for
 
 
 class QmgrTest(unittest.TestCase):
@@ -272,6 +272,21 @@ class QmgrTest(unittest.TestCase):
         self.assertIn("bounce append %s <stuck@mx.test> failed 4.4.7 message expired" % qid,
                       "\n".join(lines))
 
+    def test_qmgr_log_has_orig_to_only_when_it_differs(self):
+        # The results qmgr logs itself (here: recipients the agent did not
+        # report, deferred by qmgr) are in Postfix's shape: orig_to= only
+        # when the original recipient differs from to= (ignoring case).
+        inst = self.start(agent_args="rule=stuck:silent")
+        same = inst.inject("stuck@mx.test", orig="Stuck@MX.test")
+        other = inst.inject("stuck@mx.test", orig="alias@mx.test")
+        inst.trigger()
+        inst.wait_in("deferred", same)
+        inst.wait_in("deferred", other)
+        log = inst.log()
+        self.assertRegex(log, r"qmgr\[\d+\]: %s: to=<stuck@mx.test>, relay=none, delay=" % same)
+        self.assertRegex(log, r"qmgr\[\d+\]: %s: to=<stuck@mx.test>, orig_to=<alias@mx.test>, "
+                              r"relay=none, delay=" % other)
+
     def park_in_deferred(self, inst, qid, next_attempt):
         """Move a file written into hold/ to deferred/ (hashed), due at
         next_attempt: a message that has been deferred before."""
@@ -344,10 +359,12 @@ class QmgrTest(unittest.TestCase):
         inst.trigger()
         inst.wait_in("deferred", qid)
         log = inst.log()
-        self.assertRegex(log, r"error\[\d+\]: %s: to=<x@gone.test>, relay=none, delay=\d+, "
-                              r"dsn=5\.1\.1, status=bounced \(User unknown\)" % qid)
-        self.assertRegex(log, r"%s: to=<y@later.test>, relay=none, delay=\d+, dsn=4\.0\.0, "
-                              r"status=deferred \(no route yet\)" % qid)
+        # Postfix's shape (deliver_log.h); no orig_to= when it equals to=.
+        self.assertRegex(log, r"error\[\d+\]: %s: to=<x@gone.test>, relay=none, delay=[\d.]+, "
+                              r"delays=[\d.]+/0/0/[\d.]+, dsn=5\.1\.1, status=bounced \(User unknown\)"
+                              % qid)
+        self.assertRegex(log, r"%s: to=<y@later.test>, relay=none, delay=[\d.]+, "
+                              r"delays=[\d./]+, dsn=4\.0\.0, status=deferred \(no route yet\)" % qid)
         lines = "\n".join(l for l in inst.bounce_lines() if qid in l)
         self.assertIn("append %s <x@gone.test> failed 5.1.1 User unknown" % qid, lines)
         self.assertIn("append %s <y@later.test> delayed 4.0.0 no route yet" % qid, lines)

@@ -18,8 +18,9 @@ import subprocess
 import threading
 import time
 
-import e2e_harness as e
-import surel_harness as h
+from harness import attr
+from harness import core as h
+from harness import e2e as e
 
 QUEUES = ("maildrop", "incoming", "active", "deferred", "hold", "corrupt", "defer", "bounce")
 TEST_USER = "surelqtest"
@@ -582,14 +583,9 @@ class RunningQueueTest(h.InstanceTest):
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.settimeout(20)
             s.connect(path)
-            s.sendall(b"".join(n.encode() + b"\0" + str(v).encode() + b"\0" for n, v in request) + b"\0")
-            reply = b""
-            while not reply.endswith(b"\0\0") or reply.count(b"\0") < 3:
-                ch = s.recv(1)
-                if not ch:
-                    break
-                reply += ch
-        self.assertEqual(reply, b"status\x000\x00\x00")
+            s.sendall(attr.encode(request))
+            reply = attr.AttrReader(s, "bounce").read_pairs()
+        self.assertEqual(reply, [("status", "0")])
         out = self.inst.surel("queue", "list").stdout
         self.assertIn("(connect to example.com[192.0.2.1]:25: Connection refused)\n"
                       + " " * 41 + "far@example.com\n", out)

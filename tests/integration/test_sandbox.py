@@ -10,7 +10,7 @@ import stat
 import tempfile
 import unittest
 
-import surel_harness as h
+from harness import core as h
 
 ROOT = os.geteuid() == 0
 

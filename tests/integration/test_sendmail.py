@@ -1,6 +1,6 @@
 """test_sendmail - sendmail, postdrop and pickup on sandbox instances.
 
-Each test makes an instance (surel_harness) and submits mail the way local
+Each test makes an instance (harness.core) and submits mail the way local
 programs do: the sendmail command (also as mailq and newaliases), a real
 MUA (bsd-mailx), -bs SMTP on a pipe, postdrop run as real users. The
 checks are made on what arrives in the users' Maildirs once the queue is
@@ -16,8 +16,8 @@ import tempfile
 import unittest
 import uuid
 
-import e2e_harness as e
-import surel_harness as h
+from harness import e2e as e
+from harness import core as h
 
 MUA = next((p for p in ("/opt/surel-mua/usr/bin/bsd-mailx", shutil.which("bsd-mailx") or "")
             if p and os.access(p, os.X_OK)), None)

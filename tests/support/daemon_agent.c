@@ -6,7 +6,7 @@
  *      test-agent bounce [log=FILE] [status=N] [delay=MS]
  * DESCRIPTION
  *      A single_server speaking the real delivery protocol of mail_proto.h:
- *      it reads a request and its recipients, opens the queue file with
+ *      it reads a request and its recipients (deliver_request.h), opens the queue file with
  *      qfile_open_ready and holds a shared flock on it while "delivering"
  *      (as local does), checks that each recipient offset points at an R
  *      record, waits delay ms, and answers each recipient by the first
@@ -34,6 +34,7 @@
 
 #include "attr.h"
 #include "buf.h"
+#include "deliver_request.h"
 #include "event.h"
 #include "mail_proto.h"
 #include "mem.h"
@@ -125,77 +126,68 @@ static void agent_bounce(STREAM *client)
     attr_send(client, SEND_INT(MAIL_ATTR_STATUS, bounce_status), ATTR_END);
 }
 
+/* agent_answer - the reply for one recipient's action ("silent": none) */
+static void agent_answer(STREAM *client, const DELIVER_RCPT *r, const char *action)
+{
+    if (strcmp(action, "ok") == 0)
+        deliver_reply_rcpt(client, r, DELIVER_STAT_OK, "2.0.0", "delivered");
+    else if (strcmp(action, "bounce") == 0)
+        deliver_reply_rcpt(client, r, DELIVER_STAT_BOUNCE, "5.1.1", "no such user");
+    else if (strcmp(action, "silent") != 0)
+        deliver_reply_rcpt(client, r, DELIVER_STAT_DEFER, "4.2.0", "try again later");
+}
+
 /* agent_service - one delivery request */
 static void agent_service(STREAM *client, const SERVER_CTX *ctx)
 {
-    BUF    *queue = buf_alloc(16), *id = buf_alloc(32), *nexthop = buf_alloc(32);
-    BUF    *sender = buf_alloc(32), *envid = buf_alloc(16), *ret = buf_alloc(16);
-    BUF    *orig = buf_alloc(32), *rcpt = buf_alloc(32), *orcpt = buf_alloc(32);
+    DELIVER_REQUEST req;
     BUF    *path = buf_alloc(64), *why = buf_alloc(64);
-    long    offset, size, arrival, roff;
-    int     flags, nrcpt, notify, i, fd = -1;
+    int     i, fd = -1;
     struct stat st;
     char    type;
     const char *action;
 
     (void) ctx;
+    memset(&req, 0, sizeof(req));
     if (bounce_mode) {
         agent_bounce(client);
         goto out;
     }
-    if (attr_recv(client, RECV_INT(MAIL_ATTR_FLAGS, &flags), RECV_STR(MAIL_ATTR_QUEUE, queue),
-                  RECV_STR(MAIL_ATTR_QUEUEID, id), RECV_LONG(MAIL_ATTR_OFFSET, &offset),
-                  RECV_LONG(MAIL_ATTR_SIZE, &size), RECV_STR(MAIL_ATTR_NEXTHOP, nexthop),
-                  RECV_STR(MAIL_ATTR_SENDER, sender), RECV_STR(MAIL_ATTR_ENVID, envid),
-                  RECV_STR(MAIL_ATTR_RET, ret), RECV_LONG(MAIL_ATTR_ARRIVAL, &arrival),
-                  RECV_INT(MAIL_ATTR_NRCPT, &nrcpt), ATTR_END) < 0) {
-        agent_log("badrequest %s", attr_last_error());
+    if (deliver_request_read(client, &req, why) <= 0) {
+        agent_log("badrequest %s", buf_str(why));
         goto out;
     }
-    buf_sprintf(path, "%s/%s", buf_str(queue), buf_str(id));
-    if ((fd = qfile_open_ready(buf_str(path), O_RDONLY, &st, why)) < 0)
+    /* The server skeleton runs us in $queue_directory. */
+    if (deliver_request_path(&req, ".", path, why) < 0
+        || (fd = qfile_open_ready(buf_str(path), O_RDONLY, &st, why)) < 0)
         agent_log("openfail %s", buf_str(why));
     else
         flock(fd, LOCK_SH);
-    agent_log("start %ld %s %d %s %ld", (long) getpid(), buf_str(id), nrcpt, buf_str(nexthop),
+    agent_log("start %ld %s %d %s %ld", (long) getpid(), req.queue_id, req.nrcpt, req.nexthop,
               now_ms());
     if (delay_ms > 0)
         usleep((useconds_t) delay_ms * 1000);
-    for (i = 0; i < nrcpt; i++) {
-        if (attr_recv(client, RECV_STR(MAIL_ATTR_ORCPT, orig), RECV_STR(MAIL_ATTR_RECIP, rcpt),
-                      RECV_STR(MAIL_ATTR_DSN_ORCPT, orcpt), RECV_INT(MAIL_ATTR_DSN_NOTIFY, &notify),
-                      RECV_LONG(MAIL_ATTR_OFFSET, &roff), ATTR_END) < 0) {
-            agent_log("badrcpt %s", attr_last_error());
-            goto out;
-        }
+    for (i = 0; i < req.nrcpt; i++) {
+        const DELIVER_RCPT *r = &req.rcpt[i];
+
         type = 0;
-        if (fd >= 0 && pread(fd, &type, 1, (off_t) roff) != 1)
+        if (fd >= 0 && pread(fd, &type, 1, (off_t) r->offset) != 1)
             type = 0;
-        action = agent_action(buf_str(rcpt));
-        if (strcmp(action, "defer-once") == 0 && seen_before(buf_str(id), buf_str(rcpt)))
+        action = agent_action(r->address);
+        if (strcmp(action, "defer-once") == 0 && seen_before(req.queue_id, r->address))
             action = "ok";
-        agent_log("rcpt %s %s %s offset=%s notify=%d", buf_str(id), buf_str(rcpt), action,
-                  type == 'R' ? "ok" : "bad", notify);
-        if (strcmp(action, "ok") == 0)
-            attr_send(client, SEND_LONG(MAIL_ATTR_OFFSET, roff), SEND_INT(MAIL_ATTR_STATUS, DELIVER_STAT_OK),
-                      SEND_STR(MAIL_ATTR_DSN_STATUS, "2.0.0"), SEND_STR(MAIL_ATTR_WHY, "delivered"),
-                      ATTR_END);
-        else if (strcmp(action, "bounce") == 0)
-            attr_send(client, SEND_LONG(MAIL_ATTR_OFFSET, roff), SEND_INT(MAIL_ATTR_STATUS, DELIVER_STAT_BOUNCE),
-                      SEND_STR(MAIL_ATTR_DSN_STATUS, "5.1.1"), SEND_STR(MAIL_ATTR_WHY, "no such user"),
-                      ATTR_END);
-        else if (strcmp(action, "silent") != 0)
-            attr_send(client, SEND_LONG(MAIL_ATTR_OFFSET, roff), SEND_INT(MAIL_ATTR_STATUS, DELIVER_STAT_DEFER),
-                      SEND_STR(MAIL_ATTR_DSN_STATUS, "4.2.0"), SEND_STR(MAIL_ATTR_WHY, "try again later"),
-                      ATTR_END);
+        agent_log("rcpt %s %s %s offset=%s notify=%d", req.queue_id, r->address, action,
+                  type == 'R' ? "ok" : "bad", r->dsn_notify);
+        agent_answer(client, r, action);
     }
-    agent_log("end %ld %s %ld", (long) getpid(), buf_str(id), now_ms());
-    attr_send(client, SEND_INT(MAIL_ATTR_STATUS, 0), ATTR_END);
+    agent_log("end %ld %s %ld", (long) getpid(), req.queue_id, now_ms());
+    deliver_reply_done(client, 0);
 out:
     if (fd >= 0)
         close(fd);
-    buf_free(queue); buf_free(id); buf_free(nexthop); buf_free(sender); buf_free(envid);
-    buf_free(ret); buf_free(orig); buf_free(rcpt); buf_free(orcpt); buf_free(path); buf_free(why);
+    deliver_request_free(&req);
+    buf_free(path);
+    buf_free(why);
 }
 
 /* agent_init - read the master.cf arguments */

@@ -7,8 +7,10 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "config.h"
 #include "mail_queue.h"
 #include "mem.h"
+#include "queue_id.h"
 #include "testsupport.h"
 
 /* Reports collected by the scan, one per line, "+" for repairs. */
@@ -258,6 +260,91 @@ START_TEST(test_ids_refuse_bad_accounts)
 }
 END_TEST
 
+/* mail_queue_path: hashing follows $hash_queue_names (folder names in any
+ * case, as Postfix's strcasecmp), subfolders are the ID's characters 9,
+ * 8, ... as they are; bad folder names and IDs give -1 and no path. */
+START_TEST(test_path_hashing)
+{
+    struct timeval tv = {.tv_sec = 1700000000, .tv_usec = 123456};
+    char    id[QUEUE_ID_BUFSZ], want[256];
+    BUF    *path = buf_alloc(16);
+    static const struct {
+        const char *names, *depth, *queue;
+        int     levels;                 /* -1: refused */
+    } t[] = {
+        {"deferred, defer", "1", "deferred", 1},
+        {"deferred, defer", "1", "defer", 1},
+        {"deferred, defer", "1", "incoming", 0},
+        {"deferred, defer", "2", "deferred", 2},
+        {"DEFERRED", "3", "deferred", 3},           /* names match in any case */
+        {"deferred active", "4", "active", 4},
+        {"", "2", "deferred", 0},
+        {"deferred", "1", "Deferred", -1},          /* not a folder of the table */
+        {"deferred", "1", "../deferred", -1},
+        {"deferred", "1", "", -1},
+        {"deferred", "1", "nosuch", -1},
+    };
+    size_t  i;
+    int     k, got;
+
+    queue_id_make(id, &tv, 123456789);
+    ck_assert_msg(queue_id_valid(id), "%s", id);
+    for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        config_reset();
+        config_set("hash_queue_names", t[i].names);
+        config_set("hash_queue_depth", t[i].depth);
+        got = mail_queue_path(path, "/q", t[i].queue, id);
+        if (t[i].levels < 0) {
+            ck_assert_msg(got == -1 && buf_len(path) == 0, "names=%s queue=%s: got %d \"%s\"",
+                          t[i].names, t[i].queue, got, buf_str(path));
+            continue;
+        }
+        snprintf(want, sizeof(want), "/q/%s/", t[i].queue);
+        for (k = 0; k < t[i].levels; k++)
+            snprintf(want + strlen(want), sizeof(want) - strlen(want), "%c/", id[9 - k]);
+        strcat(want, id);
+        ck_assert_msg(got == 0 && strcmp(buf_str(path), want) == 0,
+                      "names=%s depth=%s queue=%s: got %d \"%s\", want \"%s\"", t[i].names,
+                      t[i].depth, t[i].queue, got, buf_str(path), want);
+        ck_assert_int_eq(mail_queue_hash_depth(t[i].queue), t[i].levels);
+    }
+    config_reset();
+    buf_free(path);
+}
+END_TEST
+
+/* IDs: a hashed folder needs a real queue ID (its characters name the
+ * subfolders); another folder takes any plain file name (maildrop). */
+START_TEST(test_path_names)
+{
+    static const struct {
+        const char *queue, *id;
+        int     ok;
+    } t[] = {
+        {"deferred", "short", -1},
+        {"deferred", "../../etc/passwd", -1},
+        {"deferred", "", -1},
+        {"maildrop", "any-name.123", 0},
+        {"maildrop", "../x", -1},
+        {"maildrop", ".hidden", -1},
+        {"maildrop", "a/b", -1},
+        {"maildrop", "", -1},
+    };
+    BUF    *path = buf_alloc(16);
+    size_t  i;
+
+    config_reset();
+    config_set("hash_queue_names", "deferred");
+    for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+        ck_assert_msg(mail_queue_path(path, ".", t[i].queue, t[i].id) == t[i].ok,
+                      "%s/%s: not %d", t[i].queue, t[i].id, t[i].ok);
+    ck_assert_int_eq(mail_queue_path(path, ".", "maildrop", "any-name.123"), 0);
+    ck_assert_str_eq(buf_str(path), "./maildrop/any-name.123");
+    config_reset();
+    buf_free(path);
+}
+END_TEST
+
 int main(void)
 {
     Suite  *s = suite_create("mail_queue");
@@ -269,6 +356,8 @@ int main(void)
     tcase_add_test(tc, test_missing_and_symlink);
     tcase_add_test(tc, test_wrong_owner_as_root);
     tcase_add_test(tc, test_ids_refuse_bad_accounts);
+    tcase_add_test(tc, test_path_hashing);
+    tcase_add_test(tc, test_path_names);
     suite_add_tcase(s, tc);
     return ts_run_suite(s);
 }

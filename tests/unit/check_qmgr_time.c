@@ -64,24 +64,6 @@ START_TEST(test_expired)
 }
 END_TEST
 
-START_TEST(test_delay_text)
-{
-    BUF    *out = buf_alloc(8);
-    struct timeval tv;
-
-    gettimeofday(&tv, NULL);
-    tv.tv_sec -= 250;
-    qmgr_delay_text(out, &tv);
-    ck_assert_msg(strcmp(buf_str(out), "250") == 0 || strcmp(buf_str(out), "251") == 0,
-                  "%s", buf_str(out));
-    gettimeofday(&tv, NULL);
-    tv.tv_sec += 5;                     /* the future counts as 0 */
-    qmgr_delay_text(out, &tv);
-    ck_assert_str_eq(buf_str(out), "0");
-    buf_free(out);
-}
-END_TEST
-
 int main(void)
 {
     Suite  *s = suite_create("qmgr_time");
@@ -90,7 +72,6 @@ int main(void)
     tcase_add_test(tc, test_backoff_table);
     tcase_add_test(tc, test_backoff_doubles);
     tcase_add_test(tc, test_expired);
-    tcase_add_test(tc, test_delay_text);
     suite_add_tcase(s, tc);
     return ts_run_suite(s);
 }

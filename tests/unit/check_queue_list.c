@@ -13,6 +13,7 @@
 #include "mem.h"
 #include "qfile.h"
 #include "qfile_read.h"
+#include "mail_queue.h"
 #include "queue_list.h"
 #include "record.h"
 #include "stream.h"
@@ -347,8 +348,8 @@ START_TEST(walk_hashed_sorted)
     ck_assert_int_eq(queue_walk(queue_dir, "deferred", 0, walk_cb, got, why), 2);
     buf_sprintf(want, "deferred/%s deferred/%s ", strcmp(a, b) < 0 ? a : b, strcmp(a, b) < 0 ? b : a);
     ck_assert_str_eq(buf_str(got), buf_str(want));
-    ck_assert_int_eq(queue_hash_depth("deferred"), 1);
-    ck_assert_int_eq(queue_hash_depth("incoming"), 0);
+    ck_assert_int_eq(mail_queue_hash_depth("deferred"), 1);
+    ck_assert_int_eq(mail_queue_hash_depth("incoming"), 0);
     ck_assert_int_eq(queue_walk(queue_dir, "nonexistent", 0, walk_cb, got, why), -1);
     buf_free(got);
     buf_free(want);

@@ -1,6 +1,7 @@
-/* check_resolve - recipient routing (lib/global/resolve.c) and local domains
- * (lib/global/resolve_local.c): every class, transport_maps lookup order,
- * "[host]:port" nexthops, @$myorigin, and try-later tables. */
+/* check_resolve - recipient routing (lib/global/resolve.c): every class's
+ * route, transport_maps lookup order, "[host]:port" nexthops, @$myorigin,
+ * and try-later tables. The classes themselves are resolve_local's, tested
+ * in check_resolve_local.c. */
 #include <check.h>
 #include <string.h>
 
@@ -182,17 +183,6 @@ START_TEST(test_trylater)
 END_TEST
 
 
-START_TEST(test_literals)
-{
-    base_config(NULL);
-    ck_assert_int_eq(resolve_local("[127.0.0.1]"), 1);
-    ck_assert_int_eq(resolve_local("[127.1.2.3]"), 0);   /* not an interface address, as Postfix */
-    ck_assert_int_eq(resolve_local("[192.0.2.77]"), 0);
-    ck_assert_int_eq(resolve_local("[not an address]"), 0);
-    ck_assert_int_eq(resolve_local("[IPv6:2001:db8::1]"), 0);
-}
-END_TEST
-
 static Suite *resolve_suite(void)
 {
     Suite  *s = suite_create("resolve");
@@ -204,7 +194,6 @@ static Suite *resolve_suite(void)
     tcase_add_test(tc, test_transport_maps_order);
     tcase_add_test(tc, test_transport_maps_split_addr);
     tcase_add_test(tc, test_trylater);
-    tcase_add_test(tc, test_literals);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -142,6 +142,17 @@ START_TEST(test_bad_list_fatal_on_use)
 }
 END_TEST
 
+/* Address literals are local only when they are one of our addresses. */
+START_TEST(test_literals)
+{
+    ck_assert_int_eq(resolve_local("[127.0.0.1]"), 1);
+    ck_assert_int_eq(resolve_local("[127.1.2.3]"), 0);   /* not an interface address, as Postfix */
+    ck_assert_int_eq(resolve_local("[192.0.2.77]"), 0);
+    ck_assert_int_eq(resolve_local("[not an address]"), 0);
+    ck_assert_int_eq(resolve_local("[IPv6:2001:db8::1]"), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite  *s = suite_create("resolve_local");
@@ -153,6 +164,7 @@ int main(void)
     tcase_add_test(tc, test_tables_in_mydestination);
     tcase_add_test(tc, test_own_addr);
     tcase_add_test(tc, test_all_interfaces);
+    tcase_add_test(tc, test_literals);
     tcase_add_test(tc, test_bad_list);
     tcase_add_exit_test(tc, test_bad_list_fatal_on_use, 1);
     suite_add_tcase(s, tc);

@@ -1,4 +1,4 @@
-/* check_sendmail_maildrop - the maildrop grammar and address checks
+/* check_maildrop - the maildrop grammar and address checks
  * (lib/global/maildrop.c) that sendmail, postdrop and pickup rely on. */
 #include <check.h>
 #include <string.h>
@@ -155,7 +155,7 @@ END_TEST
 
 int main(void)
 {
-    Suite  *s = suite_create("sendmail_maildrop");
+    Suite  *s = suite_create("maildrop");
     TCase  *tc = tcase_create("core");
 
     tcase_add_loop_test(tc, test_stream, 0, sizeof(cases) / sizeof(cases[0]));

@@ -1,4 +1,4 @@
-/* check_cleanup_tok822 - the RFC 5322 address-list tokenizer (lib/tok822). */
+/* check_tok822 - the RFC 5322 address-list tokenizer (lib/global/tok822.c). */
 #include <check.h>
 #include <string.h>
 
@@ -124,7 +124,7 @@ END_TEST
 
 int     main(void)
 {
-    Suite  *s = suite_create("cleanup_tok822");
+    Suite  *s = suite_create("tok822");
     TCase  *tc = tcase_create("core");
 
     tcase_add_loop_test(tc, test_parse_cases, 0, sizeof(cases) / sizeof(cases[0]));

@@ -1,0 +1,253 @@
+"""harness.core - start whole sandbox instances and talk to them.
+
+Integration tests import this module (also as `surel_harness`). Everything is bounded: waits poll a
+condition until a deadline (never sleep-and-hope), every process started is
+stopped in tearDown, and all traffic stays on loopback.
+
+Environment (set by CTest): SUREL_BIN_DIR (the build's bin/ folder) and
+SUREL_SOURCE_DIR.
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+_HERE = os.path.dirname(os.path.abspath(__file__))       # tests/integration/harness
+BIN_DIR = os.environ.get("SUREL_BIN_DIR") or os.path.join(_HERE, "..", "..", "..", "build", "bin")
+SOURCE_DIR = os.environ.get("SUREL_SOURCE_DIR") or os.path.join(_HERE, "..", "..", "..")
+
+
+def binary(name):
+    """Path of a program built into bin/ (surel, master, test daemons...)."""
+    return os.path.join(BIN_DIR, name)
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def record(rtype, data=b""):
+    """One record (lib/global/record.h): type byte, 7-bit-group little-endian
+    length, data."""
+    if isinstance(data, str):
+        data = data.encode()
+    n, length = len(data), bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        length.append(byte | (0x80 if n else 0))
+        if not n:
+            break
+    return rtype.encode() + bytes(length) + data
+
+
+def parse_records(data):
+    """[(type char, bytes)] of a record stream (queue file, maildrop file);
+    asserts the framing."""
+    out, i = [], 0
+    while i < len(data):
+        rtype = chr(data[i])
+        i += 1
+        length, shift = 0, 0
+        while True:
+            b = data[i]
+            i += 1
+            length |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                break
+        out.append((rtype, data[i:i + length]))
+        i += length
+        assert i <= len(data), "truncated record"
+    return out
+
+
+def read_records(path):
+    """[(type char, bytes)] of the records in a file."""
+    with open(path, "rb") as f:
+        return parse_records(f.read())
+
+
+def wait_for(condition, timeout=10.0, what="condition", interval=0.05):
+    """Poll condition() until it returns a true value; fail after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %.1fs waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+def run(args, check=True, env=None, input=None, timeout=60):
+    """Run a command; return CompletedProcess with text stdout/stderr."""
+    proc = subprocess.run(args, capture_output=True, text=True, env=env,
+                          input=input, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError("%s exited %d\nstdout: %s\nstderr: %s" % (
+            " ".join(args), proc.returncode, proc.stdout, proc.stderr))
+    return proc
+
+
+def surel(*args, config=None, check=True, **kw):
+    """Run the surel admin command (optionally with -c config)."""
+    argv = [binary("surel")]
+    if config:
+        argv += ["-c", config]
+    return run(argv + list(args), check=check, **kw)
+
+
+def processes():
+    """[(pid, argv list)] of every process on the machine."""
+    result = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % entry, "rb") as f:
+                raw = f.read()
+        except OSError:
+            continue
+        if raw:
+            result.append((int(entry), [a.decode(errors="replace") for a in raw.split(b"\0") if a]))
+    return result
+
+
+def process_uid(pid):
+    """Real uid of a process, or None if it is gone."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("Uid:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+class Instance:
+    """A sandbox instance made by `surel sandbox DIR --smtp-port N`."""
+
+    def __init__(self, root=None, smtp_port=None):
+        self.root = root or tempfile.mkdtemp(prefix="surel-it-")
+        self.smtp_port = smtp_port or free_port()
+        surel("sandbox", self.root, "--smtp-port", str(self.smtp_port))
+        self.etc = os.path.join(self.root, "etc")
+        self.spool = os.path.join(self.root, "spool")
+        self.logfile = os.path.join(self.root, "log", "maillog")
+
+    # Control.
+    def surel(self, *args, check=True, **kw):
+        return surel(*args, config=self.etc, check=check, **kw)
+
+    def start(self):
+        self.surel("start")
+        wait_for(self.running, 10, "master of %s to run" % self.root)
+
+    def stop(self, check=True):
+        self.surel("stop", check=check)
+
+    def running(self):
+        return self.surel("status", check=False).returncode == 0
+
+    def conf(self, **params):
+        self.surel("conf", *["%s=%s" % kv for kv in params.items()])
+
+    def write_master_cf(self, text):
+        with open(os.path.join(self.etc, "master.cf"), "w") as f:
+            f.write(text)
+
+    def master_pid(self):
+        try:
+            with open(os.path.join(self.spool, "pid", "master.pid")) as f:
+                return int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    # Observation.
+    def path(self, *parts):
+        """A path inside the instance: path("spool", "incoming")."""
+        return os.path.join(self.root, *parts)
+
+    def maildir(self, user, sub="new"):
+        """DIR/mail/<user>/Maildir/<sub> of a sandbox user."""
+        return self.path("mail", user, "Maildir", sub)
+
+    def messages(self, user):
+        """Names of the messages delivered to a user's Maildir/new, sorted."""
+        try:
+            return sorted(os.listdir(self.maildir(user)))
+        except OSError:
+            return []
+
+    def wait_messages(self, user, count=1, timeout=10.0):
+        """Wait until the user's Maildir/new holds at least count messages."""
+        return wait_for(lambda: len(self.messages(user)) >= count and self.messages(user),
+                        timeout, "%d message(s) for %s" % (count, user))
+
+    def log(self):
+        try:
+            with open(self.logfile, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def wait_log(self, text, timeout=10.0):
+        return wait_for(lambda: text in self.log(), timeout, "log line %r" % text)
+
+    def processes(self):
+        """[(pid, argv)] of this instance's processes (master and daemons)."""
+        return [(pid, argv) for pid, argv in processes() if self.etc in argv]
+
+    def service_pids(self, service):
+        """pids of daemons running the master.cf service `service`."""
+        result = []
+        for pid, argv in self.processes():
+            for i, a in enumerate(argv[:-1]):
+                if a == "-n" and argv[i + 1] == service:
+                    result.append(pid)
+        return result
+
+    def cleanup(self):
+        if self.running():
+            self.stop(check=False)
+        pid = self.master_pid()
+        if pid:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        for pid, _ in self.processes():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class InstanceTest(unittest.TestCase):
+    """A TestCase whose self.instance() makes instances torn down afterwards."""
+
+    def setUp(self):
+        self._instances = []
+
+    def tearDown(self):
+        for inst in self._instances:
+            inst.cleanup()
+
+    def instance(self, **kw):
+        inst = Instance(**kw)
+        self._instances.append(inst)
+        return inst
+
+
+def main():
+    unittest.main(verbosity=2)
