@@ -116,7 +116,7 @@ typedef struct SMTPD_DATA {
     int     prev_crlf;              /* the previous line ended in CRLF */
     int     continued;              /* this line began as an L record */
     int     bare_lf;                /* a bare LF was seen */
-    long long bytes;                /* content bytes (LF counted per line) */
+    long long bytes;                /* octets the client sent (RFC 1870 SIZE) */
     int     done;                   /* end of DATA seen */
 } SMTPD_DATA;
 
