@@ -16,7 +16,6 @@
 #include <stdarg.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 
 #include "mem.h"
 #include "msg.h"
@@ -201,17 +200,15 @@ static void smtpd_log_disconnect(SMTPD_STATE *st)
 /* smtpd_lost - the client went away or timed out while we read */
 void    smtpd_lost(SMTPD_STATE *st)
 {
-    static const char timeout_reply[] = "421 4.4.2 %s Error: timeout exceeded\r\n";
-    char    line[300];
-    int     n;
-
     if (stream_timed_out(st->client)) {
         msg_info("timeout after %s from %s", st->where, st->namaddr);
-        /* The stream is in error now (sticky); say goodbye on the socket.
-         * XXX with TLS this must go through the TLS layer. */
-        n = snprintf(line, sizeof(line), timeout_reply, smtpd_params.myhostname);
-        if (n > 0 && (size_t) n < sizeof(line))
-            (void) send(stream_fd(st->client), line, (size_t) n, MSG_DONTWAIT | MSG_NOSIGNAL);
+        /* The read timed out, the connection is still good for writing:
+         * the goodbye goes through the stream's I/O, so after STARTTLS it
+         * is sent inside TLS, never in plaintext beside it. The write has
+         * the usual deadline. */
+        stream_clear_error(st->client);
+        smtpd_reply(st, "421 4.4.2 %s Error: timeout exceeded", smtpd_params.myhostname);
+        (void) smtpd_flush(st);
     } else {
         msg_info("lost connection after %s from %s", st->where, st->namaddr);
     }
