@@ -164,6 +164,10 @@ int     smtpd_received(const SMTPD_RECEIVED *r, BUF *lines[], int max);
 const char *smtpd_protocol_name(int esmtp, int tls, int auth, int smtputf8);
 void    smtpd_printable(const char *text, BUF *out);
 
+/* The client's identity and the per-connection entry (smtpd_peer.c). */
+int     smtpd_peer_addr(int fd, char *addr, size_t len, BUF *why);  /* 0, -1: drop */
+void    smtpd_serve(STREAM *client, int conn_fd);
+
 /* Connection count per client address across processes (smtpd_conn.c). */
 int     smtpd_conn_open(const char *path);     /* fd, or -1 (limit not enforced) */
 int     smtpd_conn_enter(int fd, const char *addr, long limit, long *count);
