@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "dsn.h"
 #include "queue_id.h"
 #include "stream.h"
 #include "tls.h"
@@ -61,22 +62,13 @@ void    smtpd_tls_init(void);               /* pre_init: load the certificate */
 void    smtpd_params_init(const char *service);   /* from config_*() */
 void    smtpd_params_defaults(void);              /* built-in values (tests) */
 
-/* ESMTP MAIL FROM parameters. */
-#define SMTPD_BODY_NONE     0
-#define SMTPD_BODY_7BIT     1
-#define SMTPD_BODY_8BITMIME 2
-#define SMTPD_RET_NONE      0
-#define SMTPD_RET_FULL      1
-#define SMTPD_RET_HDRS      2
-#define SMTPD_ENVID_MAX     100     /* RFC 3461 4.4 */
-#define SMTPD_ORCPT_MAX     500     /* RFC 3461 4.2: whole parameter */
-
+/* ESMTP MAIL FROM parameters (the DSN ones and BODY: dsn.h). */
 typedef struct SMTPD_MAIL_ARGS {
     int     size_given;
     long long size;                 /* SIZE=, saturated at LLONG_MAX */
-    int     body;                   /* SMTPD_BODY_* */
+    int     body;                   /* DSN_BODY_*, 0: not given */
     int     smtputf8;
-    int     ret;                    /* SMTPD_RET_* */
+    int     ret;                    /* DSN_RET_*, 0: not given */
     BUF    *envid;                  /* xtext-decoded, empty when not given */
 } SMTPD_MAIL_ARGS;
 
@@ -90,7 +82,6 @@ typedef struct SMTPD_RCPT_ARGS {
 int     smtpd_cmd_split(const char *line, size_t len, BUF *verb, const char **args,
                         BUF *reply);
 int     smtpd_cmd_keyword(const char *args, const char *keyword, const char **rest);
-int     smtpd_xtext_decode(const char *text, size_t len, BUF *out);
 int     smtpd_mail_params(const char *text, int esmtp, SMTPD_MAIL_ARGS *a, BUF *reply);
 int     smtpd_rcpt_params(const char *text, int esmtp, SMTPD_RCPT_ARGS *a, BUF *reply);
 int     smtpd_bdat_args(const char *text, long long *size, int *last);

@@ -44,21 +44,6 @@ START_TEST(test_keyword)
 }
 END_TEST
 
-START_TEST(test_xtext)
-{
-    BUF    *out = buf_alloc(10);
-
-    ck_assert_int_eq(smtpd_xtext_decode("a+2Bb+3Dc", 9, out), 0);
-    ck_assert_str_eq(buf_str(out), "a+b=c");
-    ck_assert_int_eq(smtpd_xtext_decode("a+2", 3, out), -1);
-    ck_assert_int_eq(smtpd_xtext_decode("a+zz", 4, out), -1);
-    ck_assert_int_eq(smtpd_xtext_decode("a+2b", 4, out), -1);     /* hex is upper case */
-    ck_assert_int_eq(smtpd_xtext_decode("a=b", 3, out), -1);
-    ck_assert_int_eq(smtpd_xtext_decode("a b", 3, out), -1);
-    buf_free(out);
-}
-END_TEST
-
 START_TEST(test_mail_params)
 {
     SMTPD_MAIL_ARGS a;
@@ -69,9 +54,9 @@ START_TEST(test_mail_params)
                                        1, &a, reply), 0);
     ck_assert(a.size_given);
     ck_assert_int_eq(a.size, 1000);
-    ck_assert_int_eq(a.body, SMTPD_BODY_8BITMIME);
+    ck_assert_int_eq(a.body, DSN_BODY_8BITMIME);
     ck_assert_int_eq(a.smtputf8, 1);
-    ck_assert_int_eq(a.ret, SMTPD_RET_HDRS);
+    ck_assert_int_eq(a.ret, DSN_RET_HDRS);
     ck_assert_str_eq(buf_str(a.envid), "QQ+1");
     smtpd_mail_args_free(&a);
 
@@ -246,7 +231,6 @@ int     main(void)
 
     tcase_add_test(tc, test_split);
     tcase_add_test(tc, test_keyword);
-    tcase_add_test(tc, test_xtext);
     tcase_add_test(tc, test_mail_params);
     tcase_add_test(tc, test_rcpt_params);
     tcase_add_test(tc, test_bdat_args);
