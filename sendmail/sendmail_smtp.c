@@ -262,6 +262,19 @@ static int sm_data_lines(SM_SMTP *s, STREAM *out)
     return result;
 }
 
+/* sm_drop_stat - postdrop's exit status as the cleanup status it stands
+ * for, so that -bs answers from the table smtpd uses (cleanup_status.h).
+ * EX_DATAERR is postdrop refusing the input; what -bs writes has passed
+ * every other maildrop check already (addresses and DSN values at MAIL
+ * and RCPT, line lengths as it copies), which leaves message_size_limit.
+ * Anything else is temporary: nothing was queued, try again. */
+static int sm_drop_stat(int status)
+{
+    if (status == 0)
+        return CLEANUP_STAT_OK;
+    return status == EX_DATAERR ? CLEANUP_STAT_SIZE : CLEANUP_STAT_WRITE;
+}
+
 /* sm_cmd_data - DATA: stream the message to a new postdrop */
 static int sm_cmd_data(SM_SMTP *s)
 {
@@ -307,12 +320,15 @@ static int sm_cmd_data(SM_SMTP *s)
     }
     sm_put_end(drop.out);
     status = sm_drop_close(&drop, why);
-    if (status == 0)
+    if (status == 0) {
         sm_reply(s, "250 2.0.0 Ok: queued");
-    else if (status == EX_DATAERR)
-        sm_reply(s, "554 5.6.0 Error: message refused by postdrop (too large or malformed)");
-    else
-        sm_reply(s, "451 4.3.0 Error: queue file write error");
+    } else {
+        BUF    *reply = buf_alloc(100);
+
+        cleanup_stat_reply(sm_drop_stat(status), reply);
+        sm_reply(s, buf_str(reply));
+        buf_free(reply);
+    }
     sm_reset(s);
     buf_free(why);
     buf_free(fullname);

@@ -134,7 +134,6 @@ void    smtpd_cleanup_rec(SMTPD_CLEANUP *c, int type, const char *data, size_t l
 void    smtpd_cleanup_attr(SMTPD_CLEANUP *c, const char *name, const char *value);
 int     smtpd_cleanup_finish(SMTPD_CLEANUP *c, BUF *reason);   /* status, -1 IPC error */
 void    smtpd_cleanup_close(SMTPD_CLEANUP *c);
-void    smtpd_cleanup_stat_reply(int status, BUF *reply);
 void    smtpd_cleanup_reply(int status, const char *reason, BUF *reply);
 
 /* Received: header (smtpd_received.c): one string per header line. */

@@ -371,6 +371,11 @@ class SendmailTest(SendmailHelpers):
         inst.conf(message_size_limit="1000")
         p = self.sendmail(inst, "bob@sandbox.test", input="x" * 5000 + "\n")
         self.assertEqual(p.returncode, EX_DATAERR, p.stderr)
+        # -bs says so as smtpd would (the shared cleanup status table).
+        p = self.sendmail(inst, "-bs", input="MAIL FROM:<alice@sandbox.test>\r\n"
+                          "RCPT TO:<bob@sandbox.test>\r\nDATA\r\n" + "x" * 5000
+                          + "\r\n.\r\nQUIT\r\n")
+        self.assertIn(b"\r\n552 5.3.4 Error: message file too big\r\n221 ", p.stdout)
         # postdrop on its own: garbage, a truncated stream, a forbidden record.
         for data in (b"garbage", b"S\x05alice", b"S\x05aliceR\x03bobM\x00",
                      b"T\x031 2S\x05aliceR\x03bobM\x00X\x00E\x00"):
