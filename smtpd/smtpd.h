@@ -1,8 +1,10 @@
 /* smtpd.h - private interfaces of the SMTP server (smtpd/ only).
  *
- * The session is split by phase: smtpd_proto.c reads commands, dispatches
- * them and batches replies (PIPELINING); smtpd_cmd*.c parse and run the
- * verbs; smtpd_data.c is the pure DATA/BDAT byte reader (smuggling rules);
+ * The session is split by phase: smtpd_peer.c identifies the client (or
+ * drops it) and admits it; smtpd_proto.c reads commands and dispatches
+ * them; smtpd_reply.c queues replies (flushed in batches: PIPELINING) and
+ * logs rejects; smtpd_cmd*.c parse and run the verbs; smtpd_data.c is
+ * the pure DATA/BDAT byte reader (smuggling rules);
  * smtpd_cleanup.c talks the cleanup protocol; smtpd_received.c builds the
  * Received: header; smtpd_conn.c counts connections per client address
  * across processes; smtpd_params.c reads main.cf once.
@@ -210,13 +212,15 @@ void    smtpd_session(STREAM *client, const char *addr);
 void    smtpd_state_init(SMTPD_STATE *st, STREAM *client, const char *addr);
 void    smtpd_state_free(SMTPD_STATE *st);
 void    smtpd_reset(SMTPD_STATE *st);           /* forget the transaction */
+void    smtpd_lost(SMTPD_STATE *st);          /* EOF or timeout while reading */
+void    smtpd_check_ctx(SMTPD_STATE *st, SMTPD_CHECK_CTX *ctx);
+
+/* Replies and the reject log line (smtpd_reply.c). */
 void    smtpd_reply(SMTPD_STATE *st, const char *fmt, ...)
             __attribute__((format(printf, 2, 3)));
 int     smtpd_flush(SMTPD_STATE *st);
-void    smtpd_lost(SMTPD_STATE *st);          /* EOF or timeout while reading */
 void    smtpd_log_reject(SMTPD_STATE *st, const char *queue_id, const char *stage,
                          const char *reply, const char *rcpt);
-void    smtpd_check_ctx(SMTPD_STATE *st, SMTPD_CHECK_CTX *ctx);
 
 /* Verbs: 0 when the command succeeded (for the counters), -1 when not. */
 typedef int (*SMTPD_VERB_FN)(SMTPD_STATE *st, const char *args);
