@@ -60,22 +60,15 @@ static STREAM *local_cleanup_connect(BUF *why)
 static void local_cleanup_status(LOCAL_STATUS *st, int stat, const char *reason,
                                  const char *id)
 {
-    const char *dsn = "4.3.0";
+    /* The table every cleanup client shares (cleanup_status.h): the
+     * enhanced code, and with it bounce or defer, as smtpd's reply says. */
+    const CLEANUP_STAT_DETAIL *d = cleanup_stat_detail(stat);
 
     if (stat == CLEANUP_STAT_OK) {
         local_status_set(st, "2.0.0", "forwarded as %s", id);
         return;
     }
-    if (stat & CLEANUP_STAT_SIZE)
-        dsn = "5.3.4";
-    else if (stat & CLEANUP_STAT_CONT)
-        dsn = "5.7.1";
-    else if (stat & CLEANUP_STAT_HOPS)
-        dsn = "5.4.6";
-    if (stat & (CLEANUP_STAT_BAD | CLEANUP_STAT_WRITE | CLEANUP_STAT_DEFER))
-        dsn = "4.3.0";
-    local_status_set(st, dsn, "mail forwarding failed: %s",
-                     *reason ? reason : "cleanup refused the message");
+    local_status_set(st, d->dsn, "mail forwarding failed: %s", *reason ? reason : d->text);
 }
 
 /* local_deliver_forward - queue a copy for addr through cleanup */

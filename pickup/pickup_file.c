@@ -36,11 +36,6 @@
 #define PICKUP_RECORD_LIMIT (MAILDROP_LINE_MAX > MAILDROP_FIELD_MAX \
                              ? MAILDROP_LINE_MAX : MAILDROP_FIELD_MAX)
 
-/* Statuses with which cleanup refuses the message itself: retrying
- * cannot help. The others (BAD, WRITE, DEFER) are worth a retry. */
-#define PICKUP_STAT_PERMANENT   (CLEANUP_STAT_SIZE | CLEANUP_STAT_CONT \
-                                 | CLEANUP_STAT_HOPS | CLEANUP_STAT_RCPT)
-
 /* pickup_corrupt - move maildrop/name to corrupt/name, with a log line */
 static PICKUP_RESULT pickup_corrupt(const PICKUP_CONF *conf, const char *name,
                                     long uid, const char *why)
@@ -193,16 +188,18 @@ static PICKUP_RESULT pickup_send(const PICKUP_CONF *conf, const char *name, int 
         if (unlink(buf_str(path)) < 0)
             msg_warn("%s: remove maildrop/%s: %m (it may be queued twice)", buf_str(id), name);
         result = PICKUP_SENT;
-    } else if (status & PICKUP_STAT_PERMANENT) {
+    } else if (cleanup_stat_permanent(status)) {
+        /* cleanup refused the message itself (cleanup_status.h: the same
+         * verdict smtpd's 5xx and local's bounce give): retrying cannot help. */
         /* XXX: Postfix's cleanup bounces a refused local submission to
          * its sender; ours answers with a status. Until it can bounce,
          * the file is kept for the administrator rather than lost. */
         buf_sprintf(id, "rejected by cleanup (status %d: %s)", status,
-                    buf_len(reason) ? buf_str(reason) : "no reason given");
+                    buf_len(reason) ? buf_str(reason) : cleanup_strerror(status));
         result = pickup_corrupt(conf, name, uid, buf_str(id));
     } else {
         msg_warn("%s: maildrop/%s: cleanup status %d (%s); will retry", buf_str(id), name,
-                 status, buf_str(reason));
+                 status, buf_len(reason) ? buf_str(reason) : cleanup_strerror(status));
     }
 
 done:

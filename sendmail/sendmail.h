@@ -63,6 +63,7 @@ typedef struct SM_ENVELOPE {
     const char *encoding;
     char  **rcpts;
     const int *notify;                  /* per recipient; NULL: dsn_notify for all */
+    char  **orcpts;                     /* per recipient "type;addr" or NULL; NULL: none */
     int     nrcpt;
 } SM_ENVELOPE;
 

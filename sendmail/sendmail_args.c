@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dsn.h"
 #include "mail_proto.h"
 #include "maildrop.h"
 #include "mem.h"
@@ -18,57 +19,29 @@
 
 #define SM_OPTIONS  "+B:C:F:GIL:N:O:R:UV:X:b:c:e:f:h:imno:p:q::r:tvx"
 
-/* sm_parse_notify - -N never | success,delay,failure (comma separated) */
+/* sm_parse_notify - -N never | success,delay,failure (dsn.c's grammar,
+ * the one smtpd and -bs use for NOTIFY=) */
 static int sm_parse_notify(const char *text, int *bits, BUF *why)
 {
-    char   *copy = xstrdup(text);
-    char   *save = NULL;
-    char   *word;
-    int     result = 0;
-
-    *bits = 0;
-    for (word = strtok_r(copy, ", ", &save); word; word = strtok_r(NULL, ", ", &save)) {
-        if (strcasecmp(word, "never") == 0)
-            *bits |= DSN_NOTIFY_NEVER;
-        else if (strcasecmp(word, "success") == 0)
-            *bits |= DSN_NOTIFY_SUCCESS;
-        else if (strcasecmp(word, "delay") == 0)
-            *bits |= DSN_NOTIFY_DELAY;
-        else if (strcasecmp(word, "failure") == 0)
-            *bits |= DSN_NOTIFY_FAILURE;
-        else {
-            buf_sprintf(why, "-N: unknown DSN notification \"%s\"", word);
-            result = -1;
-            break;
-        }
-    }
-    if (result == 0 && (*bits == 0 || ((*bits & DSN_NOTIFY_NEVER) && *bits != DSN_NOTIFY_NEVER))) {
+    if ((*bits = dsn_notify_parse(text, strlen(text))) == 0) {
         buf_sprintf(why, "-N: bad DSN notification \"%s\"", text);
-        result = -1;
+        return -1;
     }
-    xfree(copy);
-    return result;
+    return 0;
 }
 
-/* sm_check_envid - -V as postdrop will take it: the same maildrop check,
- * run here so that a bad value is a usage error before postdrop starts
- * rather than a refused submission after the message was read */
+/* sm_check_envid - -V is the decoded envelope ID, as the queue keeps it
+ * (dsn.c: what smtpd and -bs accept after xtext decoding, and what the
+ * maildrop check lets through), so a bad value is a usage error before
+ * postdrop starts rather than a refused submission after the message */
 static int sm_check_envid(const char *envid, BUF *why)
 {
-    MAILDROP_CHECK check;
-    BUF    *rec = buf_alloc(100);
-    BUF    *reason = buf_alloc(100);
-    int     result = 0;
-
-    buf_sprintf(rec, "%s=%s", MAIL_ATTR_ENVID, envid);
-    maildrop_check_init(&check, 0);
-    if (maildrop_check_record(&check, REC_TYPE_ATTR, buf_str(rec), buf_len(rec), reason) < 0) {
-        buf_sprintf(why, "-V: bad envelope ID \"%.100s\" (%s)", envid, buf_str(reason));
-        result = -1;
+    if (!dsn_envid_ok(envid, strlen(envid))) {
+        buf_sprintf(why, "-V: bad envelope ID \"%.100s\" (1 to %d printable ASCII characters)",
+                    envid, DSN_ENVID_MAX);
+        return -1;
     }
-    buf_free(rec);
-    buf_free(reason);
-    return result;
+    return 0;
 }
 
 /* sm_parse_b - the -b mode letter */
@@ -106,6 +79,7 @@ int sm_parse_args(int argc, char **argv, SM_ARGS *args, BUF *why)
 {
     const char *name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
     int     ch;
+    int     code;
 
     memset(args, 0, sizeof(*args));
     args->mode = SM_MODE_DELIVER;
@@ -120,10 +94,8 @@ int sm_parse_args(int argc, char **argv, SM_ARGS *args, BUF *why)
     while ((ch = getopt(argc, argv, SM_OPTIONS)) != -1) {
         switch (ch) {
         case 'B':
-            if (strcasecmp(optarg, "8BITMIME") == 0)
-                args->encoding = "8bitmime";
-            else if (strcasecmp(optarg, "7BIT") == 0)
-                args->encoding = "7bit";
+            if ((code = dsn_body_parse(optarg, strlen(optarg))) != 0)
+                args->encoding = dsn_body_str(code);
             else {
                 buf_sprintf(why, "-B: expected 8BITMIME or 7BIT, not \"%s\"", optarg);
                 return -1;
@@ -144,10 +116,8 @@ int sm_parse_args(int argc, char **argv, SM_ARGS *args, BUF *why)
                 return -1;
             break;
         case 'R':
-            if (strcasecmp(optarg, "full") == 0)
-                args->dsn_ret = "FULL";
-            else if (strcasecmp(optarg, "hdrs") == 0)
-                args->dsn_ret = "HDRS";
+            if ((code = dsn_ret_parse(optarg, strlen(optarg))) != 0)
+                args->dsn_ret = dsn_ret_str(code);
             else {
                 buf_sprintf(why, "-R: expected hdrs or full, not \"%s\"", optarg);
                 return -1;

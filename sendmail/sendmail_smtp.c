@@ -5,8 +5,10 @@
  * exactly like -bm: the caller is a local user whose identity is the uid,
  * so there is nothing for smtpd's access checks to decide, and the
  * queue is written only by postdrop. Supported: HELO, EHLO, MAIL FROM
- * (BODY=, ENVID=, RET= understood; other parameters refused), RCPT TO
- * (NOTIFY= understood), DATA, RSET, NOOP, VRFY (252), HELP, QUIT.
+ * (BODY=, ENVID=, RET= understood, SIZE= ignored; other parameters
+ * refused), RCPT TO (NOTIFY= and ORCPT= understood), DATA, RSET, NOOP,
+ * VRFY (252), HELP, QUIT. The parameter values are parsed by
+ * lib/global/dsn.c, as smtpd parses them: what one takes the other takes.
  * Lines may end in CRLF or LF: the peer is a local program on a pipe,
  * not a network relay, so there is no smuggling boundary to defend.
  */
@@ -17,6 +19,7 @@
 #include <strings.h>
 
 #include "config.h"
+#include "dsn.h"
 #include "mail_proto.h"
 #include "maildrop.h"
 #include "mem.h"
@@ -35,8 +38,10 @@ typedef struct SM_SMTP {
     const char *dsn_ret;                /* static strings */
     const char *encoding;
     int     dsn_notify;                 /* of the RCPT being parsed */
+    BUF    *orcpt;                      /* of the RCPT being parsed, "type;addr" */
     char  **rcpts;
     int    *notify;                     /* per recipient */
+    char  **orcpts;                     /* per recipient, NULL: none */
     int     nrcpt;
 } SM_SMTP;
 
@@ -52,12 +57,16 @@ static void sm_reset(SM_SMTP *s)
 {
     int     i;
 
-    for (i = 0; i < s->nrcpt; i++)
+    for (i = 0; i < s->nrcpt; i++) {
         xfree(s->rcpts[i]);
+        xfree(s->orcpts[i]);
+    }
     xfree(s->rcpts);
     xfree(s->notify);
+    xfree(s->orcpts);
     s->rcpts = NULL;
     s->notify = NULL;
+    s->orcpts = NULL;
     s->nrcpt = 0;
     s->have_mail = 0;
     buf_reset(s->sender);
@@ -89,77 +98,27 @@ static int sm_path_arg(const char *arg, const char *keyword, BUF *addr, const ch
     return 0;
 }
 
-/* sm_xtext_decode - RFC 3461 xtext into out; -1 when it is not xtext */
-static int sm_xtext_decode(const char *text, BUF *out)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    const char *hi;
-    const char *lo;
-
-    buf_reset(out);
-    for (const char *cp = text; *cp; cp++) {
-        if (*cp == '+') {
-            if (cp[1] == 0 || cp[2] == 0 || (hi = strchr(hex, cp[1])) == NULL
-                || (lo = strchr(hex, cp[2])) == NULL)
-                return -1;
-            buf_putc(out, (char) (((hi - hex) << 4) | (lo - hex)));
-            cp += 2;
-        } else if ((unsigned char) *cp < 33 || (unsigned char) *cp > 126 || *cp == '=') {
-            return -1;
-        } else {
-            buf_putc(out, *cp);
-        }
-    }
-    return 0;
-}
-
-/* sm_envid_param - ENVID=xtext: the queue keeps the decoded text, as smtpd
- * stores it; it must also pass -V's check (postdrop's rule), so that what
- * postdrop would refuse after DATA is refused here, at MAIL */
-static int sm_envid_param(SM_SMTP *s, const char *value)
-{
-    BUF    *decoded = buf_alloc(100);
-    BUF    *why = buf_alloc(100);
-    SM_ARGS tmp;
-    int     result = -1;
-
-    if (*value && strlen(value) <= 100 && sm_xtext_decode(value, decoded) == 0) {
-        char   *argv[] = {"sendmail", "-V", buf_str(decoded), NULL};
-
-        if (sm_parse_args(3, argv, &tmp, why) == 0) {
-            buf_set(s->envid, buf_str(decoded));
-            result = 0;
-        }
-    }
-    buf_free(decoded);
-    buf_free(why);
-    return result;
-}
-
 /* sm_mail_params - BODY=, ENVID=, RET=, SIZE= (ignored: postdrop checks).
- * 0, -1 for an unsupported parameter, -2 for a bad ENVID */
+ * 0, -1 for an unsupported parameter, -2 for a bad ENVID (dsn.c) */
 static int sm_mail_params(SM_SMTP *s, const char *params)
 {
     char   *copy = xstrdup(params);
     char   *save = NULL;
     char   *p;
     int     ok = 1;
+    int     code;
 
     /* A refused MAIL must leave nothing for the next one to inherit. */
     buf_reset(s->envid);
     s->dsn_ret = NULL;
     s->encoding = NULL;
     for (p = strtok_r(copy, " ", &save); p && ok > 0; p = strtok_r(NULL, " ", &save)) {
-        if (strcasecmp(p, "BODY=8BITMIME") == 0)
-            s->encoding = "8bitmime";
-        else if (strcasecmp(p, "BODY=7BIT") == 0)
-            s->encoding = "7bit";
-        else if (strcasecmp(p, "RET=FULL") == 0)
-            s->dsn_ret = "FULL";
-        else if (strcasecmp(p, "RET=HDRS") == 0)
-            s->dsn_ret = "HDRS";
+        if (strncasecmp(p, "BODY=", 5) == 0 && (code = dsn_body_parse(p + 5, strlen(p + 5))))
+            s->encoding = dsn_body_str(code);
+        else if (strncasecmp(p, "RET=", 4) == 0 && (code = dsn_ret_parse(p + 4, strlen(p + 4))))
+            s->dsn_ret = dsn_ret_str(code);
         else if (strncasecmp(p, "ENVID=", 6) == 0) {
-            if (sm_envid_param(s, p + 6) < 0)
+            if (dsn_envid_parse(p + 6, strlen(p + 6), s->envid) < 0)
                 ok = -2;
         }
         else if (strncasecmp(p, "SIZE=", 5) == 0)
@@ -168,6 +127,11 @@ static int sm_mail_params(SM_SMTP *s, const char *params)
             ok = 0;
     }
     xfree(copy);
+    if (ok <= 0) {
+        buf_reset(s->envid);
+        s->dsn_ret = NULL;
+        s->encoding = NULL;
+    }
     return ok > 0 ? 0 : ok < 0 ? -2 : -1;
 }
 
@@ -198,25 +162,29 @@ static void sm_cmd_mail(SM_SMTP *s, const char *arg)
     buf_free(why);
 }
 
-/* sm_rcpt_params - NOTIFY= only */
+/* sm_rcpt_params - NOTIFY= and ORCPT= (dsn.c), each at most once. 0,
+ * -1 for an unsupported parameter, -2 for a bad NOTIFY, -3 a bad ORCPT */
 static int sm_rcpt_params(SM_SMTP *s, const char *params)
 {
-    BUF    *why = buf_alloc(100);
+    char   *copy = xstrdup(params);
+    char   *save = NULL;
+    char   *p;
     int     result = 0;
 
     s->dsn_notify = 0;
-    if (*params == 0) {
-        result = 0;
-    } else if (strncasecmp(params, "NOTIFY=", 7) == 0 && !strchr(params, ' ')) {
-        SM_ARGS tmp;
-        char   *argv[] = {"sendmail", "-N", (char *) params + 7, NULL};
-
-        result = sm_parse_args(3, argv, &tmp, why);
-        s->dsn_notify = tmp.dsn_notify;
-    } else {
-        result = -1;
+    buf_reset(s->orcpt);
+    for (p = strtok_r(copy, " ", &save); p && result == 0; p = strtok_r(NULL, " ", &save)) {
+        if (strncasecmp(p, "NOTIFY=", 7) == 0) {
+            if (s->dsn_notify || (s->dsn_notify = dsn_notify_parse(p + 7, strlen(p + 7))) == 0)
+                result = -2;
+        } else if (strncasecmp(p, "ORCPT=", 6) == 0) {
+            if (buf_len(s->orcpt) || dsn_orcpt_parse(p + 6, strlen(p + 6), s->orcpt) < 0)
+                result = -3;
+        } else {
+            result = -1;
+        }
     }
-    buf_free(why);
+    xfree(copy);
     return result;
 }
 
@@ -226,6 +194,7 @@ static void sm_cmd_rcpt(SM_SMTP *s, const char *arg)
     BUF    *addr = buf_alloc(100);
     BUF    *why = buf_alloc(100);
     const char *params;
+    int     status;
 
     if (!s->have_mail)
         sm_reply(s, "503 5.5.1 Error: need MAIL command");
@@ -233,14 +202,20 @@ static void sm_cmd_rcpt(SM_SMTP *s, const char *arg)
         sm_reply(s, "501 5.5.4 Syntax: RCPT TO:<address>");
     else if (maildrop_address_check(buf_str(addr), buf_len(addr), 0, why) < 0)
         sm_reply(s, "501 5.1.3 Bad recipient address syntax");
-    else if (sm_rcpt_params(s, params) < 0)
+    else if ((status = sm_rcpt_params(s, params)) == -2)
+        sm_reply(s, "501 5.5.4 Bad NOTIFY parameter syntax");
+    else if (status == -3)
+        sm_reply(s, "501 5.5.4 Bad ORCPT parameter syntax");
+    else if (status < 0)
         sm_reply(s, "555 5.5.4 Unsupported option");
     else if (s->nrcpt >= MAILDROP_RCPT_MAX)
         sm_reply(s, "452 4.5.3 Error: too many recipients");
     else {
         s->rcpts = xreallocarray(s->rcpts, (size_t) s->nrcpt + 1, sizeof(char *));
         s->notify = xreallocarray(s->notify, (size_t) s->nrcpt + 1, sizeof(int));
+        s->orcpts = xreallocarray(s->orcpts, (size_t) s->nrcpt + 1, sizeof(char *));
         s->notify[s->nrcpt] = s->dsn_notify;
+        s->orcpts[s->nrcpt] = buf_len(s->orcpt) ? xstrdup(buf_str(s->orcpt)) : NULL;
         s->rcpts[s->nrcpt++] = xstrdup(buf_str(addr));
         sm_reply(s, "250 2.1.5 Ok");
     }
@@ -287,6 +262,19 @@ static int sm_data_lines(SM_SMTP *s, STREAM *out)
     return result;
 }
 
+/* sm_drop_stat - postdrop's exit status as the cleanup status it stands
+ * for, so that -bs answers from the table smtpd uses (cleanup_status.h).
+ * EX_DATAERR is postdrop refusing the input; what -bs writes has passed
+ * every other maildrop check already (addresses and DSN values at MAIL
+ * and RCPT, line lengths as it copies), which leaves message_size_limit.
+ * Anything else is temporary: nothing was queued, try again. */
+static int sm_drop_stat(int status)
+{
+    if (status == 0)
+        return CLEANUP_STAT_OK;
+    return status == EX_DATAERR ? CLEANUP_STAT_SIZE : CLEANUP_STAT_WRITE;
+}
+
 /* sm_cmd_data - DATA: stream the message to a new postdrop */
 static int sm_cmd_data(SM_SMTP *s)
 {
@@ -321,6 +309,7 @@ static int sm_cmd_data(SM_SMTP *s)
     env.rcpts = s->rcpts;
     env.nrcpt = s->nrcpt;
     env.notify = s->notify;             /* each recipient keeps its NOTIFY */
+    env.orcpts = s->orcpts;             /* and its ORCPT */
     sm_put_envelope(drop.out, &env);
     ended = sm_data_lines(s, drop.out) == 0;
     if (!ended) {
@@ -331,12 +320,15 @@ static int sm_cmd_data(SM_SMTP *s)
     }
     sm_put_end(drop.out);
     status = sm_drop_close(&drop, why);
-    if (status == 0)
+    if (status == 0) {
         sm_reply(s, "250 2.0.0 Ok: queued");
-    else if (status == EX_DATAERR)
-        sm_reply(s, "554 5.6.0 Error: message refused by postdrop (too large or malformed)");
-    else
-        sm_reply(s, "451 4.3.0 Error: queue file write error");
+    } else {
+        BUF    *reply = buf_alloc(100);
+
+        cleanup_stat_reply(sm_drop_stat(status), reply);
+        sm_reply(s, buf_str(reply));
+        buf_free(reply);
+    }
     sm_reset(s);
     buf_free(why);
     buf_free(fullname);
@@ -375,6 +367,7 @@ int sm_smtp_session(const SM_ARGS *args, STREAM *in, STREAM *out)
     s.out = out;
     s.sender = buf_alloc(100);
     s.envid = buf_alloc(100);
+    s.orcpt = buf_alloc(100);
     stream_printf(out, "220 %s ESMTP surel (sendmail -bs)\r\n", config_str(P_myhostname));
     stream_flush(out);
     while (errors < SM_SMTP_ERRORS_MAX
@@ -424,6 +417,7 @@ int sm_smtp_session(const SM_ARGS *args, STREAM *in, STREAM *out)
     sm_reset(&s);
     buf_free(s.sender);
     buf_free(s.envid);
+    buf_free(s.orcpt);
     buf_free(line);
     return status;
 }

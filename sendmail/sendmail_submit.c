@@ -153,6 +153,8 @@ int sm_put_envelope(STREAM *out, const SM_ENVELOPE *env)
     for (i = 0; i < env->nrcpt; i++) {
         int     notify = env->notify ? env->notify[i] : env->dsn_notify;
 
+        if (env->orcpts && env->orcpts[i])
+            rec_puts(out, REC_TYPE_DSN_ORCPT, env->orcpts[i]);
         if (notify)
             rec_fprintf(out, REC_TYPE_DSN_NOTIFY, "%d", notify);
         rec_puts(out, REC_TYPE_RCPT, env->rcpts[i]);

@@ -14,6 +14,8 @@
  *      only after cleanup has committed the queue file.
  *      Access control is smtpd_check.h (smtpd_*_restrictions).
  *      Only <CR><LF>.<CR><LF> ends DATA (smtpd_data.c).
+ *      A connection whose peer address cannot be read is dropped with a
+ *      warning before the greeting (smtpd_peer.c).
  *      Log lines: connect from, ID: client=, NOQUEUE: reject: ...,
  *      disconnect from host[addr] ehlo=1 ... commands=N.
  * SECURITY
@@ -35,13 +37,6 @@
  *      smtpd_tls_cert_file, smtpd_tls_key_file ($smtpd_tls_cert_file),
  *      data_directory, and those smtpd_check reads.
  */
-#include <stdio.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-
 #include "buf.h"
 #include "config.h"
 #include "msg.h"
@@ -50,48 +45,11 @@
 
 static int smtpd_conn_fd = -1;      /* connection count file, -1: none */
 
-/* smtpd_peer - the client's address as text ("127.0.0.1", "::1") */
-static void smtpd_peer(STREAM *client, char *addr, size_t len)
-{
-    struct sockaddr_storage ss;
-    socklen_t sslen = sizeof(ss);
-
-    snprintf(addr, len, "unknown");
-    if (getpeername(stream_fd(client), (struct sockaddr *) &ss, &sslen) < 0)
-        return;
-    if (ss.ss_family == AF_INET) {
-        (void) inet_ntop(AF_INET, &((struct sockaddr_in *) &ss)->sin_addr, addr, (socklen_t) len);
-    } else if (ss.ss_family == AF_INET6) {
-        struct in6_addr *a6 = &((struct sockaddr_in6 *) &ss)->sin6_addr;
-
-        if (IN6_IS_ADDR_V4MAPPED(a6))
-            (void) inet_ntop(AF_INET, &a6->s6_addr[12], addr, (socklen_t) len);
-        else
-            (void) inet_ntop(AF_INET6, a6, addr, (socklen_t) len);
-    } else if (ss.ss_family == AF_UNIX) {
-        snprintf(addr, len, "127.0.0.1");       /* local test clients */
-    }
-}
-
-/* smtpd_service - one client */
+/* smtpd_service - one client (smtpd_peer.c) */
 static void smtpd_service(STREAM *client, const SERVER_CTX *ctx)
 {
-    char    addr[64];
-    long    count;
-
     (void) ctx;
-    smtpd_peer(client, addr, sizeof(addr));
-    if (smtpd_conn_enter(smtpd_conn_fd, addr, smtpd_params.conn_limit, &count) < 0) {
-        msg_warn("Connection concurrency limit exceeded: %ld from unknown[%s] for service %s",
-                 count, addr, smtpd_params.service);
-        stream_set_timeout(client, 10);
-        (void) stream_printf(client, "421 4.7.0 %s Error: too many connections from %s\r\n",
-                             smtpd_params.myhostname, addr);
-        (void) stream_flush(client);
-        return;
-    }
-    smtpd_session(client, addr);
-    smtpd_conn_leave(smtpd_conn_fd);
+    smtpd_serve(client, smtpd_conn_fd);
 }
 
 /* smtpd_pre_init - parameters, tables and the shared count file, before

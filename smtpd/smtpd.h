@@ -1,8 +1,10 @@
 /* smtpd.h - private interfaces of the SMTP server (smtpd/ only).
  *
- * The session is split by phase: smtpd_proto.c reads commands, dispatches
- * them and batches replies (PIPELINING); smtpd_cmd*.c parse and run the
- * verbs; smtpd_data.c is the pure DATA/BDAT byte reader (smuggling rules);
+ * The session is split by phase: smtpd_peer.c identifies the client (or
+ * drops it) and admits it; smtpd_proto.c reads commands and dispatches
+ * them; smtpd_reply.c queues replies (flushed in batches: PIPELINING) and
+ * logs rejects; smtpd_cmd*.c parse and run the verbs; smtpd_data.c is
+ * the pure DATA/BDAT byte reader (smuggling rules);
  * smtpd_cleanup.c talks the cleanup protocol; smtpd_received.c builds the
  * Received: header; smtpd_conn.c counts connections per client address
  * across processes; smtpd_params.c reads main.cf once.
@@ -13,6 +15,7 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "dsn.h"
 #include "queue_id.h"
 #include "stream.h"
 #include "tls.h"
@@ -60,22 +63,13 @@ void    smtpd_tls_init(void);               /* pre_init: load the certificate */
 
 void    smtpd_params_init(const char *service);   /* from config_*() */
 
-/* ESMTP MAIL FROM parameters. */
-#define SMTPD_BODY_NONE     0
-#define SMTPD_BODY_7BIT     1
-#define SMTPD_BODY_8BITMIME 2
-#define SMTPD_RET_NONE      0
-#define SMTPD_RET_FULL      1
-#define SMTPD_RET_HDRS      2
-#define SMTPD_ENVID_MAX     100     /* RFC 3461 4.4 */
-#define SMTPD_ORCPT_MAX     500     /* RFC 3461 4.2: whole parameter */
-
+/* ESMTP MAIL FROM parameters (the DSN ones and BODY: dsn.h). */
 typedef struct SMTPD_MAIL_ARGS {
     int     size_given;
     long long size;                 /* SIZE=, saturated at LLONG_MAX */
-    int     body;                   /* SMTPD_BODY_* */
+    int     body;                   /* DSN_BODY_*, 0: not given */
     int     smtputf8;
-    int     ret;                    /* SMTPD_RET_* */
+    int     ret;                    /* DSN_RET_*, 0: not given */
     BUF    *envid;                  /* xtext-decoded, empty when not given */
 } SMTPD_MAIL_ARGS;
 
@@ -89,7 +83,6 @@ typedef struct SMTPD_RCPT_ARGS {
 int     smtpd_cmd_split(const char *line, size_t len, BUF *verb, const char **args,
                         BUF *reply);
 int     smtpd_cmd_keyword(const char *args, const char *keyword, const char **rest);
-int     smtpd_xtext_decode(const char *text, size_t len, BUF *out);
 int     smtpd_mail_params(const char *text, int esmtp, SMTPD_MAIL_ARGS *a, BUF *reply);
 int     smtpd_rcpt_params(const char *text, int esmtp, SMTPD_RCPT_ARGS *a, BUF *reply);
 int     smtpd_bdat_args(const char *text, long long *size, int *last);
@@ -115,7 +108,7 @@ typedef struct SMTPD_DATA {
     int     prev_crlf;              /* the previous line ended in CRLF */
     int     continued;              /* this line began as an L record */
     int     bare_lf;                /* a bare LF was seen */
-    long long bytes;                /* content bytes (LF counted per line) */
+    long long bytes;                /* octets the client sent (RFC 1870 SIZE) */
     int     done;                   /* end of DATA seen */
 } SMTPD_DATA;
 
@@ -142,7 +135,6 @@ void    smtpd_cleanup_rec(SMTPD_CLEANUP *c, int type, const char *data, size_t l
 void    smtpd_cleanup_attr(SMTPD_CLEANUP *c, const char *name, const char *value);
 int     smtpd_cleanup_finish(SMTPD_CLEANUP *c, BUF *reason);   /* status, -1 IPC error */
 void    smtpd_cleanup_close(SMTPD_CLEANUP *c);
-void    smtpd_cleanup_stat_reply(int status, BUF *reply);
 void    smtpd_cleanup_reply(int status, const char *reason, BUF *reply);
 
 /* Received: header (smtpd_received.c): one string per header line. */
@@ -162,6 +154,10 @@ typedef struct SMTPD_RECEIVED {
 int     smtpd_received(const SMTPD_RECEIVED *r, BUF *lines[], int max);
 const char *smtpd_protocol_name(int esmtp, int tls, int auth, int smtputf8);
 void    smtpd_printable(const char *text, BUF *out);
+
+/* The client's identity and the per-connection entry (smtpd_peer.c). */
+int     smtpd_peer_addr(int fd, char *addr, size_t len, BUF *why);  /* 0, -1: drop */
+void    smtpd_serve(STREAM *client, int conn_fd);
 
 /* Connection count per client address across processes (smtpd_conn.c). */
 int     smtpd_conn_open(const char *path);     /* fd, or -1 (limit not enforced) */
@@ -215,13 +211,15 @@ void    smtpd_session(STREAM *client, const char *addr);
 void    smtpd_state_init(SMTPD_STATE *st, STREAM *client, const char *addr);
 void    smtpd_state_free(SMTPD_STATE *st);
 void    smtpd_reset(SMTPD_STATE *st);           /* forget the transaction */
+void    smtpd_lost(SMTPD_STATE *st);          /* EOF or timeout while reading */
+void    smtpd_check_ctx(SMTPD_STATE *st, SMTPD_CHECK_CTX *ctx);
+
+/* Replies and the reject log line (smtpd_reply.c). */
 void    smtpd_reply(SMTPD_STATE *st, const char *fmt, ...)
             __attribute__((format(printf, 2, 3)));
 int     smtpd_flush(SMTPD_STATE *st);
-void    smtpd_lost(SMTPD_STATE *st);          /* EOF or timeout while reading */
 void    smtpd_log_reject(SMTPD_STATE *st, const char *queue_id, const char *stage,
                          const char *reply, const char *rcpt);
-void    smtpd_check_ctx(SMTPD_STATE *st, SMTPD_CHECK_CTX *ctx);
 
 /* Verbs: 0 when the command succeeded (for the counters), -1 when not. */
 typedef int (*SMTPD_VERB_FN)(SMTPD_STATE *st, const char *args);

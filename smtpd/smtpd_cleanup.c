@@ -127,26 +127,6 @@ void    smtpd_cleanup_close(SMTPD_CLEANUP *c)
     xfree(c);
 }
 
-/* smtpd_cleanup_stat_reply - the client reply for a non-zero status,
- * most serious cause first (mail_proto.h says which reply each bit gets) */
-void    smtpd_cleanup_stat_reply(int status, BUF *reply)
-{
-    if (status < 0 || (status & (CLEANUP_STAT_BAD | CLEANUP_STAT_WRITE)))
-        buf_set(reply, "451 4.3.0 Error: queue file write error");
-    else if (status & CLEANUP_STAT_DEFER)
-        buf_set(reply, "451 4.3.0 Error: temporary lookup failure");
-    else if (status & CLEANUP_STAT_SIZE)
-        buf_set(reply, "552 5.3.4 Error: message file too big");
-    else if (status & CLEANUP_STAT_CONT)
-        buf_set(reply, "550 5.7.1 Error: message content rejected");
-    else if (status & CLEANUP_STAT_HOPS)
-        buf_set(reply, "554 5.4.0 Error: too many hops");
-    else if (status & CLEANUP_STAT_RCPT)
-        buf_set(reply, "554 5.5.1 Error: no valid recipients");
-    else
-        buf_set(reply, "451 4.3.0 Error: internal error");
-}
-
 /* smtpd_cleanup_dsn_text - does text start with a d.d.d enhanced code
  * and a space (what cleanup's reasons look like, mail_proto.h)? */
 static int smtpd_cleanup_dsn_text(const char *text)
@@ -171,10 +151,12 @@ static int smtpd_cleanup_dsn_text(const char *text)
  * reply code comes from the status, as Postfix's smtpd does ("550 5.7.1
  * text", "451 4.7.0 text"). A reason whose class disagrees with the
  * status (e.g. a write error after a 5.x.x reason) or that is not of that
- * shape is not shown: the status's own reply is used. */
+ * shape is not shown: the status's own reply is used, from the table all
+ * of cleanup's clients share (cleanup_status.h; -1, no answer, is a
+ * queue file write error). */
 void    smtpd_cleanup_reply(int status, const char *reason, BUF *reply)
 {
-    smtpd_cleanup_stat_reply(status, reply);
+    cleanup_stat_reply(status, reply);
     if (status > 0 && reason != NULL && smtpd_cleanup_dsn_text(reason)
         && reason[0] == buf_str(reply)[0]) {
         buf_truncate(reply, 4);

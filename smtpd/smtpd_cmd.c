@@ -4,7 +4,9 @@
  * exactly what a session runs. Every failure comes back as a whole reply
  * line (code, enhanced status, text) for the client. Nothing here looks
  * at the session; the verbs in smtpd_cmd_*.c decide what a parameter
- * means for the transaction.
+ * means for the transaction. The DSN values (NOTIFY, RET, ENVID, ORCPT)
+ * and BODY are parsed by lib/global/dsn.c, which sendmail and the
+ * maildrop checks share.
  */
 #include <stdio.h>
 #include <ctype.h>
@@ -12,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dsn.h"
 #include "mail_proto.h"
 #include "smtpd.h"
 
@@ -68,36 +71,6 @@ int     smtpd_cmd_keyword(const char *args, const char *keyword, const char **re
         args++;
     *rest = args;
     return 1;
-}
-
-/* smtpd_xtext_decode - RFC 3461 xtext: "+XX" hex escapes (upper case),
- * other bytes printable ASCII except '+' and '='. 0, or -1 when malformed. */
-int     smtpd_xtext_decode(const char *text, size_t len, BUF *out)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t  i;
-
-    buf_reset(out);
-    for (i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char) text[i];
-
-        if (ch == '+') {
-            const char *hi;
-            const char *lo;
-
-            if (i + 2 >= len || text[i + 1] == 0 || text[i + 2] == 0
-                || (hi = strchr(hex, text[i + 1])) == NULL
-                || (lo = strchr(hex, text[i + 2])) == NULL)
-                return -1;
-            buf_putc(out, (int) (((hi - hex) << 4) | (lo - hex)));
-            i += 2;
-        } else if (ch < 33 || ch > 126 || ch == '=') {
-            return -1;
-        } else {
-            buf_putc(out, ch);
-        }
-    }
-    return 0;
 }
 
 /* smtpd_param_next - the next "KEYWORD[=value]" of a parameter list.
@@ -220,14 +193,10 @@ int     smtpd_mail_params(const char *text, int esmtp, SMTPD_MAIL_ARGS *a, BUF *
             }
             a->size_given = 1;
         } else if (smtpd_kw(kw, kwlen, "BODY")) {
-            if (a->body != SMTPD_BODY_NONE || !val)
-                goto bad_body;
-            if (vallen == 4 && strncasecmp(val, "7BIT", 4) == 0)
-                a->body = SMTPD_BODY_7BIT;
-            else if (vallen == 8 && strncasecmp(val, "8BITMIME", 8) == 0)
-                a->body = SMTPD_BODY_8BITMIME;
-            else
-                goto bad_body;
+            if (a->body || !val || (a->body = dsn_body_parse(val, vallen)) == 0) {
+                buf_set(reply, "501 5.5.4 Unsupported BODY parameter value");
+                return -1;
+            }
         } else if (smtpd_kw(kw, kwlen, "SMTPUTF8")) {
             if (val || a->smtputf8) {
                 buf_set(reply, "501 5.5.4 Bad SMTPUTF8 parameter syntax");
@@ -235,23 +204,15 @@ int     smtpd_mail_params(const char *text, int esmtp, SMTPD_MAIL_ARGS *a, BUF *
             }
             a->smtputf8 = 1;
         } else if (smtpd_kw(kw, kwlen, "RET")) {
-            if (a->ret != SMTPD_RET_NONE || !val)
-                goto bad_ret;
-            if (vallen == 4 && strncasecmp(val, "FULL", 4) == 0)
-                a->ret = SMTPD_RET_FULL;
-            else if (vallen == 4 && strncasecmp(val, "HDRS", 4) == 0)
-                a->ret = SMTPD_RET_HDRS;
-            else
-                goto bad_ret;
+            if (a->ret || !val || (a->ret = dsn_ret_parse(val, vallen)) == 0) {
+                buf_set(reply, "501 5.5.4 Bad RET parameter syntax");
+                return -1;
+            }
         } else if (smtpd_kw(kw, kwlen, "ENVID")) {
-            if (envid_seen || !val || smtpd_xtext_decode(val, vallen, a->envid) < 0
-                || buf_len(a->envid) > SMTPD_ENVID_MAX || buf_len(a->envid) == 0)
-                goto bad_envid;
-            for (size_t i = 0; i < buf_len(a->envid); i++) {
-                unsigned char ch = (unsigned char) buf_str(a->envid)[i];
-
-                if (ch < 32 || ch > 126)
-                    goto bad_envid;
+            if (envid_seen || !val || dsn_envid_parse(val, vallen, a->envid) < 0) {
+                buf_reset(a->envid);    /* never leave a refused value behind */
+                buf_set(reply, "501 5.5.4 Bad ENVID parameter syntax");
+                return -1;
             }
             envid_seen = 1;
         } else {
@@ -263,83 +224,6 @@ int     smtpd_mail_params(const char *text, int esmtp, SMTPD_MAIL_ARGS *a, BUF *
         return -1;
     }
     return 0;
-
-bad_body:
-    buf_set(reply, "501 5.5.4 Unsupported BODY parameter value");
-    return -1;
-bad_ret:
-    buf_set(reply, "501 5.5.4 Bad RET parameter syntax");
-    return -1;
-bad_envid:
-    buf_reset(a->envid);            /* never leave a refused value behind */
-    buf_set(reply, "501 5.5.4 Bad ENVID parameter syntax");
-    return -1;
-}
-
-/* smtpd_notify - NEVER, or a list of SUCCESS, FAILURE, DELAY */
-static int smtpd_notify(const char *val, size_t len, int *bits)
-{
-    size_t  i = 0;
-
-    *bits = 0;
-    while (i < len) {
-        size_t  n = 0;
-
-        while (i + n < len && val[i + n] != ',')
-            n++;
-        if (n == 5 && strncasecmp(val + i, "NEVER", 5) == 0)
-            *bits |= DSN_NOTIFY_NEVER;
-        else if (n == 7 && strncasecmp(val + i, "SUCCESS", 7) == 0)
-            *bits |= DSN_NOTIFY_SUCCESS;
-        else if (n == 7 && strncasecmp(val + i, "FAILURE", 7) == 0)
-            *bits |= DSN_NOTIFY_FAILURE;
-        else if (n == 5 && strncasecmp(val + i, "DELAY", 5) == 0)
-            *bits |= DSN_NOTIFY_DELAY;
-        else
-            return -1;
-        i += n;
-        if (i < len && ++i == len)
-            return -1;              /* trailing comma */
-    }
-    /* NEVER stands alone (RFC 3461 4.1). */
-    if (*bits == 0 || ((*bits & DSN_NOTIFY_NEVER) && *bits != DSN_NOTIFY_NEVER))
-        return -1;
-    return 0;
-}
-
-/* smtpd_orcpt - "addr-type;xtext": type is an atom; rfc822 values are
- * xtext-decoded, utf-8 ones (RFC 6533) are kept as sent, being printable. */
-static int smtpd_orcpt(const char *val, size_t len, BUF *out)
-{
-    const char *semi = memchr(val, ';', len);
-    BUF    *addr;
-    size_t  tlen;
-    int     ret = 0;
-
-    if (len > SMTPD_ORCPT_MAX || semi == NULL || semi == val || semi + 1 == val + len)
-        return -1;
-    tlen = (size_t) (semi - val);
-    for (size_t i = 0; i < tlen; i++)
-        if (!isalnum((unsigned char) val[i]) && val[i] != '-')
-            return -1;
-    addr = buf_alloc(len);
-    if (tlen == 6 && strncasecmp(val, "rfc822", 6) == 0) {
-        if (smtpd_xtext_decode(semi + 1, len - tlen - 1, addr) < 0)
-            ret = -1;
-    } else {
-        buf_append(addr, semi + 1, len - tlen - 1);
-    }
-    for (size_t i = 0; ret == 0 && i < buf_len(addr); i++)
-        if ((unsigned char) buf_str(addr)[i] < 32 || buf_str(addr)[i] == 127)
-            ret = -1;
-    if (ret == 0) {
-        buf_reset(out);
-        buf_append(out, val, tlen);
-        buf_putc(out, ';');
-        buf_append(out, buf_str(addr), buf_len(addr));
-    }
-    buf_free(addr);
-    return ret;
 }
 
 /* smtpd_rcpt_params - NOTIFY and ORCPT after RCPT TO:<path> */
@@ -355,12 +239,12 @@ int     smtpd_rcpt_params(const char *text, int esmtp, SMTPD_RCPT_ARGS *a, BUF *
         if (!esmtp)
             return smtpd_unsupported(reply, kw, kwlen);
         if (smtpd_kw(kw, kwlen, "NOTIFY")) {
-            if (a->notify || !val || smtpd_notify(val, vallen, &a->notify) < 0) {
+            if (a->notify || !val || (a->notify = dsn_notify_parse(val, vallen)) == 0) {
                 buf_set(reply, "501 5.5.4 Bad NOTIFY parameter syntax");
                 return -1;
             }
         } else if (smtpd_kw(kw, kwlen, "ORCPT")) {
-            if (buf_len(a->orcpt) || !val || smtpd_orcpt(val, vallen, a->orcpt) < 0) {
+            if (buf_len(a->orcpt) || !val || dsn_orcpt_parse(val, vallen, a->orcpt) < 0) {
                 buf_set(reply, "501 5.5.4 Bad ORCPT parameter syntax");
                 return -1;
             }

@@ -62,11 +62,10 @@ static void smtpd_xfer_envelope(SMTPD_STATE *st, SMTPD_CLEANUP *c)
     smtpd_cleanup_attr(c, MAIL_ATTR_PROTO_NAME, proto);
     if (buf_len(st->mail.envid))
         smtpd_cleanup_attr(c, MAIL_ATTR_ENVID, buf_str(st->mail.envid));
-    if (st->mail.ret != SMTPD_RET_NONE)
-        smtpd_cleanup_attr(c, MAIL_ATTR_RET, st->mail.ret == SMTPD_RET_FULL ? "FULL" : "HDRS");
-    if (st->mail.body != SMTPD_BODY_NONE)
-        smtpd_cleanup_attr(c, MAIL_ATTR_ENCODING,
-                           st->mail.body == SMTPD_BODY_8BITMIME ? "8bitmime" : "7bit");
+    if (st->mail.ret)
+        smtpd_cleanup_attr(c, MAIL_ATTR_RET, dsn_ret_str(st->mail.ret));
+    if (st->mail.body)
+        smtpd_cleanup_attr(c, MAIL_ATTR_ENCODING, dsn_body_str(st->mail.body));
     if (st->mail.smtputf8)
         smtpd_cleanup_attr(c, MAIL_ATTR_SMTPUTF8, "1");
     smtpd_cleanup_rec(c, REC_TYPE_FROM, buf_str(st->sender), buf_len(st->sender));

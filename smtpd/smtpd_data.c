@@ -21,6 +21,9 @@
  * BDAT content is raw (RFC 3030): no dots, no end marker; lines end at
  * LF (with or without CR) and the last line is flushed by
  * smtpd_data_finish at BDAT LAST.
+ * d->bytes counts what message_size_limit applies to: the octets the client
+ * sent (RFC 1870), CR LF as two, a bare LF as one, stuffed dots and the
+ * end-of-data line not at all; for BDAT that is the sum of the chunk sizes.
  */
 #include <string.h>
 
@@ -47,8 +50,10 @@ void    smtpd_data_free(SMTPD_DATA *d)
     d->line = NULL;
 }
 
-/* smtpd_data_emit - hand one record out, unstuffing the first piece */
-static void smtpd_data_emit(SMTPD_DATA *d, int type)
+/* smtpd_data_emit - hand one record out, unstuffing the first piece;
+ * eol is the number of line-end octets the client sent after it (2 for
+ * CR LF, 1 for a bare LF, 0 inside a long line or at the end of BDAT) */
+static void smtpd_data_emit(SMTPD_DATA *d, int type, int eol)
 {
     const char *data = buf_str(d->line);
     size_t  len = buf_len(d->line);
@@ -57,7 +62,9 @@ static void smtpd_data_emit(SMTPD_DATA *d, int type)
         data++;
         len--;
     }
-    d->bytes += (long long) len + (type == REC_TYPE_NORM ? 1 : 0);
+    /* RFC 1870 counts the octets sent, line ends included, without the
+     * stuffed dots and the final "."; a bare LF is one octet. */
+    d->bytes += (long long) len + eol;
     d->fn(d->ctx, type, data, len);
     buf_reset(d->line);
     d->continued = (type == REC_TYPE_CONT);
@@ -74,7 +81,7 @@ static int smtpd_data_eol(SMTPD_DATA *d, int crlf)
         d->done = 1;
         return SMTPD_DATA_END;
     }
-    smtpd_data_emit(d, REC_TYPE_NORM);
+    smtpd_data_emit(d, REC_TYPE_NORM, crlf ? 2 : 1);
     d->continued = 0;
     d->prev_crlf = crlf;
     return SMTPD_DATA_MORE;
@@ -85,7 +92,7 @@ static void smtpd_data_put(SMTPD_DATA *d, int ch)
 {
     buf_putc(d->line, ch);
     if (buf_len(d->line) >= d->limit)
-        smtpd_data_emit(d, REC_TYPE_CONT);
+        smtpd_data_emit(d, REC_TYPE_CONT, 0);
 }
 
 /* smtpd_data_byte - feed one byte; SMTPD_DATA_END once DATA is over */
@@ -134,7 +141,7 @@ void    smtpd_data_finish(SMTPD_DATA *d)
         buf_putc(d->line, '\r');
     }
     if (buf_len(d->line) > 0 || d->continued)
-        smtpd_data_emit(d, REC_TYPE_NORM);
+        smtpd_data_emit(d, REC_TYPE_NORM, 0);
     d->continued = 0;
     d->done = 1;
 }

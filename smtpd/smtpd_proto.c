@@ -1,22 +1,20 @@
-/* smtpd_proto - the SMTP session: command loop, dispatch, replies.
+/* smtpd_proto - the SMTP session: command loop and dispatch.
  *
- * Replies are written into the client stream's buffer and flushed only
- * when no more input is buffered (RFC 2920 PIPELINING: the client may send
- * a whole transaction in one write; we answer it in one write too), after
- * 354 (the client waits for it), and when the session ends. A client that
- * writes everything before reading cannot deadlock us: we never wait for
- * the client to read while it still has unread input for us, unless our
- * 8 KiB reply buffer fills, which takes hundreds of pipelined commands.
+ * Replies (smtpd_reply.c) are flushed only when no more input is buffered
+ * (RFC 2920 PIPELINING: the client may send a whole transaction in one
+ * write; we answer it in one write too), after 354 (the client waits for
+ * it), and when the session ends. A client that writes everything before
+ * reading cannot deadlock us: we never wait for the client to read while
+ * it still has unread input for us, unless our 8 KiB reply buffer fills,
+ * which takes hundreds of pipelined commands.
  *
  * Errors: every 4xx/5xx reply counts; smtpd_hard_error_limit of them ends
  * the session with 421 4.7.0 (a queued message resets the count, as in
  * Postfix: the limit is on errors "without delivering mail").
  */
 #include <stdio.h>
-#include <stdarg.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 
 #include "mem.h"
 #include "msg.h"
@@ -94,34 +92,6 @@ void    smtpd_state_free(SMTPD_STATE *st)
     buf_free(st->line);
 }
 
-/* smtpd_reply - queue one reply line (flushed by the loop); 4xx and 5xx
- * final lines count as errors */
-void    smtpd_reply(SMTPD_STATE *st, const char *fmt, ...)
-{
-    static BUF *out;                /* not st->reply: callers format from it */
-    va_list ap;
-
-    if (out == NULL)
-        out = buf_alloc(256);
-    buf_reset(out);
-    va_start(ap, fmt);
-    buf_vprintf(out, fmt, ap);
-    va_end(ap);
-    if (buf_len(out) >= 4 && (buf_str(out)[0] == '4' || buf_str(out)[0] == '5')
-        && buf_str(out)[3] == ' ')
-        st->errors++;
-    if (msg_verbose)
-        msg_debug("> %s: %s", st->namaddr, buf_str(out));
-    buf_puts(out, "\r\n");
-    (void) stream_write(st->client, buf_str(out), buf_len(out));
-}
-
-/* smtpd_flush - send the queued replies; -1 when the client is gone */
-int     smtpd_flush(SMTPD_STATE *st)
-{
-    return stream_flush(st->client);
-}
-
 /* smtpd_check_ctx - what access control needs to know */
 void    smtpd_check_ctx(SMTPD_STATE *st, SMTPD_CHECK_CTX *ctx)
 {
@@ -130,32 +100,6 @@ void    smtpd_check_ctx(SMTPD_STATE *st, SMTPD_CHECK_CTX *ctx)
     ctx->client_name = st->name;
     ctx->helo = buf_len(st->helo) ? buf_str(st->helo) : NULL;
     ctx->sender = st->have_mail ? buf_str(st->sender) : NULL;
-}
-
-/* smtpd_log_reject - Postfix's "NOQUEUE: reject: RCPT from ..." line */
-void    smtpd_log_reject(SMTPD_STATE *st, const char *queue_id, const char *stage,
-                         const char *reply, const char *rcpt)
-{
-    BUF    *extra = buf_alloc(200);
-    BUF    *text = buf_alloc(200);
-
-    if (st->have_mail) {
-        smtpd_printable(buf_str(st->sender), text);
-        buf_printf(extra, " from=<%s>", buf_str(text));
-    }
-    if (rcpt) {
-        smtpd_printable(rcpt, text);
-        buf_printf(extra, " to=<%s>", buf_str(text));
-    }
-    buf_printf(extra, " proto=%s", st->esmtp ? "ESMTP" : "SMTP");
-    if (buf_len(st->helo)) {
-        smtpd_printable(buf_str(st->helo), text);
-        buf_printf(extra, " helo=<%s>", buf_str(text));
-    }
-    msg_info("%s: reject: %s from %s: %s;%s", queue_id ? queue_id : "NOQUEUE",
-             stage, st->namaddr, reply, buf_str(extra));
-    buf_free(extra);
-    buf_free(text);
 }
 
 /* smtpd_count - one more command for the disconnect line */
@@ -201,17 +145,15 @@ static void smtpd_log_disconnect(SMTPD_STATE *st)
 /* smtpd_lost - the client went away or timed out while we read */
 void    smtpd_lost(SMTPD_STATE *st)
 {
-    static const char timeout_reply[] = "421 4.4.2 %s Error: timeout exceeded\r\n";
-    char    line[300];
-    int     n;
-
     if (stream_timed_out(st->client)) {
         msg_info("timeout after %s from %s", st->where, st->namaddr);
-        /* The stream is in error now (sticky); say goodbye on the socket.
-         * XXX with TLS this must go through the TLS layer. */
-        n = snprintf(line, sizeof(line), timeout_reply, smtpd_params.myhostname);
-        if (n > 0 && (size_t) n < sizeof(line))
-            (void) send(stream_fd(st->client), line, (size_t) n, MSG_DONTWAIT | MSG_NOSIGNAL);
+        /* The read timed out, the connection is still good for writing:
+         * the goodbye goes through the stream's I/O, so after STARTTLS it
+         * is sent inside TLS, never in plaintext beside it. The write has
+         * the usual deadline. */
+        stream_clear_error(st->client);
+        smtpd_reply(st, "421 4.4.2 %s Error: timeout exceeded", smtpd_params.myhostname);
+        (void) smtpd_flush(st);
     } else {
         msg_info("lost connection after %s from %s", st->where, st->namaddr);
     }

@@ -71,7 +71,7 @@
  * EOF, means nothing was queued. reason is for the client when it is not
  * empty (e.g. a header_checks REJECT text, "5.7.1 text": the client puts
  * the reply code that the status implies in front), else the client uses
- * cleanup_stat_reply(). A DISCARDed message gets status 0, reason "discarded".
+ * cleanup_stat_reply() (cleanup_status.h). A DISCARDed message gets status 0, reason "discarded".
  */
 #define CLEANUP_FLAG_FILTER     (1 << 0)    /* header_checks, body_checks */
 #define CLEANUP_FLAG_MAP_OK     (1 << 1)    /* canonical and virtual mapping */
@@ -80,14 +80,9 @@
 #define CLEANUP_FLAG_EXTRACT    (1 << 4)    /* sendmail -t: recipients from To/Cc/Bcc
                                              * (Resent-* when present), Bcc removed */
 
-#define CLEANUP_STAT_OK         0
-#define CLEANUP_STAT_BAD        (1 << 0)    /* protocol or internal error -> 451 4.3.0 */
-#define CLEANUP_STAT_WRITE      (1 << 1)    /* queue file write error -> 451 4.3.0 */
-#define CLEANUP_STAT_SIZE       (1 << 2)    /* message_size_limit -> 552 5.3.4 */
-#define CLEANUP_STAT_CONT       (1 << 3)    /* content rejected -> 550 5.7.1 */
-#define CLEANUP_STAT_HOPS       (1 << 4)    /* too many Received: -> 554 5.4.0 */
-#define CLEANUP_STAT_RCPT       (1 << 5)    /* no recipients -> 554 5.5.1 */
-#define CLEANUP_STAT_DEFER      (1 << 6)    /* table lookup failed etc. -> 451 4.3.0 */
+/* The status bits CLEANUP_STAT_* and what each means to a client (SMTP
+ * reply, enhanced code, permanent or not): the one table in cleanup_status.h. */
+#include "cleanup_status.h"
 
 /*
  * The delivery protocol (qmgr -> private/<transport>: local, smtp, ...).

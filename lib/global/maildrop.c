@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dsn.h"
 #include "mail_proto.h"
 #include "maildrop.h"
 #include "record.h"
@@ -28,8 +29,6 @@ enum maildrop_state {
 #define MD_ATTR_RET         (1 << 2)
 #define MD_ATTR_ENCODING    (1 << 3)
 #define MD_ATTR_NOTIFY      (1 << 4)
-
-#define MD_ENVID_MAX        100         /* RFC 3461: ENVID at most 100 chars */
 
 /* maildrop_check_init - a fresh checker for one stream */
 void maildrop_check_init(MAILDROP_CHECK *c, long size_limit)
@@ -140,8 +139,6 @@ int maildrop_address_check(const char *addr, size_t len, int allow_empty, BUF *w
 }
 
 /* md_attr_check - one "name=value" A record */
-static int md_notify_ok(const char *data, size_t len);
-
 static int md_attr_check(MAILDROP_CHECK *c, const char *data, size_t len, BUF *why)
 {
     const char *eq = memchr(data, '=', len);
@@ -173,24 +170,19 @@ static int md_attr_check(MAILDROP_CHECK *c, const char *data, size_t len, BUF *w
         c->flags = (int) flags;
     } else if (MD_NAME_IS(MAIL_ATTR_ENVID)) {
         bit = MD_ATTR_ENVID;
-        if (vlen == 0 || vlen > MD_ENVID_MAX || memchr(val, ' ', vlen) || memchr(val, '+', vlen)
-            || memchr(val, '=', vlen))
+        if (!dsn_envid_ok(val, vlen))
             goto bad_value;
-        for (size_t i = 0; i < vlen; i++)
-            if ((unsigned char) val[i] > 0x7e)
-                goto bad_value;
     } else if (MD_NAME_IS(MAIL_ATTR_RET)) {
         bit = MD_ATTR_RET;
-        if (!((vlen == 4 && memcmp(val, "FULL", 4) == 0) || (vlen == 4 && memcmp(val, "HDRS", 4) == 0)))
+        if (!dsn_ret_stored(val, vlen))
             goto bad_value;
     } else if (MD_NAME_IS(MAIL_ATTR_DSN_NOTIFY)) {
         bit = MD_ATTR_NOTIFY;           /* for recipients cleanup extracts (-t -N) */
-        if (!md_notify_ok(val, vlen))
+        if (!dsn_notify_stored(val, vlen))
             goto bad_value;
     } else if (MD_NAME_IS(MAIL_ATTR_ENCODING)) {
         bit = MD_ATTR_ENCODING;
-        if (!((vlen == 4 && memcmp(val, "7bit", 4) == 0)
-              || (vlen == 8 && memcmp(val, "8bitmime", 8) == 0)))
+        if (!dsn_body_stored(val, vlen))
             goto bad_value;
     } else {
         buf_set(why, "attribute not allowed in a local submission");
@@ -209,22 +201,6 @@ bad_value:
     return MAILDROP_BAD;
 }
 
-/* md_notify_ok - DSN NOTIFY bits in decimal: NEVER alone, or any of
- * SUCCESS, FAILURE, DELAY */
-static int md_notify_ok(const char *data, size_t len)
-{
-    char    num[8];
-    long    bits;
-
-    if (len == 0 || len >= sizeof(num) || strspn(data, "0123456789") < len)
-        return 0;
-    memcpy(num, data, len);
-    num[len] = 0;
-    bits = strtol(num, NULL, 10);
-    return bits != 0 && (bits & ~15L) == 0
-        && (!(bits & DSN_NOTIFY_NEVER) || bits == DSN_NOTIFY_NEVER);
-}
-
 /* md_recipient_record - O, o, n, R between S and M */
 static int md_recipient_record(MAILDROP_CHECK *c, int type, const char *data,
                                size_t len, BUF *why)
@@ -235,11 +211,11 @@ static int md_recipient_record(MAILDROP_CHECK *c, int type, const char *data,
             goto bad;
         break;
     case REC_TYPE_DSN_ORCPT:
-        if (len > MAILDROP_FIELD_MAX || !md_printable(data, len) || !memchr(data, ';', len))
+        if (!dsn_orcpt_ok(data, len))
             goto bad;
         break;
     case REC_TYPE_DSN_NOTIFY:
-        if (!md_notify_ok(data, len))
+        if (!dsn_notify_stored(data, len))
             goto bad;
         break;
     case REC_TYPE_RCPT:

@@ -460,3 +460,8 @@ int stream_timed_out(const STREAM *s)
 {
     return (s->flags & STREAM_FLAG_TIMEOUT) != 0;
 }
+
+void stream_clear_error(STREAM *s)
+{
+    s->flags &= ~(STREAM_FLAG_ERR | STREAM_FLAG_TIMEOUT);
+}

@@ -72,5 +72,9 @@ int     stream_flush(STREAM *s);            /* 0 or -1 */
 int     stream_eof(const STREAM *s);
 int     stream_error(const STREAM *s);
 int     stream_timed_out(const STREAM *s);
+/* stream_clear_error - forget an error or timeout (EOF stays), as Postfix's
+ * vstream_clearerr: a server whose read timed out can still say goodbye
+ * through the same I/O functions (TLS included). */
+void    stream_clear_error(STREAM *s);
 
 #endif

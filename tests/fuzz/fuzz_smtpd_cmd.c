@@ -52,7 +52,7 @@ static void fuzz_line(const char *line, size_t len)
             smtpd_mail_args_init(&a);
             if (address_parse_path(path, ADDR_UTF8, addr, &is_null, &params, reply) == 0)
                 (void) smtpd_mail_params(params, 1, &a, reply);
-            if (buf_len(a.envid) > SMTPD_ENVID_MAX)
+            if (buf_len(a.envid) > DSN_ENVID_MAX)
                 msg_panic("fuzz_smtpd_cmd: ENVID too long");
             smtpd_mail_args_free(&a);
         } else if (strcasecmp(buf_str(verb), "RCPT") == 0 && smtpd_cmd_keyword(args, "TO:", &path)) {

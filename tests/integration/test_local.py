@@ -1051,6 +1051,30 @@ class LocalRootTest(unittest.TestCase):
         self.assertEqual(replies[0]["status"], "4", replies[0])
         self.assertIn("mail forwarding unavailable", replies[0]["reason"])
 
+    def test_cleanup_refusal_is_answered_from_the_shared_table(self):
+        # Postfix's codes (cleanup_status.h, the table smtpd's replies and
+        # pickup's verdicts come from): permanent ones bounce, the rest
+        # defer, with the table's enhanced code and text.
+        inst = self.instance(aliases="fwd: someone@remote.example\n")
+        cases = [(1 << 0, "4", "4.3.0", "internal protocol error"),
+                 (1 << 1, "4", "4.3.0", "queue file write error"),
+                 (1 << 2, "5", "5.3.4", "message file too big"),
+                 (1 << 3, "5", "5.7.1", "message content rejected"),
+                 (1 << 4, "5", "5.4.0", "too many hops"),
+                 (1 << 5, "5", "5.1.0", "no recipients specified"),
+                 (1 << 6, "4", "4.7.1", "service unavailable"),
+                 ((1 << 5) | (1 << 6), "4", "4.7.1", "service unavailable")]
+        for status, code, dsn, text in cases:
+            fake = FakeCleanup(inst.unix_path("cleanup"), status=status)
+            try:
+                replies, _, _ = inst.deliver("a@remote.example", "fwd@test.example", MESSAGE)
+            finally:
+                fake.close()
+                os.unlink(inst.unix_path("cleanup"))
+            self.assertEqual((replies[0]["status"], replies[0]["dsn_status"]), (code, dsn),
+                             (status, replies[0]))
+            self.assertIn("mail forwarding failed: " + text, replies[0]["reason"], status)
+
     # Protocol and queue file.
 
     def test_missing_queue_file_defers_every_recipient(self):
@@ -1137,9 +1161,11 @@ def _cmdline(pid):
 
 
 class FakeCleanup:
-    """Stands in for cleanup on private/cleanup: records one submission."""
+    """Stands in for cleanup on private/cleanup: records one submission and
+    answers status (0: queued) with reason."""
 
-    def __init__(self, path):
+    def __init__(self, path, status=0, reason=""):
+        self.status, self.reason = status, reason
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.bind(path)
         os.chmod(path, 0o666)
@@ -1165,7 +1191,7 @@ class FakeCleanup:
             self.records.append(rec)
             if rec[0] == "E":
                 break
-        conn.sendall(attr_list([("status", 0), ("reason", "")]))
+        conn.sendall(attr_list([("status", self.status), ("reason", self.reason)]))
         conn.close()
 
     @staticmethod

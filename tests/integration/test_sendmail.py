@@ -203,6 +203,8 @@ class SendmailTest(SendmailHelpers):
             (["-N", "never", "-R", "full", "-B", "7BIT", "-V", "<x-2.y_z@host>"],
              str(DSN_NEVER), ["dsn_envid=<x-2.y_z@host>", "dsn_ret=FULL", "encoding=7bit"]),
             (["-N", "failure"], str(DSN_FAILURE), []),
+            # The decoded form smtpd keeps for ENVID=a+2Bb+20c (dsn.c: one rule).
+            (["-V", "a+b c"], None, ["dsn_envid=a+b c"]),
             ([], None, []),
         )
         for args, notify, attrs in cases:
@@ -234,9 +236,11 @@ class SendmailTest(SendmailHelpers):
         # nothing for the next one.
         tok1, tok2 = self.token(), self.token()
         script = ("EHLO client.test\r\n"
-                  "MAIL FROM:<alice@sandbox.test> ENVID=bad+2Bone\r\n"
+                  "MAIL FROM:<alice@sandbox.test> ENVID=bad+0Aone\r\n"
                   "MAIL FROM:<alice@sandbox.test> ENVID=q+2Cx RET=FULL BODY=8BITMIME\r\n"
-                  "RCPT TO:<bob@sandbox.test> NOTIFY=SUCCESS,DELAY\r\n"
+                  "RCPT TO:<x@sandbox.test> NOTIFY=NEVER,DELAY\r\n"
+                  "RCPT TO:<x@sandbox.test> ORCPT=rfc822\r\n"
+                  "RCPT TO:<bob@sandbox.test> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;b+2Bob@sandbox.test\r\n"
                   "RCPT TO:<alice@sandbox.test> NOTIFY=NEVER\r\n"
                   "DATA\r\nSubject: %s\r\n\r\nx\r\n.\r\n"
                   "MAIL FROM:<alice@sandbox.test> BODY=7BIT RET=HDRS ENVID=z X-NO=1\r\n"
@@ -246,8 +250,8 @@ class SendmailTest(SendmailHelpers):
         self.assertEqual(p.returncode, 0, p.stderr)
         codes = [line[:3] for line in p.stdout.decode().split("\r\n") if line[:3].isdigit()
                  and line[3:4] == " "]
-        self.assertEqual(codes, ["220", "250", "501", "250", "250", "250", "354", "250",
-                                 "555", "250", "250", "354", "250", "221"])
+        self.assertEqual(codes, ["220", "250", "501", "250", "501", "501", "250", "250", "354",
+                                 "250", "555", "250", "250", "354", "250", "221"])
         for tok, rcpts, attrs in (
                 (tok1, [("bob@sandbox.test", str(DSN_SUCCESS | DSN_DELAY)),
                         ("alice@sandbox.test", str(DSN_NEVER))],
@@ -256,6 +260,9 @@ class SendmailTest(SendmailHelpers):
             recs = h.wait_for(lambda: self.queued(inst, tok), 15, "%s in incoming/" % tok)
             got_attrs, got_rcpts = envelope(recs)
             self.assertEqual(got_rcpts, rcpts)
+            # ORCPT is kept decoded, "type;address", as smtpd keeps it.
+            self.assertEqual([d for t, d in recs if t == "o"],
+                             [b"rfc822;b+ob@sandbox.test"] if tok == tok1 else [])
             self.assertEqual(sorted(a for a in got_attrs
                                     if a.split("=")[0] in ("dsn_envid", "dsn_ret", "encoding")),
                              attrs)
@@ -356,7 +363,7 @@ class SendmailTest(SendmailHelpers):
         p = self.sendmail(inst, "-N", "sometimes", "bob", input="x\n")
         self.assertEqual(p.returncode, EX_USAGE)
         # An envelope ID postdrop would refuse is refused before it starts.
-        for envid in ("a+b", "a b", "x" * 101, ""):
+        for envid in ("a\tb", "\u00e9t\u00e9", "x" * 101, ""):
             p = self.sendmail(inst, "-V", envid, "bob", input="x\n")
             self.assertEqual(p.returncode, EX_USAGE, envid)
             self.assertIn(b"-V: bad envelope ID", p.stderr)
@@ -364,6 +371,11 @@ class SendmailTest(SendmailHelpers):
         inst.conf(message_size_limit="1000")
         p = self.sendmail(inst, "bob@sandbox.test", input="x" * 5000 + "\n")
         self.assertEqual(p.returncode, EX_DATAERR, p.stderr)
+        # -bs says so as smtpd would (the shared cleanup status table).
+        p = self.sendmail(inst, "-bs", input="MAIL FROM:<alice@sandbox.test>\r\n"
+                          "RCPT TO:<bob@sandbox.test>\r\nDATA\r\n" + "x" * 5000
+                          + "\r\n.\r\nQUIT\r\n")
+        self.assertIn(b"\r\n552 5.3.4 Error: message file too big\r\n221 ", p.stdout)
         # postdrop on its own: garbage, a truncated stream, a forbidden record.
         for data in (b"garbage", b"S\x05alice", b"S\x05aliceR\x03bobM\x00",
                      b"T\x031 2S\x05aliceR\x03bobM\x00X\x00E\x00"):

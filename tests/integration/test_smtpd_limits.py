@@ -68,6 +68,44 @@ class LimitsTest(SmtpdTestCase):
         c.send(b"Subject: small\r\n\r\n" + b"s" * 500 + b"\r\n.\r\n")
         queued_id(c.reply()[0])
 
+    def test_message_size_limit_counts_octets_sent(self):
+        # RFC 1870: the size is the octets sent, CR LF counting two. A
+        # message of short lines is where counting one per line end went
+        # wrong (it let a message half again as big as SIZE through).
+        inst = self.instance(message_size_limit="2000")
+        c = self.connect(inst)
+        c.cmd("EHLO client.test")
+        head = b"Subject: s\r\n\r\n"                       # 14 octets
+        at_limit = head + b"x\r\n" * 662                       # 14 + 1986
+        over = head + b"xx\r\n" + b"x\r\n" * 661             # one more
+        self.assertEqual(len(at_limit), 2000)
+        self.assertEqual(len(over), 2001)
+
+        def send_data(message):
+            # No SIZE=: a client that announces less than it sends is the case.
+            c.cmd("MAIL FROM:<alice@sandbox.test>")
+            c.cmd("RCPT TO:<bob@sandbox.test>")
+            self.assertEqual(c.cmd("DATA"), "354 End data with <CR><LF>.<CR><LF>")
+            c.send(message + b".\r\n")
+            return c.reply()
+
+        def send_bdat(message):
+            c.cmd("MAIL FROM:<alice@sandbox.test>")
+            c.cmd("RCPT TO:<bob@sandbox.test>")
+            half = len(message) // 2
+            c.send(b"BDAT %d\r\n" % half + message[:half])
+            self.assertEqual(c.reply(), ["250 2.0.0 Ok: %d bytes" % half])
+            c.send(b"BDAT %d LAST\r\n" % (len(message) - half) + message[half:])
+            return c.reply()
+
+        for send in (send_data, send_bdat):
+            self.assertEqual(send(over), ["552 5.3.4 Error: message file too big"], send.__name__)
+            self.assertEqual(inst.queue_files(), [])
+            qid = queued_id(send(at_limit)[0])
+            body = content_text(read_records(inst.queue_file(qid)))
+            self.assertTrue(body.endswith(b"\n\n" + b"x\n" * 662), send.__name__)
+            os.unlink(inst.queue_file(qid))
+
     def test_header_size_limit_truncates_and_accepts(self):
         # Postfix: a logical header is kept to its first header_size_limit
         # bytes (folding newlines count), the rest of that header is

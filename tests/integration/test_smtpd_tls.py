@@ -16,6 +16,7 @@ import shutil
 import ssl
 import subprocess
 import tempfile
+import time
 import unittest
 
 from smtpd_harness import SmtpdTestCase, content_text, queued_id, read_records
@@ -103,6 +104,22 @@ class TlsTest(SmtpdTestCase):
         body = content_text(read_records(inst.queue_file(qid)))
         self.assertIn(b"with ESMTPS id " + qid.encode(), body)
         self.assertIn(b"Subject: via swaks tls", body)
+
+    def test_timeout_reply_goes_through_tls(self):
+        # A client that idles past smtpd_timeout after STARTTLS gets the
+        # 421 as a TLS record. Plaintext beside the TLS session would make
+        # the client's TLS layer fail (or be read as garbage).
+        inst = self.instance(smtpd_tls_security_level="may", smtpd_timeout="2s")
+        c = inst.connect()
+        c.cmd("EHLO client.test")
+        tls = self.starttls(c)
+        self.assertTrue(c.cmd("EHLO client.test").startswith("250-"))
+        start = time.monotonic()
+        self.assertEqual(c.reply(), ["421 4.4.2 sandbox.test Error: timeout exceeded"])
+        self.assertGreaterEqual(time.monotonic() - start, 1.5)
+        self.assertIsInstance(tls, ssl.SSLSocket)
+        self.assertTrue(c.closed())
+        inst.wait_log("timeout after EHLO from unknown[127.0.0.1]")
 
     def test_plaintext_session_says_esmtp(self):
         inst = self.instance(smtpd_tls_security_level="may")

@@ -26,6 +26,9 @@ static const STREAM_CASE cases[] = {
     {"A:dsn_envid=abc|A:dsn_ret=HDRS|A:encoding=8bitmime|F:Alice Doe|S:|O:bob|o:rfc822;bob@x|n:6|R:bob|M:|L:aa|N:bb|X:|E:",
      0, MAILDROP_DONE, NULL},
     {"S:alice|R:bob@[127.0.0.1]|M:|N:x|X:|E:", 0, MAILDROP_DONE, NULL},
+    /* DSN values as smtpd stores them (dsn.c): a decoded ENVID may hold
+     * '+', '=' and blanks; ORCPT is "type;address" with a UTF-8 address. */
+    {"A:dsn_envid=a+b =c|S:a|o:utf-8;j\xc3\xbcrgen@x|R:b|M:|X:|E:", 0, MAILDROP_DONE, NULL},
     /* Grammar. */
     {"R:bob|S:alice", 0, MAILDROP_BAD, "unexpected recipient"},
     {"S:alice|M:", 0, MAILDROP_BAD, "no recipients"},
@@ -55,6 +58,12 @@ static const STREAM_CASE cases[] = {
     {"n:0", 0, MAILDROP_BAD, "unexpected dsn_notify"},
     {"S:a|n:3|R:b", 0, MAILDROP_BAD, "bad dsn_notify"},
     {"S:a|o:nosemicolon|R:b", 0, MAILDROP_BAD, "bad dsn_orig_rcpt"},
+    {"S:a|o:rfc822;|R:b", 0, MAILDROP_BAD, "bad dsn_orig_rcpt"},
+    {"S:a|o:rfc 822;a@b|R:b", 0, MAILDROP_BAD, "bad dsn_orig_rcpt"},
+    {"A:dsn_envid=a\tb", 0, MAILDROP_BAD, "malformed"},
+    {"A:dsn_envid=\xc3\xa9", 0, MAILDROP_BAD, "bad attribute value"},
+    {"A:dsn_ret=full", 0, MAILDROP_BAD, "bad attribute value"},
+    {"A:encoding=8BITMIME", 0, MAILDROP_BAD, "bad attribute value"},
     /* Addresses. */
     {"S:-oQ/tmp|R:b", 0, MAILDROP_BAD, "start with '-'"},
     {"S:a|R:", 0, MAILDROP_BAD, "empty address"},

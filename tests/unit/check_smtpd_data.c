@@ -54,7 +54,7 @@ START_TEST(test_plain_end)
 
     ck_assert_int_eq(used, (long) (sizeof(in) - 1 - strlen("QUIT\r\n")));
     ck_assert_str_eq(buf_str(out), "N:Subject: x|N:|N:body|");
-    ck_assert_int_eq(d.bytes, 11 + 1 + 5);    /* lines counted with LF */
+    ck_assert_int_eq(d.bytes, 12 + 2 + 6);    /* CR LF counts two octets */
     ck_assert_int_eq(d.bare_lf, 0);
     smtpd_data_free(&d);
 }
@@ -152,7 +152,7 @@ START_TEST(test_long_lines_split)
 
     ck_assert_int_eq(run(&d, in, sizeof(in) - 1, 1, 10, 1), (long) sizeof(in) - 1);
     ck_assert_str_eq(buf_str(out), "L:0123456789|L:abcdefghij|N:KLMNO|");
-    ck_assert_int_eq(d.bytes, 26);
+    ck_assert_int_eq(d.bytes, 27);
     smtpd_data_free(&d);
     /* The limit falls between CR and LF: the pair is still one line end. */
     ck_assert_int_eq(run(&d, crlf_at_limit, sizeof(crlf_at_limit) - 1, 1, 3, 1),
@@ -180,6 +180,44 @@ START_TEST(test_bdat_raw)
     ck_assert_int_eq(run(&d, "x\r", 2, 0, 2048, 1), -1);
     smtpd_data_finish(&d);
     ck_assert_str_eq(buf_str(out), "N:x\\r|");
+    smtpd_data_free(&d);
+}
+END_TEST
+
+/* The octet count message_size_limit applies to (RFC 1870): what the
+ * client sent, CR LF as two octets, without stuffed dots and the end. */
+static const struct size_case {
+    const char *in;
+    int     dot;                    /* 1: DATA, 0: BDAT (then finished) */
+    long long bytes;
+} size_cases[] = {
+    {"a\r\n.\r\n", 1, 3},
+    {"\r\n\r\n\r\n.\r\n", 1, 6},            /* empty lines: 2 each, not 1 */
+    {"a\nb\r\n.\r\n", 1, 2 + 3},            /* a bare LF is one octet */
+    {"..x\r\n.\r\n", 1, 4},                 /* ".x" CR LF: the stuffed dot is not counted */
+    {"a\rb\r\n.\r\n", 1, 5},                /* a bare CR is content */
+    {"0123456789abc\r\n.\r\n", 1, 15},      /* split into L records */
+    {"ab\r\ncd", 0, 6},                     /* BDAT: exactly the chunk bytes */
+    {"ab\r\n\r", 0, 5},                     /* a trailing CR at BDAT LAST */
+    {"..\r\n", 0, 4},                       /* BDAT has no dot stuffing */
+};
+
+START_TEST(test_size_counts_octets_sent)
+{
+    const struct size_case *c = size_cases + _i;
+    SMTPD_DATA d;
+    size_t  used;
+
+    if (out == NULL)
+        out = buf_alloc(100);
+    buf_reset(out);
+    smtpd_data_init(&d, c->dot, 10, 1, collect, NULL);
+    (void) smtpd_data_feed(&d, c->in, strlen(c->in), &used);
+    if (!c->dot)
+        smtpd_data_finish(&d);
+    ck_assert_msg(d.done, "not finished: %s", c->in);
+    ck_assert_msg(d.bytes == c->bytes, "input \"%s\": %lld octets, want %lld",
+                  c->in, d.bytes, c->bytes);
     smtpd_data_free(&d);
 }
 END_TEST
@@ -220,6 +258,8 @@ int     main(void)
     tcase_add_test(tc, test_long_lines_split);
     tcase_add_test(tc, test_bdat_raw);
     tcase_add_test(tc, test_byte_at_a_time_equals_feed);
+    tcase_add_loop_test(tc, test_size_counts_octets_sent, 0,
+                        (int) (sizeof(size_cases) / sizeof(size_cases[0])));
     suite_add_tcase(s, tc);
     return ts_run_suite(s);
 }

@@ -64,6 +64,32 @@ START_TEST(test_read_timeout_fires_within_bound)
 }
 END_TEST
 
+/* After a read timeout a server says goodbye: stream_clear_error makes
+ * the stream writable again (and readable), through the same I/O. */
+START_TEST(test_clear_error_after_timeout)
+{
+    int     sv[2];
+    STREAM *s;
+    char    got[16];
+
+    pair(sv);
+    s = stream_fdopen(sv[0]);
+    stream_set_timeout(s, 1);
+    ck_assert_int_eq(stream_getc(s), STREAM_ERROR);
+    ck_assert(stream_timed_out(s));
+    ck_assert_int_eq(stream_puts(s, "bye\r\n"), -1);      /* sticky */
+    stream_clear_error(s);
+    ck_assert(!stream_error(s));
+    ck_assert(!stream_timed_out(s));
+    ck_assert_int_eq(stream_puts(s, "421\r\n"), 0);
+    ck_assert_int_eq(stream_flush(s), 0);
+    ck_assert_int_eq(read(sv[1], got, sizeof(got)), 5);
+    ck_assert(memcmp(got, "421\r\n", 5) == 0);
+    stream_close(s);
+    close(sv[1]);
+}
+END_TEST
+
 static volatile sig_atomic_t alarms;
 
 static void on_alarm(int sig)
@@ -536,6 +562,7 @@ int main(void)
 
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_read_timeout_fires_within_bound);
+    tcase_add_test(tc, test_clear_error_after_timeout);
     tcase_add_test(tc, test_timeout_survives_eintr);
     tcase_add_test(tc, test_write_timeout_when_peer_does_not_read);
     tcase_add_test(tc, test_write_timeout_on_pipe);

@@ -1,0 +1,89 @@
+/* smtpd_peer - who the client is, and whether we serve it at all.
+ *
+ * The client's address comes from getpeername(2). When that fails (the
+ * client reset or closed the connection before smtpd got to it, or the
+ * descriptor is no connected socket) there is no address to log, to check
+ * access against or to count connections by: serving it as
+ * "unknown[unknown]" would lump every such client into one connection
+ * count and let it past address-based restrictions. As Postfix does for a
+ * connection it cannot identify, smtpd logs a warning and hangs up
+ * without a greeting.
+ *
+ * A UNIX-domain peer (a local test client; Postfix's "not inet" case) is
+ * 127.0.0.1.
+ */
+#include <stdio.h>
+#include <errno.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "msg.h"
+#include "smtpd.h"
+
+/* smtpd_peer_addr - the client's address as text ("127.0.0.1", "::1");
+ * -1 with the reason in why when it cannot be known */
+int     smtpd_peer_addr(int fd, char *addr, size_t len, BUF *why)
+{
+    struct sockaddr_storage ss;
+    socklen_t sslen = sizeof(ss);
+    const void *a = NULL;
+    int     family = AF_INET;
+
+    memset(&ss, 0, sizeof(ss));
+    if (getpeername(fd, (struct sockaddr *) &ss, &sslen) < 0) {
+        buf_sprintf(why, "getpeername: %s", strerror(errno));
+        return -1;
+    }
+    if (ss.ss_family == AF_INET) {
+        a = &((struct sockaddr_in *) &ss)->sin_addr;
+    } else if (ss.ss_family == AF_INET6) {
+        struct in6_addr *a6 = &((struct sockaddr_in6 *) &ss)->sin6_addr;
+
+        if (IN6_IS_ADDR_V4MAPPED(a6)) {
+            a = &a6->s6_addr[12];
+        } else {
+            a = a6;
+            family = AF_INET6;
+        }
+    } else if (ss.ss_family == AF_UNIX) {
+        snprintf(addr, len, "127.0.0.1");
+        return 0;
+    } else {
+        buf_sprintf(why, "getpeername: address family %d", (int) ss.ss_family);
+        return -1;
+    }
+    if (inet_ntop(family, a, addr, (socklen_t) len) == NULL) {
+        buf_sprintf(why, "inet_ntop: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* smtpd_serve - one client: identify it, apply the connection count
+ * limit (conn_fd, -1: none), run the session */
+void    smtpd_serve(STREAM *client, int conn_fd)
+{
+    char    addr[64];
+    BUF    *why = buf_alloc(100);
+    long    count;
+
+    if (smtpd_peer_addr(stream_fd(client), addr, sizeof(addr), why) < 0) {
+        msg_warn("%s -- dropping this connection", buf_str(why));
+        buf_free(why);
+        return;
+    }
+    buf_free(why);
+    if (smtpd_conn_enter(conn_fd, addr, smtpd_params.conn_limit, &count) < 0) {
+        msg_warn("Connection concurrency limit exceeded: %ld from unknown[%s] for service %s",
+                 count, addr, smtpd_params.service);
+        stream_set_timeout(client, 10);
+        (void) stream_printf(client, "421 4.7.0 %s Error: too many connections from %s\r\n",
+                             smtpd_params.myhostname, addr);
+        (void) stream_flush(client);
+        return;
+    }
+    smtpd_session(client, addr);
+    smtpd_conn_leave(conn_fd);
+}
