@@ -60,5 +60,7 @@ static void bounce_session(STREAM *client, const SERVER_CTX *ctx)
 
 int     main(int argc, char **argv)
 {
-    single_server_main(argc, argv, bounce_session, NULL);
+    static const SERVER_HOOKS hooks = {.confine = "bounce"};
+
+    single_server_main(argc, argv, bounce_session, &hooks);
 }

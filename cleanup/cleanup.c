@@ -59,7 +59,7 @@ static void cleanup_pre_init(const SERVER_CTX *ctx)
 
 int     main(int argc, char **argv)
 {
-    static const SERVER_HOOKS hooks = {cleanup_pre_init, NULL, NULL, 0};
+    static const SERVER_HOOKS hooks = {.pre_init = cleanup_pre_init, .confine = "cleanup"};
 
     multi_server_main(argc, argv, cleanup_service, &hooks);
 }

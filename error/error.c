@@ -64,5 +64,7 @@ out:
 
 int main(int argc, char **argv)
 {
-    single_server_main(argc, argv, error_service, NULL);
+    static const SERVER_HOOKS hooks = {.confine = "error"};
+
+    single_server_main(argc, argv, error_service, &hooks);
 }

@@ -72,7 +72,7 @@ static void local_post_init(const SERVER_CTX *ctx)
 
 int     main(int argc, char **argv)
 {
-    static const SERVER_HOOKS hooks = {NULL, local_post_init, NULL, 0};
+    static const SERVER_HOOKS hooks = {.post_init = local_post_init, .confine = "local"};
 
     single_server_main(argc, argv, local_service, &hooks);
 }

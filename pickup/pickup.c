@@ -53,5 +53,7 @@ static void pickup_service(const char *data, size_t len, const SERVER_CTX *ctx)
 
 int     main(int argc, char **argv)
 {
-    trigger_server_main(argc, argv, pickup_service, NULL);
+    static const SERVER_HOOKS hooks = {.confine = "pickup"};
+
+    trigger_server_main(argc, argv, pickup_service, &hooks);
 }

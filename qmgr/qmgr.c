@@ -142,6 +142,7 @@ int main(int argc, char **argv)
         .pre_init = qmgr_pre_init,
         .post_init = qmgr_post_init,
         .unlimited = 1,
+        .confine = "qmgr",
     };
 
     trigger_server_main(argc, argv, qmgr_trigger, &hooks);

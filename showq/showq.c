@@ -56,5 +56,7 @@ static void showq_service(STREAM *client, const SERVER_CTX *ctx)
 
 int     main(int argc, char **argv)
 {
-    single_server_main(argc, argv, showq_service, NULL);
+    static const SERVER_HOOKS hooks = {.confine = "showq"};
+
+    single_server_main(argc, argv, showq_service, &hooks);
 }

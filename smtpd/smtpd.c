@@ -74,7 +74,7 @@ static void smtpd_pre_init(const SERVER_CTX *ctx)
 
 int     main(int argc, char **argv)
 {
-    static const SERVER_HOOKS hooks = {smtpd_pre_init, NULL, NULL, 0};
+    static const SERVER_HOOKS hooks = {.pre_init = smtpd_pre_init, .confine = "smtpd"};
 
     single_server_main(argc, argv, smtpd_service, &hooks);
 }

@@ -201,6 +201,7 @@ void server_init(int argc, char **argv, const SERVER_HOOKS *hooks, EVENT_FN on_r
     server_drop_privileges(do_chroot, do_unpriv);
     if (server_state.hooks->post_init)
         server_state.hooks->post_init(&server_state.ctx);
+    server_confine(server_state.hooks->confine, do_chroot);
 
     event_enable_read(MASTER_STATUS_FD, server_status_event, NULL);
     msg_debug("service %s type %s generation %u: ready, max_use=%ld max_idle=%ld",

@@ -10,6 +10,8 @@
  *     chroot to queue_directory (-r), then setgroups, setgid, setuid to
  *         mail_owner (-u), each checked, and verify that root is gone,
  *     hooks->post_init,
+ *     confine to hooks->confine's profile (server_confine.c: seccomp and
+ *         Landlock) unless daemon_confinement = no,
  *     serve until max_use clients, max_idle seconds without work, the
  *         master retiring our generation, or SIGTERM.
  *
@@ -47,6 +49,7 @@ typedef struct SERVER_HOOKS {
     void    (*post_init)(const SERVER_CTX *ctx);   /* after it, before serving */
     void    (*pre_exit)(const SERVER_CTX *ctx);    /* before a voluntary exit */
     int     unlimited;              /* 1: ignore max_use and max_idle (qmgr) */
+    const char *confine;            /* server_confine.c profile, after post_init; NULL: none */
 } SERVER_HOOKS;
 
 typedef void (*SINGLE_SERVER_FN)(STREAM *client, const SERVER_CTX *ctx);

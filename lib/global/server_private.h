@@ -29,5 +29,6 @@ int     server_use_exhausted(void);
 void    server_watchdog(void);
 void    server_exit(void) __attribute__((noreturn));
 void    server_loop(void) __attribute__((noreturn));
+void    server_confine(const char *profile, int chrooted);   /* server_confine.c */
 
 #endif
