@@ -316,6 +316,10 @@ static void master_log_exit(const MASTER_PROC *proc, int status)
     if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
         msg_warn("process %s pid %ld exit status %d",
                  proc->path, (long) proc->pid, WEXITSTATUS(status));
+    else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+        msg_warn("process %s pid %ld killed by signal %d: a system call its confinement "
+                 "forbids (lib/global/server_confine.c)",
+                 proc->path, (long) proc->pid, WTERMSIG(status));
     else if (WIFSIGNALED(status))
         msg_warn("process %s pid %ld killed by signal %d",
                  proc->path, (long) proc->pid, WTERMSIG(status));

@@ -25,6 +25,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "confine.h"
@@ -67,22 +68,28 @@ static const SERVER_PROFILE *server_profile_find(const char *name)
     return NULL;
 }
 
-/* server_confine_paths - the Landlock part of a profile */
+/* server_confine_paths - the Landlock part of a profile.
+ *
+ * The daemon's working folder is queue_directory (server.c chdir'ed
+ * there as root): queue folders are named relative to it, because
+ * mail_owner may not be able to walk the absolute path (a 0700 folder
+ * above the queue, as mkdtemp makes), and getcwd() gives the real path
+ * to except for smtpd without walking it. */
 static void server_confine_paths(CONFINE *c, const SERVER_PROFILE *p)
 {
-    const char *queue = config_str(P_queue_directory);
-    char    path[4096];
+    char    queue[4096];
     const char *const *w;
 
-    if (p->kind == PROFILE_READ_NO_QUEUE)
+    if (p->kind == PROFILE_READ_NO_QUEUE) {
+        if (getcwd(queue, sizeof(queue)) == NULL)
+            msg_fatal("confinement: getcwd: %m");
         confine_read_except(c, queue);
-    else
+    } else {
         confine_read(c, "/");
-    confine_write(c, "/dev/null");
-    for (w = p->write; *w; w++) {
-        snprintf(path, sizeof(path), "%s/%s", queue, *w);
-        confine_write(c, strcmp(*w, PROFILE_WHOLE_QUEUE) == 0 ? queue : path);
     }
+    confine_write(c, "/dev/null");
+    for (w = p->write; *w; w++)
+        confine_write(c, *w);           /* relative: see above */
 #ifdef SUREL_SANITIZE_LOG_DIR
     confine_write(c, SUREL_SANITIZE_LOG_DIR);   /* sanitizer builds write reports */
 #endif
