@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "mem.h"
+#include "config.h"
 #include "msg.h"
 #include "smtpd.h"
 #include "testsupport.h"
@@ -24,7 +25,8 @@ static void setup(void)
     msg_init("check_smtpd_peer", 0);
     if (msg_set_logfile(logpath) < 0)
         msg_fatal("open %s: %m", logpath);
-    smtpd_params_defaults();
+    config_reset();
+    smtpd_params_init("smtp");     /* the defaults of params.def */
 }
 
 static int log_has(const char *text)
