@@ -69,13 +69,6 @@ def delivery_status(dsn):
 class E2E(h.InstanceTest):
     """Mail submitted to a running root-made sandbox instance."""
 
-    def started(self, **params):
-        inst = self.instance()
-        if params:
-            inst.conf(**params)
-        inst.start()
-        return inst
-
     def assert_exact(self, data, sender, rcpt, original, qid=None, received_for=None):
         """data is original (CR LF made LF) with Return-Path, Delivered-To
         and smtpd's Received prepended and nothing else changed."""

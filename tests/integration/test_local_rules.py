@@ -22,13 +22,6 @@ def message(subject, to="x@sandbox.test"):
 
 class LocalRules(h.InstanceTest):
 
-    def started(self, **params):
-        inst = self.instance()
-        if params:
-            inst.conf(**params)
-        inst.start()
-        return inst
-
     def smtp(self, inst, rcpts, subject):
         """One transaction from bob@sandbox.test; the queue ID of the mail."""
         client = e.RawSMTP(inst.smtp_port)

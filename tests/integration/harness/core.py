@@ -248,6 +248,14 @@ class InstanceTest(unittest.TestCase):
         self._instances.append(inst)
         return inst
 
+    def started(self, **params):
+        """A new instance with these main.cf parameters, running."""
+        inst = self.instance()
+        if params:
+            inst.conf(**params)
+        inst.start()
+        return inst
+
 
 def main():
     unittest.main(verbosity=2)
