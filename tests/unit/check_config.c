@@ -676,6 +676,79 @@ START_TEST(test_warn_unknown_names_file)
 }
 END_TEST
 
+/* issue 10: a parameter surel declares but does not implement (params.def
+ * PARAM_UNIMPL) warns when set to a value surel does not behave as. */
+START_TEST(test_warn_unimplemented)
+{
+    char   *text;
+    int     security = -1;
+    int     n;
+
+    parse("mail_name = x\n"                          /* implemented: silent */
+          "masquerade_domains = example.com\n"       /* WARN */
+          "notify_classes = resource,software\n"     /* = as_if, as a list: silent */
+          "append_dot_mydomain = NO\n"               /* = as_if, as a boolean: silent */
+          "ipc_idle = 5\n"                           /* = 5s: silent */
+          "empty =\n"
+          "smtpd_end_of_data_restrictions = reject\n"   /* SECURITY */
+          "compatibility_level = 3.6\n");            /* Debian's: silent */
+    config_override("smtpd_sasl_auth_enable", "yes");   /* -o counts too */
+    msg_init("check_config", MSG_TO_STDERR);
+    capture_begin();
+    n = config_warn_unimplemented("main.cf", &security);
+    text = capture_end();
+    ck_assert_msg(n == 3, "warned %d: %s", n, text);
+    ck_assert_int_eq(security, 1);
+    ck_assert_msg(strstr(text, "warning: main.cf: parameter masquerade_domains is not "
+                         "implemented and is ignored") != NULL, "stderr: %s", text);
+    ck_assert_ptr_nonnull(strstr(text, "parameter smtpd_sasl_auth_enable is not implemented"));
+    ck_assert_ptr_nonnull(strstr(text, "parameter smtpd_end_of_data_restrictions is not "
+                                 "implemented and is ignored: SECURITY"));
+    ck_assert_ptr_null(strstr(text, "notify_classes"));
+    ck_assert_ptr_null(strstr(text, "append_dot_mydomain"));
+    ck_assert_ptr_null(strstr(text, "ipc_idle"));
+    ck_assert_ptr_null(strstr(text, "compatibility_level"));
+    ck_assert_ptr_null(strstr(text, "mail_name"));
+    xfree(text);
+
+    ck_assert_int_eq(config_ignored_value("smtpd_end_of_data_restrictions", "$empty"),
+                     PARAM_IMPL_YES);                  /* expands to the default */
+    ck_assert_int_eq(config_ignored_value("masquerade_domains", "x"), PARAM_IMPL_WARN);
+    ck_assert_int_eq(config_ignored_value("mail_name", "x"), PARAM_IMPL_YES);
+    ck_assert_int_eq(config_ignored_value("no_such_name", "x"), PARAM_IMPL_YES);
+
+    capture_begin();
+    ck_assert_int_eq(config_warn_unimplemented_arg("master.cf line 3: service submission",
+                                                   "smtpd_end_of_data_restrictions=reject"),
+                     PARAM_IMPL_SECURITY);
+    ck_assert_int_eq(config_warn_unimplemented_arg("x", "mail_name=y"), PARAM_IMPL_YES);
+    ck_assert_int_eq(config_warn_unimplemented_arg("x", "append_dot_mydomain=no"),
+                     PARAM_IMPL_YES);
+    text = capture_end();
+    ck_assert_msg(strstr(text, "warning: master.cf line 3: service submission: parameter "
+                         "smtpd_end_of_data_restrictions is not implemented") != NULL,
+                  "stderr: %s", text);
+    ck_assert_ptr_null(strstr(text, "mail_name"));
+    ck_assert_ptr_null(strstr(text, "append_dot"));
+    xfree(text);
+}
+END_TEST
+
+START_TEST(test_warn_old_compatibility_level)
+{
+    char   *text;
+
+    parse("compatibility_level = 1\n");
+    msg_init("check_config", MSG_TO_STDERR);
+    capture_begin();
+    ck_assert_int_eq(config_warn_unimplemented("main.cf", NULL), 1);
+    text = capture_end();
+    ck_assert_msg(strstr(text, "compatibility_level = 1 is not implemented") != NULL,
+                  "stderr: %s", text);
+    xfree(text);
+}
+END_TEST
+
 /* ------------------------------------------------------------------------- */
 
 START_TEST(test_computed_defaults)
@@ -891,6 +964,8 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_service_specific_bounds);
     tcase_add_test(tc, test_warn_unknown);
     tcase_add_test(tc, test_warn_unknown_names_file);
+    tcase_add_test(tc, test_warn_unimplemented);
+    tcase_add_test(tc, test_warn_old_compatibility_level);
     tcase_add_test(tc, test_computed_defaults);
     tcase_add_test(tc, test_mynetworks_styles);
     tcase_add_test(tc, test_choose_dir_and_init);
