@@ -56,7 +56,40 @@ static const char *config_get_hostname(void)
 int config_computed(int id)
 {
     return id == P_myhostname || id == P_mydomain || id == P_mynetworks
-        || id == P_config_directory;
+        || id == P_config_directory || id == P_smtpd_tls_security_level;
+}
+
+/* config_yes - the expanded value of a BOOL table parameter is yes */
+static int config_yes(int id, int *yes, EXPAND *ex)
+{
+    BUF    *tmp = buf_alloc(16);
+    int     status;
+
+    *yes = 0;
+    if ((status = expand_entry(config_by_id[id], tmp, ex)) == 0)
+        (void) config_parse_bool(buf_str(tmp), yes);    /* bad ones: config_validate */
+    buf_free(tmp);
+    return status;
+}
+
+/* config_tls_level_default - smtpd_tls_security_level when main.cf has none:
+ * Postfix's obsolete smtpd_enforce_tls (encrypt) and smtpd_use_tls (may),
+ * which old main.cf files and guides still set, else empty (none). */
+static int config_tls_level_default(BUF *out, EXPAND *ex)
+{
+    int     yes;
+
+    if (config_yes(P_smtpd_enforce_tls, &yes, ex) < 0)
+        return -1;
+    if (yes) {
+        buf_puts(out, "encrypt");
+        return 0;
+    }
+    if (config_yes(P_smtpd_use_tls, &yes, ex) < 0)
+        return -1;
+    if (yes)
+        buf_puts(out, "may");
+    return 0;
 }
 
 /* config_default_value - a table parameter's default, expanded, onto out */
@@ -87,6 +120,8 @@ static int config_default_value(int id, BUF *out, EXPAND *ex)
             status = config_mynetworks_default(buf_str(tmp), out, ex->why);
         buf_free(tmp);
         return status;
+    case P_smtpd_tls_security_level:
+        return config_tls_level_default(out, ex);
     default:
         return expand_text(config_table[id].def, strlen(config_table[id].def), out, ex);
     }

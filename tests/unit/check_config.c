@@ -734,6 +734,75 @@ START_TEST(test_warn_unimplemented)
 }
 END_TEST
 
+/* Debian's main.cf (main.cf.debian, main.cf.tls) and its post-install
+ * questions: everything it sets is known; nothing there warns except what
+ * surel ignores and the administrator relies on. */
+START_TEST(test_debian_main_cf_parameters)
+{
+    char   *text;
+    int     security = -1;
+    int     n;
+
+    parse("smtpd_banner = $myhostname ESMTP $mail_name (Debian/GNU)\n"
+          "biff = no\n"
+          "append_dot_mydomain = no\n"
+          "readme_directory = no\n"
+          "compatibility_level = 3.6\n"
+          "smtpd_tls_cert_file=/etc/ssl/certs/ssl-cert-snakeoil.pem\n"
+          "smtpd_tls_key_file=/etc/ssl/private/ssl-cert-snakeoil.key\n"
+          "smtpd_tls_security_level=may\n"
+          "smtp_tls_security_level=may\n"
+          "smtpd_tls_session_cache_database = btree:${data_directory}/smtpd_scache\n"
+          "smtpd_relay_restrictions = permit_mynetworks permit_sasl_authenticated "
+          "defer_unauth_destination\n"
+          "mailbox_size_limit = 0\n"
+          "recipient_delimiter = +\n"
+          "inet_interfaces = all\n"
+          "inet_protocols = all\n"
+          "html_directory = /usr/share/doc/postfix/html\n");
+    msg_init("check_config", MSG_TO_STDERR);
+    capture_begin();
+    n = config_warn_unimplemented("main.cf", &security);
+    text = capture_end();
+    ck_assert_msg(n == 0 && security == 0, "warned %d: %s", n, text);
+    xfree(text);
+
+    /* What the guides add: loud where ignoring it weakens security. */
+    parse("biff = yes\n"
+          "smtpd_tls_protocols = !SSLv2, !SSLv3, !TLSv1, !TLSv1.1\n"
+          "smtpd_tls_mandatory_protocols = >=TLSv1\n"   /* Postfix's default */
+          "content_filter = amavis:[127.0.0.1]:10024\n"
+          "smtpd_tls_auth_only = yes\n");               /* no AUTH at all: moot */
+    capture_begin();
+    n = config_warn_unimplemented("main.cf", &security);
+    text = capture_end();
+    ck_assert_msg(n == 3 && security == 2, "warned %d (security %d): %s", n, security, text);
+    ck_assert_ptr_nonnull(strstr(text, "parameter biff is not implemented and is ignored ("));
+    ck_assert_ptr_nonnull(strstr(text, "parameter smtpd_tls_protocols is not implemented and "
+                                 "is ignored: SECURITY"));
+    ck_assert_ptr_nonnull(strstr(text, "parameter content_filter is not implemented and "
+                                 "is ignored: SECURITY"));
+    ck_assert_ptr_null(strstr(text, "mandatory"));
+    ck_assert_ptr_null(strstr(text, "auth_only"));
+    xfree(text);
+}
+END_TEST
+
+/* Postfix's obsolete smtpd_use_tls / smtpd_enforce_tls still mean what they
+ * did when smtpd_tls_security_level is not set. */
+START_TEST(test_obsolete_tls_switches)
+{
+    parse("");
+    ck_assert_str_eq(config_str(P_smtpd_tls_security_level), "");
+    parse("smtpd_use_tls = yes\n");
+    ck_assert_str_eq(config_str(P_smtpd_tls_security_level), "may");
+    parse("smtpd_use_tls = yes\nsmtpd_enforce_tls = yes\n");
+    ck_assert_str_eq(config_str(P_smtpd_tls_security_level), "encrypt");
+    parse("smtpd_enforce_tls = yes\nsmtpd_tls_security_level = may\n");
+    ck_assert_str_eq(config_str(P_smtpd_tls_security_level), "may");
+}
+END_TEST
+
 START_TEST(test_warn_old_compatibility_level)
 {
     char   *text;
@@ -966,6 +1035,8 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_warn_unknown_names_file);
     tcase_add_test(tc, test_warn_unimplemented);
     tcase_add_test(tc, test_warn_old_compatibility_level);
+    tcase_add_test(tc, test_debian_main_cf_parameters);
+    tcase_add_test(tc, test_obsolete_tls_switches);
     tcase_add_test(tc, test_computed_defaults);
     tcase_add_test(tc, test_mynetworks_styles);
     tcase_add_test(tc, test_choose_dir_and_init);
