@@ -209,6 +209,7 @@ void config_reset(void)
     config_path = NULL;
     xfree(config_hostname);
     config_hostname = NULL;
+    config_expand_reset();
     config_changed();
 }
 

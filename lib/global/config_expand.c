@@ -7,9 +7,20 @@
  * CONFIG_EXPAND_DEPTH and results longer than CONFIG_EXPAND_MAX are errors
  * too, so that no configuration can hang, exhaust the stack, or grow a value
  * exponentially (a=$b$b, b=$c$c, ...). An undefined name expands to nothing.
- * Computed defaults (myhostname, mydomain, mynetworks, config_directory)
- * are made here, when first needed.
+ * Computed defaults (myhostname, mydomain, mynetworks, config_directory,
+ * smtpd_tls_security_level) are made here, when first needed.
+ *
+ * Values from files: myorigin = /file/name (what Debian's installer
+ * writes: myorigin = /etc/mailname) is the first line of that file, as
+ * Debian's Postfix reads it. The file is read once and remembered until
+ * config_reset(), so that a daemon that expands myorigin again after its
+ * chroot (when -o or a later change made the cache stale) still has it.
+ * List parameters take /file/name entries where Postfix does (the match
+ * lists: mydestination, relay_domains, mynetworks, virtual_*_domains):
+ * lib/util/match_list.c reads those.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,6 +170,73 @@ static int expand_put(BUF *out, const char *data, size_t len, EXPAND *ex)
     return 0;
 }
 
+/* The file myorigin named, read once (see the header). */
+#define CONFIG_VALUE_FILE_MAX 1024      /* bytes read: a domain name is at most 255 */
+static char *config_file_path;
+static char *config_file_value;
+
+/* config_expand_reset - forget the file read for myorigin (config_reset) */
+void config_expand_reset(void)
+{
+    xfree(config_file_path);
+    xfree(config_file_value);
+    config_file_path = config_file_value = NULL;
+}
+
+/* config_first_line - the first line of a file, white space trimmed; NULL + why */
+static const char *config_first_line(const char *name, const char *path, EXPAND *ex)
+{
+    char    data[CONFIG_VALUE_FILE_MAX + 1];
+    ssize_t len = 0;
+    ssize_t n;
+    const char *start = data;
+    const char *end;
+    int     fd;
+
+    if (config_file_path && strcmp(config_file_path, path) == 0)
+        return config_file_value;
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0) {
+        expand_fail(ex, "parameter %s: cannot read %s: %s", name, path, strerror(errno));
+        return NULL;
+    }
+    while (len < CONFIG_VALUE_FILE_MAX
+           && (n = read(fd, data + len, (size_t) (CONFIG_VALUE_FILE_MAX - len))) > 0)
+        len += n;
+    close(fd);
+    data[len] = 0;
+    end = memchr(data, '\n', (size_t) len);
+    if (end == NULL)
+        end = data + strlen(data);
+    config_trim(&start, &end);
+    if (start == end) {
+        expand_fail(ex, "parameter %s: %s: its first line is empty", name, path);
+        return NULL;
+    }
+    config_expand_reset();
+    config_file_path = xstrdup(path);
+    config_file_value = xmalloc((size_t) (end - start) + 1);
+    memcpy(config_file_value, start, (size_t) (end - start));
+    config_file_value[end - start] = 0;
+    return config_file_value;
+}
+
+/* config_from_file - a myorigin that names a file becomes its first line */
+static int config_from_file(CONFIG_ENT *ent, BUF *value, EXPAND *ex)
+{
+    const char *line;
+    char   *path;
+
+    if (ent->id != P_myorigin || buf_str(value)[0] != '/')
+        return 0;
+    path = xstrdup(buf_str(value));
+    line = config_first_line(ent->name, path, ex);
+    xfree(path);
+    if (line == NULL)
+        return -1;
+    buf_set(value, line);
+    return 0;
+}
+
 /* expand_entry - append the expanded value of one entry; caches it */
 static int expand_entry(CONFIG_ENT *ent, BUF *out, EXPAND *ex)
 {
@@ -188,6 +266,8 @@ static int expand_entry(CONFIG_ENT *ent, BUF *out, EXPAND *ex)
         status = config_default_value(ent->id, tmp, ex);
     else
         status = 0;                     /* undefined: empty */
+    if (status == 0)
+        status = config_from_file(ent, tmp, ex);
     ent->busy = 0;
     ex->depth--;
     if (status == 0) {

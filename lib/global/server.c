@@ -182,6 +182,9 @@ void server_init(int argc, char **argv, const SERVER_HOOKS *hooks, EVENT_FN on_r
             msg_fatal("bad -o %s: %s", overrides[i], buf_str(why));
     xfree(overrides);
     buf_free(why);
+    /* Read now what a value names in a file (myorigin = /etc/mailname),
+     * before a chroot hides the file (config_expand.c keeps it). */
+    (void) config_str(P_myorigin);
     if (*config_str(P_maillog_file) && msg_set_logfile(config_str(P_maillog_file)) < 0)
         msg_fatal("open maillog_file %s: %m", config_str(P_maillog_file));
     msg_verbose += verbose;

@@ -803,6 +803,53 @@ START_TEST(test_obsolete_tls_switches)
 }
 END_TEST
 
+/* issue 13: myorigin = /etc/mailname (Debian's installer) is the first
+ * line of that file, as in Debian's Postfix, not a domain "/etc/mailname". */
+START_TEST(test_myorigin_from_file)
+{
+    char   *dir = ts_tempdir();
+    char   *path = ts_path(dir, "mailname");
+    char   *missing = ts_path(dir, "missing");
+    char   *empty = ts_path(dir, "empty");
+    BUF    *text = buf_alloc(100);
+    BUF    *why = buf_alloc(100);
+
+    ts_write_file(path, "  mail.example.org \nsecond.example\n");
+    buf_sprintf(text, "mf = %s\nmyorigin = $mf\nmasquerade_domains = x.$myorigin\n", path);
+    parse(buf_str(text));
+    ck_assert_str_eq(config_str(P_myorigin), "mail.example.org");
+    ck_assert_str_eq(config_str(P_masquerade_domains), "x.mail.example.org");
+    /* Read once: after a chroot hides the file, a stale cache still has it. */
+    ck_assert_int_eq(unlink(path), 0);
+    config_override("mail_name", "changed");
+    ck_assert_str_eq(config_str(P_myorigin), "mail.example.org");
+
+    buf_sprintf(text, "myorigin = %s\n", missing);
+    parse(buf_str(text));
+    ck_assert_int_eq(config_validate(why), -1);
+    ck_assert_msg(strstr(buf_str(why), "parameter myorigin: cannot read") != NULL
+                  && strstr(buf_str(why), missing) != NULL, "why: %s", buf_str(why));
+
+    ts_write_file(empty, "\n");
+    buf_sprintf(text, "myorigin = %s\n", empty);
+    parse(buf_str(text));
+    ck_assert_int_eq(config_validate(why), -1);
+    ck_assert_msg(strstr(buf_str(why), "first line is empty") != NULL, "why: %s", buf_str(why));
+
+    /* Other parameters keep a leading / as written (mydestination's files
+     * are match_list's: check_match_list). */
+    parse("myorigin = example.net\nmail_name = /not/a/file\n");
+    ck_assert_str_eq(config_str(P_myorigin), "example.net");
+    ck_assert_str_eq(config_str(P_mail_name), "/not/a/file");
+    buf_free(text);
+    buf_free(why);
+    xfree(path);
+    xfree(missing);
+    xfree(empty);
+    xfree(dir);
+}
+END_TEST
+
 START_TEST(test_warn_old_compatibility_level)
 {
     char   *text;
@@ -1037,6 +1084,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_warn_old_compatibility_level);
     tcase_add_test(tc, test_debian_main_cf_parameters);
     tcase_add_test(tc, test_obsolete_tls_switches);
+    tcase_add_test(tc, test_myorigin_from_file);
     tcase_add_test(tc, test_computed_defaults);
     tcase_add_test(tc, test_mynetworks_styles);
     tcase_add_test(tc, test_choose_dir_and_init);
