@@ -129,7 +129,7 @@ static int check_overrides(const MASTER_ENT *ent, const char *master_cf)
 }
 
 /* check_master_cf - master.cf parses and names programs that exist */
-static int check_master_cf(void)
+static int check_master_cf(int warn_params)
 {
     BUF    *path = buf_alloc(256);
     BUF    *why = buf_alloc(256);
@@ -147,7 +147,8 @@ static int check_master_cf(void)
         names = xcalloc((size_t) cf.count + 1, sizeof(*names));
         for (i = 0; i < cf.count; i++) {
             names[i] = cf.ents[i].name;
-            problems += check_overrides(&cf.ents[i], buf_str(path));
+            if (warn_params)
+                problems += check_overrides(&cf.ents[i], buf_str(path));
             if (cf.ents[i].argc > 0)
                 problems += check_program(cf.ents[i].argv[0], cf.ents[i].name,
                                           cf.ents[i].lineno);
@@ -214,16 +215,20 @@ int surel_check_run(int flags)
     MAIL_QUEUE_IDS ids;
     int     problems = 0;
     int     security;
+    int     orig_flags = flags;
 
     if (config_validate(why) < 0) {
         msg_warn("main.cf: %s", buf_str(why));
         problems++;
     }
-    (void) config_warn_unimplemented(NULL, &security);
-    problems += security;
+    if (!(flags & SUREL_CHECK_NO_PARAM_WARNINGS)) {
+        (void) config_warn_unimplemented(NULL, &security);
+        problems += security;
+    }
+    flags &= ~SUREL_CHECK_NO_PARAM_WARNINGS;
     problems += check_config_file("main.cf");
     problems += check_config_file("master.cf");
-    problems += check_master_cf();
+    problems += check_master_cf(!(orig_flags & SUREL_CHECK_NO_PARAM_WARNINGS));
     problems += check_program("master", NULL, 0);
     if (mail_queue_ids(config_str(P_mail_owner), config_str(P_setgid_group), &ids, why) < 0) {
         msg_warn("%s", buf_str(why));

@@ -57,6 +57,7 @@ void master_config_load(void)
     const char *logfile;
 
     config_init(master_config_dir);
+    msg_set_name(config_str(P_syslog_name));
     master_owner_init();
     logfile = config_str(P_maillog_file);
     if (*logfile && msg_set_logfile(logfile) < 0)
