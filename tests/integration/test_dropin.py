@@ -8,8 +8,11 @@ do, checked from the outside (log lines, delivered mail, `surel check`):
   gives postfix/submission/smtpd, so that pflogsumm and fail2ban match;
 - parameters surel knows but does not implement, set in main.cf or with
   -o, get one warning each from the master, and `surel check` fails on
-  those whose loss weakens security (issue 10, finding 3).
+  those whose loss weakens security (issue 10, finding 3);
+- Debian's "cleanup unix n" (public/cleanup): smtpd, pickup, local and
+  bounce reach cleanup there, and mail flows.
 """
+import os
 import re
 import smtplib
 
@@ -108,6 +111,40 @@ class DropIn(h.InstanceTest):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("parameter masquerade_domains is not implemented", r.stderr)
         self.assertNotIn("smtpd_tls_protocols", r.stderr)
+
+    def test_public_cleanup_socket(self):
+        inst = self.instance()
+        with open(inst.path("etc", "aliases"), "a") as f:
+            f.write("fwd: someone@remote.example\n")
+        inst.surel("map", "build", "-a", "lmdb:" + inst.path("etc", "aliases"))
+        self.with_services(inst, "", lambda text: re.sub(
+            r"(?m)^cleanup\s+unix\s+-\s+", "cleanup   unix  n       ", text))
+        with open(inst.path("etc", "master.cf")) as f:
+            self.assertRegex(f.read(), r"(?m)^cleanup +unix +n ")
+        inst.start()
+        h.wait_for(lambda: os.path.exists(inst.path("spool", "public", "cleanup")), 10,
+                   "public/cleanup")
+        self.assertFalse(os.path.exists(inst.path("spool", "private", "cleanup")))
+        # smtpd
+        e.send(inst, "bob@sandbox.test", ["alice@sandbox.test"], message("over smtp"))
+        e.wait_delivered(inst, "alice")
+        # pickup
+        proc = h.run([h.binary("sendmail"), "-C", inst.etc, "-i", "bob@sandbox.test"],
+                     input="Subject: from sendmail\n\nbody\n")
+        self.assertEqual(proc.stdout + proc.stderr, "")
+        # local (forwarding through cleanup) and bounce (its notice through
+        # cleanup): the forwarded copy bounces at the error transport.
+        qid = e.send(inst, "bob@sandbox.test", ["fwd@sandbox.test"], message("forwarded"))
+        inst.wait_log("%s: to=<someone@remote.example>, orig_to=<fwd@sandbox.test>" % qid)
+        msgs = e.wait_delivered(inst, "bob", count=2, timeout=30)
+        self.assertTrue(any(b"Subject: from sendmail" in m for m in msgs))
+        self.assertTrue(any(b"Undelivered Mail Returned to Sender" in m
+                            or b"someone@remote.example" in m for m in msgs), msgs)
+        self.assertRegex(inst.log(), r"%s: to=<someone@remote\.example>, orig_to=<fwd@sandbox"
+                         r"\.test>, .*status=sent \(forwarded as " % qid)
+        self.assertRegex(inst.log(), r"bounce\[\d+\]: \w+: sender non-delivery notification: ")
+        self.assertNotIn("connect to private/cleanup", inst.log())
+        self.assertNotIn("Error: queue file write error", inst.log())
 
 
 if __name__ == "__main__":
