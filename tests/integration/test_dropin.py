@@ -10,8 +10,12 @@ do, checked from the outside (log lines, delivered mail, `surel check`):
   -o, get one warning each from the master, and `surel check` fails on
   those whose loss weakens security (issue 10, finding 3);
 - Debian's "cleanup unix n" (public/cleanup): smtpd, pickup, local and
-  bounce reach cleanup there, and mail flows.
+  bounce reach cleanup there, and mail flows;
+- Postfix's command names (postconf, postmap, postalias, postqueue,
+  postsuper, postcat, postfix: links to surel in bin/) with their common
+  flags, against the same kind of instance.
 """
+import json
 import os
 import re
 import smtplib
@@ -145,6 +149,95 @@ class DropIn(h.InstanceTest):
         self.assertRegex(inst.log(), r"bounce\[\d+\]: \w+: sender non-delivery notification: ")
         self.assertNotIn("connect to private/cleanup", inst.log())
         self.assertNotIn("Error: queue file write error", inst.log())
+
+
+class PostfixNames(h.InstanceTest):
+    """Each Postfix command name with the flags scripts use."""
+
+    def run_as(self, name, *args, check=True, **kw):
+        return h.run([h.binary(name)] + list(args), check=check, **kw)
+
+    def inject(self, inst, rcpt, queue):
+        return h.run([h.binary("test-qinject"), "-d", inst.spool, "-u", "surel", "-q", queue,
+                      "-f", "bob@sandbox.test", "-r", rcpt],
+                     input="Subject: queued\n\nqueued body\n").stdout.strip()
+
+    def test_postconf(self):
+        inst = self.instance()
+        c = ("-c", inst.etc)
+        self.assertEqual(self.run_as("postconf", *c, "-h", "myhostname").stdout, "sandbox.test\n")
+        self.assertEqual(self.run_as("postconf", *c, "-d", "mail_name").stdout,
+                         "mail_name = surel\n")
+        self.run_as("postconf", *c, "-e", "mail_name=dropin")
+        self.assertIn("mail_name = dropin\n", self.run_as("postconf", *c, "-n").stdout)
+        self.assertEqual(self.run_as("postconf", *c, "-h", "mail_name").stdout, "dropin\n")
+
+    def test_postmap_and_postalias(self):
+        inst = self.instance()
+        table = inst.path("etc", "virtual")
+        with open(table, "w") as f:
+            f.write("info@sandbox.test alice\n")
+        self.run_as("postmap", "-c", inst.etc, "lmdb:" + table)
+        self.assertEqual(self.run_as("postmap", "-c", inst.etc, "-q", "info@sandbox.test",
+                                     "lmdb:" + table).stdout, "alice\n")
+        miss = self.run_as("postmap", "-c", inst.etc, "-q", "nobody@x", "lmdb:" + table,
+                           check=False)
+        self.assertEqual(miss.returncode, 1)
+        refused = self.run_as("postmap", "-c", inst.etc, "-s", "lmdb:" + table, check=False)
+        self.assertEqual(refused.returncode, 2)
+        self.assertIn("option -s is not supported", refused.stderr)
+        aliases = inst.path("etc", "aliases")
+        with open(aliases, "a") as f:
+            f.write("dropin: bob\n")
+        self.run_as("postalias", "-c", inst.etc, "lmdb:" + aliases)
+        self.assertEqual(self.run_as("postalias", "-c", inst.etc, "-q", "dropin",
+                                     "lmdb:" + aliases).stdout, "bob\n")
+
+    def test_postqueue_postsuper_postcat(self):
+        inst = self.instance()
+        c = ("-c", inst.etc)
+        self.assertEqual(self.run_as("postqueue", *c, "-p").stdout, "Mail queue is empty\n")
+        held = self.inject(inst, "x@example.com", "hold")
+        self.assertIn(held + "!", self.run_as("postqueue", *c, "-p").stdout)
+        [row] = [json.loads(l) for l in self.run_as("postqueue", *c, "-j").stdout.splitlines()]
+        self.assertEqual((row["queue_id"], row["queue_name"]), (held, "hold"))
+        self.assertIn("queued body", self.run_as("postcat", *c, "-q", held).stdout)
+        self.assertEqual(self.run_as("postcat", *c, "-h", "-q", held).stdout,
+                         "Subject: queued\n")
+        self.assertEqual(self.run_as("postcat", *c, "-bq", held).stdout, "queued body\n")
+        # release, hold again, requeue, delete: each moves the one file.
+        self.run_as("postsuper", *c, "-H", held)
+        self.assertTrue(os.path.exists(inst.path("spool", "deferred", held[9], held)))
+        self.run_as("postsuper", *c, "-h", "ALL")
+        self.assertTrue(os.path.exists(inst.path("spool", "hold", held)))
+        self.run_as("postsuper", *c, "-r", "ALL", "hold")
+        self.assertFalse(os.path.exists(inst.path("spool", "hold", held)))
+        self.assertIn(held, self.run_as("postqueue", *c, "-p").stdout)
+        self.run_as("postsuper", *c, "-d", "ALL")
+        self.assertEqual(self.run_as("postqueue", *c, "-p").stdout, "Mail queue is empty\n")
+        two = self.run_as("postsuper", *c, "-d", "A", "-h", "B", check=False)
+        self.assertEqual(two.returncode, 2)
+        self.assertIn("one of -d, -h, -H, -r per call", two.stderr)
+
+    def test_postfix_control_and_flush(self):
+        inst = self.instance()
+        c = ("-c", inst.etc)
+        self.assertEqual(self.run_as("postfix", *c, "status", check=False).returncode, 1)
+        self.assertEqual(self.run_as("postfix", *c, "check", check=False).returncode, 0)
+        self.run_as("postfix", *c, "start")
+        self.addCleanup(lambda: self.run_as("postfix", *c, "stop", check=False))
+        h.wait_for(inst.running, 10, "master")
+        self.assertEqual(self.run_as("postfix", *c, "status").returncode, 0)
+        pid = inst.master_pid()
+        self.run_as("postfix", *c, "reload")
+        inst.wait_log("reload -- configuration")
+        self.assertEqual(inst.master_pid(), pid)
+        self.run_as("postfix", *c, "flush")
+        self.run_as("postqueue", *c, "-f")
+        qid = e.send(inst, "bob@sandbox.test", ["alice@sandbox.test"], message("names"))
+        inst.wait_log("%s: removed" % qid)
+        self.run_as("postfix", *c, "stop")
+        h.wait_for(lambda: not inst.running(), 10, "master to stop")
 
 
 if __name__ == "__main__":
