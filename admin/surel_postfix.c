@@ -19,8 +19,8 @@
  *   postsuper [-c dir] -d|-h|-H|-r ID|ALL|- [queue ...]
  *                                         surel queue delete|hold|release|requeue
  *   postcat [-c dir] [-e|-h|-b] -q ID    surel queue show [-e|-h|-b] ID
- *   postfix [-c dir] start|start-fg|stop|reload|check|status|flush
- *                                         surel start [-f]|stop|...|queue flush
+ *   postfix [-c dir] start|start-fg|stop|reload|check|status|flush|set-permissions
+ *                                         surel start [-f]|stop|...|queue flush|check -f
  *
  * Postfix options surel does not have (postmap -s/-d/-i, postqueue -i,
  * postsuper -s/-p/-f, postcat FILE, several postsuper actions at once) are
@@ -308,7 +308,7 @@ static int pf_postfix(int argc, char **argv, PF_ARGV *out, BUF *why)
     }
     if (argc - optind != 1) {
         buf_sprintf(why, "usage: postfix [-c config_dir] "
-                    "start|start-fg|stop|reload|check|status|flush");
+                    "start|start-fg|stop|reload|check|status|flush|set-permissions");
         return -1;
     }
     cmd = argv[optind];
@@ -325,6 +325,9 @@ static int pf_postfix(int argc, char **argv, PF_ARGV *out, BUF *why)
     } else if (strcmp(cmd, "flush") == 0) {
         pf_add(out, "queue");
         pf_add(out, "flush");
+    } else if (strcmp(cmd, "set-permissions") == 0) {
+        pf_add(out, "check");       /* check -f: Postfix's set-permissions */
+        pf_add(out, "-f");
     } else {
         buf_sprintf(why, "postfix: command %s is not supported by surel", cmd);
         return -1;

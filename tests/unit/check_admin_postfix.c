@@ -135,6 +135,7 @@ START_TEST(test_postfix)
     ASSERT_REWRITE("surel check", "postfix", "check");
     ASSERT_REWRITE("surel status", "postfix", "status");
     ASSERT_REWRITE("surel queue flush", "postfix", "flush");
+    ASSERT_REWRITE("surel -c /c check -f", "postfix", "-c", "/c", "set-permissions");
     ASSERT_REWRITE("ERROR: postfix: command upgrade-configuration is not supported by surel",
                    "postfix", "upgrade-configuration");
 }
