@@ -26,6 +26,11 @@
  *
  *      help [VERB]     say what a verb does (surel --help: every verb)
  *
+ *      Installed with -DSUREL_POSTFIX_NAMES=ON, surel also answers to
+ *      Postfix's names: postconf, postmap, postalias, postqueue (-f -s -p
+ *      -j), postsuper (-d -h -H -r), postcat (-q -e -h -b) and postfix
+ *      (start stop reload check status flush), see admin/surel_postfix.c.
+ *
  *      -c config_dir (or $MAIL_CONFIG) selects the configuration folder.
  *      --version prints `surel VERSION` (mail_version's built-in value).
  *      The verbs are the rows of admin/surel_verbs.c.
@@ -39,9 +44,15 @@
 #include "msg.h"
 #include "surel.h"
 
-/* main - log to stderr, give up a set-gid right at once, run the verb */
+/* main - log to stderr, give up a set-gid right at once, run the verb
+ * (under a Postfix name, as that command: surel_postfix.c) */
 int main(int argc, char **argv)
 {
+    if (argc > 0 && surel_postfix_name(argv[0])) {
+        msg_init(argv[0], MSG_TO_STDERR);
+        surel_setgid_init();
+        return surel_postfix_run(argc, argv);
+    }
     msg_init("surel", MSG_TO_STDERR);
     surel_setgid_init();
     return surel_run(argc, argv);

@@ -40,6 +40,14 @@ void    surel_verb_list(FILE *fp, const char *prefix, const SUREL_VERB *table, s
 /* The whole command after msg_init (surel_verbs.c). */
 int     surel_run(int argc, char **argv);
 
+/* Postfix's command names (postconf, postmap, postalias, postqueue,
+ * postsuper, postcat, postfix) as front ends (surel_postfix.c): is argv0
+ * one of them; the surel argv for one (borrowing argv's strings; the
+ * array is malloc'ed), 0 or -1 + why; and the whole command. */
+int     surel_postfix_name(const char *argv0);
+int     surel_postfix_argv(int argc, char **argv, char ***out_argv, int *out_argc, BUF *why);
+int     surel_postfix_run(int argc, char **argv);
+
 /* Top-level options: surel [-c dir] [-v] [--help|--version] verb ... */
 typedef struct SUREL_ARGS {
     const char *config_dir;         /* -c, or NULL */

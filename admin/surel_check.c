@@ -8,7 +8,12 @@
  *
  *      - main.cf parses and every parameter has a valid value (a file that
  *        cannot be read or parsed at all is fatal); unused parameters are
- *        warned about but are not problems;
+ *        warned about but are not problems; so are parameters surel
+ *        knows but does not implement (params.def PARAM_UNIMPL) when
+ *        main.cf or a master.cf -o sets them to a value surel does not
+ *        behave as ("parameter X is not implemented and is ignored"),
+ *        except those whose loss weakens security (smtpd_tls_protocols,
+ *        content_filter, ...): each of those is a problem;
  *      - main.cf and master.cf are not writable by group or others;
  *      - master.cf parses;
  *      - mail_owner and setgid_group exist, mail_owner is not root (and,
@@ -107,8 +112,24 @@ static int check_program(const char *prog, const char *service, int lineno)
     return problems;
 }
 
+/* check_overrides - -o settings surel ignores: warned; a security one is a problem */
+static int check_overrides(const MASTER_ENT *ent, const char *master_cf)
+{
+    BUF    *where = buf_alloc(100);
+    int     problems = 0;
+    int     i;
+
+    buf_sprintf(where, "%s line %d: service %s", master_cf, ent->lineno, ent->name);
+    for (i = 0; i < ent->noverrides; i++)
+        if (config_warn_unimplemented_arg(buf_str(where), ent->overrides[i])
+            == PARAM_IMPL_SECURITY)
+            problems++;
+    buf_free(where);
+    return problems;
+}
+
 /* check_master_cf - master.cf parses and names programs that exist */
-static int check_master_cf(void)
+static int check_master_cf(int warn_params)
 {
     BUF    *path = buf_alloc(256);
     BUF    *why = buf_alloc(256);
@@ -126,6 +147,8 @@ static int check_master_cf(void)
         names = xcalloc((size_t) cf.count + 1, sizeof(*names));
         for (i = 0; i < cf.count; i++) {
             names[i] = cf.ents[i].name;
+            if (warn_params)
+                problems += check_overrides(&cf.ents[i], buf_str(path));
             if (cf.ents[i].argc > 0)
                 problems += check_program(cf.ents[i].argv[0], cf.ents[i].name,
                                           cf.ents[i].lineno);
@@ -191,14 +214,21 @@ int surel_check_run(int flags)
     BUF    *why = buf_alloc(256);
     MAIL_QUEUE_IDS ids;
     int     problems = 0;
+    int     security;
+    int     orig_flags = flags;
 
     if (config_validate(why) < 0) {
         msg_warn("main.cf: %s", buf_str(why));
         problems++;
     }
+    if (!(flags & SUREL_CHECK_NO_PARAM_WARNINGS)) {
+        (void) config_warn_unimplemented(NULL, &security);
+        problems += security;
+    }
+    flags &= ~SUREL_CHECK_NO_PARAM_WARNINGS;
     problems += check_config_file("main.cf");
     problems += check_config_file("master.cf");
-    problems += check_master_cf();
+    problems += check_master_cf(!(orig_flags & SUREL_CHECK_NO_PARAM_WARNINGS));
     problems += check_program("master", NULL, 0);
     if (mail_queue_ids(config_str(P_mail_owner), config_str(P_setgid_group), &ids, why) < 0) {
         msg_warn("%s", buf_str(why));

@@ -4,6 +4,8 @@
 
 /* surel_check_run flags (MAIL_QUEUE_CREATE and MAIL_QUEUE_FIX from
  * mail_queue.h pass through to the queue folders and data_directory). */
+#define SUREL_CHECK_NO_PARAM_WARNINGS (1 << 8)  /* start: the master warns about
+                                                 * ignored parameters itself */
 
 /* surel_check_run - verify the loaded configuration, master.cf, accounts,
  * folders and programs; print each problem as a warning; return how many.

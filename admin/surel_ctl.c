@@ -72,6 +72,10 @@ static void ctl_load(int logging)
     /* A log that can't be opened costs the log line, not the command. */
     if (logging && *log && msg_set_logfile(log) < 0)
         msg_debug("cannot open %s: %m", log);
+    /* Lines it logs read like the daemons' ($syslog_name/surel), as
+     * postfix-script's do (postfix/postfix-script: starting ...). */
+    if (logging)
+        msg_set_name(config_str(P_syslog_name));
 }
 
 /* ctl_pid_path - $queue_directory/$process_id_directory/master.pid */
@@ -198,7 +202,7 @@ int surel_start_main(int argc, char **argv)
     if ((pid = ctl_probe()) != 0)
         msg_fatal("the surel mail system is already running: PID: %ld", (long) pid);
     /* What check verifies is worth a warning; missing folders are made. */
-    (void) surel_check_run(MAIL_QUEUE_CREATE);
+    (void) surel_check_run(MAIL_QUEUE_CREATE | SUREL_CHECK_NO_PARAM_WARNINGS);
     master = surel_master_path();
     if (access(master, X_OK) < 0)
         msg_fatal("no surel master program %s", master);

@@ -122,7 +122,7 @@ const char *bounce_kind_subject(BOUNCE_KIND kind);
 /* bounce_submit.c */
 int     bounce_original_read(const char *path, int ret, long limit, BOUNCE_TEXT *text,
                              struct timeval *arrival, BUF *why);
-int     bounce_cleanup_open(const char *path, int timeout, STREAM **stream,
+int     bounce_cleanup_open(const char *queue_dir, int timeout, STREAM **stream,
                             BUF *new_id, BUF *why);
 int     bounce_cleanup_send(STREAM *s, const char *sender, const char *rcpt,
                             const BOUNCE_TEXT *text, BUF *why);

@@ -182,8 +182,7 @@ static int bounce_send_notice(const char *queue_dir, const BOUNCE_REQ *req, BOUN
     if (rc == -2)
         msg_warn("%s: message to return is damaged (%s): sending the notice without it",
                  req->id, buf_str(why));
-    buf_sprintf(path, "%s/%s/%s", queue_dir, MAIL_QUEUE_PRIVATE, MAIL_SERVICE_CLEANUP);
-    if (bounce_cleanup_open(buf_str(path), (int) config_time(P_ipc_timeout),
+    if (bounce_cleanup_open(queue_dir, (int) config_time(P_ipc_timeout),
                             &cleanup, new_id, why) < 0) {
         msg_warn("%s: cannot queue a notice: %s", req->id, buf_str(why));
         goto done;

@@ -20,6 +20,7 @@
 
 #include "attr.h"
 #include "bounce.h"
+#include "mail_connect.h"
 #include "mail_proto.h"
 #include "qfile.h"
 #include "record.h"
@@ -96,29 +97,16 @@ int bounce_original_read(const char *path, int ret, long limit, BOUNCE_TEXT *tex
     return result;
 }
 
-/* bounce_cleanup_open - connect to cleanup and get the new queue ID */
-int bounce_cleanup_open(const char *path, int timeout, STREAM **stream, BUF *new_id, BUF *why)
+/* bounce_cleanup_open - connect to cleanup (private/ or public/, as
+ * master.cf says: mail_connect.h) and get the new queue ID */
+int bounce_cleanup_open(const char *queue_dir, int timeout, STREAM **stream, BUF *new_id,
+                        BUF *why)
 {
-    struct sockaddr_un sun;
     STREAM *s;
     int     fd;
 
-    memset(&sun, 0, sizeof(sun));
-    sun.sun_family = AF_UNIX;
-    if (strlen(path) >= sizeof(sun.sun_path)) {
-        buf_sprintf(why, "socket path too long: %s", path);
+    if ((fd = mail_connect(queue_dir, MAIL_SERVICE_CLEANUP, why)) < 0)
         return -1;
-    }
-    strcpy(sun.sun_path, path);
-    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
-        buf_sprintf(why, "socket: %s", strerror(errno));
-        return -1;
-    }
-    if (connect(fd, (struct sockaddr *) &sun, sizeof(sun)) < 0) {
-        buf_sprintf(why, "connect to %s: %s", path, strerror(errno));
-        close(fd);
-        return -1;
-    }
     s = stream_fdopen(fd);
     stream_set_timeout(s, timeout);
     if (attr_send(s, SEND_INT(MAIL_ATTR_FLAGS, CLEANUP_FLAG_BOUNCE), ATTR_END) < 0

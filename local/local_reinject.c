@@ -20,6 +20,7 @@
 #include "attr.h"
 #include "config.h"
 #include "local.h"
+#include "mail_connect.h"
 #include "mail_proto.h"
 #include "mail_queue.h"
 #include "mem.h"
@@ -27,30 +28,15 @@
 #include "queue_id.h"
 #include "record.h"
 
-/* local_cleanup_connect - a stream to private/cleanup, or NULL with why */
+/* local_cleanup_connect - a stream to the cleanup service (private/ or
+ * public/, as master.cf says: mail_connect.h), or NULL with why */
 static STREAM *local_cleanup_connect(BUF *why)
 {
-    struct sockaddr_un sun;
     int     fd;
     STREAM *s;
 
-    memset(&sun, 0, sizeof(sun));
-    sun.sun_family = AF_UNIX;
-    if ((size_t) snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s/%s",
-                          config_str(P_queue_directory), MAIL_QUEUE_PRIVATE,
-                          MAIL_SERVICE_CLEANUP) >= sizeof(sun.sun_path)) {
-        buf_sprintf(why, "cleanup socket name too long");
+    if ((fd = mail_connect(config_str(P_queue_directory), MAIL_SERVICE_CLEANUP, why)) < 0)
         return NULL;
-    }
-    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
-        buf_sprintf(why, "socket: %s", strerror(errno));
-        return NULL;
-    }
-    if (connect(fd, (struct sockaddr *) &sun, sizeof(sun)) < 0) {
-        buf_sprintf(why, "connect to %s: %s", sun.sun_path, strerror(errno));
-        close(fd);
-        return NULL;
-    }
     s = stream_fdopen(fd);
     stream_set_timeout(s, (int) config_time(P_ipc_timeout));
     return s;

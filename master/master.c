@@ -43,8 +43,12 @@
  *      queue_directory, daemon_directory, process_id_directory,
  *      default_process_limit (100), service_throttle_time (60s),
  *      inet_interfaces (all), inet_protocols (all), import_environment,
- *      maillog_file (empty: syslog). Daemons read max_use (100),
- *      max_idle (100s) and daemon_timeout (18000s).
+ *      maillog_file (empty: syslog), syslog_name (surel: lines read
+ *      surel/master[pid]). Daemons read max_use (100), max_idle (100s),
+ *      daemon_timeout (18000s) and syslog_name (with their -o overrides).
+ *      At start and on reload the master warns once about each parameter
+ *      that main.cf or a -o sets but surel does not implement (params.def
+ *      PARAM_UNIMPL: "parameter X is not implemented and is ignored").
  */
 #include <errno.h>
 #include <fcntl.h>

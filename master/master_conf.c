@@ -57,11 +57,14 @@ void master_config_load(void)
     const char *logfile;
 
     config_init(master_config_dir);
+    msg_set_name(config_str(P_syslog_name));
     master_owner_init();
     logfile = config_str(P_maillog_file);
     if (*logfile && msg_set_logfile(logfile) < 0)
         msg_fatal("open maillog_file %s: %m", logfile);
     master_env_build();
+    /* Once per start and reload: main.cf asks for something surel ignores. */
+    (void) config_warn_unimplemented(NULL, NULL);
     if (chdir(config_str(P_queue_directory)) < 0)
         msg_fatal("chdir %s: %m", config_str(P_queue_directory));
 }
@@ -113,6 +116,18 @@ static int master_program_ok(const MASTER_SERV *serv, const char *master_cf, int
     return 0;
 }
 
+/* master_warn_overrides - a -o that sets a parameter surel ignores */
+static void master_warn_overrides(const MASTER_ENT *ent, const char *master_cf)
+{
+    BUF    *where = buf_alloc(100);
+    int     i;
+
+    buf_sprintf(where, "%s line %d: service %s", master_cf, ent->lineno, ent->name);
+    for (i = 0; i < ent->noverrides; i++)
+        (void) config_warn_unimplemented_arg(buf_str(where), ent->overrides[i]);
+    buf_free(where);
+}
+
 /* master_services_read - master.cf as a list of services; -1 with why */
 int master_services_read(MASTER_SERV **list, BUF *why)
 {
@@ -149,6 +164,7 @@ int master_services_read(MASTER_SERV **list, BUF *why)
         if (ent->wakeup && ent->type == MASTER_INET)
             msg_warn("%s line %d: service %s: wakeup is ignored for inet services",
                      buf_str(path), ent->lineno, ent->name);
+        master_warn_overrides(ent, buf_str(path));
         serv = master_serv_create(ent, endpoint);
         if (!master_program_ok(serv, buf_str(path), ent->lineno)) {
             master_serv_free(serv);

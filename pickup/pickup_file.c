@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "attr.h"
+#include "mail_connect.h"
 #include "mail_proto.h"
 #include "mail_queue.h"
 #include "maildrop.h"
@@ -84,41 +85,20 @@ static int pickup_verify(int fd, long size_limit, BUF *sender, int *flags, BUF *
     return rc == MAILDROP_DONE ? 0 : -1;
 }
 
-/* pickup_connect_one - a connected socket to DIR/cleanup, or -1 */
-static int pickup_connect_one(const PICKUP_CONF *conf, const char *dir)
-{
-    struct sockaddr_un sun;
-    int     sock;
-
-    memset(&sun, 0, sizeof(sun));
-    sun.sun_family = AF_UNIX;
-    if ((size_t) snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s/%s", conf->queue_dir,
-                          dir, MAIL_SERVICE_CLEANUP) >= sizeof(sun.sun_path)) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    if ((sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-        return -1;
-    if (connect(sock, (struct sockaddr *) &sun, sizeof(sun)) < 0) {
-        int     saved = errno;
-
-        close(sock);
-        errno = saved;
-        return -1;
-    }
-    return sock;
-}
-
-/* pickup_connect - a stream to the private cleanup service, or NULL */
+/* pickup_connect - a stream to the cleanup service (private/ or public/,
+ * as master.cf says: mail_connect.h), or NULL */
 static STREAM *pickup_connect(const PICKUP_CONF *conf)
 {
+    BUF    *why = buf_alloc(100);
     int     sock;
     STREAM *s;
 
-    if ((sock = pickup_connect_one(conf, MAIL_QUEUE_PRIVATE)) < 0) {
-        msg_warn("connect to the %s service: %m", MAIL_SERVICE_CLEANUP);
+    if ((sock = mail_connect(conf->queue_dir, MAIL_SERVICE_CLEANUP, why)) < 0) {
+        msg_warn("connect to the %s service: %s", MAIL_SERVICE_CLEANUP, buf_str(why));
+        buf_free(why);
         return NULL;
     }
+    buf_free(why);
     s = stream_fdopen(sock);
     stream_set_timeout(s, conf->ipc_timeout);
     return s;

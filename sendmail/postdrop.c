@@ -352,6 +352,7 @@ int     main(int argc, char **argv)
     if (clearenv() != 0 || setenv("PATH", "/usr/bin:/bin", 1) < 0)
         pd_exit(EX_OSERR, "cannot clean the environment");
     config_init(opt_dir);
+    msg_set_name(config_str(P_syslog_name));
     if (!privileged && *config_str(P_maillog_file))
         (void) msg_set_logfile(config_str(P_maillog_file));
     queue_dir = config_str(P_queue_directory);

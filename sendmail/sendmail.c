@@ -53,7 +53,7 @@
  *      command_directory (where postdrop and surel are), alias_database,
  *      myhostname (-bs greeting), mydestination, transport_maps,
  *      relay_domains, relayhost, default_transport, local_transport,
- *      relay_transport (-bv).
+ *      relay_transport (-bv), syslog_name (the log prefix).
  * ENVIRONMENT
  *      MAIL_CONFIG (the configuration folder), NAME (the full name),
  *      SUREL_POSTDROP and SUREL_COMMAND (tests: the programs to run).
@@ -81,6 +81,7 @@ int     main(int argc, char **argv)
         return EX_USAGE;
     }
     config_init(args.config_dir);
+    msg_set_name(config_str(P_syslog_name));
     if (args.verbose)
         msg_verbose = args.verbose;
     in = stream_fdopen(0);

@@ -129,7 +129,7 @@ typedef struct SMTPD_CLEANUP {
     int     err;                    /* a write failed: the result is 451 */
 } SMTPD_CLEANUP;
 
-SMTPD_CLEANUP *smtpd_cleanup_open(const char *path, int flags, int timeout, BUF *why);
+SMTPD_CLEANUP *smtpd_cleanup_open(const char *service, int flags, int timeout, BUF *why);
 SMTPD_CLEANUP *smtpd_cleanup_attach(STREAM *s, int flags, BUF *why);   /* tests */
 void    smtpd_cleanup_rec(SMTPD_CLEANUP *c, int type, const char *data, size_t len);
 void    smtpd_cleanup_attr(SMTPD_CLEANUP *c, const char *name, const char *value);
@@ -241,6 +241,6 @@ int     smtpd_tls_required(SMTPD_STATE *st);   /* 1: replied 530, refuse the com
 const char *smtpd_tls_received(SMTPD_STATE *st, char *out, size_t len);
 
 /* The cleanup socket, relative to queue_directory (only daemons submit). */
-#define SMTPD_CLEANUP_PATH  "private/cleanup"
+#define SMTPD_CLEANUP_PATH  MAIL_SERVICE_CLEANUP   /* private/ or public/ */
 
 #endif

@@ -1,7 +1,7 @@
 /* smtpd_cleanup - the client side of the cleanup protocol (mail_proto.h).
  *
- * smtpd connects to private/cleanup when a message starts (DATA or the
- * first BDAT), sends {flags}, reads {queue_id}, then streams records and
+ * smtpd connects to the cleanup socket (private/ or public/, as master.cf
+ * says: mail_connect.h) when a message starts (DATA or the first BDAT), sends {flags}, reads {queue_id}, then streams records and
  * reads {status, reason} at the end. Any write error is remembered, not
  * reported at once: the content keeps being read from the client (to stay
  * in step with it) and the result becomes 451 4.3.0. A connection closed
@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "attr.h"
+#include "mail_connect.h"
 #include "mail_proto.h"
 #include "mem.h"
 #include "msg.h"
@@ -48,30 +49,17 @@ SMTPD_CLEANUP *smtpd_cleanup_attach(STREAM *s, int flags, BUF *why)
     return c;
 }
 
-/* smtpd_cleanup_open - connect to the cleanup service; NULL with why */
-SMTPD_CLEANUP *smtpd_cleanup_open(const char *path, int flags, int timeout, BUF *why)
+/* smtpd_cleanup_open - connect to the cleanup service (private/ or public/,
+ * as master.cf says: mail_connect.h), relative to the queue folder smtpd
+ * runs in; NULL with why */
+SMTPD_CLEANUP *smtpd_cleanup_open(const char *service, int flags, int timeout, BUF *why)
 {
-    struct sockaddr_un sun;
     SMTPD_CLEANUP *c;
     STREAM *s;
     int     fd;
 
-    memset(&sun, 0, sizeof(sun));
-    sun.sun_family = AF_UNIX;
-    if (strlen(path) >= sizeof(sun.sun_path)) {
-        buf_sprintf(why, "cleanup socket path too long: %s", path);
+    if ((fd = mail_connect(NULL, service, why)) < 0)
         return NULL;
-    }
-    strcpy(sun.sun_path, path);
-    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
-        buf_sprintf(why, "socket: %s", strerror(errno));
-        return NULL;
-    }
-    if (connect(fd, (struct sockaddr *) &sun, sizeof(sun)) < 0) {
-        buf_sprintf(why, "connect to %s: %s", path, strerror(errno));
-        (void) close(fd);
-        return NULL;
-    }
     s = stream_fdopen(fd);
     stream_set_timeout(s, timeout);
     if ((c = smtpd_cleanup_attach(s, flags, why)) == NULL)

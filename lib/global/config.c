@@ -25,9 +25,13 @@
 #include "str_split.h"
 
 const PARAM_INFO config_table[PARAM_COUNT] = {
-#define PARAM(name, type, def, min, max, doc) {#name, PARAM_TYPE_##type, def, min, max, doc},
+#define PARAM(name, type, def, min, max, doc) \
+    {#name, PARAM_TYPE_##type, def, min, max, doc, PARAM_IMPL_YES, NULL},
+#define PARAM_UNIMPL(name, type, def, min, max, as_if, risk, doc) \
+    {#name, PARAM_TYPE_##type, def, min, max, doc, PARAM_IMPL_##risk, as_if},
 #include "params.def"
 #undef PARAM
+#undef PARAM_UNIMPL
 };
 
 CONFIG_ENT **config_hash;               /* buckets */
@@ -205,6 +209,7 @@ void config_reset(void)
     config_path = NULL;
     xfree(config_hostname);
     config_hostname = NULL;
+    config_expand_reset();
     config_changed();
 }
 

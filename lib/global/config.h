@@ -32,10 +32,20 @@ typedef enum param_type {
                                      * returns it as written */
 } PARAM_TYPE;
 
+/* How far surel implements a parameter (params.def: PARAM or PARAM_UNIMPL). */
+typedef enum param_impl {
+    PARAM_IMPL_YES,                 /* PARAM: some program reads it */
+    PARAM_IMPL_WARN,                /* PARAM_UNIMPL ... WARN: ignored, warned when set */
+    PARAM_IMPL_SECURITY             /* PARAM_UNIMPL ... SECURITY: ignored, and that
+                                     * weakens what the administrator asked for */
+} PARAM_IMPL;
+
 typedef enum param_id {
 #define PARAM(name, type, def, min, max, doc) P_##name,
+#define PARAM_UNIMPL(name, type, def, min, max, as_if, risk, doc) P_##name,
 #include "params.def"
 #undef PARAM
+#undef PARAM_UNIMPL
     PARAM_COUNT
 } PARAM_ID;
 
@@ -46,6 +56,9 @@ typedef struct PARAM_INFO {
     long    min;
     long    max;
     const char *doc;
+    PARAM_IMPL impl;
+    const char *as_if;              /* PARAM_UNIMPL: the value surel behaves as
+                                     * ("*": any), else NULL */
 } PARAM_INFO;
 
 /* Loading. */
@@ -89,6 +102,18 @@ int     config_known(const char *name, const char *const *services, int nservice
 /* The mynetworks that a mynetworks_style (host, subnet, class) gives on this
  * machine, appended to out; -1 with why for an unknown style. */
 int     config_mynetworks_default(const char *style, BUF *out, BUF *why);
+
+/* Parameters declared but not implemented (PARAM_UNIMPL): is this value
+ * one surel does not honour? 0 (silent: unset, implemented, or the value
+ * surel behaves as), else the parameter's PARAM_IMPL. */
+PARAM_IMPL config_ignored_value(const char *name, const char *value);
+/* One warning "<where>: parameter X is not implemented and is ignored"
+ * (with why it weakens security, for SECURITY ones) per such parameter
+ * set in main.cf or by -o; the count warned, *security those of them
+ * marked SECURITY (security may be NULL). */
+int     config_warn_unimplemented(const char *where, int *security);
+/* The same for master.cf's -o name=value of one service. */
+PARAM_IMPL config_warn_unimplemented_arg(const char *where, const char *name_eq_value);
 
 /* Lists: lib/util/str_split.h's rule (commas and white space separate, { }
  * groups stay whole, an item that is one group loses its braces). */

@@ -179,3 +179,155 @@ int config_each_set(void (*fn)(const char *name, const char *raw, void *ctx), vo
     xfree(list);
     return n;
 }
+
+/* config_list_norm - a list value with one ", " between items, for comparing */
+static void config_list_norm(const char *text, BUF *out)
+{
+    int     count;
+    char  **list = config_split_list(text, &count);
+    int     i;
+
+    buf_reset(out);
+    for (i = 0; i < count; i++)
+        buf_printf(out, "%s%s", i ? ", " : "", list[i]);
+    config_free_list(list);
+}
+
+/* config_same_value - does an expanded value mean what as_if means? */
+static int config_same_value(const PARAM_INFO *info, const char *value)
+{
+    BUF    *a;
+    BUF    *b;
+    long    na;
+    long    nb;
+    int     ba;
+    int     bb;
+    int     same;
+
+    switch (info->type) {
+    case PARAM_TYPE_BOOL:
+        return config_parse_bool(value, &ba) == 0 && config_parse_bool(info->as_if, &bb) == 0
+            && ba == bb;
+    case PARAM_TYPE_INT:
+    case PARAM_TYPE_TIME:
+        return config_check_number(info->name, value, info, &na, NULL) == 0
+            && config_check_number(info->name, info->as_if, info, &nb, NULL) == 0
+            && na == nb;
+    default:
+        a = buf_alloc(64);
+        b = buf_alloc(64);
+        config_list_norm(value, a);
+        config_list_norm(info->as_if, b);
+        same = strcmp(buf_str(a), buf_str(b)) == 0;
+        buf_free(a);
+        buf_free(b);
+        return same;
+    }
+}
+
+/* config_ignored_value - is value one that surel, not implementing name, ignores? */
+PARAM_IMPL config_ignored_value(const char *name, const char *value)
+{
+    const PARAM_INFO *info = config_param_by_name(name);
+    BUF    *expanded;
+    BUF    *why;
+    PARAM_IMPL impl;
+
+    if (info == NULL || info->impl == PARAM_IMPL_YES || strcmp(info->as_if, "*") == 0)
+        return PARAM_IMPL_YES;
+    expanded = buf_alloc(64);
+    why = buf_alloc(64);
+    /* A value that does not expand is certainly not the one surel behaves as. */
+    if (info->type != PARAM_TYPE_RAW && config_expand(value, expanded, why) == 0)
+        value = buf_str(expanded);
+    impl = config_same_value(info, value) ? PARAM_IMPL_YES : info->impl;
+    buf_free(expanded);
+    buf_free(why);
+    return impl;
+}
+
+/* config_warn_ignored - the one warning text for an ignored setting */
+static void config_warn_ignored(const char *where, const PARAM_INFO *info,
+                                const char *value, PARAM_IMPL impl)
+{
+    if (impl == PARAM_IMPL_SECURITY)
+        msg_warn("%s: parameter %s is not implemented and is ignored: SECURITY: "
+                 "\"%s = %s\" does not take effect, surel behaves as \"%s\"",
+                 where, info->name, info->name, value, info->as_if);
+    else
+        msg_warn("%s: parameter %s is not implemented and is ignored "
+                 "(set to \"%s\"; surel behaves as \"%s\")", where, info->name, value,
+                 info->as_if);
+}
+
+/* config_warn_compat - a compatibility_level whose old defaults surel lacks.
+ * Postfix keeps pre-3.0 defaults (append_dot_mydomain = yes, chroot, relay
+ * for $mydestination, mynetworks_style = subnet, smtputf8_enable = no) for
+ * levels below 2; from 2 on its defaults are those surel has for every
+ * feature surel implements (3.6 changed only TLS fingerprint digests and
+ * respectful_logging), so Debian's "compatibility_level = 3.6" is silent. */
+static int config_warn_compat(const char *where)
+{
+    const char *level = config_str(P_compatibility_level);
+    char   *end;
+    long    major = strtol(level, &end, 10);
+
+    if (end != level && major >= 2)
+        return 0;
+    msg_warn("%s: compatibility_level = %s is not implemented: surel keeps the defaults "
+             "of level 2 and later (append_dot_mydomain = no, mynetworks_style = host, "
+             "relay_domains empty, smtputf8_enable = yes); set them explicitly if you need "
+             "the old ones", where, level);
+    return 1;
+}
+
+/* config_warn_unimplemented - warn once per ignored main.cf or -o setting */
+int config_warn_unimplemented(const char *where, int *security)
+{
+    int     id;
+    int     warned = 0;
+    PARAM_IMPL impl;
+
+    config_boot();
+    if (security)
+        *security = 0;
+    if (where == NULL)
+        where = config_path ? config_path : "main.cf";
+    for (id = 0; id < PARAM_COUNT; id++) {
+        CONFIG_ENT *ent = config_by_id[id];
+        const char *raw = ent->override_value ? ent->override_value : ent->file_value;
+
+        if (config_table[id].impl == PARAM_IMPL_YES || raw == NULL)
+            continue;
+        if ((impl = config_ignored_value(ent->name, raw)) == PARAM_IMPL_YES)
+            continue;
+        config_warn_ignored(where, &config_table[id], raw, impl);
+        warned++;
+        if (security && impl == PARAM_IMPL_SECURITY)
+            (*security)++;
+    }
+    return warned + config_warn_compat(where);
+}
+
+/* config_warn_unimplemented_arg - the same for one -o name=value */
+PARAM_IMPL config_warn_unimplemented_arg(const char *where, const char *name_eq_value)
+{
+    const char *eq = strchr(name_eq_value, '=');
+    const PARAM_INFO *info;
+    BUF    *name;
+    const char *value;
+    PARAM_IMPL impl = PARAM_IMPL_YES;
+
+    if (eq == NULL)
+        return PARAM_IMPL_YES;
+    name = buf_alloc(64);
+    buf_sprintf(name, "%.*s", (int) (eq - name_eq_value), name_eq_value);
+    value = eq + 1;
+    while (config_ws((unsigned char) *value))
+        value++;
+    info = config_param_by_name(buf_str(name));
+    if (info != NULL && (impl = config_ignored_value(info->name, value)) != PARAM_IMPL_YES)
+        config_warn_ignored(where, info, value, impl);
+    buf_free(name);
+    return impl;
+}

@@ -7,9 +7,20 @@
  * CONFIG_EXPAND_DEPTH and results longer than CONFIG_EXPAND_MAX are errors
  * too, so that no configuration can hang, exhaust the stack, or grow a value
  * exponentially (a=$b$b, b=$c$c, ...). An undefined name expands to nothing.
- * Computed defaults (myhostname, mydomain, mynetworks, config_directory)
- * are made here, when first needed.
+ * Computed defaults (myhostname, mydomain, mynetworks, config_directory,
+ * smtpd_tls_security_level) are made here, when first needed.
+ *
+ * Values from files: myorigin = /file/name (what Debian's installer
+ * writes: myorigin = /etc/mailname) is the first line of that file, as
+ * Debian's Postfix reads it. The file is read once and remembered until
+ * config_reset(), so that a daemon that expands myorigin again after its
+ * chroot (when -o or a later change made the cache stale) still has it.
+ * List parameters take /file/name entries where Postfix does (the match
+ * lists: mydestination, relay_domains, mynetworks, virtual_*_domains):
+ * lib/util/match_list.c reads those.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +67,40 @@ static const char *config_get_hostname(void)
 int config_computed(int id)
 {
     return id == P_myhostname || id == P_mydomain || id == P_mynetworks
-        || id == P_config_directory;
+        || id == P_config_directory || id == P_smtpd_tls_security_level;
+}
+
+/* config_yes - the expanded value of a BOOL table parameter is yes */
+static int config_yes(int id, int *yes, EXPAND *ex)
+{
+    BUF    *tmp = buf_alloc(16);
+    int     status;
+
+    *yes = 0;
+    if ((status = expand_entry(config_by_id[id], tmp, ex)) == 0)
+        (void) config_parse_bool(buf_str(tmp), yes);    /* bad ones: config_validate */
+    buf_free(tmp);
+    return status;
+}
+
+/* config_tls_level_default - smtpd_tls_security_level when main.cf has none:
+ * Postfix's obsolete smtpd_enforce_tls (encrypt) and smtpd_use_tls (may),
+ * which old main.cf files and guides still set, else empty (none). */
+static int config_tls_level_default(BUF *out, EXPAND *ex)
+{
+    int     yes;
+
+    if (config_yes(P_smtpd_enforce_tls, &yes, ex) < 0)
+        return -1;
+    if (yes) {
+        buf_puts(out, "encrypt");
+        return 0;
+    }
+    if (config_yes(P_smtpd_use_tls, &yes, ex) < 0)
+        return -1;
+    if (yes)
+        buf_puts(out, "may");
+    return 0;
 }
 
 /* config_default_value - a table parameter's default, expanded, onto out */
@@ -87,6 +131,8 @@ static int config_default_value(int id, BUF *out, EXPAND *ex)
             status = config_mynetworks_default(buf_str(tmp), out, ex->why);
         buf_free(tmp);
         return status;
+    case P_smtpd_tls_security_level:
+        return config_tls_level_default(out, ex);
     default:
         return expand_text(config_table[id].def, strlen(config_table[id].def), out, ex);
     }
@@ -124,6 +170,73 @@ static int expand_put(BUF *out, const char *data, size_t len, EXPAND *ex)
     return 0;
 }
 
+/* The file myorigin named, read once (see the header). */
+#define CONFIG_VALUE_FILE_MAX 1024      /* bytes read: a domain name is at most 255 */
+static char *config_file_path;
+static char *config_file_value;
+
+/* config_expand_reset - forget the file read for myorigin (config_reset) */
+void config_expand_reset(void)
+{
+    xfree(config_file_path);
+    xfree(config_file_value);
+    config_file_path = config_file_value = NULL;
+}
+
+/* config_first_line - the first line of a file, white space trimmed; NULL + why */
+static const char *config_first_line(const char *name, const char *path, EXPAND *ex)
+{
+    char    data[CONFIG_VALUE_FILE_MAX + 1];
+    ssize_t len = 0;
+    ssize_t n;
+    const char *start = data;
+    const char *end;
+    int     fd;
+
+    if (config_file_path && strcmp(config_file_path, path) == 0)
+        return config_file_value;
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0) {
+        expand_fail(ex, "parameter %s: cannot read %s: %s", name, path, strerror(errno));
+        return NULL;
+    }
+    while (len < CONFIG_VALUE_FILE_MAX
+           && (n = read(fd, data + len, (size_t) (CONFIG_VALUE_FILE_MAX - len))) > 0)
+        len += n;
+    close(fd);
+    data[len] = 0;
+    end = memchr(data, '\n', (size_t) len);
+    if (end == NULL)
+        end = data + strlen(data);
+    config_trim(&start, &end);
+    if (start == end) {
+        expand_fail(ex, "parameter %s: %s: its first line is empty", name, path);
+        return NULL;
+    }
+    config_expand_reset();
+    config_file_path = xstrdup(path);
+    config_file_value = xmalloc((size_t) (end - start) + 1);
+    memcpy(config_file_value, start, (size_t) (end - start));
+    config_file_value[end - start] = 0;
+    return config_file_value;
+}
+
+/* config_from_file - a myorigin that names a file becomes its first line */
+static int config_from_file(CONFIG_ENT *ent, BUF *value, EXPAND *ex)
+{
+    const char *line;
+    char   *path;
+
+    if (ent->id != P_myorigin || buf_str(value)[0] != '/')
+        return 0;
+    path = xstrdup(buf_str(value));
+    line = config_first_line(ent->name, path, ex);
+    xfree(path);
+    if (line == NULL)
+        return -1;
+    buf_set(value, line);
+    return 0;
+}
+
 /* expand_entry - append the expanded value of one entry; caches it */
 static int expand_entry(CONFIG_ENT *ent, BUF *out, EXPAND *ex)
 {
@@ -153,6 +266,8 @@ static int expand_entry(CONFIG_ENT *ent, BUF *out, EXPAND *ex)
         status = config_default_value(ent->id, tmp, ex);
     else
         status = 0;                     /* undefined: empty */
+    if (status == 0)
+        status = config_from_file(ent, tmp, ex);
     ent->busy = 0;
     ex->depth--;
     if (status == 0) {

@@ -52,6 +52,7 @@ CONFIG_ENT **config_sorted(size_t *count);              /* caller frees the arra
 /* Expansion (config_expand.c). */
 const char *config_eval(CONFIG_ENT *ent, BUF *why);     /* expanded, or NULL + why */
 int     config_computed(int id);                        /* default made, not written */
+void    config_expand_reset(void);                      /* forget files read */
 
 /* Typed values (config_get.c). */
 int     config_check_number(const char *name, const char *value, const PARAM_INFO *info,

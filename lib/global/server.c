@@ -177,11 +177,16 @@ void server_init(int argc, char **argv, const SERVER_HOOKS *hooks, EVENT_FN on_r
 
     /* Configuration: main.cf, then this service's -o overrides. */
     config_init(config_dir);
+    config_override(config_param_info(P_service_name)->name, server_state.ctx.service);
     for (i = 0; i < noverrides; i++)
         if (config_override_arg(overrides[i], why) < 0)
             msg_fatal("bad -o %s: %s", overrides[i], buf_str(why));
     xfree(overrides);
     buf_free(why);
+    /* Read now what a value names in a file (myorigin = /etc/mailname),
+     * before a chroot hides the file (config_expand.c keeps it). */
+    (void) config_str(P_myorigin);
+    msg_set_name(config_str(P_syslog_name));
     if (*config_str(P_maillog_file) && msg_set_logfile(config_str(P_maillog_file)) < 0)
         msg_fatal("open maillog_file %s: %m", config_str(P_maillog_file));
     msg_verbose += verbose;

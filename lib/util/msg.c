@@ -16,7 +16,10 @@
 
 int     msg_verbose;
 
-static char msg_prog[64] = "surel";     /* "surel/smtpd" */
+#define MSG_PREFIX_MAX 128           /* syslog_name/program, longer is cut */
+
+static char msg_prog[MSG_PREFIX_MAX] = "surel";  /* "surel/smtpd" */
+static char msg_base[64] = "surel";     /* "smtpd": the program itself */
 static int msg_flags = MSG_TO_STDERR;
 static int msg_file_fd = -1;            /* maillog_file, when set */
 static void (*msg_cleanup)(void);
@@ -28,10 +31,45 @@ void msg_init(const char *progname, int flags)
     const char *base = strrchr(progname, '/');
 
     base = base ? base + 1 : progname;
-    snprintf(msg_prog, sizeof(msg_prog), "surel/%s", base);
+    snprintf(msg_base, sizeof(msg_base), "%s", base);
+    snprintf(msg_prog, sizeof(msg_prog), "surel/%s", msg_base);
     msg_flags = flags;
     if (flags & MSG_TO_SYSLOG)
         openlog(msg_prog, LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
+
+/* msg_set_name - the prefix before the program name: Postfix's syslog_name.
+ *
+ * "postfix" makes lines read "postfix/smtpd[123]: ...", and master.cf's
+ * "-o syslog_name=postfix/submission" gives "postfix/submission/smtpd",
+ * as Postfix logs them, so that pflogsumm and fail2ban's filters match.
+ * A byte outside [A-Za-z0-9._/-] becomes '_' (the name is no place for
+ * spaces, brackets or colons, which would break the "name[pid]:" shape);
+ * an empty name leaves the program name alone. */
+void msg_set_name(const char *syslog_name)
+{
+    char    name[MSG_PREFIX_MAX];
+    size_t  i;
+
+    if (syslog_name == NULL || *syslog_name == 0) {
+        snprintf(msg_prog, sizeof(msg_prog), "%s", msg_base);
+    } else {
+        snprintf(name, sizeof(name), "%s", syslog_name);
+        for (i = 0; name[i]; i++) {
+            unsigned char ch = (unsigned char) name[i];
+
+            if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
+                  || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-'
+                  || ch == '/'))
+                name[i] = '_';
+        }
+        snprintf(msg_prog, sizeof(msg_prog), "%.*s/%s",
+                 (int) (sizeof(msg_prog) - strlen(msg_base) - 2), name, msg_base);
+    }
+    if (msg_flags & MSG_TO_SYSLOG) {
+        closelog();
+        openlog(msg_prog, LOG_PID | LOG_NDELAY, LOG_MAIL);
+    }
 }
 
 /* msg_set_logfile - log to this file instead of syslog; -1 if it can't open.

@@ -23,6 +23,7 @@
 extern int msg_verbose;             /* >0: msg_debug lines are written */
 
 void    msg_init(const char *progname, int flags);
+void    msg_set_name(const char *syslog_name);   /* "postfix": postfix/smtpd[pid] */
 int     msg_set_logfile(const char *path);
 void    msg_set_stderr(int on);
 const char *msg_progname(void);

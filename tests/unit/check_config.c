@@ -676,6 +676,195 @@ START_TEST(test_warn_unknown_names_file)
 }
 END_TEST
 
+/* issue 10: a parameter surel declares but does not implement (params.def
+ * PARAM_UNIMPL) warns when set to a value surel does not behave as. */
+START_TEST(test_warn_unimplemented)
+{
+    char   *text;
+    int     security = -1;
+    int     n;
+
+    parse("mail_name = x\n"                          /* implemented: silent */
+          "masquerade_domains = example.com\n"       /* WARN */
+          "notify_classes = resource,software\n"     /* = as_if, as a list: silent */
+          "append_dot_mydomain = NO\n"               /* = as_if, as a boolean: silent */
+          "ipc_idle = 5\n"                           /* = 5s: silent */
+          "empty =\n"
+          "smtpd_end_of_data_restrictions = reject\n"   /* SECURITY */
+          "compatibility_level = 3.6\n");            /* Debian's: silent */
+    config_override("smtpd_sasl_auth_enable", "yes");   /* -o counts too */
+    msg_init("check_config", MSG_TO_STDERR);
+    capture_begin();
+    n = config_warn_unimplemented("main.cf", &security);
+    text = capture_end();
+    ck_assert_msg(n == 3, "warned %d: %s", n, text);
+    ck_assert_int_eq(security, 1);
+    ck_assert_msg(strstr(text, "warning: main.cf: parameter masquerade_domains is not "
+                         "implemented and is ignored") != NULL, "stderr: %s", text);
+    ck_assert_ptr_nonnull(strstr(text, "parameter smtpd_sasl_auth_enable is not implemented"));
+    ck_assert_ptr_nonnull(strstr(text, "parameter smtpd_end_of_data_restrictions is not "
+                                 "implemented and is ignored: SECURITY"));
+    ck_assert_ptr_null(strstr(text, "notify_classes"));
+    ck_assert_ptr_null(strstr(text, "append_dot_mydomain"));
+    ck_assert_ptr_null(strstr(text, "ipc_idle"));
+    ck_assert_ptr_null(strstr(text, "compatibility_level"));
+    ck_assert_ptr_null(strstr(text, "mail_name"));
+    xfree(text);
+
+    ck_assert_int_eq(config_ignored_value("smtpd_end_of_data_restrictions", "$empty"),
+                     PARAM_IMPL_YES);                  /* expands to the default */
+    ck_assert_int_eq(config_ignored_value("masquerade_domains", "x"), PARAM_IMPL_WARN);
+    ck_assert_int_eq(config_ignored_value("mail_name", "x"), PARAM_IMPL_YES);
+    ck_assert_int_eq(config_ignored_value("no_such_name", "x"), PARAM_IMPL_YES);
+
+    capture_begin();
+    ck_assert_int_eq(config_warn_unimplemented_arg("master.cf line 3: service submission",
+                                                   "smtpd_end_of_data_restrictions=reject"),
+                     PARAM_IMPL_SECURITY);
+    ck_assert_int_eq(config_warn_unimplemented_arg("x", "mail_name=y"), PARAM_IMPL_YES);
+    ck_assert_int_eq(config_warn_unimplemented_arg("x", "append_dot_mydomain=no"),
+                     PARAM_IMPL_YES);
+    text = capture_end();
+    ck_assert_msg(strstr(text, "warning: master.cf line 3: service submission: parameter "
+                         "smtpd_end_of_data_restrictions is not implemented") != NULL,
+                  "stderr: %s", text);
+    ck_assert_ptr_null(strstr(text, "mail_name"));
+    ck_assert_ptr_null(strstr(text, "append_dot"));
+    xfree(text);
+}
+END_TEST
+
+/* Debian's main.cf (main.cf.debian, main.cf.tls) and its post-install
+ * questions: everything it sets is known; nothing there warns except what
+ * surel ignores and the administrator relies on. */
+START_TEST(test_debian_main_cf_parameters)
+{
+    char   *text;
+    int     security = -1;
+    int     n;
+
+    parse("smtpd_banner = $myhostname ESMTP $mail_name (Debian/GNU)\n"
+          "biff = no\n"
+          "append_dot_mydomain = no\n"
+          "readme_directory = no\n"
+          "compatibility_level = 3.6\n"
+          "smtpd_tls_cert_file=/etc/ssl/certs/ssl-cert-snakeoil.pem\n"
+          "smtpd_tls_key_file=/etc/ssl/private/ssl-cert-snakeoil.key\n"
+          "smtpd_tls_security_level=may\n"
+          "smtp_tls_security_level=may\n"
+          "smtpd_tls_session_cache_database = btree:${data_directory}/smtpd_scache\n"
+          "smtpd_relay_restrictions = permit_mynetworks permit_sasl_authenticated "
+          "defer_unauth_destination\n"
+          "mailbox_size_limit = 0\n"
+          "recipient_delimiter = +\n"
+          "inet_interfaces = all\n"
+          "inet_protocols = all\n"
+          "html_directory = /usr/share/doc/postfix/html\n");
+    msg_init("check_config", MSG_TO_STDERR);
+    capture_begin();
+    n = config_warn_unimplemented("main.cf", &security);
+    text = capture_end();
+    ck_assert_msg(n == 0 && security == 0, "warned %d: %s", n, text);
+    xfree(text);
+
+    /* What the guides add: loud where ignoring it weakens security. */
+    parse("biff = yes\n"
+          "smtpd_tls_protocols = !SSLv2, !SSLv3, !TLSv1, !TLSv1.1\n"
+          "smtpd_tls_mandatory_protocols = >=TLSv1\n"   /* Postfix's default */
+          "content_filter = amavis:[127.0.0.1]:10024\n"
+          "smtpd_tls_auth_only = yes\n");               /* no AUTH at all: moot */
+    capture_begin();
+    n = config_warn_unimplemented("main.cf", &security);
+    text = capture_end();
+    ck_assert_msg(n == 3 && security == 2, "warned %d (security %d): %s", n, security, text);
+    ck_assert_ptr_nonnull(strstr(text, "parameter biff is not implemented and is ignored ("));
+    ck_assert_ptr_nonnull(strstr(text, "parameter smtpd_tls_protocols is not implemented and "
+                                 "is ignored: SECURITY"));
+    ck_assert_ptr_nonnull(strstr(text, "parameter content_filter is not implemented and "
+                                 "is ignored: SECURITY"));
+    ck_assert_ptr_null(strstr(text, "mandatory"));
+    ck_assert_ptr_null(strstr(text, "auth_only"));
+    xfree(text);
+}
+END_TEST
+
+/* Postfix's obsolete smtpd_use_tls / smtpd_enforce_tls still mean what they
+ * did when smtpd_tls_security_level is not set. */
+START_TEST(test_obsolete_tls_switches)
+{
+    parse("");
+    ck_assert_str_eq(config_str(P_smtpd_tls_security_level), "");
+    parse("smtpd_use_tls = yes\n");
+    ck_assert_str_eq(config_str(P_smtpd_tls_security_level), "may");
+    parse("smtpd_use_tls = yes\nsmtpd_enforce_tls = yes\n");
+    ck_assert_str_eq(config_str(P_smtpd_tls_security_level), "encrypt");
+    parse("smtpd_enforce_tls = yes\nsmtpd_tls_security_level = may\n");
+    ck_assert_str_eq(config_str(P_smtpd_tls_security_level), "may");
+}
+END_TEST
+
+/* issue 13: myorigin = /etc/mailname (Debian's installer) is the first
+ * line of that file, as in Debian's Postfix, not a domain "/etc/mailname". */
+START_TEST(test_myorigin_from_file)
+{
+    char   *dir = ts_tempdir();
+    char   *path = ts_path(dir, "mailname");
+    char   *missing = ts_path(dir, "missing");
+    char   *empty = ts_path(dir, "empty");
+    BUF    *text = buf_alloc(100);
+    BUF    *why = buf_alloc(100);
+
+    ts_write_file(path, "  mail.example.org \nsecond.example\n");
+    buf_sprintf(text, "mf = %s\nmyorigin = $mf\nmasquerade_domains = x.$myorigin\n", path);
+    parse(buf_str(text));
+    ck_assert_str_eq(config_str(P_myorigin), "mail.example.org");
+    ck_assert_str_eq(config_str(P_masquerade_domains), "x.mail.example.org");
+    /* Read once: after a chroot hides the file, a stale cache still has it. */
+    ck_assert_int_eq(unlink(path), 0);
+    config_override("mail_name", "changed");
+    ck_assert_str_eq(config_str(P_myorigin), "mail.example.org");
+
+    buf_sprintf(text, "myorigin = %s\n", missing);
+    parse(buf_str(text));
+    ck_assert_int_eq(config_validate(why), -1);
+    ck_assert_msg(strstr(buf_str(why), "parameter myorigin: cannot read") != NULL
+                  && strstr(buf_str(why), missing) != NULL, "why: %s", buf_str(why));
+
+    ts_write_file(empty, "\n");
+    buf_sprintf(text, "myorigin = %s\n", empty);
+    parse(buf_str(text));
+    ck_assert_int_eq(config_validate(why), -1);
+    ck_assert_msg(strstr(buf_str(why), "first line is empty") != NULL, "why: %s", buf_str(why));
+
+    /* Other parameters keep a leading / as written (mydestination's files
+     * are match_list's: check_match_list). */
+    parse("myorigin = example.net\nmail_name = /not/a/file\n");
+    ck_assert_str_eq(config_str(P_myorigin), "example.net");
+    ck_assert_str_eq(config_str(P_mail_name), "/not/a/file");
+    buf_free(text);
+    buf_free(why);
+    xfree(path);
+    xfree(missing);
+    xfree(empty);
+    xfree(dir);
+}
+END_TEST
+
+START_TEST(test_warn_old_compatibility_level)
+{
+    char   *text;
+
+    parse("compatibility_level = 1\n");
+    msg_init("check_config", MSG_TO_STDERR);
+    capture_begin();
+    ck_assert_int_eq(config_warn_unimplemented("main.cf", NULL), 1);
+    text = capture_end();
+    ck_assert_msg(strstr(text, "compatibility_level = 1 is not implemented") != NULL,
+                  "stderr: %s", text);
+    xfree(text);
+}
+END_TEST
+
 /* ------------------------------------------------------------------------- */
 
 START_TEST(test_computed_defaults)
@@ -891,6 +1080,11 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_service_specific_bounds);
     tcase_add_test(tc, test_warn_unknown);
     tcase_add_test(tc, test_warn_unknown_names_file);
+    tcase_add_test(tc, test_warn_unimplemented);
+    tcase_add_test(tc, test_warn_old_compatibility_level);
+    tcase_add_test(tc, test_debian_main_cf_parameters);
+    tcase_add_test(tc, test_obsolete_tls_switches);
+    tcase_add_test(tc, test_myorigin_from_file);
     tcase_add_test(tc, test_computed_defaults);
     tcase_add_test(tc, test_mynetworks_styles);
     tcase_add_test(tc, test_choose_dir_and_init);

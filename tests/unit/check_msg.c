@@ -50,6 +50,31 @@ START_TEST(test_file_lines_have_postfix_shape)
 }
 END_TEST
 
+/* issue 13: syslog_name is the prefix, as Postfix logs (pflogsumm, fail2ban). */
+START_TEST(test_syslog_name_prefix)
+{
+    char   *path = log_to_file();
+    char   *text;
+
+    msg_set_name("postfix");
+    msg_info("one");
+    msg_set_name("postfix/submission");
+    msg_info("two");
+    msg_set_name("bad name:[x]");
+    msg_info("three");
+    msg_set_name("");
+    msg_info("four");
+    text = ts_read_file(path, NULL);
+    ck_assert_msg(matches(text, " postfix/smtpd\\[[0-9]+\\]: one$"), "log: %s", text);
+    ck_assert_msg(matches(text, " postfix/submission/smtpd\\[[0-9]+\\]: two$"), "log: %s", text);
+    ck_assert_msg(matches(text, " bad_name__x_/smtpd\\[[0-9]+\\]: three$"), "log: %s", text);
+    ck_assert_msg(matches(text, " smtpd\\[[0-9]+\\]: four$"), "log: %s", text);
+    ck_assert_str_eq(msg_progname(), "smtpd");
+    xfree(text);
+    msg_set_logfile(NULL);
+}
+END_TEST
+
 START_TEST(test_newlines_cannot_forge_lines)
 {
     char   *path = log_to_file();
@@ -157,6 +182,7 @@ int main(void)
     TCase  *tc = tcase_create("core");
 
     tcase_add_test(tc, test_file_lines_have_postfix_shape);
+    tcase_add_test(tc, test_syslog_name_prefix);
     tcase_add_test(tc, test_newlines_cannot_forge_lines);
     tcase_add_test(tc, test_control_bytes_are_escaped);
     tcase_add_test(tc, test_debug_only_when_verbose);

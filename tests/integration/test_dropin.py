@@ -1,0 +1,249 @@
+"""test_dropin - a Postfix administrator's files and habits work (issue 13).
+
+Sandbox instances set up the way Debian's Postfix files and common guides
+do, checked from the outside (log lines, delivered mail, `surel check`):
+
+- syslog_name = postfix makes every line read postfix/<program>[pid], and
+  master.cf's -o syslog_name=postfix/submission (or postfix/$service_name)
+  gives postfix/submission/smtpd, so that pflogsumm and fail2ban match;
+- parameters surel knows but does not implement, set in main.cf or with
+  -o, get one warning each from the master, and `surel check` fails on
+  those whose loss weakens security (issue 10, finding 3);
+- Debian's "cleanup unix n" (public/cleanup): smtpd, pickup, local and
+  bounce reach cleanup there, and mail flows;
+- Postfix's command names (postconf, postmap, postalias, postqueue,
+  postsuper, postcat, postfix: links to surel in bin/) with their common
+  flags, against the same kind of instance.
+"""
+import json
+import os
+import re
+import smtplib
+
+from harness import core as h
+from harness import e2e as e
+
+
+def message(subject):
+    return e.crlf("From: bob@sandbox.test\nTo: alice@sandbox.test\nSubject: %s\n\nbody\n"
+                  % subject)
+
+
+class DropIn(h.InstanceTest):
+
+    def with_services(self, inst, extra, edit=lambda text: text):
+        """The sandbox's master.cf, edited, with extra lines appended."""
+        with open(inst.path("etc", "master.cf")) as f:
+            text = f.read()
+        inst.write_master_cf(edit(text) + extra)
+
+    def test_syslog_name_in_main_cf_and_master_cf(self):
+        inst = self.instance()
+        submission = h.free_port()
+        inst.conf(syslog_name="postfix")
+        self.with_services(
+            inst, "127.0.0.1:%d inet n - n - - smtpd\n"
+            "  -o syslog_name=postfix/submission\n" % submission,
+            lambda text: re.sub(r"(?m)^(local\s+unix.*)$",
+                                r"\1\n  -o syslog_name=postfix/$service_name", text))
+        inst.start()
+        qid1 = e.send(inst, "bob@sandbox.test", ["alice@sandbox.test"], message("port 25"))
+        with smtplib.SMTP("127.0.0.1", submission, timeout=e.SMTP_TIMEOUT) as s:
+            s.ehlo("client.test")
+            s.sendmail("bob@sandbox.test", ["alice@sandbox.test"], message("submission"))
+        e.wait_delivered(inst, "alice", count=2)
+        inst.wait_log("%s: removed" % qid1)
+        log = inst.log()
+        pid = r"\[\d+\]: "
+        self.assertRegex(log, r" postfix/master" + pid)
+        self.assertRegex(log, r" postfix/smtpd" + pid + r"connect from ")
+        self.assertRegex(log, r" postfix/submission/smtpd" + pid + r"connect from ")
+        self.assertRegex(log, r" postfix/cleanup" + pid + qid1 + ": message-id=")
+        self.assertRegex(log, r" postfix/qmgr" + pid + qid1 + ": from=<bob@sandbox.test>")
+        self.assertRegex(log, r" postfix/local/local" + pid + qid1 + r": to=<alice@sandbox.test>")
+        # pflogsumm's and fail2ban's pattern: host postfix/<daemon>[pid]: ...
+        for line in log.splitlines():
+            if not line.strip():
+                continue
+            self.assertRegex(line, r"^\w{3} [ \d]\d \d\d:\d\d:\d\d \S+ postfix/[\w/]+\[\d+\]: ",
+                             "line not in Postfix's shape: %r" % line)
+            self.assertNotIn(" surel/", line)
+
+    def test_default_syslog_name_is_surel(self):
+        inst = self.instance()
+        inst.start()
+        qid = e.send(inst, "bob@sandbox.test", ["alice@sandbox.test"], message("default"))
+        inst.wait_log("%s: removed" % qid)
+        self.assertRegex(inst.log(), r" surel/smtpd\[\d+\]: connect from ")
+        self.assertNotIn(" postfix/", inst.log())
+
+    def test_unimplemented_parameters_warn_once(self):
+        inst = self.instance()
+        submission = h.free_port()
+        inst.conf(masquerade_domains="example.com",
+                  smtpd_tls_protocols="!SSLv2, !SSLv3, !TLSv1",
+                  biff="no", readme_directory="/usr/share/doc/postfix",
+                  compatibility_level="3.6")
+        self.with_services(inst, "127.0.0.1:%d inet n - n - - smtpd\n"
+                           "  -o smtpd_sasl_auth_enable=yes\n"
+                           "  -o smtpd_tls_wrappermode=no\n" % submission)
+        inst.start()
+        qid = e.send(inst, "bob@sandbox.test", ["alice@sandbox.test"], message("warned"))
+        inst.wait_log("%s: removed" % qid)
+        log = inst.log()
+        self.assertEqual(len(re.findall(r"master\[\d+\]: warning: \S+main\.cf: parameter "
+                                        r"masquerade_domains is not implemented and is "
+                                        r"ignored", log)), 1, log)
+        self.assertEqual(len(re.findall(r"warning: \S+main\.cf: parameter smtpd_tls_protocols "
+                                        r"is not implemented and is ignored: SECURITY", log)),
+                         1, log)
+        self.assertEqual(len(re.findall(r"warning: \S+master\.cf line \d+: service "
+                                        r"127\.0\.0\.1:%d: parameter smtpd_sasl_auth_enable "
+                                        r"is not implemented and is ignored" % submission,
+                                        log)), 1, log)
+        for quiet in ("biff", "readme_directory", "compatibility_level", "wrappermode"):
+            self.assertNotIn(quiet, log)
+
+        # surel check: the security one is a problem, the others are warnings.
+        r = inst.surel("check", check=False)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("parameter smtpd_tls_protocols is not implemented and is ignored: "
+                      "SECURITY", r.stderr)
+        self.assertIn("parameter masquerade_domains is not implemented", r.stderr)
+        inst.conf(smtpd_tls_protocols=">=TLSv1")          # Postfix's default: what surel does
+        r = inst.surel("check", check=False)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("parameter masquerade_domains is not implemented", r.stderr)
+        self.assertNotIn("smtpd_tls_protocols", r.stderr)
+
+    def test_public_cleanup_socket(self):
+        inst = self.instance()
+        with open(inst.path("etc", "aliases"), "a") as f:
+            f.write("fwd: someone@remote.example\n")
+        inst.surel("map", "build", "-a", "lmdb:" + inst.path("etc", "aliases"))
+        self.with_services(inst, "", lambda text: re.sub(
+            r"(?m)^cleanup\s+unix\s+-\s+", "cleanup   unix  n       ", text))
+        with open(inst.path("etc", "master.cf")) as f:
+            self.assertRegex(f.read(), r"(?m)^cleanup +unix +n ")
+        inst.start()
+        h.wait_for(lambda: os.path.exists(inst.path("spool", "public", "cleanup")), 10,
+                   "public/cleanup")
+        self.assertFalse(os.path.exists(inst.path("spool", "private", "cleanup")))
+        # smtpd
+        e.send(inst, "bob@sandbox.test", ["alice@sandbox.test"], message("over smtp"))
+        e.wait_delivered(inst, "alice")
+        # pickup
+        proc = h.run([h.binary("sendmail"), "-C", inst.etc, "-i", "bob@sandbox.test"],
+                     input="Subject: from sendmail\n\nbody\n")
+        self.assertEqual(proc.stdout + proc.stderr, "")
+        # local (forwarding through cleanup) and bounce (its notice through
+        # cleanup): the forwarded copy bounces at the error transport.
+        qid = e.send(inst, "bob@sandbox.test", ["fwd@sandbox.test"], message("forwarded"))
+        inst.wait_log("%s: to=<someone@remote.example>, orig_to=<fwd@sandbox.test>" % qid)
+        msgs = e.wait_delivered(inst, "bob", count=2, timeout=30)
+        self.assertTrue(any(b"Subject: from sendmail" in m for m in msgs))
+        self.assertTrue(any(b"Undelivered Mail Returned to Sender" in m
+                            or b"someone@remote.example" in m for m in msgs), msgs)
+        self.assertRegex(inst.log(), r"%s: to=<someone@remote\.example>, orig_to=<fwd@sandbox"
+                         r"\.test>, .*status=sent \(forwarded as " % qid)
+        self.assertRegex(inst.log(), r"bounce\[\d+\]: \w+: sender non-delivery notification: ")
+        self.assertNotIn("connect to private/cleanup", inst.log())
+        self.assertNotIn("Error: queue file write error", inst.log())
+
+
+class PostfixNames(h.InstanceTest):
+    """Each Postfix command name with the flags scripts use."""
+
+    def run_as(self, name, *args, check=True, **kw):
+        return h.run([h.binary(name)] + list(args), check=check, **kw)
+
+    def inject(self, inst, rcpt, queue):
+        return h.run([h.binary("test-qinject"), "-d", inst.spool, "-u", "surel", "-q", queue,
+                      "-f", "bob@sandbox.test", "-r", rcpt],
+                     input="Subject: queued\n\nqueued body\n").stdout.strip()
+
+    def test_postconf(self):
+        inst = self.instance()
+        c = ("-c", inst.etc)
+        self.assertEqual(self.run_as("postconf", *c, "-h", "myhostname").stdout, "sandbox.test\n")
+        self.assertEqual(self.run_as("postconf", *c, "-d", "mail_name").stdout,
+                         "mail_name = surel\n")
+        self.run_as("postconf", *c, "-e", "mail_name=dropin")
+        self.assertIn("mail_name = dropin\n", self.run_as("postconf", *c, "-n").stdout)
+        self.assertEqual(self.run_as("postconf", *c, "-h", "mail_name").stdout, "dropin\n")
+
+    def test_postmap_and_postalias(self):
+        inst = self.instance()
+        table = inst.path("etc", "virtual")
+        with open(table, "w") as f:
+            f.write("info@sandbox.test alice\n")
+        self.run_as("postmap", "-c", inst.etc, "lmdb:" + table)
+        self.assertEqual(self.run_as("postmap", "-c", inst.etc, "-q", "info@sandbox.test",
+                                     "lmdb:" + table).stdout, "alice\n")
+        miss = self.run_as("postmap", "-c", inst.etc, "-q", "nobody@x", "lmdb:" + table,
+                           check=False)
+        self.assertEqual(miss.returncode, 1)
+        refused = self.run_as("postmap", "-c", inst.etc, "-s", "lmdb:" + table, check=False)
+        self.assertEqual(refused.returncode, 2)
+        self.assertIn("option -s is not supported", refused.stderr)
+        aliases = inst.path("etc", "aliases")
+        with open(aliases, "a") as f:
+            f.write("dropin: bob\n")
+        self.run_as("postalias", "-c", inst.etc, "lmdb:" + aliases)
+        self.assertEqual(self.run_as("postalias", "-c", inst.etc, "-q", "dropin",
+                                     "lmdb:" + aliases).stdout, "bob\n")
+
+    def test_postqueue_postsuper_postcat(self):
+        inst = self.instance()
+        c = ("-c", inst.etc)
+        self.assertEqual(self.run_as("postqueue", *c, "-p").stdout, "Mail queue is empty\n")
+        held = self.inject(inst, "x@example.com", "hold")
+        self.assertIn(held + "!", self.run_as("postqueue", *c, "-p").stdout)
+        [row] = [json.loads(l) for l in self.run_as("postqueue", *c, "-j").stdout.splitlines()]
+        self.assertEqual((row["queue_id"], row["queue_name"]), (held, "hold"))
+        self.assertIn("queued body", self.run_as("postcat", *c, "-q", held).stdout)
+        self.assertEqual(self.run_as("postcat", *c, "-h", "-q", held).stdout,
+                         "Subject: queued\n")
+        self.assertEqual(self.run_as("postcat", *c, "-bq", held).stdout, "queued body\n")
+        # release, hold again, requeue, delete: each moves the one file.
+        self.run_as("postsuper", *c, "-H", held)
+        self.assertTrue(os.path.exists(inst.path("spool", "deferred", held[9], held)))
+        self.run_as("postsuper", *c, "-h", "ALL")
+        self.assertTrue(os.path.exists(inst.path("spool", "hold", held)))
+        self.run_as("postsuper", *c, "-r", "ALL", "hold")
+        self.assertFalse(os.path.exists(inst.path("spool", "hold", held)))
+        self.assertIn(held, self.run_as("postqueue", *c, "-p").stdout)
+        self.run_as("postsuper", *c, "-d", "ALL")
+        self.assertEqual(self.run_as("postqueue", *c, "-p").stdout, "Mail queue is empty\n")
+        two = self.run_as("postsuper", *c, "-d", "A", "-h", "B", check=False)
+        self.assertEqual(two.returncode, 2)
+        self.assertIn("one of -d, -h, -H, -r per call", two.stderr)
+
+    def test_postfix_control_and_flush(self):
+        inst = self.instance()
+        c = ("-c", inst.etc)
+        self.assertEqual(self.run_as("postfix", *c, "status", check=False).returncode, 1)
+        self.assertEqual(self.run_as("postfix", *c, "check", check=False).returncode, 0)
+        os.chmod(inst.path("spool", "hold"), 0o755)
+        self.assertEqual(self.run_as("postfix", *c, "check", check=False).returncode, 1)
+        self.run_as("postfix", *c, "set-permissions")
+        self.assertEqual(os.stat(inst.path("spool", "hold")).st_mode & 0o777, 0o700)
+        self.assertEqual(self.run_as("postfix", *c, "check", check=False).returncode, 0)
+        self.run_as("postfix", *c, "start")
+        self.addCleanup(lambda: self.run_as("postfix", *c, "stop", check=False))
+        h.wait_for(inst.running, 10, "master")
+        self.assertEqual(self.run_as("postfix", *c, "status").returncode, 0)
+        pid = inst.master_pid()
+        self.run_as("postfix", *c, "reload")
+        inst.wait_log("reload -- configuration")
+        self.assertEqual(inst.master_pid(), pid)
+        self.run_as("postfix", *c, "flush")
+        self.run_as("postqueue", *c, "-f")
+        qid = e.send(inst, "bob@sandbox.test", ["alice@sandbox.test"], message("names"))
+        inst.wait_log("%s: removed" % qid)
+        self.run_as("postfix", *c, "stop")
+        h.wait_for(lambda: not inst.running(), 10, "master to stop")
+
+
+if __name__ == "__main__":
+    h.main()
