@@ -4,6 +4,8 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "bounce.h"
 #include "buf.h"
@@ -315,6 +317,62 @@ START_TEST(test_long_reason_is_folded)
 }
 END_TEST
 
+/* A long recipient and a long original recipient (each within smtpd's
+ * 1000-byte address limit) used to make one human-readable line of
+ * ~1,100 bytes, over RFC 5322's 998 (found by fuzz_bounce_dsn): the
+ * "<rcpt> (expanded from <orig>): " opening is folded like the reason. */
+START_TEST(test_long_addresses_are_folded)
+{
+    BUF    *rcpt = buf_alloc(700);
+    BUF    *orig = buf_alloc(700);
+    BOUNCE_ENTRY a;
+    const BOUNCE_ENTRY *e[] = {&a};
+    BOUNCE_INFO info = make_info(BOUNCE_KIND_FAILURE, BOUNCE_RET_FULL);
+    char   *text;
+    int     i;
+
+    for (i = 0; i < 600; i++) {
+        buf_putc(rcpt, 'r');
+        buf_putc(orig, 'o');
+    }
+    buf_puts(rcpt, "@example.com");
+    buf_puts(orig, "@example.org");
+    a = make_entry(BOUNCE_ACT_FAILED, buf_str(rcpt), "", "5.1.1", "user unknown");
+    a.orig_rcpt = (char *) buf_str(orig);
+    text = compose(&info, e, 1, NULL);          /* compose checks every line <= 998 */
+    ck_assert_ptr_nonnull(strstr(text, buf_str(rcpt)));
+    ck_assert_ptr_nonnull(strstr(text, buf_str(orig)));
+    ck_assert_ptr_nonnull(strstr(text, "(expanded from"));
+    ck_assert_ptr_nonnull(strstr(text, "\n    user unknown\n"));
+    xfree(text);
+    buf_free(rcpt);
+    buf_free(orig);
+}
+END_TEST
+
+/* bounce_text_add copies exactly len bytes: the data may end right at an
+ * unreadable page (it used to read one byte more; found by fuzz_bounce_dsn). */
+START_TEST(test_text_add_reads_only_len)
+{
+    long    page = sysconf(_SC_PAGESIZE);
+    char   *mem = mmap(NULL, (size_t) (2 * page), PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char   *data;
+    BOUNCE_TEXT t;
+
+    ck_assert_ptr_ne(mem, MAP_FAILED);
+    ck_assert_int_eq(mprotect(mem + page, (size_t) page, PROT_NONE), 0);
+    data = mem + page - 5;
+    memcpy(data, "hello", 5);                   /* no NUL: the next byte is unmapped */
+    bounce_text_init(&t);
+    bounce_text_add(&t, REC_TYPE_NORM, data, 5);
+    ck_assert_int_eq(t.count, 1);
+    ck_assert_str_eq(t.lines[0].data, "hello");
+    bounce_text_free(&t);
+    munmap(mem, (size_t) (2 * page));
+}
+END_TEST
+
 /* NOTIFY: FAILURE (and DELAY) by default, NEVER silences all. */
 static const struct notify_case {
     int     notify;
@@ -365,6 +423,8 @@ int main(void)
     tcase_add_test(tc, test_boundary_avoids_content);
     tcase_add_test(tc, test_delay_and_success_notices);
     tcase_add_test(tc, test_long_reason_is_folded);
+    tcase_add_test(tc, test_long_addresses_are_folded);
+    tcase_add_test(tc, test_text_add_reads_only_len);
     tcase_add_loop_test(tc, test_notify, 0, sizeof(notify_cases) / sizeof(notify_cases[0]));
     tcase_add_test(tc, test_ret_parse);
     suite_add_tcase(s, tc);
