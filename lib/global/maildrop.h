@@ -24,7 +24,8 @@
  *
  * Addresses are checked with maildrop_address_check, strictly: an
  * unquoted local part of RFC 5322 atext and dots (8-bit bytes allowed),
- * optionally @ a domain name or an [address literal]; never a control
+ * optionally @ a domain that address_valid_domain (lib/global/address.h,
+ * smtpd's rule) accepts, with one trailing dot allowed; never a control
  * character, never a leading '-'. XXX: quoted local parts are refused
  * here although lib/global/address.h parses them for smtpd.
  */
