@@ -164,6 +164,11 @@ static void bounce_fold(BOUNCE_TEXT *text, const char *prefix, const char *value
     size_t  room;
 
     bounce_safe(safe, value);
+    /* No line may be white space only (some readers take it for the blank
+     * line that ends a header or a report block): drop the value's
+     * trailing spaces, and all spaces at a fold point. */
+    while (buf_len(safe) > 0 && buf_str(safe)[buf_len(safe) - 1] == ' ')
+        buf_truncate(safe, buf_len(safe) - 1);
     buf_set(line, prefix);
     cp = buf_str(safe);
     for (;;) {
@@ -186,7 +191,8 @@ static void bounce_fold(BOUNCE_TEXT *text, const char *prefix, const char *value
         buf_append(line, cp, (size_t) (brk - cp));
         bounce_text_add(text, REC_TYPE_NORM, buf_str(line), buf_len(line));
         buf_set(line, indent);
-        cp = *brk == ' ' ? brk + 1 : brk;
+        for (cp = brk; *cp == ' '; cp++)
+             /* void */ ;
     }
     bounce_text_add(text, REC_TYPE_NORM, buf_str(line), buf_len(line));
     buf_free(safe);

@@ -76,9 +76,14 @@ static char *compose(const BOUNCE_INFO *info, const BOUNCE_ENTRY *const *e, int 
 
     bounce_text_init(&out);
     bounce_dsn_compose(&out, info, e, n, orig);
-    for (i = 0; i < out.count; i++)
+    for (i = 0; i < out.count; i++) {
         ck_assert_msg(out.lines[i].len <= 998, "line %d is %lu bytes", i,
                       (unsigned long) out.lines[i].len);
+        /* A line of white space only would end a header or a report block
+         * for some readers, and continue a field for others. */
+        ck_assert_msg(out.lines[i].len == 0 || strspn(out.lines[i].data, " \t") < out.lines[i].len,
+                      "line %d is white space only", i);
+    }
     bounce_text_render(&out, text);
     bounce_text_free(&out);
     return buf_steal(text);
@@ -350,6 +355,40 @@ START_TEST(test_long_addresses_are_folded)
 }
 END_TEST
 
+/* Values that end in (or hold runs of) spaces used to fold into a
+ * continuation line of white space only (found by fuzz_bounce_dsn); compose
+ * checks that no line is blank-but-for-spaces. */
+START_TEST(test_trailing_spaces_fold_cleanly)
+{
+    BUF    *reason = buf_alloc(1000);
+    BUF    *sender = buf_alloc(1000);
+    BOUNCE_ENTRY a;
+    const BOUNCE_ENTRY *e[] = {&a};
+    BOUNCE_INFO info = make_info(BOUNCE_KIND_FAILURE, BOUNCE_RET_FULL);
+    char   *text;
+    int     i;
+
+    buf_puts(reason, "550 ");
+    for (i = 0; i < 90; i++)
+        buf_putc(reason, 'r');
+    for (i = 0; i < 200; i++)
+        buf_putc(reason, ' ');
+    buf_puts(reason, "end");
+    for (i = 0; i < 100; i++)
+        buf_putc(reason, ' ');
+    for (i = 0; i < 80; i++)
+        buf_putc(sender, 's');
+    buf_puts(sender, "@example.org ");
+    info.sender = info.to = buf_str(sender);
+    a = make_entry(BOUNCE_ACT_FAILED, "a@example.com", "", "5.0.0", buf_str(reason));
+    text = compose(&info, e, 1, NULL);
+    ck_assert_ptr_nonnull(strstr(text, "end\n"));
+    xfree(text);
+    buf_free(reason);
+    buf_free(sender);
+}
+END_TEST
+
 /* bounce_text_add copies exactly len bytes: the data may end right at an
  * unreadable page (it used to read one byte more; found by fuzz_bounce_dsn). */
 START_TEST(test_text_add_reads_only_len)
@@ -425,6 +464,7 @@ int main(void)
     tcase_add_test(tc, test_long_reason_is_folded);
     tcase_add_test(tc, test_long_addresses_are_folded);
     tcase_add_test(tc, test_text_add_reads_only_len);
+    tcase_add_test(tc, test_trailing_spaces_fold_cleanly);
     tcase_add_loop_test(tc, test_notify, 0, sizeof(notify_cases) / sizeof(notify_cases[0]));
     tcase_add_test(tc, test_ret_parse);
     suite_add_tcase(s, tc);
