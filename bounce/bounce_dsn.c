@@ -53,7 +53,10 @@ void bounce_text_add(BOUNCE_TEXT *text, int type, const char *data, size_t len)
         text->lines = xreallocarray(text->lines, (size_t) text->size, sizeof(*text->lines));
     }
     text->lines[text->count].type = type;
-    text->lines[text->count].data = xmemdup(data, len + 1);
+    /* Exactly len bytes: data need not be NUL-terminated (copying len + 1
+     * read one byte past a caller's buffer; found by fuzz_bounce_dsn). */
+    text->lines[text->count].data = xmalloc(len + 1);
+    memcpy(text->lines[text->count].data, data, len);
     text->lines[text->count].data[len] = 0;
     text->lines[text->count].len = len;
     text->count++;
@@ -161,6 +164,11 @@ static void bounce_fold(BOUNCE_TEXT *text, const char *prefix, const char *value
     size_t  room;
 
     bounce_safe(safe, value);
+    /* No line may be white space only (some readers take it for the blank
+     * line that ends a header or a report block): drop the value's
+     * trailing spaces, and all spaces at a fold point. */
+    while (buf_len(safe) > 0 && buf_str(safe)[buf_len(safe) - 1] == ' ')
+        buf_truncate(safe, buf_len(safe) - 1);
     buf_set(line, prefix);
     cp = buf_str(safe);
     for (;;) {
@@ -183,7 +191,8 @@ static void bounce_fold(BOUNCE_TEXT *text, const char *prefix, const char *value
         buf_append(line, cp, (size_t) (brk - cp));
         bounce_text_add(text, REC_TYPE_NORM, buf_str(line), buf_len(line));
         buf_set(line, indent);
-        cp = *brk == ' ' ? brk + 1 : brk;
+        for (cp = brk; *cp == ' '; cp++)
+             /* void */ ;
     }
     bounce_text_add(text, REC_TYPE_NORM, buf_str(line), buf_len(line));
     buf_free(safe);
@@ -261,26 +270,22 @@ static void bounce_intro(BOUNCE_TEXT *text, const BOUNCE_INFO *info, int have_or
 static void bounce_human(BOUNCE_TEXT *text, const BOUNCE_INFO *info,
                          const BOUNCE_ENTRY *const *entries, int count, int have_original)
 {
-    BUF    *prefix = buf_alloc(100);
-    BUF    *safe = buf_alloc(100);
-    BUF    *orig = buf_alloc(100);
+    BUF    *para = buf_alloc(100);
     int     i;
 
     bounce_intro(text, info, have_original);
     for (i = 0; i < count; i++) {
-        bounce_safe(safe, entries[i]->recipient);
-        buf_sprintf(prefix, "<%s>", buf_str(safe));
-        if (*entries[i]->orig_rcpt && strcmp(entries[i]->orig_rcpt, entries[i]->recipient) != 0) {
-            bounce_safe(orig, entries[i]->orig_rcpt);
-            buf_printf(prefix, " (expanded from <%s>)", buf_str(orig));
-        }
-        buf_puts(prefix, ": ");
-        bounce_fold(text, buf_str(prefix), entries[i]->reason, "    ");
+        /* The addresses are folded with the reason (bounce_fold makes all
+         * of it safe): each may be up to 1000 bytes, and as an unfolded
+         * prefix they made lines over RFC 5322's 998. */
+        buf_sprintf(para, "<%s>", entries[i]->recipient);
+        if (*entries[i]->orig_rcpt && strcmp(entries[i]->orig_rcpt, entries[i]->recipient) != 0)
+            buf_printf(para, " (expanded from <%s>)", entries[i]->orig_rcpt);
+        buf_printf(para, ": %s", entries[i]->reason);
+        bounce_fold(text, "", buf_str(para), "    ");
         bounce_text_printf(text, "%s", "");
     }
-    buf_free(prefix);
-    buf_free(safe);
-    buf_free(orig);
+    buf_free(para);
 }
 
 /* bounce_diagnostic - "smtp; 550 ..." when the reason carries an SMTP

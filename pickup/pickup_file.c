@@ -34,9 +34,6 @@
 #include "record.h"
 #include "stream.h"
 
-#define PICKUP_RECORD_LIMIT (MAILDROP_LINE_MAX > MAILDROP_FIELD_MAX \
-                             ? MAILDROP_LINE_MAX : MAILDROP_FIELD_MAX)
-
 /* pickup_corrupt - move maildrop/name to corrupt/name, with a log line */
 static PICKUP_RESULT pickup_corrupt(const PICKUP_CONF *conf, const char *name,
                                     long uid, const char *why)
@@ -60,14 +57,14 @@ static PICKUP_RESULT pickup_corrupt(const PICKUP_CONF *conf, const char *name,
 static int pickup_verify(int fd, long size_limit, BUF *sender, int *flags, BUF *why)
 {
     STREAM *s = stream_fdopen(fd);
-    BUF    *data = buf_alloc(PICKUP_RECORD_LIMIT + 1);
+    BUF    *data = buf_alloc(MAILDROP_RECORD_LIMIT + 1);
     MAILDROP_CHECK check;
     int     type;
     int     rc = MAILDROP_MORE;
 
     maildrop_check_init(&check, size_limit);
     while (rc == MAILDROP_MORE) {
-        if ((type = rec_get(s, data, PICKUP_RECORD_LIMIT)) < 0) {
+        if ((type = rec_get(s, data, MAILDROP_RECORD_LIMIT)) < 0) {
             buf_set(why, type == REC_EOF ? "no end record" : "malformed record");
             break;
         }
@@ -75,7 +72,7 @@ static int pickup_verify(int fd, long size_limit, BUF *sender, int *flags, BUF *
         if (type == REC_TYPE_FROM && rc == MAILDROP_MORE)
             buf_set(sender, buf_str(data));
     }
-    if (rc == MAILDROP_DONE && rec_get(s, data, PICKUP_RECORD_LIMIT) != REC_EOF) {
+    if (rc == MAILDROP_DONE && rec_get(s, data, MAILDROP_RECORD_LIMIT) != REC_EOF) {
         buf_set(why, "data after the end record");
         rc = MAILDROP_BAD;
     }
@@ -109,12 +106,12 @@ static STREAM *pickup_connect(const PICKUP_CONF *conf)
 static int pickup_copy(int fd, STREAM *cleanup)
 {
     STREAM *in = stream_fdopen(fd);
-    BUF    *data = buf_alloc(PICKUP_RECORD_LIMIT + 1);
+    BUF    *data = buf_alloc(MAILDROP_RECORD_LIMIT + 1);
     size_t  flen = strlen(MAIL_ATTR_FLAGS "=");
     int     type;
     int     result = 0;
 
-    while ((type = rec_get(in, data, PICKUP_RECORD_LIMIT)) > 0) {
+    while ((type = rec_get(in, data, MAILDROP_RECORD_LIMIT)) > 0) {
         if (type == REC_TYPE_ATTR && strncmp(buf_str(data), MAIL_ATTR_FLAGS "=", flen) == 0)
             continue;
         if (rec_put(cleanup, type, buf_str(data), buf_len(data)) < 0) {

@@ -82,8 +82,6 @@
 #define POSTDROP_MODE_WRITING   0400
 #define POSTDROP_MODE_READY     0744
 #define POSTDROP_CREATE_TRIES   10
-#define POSTDROP_RECORD_LIMIT   (MAILDROP_LINE_MAX > MAILDROP_FIELD_MAX \
-                                 ? MAILDROP_LINE_MAX : MAILDROP_FIELD_MAX)
 
 /* Helper commands (one byte on the pipe). */
 #define POSTDROP_CMD_TRIGGER    'T'     /* complete: wake pickup */
@@ -274,7 +272,7 @@ static int pd_copy(int fd, BUF *why)
 {
     STREAM *in = stream_fdopen(0);
     STREAM *out = stream_fdopen(fd);
-    BUF    *data = buf_alloc(POSTDROP_RECORD_LIMIT + 1);
+    BUF    *data = buf_alloc(MAILDROP_RECORD_LIMIT + 1);
     MAILDROP_CHECK check;
     int     type;
     int     status = EX_DATAERR;
@@ -282,7 +280,7 @@ static int pd_copy(int fd, BUF *why)
 
     maildrop_check_init(&check, config_int(P_message_size_limit));
     for (;;) {
-        type = rec_get(in, data, POSTDROP_RECORD_LIMIT);
+        type = rec_get(in, data, MAILDROP_RECORD_LIMIT);
         if (type < 0) {
             buf_set(why, type == REC_EOF ? "premature end of input"
                     : "malformed record or read error");
@@ -297,7 +295,7 @@ static int pd_copy(int fd, BUF *why)
             break;
         }
         if (rc == MAILDROP_DONE) {
-            if (rec_get(in, data, POSTDROP_RECORD_LIMIT) != REC_EOF)
+            if (rec_get(in, data, MAILDROP_RECORD_LIMIT) != REC_EOF)
                 buf_set(why, "data after the end record");
             else if (stream_flush(out) < 0) {
                 buf_sprintf(why, "write error: %s", strerror(errno));

@@ -24,7 +24,8 @@
  *
  * Addresses are checked with maildrop_address_check, strictly: an
  * unquoted local part of RFC 5322 atext and dots (8-bit bytes allowed),
- * optionally @ a domain name or an [address literal]; never a control
+ * optionally @ a domain that address_valid_domain (lib/global/address.h,
+ * smtpd's rule) accepts, with one trailing dot allowed; never a control
  * character, never a leading '-'. XXX: quoted local parts are refused
  * here although lib/global/address.h parses them for smtpd.
  */
@@ -39,6 +40,9 @@
 #define MAILDROP_LINE_MAX   4096        /* bytes of one N or L record */
 #define MAILDROP_FIELD_MAX  1000        /* A, F, S, O, o, R data */
 #define MAILDROP_ATTR_MAX   8           /* A records */
+/* The rec_get limit of postdrop and pickup: the longest record allowed. */
+#define MAILDROP_RECORD_LIMIT (MAILDROP_LINE_MAX > MAILDROP_FIELD_MAX \
+                               ? MAILDROP_LINE_MAX : MAILDROP_FIELD_MAX)
 
 /* maildrop_check_record results. */
 #define MAILDROP_MORE       0           /* fine so far; more records expected */

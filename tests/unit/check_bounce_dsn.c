@@ -4,6 +4,8 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "bounce.h"
 #include "buf.h"
@@ -74,9 +76,14 @@ static char *compose(const BOUNCE_INFO *info, const BOUNCE_ENTRY *const *e, int 
 
     bounce_text_init(&out);
     bounce_dsn_compose(&out, info, e, n, orig);
-    for (i = 0; i < out.count; i++)
+    for (i = 0; i < out.count; i++) {
         ck_assert_msg(out.lines[i].len <= 998, "line %d is %lu bytes", i,
                       (unsigned long) out.lines[i].len);
+        /* A line of white space only would end a header or a report block
+         * for some readers, and continue a field for others. */
+        ck_assert_msg(out.lines[i].len == 0 || strspn(out.lines[i].data, " \t") < out.lines[i].len,
+                      "line %d is white space only", i);
+    }
     bounce_text_render(&out, text);
     bounce_text_free(&out);
     return buf_steal(text);
@@ -315,6 +322,96 @@ START_TEST(test_long_reason_is_folded)
 }
 END_TEST
 
+/* A long recipient and a long original recipient (each within smtpd's
+ * 1000-byte address limit) used to make one human-readable line of
+ * ~1,100 bytes, over RFC 5322's 998 (found by fuzz_bounce_dsn): the
+ * "<rcpt> (expanded from <orig>): " opening is folded like the reason. */
+START_TEST(test_long_addresses_are_folded)
+{
+    BUF    *rcpt = buf_alloc(700);
+    BUF    *orig = buf_alloc(700);
+    BOUNCE_ENTRY a;
+    const BOUNCE_ENTRY *e[] = {&a};
+    BOUNCE_INFO info = make_info(BOUNCE_KIND_FAILURE, BOUNCE_RET_FULL);
+    char   *text;
+    int     i;
+
+    for (i = 0; i < 600; i++) {
+        buf_putc(rcpt, 'r');
+        buf_putc(orig, 'o');
+    }
+    buf_puts(rcpt, "@example.com");
+    buf_puts(orig, "@example.org");
+    a = make_entry(BOUNCE_ACT_FAILED, buf_str(rcpt), "", "5.1.1", "user unknown");
+    a.orig_rcpt = (char *) buf_str(orig);
+    text = compose(&info, e, 1, NULL);          /* compose checks every line <= 998 */
+    ck_assert_ptr_nonnull(strstr(text, buf_str(rcpt)));
+    ck_assert_ptr_nonnull(strstr(text, buf_str(orig)));
+    ck_assert_ptr_nonnull(strstr(text, "(expanded from"));
+    ck_assert_ptr_nonnull(strstr(text, "\n    user unknown\n"));
+    xfree(text);
+    buf_free(rcpt);
+    buf_free(orig);
+}
+END_TEST
+
+/* Values that end in (or hold runs of) spaces used to fold into a
+ * continuation line of white space only (found by fuzz_bounce_dsn); compose
+ * checks that no line is blank-but-for-spaces. */
+START_TEST(test_trailing_spaces_fold_cleanly)
+{
+    BUF    *reason = buf_alloc(1000);
+    BUF    *sender = buf_alloc(1000);
+    BOUNCE_ENTRY a;
+    const BOUNCE_ENTRY *e[] = {&a};
+    BOUNCE_INFO info = make_info(BOUNCE_KIND_FAILURE, BOUNCE_RET_FULL);
+    char   *text;
+    int     i;
+
+    buf_puts(reason, "550 ");
+    for (i = 0; i < 90; i++)
+        buf_putc(reason, 'r');
+    for (i = 0; i < 200; i++)
+        buf_putc(reason, ' ');
+    buf_puts(reason, "end");
+    for (i = 0; i < 100; i++)
+        buf_putc(reason, ' ');
+    for (i = 0; i < 80; i++)
+        buf_putc(sender, 's');
+    buf_puts(sender, "@example.org ");
+    info.sender = info.to = buf_str(sender);
+    a = make_entry(BOUNCE_ACT_FAILED, "a@example.com", "", "5.0.0", buf_str(reason));
+    text = compose(&info, e, 1, NULL);
+    ck_assert_ptr_nonnull(strstr(text, "end\n"));
+    xfree(text);
+    buf_free(reason);
+    buf_free(sender);
+}
+END_TEST
+
+/* bounce_text_add copies exactly len bytes: the data may end right at an
+ * unreadable page (it used to read one byte more; found by fuzz_bounce_dsn). */
+START_TEST(test_text_add_reads_only_len)
+{
+    long    page = sysconf(_SC_PAGESIZE);
+    char   *mem = mmap(NULL, (size_t) (2 * page), PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char   *data;
+    BOUNCE_TEXT t;
+
+    ck_assert_ptr_ne(mem, MAP_FAILED);
+    ck_assert_int_eq(mprotect(mem + page, (size_t) page, PROT_NONE), 0);
+    data = mem + page - 5;
+    memcpy(data, "hello", 5);                   /* no NUL: the next byte is unmapped */
+    bounce_text_init(&t);
+    bounce_text_add(&t, REC_TYPE_NORM, data, 5);
+    ck_assert_int_eq(t.count, 1);
+    ck_assert_str_eq(t.lines[0].data, "hello");
+    bounce_text_free(&t);
+    munmap(mem, (size_t) (2 * page));
+}
+END_TEST
+
 /* NOTIFY: FAILURE (and DELAY) by default, NEVER silences all. */
 static const struct notify_case {
     int     notify;
@@ -365,6 +462,9 @@ int main(void)
     tcase_add_test(tc, test_boundary_avoids_content);
     tcase_add_test(tc, test_delay_and_success_notices);
     tcase_add_test(tc, test_long_reason_is_folded);
+    tcase_add_test(tc, test_long_addresses_are_folded);
+    tcase_add_test(tc, test_text_add_reads_only_len);
+    tcase_add_test(tc, test_trailing_spaces_fold_cleanly);
     tcase_add_loop_test(tc, test_notify, 0, sizeof(notify_cases) / sizeof(notify_cases[0]));
     tcase_add_test(tc, test_ret_parse);
     suite_add_tcase(s, tc);
