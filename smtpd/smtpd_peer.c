@@ -10,7 +10,8 @@
  * without a greeting.
  *
  * A UNIX-domain peer (a local test client; Postfix's "not inet" case) is
- * 127.0.0.1.
+ * 127.0.0.1. A client over its connection count or rate limit hears
+ * Postfix's 421 instead of the greeting (smtpd_conn.c).
  */
 #include <stdio.h>
 #include <errno.h>
@@ -61,29 +62,27 @@ int     smtpd_peer_addr(int fd, char *addr, size_t len, BUF *why)
     return 0;
 }
 
-/* smtpd_serve - one client: identify it, apply the connection count
- * limit (conn_fd, -1: none), run the session */
-void    smtpd_serve(STREAM *client, int conn_fd)
+/* smtpd_serve - one client: identify it, apply the connection count and
+ * rate limits (anvil, smtpd_conn.c), run the session */
+void    smtpd_serve(STREAM *client)
 {
     char    addr[64];
     BUF    *why = buf_alloc(100);
-    long    count;
+    int     registered;
 
     if (smtpd_peer_addr(stream_fd(client), addr, sizeof(addr), why) < 0) {
         msg_warn("%s -- dropping this connection", buf_str(why));
         buf_free(why);
         return;
     }
-    buf_free(why);
-    if (smtpd_conn_enter(conn_fd, addr, smtpd_params.conn_limit, &count) < 0) {
-        msg_warn("Connection concurrency limit exceeded: %ld from unknown[%s] for service %s",
-                 count, addr, smtpd_params.service);
+    if (smtpd_conn_enter(addr, &registered, why) < 0) {
         stream_set_timeout(client, 10);
-        (void) stream_printf(client, "421 4.7.0 %s Error: too many connections from %s\r\n",
-                             smtpd_params.myhostname, addr);
+        (void) stream_printf(client, "%s\r\n", buf_str(why));
         (void) stream_flush(client);
-        return;
+    } else {
+        smtpd_session(client, addr);
     }
-    smtpd_session(client, addr);
-    smtpd_conn_leave(conn_fd);
+    if (registered)
+        smtpd_conn_leave(addr);
+    buf_free(why);
 }

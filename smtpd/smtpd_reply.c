@@ -4,10 +4,13 @@
  * the socket: smtpd_proto.c decides when the buffer goes out (PIPELINING)
  * and, after STARTTLS, the stream's I/O is TLS, so every byte we send
  * passes here or through smtpd_flush. Every final 4xx/5xx line counts
- * towards smtpd_hard_error_limit. smtpd_log_reject writes Postfix's
+ * towards smtpd_hard_error_limit; past smtpd_soft_error_limit each one
+ * is delayed by smtpd_error_sleep_time (Postfix's tarpit). smtpd_log_reject writes Postfix's
  * "NOQUEUE: reject: ..." line that log tools look for.
  */
 #include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "msg.h"
 #include "smtpd.h"
@@ -26,8 +29,17 @@ void    smtpd_reply(SMTPD_STATE *st, const char *fmt, ...)
     buf_vprintf(out, fmt, ap);
     va_end(ap);
     if (buf_len(out) >= 4 && (buf_str(out)[0] == '4' || buf_str(out)[0] == '5')
-        && buf_str(out)[3] == ' ')
+        && buf_str(out)[3] == ' ') {
         st->errors++;
+        /* Tarpit: past the soft limit each error reply waits, with what
+         * is queued sent first. Not a 421: the session ends, and waiting
+         * then would only hold the process longer. */
+        if (st->errors > smtpd_params.soft_error_limit && smtpd_params.error_sleep > 0
+            && strncmp(buf_str(out), "421", 3) != 0) {
+            (void) smtpd_flush(st);
+            sleep((unsigned) smtpd_params.error_sleep);
+        }
+    }
     if (msg_verbose)
         msg_debug("> %s: %s", st->namaddr, buf_str(out));
     buf_puts(out, "\r\n");

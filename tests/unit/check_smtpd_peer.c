@@ -144,7 +144,7 @@ START_TEST(test_serve_drops_unknown_peer)
 {
     STREAM *s = stream_fdopen(reset_pair());
 
-    smtpd_serve(s, -1);
+    smtpd_serve(s);
     ck_assert(log_has("warning: getpeername: Transport endpoint is not connected"
                       " -- dropping this connection"));
     ck_assert(!log_has("connect from"));

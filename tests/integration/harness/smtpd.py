@@ -1,8 +1,8 @@
 """harness.smtpd (also `smtpd_harness`) - sandbox instances running smtpd and cleanup only.
 
 smtpd's integration tests talk SMTP over real sockets to bin/smtpd under
-the real master. master.cf holds just the SMTP listener and the real
-cleanup service, and no qmgr: every accepted message stays in
+the real master. master.cf holds just the SMTP listener, the real
+cleanup service and anvil (connection counts and rates), and no qmgr: every accepted message stays in
 spool/incoming/ where the tests count and read it.
 """
 import os
@@ -39,7 +39,8 @@ class SmtpdInstance(Instance):
         super().__init__()
         self.write_master_cf(
             "127.0.0.1:%d inet n - n - - smtpd\n"
-            "cleanup unix - - n - 0 cleanup\n%s" % (self.smtp_port, master_extra))
+            "cleanup unix - - n - 0 cleanup\n"
+            "anvil unix - - n - 1 anvil\n%s" % (self.smtp_port, master_extra))
         # smtpd's tests are about the protocol: recipients are not checked
         # against local users (Postfix: an empty local_recipient_maps).
         params.setdefault("local_recipient_maps", "")
