@@ -60,8 +60,9 @@ class SmtpdInstance(Instance):
                 return p
         raise AssertionError("no queue file %s in incoming/: %s" % (queue_id, self.queue_files()))
 
-    def connect(self):
-        return SmtpClient(self.smtp_port)
+    def connect(self, source=None):
+        """A client; source: the loopback address to connect from."""
+        return SmtpClient(self.smtp_port, source)
 
     def wait_listening(self):
         def ok():
@@ -96,8 +97,9 @@ class SmtpdTestCase(unittest.TestCase):
 class SmtpClient:
     """A raw SMTP client: exact bytes out, whole replies in."""
 
-    def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=SMTP_TIMEOUT)
+    def __init__(self, port, source=None):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=SMTP_TIMEOUT,
+                                             source_address=(source, 0) if source else None)
         self.buf = b""
         self.greeting = self.reply()
 

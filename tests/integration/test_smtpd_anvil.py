@@ -1,0 +1,274 @@
+"""test_smtpd_anvil - the defences against connection exhaustion (issue 10,
+finding 3), each attack reproduced on a real instance.
+
+- anvil's counts: smtpd_client_connection_count_limit across addresses
+  (127.0.0.2 and 127.0.0.3 count apart), _connection_rate_limit,
+  _message_rate_limit, _recipient_rate_limit; the exemption of
+  smtpd_client_event_limit_exceptions (default $mynetworks); without an
+  anvil service smtpd goes on without limits and warns.
+- error limits: smtpd_soft_error_limit with smtpd_error_sleep_time (the
+  tarpit), smtpd_junk_command_limit (NOOP floods end in "too many errors").
+- deadlines: with smtpd_per_request_deadline a client that trickles one
+  byte per second into a command or into DATA is cut off after
+  smtpd_timeout in all, while a sender above smtpd_min_data_rate may take
+  longer than smtpd_timeout for its message.
+"""
+import time
+import unittest
+
+from smtpd_harness import SmtpdInstance, SmtpdTestCase, queued_id
+from surel_harness import wait_for
+
+# Every limit test counts 127.0.0.x: take them out of the exemption
+# ($mynetworks holds 127.0.0.0/8).
+COUNTED = {"smtpd_client_event_limit_exceptions": ""}
+
+
+class AnvilTestCase(SmtpdTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.clients = []
+
+    def tearDown(self):
+        for c in self.clients:
+            c.close()
+        super().tearDown()
+
+    def connect(self, inst, source=None):
+        c = inst.connect(source)
+        self.clients.append(c)
+        return c
+
+    def service(self, inst):
+        return "127.0.0.1:%d" % inst.smtp_port
+
+
+class AnvilLimitsTest(AnvilTestCase):
+
+    def test_count_limit_per_address(self):
+        inst = self.instance(smtpd_client_connection_count_limit="2", **COUNTED)
+        a1 = self.connect(inst, "127.0.0.2")
+        a2 = self.connect(inst, "127.0.0.2")
+        self.assertTrue(a1.greeting[0].startswith("220"))
+        self.assertTrue(a2.greeting[0].startswith("220"))
+        a3 = self.connect(inst, "127.0.0.2")
+        self.assertEqual(a3.greeting,
+                         ["421 4.7.0 sandbox.test Error: too many connections from 127.0.0.2"])
+        self.assertTrue(a3.closed())
+        inst.wait_log("warning: Connection concurrency limit exceeded: 3 from "
+                      "unknown[127.0.0.2] for service %s" % self.service(inst))
+        # Another address has its own count.
+        b1 = self.connect(inst, "127.0.0.3")
+        self.assertTrue(b1.greeting[0].startswith("220"), b1.greeting)
+        self.assertEqual(b1.cmd("QUIT")[:3], "221")
+
+    def test_connection_rate_limit(self):
+        inst = self.instance(smtpd_client_connection_rate_limit="3", **COUNTED)
+        for _ in range(3):
+            c = self.connect(inst, "127.0.0.4")
+            self.assertTrue(c.greeting[0].startswith("220"), c.greeting)
+            c.cmd("QUIT")
+            c.close()
+        c = self.connect(inst, "127.0.0.4")
+        self.assertEqual(c.greeting,
+                         ["421 4.7.0 sandbox.test Error: too many connections from 127.0.0.4"])
+        inst.wait_log("warning: Connection rate limit exceeded: 4 from unknown[127.0.0.4] "
+                      "for service %s" % self.service(inst))
+        # The rate is per client: another address still gets in.
+        d = self.connect(inst, "127.0.0.5")
+        self.assertTrue(d.greeting[0].startswith("220"), d.greeting)
+
+    def test_rate_window_ends(self):
+        inst = self.instance(smtpd_client_connection_rate_limit="1",
+                             anvil_rate_time_unit="2s", **COUNTED)
+        c = self.connect(inst, "127.0.0.6")
+        self.assertTrue(c.greeting[0].startswith("220"))
+        c.close()
+        self.assertEqual(self.connect(inst, "127.0.0.6").greeting[0][:3], "421")
+
+        def admitted():
+            d = inst.connect("127.0.0.6")
+            d.close()
+            return d.greeting[0].startswith("220")
+        wait_for(admitted, 10, "a new rate window after anvil_rate_time_unit")
+
+    def test_message_rate_limit(self):
+        inst = self.instance(smtpd_client_message_rate_limit="2", **COUNTED)
+        c = self.connect(inst, "127.0.0.2")
+        c.cmd("EHLO client.test")
+        for _ in range(2):
+            self.assertEqual(c.cmd("MAIL FROM:<a@client.test>"), "250 2.1.0 Ok")
+            self.assertEqual(c.cmd("RSET")[:3], "250")
+        # The third, even in a new connection: the rate is per client.
+        c.close()
+        c = self.connect(inst, "127.0.0.2")
+        c.cmd("EHLO client.test")
+        self.assertEqual(c.cmd("MAIL FROM:<a@client.test>"),
+                         "450 4.7.1 Error: too much mail from 127.0.0.2")
+        inst.wait_log("warning: Message delivery request rate limit exceeded: 3 from "
+                      "unknown[127.0.0.2] for service %s" % self.service(inst))
+
+    def test_recipient_rate_limit(self):
+        inst = self.instance(smtpd_client_recipient_rate_limit="2", **COUNTED)
+        c = self.connect(inst, "127.0.0.2")
+        c.cmd("EHLO client.test")
+        c.cmd("MAIL FROM:<a@client.test>")
+        self.assertEqual(c.cmd("RCPT TO:<b1@sandbox.test>"), "250 2.1.5 Ok")
+        self.assertEqual(c.cmd("RCPT TO:<b2@sandbox.test>"), "250 2.1.5 Ok")
+        self.assertEqual(c.cmd("RCPT TO:<b3@sandbox.test>"),
+                         "450 4.7.1 Error: too many recipients from 127.0.0.2")
+        inst.wait_log("warning: Recipient address rate limit exceeded: 3 from "
+                      "unknown[127.0.0.2] for service %s" % self.service(inst))
+        # The two accepted recipients still make a message.
+        c.cmd("DATA")
+        queued_id(c.cmd("Subject: t\r\n\r\nbody\r\n."))
+
+    def test_mynetworks_exempt_by_default(self):
+        inst = self.instance(smtpd_client_connection_rate_limit="1",
+                             smtpd_client_message_rate_limit="1")
+        for _ in range(3):
+            c = self.connect(inst, "127.0.0.2")
+            self.assertTrue(c.greeting[0].startswith("220"), c.greeting)
+            c.cmd("EHLO client.test")
+            self.assertEqual(c.cmd("MAIL FROM:<a@client.test>"), "250 2.1.0 Ok")
+            c.close()
+        self.assertNotIn("rate limit exceeded", inst.log())
+
+    def test_no_anvil_no_limits(self):
+        inst = SmtpdInstance(smtpd_client_connection_count_limit="1", **COUNTED)
+        self.instances.append(inst)
+        # The same instance without the anvil line.
+        with open(inst.path("etc", "master.cf")) as f:
+            text = f.read()
+        inst.write_master_cf("".join(l for l in text.splitlines(True)
+                                     if not l.startswith("anvil")))
+        inst.start()
+        inst.wait_listening()
+        a = self.connect(inst, "127.0.0.2")
+        b = self.connect(inst, "127.0.0.2")
+        self.assertTrue(a.greeting[0].startswith("220"))
+        self.assertTrue(b.greeting[0].startswith("220"), b.greeting)
+        inst.wait_log("going on without client limits")
+
+
+class ErrorLimitsTest(AnvilTestCase):
+
+    def test_soft_error_limit_tarpits(self):
+        inst = self.instance(smtpd_soft_error_limit="2", smtpd_error_sleep_time="1s")
+        c = self.connect(inst)
+        times = []
+        for _ in range(4):
+            start = time.monotonic()
+            self.assertEqual(c.cmd("BOGUS")[:3], "500")
+            times.append(time.monotonic() - start)
+        # Errors 1 and 2 come at once, 3 and 4 (above the limit) wait 1 s.
+        self.assertLess(times[0], 0.8, times)
+        self.assertLess(times[1], 0.8, times)
+        self.assertGreaterEqual(times[2], 0.9, times)
+        self.assertGreaterEqual(times[3], 0.9, times)
+
+    def test_junk_command_limit(self):
+        inst = self.instance(smtpd_junk_command_limit="3", smtpd_hard_error_limit="2",
+                             smtpd_soft_error_limit="100")
+        c = self.connect(inst)
+        # HELO + 3 NOOPs: 4 junk commands, within Postfix's "junk_cmds++ > limit".
+        self.assertEqual(c.cmd("HELO client.test")[:3], "250")
+        for _ in range(3):
+            self.assertEqual(c.cmd("NOOP"), "250 2.0.0 Ok")
+        # The fifth and sixth count as errors: the hard limit (2) ends it.
+        self.assertEqual(c.cmd("NOOP"), "250 2.0.0 Ok")
+        c.send("NOOP\r\n")
+        self.assertEqual(c.reply(), ["250 2.0.0 Ok"])
+        self.assertEqual(c.reply(), ["421 4.7.0 sandbox.test Error: too many errors"])
+        self.assertTrue(c.closed())
+        inst.wait_log("too many errors after NOOP from unknown[127.0.0.1]")
+
+    def test_message_resets_junk_count(self):
+        inst = self.instance(smtpd_junk_command_limit="1", smtpd_hard_error_limit="1")
+        c = self.connect(inst)
+        self.assertEqual(c.cmd("HELO client.test")[:3], "250")
+        self.assertEqual(c.cmd("NOOP")[:3], "250")
+        c.cmd("MAIL FROM:<a@client.test>")
+        c.cmd("RCPT TO:<b@sandbox.test>")
+        c.cmd("DATA")
+        queued_id(c.cmd("Subject: t\r\n\r\nbody\r\n."))
+        self.assertEqual(c.cmd("NOOP")[:3], "250")
+        self.assertEqual(c.cmd("NOOP")[:3], "250")
+        self.assertEqual(c.cmd("QUIT")[:3], "221")
+
+
+class DeadlineTest(AnvilTestCase):
+
+    def trickle(self, c, data, interval, limit):
+        """Send data one byte per interval for at most limit seconds; the
+        seconds until the server's 421, or None if it never came."""
+        start = time.monotonic()
+        c.sock.settimeout(interval)
+        for ch in data:
+            if time.monotonic() - start > limit:
+                return None
+            try:
+                c.send(bytes([ch]))
+            except OSError:
+                break
+            try:
+                chunk = c.sock.recv(4096)
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+            c.buf += chunk
+            if b"421 4.4.2" in c.buf:
+                return time.monotonic() - start
+            if not chunk:
+                break
+        return time.monotonic() - start if b"421 4.4.2" in c.buf else None
+
+    def test_slow_data_is_cut_off(self):
+        inst = self.instance(smtpd_timeout="3s", smtpd_per_request_deadline="yes")
+        c = self.connect(inst)
+        c.cmd("EHLO client.test")
+        c.cmd("MAIL FROM:<a@client.test>")
+        c.cmd("RCPT TO:<b@sandbox.test>")
+        self.assertEqual(c.cmd("DATA")[:3], "354")
+        took = self.trickle(c, b"Subject: slow\r\n\r\n" + b"x" * 100, 1.0, 12)
+        self.assertIsNotNone(took, "a one-byte-per-second DATA was never cut off")
+        self.assertLess(took, 6.5)
+        self.assertIn(b"421 4.4.2 sandbox.test Error: timeout exceeded", c.buf)
+        inst.wait_log("timeout after DATA from unknown[127.0.0.1]")
+        self.assertEqual(inst.queue_files(), [])
+
+    def test_slow_command_is_cut_off(self):
+        inst = self.instance(smtpd_timeout="3s", smtpd_per_request_deadline="yes")
+        c = self.connect(inst)
+        took = self.trickle(c, b"EHLO " + b"a" * 100, 1.0, 12)
+        self.assertIsNotNone(took, "a one-byte-per-second command was never cut off")
+        self.assertLess(took, 6.5)
+
+    def test_without_deadline_per_read(self):
+        # Postfix's default outside stress (smtpd_per_request_deadline =
+        # ${stress?{yes}:{no}}): each read has its own smtpd_timeout.
+        inst = self.instance(smtpd_timeout="3s")
+        c = self.connect(inst)
+        self.assertIsNone(self.trickle(c, b"EHLO " + b"a" * 100, 1.0, 7))
+
+    def test_min_data_rate_extends_deadline(self):
+        inst = self.instance(smtpd_timeout="2s", smtpd_per_request_deadline="yes",
+                             smtpd_min_data_rate="500")
+        c = self.connect(inst)
+        c.cmd("EHLO client.test")
+        c.cmd("MAIL FROM:<a@client.test>")
+        c.cmd("RCPT TO:<b@sandbox.test>")
+        self.assertEqual(c.cmd("DATA")[:3], "354")
+        c.send("Subject: steady\r\n\r\n")
+        # 4 s of content at 2000 bytes/s: each 1000 bytes buy 2 s.
+        start = time.monotonic()
+        while time.monotonic() - start < 4:
+            c.send(b"y" * 998 + b"\r\n")
+            time.sleep(0.5)
+        queued_id(c.cmd("."))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
