@@ -152,6 +152,42 @@ class AnvilLimitsTest(AnvilTestCase):
         inst.wait_log("going on without client limits")
 
 
+class StressTest(AnvilTestCase):
+    """The master passes -o stress=yes to the process that takes smtpd to
+    its process limit (and to later ones for a while); its
+    stress-dependent defaults are Postfix's."""
+
+    def test_stress_defaults_at_process_limit(self):
+        inst = SmtpdInstance()
+        self.instances.append(inst)
+        with open(inst.path("etc", "master.cf")) as f:
+            text = f.read()
+        inst.write_master_cf(text.replace("inet n - n - - smtpd", "inet n - n - 3 smtpd"))
+        inst.start()
+        inst.wait_listening()
+        service = self.service(inst)
+        first = [self.connect(inst) for _ in range(2)]
+        for c in first:
+            self.assertTrue(c.greeting[0].startswith("220"), c.greeting)
+        third = self.connect(inst)
+        self.assertTrue(third.greeting[0].startswith("220"), third.greeting)
+        inst.wait_log('warning: service "%s" (%s) has reached its process limit "3": '
+                      'new clients may experience noticeable delays' % (service, service))
+        stressed = [pid for pid, argv in inst.processes()
+                    if service in argv and "stress=yes" in argv]
+        self.assertEqual(len(stressed), 1, inst.processes())
+        # Not under stress: an error is one of 20.
+        self.assertEqual(first[0].cmd("BOGUS")[:3], "500")
+        self.assertEqual(first[0].cmd("NOOP"), "250 2.0.0 Ok")
+        # Under stress smtpd_hard_error_limit is 1: the first error ends it.
+        third.send("BOGUS\r\n")
+        self.assertEqual(third.reply()[0][:3], "500")
+        self.assertEqual(third.reply(), ["421 4.7.0 sandbox.test Error: too many errors"])
+        self.assertTrue(third.closed())
+        # The warning is logged once, however long the limit holds.
+        self.assertEqual(inst.log().count("has reached its process limit"), 1)
+
+
 class ErrorLimitsTest(AnvilTestCase):
 
     def test_soft_error_limit_tarpits(self):
