@@ -555,6 +555,86 @@ START_TEST(test_no_timeout_waits_for_data)
 }
 END_TEST
 
+/* A deadline bounds the sum of the waits, not each one: data that
+ * trickles in before every per-call timeout still ends at the deadline. */
+START_TEST(test_deadline_bounds_trickle)
+{
+    int     sv[2];
+    STREAM *s;
+    long long t0;
+    int     got = 0;
+    int     ch;
+
+    pair(sv);
+    s = stream_fdopen(sv[0]);
+    stream_set_timeout(s, 5);
+    t0 = now_ms();
+    stream_set_deadline(s, stream_now_ms() + 700);
+    for (;;) {
+        if (now_ms() - t0 < 3000)
+            put(sv[1], "x");        /* one byte each round, well within 5 s */
+        if ((ch = stream_getc(s)) < 0)
+            break;
+        got++;
+        {
+            struct timespec ts = {0, 100 * 1000000};
+
+            nanosleep(&ts, NULL);
+        }
+    }
+    ck_assert_int_eq(ch, STREAM_ERROR);
+    ck_assert(stream_timed_out(s));
+    ck_assert_msg(now_ms() - t0 < 2000, "deadline ended after %lld ms", now_ms() - t0);
+    ck_assert_int_ge(got, 3);
+    /* A cleared deadline and error: the stream works again. */
+    stream_clear_error(s);
+    stream_set_deadline(s, 0);
+    ck_assert_int_eq(stream_puts(s, "bye"), 0);
+    ck_assert_int_eq(stream_flush(s), 0);
+    stream_close(s);
+    close(sv[1]);
+}
+END_TEST
+
+/* With a data rate, each byte read moves the deadline 1/rate s later,
+ * but never beyond now + the cap. */
+START_TEST(test_data_rate_extends_deadline)
+{
+    int     sv[2];
+    STREAM *s;
+    char    big[4000];
+    long long before;
+    long long after;
+
+    pair(sv);
+    s = stream_fdopen(sv[0]);
+    memset(big, 'y', sizeof(big));
+    ck_assert_int_eq(write(sv[1], big, 1000), 1000);
+    before = stream_now_ms() + 500;
+    stream_set_deadline(s, before);
+    stream_set_data_rate(s, 1000, 10);          /* 1000 bytes buy 1 s */
+    ck_assert_int_eq(stream_getc(s), 'y');
+    after = stream_deadline(s);
+    ck_assert_msg(after >= before + 990 && after <= before + 1000,
+                  "deadline moved by %lld ms", after - before);
+    /* The cap: 4000 bytes at 1000/s would buy 4 s; the cap is 2 s. */
+    stream_discard_input(s);
+    stream_set_data_rate(s, 1000, 2);
+    ck_assert_int_eq(write(sv[1], big, sizeof(big)), (ssize_t) sizeof(big));
+    ck_assert_int_eq(stream_getc(s), 'y');
+    ck_assert_msg(stream_deadline(s) <= stream_now_ms() + 2000, "deadline past the cap");
+    /* Rate 0: reads leave the deadline alone. */
+    stream_discard_input(s);
+    stream_set_data_rate(s, 0, 0);
+    before = stream_deadline(s);
+    ck_assert_int_eq(write(sv[1], big, 10), 10);
+    ck_assert_int_eq(stream_getc(s), 'y');
+    ck_assert(stream_deadline(s) == before);
+    stream_close(s);
+    close(sv[1]);
+}
+END_TEST
+
 int main(void)
 {
     Suite  *s = suite_create("stream");
@@ -578,6 +658,8 @@ int main(void)
     tcase_add_test(tc, test_memopen_reads_and_refuses_writes);
     tcase_add_test(tc, test_replaced_io_functions);
     tcase_add_test(tc, test_no_timeout_waits_for_data);
+    tcase_add_test(tc, test_deadline_bounds_trickle);
+    tcase_add_test(tc, test_data_rate_extends_deadline);
     suite_add_tcase(s, tc);
     return ts_run_suite(s);
 }
