@@ -13,9 +13,11 @@ finding 3), each attack reproduced on a real instance.
   smtpd_timeout in all, while a sender above smtpd_min_data_rate may take
   longer than smtpd_timeout for its message.
 """
+import socket
 import time
 import unittest
 
+from harness import attr
 from smtpd_harness import SmtpdInstance, SmtpdTestCase, queued_id
 from surel_harness import wait_for
 
@@ -150,6 +152,55 @@ class AnvilLimitsTest(AnvilTestCase):
         self.assertTrue(a.greeting[0].startswith("220"))
         self.assertTrue(b.greeting[0].startswith("220"), b.greeting)
         inst.wait_log("going on without client limits")
+
+
+class AnvilProtocolTest(AnvilTestCase):
+    """anvil itself, over its socket: Postfix's requests and answers."""
+
+    def client(self, inst):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        s.connect(inst.path("spool", "private", "anvil"))
+        self.clients.append(s)
+        return s, attr.AttrReader(s, "anvil")
+
+    def ask(self, conn, request, ident):
+        s, reader = conn
+        attr.send(s, [("request", request), ("ident", ident)])
+        return reader.read()
+
+    def test_requests(self):
+        inst = self.instance(anvil_status_update_time="1s")
+        a = self.client(inst)
+        self.assertEqual(self.ask(a, "connect", "smtp:192.0.2.1"),
+                         {"status": "0", "count": "1", "rate": "1"})
+        self.assertEqual(self.ask(a, "connect", "smtp:192.0.2.1"),
+                         {"status": "0", "count": "2", "rate": "2"})
+        # Another service counts apart.
+        self.assertEqual(self.ask(a, "connect", "submission:192.0.2.1")["count"], "1")
+        self.assertEqual(self.ask(a, "message", "smtp:192.0.2.1"), {"status": "0", "rate": "1"})
+        self.assertEqual(self.ask(a, "recipient", "smtp:192.0.2.1"), {"status": "0", "rate": "1"})
+        self.assertEqual(self.ask(a, "recipient", "smtp:192.0.2.1"), {"status": "0", "rate": "2"})
+        self.assertEqual(self.ask(a, "newtls", "smtp:192.0.2.1"), {"status": "0", "rate": "1"})
+        self.assertEqual(self.ask(a, "auth", "smtp:192.0.2.1"), {"status": "0", "rate": "1"})
+        self.assertEqual(self.ask(a, "lookup", "smtp:192.0.2.1"),
+                         {"status": "0", "count": "2", "rate": "2", "mail": "1", "rcpt": "2",
+                          "newtls": "1", "auth": "1"})
+        self.assertEqual(self.ask(a, "disconnect", "smtp:192.0.2.1"), {"status": "0"})
+        self.assertEqual(self.ask(a, "lookup", "smtp:192.0.2.1")["count"], "1")
+        # A disconnect this client never connected is refused.
+        b = self.client(inst)
+        self.assertEqual(self.ask(b, "disconnect", "smtp:192.0.2.1"), {"status": "-1"})
+        self.assertEqual(self.ask(b, "bogus", "smtp:192.0.2.1"), {"status": "-1"})
+        # A client that goes away loses its connections.
+        self.assertEqual(self.ask(b, "connect", "smtp:192.0.2.9")["count"], "1")
+        b[0].close()
+        wait_for(lambda: self.ask(a, "lookup", "smtp:192.0.2.9")["count"] == "0", 10,
+                 "anvil to drop a closed client's connections")
+        # Postfix's statistics lines, every anvil_status_update_time.
+        inst.wait_log("statistics: max connection count 2 for (smtp:192.0.2.1)")
+        inst.wait_log("statistics: max recipient rate 2/60s for (smtp:192.0.2.1)")
+        inst.wait_log("statistics: max cache size ")
 
 
 class StressTest(AnvilTestCase):
