@@ -11,6 +11,11 @@
  * Timeouts bound each wait for the peer (Postfix's vstream semantics): a
  * read or write that cannot move a byte within the timeout fails, sets the
  * timed-out flag and returns STREAM_ERROR / -1. Line limits bound the total.
+ * An optional deadline (stream_set_deadline) bounds the sum of the waits,
+ * as Postfix's smtp_stream deadlines do: a peer that trickles one byte
+ * before each timeout still runs out (smtpd_per_request_deadline). A
+ * replacement I/O function is then given the time left, rounded up to
+ * whole seconds.
  * Errors, timeouts and EOF are sticky: once set, reads (errors: and writes)
  * fail at once without touching the descriptor.
  * Writes to a socket use send(MSG_NOSIGNAL), so a vanished peer is EPIPE,
