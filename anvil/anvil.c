@@ -29,6 +29,12 @@
  *      every anvil_rate_time_unit). The table holds at most
  *      ANVIL_REMOTE_MAX idents; past that a new ident gets a FAIL status
  *      and smtpd goes on without limits for it.
+ *
+ *      A request is read whole once its first byte arrives, within 10 s
+ *      (ANVIL_IPC_TIMEOUT): clients write each request in one piece, and
+ *      only mail_owner's processes can reach private/anvil. A client that
+ *      stalls mid-request holds anvil up to that long; smtpd then times
+ *      out too and goes on without limits.
  * LOG
  *      Every anvil_status_update_time, when something was counted:
  *      "statistics: max connection rate N/Ts for (ident) at TIME",
@@ -42,6 +48,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "anvil_clnt.h"
 #include "attr.h"
 #include "buf.h"
 #include "config.h"
@@ -352,7 +359,7 @@ static void anvil_service(STREAM *client, const SERVER_CTX *ctx)
 
     (void) ctx;
     cl->stream = client;
-    stream_set_timeout(client, 10);
+    stream_set_timeout(client, ANVIL_IPC_TIMEOUT);
     event_enable_read(stream_fd(client), anvil_client_read, cl);
 }
 
