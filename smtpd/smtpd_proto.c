@@ -178,12 +178,14 @@ void    smtpd_lost(SMTPD_STATE *st)
 }
 
 /* smtpd_deadline_request - a new request starts: with
- * smtpd_per_request_deadline, it and its reply get smtpd_timeout in all */
+ * smtpd_per_request_deadline, reading it and sending its reply may wait
+ * smtpd_timeout in all (our own work in between does not count: a slow
+ * cleanup or the tarpit's sleep never costs the client its reply) */
 void    smtpd_deadline_request(SMTPD_STATE *st)
 {
     stream_set_data_rate(st->client, 0, 0);
     if (smtpd_params.per_request_deadline)
-        stream_set_deadline(st->client, stream_now_ms() + smtpd_params.timeout * 1000);
+        stream_set_deadline(st->client, smtpd_params.timeout * 1000);
 }
 
 /* smtpd_deadline_data - DATA/BDAT content: each byte buys 1/min_data_rate s */

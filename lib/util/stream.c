@@ -44,9 +44,10 @@ struct STREAM {
     int     fd;                     /* descriptor, -1 for memory streams */
     int     flags;                  /* STREAM_FLAG_* */
     int     timeout;                /* seconds per wait; <=0: none */
-    long long deadline;             /* stream_clock_ms() time; 0: none */
-    int     data_rate;              /* bytes/s that extend the deadline; 0: none */
-    long long rate_cap;             /* the deadline stays within now + this (ms) */
+    int     deadline;               /* 1: the waits share a budget */
+    long long left;                 /* that budget: ms of waiting left */
+    int     data_rate;              /* bytes/s that extend the budget; 0: none */
+    long long rate_cap;             /* the budget never exceeds this (ms) */
     int     kind;                   /* STREAM_KIND_* (plain write only) */
     STREAM_READ_FN rd;              /* replacement read, or NULL */
     STREAM_WRITE_FN wr;             /* replacement write, or NULL */
@@ -233,19 +234,15 @@ void stream_set_timeout(STREAM *s, int seconds)
     s->timeout = seconds;
 }
 
-long long stream_now_ms(void)
+void stream_set_deadline(STREAM *s, long long budget_ms)
 {
-    return stream_clock_ms();
+    s->deadline = budget_ms > 0;
+    s->left = budget_ms > 0 ? budget_ms : 0;
 }
 
-void stream_set_deadline(STREAM *s, long long when_ms)
+long long stream_deadline_left(const STREAM *s)
 {
-    s->deadline = when_ms;
-}
-
-long long stream_deadline(const STREAM *s)
-{
-    return s->deadline;
+    return s->deadline ? s->left : -1;
 }
 
 void stream_set_data_rate(STREAM *s, int bytes_per_second, int cap_seconds)
@@ -255,20 +252,27 @@ void stream_set_data_rate(STREAM *s, int bytes_per_second, int cap_seconds)
 }
 
 /* stream_budget - ms the next wait may take: -1 no limit, 0 the deadline
- * has passed, else the smaller of the per-call timeout and the deadline */
+ * budget is spent, else the smaller of the per-call timeout and it */
 static long long stream_budget(const STREAM *s)
 {
     long long budget = s->timeout > 0 ? (long long) s->timeout * 1000 : -1;
-    long long left;
 
-    if (s->deadline > 0) {
-        left = s->deadline - stream_clock_ms();
-        if (left <= 0)
+    if (s->deadline) {
+        if (s->left <= 0)
             return 0;
-        if (budget < 0 || left < budget)
-            budget = left;
+        if (budget < 0 || s->left < budget)
+            budget = s->left;
     }
     return budget;
+}
+
+/* stream_spent - an I/O call that began at `start` is over: its time
+ * comes off the deadline budget (only time spent in I/O counts, as in
+ * Postfix: not the time the program works between calls) */
+static void stream_spent(STREAM *s, long long start)
+{
+    if (s->deadline)
+        s->left -= stream_clock_ms() - start;
 }
 
 /* stream_budget_seconds - the budget for a replacement read/write (TLS),
@@ -282,18 +286,15 @@ static int stream_budget_seconds(long long budget)
     return (int) ((budget + 999) / 1000);
 }
 
-/* stream_rate_credit - n bytes arrived: move the deadline by n/rate seconds,
- * never beyond now + the cap (Postfix's smtpd_min_data_rate rule) */
+/* stream_rate_credit - n bytes arrived: n/rate more seconds of budget,
+ * never more than the cap (Postfix's smtpd_min_data_rate rule) */
 static void stream_rate_credit(STREAM *s, size_t n)
 {
-    long long cap;
-
-    if (s->deadline <= 0 || s->data_rate <= 0)
+    if (!s->deadline || s->data_rate <= 0)
         return;
-    s->deadline += (long long) n * 1000 / s->data_rate;
-    cap = stream_clock_ms() + s->rate_cap;
-    if (s->deadline > cap)
-        s->deadline = cap;
+    s->left += (long long) n * 1000 / s->data_rate;
+    if (s->left > s->rate_cap)
+        s->left = s->rate_cap;
 }
 
 void stream_set_io(STREAM *s, STREAM_READ_FN rd, STREAM_WRITE_FN wr, void *ctx)
@@ -314,6 +315,7 @@ static void stream_set_error(STREAM *s)
 /* stream_fill - refill an empty read buffer: >0 bytes, 0 at EOF, -1 error */
 static int stream_fill(STREAM *s)
 {
+    long long start;
     long long budget;
     ssize_t n;
 
@@ -325,6 +327,7 @@ static int stream_fill(STREAM *s)
         s->flags |= STREAM_FLAG_EOF;
         return 0;
     }
+    start = stream_clock_ms();
     if ((budget = stream_budget(s)) == 0) {
         errno = ETIMEDOUT;
         n = -1;
@@ -333,6 +336,7 @@ static int stream_fill(STREAM *s)
     } else {
         n = stream_fd_read(s->fd, s->rbuf, STREAM_BUFSIZE, budget);
     }
+    stream_spent(s, start);
     if (n < 0) {
         stream_set_error(s);
         return -1;
@@ -444,11 +448,12 @@ void stream_discard_input(STREAM *s)
 /* stream_write_out - move bytes to the peer, looping over partial writes */
 static int stream_write_out(STREAM *s, const unsigned char *data, size_t len)
 {
+    long long start;
+    long long budget;
     ssize_t n;
 
-    long long budget;
-
     while (len > 0) {
+        start = stream_clock_ms();
         if ((budget = stream_budget(s)) == 0) {
             errno = ETIMEDOUT;
             n = -1;
@@ -457,6 +462,7 @@ static int stream_write_out(STREAM *s, const unsigned char *data, size_t len)
         } else {
             n = stream_fd_write(s, data, len, budget);
         }
+        stream_spent(s, start);
         if (n == 0) {
             errno = EIO;            /* no progress: don't spin */
             n = -1;

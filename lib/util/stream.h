@@ -55,13 +55,15 @@ void    stream_release(STREAM *s);          /* frees, leaves fd open */
 int     stream_fd(const STREAM *s);
 void    stream_set_timeout(STREAM *s, int seconds);   /* <=0: no timeout */
 /* A deadline on top of the per-call timeout (Postfix's per-request
- * deadline): once stream_now_ms() passes when_ms every read and write
- * fails as timed out; 0: none. With a data rate, each read of n bytes
- * moves the deadline n/rate seconds later, but never beyond now +
- * cap_seconds (smtpd_min_data_rate); rate 0: off. */
-long long stream_now_ms(void);              /* the monotonic clock deadlines use */
-void    stream_set_deadline(STREAM *s, long long when_ms);
-long long stream_deadline(const STREAM *s);
+ * deadline): from now on the reads and writes may wait budget_ms in all
+ * (<=0: no deadline); once that is spent every read and write fails as
+ * timed out. Only time spent waiting in I/O counts, not the caller's work
+ * between calls. With a data rate, each read of n bytes adds n/rate
+ * seconds to the budget, which never exceeds cap_seconds
+ * (smtpd_min_data_rate); rate 0: off. stream_deadline_left: ms left, -1
+ * without a deadline. */
+void    stream_set_deadline(STREAM *s, long long budget_ms);
+long long stream_deadline_left(const STREAM *s);
 void    stream_set_data_rate(STREAM *s, int bytes_per_second, int cap_seconds);
 void    stream_set_io(STREAM *s, STREAM_READ_FN rd, STREAM_WRITE_FN wr, void *ctx);  /* NULL: plain fd I/O */
 
