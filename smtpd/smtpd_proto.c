@@ -10,9 +10,9 @@
  *
  * Errors: every 4xx/5xx reply counts; smtpd_hard_error_limit of them ends
  * the session with 421 4.7.0 (a queued message resets the count, as in
- * Postfix: the limit is on errors "without delivering mail"). Past
- * smtpd_soft_error_limit each error reply waits smtpd_error_sleep_time
- * (smtpd_reply.c). HELO, EHLO, RSET, NOOP, VRFY and ETRN are "junk"
+ * Postfix: the limit is on errors "without delivering mail"). Once
+ * smtpd_soft_error_limit errors were made every reply waits
+ * smtpd_error_sleep_time (smtpd_reply.c). HELO, EHLO, RSET, NOOP, VRFY and ETRN are "junk"
  * commands: once more than smtpd_junk_command_limit of them were seen,
  * each one counts as an error too (Postfix's rule; a queued message
  * resets this count as well).
