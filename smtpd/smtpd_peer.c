@@ -11,7 +11,7 @@
  *
  * A UNIX-domain peer (a local test client; Postfix's "not inet" case) is
  * 127.0.0.1. A client over its connection count or rate limit hears
- * Postfix's 421 instead of the greeting (smtpd_conn.c).
+ * Postfix's 421 instead of the greeting (smtpd_proto.c, smtpd_conn.c).
  */
 #include <stdio.h>
 #include <errno.h>
@@ -62,27 +62,18 @@ int     smtpd_peer_addr(int fd, char *addr, size_t len, BUF *why)
     return 0;
 }
 
-/* smtpd_serve - one client: identify it, apply the connection count and
- * rate limits (anvil, smtpd_conn.c), run the session */
+/* smtpd_serve - one client: identify it, run the session (which applies
+ * the connection count and rate limits first, smtpd_conn.c) */
 void    smtpd_serve(STREAM *client)
 {
     char    addr[64];
     BUF    *why = buf_alloc(100);
-    int     registered;
 
     if (smtpd_peer_addr(stream_fd(client), addr, sizeof(addr), why) < 0) {
         msg_warn("%s -- dropping this connection", buf_str(why));
         buf_free(why);
         return;
     }
-    if (smtpd_conn_enter(addr, &registered, why) < 0) {
-        stream_set_timeout(client, 10);
-        (void) stream_printf(client, "%s\r\n", buf_str(why));
-        (void) stream_flush(client);
-    } else {
-        smtpd_session(client, addr);
-    }
-    if (registered)
-        smtpd_conn_leave(addr);
     buf_free(why);
+    smtpd_session(client, addr);
 }

@@ -311,13 +311,21 @@ static void smtpd_greet(SMTPD_STATE *st)
 void    smtpd_session(STREAM *client, const char *addr)
 {
     SMTPD_STATE st;
+    int     registered;
     int     r;
 
     smtpd_state_init(&st, client, addr);
     stream_set_timeout(client, (int) smtpd_params.timeout);
     smtpd_deadline_request(&st);            /* the greeting is a reply too */
     msg_info("connect from %s", st.namaddr);
-    smtpd_greet(&st);
+    /* Over a connection count or rate limit: Postfix's 421 instead of
+     * the greeting, between the usual connect and disconnect lines. */
+    if (smtpd_conn_enter(addr, &registered, st.reply) < 0) {
+        smtpd_reply(&st, "%s", buf_str(st.reply));
+        st.quit = 1;
+    } else {
+        smtpd_greet(&st);
+    }
     while (!st.quit) {
         if ((r = smtpd_read_command(&st)) < 0)
             break;
@@ -336,5 +344,7 @@ void    smtpd_session(STREAM *client, const char *addr)
     }
     smtpd_reset(&st);
     smtpd_log_disconnect(&st);
+    if (registered)
+        smtpd_conn_leave(addr);
     smtpd_state_free(&st);
 }

@@ -60,6 +60,11 @@ class AnvilLimitsTest(AnvilTestCase):
         self.assertTrue(a3.closed())
         inst.wait_log("warning: Connection concurrency limit exceeded: 3 from "
                       "unknown[127.0.0.2] for service %s" % self.service(inst))
+        # Between Postfix's usual connect and disconnect lines.
+        inst.wait_log("disconnect from unknown[127.0.0.2] commands=0")
+        log = inst.log()
+        self.assertLess(log.rindex(": connect from unknown[127.0.0.2]"),
+                        log.index("Connection concurrency limit exceeded"))
         # Another address has its own count.
         b1 = self.connect(inst, "127.0.0.3")
         self.assertTrue(b1.greeting[0].startswith("220"), b1.greeting)
