@@ -35,6 +35,8 @@ typedef struct MASTER_SERV {
     int     throttled;              /* suspended after a failure */
     int     failures;               /* consecutive failures, for the delay */
     int     used;                   /* a child has been started at least once */
+    long long stress_until;         /* event_now_ms(): children get -o stress=yes until then */
+    long long busy_warned;          /* event_now_ms() of the last process-limit warning; 0: never */
     struct MASTER_SERV *next;
 } MASTER_SERV;
 

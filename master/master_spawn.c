@@ -15,6 +15,17 @@
  * new round of the crash loop, so they do not double the pause again.
  * A wakeup service (qmgr, pickup) whose process dies is woken again at
  * once (master_wakeup_crashed), not at its next periodic wakeup.
+ *
+ * Stress (Postfix's master_avail.c): an inet service that starts the
+ * process that takes it to its process limit is "under stress" for the
+ * next MASTER_STRESS_TIME; every process started meanwhile gets
+ * `-o stress=yes`, so that the stress-dependent defaults
+ * (smtpd_timeout = ${stress?{10}:{300}}s, smtpd_hard_error_limit =
+ * ${stress?{1}:{20}}, ...) apply to it. Processes already running keep
+ * their settings; as in Postfix, the service is not restarted for it (a
+ * restart would start a second full set of processes beside the busy
+ * ones). When the limit is reached and nobody is idle, the master warns
+ * once per MASTER_STRESS_TIME with Postfix's three lines.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +47,14 @@
 #endif
 
 MASTER_PROC *master_procs;
+
+#define MASTER_STRESS_TIME  (1000 * 1000LL)    /* ms; Postfix: 1000 s */
+
+/* master_stress_capable - services whose clients can flood them */
+static int master_stress_capable(const MASTER_SERV *serv)
+{
+    return serv->type == MASTER_INET && serv->maxproc > 0;
+}
 
 /* master_status_event - read BUSY/IDLE records from a service's children */
 static void master_status_event(int event, void *context)
@@ -131,6 +150,10 @@ static char **master_child_argv(MASTER_SERV *serv)
         argv[n++] = xstrdup("-r");
     if (msg_verbose)
         argv[n++] = xstrdup("-v");
+    if (serv->stress_until > event_now_ms()) {
+        argv[n++] = xstrdup("-o");
+        argv[n++] = xstrdup("stress=yes");
+    }
     for (tail = 0; serv->argv[tail]; tail++)
         argv[n++] = xstrdup(serv->argv[tail]);
     argv[n] = NULL;
@@ -229,8 +252,32 @@ static void master_listen_event(int event, void *context)
     MASTER_SERV *serv = context;
 
     (void) event;
-    if (serv->listening)
-        master_spawn(serv);
+    if (!serv->listening)
+        return;
+    /* This process fills the last slot: the service is under stress. */
+    if (master_stress_capable(serv) && serv->total_proc + 1 >= serv->maxproc)
+        serv->stress_until = event_now_ms() + MASTER_STRESS_TIME;
+    master_spawn(serv);
+}
+
+/* master_warn_busy - every process busy and no more allowed: say so, at
+ * most once per MASTER_STRESS_TIME (Postfix's words) */
+static void master_warn_busy(MASTER_SERV *serv)
+{
+    const char *where = serv->endpoint;
+    long long now = event_now_ms();
+
+    if (serv->busy_warned != 0 && now - serv->busy_warned < MASTER_STRESS_TIME)
+        return;
+    serv->busy_warned = now;
+    if (strncmp(where, "inet:", 5) == 0)
+        where += 5;
+    msg_warn("service \"%s\" (%s) has reached its process limit \"%d\": "
+             "new clients may experience noticeable delays", serv->name, where, serv->maxproc);
+    msg_warn("to avoid this condition, increase the process count "
+             "in master.cf or reduce the service time per client");
+    msg_warn("see the stress section of doc/master.md for "
+             "stress-adapting configuration settings");
 }
 
 /* master_avail_update - watch the listeners exactly when a new process may be needed */
@@ -242,6 +289,9 @@ void master_avail_update(MASTER_SERV *serv)
     want = !master_stopping && !serv->throttled && serv->nlisten > 0
         && serv->status_rd >= 0 && serv->avail_proc == 0
         && (serv->maxproc == 0 || serv->total_proc < serv->maxproc);
+    if (!want && !master_stopping && !serv->throttled && serv->avail_proc == 0
+        && master_stress_capable(serv) && serv->total_proc >= serv->maxproc)
+        master_warn_busy(serv);
     if (want == serv->listening)
         return;
     for (i = 0; i < serv->nlisten; i++) {

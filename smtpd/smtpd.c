@@ -23,53 +23,47 @@
  *      bounded (line_length_limit, smtpd_recipient_limit,
  *      message_size_limit), every read has smtpd_timeout. Runs as
  *      mail_owner (optionally chrooted to queue_directory); before that,
- *      pre_init opens the access tables, the connection count file in
- *      data_directory and the TLS certificate and key.
+ *      pre_init opens the access tables and the TLS certificate and key.
+ *      Connection counts and rates per client come from the anvil
+ *      service (private/anvil; smtpd_conn.c); without it, no limits.
  * PARAMETERS
  *      myhostname, smtpd_banner ($myhostname ESMTP $mail_name), mail_name,
  *      message_size_limit (10240000), line_length_limit (2048),
- *      smtpd_recipient_limit (1000), smtpd_timeout (300s), ipc_timeout,
- *      smtpd_hard_error_limit (20), smtpd_client_connection_count_limit
- *      (50), smtpd_forbid_bare_newline (normalize),
+ *      smtpd_recipient_limit (1000), smtpd_timeout (${stress?{10}:{300}}s), ipc_timeout,
+ *      smtpd_hard_error_limit (${stress?{1}:{20}}), smtpd_soft_error_limit
+ *      (10), smtpd_error_sleep_time (1s), smtpd_junk_command_limit
+ *      (${stress?{1}:{100}}), smtpd_per_request_deadline
+ *      (${stress?{yes}:{no}}), smtpd_min_data_rate (500),
+ *      smtpd_client_connection_count_limit (50),
+ *      smtpd_client_connection_rate_limit, smtpd_client_message_rate_limit,
+ *      smtpd_client_recipient_rate_limit,
+ *      smtpd_client_new_tls_session_rate_limit (0: none),
+ *      smtpd_client_event_limit_exceptions ($mynetworks), smtpd_forbid_bare_newline (normalize),
  *      smtpd_forbid_bare_newline_reject_code (550), disable_vrfy_command
  *      (no), smtpd_helo_required (no), strict_rfc821_envelopes (no),
  *      smtputf8_enable (yes), smtpd_tls_security_level (none),
  *      smtpd_tls_cert_file, smtpd_tls_key_file ($smtpd_tls_cert_file),
- *      data_directory, and those smtpd_check reads.
+ *      and those smtpd_check reads.
  */
-#include "buf.h"
-#include "config.h"
 #include "msg.h"
 #include "server.h"
 #include "smtpd.h"
-
-static int smtpd_conn_fd = -1;      /* connection count file, -1: none */
 
 /* smtpd_service - one client (smtpd_peer.c) */
 static void smtpd_service(STREAM *client, const SERVER_CTX *ctx)
 {
     (void) ctx;
-    smtpd_serve(client, smtpd_conn_fd);
+    smtpd_serve(client);
 }
 
-/* smtpd_pre_init - parameters, tables and the shared count file, before
+/* smtpd_pre_init - parameters, tables and the TLS certificate, before
  * the chroot and the privilege drop */
 static void smtpd_pre_init(const SERVER_CTX *ctx)
 {
-    BUF    *path = buf_alloc(200);
-    const char *cp;
-
     smtpd_params_init(ctx->service);
     smtpd_check_init();
     smtpd_tls_init();
-    if (smtpd_params.conn_limit > 0) {
-        buf_sprintf(path, "%s/smtpd-conn.", config_str(P_data_directory));
-        for (cp = smtpd_params.service; *cp; cp++)
-            buf_putc(path, (*cp >= 'a' && *cp <= 'z') || (*cp >= 'A' && *cp <= 'Z')
-                     || (*cp >= '0' && *cp <= '9') || *cp == '.' || *cp == '-' ? *cp : '_');
-        smtpd_conn_fd = smtpd_conn_open(buf_str(path));
-    }
-    buf_free(path);
+    smtpd_conn_init();
 }
 
 int     main(int argc, char **argv)

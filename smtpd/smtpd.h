@@ -7,7 +7,7 @@
  * the pure DATA/BDAT byte reader (smuggling rules);
  * smtpd_cleanup.c talks the cleanup protocol; smtpd_received.c builds the
  * Received: header; smtpd_conn.c counts connections per client address
- * across processes; smtpd_params.c reads main.cf once.
+ * and rates per client through anvil; smtpd_params.c reads main.cf once.
  */
 #ifndef SUREL_SMTPD_H
 #define SUREL_SMTPD_H
@@ -42,7 +42,17 @@ typedef struct SMTPD_PARAMS {
     long    timeout;                /* smtpd_timeout, seconds */
     long    ipc_timeout;            /* cleanup conversation */
     long    hard_error_limit;
+    long    soft_error_limit;       /* errors before each error reply sleeps */
+    long    error_sleep;            /* smtpd_error_sleep_time, seconds */
+    long    junk_limit;             /* smtpd_junk_command_limit */
+    int     per_request_deadline;   /* smtpd_timeout per request, not per read */
+    long    min_data_rate;          /* bytes/s that extend the DATA deadline */
+    int     stress;                 /* the master said -o stress=yes */
     long    conn_limit;             /* smtpd_client_connection_count_limit, 0: none */
+    long    conn_rate_limit;        /* smtpd_client_connection_rate_limit */
+    long    msg_rate_limit;         /* smtpd_client_message_rate_limit */
+    long    rcpt_rate_limit;        /* smtpd_client_recipient_rate_limit */
+    long    ntls_rate_limit;        /* smtpd_client_new_tls_session_rate_limit */
     int     bare_newline;           /* SMTPD_BARE_LF_* */
     int     bare_newline_code;      /* smtpd_forbid_bare_newline_reject_code */
     int     disable_vrfy;
@@ -157,12 +167,12 @@ void    smtpd_printable(const char *text, BUF *out);
 
 /* The client's identity and the per-connection entry (smtpd_peer.c). */
 int     smtpd_peer_addr(int fd, char *addr, size_t len, BUF *why);  /* 0, -1: drop */
-void    smtpd_serve(STREAM *client, int conn_fd);
+void    smtpd_serve(STREAM *client);
 
-/* Connection count per client address across processes (smtpd_conn.c). */
-int     smtpd_conn_open(const char *path);     /* fd, or -1 (limit not enforced) */
-int     smtpd_conn_enter(int fd, const char *addr, long limit, long *count);
-void    smtpd_conn_leave(int fd);
+/* Connection counts and rates per client, through anvil (smtpd_conn.c). */
+void    smtpd_conn_init(void);
+int     smtpd_conn_enter(const char *addr, int *registered, BUF *reply);
+void    smtpd_conn_leave(const char *addr);
 
 /* The session (smtpd_proto.c). */
 typedef struct SMTPD_RCPT {
@@ -184,6 +194,7 @@ typedef struct SMTPD_STATE {
     int     denied;                 /* connect refused: only QUIT works */
     int     quit;                   /* session over */
     long    errors;                 /* error replies so far */
+    long    junk;                   /* NOOP/RSET/VRFY/ETRN/HELO/EHLO so far */
     const char *where;              /* command being read/run, for timeouts */
     TLS_SESS *tls;                  /* after STARTTLS, else NULL */
     TLS_INFO tls_info;              /* what the handshake agreed */
@@ -213,6 +224,17 @@ void    smtpd_state_free(SMTPD_STATE *st);
 void    smtpd_reset(SMTPD_STATE *st);           /* forget the transaction */
 void    smtpd_lost(SMTPD_STATE *st);          /* EOF or timeout while reading */
 void    smtpd_check_ctx(SMTPD_STATE *st, SMTPD_CHECK_CTX *ctx);
+
+/* Rate limits at MAIL, RCPT and STARTTLS (smtpd_conn.c): 0, or -1 with
+ * the reply queued. */
+int     smtpd_rate_mail(SMTPD_STATE *st);
+int     smtpd_rate_rcpt(SMTPD_STATE *st);
+int     smtpd_rate_newtls(SMTPD_STATE *st);
+
+/* Request deadlines (smtpd_proto.c): the next request starts now; DATA
+ * and BDAT content extends it by smtpd_min_data_rate. */
+void    smtpd_deadline_request(SMTPD_STATE *st);
+void    smtpd_deadline_data(SMTPD_STATE *st, int on);
 
 /* Replies and the reject log line (smtpd_reply.c). */
 void    smtpd_reply(SMTPD_STATE *st, const char *fmt, ...)

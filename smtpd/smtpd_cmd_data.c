@@ -173,7 +173,7 @@ static int smtpd_xfer_end(SMTPD_STATE *st, SMTPD_XFER *x)
                          st->rcpt_count == 1 ? st->rcpt[0].addr : NULL);
     smtpd_reply(st, "%s", buf_str(reply));
     if (ret == 0)
-        st->errors = 0;
+        st->errors = st->junk = 0;      /* the limits are on errors without mail */
     buf_free(reason);
     buf_free(reply);
     return ret;
@@ -210,6 +210,7 @@ int     smtpd_cmd_data(SMTPD_STATE *st, const char *args)
         smtpd_xfer_free(x);
         return -1;
     }
+    smtpd_deadline_data(st, 1);
     for (;;) {
         if ((ch = stream_getc(st->client)) < 0) {
             smtpd_lost(st);
@@ -231,6 +232,7 @@ static int smtpd_bdat_skip(SMTPD_STATE *st, long long size)
 {
     char    buf[8192];
 
+    smtpd_deadline_data(st, 1);
     while (size > 0) {
         size_t  n = size > (long long) sizeof(buf) ? sizeof(buf) : (size_t) size;
 
@@ -287,6 +289,7 @@ int     smtpd_cmd_bdat(SMTPD_STATE *st, const char *args)
     }
     x = st->bdat_ctx;
     chunk = size;
+    smtpd_deadline_data(st, 1);
     while (size > 0) {
         size_t  n = size > (long long) sizeof(buf) ? sizeof(buf) : (size_t) size;
         size_t  used;

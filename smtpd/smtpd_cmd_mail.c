@@ -61,6 +61,8 @@ int     smtpd_cmd_mail(SMTPD_STATE *st, const char *args)
     } else if (st->mail.size_given && smtpd_params.message_size_limit > 0
                && st->mail.size > smtpd_params.message_size_limit) {
         smtpd_reply(st, "552 5.3.4 Message size exceeds fixed limit");
+    } else if (smtpd_rate_mail(st) < 0) {
+        /* 450 4.7.1 Error: too much mail from ADDR (smtpd_conn.c) */
     } else {
         buf_set(st->sender, buf_str(addr));
         st->have_mail = 1;
@@ -136,6 +138,8 @@ int     smtpd_cmd_rcpt(SMTPD_STATE *st, const char *args)
         smtpd_reply(st, "%s", buf_str(why));
     } else if (!st->mail.smtputf8 && address_has_8bit(buf_str(addr))) {
         smtpd_reply(st, "553 5.6.7 Must declare SMTPUTF8 to send unicode address");
+    } else if (smtpd_rate_rcpt(st) < 0) {
+        /* 450 4.7.1 Error: too many recipients from ADDR (smtpd_conn.c) */
     } else if (st->rcpt_count >= smtpd_params.recipient_limit) {
         smtpd_reply(st, "452 4.5.3 Error: too many recipients");
     } else {

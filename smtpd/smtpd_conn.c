@@ -1,159 +1,152 @@
-/* smtpd_conn - simultaneous connections per client address, across the
- * smtpd processes of one service (smtpd_client_connection_count_limit).
+/* smtpd_conn - the per-client limits that need a count across processes:
+ * simultaneous connections and connection, message, recipient and new
+ * TLS session rates, kept by the anvil service (anvil/anvil.c, Postfix's
+ * anvil(8) protocol).
  *
- * Postfix asks its anvil server. We keep a small shared file instead and
- * let the kernel do the bookkeeping that matters for robustness: each smtpd
- * process owns one slot of the file and holds an fcntl lock on the slot's
- * first byte for as long as it lives. The slot holds the address of the
- * client it is serving (empty between sessions). Counting means reading
- * the slots whose lock is held by another process; a process that dies
- * (even by SIGKILL) loses its lock at once, so a crashed smtpd never leaves
- * a connection counted. Byte 0 of the file is a guard lock that makes
- * "count, then claim" atomic between processes.
+ * Clients matched by smtpd_client_event_limit_exceptions (default
+ * $mynetworks, as Postfix) are never counted. Nothing is asked while
+ * every limit is 0. When anvil cannot be reached smtpd goes on without
+ * limits and logs a warning (lib/global/anvil_clnt.c), as Postfix does:
+ * the limits protect the service and are no reason to refuse mail.
  *
- * Layout: SLOT_BASE bytes of header (byte 0: guard), then SLOT_SIZE-byte
- * slots, NUL-padded addresses. At most SLOT_MAX slots (far more than
- * any maxproc): without a free slot the limit is not applied (warned).
+ * This replaces the earlier slot file in data_directory (fcntl locks): a
+ * killed smtpd still frees its connection at once, because anvil drops
+ * the connections of a client whose socket closes, and the rates need a
+ * memory across processes and time that a lock file cannot give.
+ *
+ * Replies and log lines are Postfix's:
+ *   421 4.7.0 $myhostname Error: too many connections from ADDR
+ *   warning: Connection concurrency limit exceeded: N from NAME[ADDR] for service SVC
+ *   warning: Connection rate limit exceeded: N from NAME[ADDR] for service SVC
+ *   450 4.7.1 Error: too much mail from ADDR
+ *   warning: Message delivery request rate limit exceeded: N from ... for service SVC
+ *   450 4.7.1 Error: too many recipients from ADDR
+ *   warning: Recipient address rate limit exceeded: N from ... for service SVC
+ *   421 4.7.0 $myhostname Error: too many new TLS sessions from ADDR
+ *   warning: New TLS session rate limit exceeded: N from ... for service SVC
  */
-#include <errno.h>
-#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "anvil_clnt.h"
+#include "config.h"
+#include "mail_proto.h"
+#include "match_list.h"
 #include "msg.h"
 #include "smtpd.h"
 
-#define SLOT_BASE   64
-#define SLOT_SIZE   64
-#define SLOT_MAX    4096
+static ANVIL_CLNT *smtpd_anvil;            /* NULL: no limit is on */
+static MATCH_LIST *smtpd_limit_exceptions;
 
-static long smtpd_conn_slot = -1;   /* this process's slot, -1: none yet */
-
-/* smtpd_conn_lock - fcntl lock or unlock one byte; wait when asked */
-static int smtpd_conn_lock(int fd, off_t off, short type, int wait)
+/* smtpd_conn_init - the exception list and the anvil handle (pre_init) */
+void    smtpd_conn_init(void)
 {
-    struct flock fl;
+    BUF    *why = buf_alloc(100);
 
-    memset(&fl, 0, sizeof(fl));
-    fl.l_type = type;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = off;
-    fl.l_len = 1;
-    while (fcntl(fd, wait ? F_SETLKW : F_SETLK, &fl) < 0) {
-        if (errno != EINTR)
-            return -1;
+    if (smtpd_params.conn_limit <= 0 && smtpd_params.conn_rate_limit <= 0
+        && smtpd_params.msg_rate_limit <= 0 && smtpd_params.rcpt_rate_limit <= 0
+        && smtpd_params.ntls_rate_limit <= 0) {
+        buf_free(why);
+        return;
     }
-    return 0;
+    smtpd_limit_exceptions = host_list_init("smtpd_client_event_limit_exceptions",
+                                            config_str(P_smtpd_client_event_limit_exceptions),
+                                            MATCH_FLAG_PARENT, why);
+    if (smtpd_limit_exceptions == NULL)
+        msg_fatal("%s", buf_str(why));
+    buf_free(why);
+    smtpd_anvil = anvil_clnt_create("private/" MAIL_SERVICE_ANVIL, ANVIL_IPC_TIMEOUT);
 }
 
-/* smtpd_conn_held - another live process holds this slot */
-static int smtpd_conn_held(int fd, long slot)
+/* smtpd_conn_exempt - 1 when addr is not counted. A table that cannot be
+ * read right now exempts too: we fail open, as with anvil down. */
+static int smtpd_conn_exempt(const char *addr)
 {
-    struct flock fl;
+    return smtpd_anvil == NULL
+        || host_list_match(smtpd_limit_exceptions, NULL, addr) != MATCH_NO;
+}
 
-    memset(&fl, 0, sizeof(fl));
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = SLOT_BASE + slot * SLOT_SIZE;
-    fl.l_len = 1;
-    if (fcntl(fd, F_GETLK, &fl) < 0)
+/* smtpd_conn_enter - a new connection: 0 admitted (registered with anvil
+ * when counted; smtpd_conn_leave undoes it), -1 refused with the 421 text
+ * in reply */
+int     smtpd_conn_enter(const char *addr, int *registered, BUF *reply)
+{
+    int     count;
+    int     rate;
+
+    *registered = 0;
+    if (smtpd_conn_exempt(addr)
+        || (smtpd_params.conn_limit <= 0 && smtpd_params.conn_rate_limit <= 0))
         return 0;
-    return fl.l_type != F_UNLCK;
-}
-
-/* smtpd_conn_open - the shared file (O_NOFOLLOW); -1 when unusable */
-int     smtpd_conn_open(const char *path)
-{
-    int     fd;
-    struct stat st;
-
-    if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
-        msg_warn("open %s: %m; smtpd_client_connection_count_limit not enforced", path);
-        return -1;
+    if (anvil_clnt_connect(smtpd_anvil, smtpd_params.service, addr, &count, &rate)
+        != ANVIL_STAT_OK)
+        return 0;
+    *registered = 1;
+    if (smtpd_params.conn_limit > 0 && count > smtpd_params.conn_limit) {
+        msg_warn("Connection concurrency limit exceeded: %d from unknown[%s] for service %s",
+                 count, addr, smtpd_params.service);
+    } else if (smtpd_params.conn_rate_limit > 0 && rate > smtpd_params.conn_rate_limit) {
+        msg_warn("Connection rate limit exceeded: %d from unknown[%s] for service %s",
+                 rate, addr, smtpd_params.service);
+    } else {
+        return 0;
     }
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
-        msg_warn("%s: not a regular file with one link; "
-                 "smtpd_client_connection_count_limit not enforced", path);
-        (void) close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-/* smtpd_conn_write - put addr (or "") into our slot */
-static int smtpd_conn_write(int fd, const char *addr)
-{
-    char    slot[SLOT_SIZE];
-
-    memset(slot, 0, sizeof(slot));
-    strncpy(slot, addr, sizeof(slot) - 1);
-    return pwrite(fd, slot, sizeof(slot), SLOT_BASE + smtpd_conn_slot * SLOT_SIZE)
-        == (ssize_t) sizeof(slot) ? 0 : -1;
-}
-
-/* smtpd_conn_claim - find a slot no live process holds and lock it */
-static int smtpd_conn_claim(int fd)
-{
-    long    i;
-
-    for (i = 0; i < SLOT_MAX; i++) {
-        if (smtpd_conn_lock(fd, SLOT_BASE + i * SLOT_SIZE, F_WRLCK, 0) == 0) {
-            smtpd_conn_slot = i;
-            return 0;
-        }
-    }
+    buf_sprintf(reply, "421 4.7.0 %s Error: too many connections from %s",
+                smtpd_params.myhostname, addr);
     return -1;
 }
 
-/* smtpd_conn_enter - count addr's connections (this one included) into
- * *count; 0: registered, -1: over the limit (not registered). With no
- * usable file, 0 and *count 0: fail open, the limit is a safeguard. */
-int     smtpd_conn_enter(int fd, const char *addr, long limit, long *count)
+/* smtpd_conn_leave - the connection registered by smtpd_conn_enter is over */
+void    smtpd_conn_leave(const char *addr)
 {
-    struct stat st;
-    char    slot[SLOT_SIZE];
-    long    nslots;
-    long    i;
-    int     ret = 0;
-
-    *count = 0;
-    if (fd < 0 || smtpd_conn_lock(fd, 0, F_WRLCK, 1) < 0)
-        return 0;
-    if (smtpd_conn_slot < 0 && smtpd_conn_claim(fd) < 0) {
-        msg_warn("connection count file full; limit not enforced");
-        (void) smtpd_conn_lock(fd, 0, F_UNLCK, 0);
-        return 0;
-    }
-    nslots = (fstat(fd, &st) == 0 && st.st_size > SLOT_BASE)
-        ? (long) ((st.st_size - SLOT_BASE + SLOT_SIZE - 1) / SLOT_SIZE) : 0;
-    if (nslots > SLOT_MAX)
-        nslots = SLOT_MAX;
-    *count = 1;
-    for (i = 0; i < nslots; i++) {
-        if (i == smtpd_conn_slot || !smtpd_conn_held(fd, i))
-            continue;
-        if (pread(fd, slot, sizeof(slot), SLOT_BASE + i * SLOT_SIZE) != (ssize_t) sizeof(slot))
-            continue;
-        slot[sizeof(slot) - 1] = 0;
-        if (strcmp(slot, addr) == 0)
-            *count += 1;
-    }
-    if (limit > 0 && *count > limit)
-        ret = -1;
-    else if (smtpd_conn_write(fd, addr) < 0)
-        msg_warn("write connection count file: %m");
-    (void) smtpd_conn_lock(fd, 0, F_UNLCK, 0);
-    return ret;
+    (void) anvil_clnt_disconnect(smtpd_anvil, smtpd_params.service, addr);
 }
 
-/* smtpd_conn_leave - the session is over: empty our slot */
-void    smtpd_conn_leave(int fd)
+/* smtpd_rate - one event against its limit: 1 over the limit (logged) */
+static int smtpd_rate(SMTPD_STATE *st, long limit,
+                      int (*fn)(ANVIL_CLNT *, const char *, const char *, int *),
+                      const char *what)
 {
-    if (fd < 0 || smtpd_conn_slot < 0)
-        return;
-    if (smtpd_conn_lock(fd, 0, F_WRLCK, 1) < 0)
-        return;
-    (void) smtpd_conn_write(fd, "");
-    (void) smtpd_conn_lock(fd, 0, F_UNLCK, 0);
+    int     rate;
+
+    if (limit <= 0 || smtpd_conn_exempt(st->addr)
+        || fn(smtpd_anvil, smtpd_params.service, st->addr, &rate) != ANVIL_STAT_OK
+        || rate <= limit)
+        return 0;
+    msg_warn("%s rate limit exceeded: %d from %s for service %s",
+             what, rate, st->namaddr, smtpd_params.service);
+    return 1;
+}
+
+/* smtpd_rate_mail - MAIL: 0, or -1 with the 450 reply queued */
+int     smtpd_rate_mail(SMTPD_STATE *st)
+{
+    if (!smtpd_rate(st, smtpd_params.msg_rate_limit, anvil_clnt_message,
+                    "Message delivery request"))
+        return 0;
+    smtpd_reply(st, "450 4.7.1 Error: too much mail from %s", st->addr);
+    return -1;
+}
+
+/* smtpd_rate_rcpt - RCPT: 0, or -1 with the 450 reply queued */
+int     smtpd_rate_rcpt(SMTPD_STATE *st)
+{
+    if (!smtpd_rate(st, smtpd_params.rcpt_rate_limit, anvil_clnt_recipient,
+                    "Recipient address"))
+        return 0;
+    smtpd_reply(st, "450 4.7.1 Error: too many recipients from %s", st->addr);
+    return -1;
+}
+
+/* smtpd_rate_newtls - STARTTLS: 0, or -1 with the 421 queued and the
+ * session ended. We keep no TLS session cache, so every handshake is a
+ * new session and counts. */
+int     smtpd_rate_newtls(SMTPD_STATE *st)
+{
+    if (!smtpd_rate(st, smtpd_params.ntls_rate_limit, anvil_clnt_newtls, "New TLS session"))
+        return 0;
+    smtpd_reply(st, "421 4.7.0 %s Error: too many new TLS sessions from %s",
+                smtpd_params.myhostname, st->addr);
+    st->quit = 1;
+    return -1;
 }

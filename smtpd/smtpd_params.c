@@ -54,6 +54,22 @@ static int smtpd_params_bare_newline(const char *value)
     return SMTPD_BARE_LF_NORMALIZE;
 }
 
+/* smtpd_params_stress - $stress: "yes" when the master started us while
+ * the service was at its process limit (-o stress=yes, master_spawn.c).
+ * It is no main.cf parameter, only a name the stress-dependent defaults
+ * (${stress?{x}:{y}}) expand. */
+static int smtpd_params_stress(void)
+{
+    BUF    *out = buf_alloc(16);
+    BUF    *why = buf_alloc(16);
+    int     yes;
+
+    yes = config_expand("$stress", out, why) == 0 && strcasecmp(buf_str(out), "yes") == 0;
+    buf_free(out);
+    buf_free(why);
+    return yes;
+}
+
 /* smtpd_params_init - read the parameters from the loaded configuration */
 void    smtpd_params_init(const char *service)
 {
@@ -68,7 +84,17 @@ void    smtpd_params_init(const char *service)
     smtpd_params.timeout = config_time(P_smtpd_timeout);
     smtpd_params.ipc_timeout = config_time(P_ipc_timeout);
     smtpd_params.hard_error_limit = config_int(P_smtpd_hard_error_limit);
+    smtpd_params.soft_error_limit = config_int(P_smtpd_soft_error_limit);
+    smtpd_params.error_sleep = config_time(P_smtpd_error_sleep_time);
+    smtpd_params.junk_limit = config_int(P_smtpd_junk_command_limit);
+    smtpd_params.per_request_deadline = config_bool(P_smtpd_per_request_deadline);
+    smtpd_params.min_data_rate = config_int(P_smtpd_min_data_rate);
+    smtpd_params.stress = smtpd_params_stress();
     smtpd_params.conn_limit = config_int(P_smtpd_client_connection_count_limit);
+    smtpd_params.conn_rate_limit = config_int(P_smtpd_client_connection_rate_limit);
+    smtpd_params.msg_rate_limit = config_int(P_smtpd_client_message_rate_limit);
+    smtpd_params.rcpt_rate_limit = config_int(P_smtpd_client_recipient_rate_limit);
+    smtpd_params.ntls_rate_limit = config_int(P_smtpd_client_new_tls_session_rate_limit);
     smtpd_params.bare_newline =
         smtpd_params_bare_newline(config_str(P_smtpd_forbid_bare_newline));
     smtpd_params.bare_newline_code = (int) config_int(P_smtpd_forbid_bare_newline_reject_code);

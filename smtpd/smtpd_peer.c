@@ -10,7 +10,8 @@
  * without a greeting.
  *
  * A UNIX-domain peer (a local test client; Postfix's "not inet" case) is
- * 127.0.0.1.
+ * 127.0.0.1. A client over its connection count or rate limit hears
+ * Postfix's 421 instead of the greeting (smtpd_proto.c, smtpd_conn.c).
  */
 #include <stdio.h>
 #include <errno.h>
@@ -61,13 +62,12 @@ int     smtpd_peer_addr(int fd, char *addr, size_t len, BUF *why)
     return 0;
 }
 
-/* smtpd_serve - one client: identify it, apply the connection count
- * limit (conn_fd, -1: none), run the session */
-void    smtpd_serve(STREAM *client, int conn_fd)
+/* smtpd_serve - one client: identify it, run the session (which applies
+ * the connection count and rate limits first, smtpd_conn.c) */
+void    smtpd_serve(STREAM *client)
 {
     char    addr[64];
     BUF    *why = buf_alloc(100);
-    long    count;
 
     if (smtpd_peer_addr(stream_fd(client), addr, sizeof(addr), why) < 0) {
         msg_warn("%s -- dropping this connection", buf_str(why));
@@ -75,15 +75,5 @@ void    smtpd_serve(STREAM *client, int conn_fd)
         return;
     }
     buf_free(why);
-    if (smtpd_conn_enter(conn_fd, addr, smtpd_params.conn_limit, &count) < 0) {
-        msg_warn("Connection concurrency limit exceeded: %ld from unknown[%s] for service %s",
-                 count, addr, smtpd_params.service);
-        stream_set_timeout(client, 10);
-        (void) stream_printf(client, "421 4.7.0 %s Error: too many connections from %s\r\n",
-                             smtpd_params.myhostname, addr);
-        (void) stream_flush(client);
-        return;
-    }
     smtpd_session(client, addr);
-    smtpd_conn_leave(conn_fd);
 }

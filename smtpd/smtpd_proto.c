@@ -10,7 +10,19 @@
  *
  * Errors: every 4xx/5xx reply counts; smtpd_hard_error_limit of them ends
  * the session with 421 4.7.0 (a queued message resets the count, as in
- * Postfix: the limit is on errors "without delivering mail").
+ * Postfix: the limit is on errors "without delivering mail"). Once
+ * smtpd_soft_error_limit errors were made every reply waits
+ * smtpd_error_sleep_time (smtpd_reply.c). HELO, EHLO, RSET, NOOP, VRFY and ETRN are "junk"
+ * commands: once more than smtpd_junk_command_limit of them were seen,
+ * each one counts as an error too (Postfix's rule; a queued message
+ * resets this count as well).
+ *
+ * Timeouts: smtpd_timeout bounds each read and write; with
+ * smtpd_per_request_deadline it bounds a whole request instead (the
+ * command line, or DATA/BDAT content, and its reply), so a client that
+ * trickles one byte before each timeout cannot hold the session. DATA
+ * and BDAT content moves that deadline 1/smtpd_min_data_rate s later
+ * per byte, never beyond smtpd_timeout from now (Postfix >= 3.7).
  */
 #include <stdio.h>
 #include <string.h>
@@ -20,28 +32,30 @@
 #include "msg.h"
 #include "smtpd.h"
 
-/* The verbs. fn NULL: known but not implemented here (502). */
+/* The verbs. fn NULL: known but not implemented here (502). junk: counts
+ * towards smtpd_junk_command_limit (Postfix's SMTPD_CMD_FLAG_LIMIT). */
 static const struct smtpd_verb {
     const char *name;
     SMTPD_VERB_FN fn;
+    int     junk;
 } smtpd_verbs[] = {
-    {"HELO", smtpd_cmd_helo},
-    {"EHLO", smtpd_cmd_ehlo},
-    {"STARTTLS", smtpd_cmd_starttls},
-    {"AUTH", NULL},
-    {"MAIL", smtpd_cmd_mail},
-    {"RCPT", smtpd_cmd_rcpt},
-    {"BDAT", smtpd_cmd_bdat},
-    {"DATA", smtpd_cmd_data},
-    {"RSET", smtpd_cmd_rset},
-    {"NOOP", smtpd_cmd_noop},
-    {"VRFY", smtpd_cmd_vrfy},
-    {"EXPN", NULL},
-    {"ETRN", NULL},
-    {"TURN", NULL},
-    {"ATRN", NULL},
-    {"HELP", smtpd_cmd_help},
-    {"QUIT", smtpd_cmd_quit},
+    {"HELO", smtpd_cmd_helo, 1},
+    {"EHLO", smtpd_cmd_ehlo, 1},
+    {"STARTTLS", smtpd_cmd_starttls, 0},
+    {"AUTH", NULL, 0},
+    {"MAIL", smtpd_cmd_mail, 0},
+    {"RCPT", smtpd_cmd_rcpt, 0},
+    {"BDAT", smtpd_cmd_bdat, 0},
+    {"DATA", smtpd_cmd_data, 0},
+    {"RSET", smtpd_cmd_rset, 1},
+    {"NOOP", smtpd_cmd_noop, 1},
+    {"VRFY", smtpd_cmd_vrfy, 1},
+    {"EXPN", NULL, 0},
+    {"ETRN", NULL, 1},
+    {"TURN", NULL, 0},
+    {"ATRN", NULL, 0},
+    {"HELP", smtpd_cmd_help, 0},
+    {"QUIT", smtpd_cmd_quit, 0},
 };
 
 #define SMTPD_NVERBS (sizeof(smtpd_verbs) / sizeof(smtpd_verbs[0]))
@@ -145,6 +159,9 @@ static void smtpd_log_disconnect(SMTPD_STATE *st)
 /* smtpd_lost - the client went away or timed out while we read */
 void    smtpd_lost(SMTPD_STATE *st)
 {
+    /* The goodbye gets the per-write timeout, not a deadline already past. */
+    stream_set_deadline(st->client, 0);
+    stream_set_data_rate(st->client, 0, 0);
     if (stream_timed_out(st->client)) {
         msg_info("timeout after %s from %s", st->where, st->namaddr);
         /* The read timed out, the connection is still good for writing:
@@ -160,6 +177,25 @@ void    smtpd_lost(SMTPD_STATE *st)
     st->quit = 1;
 }
 
+/* smtpd_deadline_request - a new request starts: with
+ * smtpd_per_request_deadline, reading it and sending its reply may wait
+ * smtpd_timeout in all (our own work in between does not count: a slow
+ * cleanup or the tarpit's sleep never costs the client its reply) */
+void    smtpd_deadline_request(SMTPD_STATE *st)
+{
+    stream_set_data_rate(st->client, 0, 0);
+    if (smtpd_params.per_request_deadline)
+        stream_set_deadline(st->client, smtpd_params.timeout * 1000);
+}
+
+/* smtpd_deadline_data - DATA/BDAT content: each byte buys 1/min_data_rate s */
+void    smtpd_deadline_data(SMTPD_STATE *st, int on)
+{
+    if (smtpd_params.per_request_deadline)
+        stream_set_data_rate(st->client, on ? (int) smtpd_params.min_data_rate : 0,
+                             (int) smtpd_params.timeout);
+}
+
 /* smtpd_read_command - the next command line without its line end into
  * st->line; 0, 1 when the line was refused here (reply sent), -1 at EOF */
 static int smtpd_read_command(SMTPD_STATE *st)
@@ -172,6 +208,7 @@ static int smtpd_read_command(SMTPD_STATE *st)
         st->quit = 1;
         return -1;
     }
+    smtpd_deadline_request(st);
     r = stream_get_line(st->client, st->line, limit);
     if (r == STREAM_LINE_PARTIAL) {
         /* Read the rest of the over-long line and drop it, in bounded pieces. */
@@ -230,6 +267,9 @@ static void smtpd_dispatch(SMTPD_STATE *st)
     }
     buf_free(verb);
     st->where = smtpd_verbs[i].name;
+    /* Postfix: if (state->junk_cmds++ > var_smtpd_junk_cmd_limit) error. */
+    if (smtpd_verbs[i].junk && st->junk++ > smtpd_params.junk_limit)
+        st->errors++;
     if (st->denied && smtpd_verbs[i].fn != smtpd_cmd_quit) {
         smtpd_reply(st, "503 5.7.0 Error: access denied for %s", st->namaddr);
         ok = 0;
@@ -271,12 +311,21 @@ static void smtpd_greet(SMTPD_STATE *st)
 void    smtpd_session(STREAM *client, const char *addr)
 {
     SMTPD_STATE st;
+    int     registered;
     int     r;
 
     smtpd_state_init(&st, client, addr);
     stream_set_timeout(client, (int) smtpd_params.timeout);
+    smtpd_deadline_request(&st);            /* the greeting is a reply too */
     msg_info("connect from %s", st.namaddr);
-    smtpd_greet(&st);
+    /* Over a connection count or rate limit: Postfix's 421 instead of
+     * the greeting, between the usual connect and disconnect lines. */
+    if (smtpd_conn_enter(addr, &registered, st.reply) < 0) {
+        smtpd_reply(&st, "%s", buf_str(st.reply));
+        st.quit = 1;
+    } else {
+        smtpd_greet(&st);
+    }
     while (!st.quit) {
         if ((r = smtpd_read_command(&st)) < 0)
             break;
@@ -295,5 +344,7 @@ void    smtpd_session(STREAM *client, const char *addr)
     }
     smtpd_reset(&st);
     smtpd_log_disconnect(&st);
+    if (registered)
+        smtpd_conn_leave(addr);
     smtpd_state_free(&st);
 }

@@ -4,10 +4,12 @@
  * the socket: smtpd_proto.c decides when the buffer goes out (PIPELINING)
  * and, after STARTTLS, the stream's I/O is TLS, so every byte we send
  * passes here or through smtpd_flush. Every final 4xx/5xx line counts
- * towards smtpd_hard_error_limit. smtpd_log_reject writes Postfix's
+ * towards smtpd_hard_error_limit; once smtpd_soft_error_limit errors were
+ * made, every reply is delayed by smtpd_error_sleep_time (Postfix's tarpit). smtpd_log_reject writes Postfix's
  * "NOQUEUE: reject: ..." line that log tools look for.
  */
 #include <stdarg.h>
+#include <unistd.h>
 
 #include "msg.h"
 #include "smtpd.h"
@@ -18,6 +20,7 @@ void    smtpd_reply(SMTPD_STATE *st, const char *fmt, ...)
 {
     static BUF *out;                /* not st->reply: callers format from it */
     va_list ap;
+    int     final;
 
     if (out == NULL)
         out = buf_alloc(256);
@@ -25,8 +28,16 @@ void    smtpd_reply(SMTPD_STATE *st, const char *fmt, ...)
     va_start(ap, fmt);
     buf_vprintf(out, fmt, ap);
     va_end(ap);
-    if (buf_len(out) >= 4 && (buf_str(out)[0] == '4' || buf_str(out)[0] == '5')
-        && buf_str(out)[3] == ' ')
+    final = buf_len(out) < 4 || buf_str(out)[3] != '-';
+    /* Postfix's tarpit ("sleep-on-anything"): once the client has made
+     * smtpd_soft_error_limit errors, every reply waits
+     * smtpd_error_sleep_time, with what is queued sent first. Once per
+     * reply: a multi-line reply waits before its last line only. */
+    if (final && st->errors >= smtpd_params.soft_error_limit && smtpd_params.error_sleep > 0) {
+        (void) smtpd_flush(st);
+        sleep((unsigned) smtpd_params.error_sleep);
+    }
+    if (final && buf_len(out) >= 4 && (buf_str(out)[0] == '4' || buf_str(out)[0] == '5'))
         st->errors++;
     if (msg_verbose)
         msg_debug("> %s: %s", st->namaddr, buf_str(out));

@@ -78,6 +78,8 @@ int     smtpd_cmd_starttls(SMTPD_STATE *st, const char *args)
             smtpd_reply(st, "454 4.7.0 TLS not available due to local problem");
         return -1;
     }
+    if (smtpd_rate_newtls(st) < 0)
+        return -1;
     smtpd_reply(st, "220 2.0.0 Ready to start TLS");
     if (smtpd_flush(st) < 0) {
         st->quit = 1;

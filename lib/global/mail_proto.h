@@ -14,6 +14,7 @@
 #define MAIL_SERVICE_BOUNCE     "bounce"
 #define MAIL_SERVICE_LOCAL      "local"
 #define MAIL_SERVICE_SHOWQ      "showq"     /* public/showq: the queue listing */
+#define MAIL_SERVICE_ANVIL      "anvil"     /* private/anvil: connection and rate counts */
 
 /* Attribute names. */
 #define MAIL_ATTR_PROTO         "protocol"
@@ -46,6 +47,36 @@
 #define MAIL_ATTR_ENCODING      "encoding"          /* 7bit, 8bitmime */
 #define MAIL_ATTR_SMTPUTF8      "smtputf8"
 #define MAIL_ATTR_FORMAT        "format"
+
+/*
+ * The anvil protocol (smtpd -> private/anvil; Postfix's anvil(8)). One
+ * long-lived connection per client process; requests and replies:
+ *   {request=connect, ident="service:addr"}   -> {status, count, rate}
+ *   {request=disconnect, ident}               -> {status}
+ *   {request=message|recipient|newtls|auth, ident} -> {status, rate}
+ *   {request=lookup, ident} -> {status, count, rate, message rate,
+ *                               recipient rate, newtls rate, auth rate}
+ * count: simultaneous connections of ident (this one included); a rate
+ * counts events in the current anvil_rate_time_unit window. A client that
+ * closes its connection (or dies) has its connections disconnected.
+ * status: ANVIL_STAT_OK, ANVIL_STAT_FAIL (bad request, table full).
+ */
+#define ANVIL_REQ_CONNECT       "connect"
+#define ANVIL_REQ_DISCONNECT    "disconnect"
+#define ANVIL_REQ_MESSAGE       "message"
+#define ANVIL_REQ_RECIPIENT     "recipient"
+#define ANVIL_REQ_NEWTLS        "newtls"
+#define ANVIL_REQ_AUTH          "auth"
+#define ANVIL_REQ_LOOKUP        "lookup"
+#define ANVIL_ATTR_IDENT        "ident"
+#define ANVIL_ATTR_COUNT        "count"
+#define ANVIL_ATTR_RATE         "rate"
+#define ANVIL_ATTR_MAIL         "mail"
+#define ANVIL_ATTR_RCPT         "rcpt"
+#define ANVIL_ATTR_NTLS         "newtls"
+#define ANVIL_ATTR_AUTH         "auth"
+#define ANVIL_STAT_OK           0
+#define ANVIL_STAT_FAIL         (-1)
 
 /*
  * The showq protocol (surel queue list -> public/showq).

@@ -44,6 +44,10 @@ struct STREAM {
     int     fd;                     /* descriptor, -1 for memory streams */
     int     flags;                  /* STREAM_FLAG_* */
     int     timeout;                /* seconds per wait; <=0: none */
+    int     deadline;               /* 1: the waits share a budget */
+    long long left;                 /* that budget: ms of waiting left */
+    int     data_rate;              /* bytes/s that extend the budget; 0: none */
+    long long rate_cap;             /* the budget never exceeds this (ms) */
     int     kind;                   /* STREAM_KIND_* (plain write only) */
     STREAM_READ_FN rd;              /* replacement read, or NULL */
     STREAM_WRITE_FN wr;             /* replacement write, or NULL */
@@ -66,10 +70,10 @@ static long long stream_clock_ms(void)
     return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* stream_wait - poll for `events` up to `timeout` s (<=0: forever); 0 or -1 */
-static int stream_wait(int fd, short events, int timeout)
+/* stream_wait - poll for `events` up to `timeout` ms (<=0: forever); 0 or -1 */
+static int stream_wait(int fd, short events, long long timeout)
 {
-    long long deadline = stream_clock_ms() + (long long) timeout * 1000;
+    long long deadline = stream_clock_ms() + timeout;
     struct pollfd pfd;
     long long left;
     int     n;
@@ -93,8 +97,8 @@ static int stream_wait(int fd, short events, int timeout)
     }
 }
 
-/* stream_fd_read - plain read: wait for input, then read what is there */
-static ssize_t stream_fd_read(int fd, void *buf, size_t len, int timeout)
+/* stream_fd_read - plain read: wait for input (timeout ms), then read what is there */
+static ssize_t stream_fd_read(int fd, void *buf, size_t len, long long timeout)
 {
     int     must_wait = timeout > 0;
     ssize_t n;
@@ -128,20 +132,20 @@ static int stream_fd_kind(int fd)
 }
 
 /* stream_fd_write - plain write: wait for room, then write what fits */
-static ssize_t stream_fd_write(STREAM *s, const void *buf, size_t len)
+static ssize_t stream_fd_write(STREAM *s, const void *buf, size_t len, long long timeout)
 {
-    int     must_wait = s->timeout > 0;
+    int     must_wait = timeout > 0;
     ssize_t n;
 
     if (s->kind == STREAM_KIND_UNKNOWN)
         s->kind = stream_fd_kind(s->fd);
     for (;;) {
-        if (must_wait && stream_wait(s->fd, POLLOUT, s->timeout) < 0)
+        if (must_wait && stream_wait(s->fd, POLLOUT, timeout) < 0)
             return -1;
         if (s->kind == STREAM_KIND_SOCKET) {
             n = send(s->fd, buf, len,
-                     MSG_NOSIGNAL | (s->timeout > 0 ? MSG_DONTWAIT : 0));
-        } else if (s->kind == STREAM_KIND_PIPE && s->timeout > 0) {
+                     MSG_NOSIGNAL | (timeout > 0 ? MSG_DONTWAIT : 0));
+        } else if (s->kind == STREAM_KIND_PIPE && timeout > 0) {
             n = write(s->fd, buf, len > PIPE_BUF ? PIPE_BUF : len);
         } else {
             n = write(s->fd, buf, len);
@@ -230,6 +234,69 @@ void stream_set_timeout(STREAM *s, int seconds)
     s->timeout = seconds;
 }
 
+void stream_set_deadline(STREAM *s, long long budget_ms)
+{
+    s->deadline = budget_ms > 0;
+    s->left = budget_ms > 0 ? budget_ms : 0;
+}
+
+long long stream_deadline_left(const STREAM *s)
+{
+    return s->deadline ? s->left : -1;
+}
+
+void stream_set_data_rate(STREAM *s, int bytes_per_second, int cap_seconds)
+{
+    s->data_rate = bytes_per_second;
+    s->rate_cap = (long long) cap_seconds * 1000;
+}
+
+/* stream_budget - ms the next wait may take: -1 no limit, 0 the deadline
+ * budget is spent, else the smaller of the per-call timeout and it */
+static long long stream_budget(const STREAM *s)
+{
+    long long budget = s->timeout > 0 ? (long long) s->timeout * 1000 : -1;
+
+    if (s->deadline) {
+        if (s->left <= 0)
+            return 0;
+        if (budget < 0 || s->left < budget)
+            budget = s->left;
+    }
+    return budget;
+}
+
+/* stream_spent - an I/O call that began at `start` is over: its time
+ * comes off the deadline budget (only time spent in I/O counts, as in
+ * Postfix: not the time the program works between calls) */
+static void stream_spent(STREAM *s, long long start)
+{
+    if (s->deadline)
+        s->left -= stream_clock_ms() - start;
+}
+
+/* stream_budget_seconds - the budget for a replacement read/write (TLS),
+ * which takes whole seconds: rounded up, so never 0 while time is left */
+static int stream_budget_seconds(long long budget)
+{
+    if (budget < 0)
+        return 0;                   /* no limit */
+    if (budget / 1000 >= INT_MAX)
+        return INT_MAX;
+    return (int) ((budget + 999) / 1000);
+}
+
+/* stream_rate_credit - n bytes arrived: n/rate more seconds of budget,
+ * never more than the cap (Postfix's smtpd_min_data_rate rule) */
+static void stream_rate_credit(STREAM *s, size_t n)
+{
+    if (!s->deadline || s->data_rate <= 0)
+        return;
+    s->left += (long long) n * 1000 / s->data_rate;
+    if (s->left > s->rate_cap)
+        s->left = s->rate_cap;
+}
+
 void stream_set_io(STREAM *s, STREAM_READ_FN rd, STREAM_WRITE_FN wr, void *ctx)
 {
     s->rd = rd;
@@ -248,6 +315,8 @@ static void stream_set_error(STREAM *s)
 /* stream_fill - refill an empty read buffer: >0 bytes, 0 at EOF, -1 error */
 static int stream_fill(STREAM *s)
 {
+    long long start;
+    long long budget;
     ssize_t n;
 
     if (s->flags & STREAM_FLAG_ERR)
@@ -258,10 +327,16 @@ static int stream_fill(STREAM *s)
         s->flags |= STREAM_FLAG_EOF;
         return 0;
     }
-    if (s->rd)
-        n = s->rd(s->ctx, s->fd, s->rbuf, STREAM_BUFSIZE, s->timeout);
-    else
-        n = stream_fd_read(s->fd, s->rbuf, STREAM_BUFSIZE, s->timeout);
+    start = stream_clock_ms();
+    if ((budget = stream_budget(s)) == 0) {
+        errno = ETIMEDOUT;
+        n = -1;
+    } else if (s->rd) {
+        n = s->rd(s->ctx, s->fd, s->rbuf, STREAM_BUFSIZE, stream_budget_seconds(budget));
+    } else {
+        n = stream_fd_read(s->fd, s->rbuf, STREAM_BUFSIZE, budget);
+    }
+    stream_spent(s, start);
     if (n < 0) {
         stream_set_error(s);
         return -1;
@@ -272,6 +347,7 @@ static int stream_fill(STREAM *s)
     }
     if ((size_t) n > STREAM_BUFSIZE)
         msg_panic("stream: read function returned %zd > %d", n, STREAM_BUFSIZE);
+    stream_rate_credit(s, (size_t) n);
     s->rpos = 0;
     s->rlen = (size_t) n;
     return 1;
@@ -372,13 +448,21 @@ void stream_discard_input(STREAM *s)
 /* stream_write_out - move bytes to the peer, looping over partial writes */
 static int stream_write_out(STREAM *s, const unsigned char *data, size_t len)
 {
+    long long start;
+    long long budget;
     ssize_t n;
 
     while (len > 0) {
-        if (s->wr)
-            n = s->wr(s->ctx, s->fd, data, len, s->timeout);
-        else
-            n = stream_fd_write(s, data, len);
+        start = stream_clock_ms();
+        if ((budget = stream_budget(s)) == 0) {
+            errno = ETIMEDOUT;
+            n = -1;
+        } else if (s->wr) {
+            n = s->wr(s->ctx, s->fd, data, len, stream_budget_seconds(budget));
+        } else {
+            n = stream_fd_write(s, data, len, budget);
+        }
+        stream_spent(s, start);
         if (n == 0) {
             errno = EIO;            /* no progress: don't spin */
             n = -1;

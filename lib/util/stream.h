@@ -11,6 +11,11 @@
  * Timeouts bound each wait for the peer (Postfix's vstream semantics): a
  * read or write that cannot move a byte within the timeout fails, sets the
  * timed-out flag and returns STREAM_ERROR / -1. Line limits bound the total.
+ * An optional deadline (stream_set_deadline) bounds the sum of the waits,
+ * as Postfix's smtp_stream deadlines do: a peer that trickles one byte
+ * before each timeout still runs out (smtpd_per_request_deadline). A
+ * replacement I/O function is then given the time left, rounded up to
+ * whole seconds.
  * Errors, timeouts and EOF are sticky: once set, reads (errors: and writes)
  * fail at once without touching the descriptor.
  * Writes to a socket use send(MSG_NOSIGNAL), so a vanished peer is EPIPE,
@@ -49,6 +54,17 @@ int     stream_close(STREAM *s);            /* closes fd; 0, or -1 after any err
 void    stream_release(STREAM *s);          /* frees, leaves fd open */
 int     stream_fd(const STREAM *s);
 void    stream_set_timeout(STREAM *s, int seconds);   /* <=0: no timeout */
+/* A deadline on top of the per-call timeout (Postfix's per-request
+ * deadline): from now on the reads and writes may wait budget_ms in all
+ * (<=0: no deadline); once that is spent every read and write fails as
+ * timed out. Only time spent waiting in I/O counts, not the caller's work
+ * between calls. With a data rate, each read of n bytes adds n/rate
+ * seconds to the budget, which never exceeds cap_seconds
+ * (smtpd_min_data_rate); rate 0: off. stream_deadline_left: ms left, -1
+ * without a deadline. */
+void    stream_set_deadline(STREAM *s, long long budget_ms);
+long long stream_deadline_left(const STREAM *s);
+void    stream_set_data_rate(STREAM *s, int bytes_per_second, int cap_seconds);
 void    stream_set_io(STREAM *s, STREAM_READ_FN rd, STREAM_WRITE_FN wr, void *ctx);  /* NULL: plain fd I/O */
 
 int     stream_getc(STREAM *s);             /* byte, STREAM_EOF or STREAM_ERROR */

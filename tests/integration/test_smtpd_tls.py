@@ -121,6 +121,23 @@ class TlsTest(SmtpdTestCase):
         self.assertTrue(c.closed())
         inst.wait_log("timeout after EHLO from unknown[127.0.0.1]")
 
+    def test_new_tls_session_rate_limit(self):
+        inst = self.instance(smtpd_tls_security_level="may",
+                             smtpd_client_new_tls_session_rate_limit="2",
+                             smtpd_client_event_limit_exceptions="")
+        for _ in range(2):
+            c = inst.connect()
+            c.cmd("EHLO client.test")
+            self.starttls(c)
+            c.close()
+        c = inst.connect()
+        c.cmd("EHLO client.test")
+        self.assertEqual(c.cmd("STARTTLS"),
+                         "421 4.7.0 sandbox.test Error: too many new TLS sessions from 127.0.0.1")
+        self.assertTrue(c.closed())
+        inst.wait_log("warning: New TLS session rate limit exceeded: 3 from unknown[127.0.0.1] "
+                      "for service 127.0.0.1:%d" % inst.smtp_port)
+
     def test_plaintext_session_says_esmtp(self):
         inst = self.instance(smtpd_tls_security_level="may")
         c = inst.connect()

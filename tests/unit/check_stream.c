@@ -555,6 +555,96 @@ START_TEST(test_no_timeout_waits_for_data)
 }
 END_TEST
 
+/* A deadline bounds the sum of the waits, not each one: a peer that
+ * sends a byte every 150 ms, well within the 5 s per-call timeout, is cut
+ * off once 700 ms of waiting are spent. */
+START_TEST(test_deadline_bounds_trickle)
+{
+    int     sv[2];
+    STREAM *s;
+    pid_t   pid;
+    long long t0;
+    int     got = 0;
+    int     ch;
+
+    pair(sv);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        struct timespec ts = {0, 150 * 1000000};
+        int     i;
+
+        close(sv[0]);
+        for (i = 0; i < 40; i++) {
+            nanosleep(&ts, NULL);
+            if (write(sv[1], "x", 1) != 1)
+                break;
+        }
+        _exit(0);
+    }
+    close(sv[1]);
+    s = stream_fdopen(sv[0]);
+    stream_set_timeout(s, 5);
+    stream_set_deadline(s, 700);
+    t0 = now_ms();
+    while ((ch = stream_getc(s)) >= 0)
+        got++;
+    ck_assert_int_eq(ch, STREAM_ERROR);
+    ck_assert(stream_timed_out(s));
+    ck_assert_msg(now_ms() - t0 < 2000, "deadline ended after %lld ms", now_ms() - t0);
+    ck_assert_int_ge(got, 2);
+    ck_assert_int_le(got, 6);
+    /* A cleared error and deadline: the stream reads again. */
+    stream_clear_error(s);
+    stream_set_deadline(s, 0);
+    ck_assert_int_eq(stream_deadline_left(s), -1);
+    ck_assert_int_eq(stream_getc(s), 'x');
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    stream_close(s);
+}
+END_TEST
+
+/* Only waiting spends the budget: time the caller works between calls
+ * does not. With a data rate, each byte read adds 1/rate s, up to a cap. */
+START_TEST(test_data_rate_extends_deadline)
+{
+    int     sv[2];
+    STREAM *s;
+    char    big[4000];
+    long long left;
+    struct timespec ts = {0, 300 * 1000000};
+
+    pair(sv);
+    s = stream_fdopen(sv[0]);
+    memset(big, 'y', sizeof(big));
+    stream_set_deadline(s, 500);
+    nanosleep(&ts, NULL);                       /* work, not I/O */
+    ck_assert_int_eq(stream_deadline_left(s), 500);
+    ck_assert_int_eq(write(sv[1], big, 1000), 1000);
+    stream_set_data_rate(s, 1000, 10);          /* 1000 bytes buy 1 s */
+    ck_assert_int_eq(stream_getc(s), 'y');
+    left = stream_deadline_left(s);
+    ck_assert_msg(left >= 1400 && left <= 1500, "budget %lld ms after 1000 bytes", left);
+    /* The cap: 4000 bytes at 1000/s would buy 4 s; the cap is 2 s. */
+    stream_discard_input(s);
+    stream_set_data_rate(s, 1000, 2);
+    ck_assert_int_eq(write(sv[1], big, sizeof(big)), (ssize_t) sizeof(big));
+    ck_assert_int_eq(stream_getc(s), 'y');
+    ck_assert_int_le(stream_deadline_left(s), 2000);
+    /* Rate 0: reads leave the budget alone (but for the wait itself). */
+    stream_discard_input(s);
+    stream_set_data_rate(s, 0, 0);
+    left = stream_deadline_left(s);
+    ck_assert_int_eq(write(sv[1], big, 10), 10);
+    ck_assert_int_eq(stream_getc(s), 'y');
+    ck_assert_int_le(stream_deadline_left(s), left);
+    ck_assert_int_ge(stream_deadline_left(s), left - 100);
+    stream_close(s);
+    close(sv[1]);
+}
+END_TEST
+
 int main(void)
 {
     Suite  *s = suite_create("stream");
@@ -578,6 +668,8 @@ int main(void)
     tcase_add_test(tc, test_memopen_reads_and_refuses_writes);
     tcase_add_test(tc, test_replaced_io_functions);
     tcase_add_test(tc, test_no_timeout_waits_for_data);
+    tcase_add_test(tc, test_deadline_bounds_trickle);
+    tcase_add_test(tc, test_data_rate_extends_deadline);
     suite_add_tcase(s, tc);
     return ts_run_suite(s);
 }

@@ -1,8 +1,8 @@
 """harness.smtpd (also `smtpd_harness`) - sandbox instances running smtpd and cleanup only.
 
 smtpd's integration tests talk SMTP over real sockets to bin/smtpd under
-the real master. master.cf holds just the SMTP listener and the real
-cleanup service, and no qmgr: every accepted message stays in
+the real master. master.cf holds just the SMTP listener, the real
+cleanup service and anvil (connection counts and rates), and no qmgr: every accepted message stays in
 spool/incoming/ where the tests count and read it.
 """
 import os
@@ -39,7 +39,8 @@ class SmtpdInstance(Instance):
         super().__init__()
         self.write_master_cf(
             "127.0.0.1:%d inet n - n - - smtpd\n"
-            "cleanup unix - - n - 0 cleanup\n%s" % (self.smtp_port, master_extra))
+            "cleanup unix - - n - 0 cleanup\n"
+            "anvil unix - - n - 1 anvil\n%s" % (self.smtp_port, master_extra))
         # smtpd's tests are about the protocol: recipients are not checked
         # against local users (Postfix: an empty local_recipient_maps).
         params.setdefault("local_recipient_maps", "")
@@ -59,8 +60,9 @@ class SmtpdInstance(Instance):
                 return p
         raise AssertionError("no queue file %s in incoming/: %s" % (queue_id, self.queue_files()))
 
-    def connect(self):
-        return SmtpClient(self.smtp_port)
+    def connect(self, source=None):
+        """A client; source: the loopback address to connect from."""
+        return SmtpClient(self.smtp_port, source)
 
     def wait_listening(self):
         def ok():
@@ -95,8 +97,9 @@ class SmtpdTestCase(unittest.TestCase):
 class SmtpClient:
     """A raw SMTP client: exact bytes out, whole replies in."""
 
-    def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=SMTP_TIMEOUT)
+    def __init__(self, port, source=None):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=SMTP_TIMEOUT,
+                                             source_address=(source, 0) if source else None)
         self.buf = b""
         self.greeting = self.reply()
 
