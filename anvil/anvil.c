@@ -382,7 +382,12 @@ static void anvil_pre_exit(const SERVER_CTX *ctx)
 
 int     main(int argc, char **argv)
 {
-    static const SERVER_HOOKS hooks = {NULL, anvil_post_init, anvil_pre_exit, 1};
+    static const SERVER_HOOKS hooks = {
+        .post_init = anvil_post_init,
+        .pre_exit = anvil_pre_exit,
+        .unlimited = 1,
+        .confine = "anvil",
+    };
 
     multi_server_main(argc, argv, anvil_service, &hooks);
 }

@@ -11,8 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mem.h"
 #include "config.h"
+#include "mem.h"
 #include "msg.h"
 #include "smtpd.h"
 #include "testsupport.h"
@@ -26,7 +26,7 @@ static void setup(void)
     if (msg_set_logfile(logpath) < 0)
         msg_fatal("open %s: %m", logpath);
     config_reset();
-    smtpd_params_init("smtp");     /* the defaults of params.def */
+    smtpd_params_init(NULL);
 }
 
 static int log_has(const char *text)
@@ -144,7 +144,7 @@ START_TEST(test_serve_drops_unknown_peer)
 {
     STREAM *s = stream_fdopen(reset_pair());
 
-    smtpd_serve(s, -1);
+    smtpd_serve(s);
     ck_assert(log_has("warning: getpeername: Transport endpoint is not connected"
                       " -- dropping this connection"));
     ck_assert(!log_has("connect from"));
