@@ -177,7 +177,11 @@ static void smtp_decide_reply(SMTP_SESS *sess, int i, const char *what)
     char    dsn[16];
     int     stat = smtp_reply_result(sess, dsn, sizeof(dsn));
 
-    smtp_said(sess, reason, what);
+    /* Delivered: the reply alone, as Postfix logs it (status=sent (250 ...)). */
+    if (stat == DELIVER_STAT_OK)
+        buf_set(reason, buf_str(sess->reply.text));
+    else
+        smtp_said(sess, reason, what);
     if (i >= 0)
         smtp_rcpt_set(sess->m, i, stat, dsn, sess->peer->relay, buf_str(reason));
     else
