@@ -22,6 +22,9 @@ from harness import e2e
 from harness.sink import Sink, unstuff
 
 SENDER = "alice@sandbox.test"
+# Postfix's smtp-sink, unpacked by tools/install-deps (never installed).
+SMTP_SINK = "/opt/surel-postfix/usr/sbin/smtp-sink"
+SMTP_SINK_LIBS = "/opt/surel-postfix/usr/lib/postfix"
 
 
 def relay_to(inst, relayhost, **extra):
@@ -246,6 +249,49 @@ class SmtpTest(h.InstanceTest):
         inst.wait_log("%s: to=<bob@remote.test>" % qid, timeout=30)
         self.assertRegex(inst.log(), r"dsn=4\.4\.2, status=deferred \(conversation with "
                          r"127\.0\.0\.1\[127\.0\.0\.1\] timed out while sending MAIL FROM\)")
+
+    @unittest.skipUnless(os.access(SMTP_SINK, os.X_OK), "no smtp-sink (tools/install-deps)")
+    def test_relay_to_postfix_smtp_sink(self):
+        """A real peer: Postfix's smtp-sink takes the envelope (with DSN
+        parameters) and the content as sent (its dump: LF line ends, dots
+        unstuffed)."""
+        folder = tempfile.mkdtemp(prefix="surel-sink-")
+        os.chmod(folder, 0o777)                 # smtp-sink drops to -u nobody
+        self.addCleanup(shutil.rmtree, folder, True)
+        port = h.free_port()
+        argv = [SMTP_SINK, "-d", os.path.join(folder, "msg.")]
+        if os.geteuid() == 0:
+            argv += ["-u", "nobody"]
+        sink = subprocess.Popen(argv + ["127.0.0.1:%d" % port, "10"],
+                                env=dict(os.environ, LD_LIBRARY_PATH=SMTP_SINK_LIBS),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(sink.wait, 10)
+        self.addCleanup(sink.kill)
+
+        def listening():
+            try:
+                socket.create_connection(("127.0.0.1", port), 1).close()
+                return True
+            except OSError:
+                return False
+        h.wait_for(listening, 10, "smtp-sink to listen")
+        inst = self.started(relayhost="[127.0.0.1]:%d" % port)
+        body = b".leading dot\r\nline two\r\n..two dots\r\n"
+        qid = raw_send(inst, SENDER, ["bob@remote.test"],
+                       b"Subject: to smtp-sink\r\n\r\n" + body.replace(b"\r\n.", b"\r\n..")
+                       .replace(b".leading", b"..leading", 1) + b".\r\n",
+                       rcpt_params=" NOTIFY=FAILURE")
+        inst.wait_log("%s: to=<bob@remote.test>, relay=127.0.0.1[127.0.0.1]:%d" % (qid, port))
+        self.assertIn("dsn=2.0.0, status=sent (250 2.0.0 Ok)",
+                      inst.log().split("%s: to=<bob@remote.test>" % qid)[1])
+        dumps = h.wait_for(lambda: [n for n in os.listdir(folder) if n.startswith("msg.")], 10,
+                           "the smtp-sink dump")
+        with open(os.path.join(folder, dumps[0]), "rb") as f:
+            dump = f.read()
+        self.assertIn(b"X-Mail-Args: <alice@sandbox.test>\n", dump)   # it offers no SIZE
+        self.assertIn(b"X-Rcpt-Args: <bob@remote.test> NOTIFY=FAILURE\n", dump)
+        self.assertIn(b"\n\n.leading dot\nline two\n..two dots\n", dump)
+        self.assertIn(b"Subject: to smtp-sink\n", dump)
 
 
 if __name__ == "__main__":
