@@ -250,6 +250,59 @@ class SmtpTest(h.InstanceTest):
         self.assertRegex(inst.log(), r"dsn=4\.4\.2, status=deferred \(conversation with "
                          r"127\.0\.0\.1\[127\.0\.0\.1\] timed out while sending MAIL FROM\)")
 
+    def test_fallback_relay(self):
+        """A transport_maps destination that is dead: smtp_fallback_relay."""
+        dead = h.free_port()
+        sink = self.sink()
+        inst = self.instance()
+        inst.conf(transport_maps="inline:{ remote.test=smtp:[127.0.0.1]:%d }" % dead,
+                  smtp_fallback_relay="[127.0.0.1]:%d" % sink.port)
+        inst.start()
+        qid = e2e.send(inst, SENDER, ["bob@remote.test"], e2e.crlf("Subject: fb\n\nx\n"))
+        sink.wait_transactions(1)
+        inst.wait_log("%s: to=<bob@remote.test>, relay=127.0.0.1[127.0.0.1]:%d" % (qid, sink.port))
+
+    def test_bind_address(self):
+        """smtp_bind_address: the server sees that source address."""
+        sink = self.sink()
+        inst = self.started(sink, smtp_bind_address="127.0.0.2")
+        e2e.send(inst, SENDER, ["bob@remote.test"], e2e.crlf("Subject: bind\n\nx\n"))
+        self.assertEqual(sink.wait_transactions(1)[0]["peer"][0], "127.0.0.2")
+
+    def test_inet_protocols(self):
+        """An IPv4 next hop with inet_protocols = ipv6: never connected to."""
+        sink = self.sink()
+        inst = self.instance()
+        relay_to(inst, "[127.0.0.1]:%d" % sink.port)
+        # Only for the client (-o): the instance's own listener is IPv4.
+        with open(os.path.join(inst.etc, "master.cf")) as f:
+            text = f.read()
+        text, n = re.subn(r"(?m)^(smtp +unix .*)$", r"\1\n  -o inet_protocols=ipv6", text)
+        self.assertEqual(n, 1)
+        inst.write_master_cf(text)
+        inst.start()
+        qid = e2e.send(inst, SENDER, ["bob@remote.test"], e2e.crlf("Subject: v6\n\nx\n"))
+        inst.wait_log("%s: to=<bob@remote.test>" % qid)
+        self.assertIn("address family disabled by inet_protocols", inst.log())
+        self.assertEqual(sink.connections, 0)
+
+    def test_8bitmime_and_smtputf8(self):
+        """BODY=8BITMIME is passed on; a UTF-8 recipient to a server
+        without SMTPUTF8 bounces 5.6.7 before MAIL."""
+        sink = self.sink(features=("PIPELINING", "8BITMIME"))
+        inst = self.started(sink)
+        raw_send(inst, SENDER, ["bob@remote.test"], b"Subject: 8bit\r\n\r\ncaf\xc3\xa9\r\n.\r\n",
+                 mail_params=" BODY=8BITMIME")
+        t = sink.wait_transactions(1)[0]
+        self.assertEqual(t["mail"], "MAIL FROM:<alice@sandbox.test> BODY=8BITMIME")
+        self.assertIn(b"\r\n\r\ncaf\xc3\xa9\r\n", t["data"])
+        qid = raw_send(inst, SENDER, ["bj\u00f6rn@remote.test"],
+                       b"Subject: utf8\r\n\r\nx\r\n.\r\n", mail_params=" SMTPUTF8")
+        inst.wait_log("%s: to=<bj\u00f6rn@remote.test>" % qid)
+        self.assertRegex(inst.log(), r"dsn=5\.6\.7, status=bounced \(SMTPUTF8 is required, "
+                         r"but was not offered by host 127\.0\.0\.1\[127\.0\.0\.1\]\)")
+        self.assertEqual(len(sink.command_lines("MAIL")), 1)
+
     @unittest.skipUnless(os.access(SMTP_SINK, os.X_OK), "no smtp-sink (tools/install-deps)")
     def test_relay_to_postfix_smtp_sink(self):
         """A real peer: Postfix's smtp-sink takes the envelope (with DSN

@@ -124,6 +124,7 @@ class Sink:
         say(self.greeting)
         if not self.greeting.startswith("220"):
             return
+        peer = conn.getpeername() if not self.unix_path else ""
         tx = None
         while not self.stopping:
             line = f.readline(LINE_MAX)
@@ -150,7 +151,7 @@ class Sink:
                     while f.readline(LINE_MAX):     # never answer; wait for the hang-up
                         pass
                     return
-                tx = dict(tx or {}, mail=cmd, rcpts=[], accepted=[])
+                tx = dict(tx or {}, mail=cmd, rcpts=[], accepted=[], peer=peer)
                 say("250 2.1.0 Ok")
             elif verb == "RCPT":
                 addr = cmd[cmd.index("<") + 1:cmd.index(">")] if "<" in cmd else ""
