@@ -34,8 +34,6 @@
 #include "qfile_read.h"
 #include "smtp.h"
 
-#define SMTP_FLOCK_WAIT     10          /* seconds to wait for the shared lock */
-
 static int smtp_lmtp;                   /* this process speaks LMTP */
 
 void    smtp_set_lmtp(int lmtp)
@@ -69,45 +67,25 @@ void    smtp_rcpt_set_pending(SMTP_MSG *m, int stat, const char *dsn, const char
         smtp_rcpt_set(m, i, stat, dsn, relay, reason);
 }
 
-/* smtp_queue_open - open, lock shared, read the envelope; 0 or -1 with why */
+/* smtp_queue_open - open and lock (deliver_request_open), read the
+ * envelope (it verifies the whole file first); 0 or -1 with why */
 static int smtp_queue_open(SMTP_MSG *m, QFILE_ENVELOPE *env, BUF *why)
 {
-    BUF    *path = buf_alloc(100);
-    struct stat st, now;
-    time_t  deadline = time(NULL) + SMTP_FLOCK_WAIT;
     const char *v;
-    int     fd = -1;
+    int     fd;
 
-    if (deliver_request_path(m->req, config_str(P_queue_directory), path, why) < 0
-        || (fd = qfile_open_ready(buf_str(path), O_RDONLY, &st, why)) < 0)
-        goto fail;
-    while (flock(fd, LOCK_SH | LOCK_NB) < 0) {
-        if (errno != EWOULDBLOCK || time(NULL) >= deadline) {
-            buf_sprintf(why, "cannot lock queue file: %s", strerror(errno));
-            goto fail;
-        }
-        usleep(50000);
+    if ((fd = deliver_request_open(m->req, config_str(P_queue_directory), why)) < 0)
+        return -1;
+    if (qfile_read_envelope(fd, env, why) < 0) {
+        close(fd);
+        return -1;
     }
-    /* Deliver only what is still where qmgr said it is (local_service.c). */
-    if (lstat(buf_str(path), &now) < 0 || now.st_ino != st.st_ino || now.st_dev != st.st_dev) {
-        buf_sprintf(why, "queue file %s was moved or removed meanwhile", buf_str(path));
-        goto fail;
-    }
-    if (qfile_read_envelope(fd, env, why) < 0)
-        goto fail;
     m->qfd = fd;
     m->env = env;
     m->body_8bit = (v = qfile_envelope_attr(env, MAIL_ATTR_ENCODING)) != NULL
         && strcasecmp(v, "8bitmime") == 0;
     m->smtputf8 = (v = qfile_envelope_attr(env, MAIL_ATTR_SMTPUTF8)) != NULL && *v && *v != '0';
-    buf_free(path);
     return 0;
-
-  fail:
-    if (fd >= 0)
-        close(fd);
-    buf_free(path);
-    return -1;
 }
 
 void    smtp_deliver(SMTP_MSG *m)
