@@ -250,6 +250,19 @@ class SmtpTest(h.InstanceTest):
         self.assertRegex(inst.log(), r"dsn=4\.4\.2, status=deferred \(conversation with "
                          r"127\.0\.0\.1\[127\.0\.0\.1\] timed out while sending MAIL FROM\)")
 
+    def test_pipelining(self):
+        """With PIPELINING, MAIL, every RCPT and DATA go before any reply
+        is read: the server answers only once DATA is in (a client that
+        waited for each reply would time out), and the mail is delivered.
+        qmgr hands out 50 recipients per request: three transactions."""
+        sink = self.sink(hold_until_data=True)
+        inst = self.started(sink, smtp_mail_timeout="5s", smtp_rcpt_timeout="5s")
+        rcpts = ["r%d@remote.test" % i for i in range(150)]
+        e2e.send(inst, SENDER, rcpts, e2e.crlf("Subject: pipelined\n\nx\n"))
+        got = sink.wait_transactions(3)
+        self.assertEqual(sorted(a for t in got for a in t["accepted"]), sorted(rcpts))
+        self.assertNotIn("timed out", inst.log())
+
     def test_fallback_relay(self):
         """A transport_maps destination that is dead: smtp_fallback_relay."""
         dead = h.free_port()

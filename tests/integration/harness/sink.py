@@ -9,7 +9,8 @@ what a client sends, for the tests of surel's SMTP client (smtp/).
 
 The data kept is the DATA content exactly as it came over the wire
 (dot-stuffed, CR LF line ends) up to, not including, the final ".\r\n".
-Behaviours a test can ask for: EHLO refused (HELO only), any EHLO
+Behaviours a test can ask for: MAIL and RCPT answered only once DATA
+has come (a client that does not pipeline hangs), EHLO refused, any EHLO
 keyword list, per-recipient RCPT replies, an LMTP reply per recipient,
 dropping the connection in the middle of DATA for the first N
 transactions, never answering MAIL (a stalled server), a greeting of
@@ -28,7 +29,7 @@ DEFAULT_FEATURES = ("PIPELINING", "SIZE 10240000", "8BITMIME", "DSN", "SMTPUTF8"
 class Sink:
     def __init__(self, lmtp=False, unix_path=None, features=DEFAULT_FEATURES, ehlo_ok=True,
                  greeting="220 sink.test ESMTP test sink", rcpt_reply=None, data_reply=None,
-                 lmtp_reply=None, drop_in_data=0, stall_after_mail=False):
+                 lmtp_reply=None, drop_in_data=0, stall_after_mail=False, hold_until_data=False):
         self.lmtp = lmtp
         self.unix_path = unix_path
         self.features = features
@@ -39,6 +40,9 @@ class Sink:
         self.lmtp_reply = lmtp_reply or {}      # address -> reply after DATA (LMTP)
         self.drop_in_data = drop_in_data        # transactions to cut short in DATA
         self.stall_after_mail = stall_after_mail
+        # Answer MAIL and RCPT only once DATA has arrived: a client that
+        # does not pipeline waits for a reply that never comes.
+        self.hold_until_data = hold_until_data
         self.transactions = []                  # completed ones
         self.commands = []                      # every command line, in order
         self.connections = 0
@@ -118,8 +122,17 @@ class Sink:
                 pass
 
     def _session(self, conn, f):
+        held = []
+
         def say(*lines):
-            conn.sendall(b"".join(l.encode() + b"\r\n" for l in lines))
+            conn.sendall(b"".join(l.encode() + b"\r\n" for l in held + list(lines)))
+            del held[:]
+
+        def answer(line):
+            if self.hold_until_data:
+                held.append(line)
+            else:
+                say(line)
 
         say(self.greeting)
         if not self.greeting.startswith("220"):
@@ -152,14 +165,14 @@ class Sink:
                         pass
                     return
                 tx = dict(tx or {}, mail=cmd, rcpts=[], accepted=[], peer=peer)
-                say("250 2.1.0 Ok")
+                answer("250 2.1.0 Ok")
             elif verb == "RCPT":
                 addr = cmd[cmd.index("<") + 1:cmd.index(">")] if "<" in cmd else ""
                 tx["rcpts"].append(cmd)
                 reply = self.rcpt_reply.get(addr, "250 2.1.5 Ok")
                 if reply.startswith("2"):
                     tx["accepted"].append(addr)
-                say(reply)
+                answer(reply)
             elif verb == "DATA":
                 if not tx or not tx.get("accepted"):
                     say("554 5.5.1 Error: no valid recipients")
