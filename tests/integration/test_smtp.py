@@ -241,6 +241,36 @@ class SmtpTest(h.InstanceTest):
         self.assertIn("Diagnostic-Code: smtp; 550 5.1.1 <three@remote.test> no such user",
                       dsn_report(inst))
 
+    def test_lmtp_inet(self):
+        """transport_maps lmtp:inet:127.0.0.1:PORT: LMTP over TCP."""
+        sink = self.sink(lmtp=True)
+        inst = self.instance()
+        inst.conf(transport_maps="inline:{ remote.test=lmtp:inet:127.0.0.1:%d }" % sink.port)
+        inst.start()
+        qid = e2e.send(inst, SENDER, ["one@remote.test"], e2e.crlf("Subject: lmtp tcp\n\nx\n"))
+        self.assertTrue(sink.wait_transactions(1)[0]["helo"].startswith("LHLO "))
+        inst.wait_log("%s: to=<one@remote.test>, relay=127.0.0.1[127.0.0.1]:%d" % (qid, sink.port))
+        self.assertIn("status=sent (250 2.0.0 <one@remote.test> delivered)", inst.log())
+
+    def test_5xx_greeting(self):
+        """A 554 greeting: skipped for the next host (smtp_skip_5xx_greeting
+        = yes); with no, the recipients bounce with the greeting."""
+        grumpy = self.sink(greeting="554 5.7.1 go away")
+        sink = self.sink()
+        inst = self.started(relayhost="[127.0.0.1]:%d [127.0.0.1]:%d" % (grumpy.port, sink.port))
+        qid = e2e.send(inst, SENDER, ["bob@remote.test"], e2e.crlf("Subject: skip\n\nx\n"))
+        sink.wait_transactions(1)
+        inst.wait_log("%s: to=<bob@remote.test>, relay=127.0.0.1[127.0.0.1]:%d" % (qid, sink.port))
+        inst.conf(smtp_skip_5xx_greeting="no", relayhost="[127.0.0.1]:%d" % grumpy.port)
+        inst.stop()
+        h.wait_for(lambda: not inst.running(), 15, "the instance to stop")
+        inst.start()
+        qid = e2e.send(inst, SENDER, ["carol@remote.test"], e2e.crlf("Subject: no skip\n\nx\n"))
+        inst.wait_log("%s: to=<carol@remote.test>" % qid, timeout=20)
+        self.assertRegex(inst.log(), r"to=<carol@remote\.test>, .*dsn=5\.7\.1, status=bounced "
+                         r"\(host 127\.0\.0\.1\[127\.0\.0\.1\] said: 554 5\.7\.1 go away "
+                         r"\(in reply to initial greeting\)\)")
+
     def test_mail_timeout(self):
         """A server that never answers MAIL: deferred after smtp_mail_timeout."""
         sink = self.sink(stall_after_mail=True)
