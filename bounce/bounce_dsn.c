@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "bounce.h"
+#include "remote_reply.h"
 #include "mail_proto.h"
 #include "mem.h"
 #include "record.h"
@@ -288,18 +289,22 @@ static void bounce_human(BOUNCE_TEXT *text, const BOUNCE_INFO *info,
     buf_free(para);
 }
 
-/* bounce_diagnostic - "smtp; 550 ..." when the reason carries an SMTP
- * reply (an smtp agent's "host X said: 550 ..."), else "x-unix; reason" */
-static void bounce_diagnostic(BUF *out, const char *reason)
+/* bounce_diagnostic - "smtp; 550 ..." when the reason carries a server's
+ * reply (remote_reply.h: "host X[A] said: 550 ... (in reply to RCPT TO
+ * command)", or a bare "550 ..."), else "x-unix; reason"; mta gets the server's name, or
+ * stays empty */
+static void bounce_diagnostic(BUF *out, BUF *mta, const char *reason)
 {
-    const char *said = strstr(reason, " said: ");
-    const char *reply = said ? said + 7 : reason;
+    BUF    *reply = buf_alloc(100);
 
-    if (reply[0] >= '2' && reply[0] <= '5' && reply[1] >= '0' && reply[1] <= '9'
-        && reply[2] >= '0' && reply[2] <= '9' && (reply[3] == ' ' || reply[3] == '-'))
-        buf_sprintf(out, "smtp; %s", reply);
+    if (remote_reply_parse(reason, mta, reply))
+        buf_sprintf(out, "smtp; %s", buf_str(reply));
+    else if (reason[0] >= '2' && reason[0] <= '5' && reason[1] >= '0' && reason[1] <= '9'
+             && reason[2] >= '0' && reason[2] <= '9' && (reason[3] == ' ' || reason[3] == '-'))
+        buf_sprintf(out, "smtp; %s", reason);       /* a bare reply, from no named host */
     else
         buf_sprintf(out, "x-unix; %s", reason);
+    buf_free(reply);
 }
 
 /* bounce_orcpt - Original-Recipient value from a DSN ORCPT "type;address" */
@@ -317,7 +322,7 @@ static void bounce_orcpt(BUF *out, const char *orcpt)
 static void bounce_report(BOUNCE_TEXT *text, const BOUNCE_INFO *info,
                           const BOUNCE_ENTRY *const *entries, int count)
 {
-    BUF    *value = buf_alloc(100);
+    BUF    *value = buf_alloc(100), *mta = buf_alloc(64);
     int     i;
 
     bounce_fold(text, "Reporting-MTA: dns; ", info->hostname, " ");
@@ -342,7 +347,9 @@ static void bounce_report(BOUNCE_TEXT *text, const BOUNCE_INFO *info,
         }
         bounce_fold(text, "Action: ", bounce_action_name(e->action), " ");
         bounce_fold(text, "Status: ", e->status, " ");
-        bounce_diagnostic(value, e->reason);
+        bounce_diagnostic(value, mta, e->reason);
+        if (buf_len(mta) > 0)
+            bounce_fold(text, "Remote-MTA: dns; ", buf_str(mta), " ");
         bounce_fold(text, "Diagnostic-Code: ", buf_str(value), " ");
         if (e->action == BOUNCE_ACT_DELAYED && info->arrival.tv_sec > 0) {
             bounce_date(value, info->arrival.tv_sec + info->lifetime);
@@ -350,6 +357,7 @@ static void bounce_report(BOUNCE_TEXT *text, const BOUNCE_INFO *info,
         }
     }
     buf_free(value);
+    buf_free(mta);
 }
 
 /* bounce_starts_with - does the logical line at records[i] begin with

@@ -31,7 +31,6 @@
 #include "qfile.h"
 #include "resolve_local.h"
 
-#define LOCAL_FLOCK_WAIT    10      /* seconds to wait for the shared lock */
 
 /* local_init - after the privilege checklist: open the alias and domain tables */
 void    local_init(void)
@@ -50,31 +49,13 @@ void    local_init(void)
 /* local_queue_open - open, lock shared, verify; fd or -1 with why */
 static int local_queue_open(const DELIVER_REQUEST *req, LOCAL_MSG *msg, BUF *why)
 {
-    BUF    *path = buf_alloc(100);
     QFILE_SUMMARY sum;
-    struct stat st, now;
     STREAM *s;
-    time_t  deadline = time(NULL) + LOCAL_FLOCK_WAIT;
-    int     fd = -1, vfd;
+    int     fd, vfd;
 
-    if (deliver_request_path(req, config_str(P_queue_directory), path, why) < 0
-        || (fd = qfile_open_ready(buf_str(path), O_RDONLY, &st, why)) < 0)
-        goto fail;
-    while (flock(fd, LOCK_SH | LOCK_NB) < 0) {
-        if (errno != EWOULDBLOCK || time(NULL) >= deadline) {
-            buf_sprintf(why, "cannot lock queue file: %s", strerror(errno));
-            goto fail;
-        }
-        usleep(50000);
-    }
-    /* `surel queue` changes a file only under an exclusive lock: if it
-     * held that lock while we waited, the file may since have been
-     * deleted, held or requeued. Deliver only what is still where qmgr
-     * said it is (the path still names our inode). */
-    if (lstat(buf_str(path), &now) < 0 || now.st_ino != st.st_ino || now.st_dev != st.st_dev) {
-        buf_sprintf(why, "queue file %s was moved or removed meanwhile", buf_str(path));
-        goto fail;
-    }
+    /* Open, lock shared, still where qmgr said (deliver_request_open). */
+    if ((fd = deliver_request_open(req, config_str(P_queue_directory), why)) < 0)
+        return -1;
     if ((vfd = dup(fd)) < 0 || lseek(vfd, 0, SEEK_SET) < 0) {
         buf_sprintf(why, "queue file: %s", strerror(errno));
         if (vfd >= 0)
@@ -94,13 +75,10 @@ static int local_queue_open(const DELIVER_REQUEST *req, LOCAL_MSG *msg, BUF *why
     msg->data_offset = sum.sizes.data_offset;
     msg->content_size = sum.sizes.content_size;
     msg->arrival = sum.arrival;
-    buf_free(path);
     return fd;
 
   fail:
-    if (fd >= 0)
-        close(fd);
-    buf_free(path);
+    close(fd);
     return -1;
 }
 

@@ -49,25 +49,10 @@ static int master_ipv6_ok(void)
 /* master_protocols - which families inet_protocols allows: bit 0 v4, bit 1 v6 */
 static int master_protocols(BUF *why)
 {
-    int     count;
-    char  **list = config_split_list(config_str(P_inet_protocols), &count);
-    int     mask = 0;
-    int     i;
+    int     mask = config_inet_protocols(why);
 
-    for (i = 0; i < count; i++) {
-        if (strcasecmp(list[i], "all") == 0)
-            mask |= 3;
-        else if (strcasecmp(list[i], "ipv4") == 0)
-            mask |= 1;
-        else if (strcasecmp(list[i], "ipv6") == 0)
-            mask |= 2;
-        else {
-            buf_sprintf(why, "bad inet_protocols value: %s", list[i]);
-            config_free_list(list);
-            return -1;
-        }
-    }
-    config_free_list(list);
+    if (mask < 0)
+        return -1;
     if ((mask & 2) && !master_ipv6_ok()) {
         msg_debug("no IPv6 support in this kernel: listening on IPv4 only");
         mask &= ~2;

@@ -102,6 +102,12 @@ int     config_known(const char *name, const char *const *services, int nservice
 /* The mynetworks that a mynetworks_style (host, subnet, class) gives on this
  * machine, appended to out; -1 with why for an unknown style. */
 int     config_mynetworks_default(const char *style, BUF *out, BUF *why);
+/* inet_protocols as a mask: CONFIG_INET_V4 | CONFIG_INET_V6 ("all" is
+ * both); -1 with why for an unknown word or an empty list. The master's
+ * listeners and the SMTP client's connections both obey it. */
+#define CONFIG_INET_V4  (1 << 0)
+#define CONFIG_INET_V6  (1 << 1)
+int     config_inet_protocols(BUF *why);
 
 /* Parameters declared but not implemented (PARAM_UNIMPL): is this value
  * one surel does not honour? 0 (silent: unset, implemented, or the value

@@ -123,3 +123,30 @@ int config_mynetworks_default(const char *style, BUF *out, BUF *why)
     return 0;
 }
 
+
+int     config_inet_protocols(BUF *why)
+{
+    int     count;
+    char  **list = config_split_list(config_str(P_inet_protocols), &count);
+    int     mask = 0;
+    int     i;
+
+    for (i = 0; i < count && mask >= 0; i++) {
+        if (strcasecmp(list[i], "all") == 0)
+            mask |= CONFIG_INET_V4 | CONFIG_INET_V6;
+        else if (strcasecmp(list[i], "ipv4") == 0)
+            mask |= CONFIG_INET_V4;
+        else if (strcasecmp(list[i], "ipv6") == 0)
+            mask |= CONFIG_INET_V6;
+        else {
+            buf_sprintf(why, "bad inet_protocols value: %s", list[i]);
+            mask = -1;
+        }
+    }
+    config_free_list(list);
+    if (mask == 0) {
+        buf_sprintf(why, "inet_protocols is empty");
+        mask = -1;
+    }
+    return mask;
+}

@@ -1,13 +1,20 @@
 /* deliver_request - read a delivery request, answer it; see
  * deliver_request.h for the bounds and mail_proto.h for the protocol. */
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "attr.h"
 #include "deliver_request.h"
 #include "mail_proto.h"
 #include "mail_queue.h"
 #include "mem.h"
+#include "qfile.h"
 
 /* The BUFs one read fills; values are checked, then copied out. */
 typedef struct DR_BUFS {
@@ -185,6 +192,38 @@ int deliver_request_path(const DELIVER_REQUEST *req, const char *queue_dir, BUF 
         return -1;
     }
     return 0;
+}
+
+/* deliver_request_open - see deliver_request.h */
+int     deliver_request_open(const DELIVER_REQUEST *req, const char *queue_dir, BUF *why)
+{
+    BUF    *path = buf_alloc(100);
+    struct stat st, now;
+    time_t  deadline = time(NULL) + DELIVER_FLOCK_WAIT;
+    int     fd = -1;
+
+    if (deliver_request_path(req, queue_dir, path, why) < 0
+        || (fd = qfile_open_ready(buf_str(path), O_RDONLY, &st, why)) < 0)
+        goto fail;
+    while (flock(fd, LOCK_SH | LOCK_NB) < 0) {
+        if (errno != EWOULDBLOCK || time(NULL) >= deadline) {
+            buf_sprintf(why, "cannot lock queue file: %s", strerror(errno));
+            goto fail;
+        }
+        usleep(50000);
+    }
+    if (lstat(buf_str(path), &now) < 0 || now.st_ino != st.st_ino || now.st_dev != st.st_dev) {
+        buf_sprintf(why, "queue file %s was moved or removed meanwhile", buf_str(path));
+        goto fail;
+    }
+    buf_free(path);
+    return fd;
+
+  fail:
+    if (fd >= 0)
+        close(fd);
+    buf_free(path);
+    return -1;
 }
 
 /* deliver_reply_rcpt - see deliver_request.h */

@@ -82,6 +82,17 @@ void    deliver_request_free(DELIVER_REQUEST *req);
 int     deliver_request_path(const DELIVER_REQUEST *req, const char *queue_dir, BUF *path,
                              BUF *why);
 
+/* deliver_request_open - the request's queue file, as every agent opens
+ * it: read-only through qfile_open_ready (regular, ready, one link, no
+ * symbolic link), with a shared flock held while delivering (waiting at
+ * most DELIVER_FLOCK_WAIT seconds: `surel queue` holds an exclusive one
+ * for a moment), and still at the path qmgr named afterwards (it may have
+ * been held, deleted or requeued while we waited). The descriptor, or -1
+ * with why. Closing it releases the lock: do so before the final reply,
+ * since qmgr may lock the file as soon as it has the answer (§10.9). */
+#define DELIVER_FLOCK_WAIT  10
+int     deliver_request_open(const DELIVER_REQUEST *req, const char *queue_dir, BUF *why);
+
 /* deliver_reply_rcpt - one recipient's result (DELIVER_STAT_*, its DSN
  * code "2.0.0" and the reason text); deliver_reply_done - the request's
  * end: 0, or 1 for agent trouble (qmgr defers every recipient not

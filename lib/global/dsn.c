@@ -107,6 +107,27 @@ static int dsn_notify_word(const char *word, size_t len)
     return 0;
 }
 
+void    dsn_notify_str(int bits, BUF *out)
+{
+    static const struct {
+        const char *name;
+        int     bit;
+    } words[] = {
+        {"NEVER", DSN_NOTIFY_NEVER}, {"SUCCESS", DSN_NOTIFY_SUCCESS},
+        {"FAILURE", DSN_NOTIFY_FAILURE}, {"DELAY", DSN_NOTIFY_DELAY},
+    };
+    size_t  i;
+
+    buf_reset(out);
+    for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        if (!(bits & words[i].bit))
+            continue;
+        if (buf_len(out) > 0)
+            buf_putc(out, ',');
+        buf_puts(out, words[i].name);
+    }
+}
+
 int     dsn_notify_parse(const char *text, size_t len)
 {
     size_t  i = 0;

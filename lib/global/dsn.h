@@ -49,6 +49,9 @@ void    dsn_xtext_encode(const char *text, size_t len, BUF *out);
 int     dsn_notify_parse(const char *text, size_t len);
 int     dsn_notify_valid(int bits);                 /* 1: a possible mask */
 int     dsn_notify_stored(const char *text, size_t len);   /* decimal: bits, 0 bad */
+/* dsn_notify_str - the wire form of a mask ("SUCCESS,FAILURE", "NEVER")
+ * into out, for an SMTP client's RCPT NOTIFY=; empty for 0. */
+void    dsn_notify_str(int bits, BUF *out);
 
 /* RET: FULL or HDRS (any case). DSN_RET_*, 0 when malformed. */
 int     dsn_ret_parse(const char *text, size_t len);

@@ -4,7 +4,8 @@ The table between `<!-- privileges: begin -->` and `<!-- privileges: end -->`
 in doc/design.md §2 names, per program, the uids, gids, supplementary
 groups, effective capabilities and root directory of its running
 processes. This test starts a root sandbox instance, makes every daemon
-run (mail delivered, mail bounced, mail for the error transport, a queue
+run (mail delivered, mail relayed by smtp to a test server, mail bounced,
+mail for the error transport, a queue
 listing through showq by an unprivileged user) and compares each process's
 /proc/<pid>/status and /proc/<pid>/root with the table.
 """
@@ -16,6 +17,7 @@ import subprocess
 
 import e2e_harness as e
 import surel_harness as h
+from harness.sink import Sink
 
 DESIGN = os.path.join(os.environ.get("SUREL_SOURCE_DIR", os.path.join(
     os.path.dirname(__file__), "..", "..")), "doc", "design.md")
@@ -49,8 +51,11 @@ def program_of(argv):
 @unittest.skipUnless(os.geteuid() == 0, "needs a root instance")
 class PrivilegesTest(h.InstanceTest):
 
-    def make_every_daemon_run(self, inst):
+    def make_every_daemon_run(self, inst, sink):
         with smtplib.SMTP("127.0.0.1", inst.smtp_port, timeout=10) as c:
+            # relay.example goes out through the smtp client to our sink.
+            c.sendmail("bob@sandbox.test", ["someone@relay.example"],
+                       b"Subject: relayed\r\n\r\nbody\r\n")
             c.sendmail("bob@sandbox.test", ["alice@sandbox.test"],
                        b"Subject: delivered\r\n\r\nbody\r\n")
             # Other domains go to the error transport: error, then bounce.
@@ -64,12 +69,16 @@ class PrivilegesTest(h.InstanceTest):
                        capture_output=True, timeout=30)
         e.wait_delivered(inst, "alice", 2)
         e.wait_delivered(inst, "bob", 1)            # the bounce
+        sink.wait_transactions(1)
 
     def test_every_daemon_holds_what_the_design_says(self):
         table = design_table()
+        sink = Sink().start()
+        self.addCleanup(sink.close)
         inst = self.instance()
+        inst.conf(transport_maps="inline:{ relay.example=smtp:[127.0.0.1]:%d }" % sink.port)
         inst.start()
-        self.make_every_daemon_run(inst)
+        self.make_every_daemon_run(inst, sink)
         owner = pwd.getpwnam("surel")
         seen = set()
 
@@ -105,7 +114,7 @@ class PrivilegesTest(h.InstanceTest):
             check(pid, prog)
         # Every daemon the mail above needs ran and was checked (showq and
         # error may already have exited after serving).
-        for prog in ("master", "smtpd", "cleanup", "qmgr", "pickup", "local", "bounce"):
+        for prog in ("master", "smtpd", "cleanup", "qmgr", "pickup", "local", "bounce", "smtp"):
             self.assertIn(prog, seen)
 
 

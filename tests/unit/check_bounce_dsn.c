@@ -167,7 +167,10 @@ START_TEST(test_failure_notice)
     ck_assert(has_line(text, "Original-Recipient: rfc822; A@Example.com"));
     ck_assert(has_line(text, "Action: failed"));
     ck_assert(has_line(text, "Status: 5.1.1"));
-    ck_assert_ptr_nonnull(strstr(text, "\nDiagnostic-Code: smtp; 550 5.1.1 <a@example.com>:"));
+    ck_assert(has_line(text, "Remote-MTA: dns; mx.example.com"));
+    ck_assert(has_line(text, "Diagnostic-Code: smtp; 550 5.1.1 <a@example.com>: no such user"));
+    /* b's reason came from no server: no Remote-MTA for it (one in all). */
+    ck_assert_ptr_null(strstr(strstr(text, "Remote-MTA") + 1, "Remote-MTA"));
     ck_assert(has_line(text, "Final-Recipient: rfc822; b@example.com"));
     ck_assert(has_line(text, "Diagnostic-Code: x-unix; cannot write mailbox: quota exceeded"));
     /* b has no ORCPT: exactly one Original-Recipient. */

@@ -109,6 +109,22 @@ static const struct {
     {"0", 0}, {"3", 0}, {"15", 0}, {"16", 0}, {"x", 0}, {"", 0}, {"014", 0}, {"-2", 0},
 };
 
+START_TEST(test_notify_str)
+{
+    BUF    *out = buf_alloc(8);
+
+    dsn_notify_str(DSN_NOTIFY_NEVER, out);
+    ck_assert_str_eq(buf_str(out), "NEVER");
+    dsn_notify_str(DSN_NOTIFY_DELAY | DSN_NOTIFY_SUCCESS | DSN_NOTIFY_FAILURE, out);
+    ck_assert_str_eq(buf_str(out), "SUCCESS,FAILURE,DELAY");
+    ck_assert_int_eq(dsn_notify_parse(buf_str(out), buf_len(out)),
+                     DSN_NOTIFY_DELAY | DSN_NOTIFY_SUCCESS | DSN_NOTIFY_FAILURE);
+    dsn_notify_str(0, out);
+    ck_assert_str_eq(buf_str(out), "");
+    buf_free(out);
+}
+END_TEST
+
 START_TEST(test_notify_stored)
 {
     int     bits = dsn_notify_stored(notify_stored_cases[_i].in, strlen(notify_stored_cases[_i].in));
@@ -283,6 +299,7 @@ int     main(void)
 
     tcase_add_loop_test(tc, test_xtext_decode, 0, N(xtext_cases));
     tcase_add_test(tc, test_xtext_round_trip);
+    tcase_add_test(tc, test_notify_str);
     tcase_add_loop_test(tc, test_notify_parse, 0, N(notify_cases));
     tcase_add_loop_test(tc, test_notify_stored, 0, N(notify_stored_cases));
     tcase_add_test(tc, test_ret_body);

@@ -1,0 +1,55 @@
+/*
+ * NAME
+ *      smtp, lmtp - the SMTP and LMTP delivery agent
+ * SYNOPSIS
+ *      smtp (started by master; master.cf: smtp unix - - n - - smtp,
+ *            relay unix - - n - - smtp, lmtp unix - - n - - lmtp)
+ * DESCRIPTION
+ *      Postfix's smtp(8)/lmtp(8): serves the delivery protocol of
+ *      lib/global/mail_proto.h on private/<service>. qmgr hands it a queue
+ *      file, a next hop and recipients; it delivers them to the next hop's
+ *      servers over SMTP, or LMTP when the program is called `lmtp` (a
+ *      link to smtp, as in Postfix) or the master.cf service is named
+ *      `lmtp`, and answers one result per recipient: delivered (2xx),
+ *      deferred (4xx, a dead or refusing server) or bounced (5xx), each
+ *      logged as
+ *          ID: to=<u@example>, relay=host[addr]:port, delay=0.2,
+ *          delays=0.01/0/0/0.19, dsn=2.0.0, status=sent (250 2.0.0 Ok)
+ *      Next hops: [host]:port and [address] literals, host:port, a list
+ *      (relayhost), unix:/path and inet:host:port (transport_maps), then
+ *      smtp_fallback_relay. The client speaks ESMTP (EHLO, HELO when EHLO
+ *      is refused), PIPELINING, SIZE, 8BITMIME (BODY= passed on),
+ *      SMTPUTF8 and DSN (NOTIFY, ORCPT, RET, ENVID), and sends the content
+ *      with every line ending in CR LF and dots stuffed (design.md §10.6).
+ *      A next hop that needs DNS waits (4.4.3): DNS is the next step.
+ *      doc/smtp.md has the details and what is not done yet.
+ * SECURITY
+ *      Runs as $mail_owner; the network peer is not trusted: every reply
+ *      line is read within line_length_limit, every reply within
+ *      SMTP_REPLY_LINES_MAX lines, every wait within its timeout, and
+ *      reply text is made printable before it reaches logs or DSNs. The
+ *      queue file is only read.
+ * PARAMETERS
+ *      inet_protocols (all), ipc_timeout, line_length_limit (2048),
+ *      myhostname, queue_directory, relayhost, smtp_bind_address,
+ *      smtp_bind_address6, smtp_connect_timeout (30s),
+ *      smtp_data_done_timeout (600s), smtp_data_init_timeout (120s),
+ *      smtp_data_xfer_timeout (180s), smtp_fallback_relay,
+ *      smtp_helo_name ($myhostname), smtp_helo_timeout (300s),
+ *      smtp_line_length_limit (998), smtp_mail_timeout (300s),
+ *      smtp_quit_timeout (300s), smtp_rcpt_timeout (300s),
+ *      smtp_skip_5xx_greeting (yes), soft_bounce (no).
+ */
+#include <string.h>
+
+#include "server.h"
+#include "smtp.h"
+
+int     main(int argc, char **argv)
+{
+    const char *name = argc > 0 ? strrchr(argv[0], '/') : NULL;
+
+    name = name ? name + 1 : argc > 0 ? argv[0] : "smtp";
+    smtp_set_lmtp(strcmp(name, "lmtp") == 0);
+    single_server_main(argc, argv, smtp_service, NULL);
+}

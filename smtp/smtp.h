@@ -1,0 +1,152 @@
+/* smtp.h - the SMTP/LMTP delivery agent's private interfaces.
+ *
+ * smtp.c holds main() only; the logic lives in smtp_*.c so that the Check
+ * suites (tests/unit/check_smtp_*.c) can call it:
+ *     smtp_service.c  the delivery protocol, the queue file, results, logs
+ *     smtp_hop.c      the next hop text: [host]:port, unix:/path, lists
+ *     smtp_connect.c  one TCP or UNIX-domain connection, with a deadline
+ *     smtp_proto.c    the conversation: greeting, EHLO/LHLO, MAIL, RCPT, DATA
+ *     smtp_reply.c    reading a server reply (a leaf: unit tested)
+ *     smtp_encode.c   content to the wire: CRLF, dot-stuffing (a leaf)
+ */
+#ifndef SUREL_SMTP_H
+#define SUREL_SMTP_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "deliver_request.h"
+#include "server.h"
+#include "stream.h"
+
+/* ---- server replies (smtp_reply.c) ---- */
+
+#define SMTP_REPLY_LINES_MAX    100     /* lines of one reply; more is an error */
+#define SMTP_REPLY_TEXT_MAX     8192    /* joined text kept; the rest is dropped */
+
+typedef struct SMTP_REPLY {
+    int     code;                   /* 250; 0 until the first line */
+    char    dsn[16];                /* "2.1.5": the reply's own, or X.0.0 */
+    BUF    *text;                   /* every line, joined by a space */
+    int     lines;
+} SMTP_REPLY;
+
+void    smtp_reply_init(SMTP_REPLY *r);
+void    smtp_reply_free(SMTP_REPLY *r);
+void    smtp_reply_reset(SMTP_REPLY *r);
+
+/* smtp_reply_line - add one line (without CR LF): 1 the reply is complete,
+ * 0 more lines follow, -1 not an SMTP reply line (text says which). */
+int     smtp_reply_line(SMTP_REPLY *r, const char *line, size_t len);
+
+/* ---- content encoding (smtp_encode.c) ---- */
+
+typedef struct SMTP_ENCODER {
+    long    limit;                  /* smtp_line_length_limit, 0: none */
+    long    col;                    /* bytes on the current wire line */
+    int     cr;                     /* a CR is waiting: CR LF, or a bare CR */
+} SMTP_ENCODER;
+
+/* The content is the queue file's N and L records in order (record.h: N
+ * ends a line, L is part of one). Every line end (the end of an N record,
+ * CR LF, a bare LF or a bare CR inside a record) becomes one CR LF; a line
+ * that starts with "." gets another; a line longer than limit is broken
+ * with CR LF SPACE. smtp_encode_end ends an unfinished last line and adds
+ * the final ".". Output is appended to out. */
+void    smtp_encode_init(SMTP_ENCODER *e, long limit);
+void    smtp_encode(SMTP_ENCODER *e, int rec_type, const char *data, size_t len, BUF *out);
+void    smtp_encode_end(SMTP_ENCODER *e, BUF *out);
+
+/* ---- next hops (smtp_hop.c) ---- */
+
+#define SMTP_HOST_MAX   255
+#define SMTP_HOPS_MAX   32              /* destinations tried for one delivery */
+
+typedef enum smtp_hop_kind {
+    SMTP_HOP_INET,                      /* host and port */
+    SMTP_HOP_UNIX                       /* path (relative: below queue_directory) */
+} SMTP_HOP_KIND;
+
+typedef struct SMTP_HOP {
+    SMTP_HOP_KIND kind;
+    char    host[SMTP_HOST_MAX + 1];    /* name or address; the unix path */
+    int     port;
+    int     literal;                    /* [host]: no MX lookup */
+} SMTP_HOP;
+
+/* smtp_hop_parse - one destination: "[host]:port", "[ipv6:addr]",
+ * "host:port", "host", "inet:host:port", "unix:/path". default_port is
+ * 25 (smtp) or 24 (lmtp). 0, or -1 with why. */
+int     smtp_hop_parse(const char *text, int default_port, SMTP_HOP *hop, BUF *why);
+
+/* smtp_hop_list - the nexthop (a list, separated by commas or white
+ * space), then smtp_fallback_relay unless the nexthop is $relayhost; at
+ * most SMTP_HOPS_MAX. Returns how many, or -1 with why (one unparsable
+ * destination is a configuration error: the mail waits). */
+int     smtp_hop_list(const char *nexthop, const char *relayhost, const char *fallback,
+                      int default_port, SMTP_HOP *hops, BUF *why);
+
+/* ---- connections (smtp_connect.c) ---- */
+
+/* Who we talk to, for log lines and reasons. */
+typedef struct SMTP_PEER {
+    char    name[SMTP_HOST_MAX + 1];    /* host name; $myhostname for a socket */
+    char    addr[SMTP_HOST_MAX + 1];    /* numeric address; the socket path */
+    int     port;                       /* 0 for a UNIX socket */
+    char    relay[2 * SMTP_HOST_MAX + 16];      /* "name[addr]:port" (relay=) */
+} SMTP_PEER;
+
+/* smtp_connect - a connection to hop, within timeout seconds, from
+ * smtp_bind_address(6), with the families inet_protocols allows. Names
+ * are never looked up: a hop that is not an address needs DNS, which is
+ * the next step (the mail waits, 4.4.3). fd, or -1 with dsn and why. */
+int     smtp_connect(const SMTP_HOP *hop, int timeout, SMTP_PEER *peer, char *dsn, size_t dsnlen,
+                     BUF *why);
+
+/* ---- one delivery (smtp_proto.c, smtp_service.c) ---- */
+
+/* One recipient's result. */
+typedef struct SMTP_RCPT {
+    int     stat;                       /* DELIVER_STAT_*, -1: not decided */
+    int     accepted;                   /* RCPT got 2xx: waits for the DATA reply */
+    char    dsn[16];
+    BUF    *reason;
+    char   *relay;                      /* relay= of the result */
+} SMTP_RCPT;
+
+/* What the conversation needs to know about the message. */
+typedef struct SMTP_MSG {
+    DELIVER_REQUEST *req;
+    int     qfd;                        /* queue file, read-only, shared flock */
+    void   *env;                        /* its QFILE_ENVELOPE (content offsets) */
+    int     body_8bit;                  /* encoding=8bitmime */
+    int     smtputf8;                   /* the envelope needs SMTPUTF8 */
+    SMTP_RCPT *rcpt;                    /* req->nrcpt of them */
+    int     lmtp;
+} SMTP_MSG;
+
+/* smtp_rcpt_set - decide a recipient (only the first decision counts) */
+void    smtp_rcpt_set(SMTP_MSG *m, int i, int stat, const char *dsn, const char *relay,
+                      const char *reason);
+
+/* smtp_rcpt_set_pending - decide every undecided recipient alike */
+void    smtp_rcpt_set_pending(SMTP_MSG *m, int stat, const char *dsn, const char *relay,
+                              const char *reason);
+
+/* Outcome of one session with one server. */
+#define SMTP_SESSION_DONE       0       /* every recipient decided */
+#define SMTP_SESSION_NEXT       1       /* this server failed before MAIL: try the next */
+
+/* smtp_session - talk to one connected server; fd is closed. The reason
+ * for _NEXT (the recipients are left undecided) is in why, with dsn. */
+int     smtp_session(SMTP_MSG *m, int fd, const SMTP_PEER *peer, char *dsn, size_t dsnlen,
+                     BUF *why);
+
+/* smtp_deliver - try each destination of the request in turn. */
+void    smtp_deliver(SMTP_MSG *m);
+
+/* The service routine (single_server) and its set-up. */
+void    smtp_set_lmtp(int lmtp);
+void    smtp_service(STREAM *client, const SERVER_CTX *ctx);
+
+#endif

@@ -1,0 +1,74 @@
+/* smtp_encode - queued content to SMTP DATA bytes (design.md §10.6).
+ *
+ * Line ends are normalised first, then dots are stuffed: every CR LF, bare
+ * LF, bare CR and the end of an N record is one CR LF on the wire, so no
+ * bare CR or LF ever leaves the machine and the only "<CR><LF>.<CR><LF>"
+ * we send is the final one (outbound SMTP smuggling is impossible). A line
+ * starting with "." gets a second one (RFC 5321 4.5.2). A line longer than
+ * smtp_line_length_limit is broken by inserting CR LF SPACE (Postfix's
+ * smtp_line_length_limit, which keeps folded headers valid).
+ * The state crosses record boundaries: a line may come in several L
+ * records, and a CR that ends one record may meet an LF in the next.
+ */
+#include "record.h"
+#include "smtp.h"
+
+void    smtp_encode_init(SMTP_ENCODER *e, long limit)
+{
+    e->limit = limit > 0 ? limit : 0;
+    e->col = 0;
+    e->cr = 0;
+}
+
+/* smtp_encode_eol - end the current line */
+static void smtp_encode_eol(SMTP_ENCODER *e, BUF *out)
+{
+    buf_append(out, "\r\n", 2);
+    e->col = 0;
+    e->cr = 0;
+}
+
+/* smtp_encode_byte - one content byte that is not a line end */
+static void smtp_encode_byte(SMTP_ENCODER *e, int ch, BUF *out)
+{
+    if (e->limit > 0 && e->col >= e->limit) {
+        buf_append(out, "\r\n ", 3);
+        e->col = 1;
+    }
+    if (e->col == 0 && ch == '.') {
+        buf_putc(out, '.');
+        e->col++;
+    }
+    buf_putc(out, ch);
+    e->col++;
+}
+
+void    smtp_encode(SMTP_ENCODER *e, int rec_type, const char *data, size_t len, BUF *out)
+{
+    size_t  i;
+
+    for (i = 0; i < len; i++) {
+        int     ch = (unsigned char) data[i];
+
+        if (e->cr) {                    /* CR LF is one line end, CR x two things */
+            smtp_encode_eol(e, out);
+            if (ch == '\n')
+                continue;
+        }
+        if (ch == '\r')
+            e->cr = 1;
+        else if (ch == '\n')
+            smtp_encode_eol(e, out);
+        else
+            smtp_encode_byte(e, ch, out);
+    }
+    if (rec_type == REC_TYPE_NORM)      /* a CR just before it is the same end */
+        smtp_encode_eol(e, out);
+}
+
+void    smtp_encode_end(SMTP_ENCODER *e, BUF *out)
+{
+    if (e->cr || e->col > 0)
+        smtp_encode_eol(e, out);
+    buf_append(out, ".\r\n", 3);
+}

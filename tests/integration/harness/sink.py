@@ -1,0 +1,222 @@
+"""harness.sink - a scriptable SMTP/LMTP server on loopback that records
+what a client sends, for the tests of surel's SMTP client (smtp/).
+
+    sink = Sink(rcpt_reply={"gone@remote.test": "550 5.1.1 no such user"})
+    sink.start()                       # 127.0.0.1:sink.port (or unix_path)
+    ... sink.wait_transactions(1) ...
+    t = sink.transactions[0]           # mail, rcpts, data (wire bytes), helo
+    sink.close()
+
+The data kept is the DATA content exactly as it came over the wire
+(dot-stuffed, CR LF line ends) up to, not including, the final ".\r\n".
+Behaviours a test can ask for: MAIL and RCPT answered only once DATA
+has come (a client that does not pipeline hangs), EHLO refused, any EHLO
+keyword list, per-recipient RCPT replies, an LMTP reply per recipient,
+dropping the connection in the middle of DATA for the first N
+transactions, never answering MAIL (a stalled server), a greeting of
+one's choosing. Everything is bounded: lines by LINE_MAX, waits by a
+socket timeout, so a broken client cannot hang a test.
+"""
+import os
+import socket
+import threading
+import time
+
+LINE_MAX = 10000
+DEFAULT_FEATURES = ("PIPELINING", "SIZE 10240000", "8BITMIME", "DSN", "SMTPUTF8")
+
+
+class Sink:
+    def __init__(self, lmtp=False, unix_path=None, features=DEFAULT_FEATURES, ehlo_ok=True,
+                 greeting="220 sink.test ESMTP test sink", rcpt_reply=None, data_reply=None,
+                 lmtp_reply=None, drop_in_data=0, stall_after_mail=False, hold_until_data=False):
+        self.lmtp = lmtp
+        self.unix_path = unix_path
+        self.features = features
+        self.ehlo_ok = ehlo_ok
+        self.greeting = greeting
+        self.rcpt_reply = rcpt_reply or {}      # address -> reply line
+        self.data_reply = data_reply or "250 2.0.0 Ok: queued as SINK1"
+        self.lmtp_reply = lmtp_reply or {}      # address -> reply after DATA (LMTP)
+        self.drop_in_data = drop_in_data        # transactions to cut short in DATA
+        self.stall_after_mail = stall_after_mail
+        # Answer MAIL and RCPT only once DATA has arrived: a client that
+        # does not pipeline waits for a reply that never comes.
+        self.hold_until_data = hold_until_data
+        self.transactions = []                  # completed ones
+        self.commands = []                      # every command line, in order
+        self.connections = 0
+        self.lock = threading.Lock()
+        self.stopping = False
+        self.threads = []
+
+    # Life cycle.
+    def start(self):
+        if self.unix_path:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.bind(self.unix_path)
+            os.chmod(self.unix_path, 0o666)     # the client runs as mail_owner
+            self.address = self.unix_path
+        else:
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.sock.bind(("127.0.0.1", 0))
+            self.port = self.sock.getsockname()[1]
+            self.address = ("127.0.0.1", self.port)
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        t = threading.Thread(target=self._accept_loop, daemon=True)
+        t.start()
+        self.threads.append(t)
+        return self
+
+    def close(self):
+        self.stopping = True
+        for t in self.threads:
+            t.join(5)
+        self.sock.close()
+        if self.unix_path and os.path.exists(self.unix_path):
+            os.unlink(self.unix_path)
+
+    def wait_transactions(self, count, timeout=30.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.transactions) >= count:
+                    return list(self.transactions)
+            time.sleep(0.05)
+        raise AssertionError("sink: %d transaction(s) within %.0fs, got %d; commands %r"
+                             % (count, timeout, len(self.transactions), self.commands))
+
+    def command_lines(self, verb):
+        with self.lock:
+            return [c for c in self.commands if c.upper().startswith(verb)]
+
+    # The server.
+    def _accept_loop(self):
+        while not self.stopping:
+            try:
+                conn, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with self.lock:
+                self.connections += 1
+            t = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            t.start()
+            self.threads.append(t)
+
+    def _serve(self, conn):
+        conn.settimeout(30)
+        f = conn.makefile("rb")
+        try:
+            self._session(conn, f)
+        except (OSError, ValueError):
+            pass
+        finally:
+            try:
+                f.close()
+                conn.close()
+            except OSError:
+                pass
+
+    def _session(self, conn, f):
+        held = []
+
+        def say(*lines):
+            conn.sendall(b"".join(l.encode() + b"\r\n" for l in held + list(lines)))
+            del held[:]
+
+        def answer(line):
+            if self.hold_until_data:
+                held.append(line)
+            else:
+                say(line)
+
+        say(self.greeting)
+        if not self.greeting.startswith("220"):
+            return
+        peer = conn.getpeername() if not self.unix_path else ""
+        tx = None
+        while not self.stopping:
+            line = f.readline(LINE_MAX)
+            if not line:
+                return
+            cmd = line.rstrip(b"\r\n").decode("utf-8", errors="replace")
+            with self.lock:
+                self.commands.append(cmd)
+            verb = cmd.split(" ", 1)[0].upper()
+            if verb in ("EHLO", "LHLO") and (self.ehlo_ok or self.lmtp):
+                feats = ["250-sink.test"] + ["250-" + k for k in self.features[:-1]]
+                feats += ["250 " + self.features[-1]] if self.features else []
+                if not self.features:
+                    feats = ["250 sink.test"]
+                say(*feats)
+                tx = {"helo": cmd}
+            elif verb == "EHLO":
+                say("502 5.5.2 EHLO not understood")
+            elif verb == "HELO":
+                say("250 sink.test")
+                tx = {"helo": cmd}
+            elif verb == "MAIL":
+                if self.stall_after_mail:
+                    while f.readline(LINE_MAX):     # never answer; wait for the hang-up
+                        pass
+                    return
+                tx = dict(tx or {}, mail=cmd, rcpts=[], accepted=[], peer=peer)
+                answer("250 2.1.0 Ok")
+            elif verb == "RCPT":
+                addr = cmd[cmd.index("<") + 1:cmd.index(">")] if "<" in cmd else ""
+                tx["rcpts"].append(cmd)
+                reply = self.rcpt_reply.get(addr, "250 2.1.5 Ok")
+                if reply.startswith("2"):
+                    tx["accepted"].append(addr)
+                answer(reply)
+            elif verb == "DATA":
+                if not tx or not tx.get("accepted"):
+                    say("554 5.5.1 Error: no valid recipients")
+                    continue
+                say("354 End data with <CR><LF>.<CR><LF>")
+                if not self._data(conn, f, tx, say):
+                    return
+            elif verb == "RSET":
+                tx = {"helo": (tx or {}).get("helo")}
+                say("250 2.0.0 Ok")
+            elif verb == "QUIT":
+                say("221 2.0.0 Bye")
+                return
+            else:
+                say("502 5.5.2 Error: command not recognized")
+
+    def _data(self, conn, f, tx, say):
+        """Read DATA content; False when the connection is to be dropped."""
+        data = b""
+        with self.lock:
+            drop = self.drop_in_data > 0
+            if drop:
+                self.drop_in_data -= 1
+        while True:
+            line = f.readline(LINE_MAX)
+            if not line:
+                return False
+            if line == b".\r\n":
+                break
+            data += line
+            if drop and len(data) > 0:
+                conn.shutdown(socket.SHUT_RDWR)     # gone in the middle of DATA
+                return False
+        tx["data"] = data
+        with self.lock:
+            self.transactions.append(tx)
+        if self.lmtp:
+            say(*[self.lmtp_reply.get(a, "250 2.0.0 <%s> delivered" % a) for a in tx["accepted"]])
+        else:
+            say(self.data_reply)
+        tx = {"helo": tx.get("helo")}
+        return True
+
+
+def unstuff(data):
+    """The content of wire DATA bytes: dots unstuffed."""
+    return b"".join(l[1:] if l.startswith(b".") else l for l in data.splitlines(True))
