@@ -51,5 +51,7 @@ int     main(int argc, char **argv)
 
     name = name ? name + 1 : argc > 0 ? argv[0] : "smtp";
     smtp_set_lmtp(strcmp(name, "lmtp") == 0);
-    single_server_main(argc, argv, smtp_service, NULL);
+    static const SERVER_HOOKS hooks = {.confine = "smtp"};
+
+    single_server_main(argc, argv, smtp_service, &hooks);
 }
