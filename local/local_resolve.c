@@ -37,6 +37,7 @@
 
 #include "address.h"
 #include "config.h"
+#include "deliver_log.h"
 #include "local.h"
 #include "mail_proto.h"
 #include "mem.h"
@@ -93,47 +94,23 @@ int     local_seen(LOCAL_STATE *state, const char *kind, const char *what)
     return 0;
 }
 
-/* local_delay_text - seconds as Postfix prints them: 0.2, 1.3, 12 */
-static void local_delay_text(BUF *out, double sec)
-{
-    if (sec < 0)
-        sec = 0;
-    if (sec >= 10)
-        buf_printf(out, "%.0f", sec);
-    else if (sec >= 0.01)
-        buf_printf(out, "%.2g", sec);
-    else
-        buf_printf(out, "0");
-}
-
-/* local_tv_diff - b - a in seconds */
-static double local_tv_diff(const struct timeval *a, const struct timeval *b)
-{
-    return (double) (b->tv_sec - a->tv_sec) + (double) (b->tv_usec - a->tv_usec) / 1e6;
-}
-
-/* local_log_result - one log line per destination, Postfix's shape */
+/* local_log_result - one log line per destination: the one formatter
+ * every agent uses (deliver_log.h), so the line has Postfix's shape */
 void    local_log_result(LOCAL_STATE *state, const char *to, const LOCAL_STATUS *st)
 {
-    BUF    *line = buf_alloc(256);
-    struct timeval now;
     const LOCAL_MSG *msg = state->msg;
+    DELIVER_LOG ev;
 
-    gettimeofday(&now, NULL);
-    buf_sprintf(line, "%s: to=<%s>", msg->queue_id, to);
-    if (state->orig_rcpt && *state->orig_rcpt && strcasecmp(state->orig_rcpt, to) != 0)
-        buf_printf(line, ", orig_to=<%s>", state->orig_rcpt);
-    buf_puts(line, ", relay=local, delay=");
-    local_delay_text(line, local_tv_diff(&msg->arrival, &now));
-    buf_puts(line, ", delays=");
-    local_delay_text(line, local_tv_diff(&msg->arrival, &msg->start));
-    buf_puts(line, "/0/0/");
-    local_delay_text(line, local_tv_diff(&msg->start, &now));
-    buf_printf(line, ", dsn=%s, status=%s (%s)", st->dsn,
-               st->stat == DELIVER_STAT_OK ? "sent"
-               : st->stat == DELIVER_STAT_DEFER ? "deferred" : "bounced", buf_str(st->why));
-    msg_info("%s", buf_str(line));
-    buf_free(line);
+    ev.queue_id = msg->queue_id;
+    ev.to = to;
+    ev.orig_to = state->orig_rcpt;
+    ev.relay = "local";
+    ev.arrival = msg->arrival;
+    ev.handoff = msg->start;
+    ev.dsn = st->dsn;
+    ev.status = deliver_log_status(st->stat);
+    ev.reason = buf_str(st->why);
+    deliver_log(&ev);
 }
 
 /* local_done - log one destination's result and merge it into the recipient's */
