@@ -19,6 +19,7 @@
 
 #include "buf.h"
 #include "dict.h"
+#include "msg_size.h"
 #include "qfile.h"
 #include "server.h"
 #include "stream.h"
@@ -111,7 +112,7 @@ typedef struct CLEANUP_STATE {
     /* Content. */
     long    data_offset;            /* of the M record */
     long    content_size;           /* bytes of content written */
-    long    in_size;                /* bytes of content received */
+    MSG_SIZE in_size;               /* content counted for message_size_limit */
     int     in_header;              /* 1 while in the primary header */
     int     last_partial;           /* the previous content record was L */
     int     header_truncated;       /* this header lost its excess */

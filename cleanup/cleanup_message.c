@@ -96,8 +96,8 @@ void cleanup_content(CLEANUP_STATE *state, int type, const char *data, size_t le
     BUF    *line;
     size_t  i;
 
-    state->in_size += (long) len + (type == REC_TYPE_NORM);
-    if (cleanup_conf.message_size_limit > 0 && state->in_size > cleanup_conf.message_size_limit)
+    msg_size_record(&state->in_size, type, data, len);
+    if (msg_size_exceeds(state->in_size.octets, cleanup_conf.message_size_limit))
         cleanup_set_reason(state, CLEANUP_STAT_SIZE, NULL);
     if (!CLEANUP_OUT_OK(state)) {
         state->last_partial = (type == REC_TYPE_CONT);
