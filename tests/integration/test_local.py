@@ -19,6 +19,7 @@ import time
 import unittest
 
 from harness import attr
+from harness import rules
 from master_harness import MasterInstance, pid_alive
 from qmgr_harness import QmgrInstance
 from surel_harness import binary, record, surel, wait_for
@@ -1056,14 +1057,10 @@ class LocalRootTest(unittest.TestCase):
         # pickup's verdicts come from): permanent ones bounce, the rest
         # defer, with the table's enhanced code and text.
         inst = self.instance(aliases="fwd: someone@remote.example\n")
-        cases = [(1 << 0, "4", "4.3.0", "internal protocol error"),
-                 (1 << 1, "4", "4.3.0", "queue file write error"),
-                 (1 << 2, "5", "5.3.4", "message file too big"),
-                 (1 << 3, "5", "5.7.1", "message content rejected"),
-                 (1 << 4, "5", "5.4.0", "too many hops"),
-                 (1 << 5, "5", "5.1.0", "no recipients specified"),
-                 (1 << 6, "4", "4.7.1", "service unavailable"),
-                 ((1 << 5) | (1 << 6), "4", "4.7.1", "service unavailable")]
+        # The rows of tests/rules/cleanup_status.table (-1, no answer, is
+        # a lost cleanup: the IPC error case).
+        cases = [(status, "5" if permanent else "4", dsn, text)
+                 for status, _, dsn, permanent, text in rules.cleanup_status() if status >= 0]
         for status, code, dsn, text in cases:
             fake = FakeCleanup(inst.unix_path("cleanup"), status=status)
             try:

@@ -11,42 +11,12 @@ and nowhere else. An "unknown" row is refused by smtpd already (the unit
 suite shows local would say 5.1.1 too); "forward" rows never reach local
 here (qmgr routes them to the error transport).
 """
-import os
 import re
 import unittest
 
 from harness import core as h
 from harness import e2e as e
-
-TABLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "rules",
-                     "recipients.table")
-
-
-def load_table():
-    """(conf {name: value}, [users], {alias: value}, [row dicts])."""
-    conf, users, aliases, rows = {}, [], {}, []
-    with open(TABLE) as f:
-        for line in f:
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            word, _, rest = line.partition(" ")
-            if word == "conf":
-                name, _, value = rest.partition("=")
-                conf[name.strip()] = value.strip()
-            elif word == "user":
-                users.append(rest.strip())
-            elif word == "alias":
-                name, value = rest.split()
-                aliases[name] = value
-            else:
-                fields = line.split()
-                if len(fields) != 6:
-                    raise AssertionError("bad row: %r" % line)
-                rows.append(dict(zip(("rcpt", "delim", "smtpd", "class", "transport",
-                                      "local"), fields)))
-    return conf, users, aliases, rows
-
+from harness import rules
 
 class RulesTable(h.InstanceTest):
 
@@ -91,7 +61,7 @@ class RulesTable(h.InstanceTest):
             client.close()
 
     def test_every_program_agrees_with_the_table(self):
-        conf, users, aliases, rows = load_table()
+        conf, users, aliases, rows = rules.recipients()
         delims = sorted({r["delim"] for r in rows})
         checked = 0
         for delim in delims:

@@ -7,6 +7,7 @@
     qmgr     master + qmgr + test agent/bounce      (was qmgr_harness)
     e2e      whole-system helpers: raw SMTP, batches, kills (was e2e_harness)
     smtpd    smtpd + cleanup instances              (was smtpd_harness)
+    rules    the shared rule tables of tests/rules/ (recipients, cleanup status)
 
 The old module names (surel_harness.py, ...) are kept as aliases of these
 modules, so tests written against them keep working.
