@@ -38,7 +38,6 @@ typedef struct CLEANUP_CONF {
     MAPS   *body_checks;
     long    message_size_limit;     /* 0: none */
     long    header_size_limit;
-    long    hopcount_limit;
     long    virt_expansion_limit;
     long    virt_recursion_limit;
     int     replace_stray_cr_lf;
@@ -164,7 +163,6 @@ void    cleanup_content_end(CLEANUP_STATE *state);
 /* cleanup_header.c: one logical header. */
 void    cleanup_header(CLEANUP_STATE *state, BUF *header);
 void    cleanup_header_done(CLEANUP_STATE *state);
-int     cleanup_is_header(const char *text, size_t len);   /* length of "name:" or 0 */
 
 /* cleanup_act.c: header_checks and body_checks actions. */
 #define CLEANUP_ACT_KEEP    0       /* output the (possibly replaced) text */

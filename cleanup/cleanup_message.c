@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "header_name.h"
 #include "mail_proto.h"
 #include "msg.h"
 #include "record.h"
@@ -76,7 +77,7 @@ static void cleanup_content_line(CLEANUP_STATE *state, int type, const char *dat
             return;
         }
         cleanup_header_flush(state);
-        if (cleanup_is_header(data, len)) {
+        if (header_name_len(data, len)) {
             cleanup_header_append(state, data, len);
             return;
         }

@@ -1,8 +1,9 @@
 /* local_resolve - what one recipient address turns into, and its delivery.
  *
  * For a recipient user+ext@domain (domain one of ours):
- *   1. a Delivered-To: header naming the address already, or too many
- *      hops, bounces it: 5.4.6 "mail forwarding loop";
+ *   1. a Delivered-To: header naming the address already bounces it:
+ *      5.4.6 "mail forwarding loop"; more than $hopcount_limit Received:
+ *      headers: 5.4.0 "too many hops", as cleanup says (header_name.h);
  *   2. alias_maps: "user+ext", then "user"; a value is a list of
  *      destinations (addresses, |command, /file, :include:/file, \user),
  *      each delivered in turn with the rights of the table's owner
@@ -38,6 +39,7 @@
 #include "address.h"
 #include "config.h"
 #include "deliver_log.h"
+#include "header_name.h"
 #include "local.h"
 #include "mail_proto.h"
 #include "mem.h"
@@ -563,9 +565,10 @@ void    local_deliver_recipient(LOCAL_STATE *state, const char *rcpt)
     attr.sender = state->msg->sender;
     attr.source = LOCAL_SRC_RCPT;
     attr.extension = "";
-    if (state->msg->hops > LOCAL_HOP_LIMIT) {
-        local_fail(state, rcpt, "5.4.6", "too many hops (%d) in the message header",
-                   state->msg->hops);
+    if (hop_count_exceeded(state->msg->hops)) {
+        /* The rule and the answer cleanup gives (header_name.h). */
+        local_fail(state, rcpt, cleanup_stat_detail(CLEANUP_STAT_HOPS)->dsn, "%s",
+                   cleanup_stat_detail(CLEANUP_STAT_HOPS)->text);
         return;
     }
     local_deliver_address(state, &attr, rcpt, LOCAL_ADDR_PLAIN);

@@ -2,6 +2,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "header_name.h"
 #include "msg_size.h"
 #include "record.h"
 
@@ -19,14 +20,6 @@ long long msg_size_octets(size_t len, int eol)
     return (long long) len + eol;
 }
 
-/* msg_size_prefix - data starts with the header name (any case) */
-static int msg_size_prefix(const char *data, size_t len, const char *name)
-{
-    size_t  n = strlen(name);
-
-    return len >= n && strncasecmp(data, name, n) == 0;
-}
-
 /* msg_size_trace - does this line (its first record) leave the count out */
 static int msg_size_trace(MSG_SIZE *sz, const char *data, size_t len)
 {
@@ -34,7 +27,7 @@ static int msg_size_trace(MSG_SIZE *sz, const char *data, size_t len)
         return 0;
     if (len > 0 && (data[0] == ' ' || data[0] == '\t'))
         return sz->skip;                /* a continuation goes with its field */
-    if (msg_size_prefix(data, len, "Received:") || msg_size_prefix(data, len, "Delivered-To:"))
+    if (header_is_hop(data, len) || header_named(data, len, "Delivered-To"))
         return 1;
     sz->lead = 0;                       /* the sender's own content from here */
     return 0;
