@@ -178,7 +178,6 @@ int     cleanup_map11(CLEANUP_STATE *state, MAPS *maps, const char *name,
 int     cleanup_canon_sender(CLEANUP_STATE *state, const char *addr, BUF *out);
 int     cleanup_canon_recip(CLEANUP_STATE *state, const char *addr, BUF *out);
 int     cleanup_virtual(CLEANUP_STATE *state, const char *addr, char ***result, int *count);
-void    cleanup_qualify(const char *addr, BUF *out);
 
 /* cleanup_dup.c: a set of strings. */
 void   *cleanup_dup_create(void);

@@ -527,11 +527,12 @@ static void local_deliver_address(LOCAL_STATE *state, const LOCAL_ATTR *parent,
         addr++;
         no_expand = 1;
     }
-    at = strrchr(addr, '@');
+    /* user, user@: user@$myorigin, the rule cleanup and qmgr apply. */
+    address_qualify(addr, full);
+    at = strrchr(buf_str(full), '@');
     buf_reset(local);
-    buf_append(local, addr, at ? (size_t) (at - addr) : strlen(addr));
-    domain = at && at[1] ? at + 1 : config_str(P_myorigin);    /* user, user@: $myorigin */
-    buf_sprintf(full, "%s@%s", buf_str(local), domain);
+    buf_append(local, buf_str(full), at ? (size_t) (at - buf_str(full)) : buf_len(full));
+    domain = at ? at + 1 : "";
     if (buf_len(local) == 0) {
         local_fail(state, buf_str(full), "5.1.3", "bad address syntax");
     } else if ((ours = resolve_local(domain)) < 0) {

@@ -16,6 +16,7 @@
 
 #include "address.h"
 #include "buf.h"
+#include "config.h"
 
 #define DOMAIN_MAX  255             /* RFC 1035 name length */
 #define LABEL_MAX   63              /* RFC 1035 label length */
@@ -334,6 +335,20 @@ void address_split(const char *addr, BUF *local, BUF *domain)
         buf_append(local, addr, (size_t) (at - addr));
         buf_puts(domain, at + 1);
     }
+}
+
+/* address_qualify - see address.h */
+void address_qualify(const char *addr, BUF *out)
+{
+    const char *at = strrchr(addr, '@');
+    const char *origin = config_str(P_myorigin);
+
+    buf_set(out, addr);
+    if (*addr == 0 || *origin == 0 || (at != NULL && at[1] != 0))
+        return;
+    if (at != NULL)
+        buf_truncate(out, (size_t) (at - addr));
+    buf_printf(out, "@%s", origin);
 }
 
 /* local_is_dot_string - can this local part go out without quotes? */

@@ -31,6 +31,13 @@
 int     address_parse_path(const char *text, int flags, BUF *addr, int *is_null,
                            const char **rest, BUF *why);
 void    address_split(const char *addr, BUF *local, BUF *domain);  /* at the last '@' */
+
+/* address_qualify - the address with a domain (Postfix's
+ * append_at_myorigin, the one rule for cleanup, qmgr's resolve, local and
+ * bounce): "user" and "user@" become user@$myorigin; "" (the null
+ * sender) and addresses with a domain stay as they are, as does
+ * everything when $myorigin is empty. Needs the configuration. */
+void    address_qualify(const char *addr, BUF *out);
 void    address_externalize(const char *internal, BUF *external);
 int     address_has_8bit(const char *addr);
 int     address_valid_domain(const char *domain, int flags);       /* hostname or [literal] */

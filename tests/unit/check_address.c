@@ -4,6 +4,7 @@
 
 #include "address.h"
 #include "buf.h"
+#include "config.h"
 #include "testsupport.h"
 
 /* One path and what parsing it must give. */
@@ -278,6 +279,37 @@ START_TEST(test_has_8bit)
 }
 END_TEST
 
+/* address_qualify: the one "add @$myorigin" rule of cleanup, qmgr's
+ * resolve, local and bounce; "user@" is qualified too (resolve and local
+ * did, cleanup and bounce did not). */
+START_TEST(test_qualify)
+{
+    static const struct {
+        const char *origin, *in, *out;
+    } t[] = {
+        {"example.org", "user", "user@example.org"},
+        {"example.org", "user@", "user@example.org"},
+        {"example.org", "user@other.example", "user@other.example"},
+        {"example.org", "", ""},                    /* the null sender */
+        {"example.org", "a@b@", "a@b@example.org"}, /* the last '@' */
+        {"example.org", "john q. public", "john q. public@example.org"},
+        {"", "user", "user"},                       /* no $myorigin: unchanged */
+    };
+    BUF    *out = buf_alloc(16);
+    size_t  i;
+
+    for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        config_reset();
+        config_set("myorigin", t[i].origin);
+        address_qualify(t[i].in, out);
+        ck_assert_msg(strcmp(buf_str(out), t[i].out) == 0, "\"%s\" with myorigin \"%s\": \"%s\"",
+                      t[i].in, t[i].origin, buf_str(out));
+    }
+    config_reset();
+    buf_free(out);
+}
+END_TEST
+
 int main(void)
 {
     Suite  *s = suite_create("address");
@@ -291,6 +323,7 @@ int main(void)
     tcase_add_loop_test(tc, test_externalize, 0,
                         (int) (sizeof(extern_cases) / sizeof(extern_cases[0])));
     tcase_add_test(tc, test_valid_domain);
+    tcase_add_test(tc, test_qualify);
     tcase_add_test(tc, test_has_8bit);
     suite_add_tcase(s, tc);
     return ts_run_suite(s);
