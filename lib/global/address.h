@@ -42,4 +42,12 @@ void    address_externalize(const char *internal, BUF *external);
 int     address_has_8bit(const char *addr);
 int     address_valid_domain(const char *domain, int flags);       /* hostname or [literal] */
 
+/* address_literal - is text (len bytes, brackets included) an address
+ * literal, "[192.0.2.1]" or "[IPv6:2001:db8::1]" (RFC 5321 4.1.3; the
+ * "IPv6:" tag in any case)? AF_INET or AF_INET6, with the address text
+ * (no tag) in inner when inner is not NULL and it fits size; 0 if not.
+ * The one rule smtpd's syntax check and "is this domain ours"
+ * (resolve_local) use. */
+int     address_literal(const char *text, size_t len, char *inner, size_t size);
+
 #endif

@@ -1,6 +1,7 @@
 /* check_address - RFC 5321 paths: every form, every error, both address forms. */
 #include <check.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "address.h"
 #include "buf.h"
@@ -310,6 +311,39 @@ START_TEST(test_qualify)
 }
 END_TEST
 
+/* address_literal: the one reading of [addr] for smtpd's syntax check
+ * and resolve_local's "is this ours". */
+START_TEST(test_literal)
+{
+    static const struct {
+        const char *text, *inner;
+        int     family;
+    } t[] = {
+        {"[127.0.0.1]", "127.0.0.1", AF_INET},
+        {"[IPv6:::1]", "::1", AF_INET6},
+        {"[ipv6:0::1]", "0::1", AF_INET6},
+        {"[IPv6:::ffff:127.0.0.1]", "::ffff:127.0.0.1", AF_INET6},
+        {"[127.1]", NULL, 0},                       /* inet_pton's strict form only */
+        {"[::1]", NULL, 0},                         /* IPv6 needs its tag */
+        {"[IPv6:127.0.0.1]", NULL, 0},
+        {"[1.2.3.4", NULL, 0},
+        {"[]", NULL, 0},
+        {"example.org", NULL, 0},
+    };
+    char    inner[64];
+    size_t  i;
+
+    for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        inner[0] = 0;
+        ck_assert_msg(address_literal(t[i].text, strlen(t[i].text), inner, sizeof(inner))
+                      == t[i].family, "%s", t[i].text);
+        if (t[i].inner)
+            ck_assert_str_eq(inner, t[i].inner);
+    }
+    ck_assert_int_eq(address_literal("[IPv6:::1]", 10, inner, 3), 0);     /* does not fit */
+}
+END_TEST
+
 int main(void)
 {
     Suite  *s = suite_create("address");
@@ -324,6 +358,7 @@ int main(void)
                         (int) (sizeof(extern_cases) / sizeof(extern_cases[0])));
     tcase_add_test(tc, test_valid_domain);
     tcase_add_test(tc, test_qualify);
+    tcase_add_test(tc, test_literal);
     tcase_add_test(tc, test_has_8bit);
     suite_add_tcase(s, tc);
     return ts_run_suite(s);
