@@ -80,32 +80,6 @@ typedef struct SUPER {
     int     missing;                /* named IDs not found */
 } SUPER;
 
-/* super_make_parents - create missing hash subfolders below a queue folder,
- * owned like the queue folder (its daemons must be able to use them) */
-static int super_make_parents(const char *queue_dir, const char *queue, const char *id,
-                              int depth)
-{
-    BUF    *dir = buf_alloc(256);
-    struct stat top;
-    int     i, ret = 0;
-
-    buf_sprintf(dir, "%s/%s", queue_dir, queue);
-    if (lstat(buf_str(dir), &top) < 0)
-        ret = -1;
-    for (i = 1; ret == 0 && i <= depth; i++) {
-        qfile_path(dir, queue_dir, queue, id, i);
-        buf_truncate(dir, buf_len(dir) - strlen(id) - 1);
-        if (mkdir(buf_str(dir), 0700) == 0) {
-            if (lchown(buf_str(dir), top.st_uid, top.st_gid) < 0)
-                ret = -1;
-        } else if (errno != EEXIST) {
-            ret = -1;
-        }
-    }
-    buf_free(dir);
-    return ret;
-}
-
 /* super_remove_logs - the defer/ and bounce/ logs of a deleted message */
 static void super_remove_logs(const char *queue_dir, const char *id)
 {
@@ -152,7 +126,6 @@ static int super_apply(SUPER *sp, int fd, const char *path, const char *queue, c
     SUPER_OP op = super_verbs[sp->verb].op;
     const char *target = super_target(op);
     BUF    *dst;
-    int     depth;
     int     ret = 0;
 
     if (target == NULL) {
@@ -169,9 +142,8 @@ static int super_apply(SUPER *sp, int fd, const char *path, const char *queue, c
     if (strcmp(queue, target) == 0)
         return 0;                   /* requeue of an incoming message */
     dst = buf_alloc(256);
-    depth = mail_queue_hash_depth(target);
     if (mail_queue_path(dst, sp->queue_dir, target, id) < 0
-        || super_make_parents(sp->queue_dir, target, id, depth) < 0
+        || mail_queue_mkdirs(buf_str(dst)) < 0
         || rename_sync(path, buf_str(dst)) < 0) {
         super_apply_warn(id, "move", path, buf_str(dst));
         ret = -1;

@@ -261,27 +261,6 @@ int bounce_log_path(BUF *path, const char *queue_dir, const char *queue, const c
     return mail_queue_path(path, queue_dir, queue, id);
 }
 
-/* bounce_make_parents - create missing hash subfolders of a log path */
-static int bounce_make_parents(const char *path)
-{
-    char   *copy = xstrdup(path);
-    char   *slash;
-    int     ret = 0;
-
-    /* Only the last levels can be missing: the queue folder itself exists. */
-    if ((slash = strrchr(copy, '/')) != NULL) {
-        *slash = 0;
-        if (mkdir(copy, 0700) < 0 && errno != EEXIST) {
-            if (errno == ENOENT && bounce_make_parents(copy) == 0)
-                ret = mkdir(copy, 0700) < 0 && errno != EEXIST ? -1 : 0;
-            else
-                ret = -1;
-        }
-    }
-    xfree(copy);
-    return ret;
-}
-
 /* bounce_open_log - open (creating) a log for appending; never through a link */
 static int bounce_open_log(const char *path, BUF *why)
 {
@@ -290,7 +269,7 @@ static int bounce_open_log(const char *path, BUF *why)
     int     flags = O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC;
 
     fd = open(path, flags, 0600);
-    if (fd < 0 && errno == ENOENT && bounce_make_parents(path) == 0)
+    if (fd < 0 && errno == ENOENT && mail_queue_mkdirs(path) == 0)
         fd = open(path, flags, 0600);
     if (fd < 0) {
         buf_sprintf(why, "open %s: %s", path, strerror(errno));

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "address.h"
 #include "attr.h"
 #include "bounce.h"
 #include "config.h"
@@ -137,15 +138,6 @@ static int bounce_append(const char *queue_dir, const ATTR_LIST *list)
     return ret;
 }
 
-/* bounce_qualify - an address with a domain: bare names get @$myorigin */
-static void bounce_qualify(BUF *out, const char *addr)
-{
-    if (strchr(addr, '@') || *addr == 0)
-        buf_set(out, addr);
-    else
-        buf_sprintf(out, "%s@%s", addr, config_str(P_myorigin));
-}
-
 /* A flush or warn request, checked. */
 typedef struct BOUNCE_REQ {
     const char *id;
@@ -253,7 +245,7 @@ static int bounce_flush_log(const char *queue_dir, const BOUNCE_REQ *req, const 
 
     bounce_log_dedup(log);
     count = bounce_select(log, 0, chosen, &failed);
-    bounce_qualify(dbl, config_str(P_double_bounce_sender));
+    address_qualify(config_str(P_double_bounce_sender), dbl);
     if (*req->sender == 0 || strcasecmp(req->sender, buf_str(dbl)) == 0) {
         /* Only failures matter here: nobody gets success notices for <>. */
         count = failed ? count : 0;
@@ -264,7 +256,7 @@ static int bounce_flush_log(const char *queue_dir, const BOUNCE_REQ *req, const 
     }
     if (count > 0) {
         if (*req->sender == 0) {
-            bounce_qualify(rcpt, config_str(P_2bounce_notice_recipient));
+            address_qualify(config_str(P_2bounce_notice_recipient), rcpt);
             ret = bounce_send_notice(queue_dir, req, BOUNCE_KIND_POSTMASTER, chosen, count,
                                      buf_str(dbl), buf_str(rcpt));
         } else {

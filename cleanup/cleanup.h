@@ -19,6 +19,7 @@
 
 #include "buf.h"
 #include "dict.h"
+#include "msg_size.h"
 #include "qfile.h"
 #include "server.h"
 #include "stream.h"
@@ -37,7 +38,6 @@ typedef struct CLEANUP_CONF {
     MAPS   *body_checks;
     long    message_size_limit;     /* 0: none */
     long    header_size_limit;
-    long    hopcount_limit;
     long    virt_expansion_limit;
     long    virt_recursion_limit;
     int     replace_stray_cr_lf;
@@ -111,7 +111,7 @@ typedef struct CLEANUP_STATE {
     /* Content. */
     long    data_offset;            /* of the M record */
     long    content_size;           /* bytes of content written */
-    long    in_size;                /* bytes of content received */
+    MSG_SIZE in_size;               /* content counted for message_size_limit */
     int     in_header;              /* 1 while in the primary header */
     int     last_partial;           /* the previous content record was L */
     int     header_truncated;       /* this header lost its excess */
@@ -163,7 +163,6 @@ void    cleanup_content_end(CLEANUP_STATE *state);
 /* cleanup_header.c: one logical header. */
 void    cleanup_header(CLEANUP_STATE *state, BUF *header);
 void    cleanup_header_done(CLEANUP_STATE *state);
-int     cleanup_is_header(const char *text, size_t len);   /* length of "name:" or 0 */
 
 /* cleanup_act.c: header_checks and body_checks actions. */
 #define CLEANUP_ACT_KEEP    0       /* output the (possibly replaced) text */
@@ -179,7 +178,6 @@ int     cleanup_map11(CLEANUP_STATE *state, MAPS *maps, const char *name,
 int     cleanup_canon_sender(CLEANUP_STATE *state, const char *addr, BUF *out);
 int     cleanup_canon_recip(CLEANUP_STATE *state, const char *addr, BUF *out);
 int     cleanup_virtual(CLEANUP_STATE *state, const char *addr, char ***result, int *count);
-void    cleanup_qualify(const char *addr, BUF *out);
 
 /* cleanup_dup.c: a set of strings. */
 void   *cleanup_dup_create(void);

@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "cleanup.h"
+#include "header_name.h"
 #include "mail_proto.h"
 #include "mem.h"
 #include "msg.h"
@@ -108,7 +109,7 @@ static int cleanup_act_text_ok(const char *action, const char *context, const ch
         msg_warn("%s action without text in %s_checks map", action, context);
         return 0;
     }
-    if (strcmp(context, "header") == 0 && !cleanup_is_header(text, strlen(text))) {
+    if (strcmp(context, "header") == 0 && !header_name_len(text, strlen(text))) {
         msg_warn("bad %s header text \"%s\" in header_checks map -- "
                  "need \"headername: headervalue\"", action, text);
         return 0;

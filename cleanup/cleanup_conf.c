@@ -56,7 +56,6 @@ void cleanup_conf_init(void)
     cleanup_conf.body_checks = cleanup_maps(P_body_checks);
     cleanup_conf.message_size_limit = config_int(P_message_size_limit);
     cleanup_conf.header_size_limit = config_int(P_header_size_limit);
-    cleanup_conf.hopcount_limit = config_int(P_hopcount_limit);
     cleanup_conf.virt_expansion_limit = config_int(P_virtual_alias_expansion_limit);
     cleanup_conf.virt_recursion_limit = config_int(P_virtual_alias_recursion_limit);
     cleanup_conf.replace_stray_cr_lf = config_bool(P_cleanup_replace_stray_cr_lf);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "address.h"
 #include "cleanup.h"
 #include "mail_proto.h"
 #include "mem.h"
@@ -83,7 +84,7 @@ static void cleanup_sender(CLEANUP_STATE *state, const char *data)
     if (*data == 0) {
         state->sender = xstrdup("");
     } else {
-        cleanup_qualify(data, out);
+        address_qualify(data, out);
         if (state->flags & CLEANUP_FLAG_MAP_OK) {
             BUF    *mapped = buf_alloc(100);
 
@@ -215,7 +216,7 @@ void cleanup_add_rcpt(CLEANUP_STATE *state, const char *addr, const char *orcpt,
     char  **list;
     int     count, i;
 
-    cleanup_qualify(addr, out);
+    address_qualify(addr, out);
     if ((state->flags & CLEANUP_FLAG_MAP_OK) == 0) {
         cleanup_keep_rcpt(state, buf_str(out), orcpt, dsn_orcpt, dsn_notify);
     } else if (cleanup_canon_recip(state, buf_str(out), mapped) >= 0) {

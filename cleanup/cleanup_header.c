@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "cleanup.h"
+#include "header_name.h"
 #include "mail_proto.h"
 #include "maildrop.h"
 #include "mem.h"
@@ -76,24 +77,6 @@ static const HDR_INFO cleanup_hdr_info[] = {
 };
 
 #define HDR_SEEN(s, t)  ((s)->headers_seen & (1UL << (t)))
-
-/* cleanup_is_header - length of the "name:" that starts text, or 0.
- * A name is printable ASCII without ':' ; blanks may precede the colon. */
-int cleanup_is_header(const char *text, size_t len)
-{
-    size_t  i = 0, name_end;
-
-    while (i < len && text[i] > ' ' && text[i] < 127 && text[i] != ':')
-        i++;
-    if (i == 0)
-        return 0;
-    name_end = i;
-    while (i < len && (text[i] == ' ' || text[i] == '\t'))
-        i++;
-    if (i >= len || text[i] != ':' || name_end == 0)
-        return 0;
-    return (int) (i + 1);
-}
 
 /* cleanup_hdr_find - the table entry for a header, or NULL */
 static const HDR_INFO *cleanup_hdr_find(const char *text)
@@ -205,7 +188,7 @@ void cleanup_header(CLEANUP_STATE *state, BUF *header)
         return;
     if (!CLEANUP_OUT_OK(state))
         return;
-    if ((value_at = (size_t) cleanup_is_header(buf_str(header), buf_len(header))) == 0
+    if ((value_at = header_name_len(buf_str(header), buf_len(header))) == 0
         || (hp = cleanup_hdr_find(buf_str(header))) == NULL) {
         cleanup_out_header(state, buf_str(header), buf_len(header));
         return;
@@ -214,7 +197,7 @@ void cleanup_header(CLEANUP_STATE *state, BUF *header)
     if (hp->type == HDR_MESSAGE_ID || hp->type == HDR_RESENT_MESSAGE_ID)
         cleanup_log_id(state, hp->type == HDR_MESSAGE_ID ? "message-id" : "resent-message-id",
                        buf_str(header) + value_at + strspn(buf_str(header) + value_at, " \t"));
-    if (hp->type == HDR_RECEIVED && ++state->hop_count > cleanup_conf.hopcount_limit) {
+    if (header_is_hop(buf_str(header), buf_len(header)) && hop_count_exceeded(++state->hop_count)) {
         cleanup_set_reason(state, CLEANUP_STAT_HOPS, NULL);
         return;
     }

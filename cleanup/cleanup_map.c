@@ -22,14 +22,6 @@
 #include "resolve_local.h"
 #include "split_addr.h"
 
-/* cleanup_qualify - user becomes user@$myorigin (Postfix's append_at_myorigin) */
-void cleanup_qualify(const char *addr, BUF *out)
-{
-    buf_set(out, addr);
-    if (*addr && strchr(addr, '@') == NULL && cleanup_conf.myorigin && *cleanup_conf.myorigin)
-        buf_printf(out, "@%s", cleanup_conf.myorigin);
-}
-
 /* cleanup_local_domain - $myorigin, or local as resolve_local() (the one
  * decision smtpd, qmgr and local use: $mydestination and our address
  * literals) says; 1 yes, 0 no, -1 a table could not answer */

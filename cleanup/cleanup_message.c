@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "header_name.h"
 #include "mail_proto.h"
 #include "msg.h"
 #include "record.h"
@@ -76,7 +77,7 @@ static void cleanup_content_line(CLEANUP_STATE *state, int type, const char *dat
             return;
         }
         cleanup_header_flush(state);
-        if (cleanup_is_header(data, len)) {
+        if (header_name_len(data, len)) {
             cleanup_header_append(state, data, len);
             return;
         }
@@ -96,8 +97,8 @@ void cleanup_content(CLEANUP_STATE *state, int type, const char *data, size_t le
     BUF    *line;
     size_t  i;
 
-    state->in_size += (long) len + (type == REC_TYPE_NORM);
-    if (cleanup_conf.message_size_limit > 0 && state->in_size > cleanup_conf.message_size_limit)
+    msg_size_record(&state->in_size, type, data, len);
+    if (msg_size_exceeds(state->in_size.octets, cleanup_conf.message_size_limit))
         cleanup_set_reason(state, CLEANUP_STAT_SIZE, NULL);
     if (!CLEANUP_OUT_OK(state)) {
         state->last_partial = (type == REC_TYPE_CONT);

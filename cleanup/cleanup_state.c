@@ -27,6 +27,7 @@ CLEANUP_STATE *cleanup_open(int flags, BUF *why)
     if ((qf = qfile_create(cleanup_conf.queue_dir, why)) == NULL)
         return NULL;
     state = xcalloc(1, sizeof(*state));
+    msg_size_init(&state->in_size);
     state->qf = qf;
     state->dst = qfile_stream(qf);
     memcpy(state->queue_id, qf->id, sizeof(state->queue_id));

@@ -99,7 +99,6 @@ int     local_dotforward_read(const char *queue_id, const LOCAL_USER *user,
 
 /* The message being delivered: the open queue file and what was learned. */
 #define LOCAL_MAX_DELIVERED 64      /* Delivered-To headers remembered */
-#define LOCAL_HOP_LIMIT     50      /* Received + Delivered-To headers (Postfix hopcount_limit) */
 
 typedef struct LOCAL_MSG {
     char   *queue_id;
@@ -109,7 +108,7 @@ typedef struct LOCAL_MSG {
     char   *sender;                 /* envelope sender ("" for <>) */
     struct timeval arrival;
     struct timeval start;           /* when the request came in */
-    int     hops;                   /* Received: and Delivered-To: headers */
+    int     hops;                   /* Received: headers (header_is_hop) */
     int     ndelivered;
     char   *delivered[LOCAL_MAX_DELIVERED];    /* Delivered-To values, lower case */
 } LOCAL_MSG;

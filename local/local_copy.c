@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "address.h"
+#include "header_name.h"
 #include "local.h"
 #include "mem.h"
 #include "record.h"
@@ -57,14 +58,6 @@ static STREAM *local_msg_open(const LOCAL_MSG *msg, BUF *why)
     return s;
 }
 
-/* local_header_is - does this header line have the given name? */
-static int local_header_is(const char *line, size_t len, const char *name)
-{
-    size_t  n = strlen(name);
-
-    return len > n && strncasecmp(line, name, n) == 0 && line[n] == ':';
-}
-
 /* local_msg_remember - keep one Delivered-To: value (lower case, trimmed) */
 static void local_msg_remember(LOCAL_MSG *msg, const char *value, size_t len)
 {
@@ -87,6 +80,7 @@ int     local_msg_scan(LOCAL_MSG *msg, BUF *why)
     STREAM *s;
     BUF    *data = buf_alloc(256);
     int     type, line_start = 1, ret = -1;
+    size_t  at;
 
     local_msg_free_headers(msg);
     if ((s = local_msg_open(msg, why)) == NULL) {
@@ -108,12 +102,10 @@ int     local_msg_scan(LOCAL_MSG *msg, BUF *why)
                 ret = 0;                        /* end of the headers */
                 break;
             }
-            if (local_header_is(buf_str(data), buf_len(data), "Delivered-To")) {
+            if ((at = header_named(buf_str(data), buf_len(data), "Delivered-To")) > 0)
+                local_msg_remember(msg, buf_str(data) + at, buf_len(data) - at);
+            else if (header_is_hop(buf_str(data), buf_len(data)))
                 msg->hops++;
-                local_msg_remember(msg, buf_str(data) + 13, buf_len(data) - 13);
-            } else if (local_header_is(buf_str(data), buf_len(data), "Received")) {
-                msg->hops++;
-            }
         }
         line_start = (type == REC_TYPE_NORM);
     }

@@ -1,8 +1,9 @@
 /* local_resolve - what one recipient address turns into, and its delivery.
  *
  * For a recipient user+ext@domain (domain one of ours):
- *   1. a Delivered-To: header naming the address already, or too many
- *      hops, bounces it: 5.4.6 "mail forwarding loop";
+ *   1. a Delivered-To: header naming the address already bounces it:
+ *      5.4.6 "mail forwarding loop"; more than $hopcount_limit Received:
+ *      headers: 5.4.0 "too many hops", as cleanup says (header_name.h);
  *   2. alias_maps: "user+ext", then "user"; a value is a list of
  *      destinations (addresses, |command, /file, :include:/file, \user),
  *      each delivered in turn with the rights of the table's owner
@@ -37,6 +38,8 @@
 
 #include "address.h"
 #include "config.h"
+#include "deliver_log.h"
+#include "header_name.h"
 #include "local.h"
 #include "mail_proto.h"
 #include "mem.h"
@@ -93,47 +96,23 @@ int     local_seen(LOCAL_STATE *state, const char *kind, const char *what)
     return 0;
 }
 
-/* local_delay_text - seconds as Postfix prints them: 0.2, 1.3, 12 */
-static void local_delay_text(BUF *out, double sec)
-{
-    if (sec < 0)
-        sec = 0;
-    if (sec >= 10)
-        buf_printf(out, "%.0f", sec);
-    else if (sec >= 0.01)
-        buf_printf(out, "%.2g", sec);
-    else
-        buf_printf(out, "0");
-}
-
-/* local_tv_diff - b - a in seconds */
-static double local_tv_diff(const struct timeval *a, const struct timeval *b)
-{
-    return (double) (b->tv_sec - a->tv_sec) + (double) (b->tv_usec - a->tv_usec) / 1e6;
-}
-
-/* local_log_result - one log line per destination, Postfix's shape */
+/* local_log_result - one log line per destination: the one formatter
+ * every agent uses (deliver_log.h), so the line has Postfix's shape */
 void    local_log_result(LOCAL_STATE *state, const char *to, const LOCAL_STATUS *st)
 {
-    BUF    *line = buf_alloc(256);
-    struct timeval now;
     const LOCAL_MSG *msg = state->msg;
+    DELIVER_LOG ev;
 
-    gettimeofday(&now, NULL);
-    buf_sprintf(line, "%s: to=<%s>", msg->queue_id, to);
-    if (state->orig_rcpt && *state->orig_rcpt && strcasecmp(state->orig_rcpt, to) != 0)
-        buf_printf(line, ", orig_to=<%s>", state->orig_rcpt);
-    buf_puts(line, ", relay=local, delay=");
-    local_delay_text(line, local_tv_diff(&msg->arrival, &now));
-    buf_puts(line, ", delays=");
-    local_delay_text(line, local_tv_diff(&msg->arrival, &msg->start));
-    buf_puts(line, "/0/0/");
-    local_delay_text(line, local_tv_diff(&msg->start, &now));
-    buf_printf(line, ", dsn=%s, status=%s (%s)", st->dsn,
-               st->stat == DELIVER_STAT_OK ? "sent"
-               : st->stat == DELIVER_STAT_DEFER ? "deferred" : "bounced", buf_str(st->why));
-    msg_info("%s", buf_str(line));
-    buf_free(line);
+    ev.queue_id = msg->queue_id;
+    ev.to = to;
+    ev.orig_to = state->orig_rcpt;
+    ev.relay = "local";
+    ev.arrival = msg->arrival;
+    ev.handoff = msg->start;
+    ev.dsn = st->dsn;
+    ev.status = deliver_log_status(st->stat);
+    ev.reason = buf_str(st->why);
+    deliver_log(&ev);
 }
 
 /* local_done - log one destination's result and merge it into the recipient's */
@@ -548,11 +527,12 @@ static void local_deliver_address(LOCAL_STATE *state, const LOCAL_ATTR *parent,
         addr++;
         no_expand = 1;
     }
-    at = strrchr(addr, '@');
+    /* user, user@: user@$myorigin, the rule cleanup and qmgr apply. */
+    address_qualify(addr, full);
+    at = strrchr(buf_str(full), '@');
     buf_reset(local);
-    buf_append(local, addr, at ? (size_t) (at - addr) : strlen(addr));
-    domain = at && at[1] ? at + 1 : config_str(P_myorigin);    /* user, user@: $myorigin */
-    buf_sprintf(full, "%s@%s", buf_str(local), domain);
+    buf_append(local, buf_str(full), at ? (size_t) (at - buf_str(full)) : buf_len(full));
+    domain = at ? at + 1 : "";
     if (buf_len(local) == 0) {
         local_fail(state, buf_str(full), "5.1.3", "bad address syntax");
     } else if ((ours = resolve_local(domain)) < 0) {
@@ -586,9 +566,10 @@ void    local_deliver_recipient(LOCAL_STATE *state, const char *rcpt)
     attr.sender = state->msg->sender;
     attr.source = LOCAL_SRC_RCPT;
     attr.extension = "";
-    if (state->msg->hops > LOCAL_HOP_LIMIT) {
-        local_fail(state, rcpt, "5.4.6", "too many hops (%d) in the message header",
-                   state->msg->hops);
+    if (hop_count_exceeded(state->msg->hops)) {
+        /* The rule and the answer cleanup gives (header_name.h). */
+        local_fail(state, rcpt, cleanup_stat_detail(CLEANUP_STAT_HOPS)->dsn, "%s",
+                   cleanup_stat_detail(CLEANUP_STAT_HOPS)->text);
         return;
     }
     local_deliver_address(state, &attr, rcpt, LOCAL_ADDR_PLAIN);

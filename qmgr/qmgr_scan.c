@@ -101,24 +101,6 @@ const char *qmgr_queue_path(BUF *out, const char *queue, const char *id)
     return buf_str(out);
 }
 
-/* qmgr_mkdir_parent - create the hashed subfolders of path */
-static int qmgr_mkdir_parent(const char *path)
-{
-    char   *copy = xstrdup(path);
-    char   *slash;
-    int     ret = 0;
-
-    /* Every component after "./queue/" may be missing. */
-    for (slash = strchr(copy + 2, '/'); slash && (slash = strchr(slash + 1, '/')) != NULL;) {
-        *slash = 0;
-        if (mkdir(copy, 0700) < 0 && errno != EEXIST)
-            ret = -1;
-        *slash = '/';
-    }
-    xfree(copy);
-    return ret;
-}
-
 /* qmgr_move - rename queue file id between folders; mtime > 0 sets its
  * time stamp first (the next-attempt time). 0, or -1 with errno. */
 int qmgr_move(const char *from_queue, const char *to_queue, const char *id, long mtime)
@@ -137,7 +119,7 @@ int qmgr_move(const char *from_queue, const char *to_queue, const char *id, long
     }
     ret = rename(buf_str(from), buf_str(to));
     if (ret < 0 && errno == ENOENT && access(buf_str(from), F_OK) == 0
-        && qmgr_mkdir_parent(buf_str(to)) == 0)
+        && mail_queue_mkdirs(buf_str(to)) == 0)
         ret = rename(buf_str(from), buf_str(to));
     if (ret < 0)
         msg_warn("%s: rename %s to %s: %m", id, buf_str(from), buf_str(to));

@@ -18,6 +18,7 @@
 #include "mail_proto.h"
 #include "mem.h"
 #include "msg.h"
+#include "msg_size.h"
 #include "record.h"
 #include "smtpd.h"
 
@@ -36,8 +37,7 @@ static void smtpd_xfer_record(void *ctx, int type, const char *data, size_t len)
 
     if (x->too_big)
         return;
-    if (smtpd_params.message_size_limit > 0
-        && x->reader.bytes > smtpd_params.message_size_limit) {
+    if (msg_size_exceeds(x->reader.bytes, smtpd_params.message_size_limit)) {
         x->too_big = 1;
         return;
     }
@@ -155,8 +155,7 @@ static int smtpd_xfer_end(SMTPD_STATE *st, SMTPD_XFER *x)
     int     status;
     int     ret = -1;
 
-    if (x->too_big || (smtpd_params.message_size_limit > 0
-                       && x->reader.bytes > smtpd_params.message_size_limit)) {
+    if (x->too_big || msg_size_exceeds(x->reader.bytes, smtpd_params.message_size_limit)) {
         buf_set(reply, "552 5.3.4 Error: message file too big");
     } else if (x->reader.bare_lf && x->reader.dot
                && smtpd_params.bare_newline == SMTPD_BARE_LF_REJECT) {

@@ -27,6 +27,7 @@
  */
 #include <string.h>
 
+#include "msg_size.h"
 #include "record.h"
 #include "smtpd.h"
 
@@ -64,7 +65,7 @@ static void smtpd_data_emit(SMTPD_DATA *d, int type, int eol)
     }
     /* RFC 1870 counts the octets sent, line ends included, without the
      * stuffed dots and the final "."; a bare LF is one octet. */
-    d->bytes += (long long) len + eol;
+    d->bytes += msg_size_octets(len, eol);
     d->fn(d->ctx, type, data, len);
     buf_reset(d->line);
     d->continued = (type == REC_TYPE_CONT);

@@ -16,6 +16,7 @@
 
 #include "address.h"
 #include "buf.h"
+#include "config.h"
 
 #define DOMAIN_MAX  255             /* RFC 1035 name length */
 #define LABEL_MAX   63              /* RFC 1035 label length */
@@ -149,23 +150,34 @@ static int parse_quoted_string(ADDR_STATE *st, BUF *out)
     }
 }
 
-/* valid_literal - [1.2.3.4] or [IPv6:...]; len includes the brackets */
-static int valid_literal(const char *text, size_t len)
+/* address_literal - see address.h */
+int address_literal(const char *text, size_t len, char *inner, size_t size)
 {
-    char    inner[64];
+    char    buf[64];
     unsigned char bin[16];
+    const char *addr = buf;
     size_t  n;
+    int     family;
 
     if (len < 3 || text[0] != '[' || text[len - 1] != ']')
         return 0;
     n = len - 2;
-    if (n >= sizeof(inner))
+    if (n >= sizeof(buf))
         return 0;
-    memcpy(inner, text + 1, n);
-    inner[n] = 0;
-    if (strncasecmp(inner, "IPv6:", 5) == 0)
-        return inet_pton(AF_INET6, inner + 5, bin) == 1;
-    return strspn(inner, "0123456789.") == n && inet_pton(AF_INET, inner, bin) == 1;
+    memcpy(buf, text + 1, n);
+    buf[n] = 0;
+    if (strncasecmp(buf, "IPv6:", 5) == 0) {
+        addr = buf + 5;
+        family = inet_pton(AF_INET6, addr, bin) == 1 ? AF_INET6 : 0;
+    } else {
+        family = strspn(buf, "0123456789.") == n && inet_pton(AF_INET, buf, bin) == 1
+            ? AF_INET : 0;
+    }
+    if (family == 0 || (inner != NULL && strlen(addr) >= size))
+        return 0;
+    if (inner != NULL)
+        memcpy(inner, addr, strlen(addr) + 1);
+    return family;
 }
 
 /* domain_scan - length of a valid hostname at text (stops at a byte that
@@ -227,7 +239,7 @@ static int parse_domain(ADDR_STATE *st, BUF *out)
     if (*st->cp == '[') {
         const char *end = strchr(st->cp, ']');
 
-        if (end == NULL || !valid_literal(st->cp, (size_t) (end - st->cp) + 1))
+        if (end == NULL || !address_literal(st->cp, (size_t) (end - st->cp) + 1, NULL, 0))
             return addr_fail(st, ADDR_ERR_SYNTAX, "bad address literal");
         len = (size_t) (end - st->cp) + 1;
     } else if ((len = domain_scan(st, st->cp)) == 0)
@@ -334,6 +346,20 @@ void address_split(const char *addr, BUF *local, BUF *domain)
         buf_append(local, addr, (size_t) (at - addr));
         buf_puts(domain, at + 1);
     }
+}
+
+/* address_qualify - see address.h */
+void address_qualify(const char *addr, BUF *out)
+{
+    const char *at = strrchr(addr, '@');
+    const char *origin = config_str(P_myorigin);
+
+    buf_set(out, addr);
+    if (*addr == 0 || *origin == 0 || (at != NULL && at[1] != 0))
+        return;
+    if (at != NULL)
+        buf_truncate(out, (size_t) (at - addr));
+    buf_printf(out, "@%s", origin);
 }
 
 /* local_is_dot_string - can this local part go out without quotes? */

@@ -31,8 +31,23 @@
 int     address_parse_path(const char *text, int flags, BUF *addr, int *is_null,
                            const char **rest, BUF *why);
 void    address_split(const char *addr, BUF *local, BUF *domain);  /* at the last '@' */
+
+/* address_qualify - the address with a domain (Postfix's
+ * append_at_myorigin, the one rule for cleanup, qmgr's resolve, local and
+ * bounce): "user" and "user@" become user@$myorigin; "" (the null
+ * sender) and addresses with a domain stay as they are, as does
+ * everything when $myorigin is empty. Needs the configuration. */
+void    address_qualify(const char *addr, BUF *out);
 void    address_externalize(const char *internal, BUF *external);
 int     address_has_8bit(const char *addr);
 int     address_valid_domain(const char *domain, int flags);       /* hostname or [literal] */
+
+/* address_literal - is text (len bytes, brackets included) an address
+ * literal, "[192.0.2.1]" or "[IPv6:2001:db8::1]" (RFC 5321 4.1.3; the
+ * "IPv6:" tag in any case)? AF_INET or AF_INET6, with the address text
+ * (no tag) in inner when inner is not NULL and it fits size; 0 if not.
+ * The one rule smtpd's syntax check and "is this domain ours"
+ * (resolve_local) use. */
+int     address_literal(const char *text, size_t len, char *inner, size_t size);
 
 #endif

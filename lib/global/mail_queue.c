@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "mail_queue.h"
+#include "mem.h"
 #include "qfile.h"
 #include "queue_id.h"
 
@@ -90,6 +91,55 @@ int mail_queue_path(BUF *out, const char *queue_dir, const char *queue, const ch
         return -1;
     qfile_path(out, queue_dir, queue, id, depth);
     return 0;
+}
+
+/* mail_queue_mkdirs - see mail_queue.h */
+int mail_queue_mkdirs(const char *path)
+{
+    char   *copy = xstrdup(path);
+    char   *cut[4];                 /* the '/' before each missing level */
+    char   *slash;
+    struct stat top, st;
+    int     n = 0, ret = 0, saved;
+
+    /* Walk up from the file's folder to the first one that exists. */
+    if ((slash = strrchr(copy, '/')) == NULL) {
+        xfree(copy);
+        return 0;
+    }
+    *slash = 0;
+    while (lstat(copy, &top) < 0) {
+        slash = strrchr(copy, '/');
+        if (errno != ENOENT || n == 4 || slash == NULL || strlen(slash + 1) != 1) {
+            saved = errno != ENOENT ? errno : ENOENT;
+            xfree(copy);
+            errno = saved;
+            return -1;
+        }
+        cut[n++] = slash;
+        *slash = 0;
+    }
+    if (!S_ISDIR(top.st_mode)) {
+        xfree(copy);
+        errno = ENOTDIR;
+        return -1;
+    }
+    /* Then down again, giving each new level the owner of the one above. */
+    while (ret == 0 && n > 0) {
+        *cut[--n] = '/';
+        if (mkdir(copy, 0700) < 0) {
+            if (errno != EEXIST)
+                ret = -1;
+        } else if (lstat(copy, &st) < 0
+                   || ((st.st_uid != top.st_uid || st.st_gid != top.st_gid)
+                       && lchown(copy, top.st_uid, top.st_gid) < 0)) {
+            ret = -1;
+        }
+    }
+    saved = errno;
+    xfree(copy);
+    errno = saved;
+    return ret;
 }
 
 /* mail_queue_ids - resolve the accounts; see mail_queue.h */

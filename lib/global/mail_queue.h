@@ -91,6 +91,17 @@ int     mail_queue_hash_depth(const char *queue);
  * names need not be IDs), so a name from a request can never climb out. */
 int     mail_queue_path(BUF *out, const char *queue_dir, const char *queue, const char *id);
 
+/* mail_queue_mkdirs - create the missing hash subfolders above a queue
+ * path made by mail_queue_path() (Postfix's mail_queue_mkdirs()): every
+ * program that moves or writes a file into a hashed folder calls it when
+ * open() or rename() says ENOENT. Only one-character components (hash
+ * subfolders) are created, at most 4 levels: a missing queue folder is a
+ * broken installation, not something to make here. New folders get mode
+ * 0700 and the owner and group of the folder they are made in, so that
+ * `surel queue hold` run by root leaves them usable by mail_owner.
+ * 0, or -1 with errno. */
+int     mail_queue_mkdirs(const char *path);
+
 /* The numeric accounts the table's owners stand for. */
 typedef struct MAIL_QUEUE_IDS {
     uid_t   root_uid;               /* MAIL_QUEUE_OWNER_ROOT */

@@ -36,6 +36,7 @@ void maildrop_check_init(MAILDROP_CHECK *c, long size_limit)
 {
     memset(c, 0, sizeof(*c));
     c->state = MD_ATTRS;
+    msg_size_init(&c->content_size);
     c->size_limit = size_limit > 0 ? size_limit : 0;
 }
 
@@ -223,15 +224,16 @@ bad:
 }
 
 /* md_content_record - N and L between M and X; counts the size */
-static int md_content_record(MAILDROP_CHECK *c, int type, size_t len, BUF *why)
+static int md_content_record(MAILDROP_CHECK *c, int type, const char *data, size_t len,
+                             BUF *why)
 {
     if (len > MAILDROP_LINE_MAX) {
         buf_set(why, "content record too long");
         return MAILDROP_BAD;
     }
-    c->content_size += (long) len + (type == REC_TYPE_NORM);
+    msg_size_record(&c->content_size, type, data, len);
     c->partial_line = (type == REC_TYPE_CONT);
-    if (c->size_limit > 0 && c->content_size > c->size_limit) {
+    if (msg_size_exceeds(c->content_size.octets, c->size_limit)) {
         buf_set(why, "message too large (message_size_limit)");
         return MAILDROP_TOOBIG;
     }
@@ -284,7 +286,7 @@ int maildrop_check_record(MAILDROP_CHECK *c, int type, const char *data,
         return MAILDROP_MORE;
     case MD_CONTENT:
         if (type == REC_TYPE_NORM || type == REC_TYPE_CONT)
-            return md_content_record(c, type, len, why);
+            return md_content_record(c, type, data, len, why);
         if (type != REC_TYPE_XTRA || c->partial_line || len != 0)
             break;
         c->state = MD_EXTRACTED;

@@ -18,8 +18,8 @@
  *   R  recipient: at least one unless the flags ask for extraction
  *   N  content line, L  partial line (always followed by N or L)
  * Bounds: MAILDROP_RCPT_MAX recipients, MAILDROP_LINE_MAX bytes per
- * content record, message_size_limit bytes of content (lines counted with
- * their LF, as cleanup counts them). Records C, T, D, W are cleanup's own
+ * content record, message_size_limit octets of content (counted by
+ * msg_size.h, the count smtpd and cleanup use too). Records C, T, D, W are cleanup's own
  * and refused.
  *
  * Addresses are checked with maildrop_address_check, strictly: an
@@ -35,6 +35,7 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "msg_size.h"
 
 #define MAILDROP_RCPT_MAX   10000       /* recipients per submission */
 #define MAILDROP_LINE_MAX   4096        /* bytes of one N or L record */
@@ -58,7 +59,7 @@ typedef struct MAILDROP_CHECK {
     int     rcpt_pending;               /* O/o/n seen, R must follow */
     int     partial_line;               /* last content record was an L */
     long    nrcpt;
-    long    content_size;               /* bytes, lines counted with LF */
+    MSG_SIZE content_size;              /* message_size_limit's count (msg_size.h) */
     long    size_limit;                 /* 0: none */
 } MAILDROP_CHECK;
 

@@ -1,6 +1,7 @@
 /* resolve - recipient to (transport, nexthop); see resolve.h. */
 #include <string.h>
 
+#include "address.h"
 #include "config.h"
 #include "dict.h"
 #include "mem.h"
@@ -161,14 +162,11 @@ int resolve_addr(RESOLVER *r, const char *addr, RESOLVE_REPLY *reply, BUF *why)
     BUF    *t = NULL, *n = NULL;
     DICT_STATUS st;
 
-    buf_set(reply->recipient, addr);
-    if ((at = strrchr(addr, '@')) == NULL || at[1] == 0) {
-        if (at)
-            buf_truncate(reply->recipient, (size_t) (at - addr));
-        buf_putc(reply->recipient, '@');
-        buf_puts(reply->recipient, config_str(P_myorigin));
-    }
-    domain = strrchr(buf_str(reply->recipient), '@') + 1;
+    address_qualify(addr, reply->recipient);
+    if (strrchr(buf_str(reply->recipient), '@') == NULL)
+        buf_putc(reply->recipient, '@');        /* $myorigin is empty: no domain */
+    at = strrchr(buf_str(reply->recipient), '@');
+    domain = at + 1;
     if (resolve_route(domain, reply, why) != RESOLVE_OK)
         return RESOLVE_TRYLATER;
     if (r->transport_maps == NULL)

@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "address.h"
 #include "buf.h"
 #include "config.h"
 #include "match_list.h"
@@ -164,19 +165,14 @@ int resolve_own_addr(const char *addr)
     return 0;
 }
 
-/* own_literal - "[192.0.2.1]" or "[IPv6:...]" naming this machine */
+/* own_literal - "[192.0.2.1]" or "[IPv6:...]" naming this machine: a
+ * literal as smtpd's syntax check reads it (address_literal) */
 static int own_literal(const char *domain)
 {
     char    inner[INET6_ADDRSTRLEN + 8];
-    size_t  len = strlen(domain);
 
-    if (len < 3 || domain[0] != '[' || domain[len - 1] != ']' || len - 2 >= sizeof(inner))
-        return 0;
-    memcpy(inner, domain + 1, len - 2);
-    inner[len - 2] = 0;
-    if (strncasecmp(inner, "IPv6:", 5) == 0)
-        return strchr(inner + 5, ':') != NULL && resolve_own_addr(inner + 5);
-    return strchr(inner, ':') == NULL && resolve_own_addr(inner);
+    return address_literal(domain, strlen(domain), inner, sizeof(inner))
+        && resolve_own_addr(inner);
 }
 
 /* resolve_class - local, alias, virtual, relay or default (or try later) */

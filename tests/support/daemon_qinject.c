@@ -27,6 +27,8 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "config.h"
+#include "mail_queue.h"
 #include "mem.h"
 #include "msg.h"
 #include "qfile.h"
@@ -116,9 +118,9 @@ int main(int argc, char **argv)
     BUF    *why = buf_alloc(100);
     BUF    *path = buf_alloc(100);
     BUF    *hashed = buf_alloc(100);
-    const char *orcpt = NULL, *notify = NULL, *user = NULL;
+    const char *orcpt = NULL, *notify = NULL, *user = NULL, *depth_arg = "0";
     struct passwd *pw = NULL;
-    int     depth = 0, have_age = 0, ch, i;
+    int     depth = 0, have_age = 0, ch;
     long    age = 0;
     off_t   pos;
 
@@ -130,7 +132,7 @@ int main(int argc, char **argv)
         switch (ch) {
         case 'd': in.queue_dir = optarg; break;
         case 'q': in.queue = optarg; break;
-        case 'H': depth = atoi(optarg); break;
+        case 'H': depth = atoi(optarg); depth_arg = optarg; break;
         case 'u': user = optarg; break;
         case 't': age = atol(optarg); have_age = 1; break;
         case 'f': in.sender = optarg; break;
@@ -174,16 +176,13 @@ int main(int argc, char **argv)
         msg_fatal("%s", buf_str(why));
     buf_sprintf(path, "%s/%s/%s", in.queue_dir, in.queue, w->id);
     if (depth > 0) {
-        qfile_path(hashed, in.queue_dir, in.queue, w->id, depth);
-        for (i = 1; i <= depth; i++) {
-            BUF    *dir = buf_alloc(100);
-
-            qfile_path(dir, in.queue_dir, in.queue, w->id, i);
-            buf_truncate(dir, buf_len(dir) - strlen(w->id) - 1);
-            if (mkdir(buf_str(dir), 0700) < 0 && errno != EEXIST)
-                msg_fatal("mkdir %s: %m", buf_str(dir));
-            buf_free(dir);
-        }
+        /* The queue folder hashed as if main.cf said so: the same path
+         * and subfolders a daemon would use (mail_queue.h). */
+        config_set("hash_queue_names", in.queue);
+        config_set("hash_queue_depth", depth_arg);
+        if (mail_queue_path(hashed, in.queue_dir, in.queue, w->id) < 0
+            || mail_queue_mkdirs(buf_str(hashed)) < 0)
+            msg_fatal("%s/%s: cannot make its hash subfolders: %m", in.queue, w->id);
         if (rename_sync(buf_str(path), buf_str(hashed)) < 0)
             msg_fatal("rename %s: %m", buf_str(path));
         buf_set(path, buf_str(hashed));

@@ -1,9 +1,11 @@
 /* check_address - RFC 5321 paths: every form, every error, both address forms. */
 #include <check.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "address.h"
 #include "buf.h"
+#include "config.h"
 #include "testsupport.h"
 
 /* One path and what parsing it must give. */
@@ -278,6 +280,70 @@ START_TEST(test_has_8bit)
 }
 END_TEST
 
+/* address_qualify: the one "add @$myorigin" rule of cleanup, qmgr's
+ * resolve, local and bounce; "user@" is qualified too (resolve and local
+ * did, cleanup and bounce did not). */
+START_TEST(test_qualify)
+{
+    static const struct {
+        const char *origin, *in, *out;
+    } t[] = {
+        {"example.org", "user", "user@example.org"},
+        {"example.org", "user@", "user@example.org"},
+        {"example.org", "user@other.example", "user@other.example"},
+        {"example.org", "", ""},                    /* the null sender */
+        {"example.org", "a@b@", "a@b@example.org"}, /* the last '@' */
+        {"example.org", "john q. public", "john q. public@example.org"},
+        {"", "user", "user"},                       /* no $myorigin: unchanged */
+    };
+    BUF    *out = buf_alloc(16);
+    size_t  i;
+
+    for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        config_reset();
+        config_set("myorigin", t[i].origin);
+        address_qualify(t[i].in, out);
+        ck_assert_msg(strcmp(buf_str(out), t[i].out) == 0, "\"%s\" with myorigin \"%s\": \"%s\"",
+                      t[i].in, t[i].origin, buf_str(out));
+    }
+    config_reset();
+    buf_free(out);
+}
+END_TEST
+
+/* address_literal: the one reading of [addr] for smtpd's syntax check
+ * and resolve_local's "is this ours". */
+START_TEST(test_literal)
+{
+    static const struct {
+        const char *text, *inner;
+        int     family;
+    } t[] = {
+        {"[127.0.0.1]", "127.0.0.1", AF_INET},
+        {"[IPv6:::1]", "::1", AF_INET6},
+        {"[ipv6:0::1]", "0::1", AF_INET6},
+        {"[IPv6:::ffff:127.0.0.1]", "::ffff:127.0.0.1", AF_INET6},
+        {"[127.1]", NULL, 0},                       /* inet_pton's strict form only */
+        {"[::1]", NULL, 0},                         /* IPv6 needs its tag */
+        {"[IPv6:127.0.0.1]", NULL, 0},
+        {"[1.2.3.4", NULL, 0},
+        {"[]", NULL, 0},
+        {"example.org", NULL, 0},
+    };
+    char    inner[64];
+    size_t  i;
+
+    for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        inner[0] = 0;
+        ck_assert_msg(address_literal(t[i].text, strlen(t[i].text), inner, sizeof(inner))
+                      == t[i].family, "%s", t[i].text);
+        if (t[i].inner)
+            ck_assert_str_eq(inner, t[i].inner);
+    }
+    ck_assert_int_eq(address_literal("[IPv6:::1]", 10, inner, 3), 0);     /* does not fit */
+}
+END_TEST
+
 int main(void)
 {
     Suite  *s = suite_create("address");
@@ -291,6 +357,8 @@ int main(void)
     tcase_add_loop_test(tc, test_externalize, 0,
                         (int) (sizeof(extern_cases) / sizeof(extern_cases[0])));
     tcase_add_test(tc, test_valid_domain);
+    tcase_add_test(tc, test_qualify);
+    tcase_add_test(tc, test_literal);
     tcase_add_test(tc, test_has_8bit);
     suite_add_tcase(s, tc);
     return ts_run_suite(s);

@@ -138,7 +138,9 @@ START_TEST(test_scan_finds_delivered_to_in_headers_only)
 
     write_queue(&msg);
     ck_assert_int_eq(local_msg_scan(&msg, why), 0);
-    ck_assert_int_eq(msg.hops, 2);
+    /* Received: is a hop, Delivered-To: is not (header_name.h: the
+     * count cleanup keeps against hopcount_limit too). */
+    ck_assert_int_eq(msg.hops, 1);
     ck_assert_int_eq(msg.ndelivered, 1);
     ck_assert(local_msg_delivered(&msg, "first@example.org"));
     ck_assert(local_msg_delivered(&msg, "FIRST@example.ORG"));

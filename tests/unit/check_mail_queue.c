@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -345,6 +346,51 @@ START_TEST(test_path_names)
 }
 END_TEST
 
+/* mail_queue_mkdirs: the missing hash levels above a queue path are made,
+ * owned like the queue folder; a missing queue folder is not made. */
+START_TEST(test_mkdirs)
+{
+    struct timeval tv = {.tv_sec = 1700000000, .tv_usec = 654321};
+    char    id[QUEUE_ID_BUFSZ];
+    char   *dir = ts_tempdir();
+    char   *deferred = ts_path(dir, "deferred");
+    BUF    *path = buf_alloc(64);
+    BUF    *level = buf_alloc(64);
+    struct stat st;
+    struct passwd *pw = geteuid() == 0 ? getpwnam("surel") : NULL;
+
+    queue_id_make(id, &tv, 42);
+    config_reset();
+    config_set("hash_queue_names", "deferred");
+    config_set("hash_queue_depth", "2");
+    ck_assert_int_eq(mail_queue_path(path, dir, "deferred", id), 0);
+    /* No queue folder: refused, nothing made. */
+    ck_assert_int_eq(mail_queue_mkdirs(buf_str(path)), -1);
+    ck_assert_int_eq(lstat(deferred, &st), -1);
+    ck_assert_int_eq(mkdir(deferred, 0700), 0);
+    if (pw)
+        ck_assert_int_eq(chown(deferred, pw->pw_uid, pw->pw_gid), 0);
+    ck_assert_int_eq(mail_queue_mkdirs(buf_str(path)), 0);
+    buf_sprintf(level, "%s/%c", deferred, id[9]);
+    ck_assert_int_eq(lstat(buf_str(level), &st), 0);
+    ck_assert(S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 0700);
+    if (pw)
+        ck_assert(st.st_uid == pw->pw_uid && st.st_gid == pw->pw_gid);
+    buf_printf(level, "/%c", id[8]);
+    ck_assert_int_eq(lstat(buf_str(level), &st), 0);
+    ck_assert(S_ISDIR(st.st_mode));
+    if (pw)
+        ck_assert(st.st_uid == pw->pw_uid && st.st_gid == pw->pw_gid);
+    /* Again: nothing to do. */
+    ck_assert_int_eq(mail_queue_mkdirs(buf_str(path)), 0);
+    config_reset();
+    xfree(deferred);
+    xfree(dir);
+    buf_free(path);
+    buf_free(level);
+}
+END_TEST
+
 int main(void)
 {
     Suite  *s = suite_create("mail_queue");
@@ -358,6 +404,7 @@ int main(void)
     tcase_add_test(tc, test_ids_refuse_bad_accounts);
     tcase_add_test(tc, test_path_hashing);
     tcase_add_test(tc, test_path_names);
+    tcase_add_test(tc, test_mkdirs);
     suite_add_tcase(s, tc);
     return ts_run_suite(s);
 }

@@ -9,6 +9,7 @@
     smtpd    smtpd + cleanup instances              (was smtpd_harness)
     sink     a scriptable SMTP/LMTP server that records what the
              client (smtp/) sends
+    rules    the shared rule tables of tests/rules/ (recipients, cleanup status)
 
 The old module names (surel_harness.py, ...) are kept as aliases of these
 modules, so tests written against them keep working.
