@@ -57,13 +57,14 @@ static void canon_split(const char *addr, CANON *c)
 {
     const char *delims = config_str(P_recipient_delimiter);
     size_t  pos;
+    BUF    *qualified = buf_alloc(64);
 
     c->local = buf_alloc(64);
     c->base = buf_alloc(64);
     c->domain = buf_alloc(64);
-    address_split(addr, c->local, c->domain);
-    if (buf_len(c->domain) == 0)
-        buf_set(c->domain, config_str(P_myorigin));
+    address_qualify(addr, qualified);   /* user, user@: @$myorigin, as everywhere */
+    address_split(buf_str(qualified), c->local, c->domain);
+    buf_free(qualified);
     strip_dot(c->domain);
     lower_in_place(buf_str(c->local));
     lower_in_place(buf_str(c->domain));
