@@ -175,20 +175,7 @@ static int smtp_request(STREAM *client, DELIVER_REQUEST *req)
 
 void    smtp_service(STREAM *client, const SERVER_CTX *ctx)
 {
-    DELIVER_REQUEST req;
-    BUF    *why = buf_alloc(64);
-    int     got;
-
     if (strcmp(ctx->service, "lmtp") == 0)
         smtp_lmtp = 1;
-    stream_set_timeout(client, (int) config_time(P_ipc_timeout));
-    while ((got = deliver_request_read(client, &req, why)) > 0) {
-        got = smtp_request(client, &req);
-        deliver_request_free(&req);
-        if (got < 0)
-            break;
-    }
-    if (got < 0 && buf_len(why) > 0)
-        msg_warn("delivery request: %s", buf_str(why));
-    buf_free(why);
+    deliver_request_serve(client, smtp_request);
 }

@@ -10,10 +10,12 @@
 #include <unistd.h>
 
 #include "attr.h"
+#include "config.h"
 #include "deliver_request.h"
 #include "mail_proto.h"
 #include "mail_queue.h"
 #include "mem.h"
+#include "msg.h"
 #include "qfile.h"
 
 /* The BUFs one read fills; values are checked, then copied out. */
@@ -240,4 +242,23 @@ int deliver_reply_rcpt(STREAM *client, const DELIVER_RCPT *rcpt, int status, con
 int deliver_reply_done(STREAM *client, int status)
 {
     return attr_send(client, SEND_INT(MAIL_ATTR_STATUS, status), ATTR_END);
+}
+
+/* deliver_request_serve - see deliver_request.h */
+void    deliver_request_serve(STREAM *client, DELIVER_REQUEST_FN fn)
+{
+    DELIVER_REQUEST req;
+    BUF    *why = buf_alloc(64);
+    int     got;
+
+    stream_set_timeout(client, (int) config_time(P_ipc_timeout));
+    while ((got = deliver_request_read(client, &req, why)) > 0) {
+        got = fn(client, &req);
+        deliver_request_free(&req);
+        if (got < 0)
+            break;
+    }
+    if (got < 0 && buf_len(why) > 0)
+        msg_warn("delivery request: %s", buf_str(why));
+    buf_free(why);
 }

@@ -74,6 +74,12 @@ typedef struct DELIVER_REQUEST {
 int     deliver_request_read(STREAM *client, DELIVER_REQUEST *req, BUF *why);
 void    deliver_request_free(DELIVER_REQUEST *req);
 
+/* deliver_request_serve - an agent's session: read requests until the
+ * client hangs up, a request is refused (logged) or fn returns < 0; each
+ * request is freed after fn. fn answers every recipient and the done. */
+typedef int (*DELIVER_REQUEST_FN)(STREAM *client, DELIVER_REQUEST *req);
+void    deliver_request_serve(STREAM *client, DELIVER_REQUEST_FN fn);
+
 /* deliver_request_path - where the request's queue file is, below
  * queue_dir (mail_queue_path); 0, or -1 with why ("bad queue name ...",
  * "bad queue ID ...") for a folder that is not a queue folder or a name
