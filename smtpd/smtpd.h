@@ -37,6 +37,7 @@ typedef struct SMTPD_PARAMS {
     char   *mail_name;              /* Received: (surel) */
     char   *service;                /* master.cf service name (connection limit key) */
     long    message_size_limit;     /* bytes, 0: none */
+    long    queue_minfree;          /* bytes the queue file system keeps free */
     long    line_length_limit;      /* command lines and content records */
     long    recipient_limit;        /* smtpd_recipient_limit */
     long    timeout;                /* smtpd_timeout, seconds */

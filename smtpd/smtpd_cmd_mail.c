@@ -7,6 +7,7 @@
  */
 #include <string.h>
 #include <strings.h>
+#include <sys/statvfs.h>
 
 #include "address.h"
 #include "mem.h"
@@ -18,6 +19,30 @@ static int smtpd_path_flags(void)
 {
     return (smtpd_params.strict_envelopes ? ADDR_STRICT : 0)
         | (smtpd_params.smtputf8_enable ? ADDR_UTF8 : 0);
+}
+
+/* smtpd_storage_ok - room in the queue file system for a message of size
+ * bytes (0: SIZE not given), Postfix's rule: the message may take at most
+ * 1/1.5 of the free space and must leave queue_minfree. The daemon's
+ * working folder is queue_directory (the skeleton chdir'ed there). A file
+ * system we cannot ask is not held against the client. */
+static int smtpd_storage_ok(long size)
+{
+    struct statvfs fs;
+    double  free_bytes;
+
+    if (statvfs(".", &fs) < 0) {
+        msg_warn("statvfs queue_directory: %m");
+        return 1;
+    }
+    free_bytes = (double) fs.f_bavail * (double) fs.f_frsize;
+    if ((double) size > free_bytes / 1.5
+        || free_bytes - (double) size < (double) smtpd_params.queue_minfree) {
+        msg_warn("not enough free space in mail queue: %.0f bytes free, message %ld, "
+                 "queue_minfree %ld", free_bytes, size, smtpd_params.queue_minfree);
+        return 0;
+    }
+    return 1;
 }
 
 /* smtpd_cmd_mail - MAIL FROM:<path> [SIZE= BODY= SMTPUTF8 RET= ENVID=] */
@@ -61,6 +86,9 @@ int     smtpd_cmd_mail(SMTPD_STATE *st, const char *args)
     } else if (st->mail.size_given && smtpd_params.message_size_limit > 0
                && st->mail.size > smtpd_params.message_size_limit) {
         smtpd_reply(st, "552 5.3.4 Message size exceeds fixed limit");
+    } else if (!smtpd_storage_ok(st->mail.size_given ? st->mail.size : 0)) {
+        smtpd_log_reject(st, NULL, "MAIL", "452 4.3.1 Insufficient system storage", NULL);
+        smtpd_reply(st, "452 4.3.1 Insufficient system storage");
     } else if (smtpd_rate_mail(st) < 0) {
         /* 450 4.7.1 Error: too much mail from ADDR (smtpd_conn.c) */
     } else {

@@ -79,6 +79,7 @@ void    smtpd_params_init(const char *service)
     smtpd_params.mail_name = xstrdup(config_str(P_mail_name));
     smtpd_params.service = xstrdup(service ? service : "smtp");
     smtpd_params.message_size_limit = config_int(P_message_size_limit);
+    smtpd_params.queue_minfree = config_int(P_queue_minfree);
     smtpd_params.line_length_limit = config_int(P_line_length_limit);
     smtpd_params.recipient_limit = config_int(P_smtpd_recipient_limit);
     smtpd_params.timeout = config_time(P_smtpd_timeout);
