@@ -46,7 +46,7 @@ def job(i):
 
 
 class Killer(threading.Thread):
-    """SIGKILLs a random victim every 50-250 ms until stopped."""
+    """SIGKILLs a victim every 50-250 ms, each once per shuffled round, until stopped."""
 
     def __init__(self, inst):
         super().__init__(daemon=True)
@@ -58,8 +58,14 @@ class Killer(threading.Thread):
 
     def run(self):
         try:
+            order = []
             while not self.stop.wait(self.rng.uniform(0.05, 0.25)):
-                victim = self.rng.choice(VICTIMS)
+                # Every victim once per round, in a random order: a short
+                # run still kills each of them.
+                if not order:
+                    order = list(VICTIMS)
+                    self.rng.shuffle(order)
+                victim = order.pop()
                 if victim == "master":
                     self.kill_master()
                 elif self.kill_program(victim):
