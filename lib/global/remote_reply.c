@@ -26,10 +26,13 @@ int     remote_reply_parse(const char *reason, BUF *mta, BUF *reply)
 
     buf_reset(mta);
     buf_reset(reply);
-    if (strncmp(reason, RR_HOST, strlen(RR_HOST)) != 0
-        || (said = strstr(reason, RR_SAID)) == NULL)
+    if (strncmp(reason, RR_HOST, strlen(RR_HOST)) != 0)
         return 0;
     host = reason + strlen(RR_HOST);
+    /* Search after "host ": in "host  said: " the match would start
+     * before the host name, and said - host would be negative. */
+    if ((said = strstr(host, RR_SAID)) == NULL)
+        return 0;
     /* The host is "name[addr]"; the name never holds '[' or a space. */
     bracket = memchr(host, '[', (size_t) (said - host));
     if (bracket == NULL || bracket == host || memchr(host, ' ', (size_t) (bracket - host)))

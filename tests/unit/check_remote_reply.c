@@ -36,6 +36,8 @@ START_TEST(test_not_replies)
         "host mx[1.2.3.4] said: hello",         /* not a reply */
         "lost connection with mx[1.2.3.4] while sending RCPT TO",
         "550 5.1.1 bare reply",
+        "host  said: 550 x[y]",                 /* " said: " overlaps "host " (fuzz_bounce_dsn) */
+        "host said: 550 [x]",
     };
     BUF    *mta = buf_alloc(16), *reply = buf_alloc(16);
     size_t  i;
