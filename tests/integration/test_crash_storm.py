@@ -77,11 +77,7 @@ class Killer(threading.Thread):
         """SIGKILL every daemon of the instance running program prog."""
         pids = [pid for pid, argv in self.inst.processes()
                 if os.path.basename(argv[0]) == prog]
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+        h.sigkill(pids)
         return pids
 
     def kill_master(self):

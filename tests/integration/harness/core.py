@@ -219,18 +219,18 @@ class Instance:
     def cleanup(self):
         if self.running():
             self.stop(check=False)
-        pid = self.master_pid()
+        sigkill([self.master_pid()] + [pid for pid, _ in self.processes()])
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def sigkill(pids):
+    """SIGKILL each pid (None and already gone ones are skipped)."""
+    for pid in pids:
         if pid:
             try:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
-        for pid, _ in self.processes():
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        shutil.rmtree(self.root, ignore_errors=True)
 
 
 class InstanceTest(unittest.TestCase):

@@ -261,11 +261,7 @@ def kill_everything(inst):
             os.kill(pid, signal.SIGSTOP)
         except OSError:
             pass
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
+    h.sigkill(pids)
     h.wait_for(lambda: not any(alive(p) for p in pids), 10, "killed processes to go")
     return pids
 
@@ -282,11 +278,7 @@ def alive(pid):
 def kill_service(inst, service):
     """SIGKILL every running daemon of a master.cf service; return the pids."""
     pids = inst.service_pids(service)
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
+    h.sigkill(pids)
     return pids
 
 

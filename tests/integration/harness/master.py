@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import time
 
-from .core import binary, processes, process_uid, wait_for, BIN_DIR
+from .core import binary, processes, process_uid, sigkill, wait_for, BIN_DIR
 
 
 def ipv6_loopback_ok():
@@ -194,17 +194,7 @@ class MasterInstance:
         return os.path.join(self.spool, "private" if private else "public", name)
 
     def cleanup(self):
-        pid = self.master_pid()
-        if pid and pid_alive(pid):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        for pid, _ in self.processes():
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+        sigkill([self.master_pid()] + [pid for pid, _ in self.processes()])
         shutil.rmtree(self.root, ignore_errors=True)
 
 
