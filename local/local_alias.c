@@ -58,19 +58,11 @@ int     local_alias_open(const char *list, BUF *why)
 /* local_alias_owner - who owns the file behind type:name (root for no file) */
 static uid_t local_alias_owner(const char *type_name)
 {
-    const char *colon = strchr(type_name, ':');
-    BUF    *path;
+    BUF    *path = buf_alloc(100);
     struct stat st;
     uid_t   owner = 0;
 
-    if (colon == NULL || colon[1] != '/')
-        return 0;
-    path = buf_alloc(100);
-    if (strncmp(type_name, "lmdb:", 5) == 0)
-        buf_sprintf(path, "%s.lmdb", colon + 1);
-    else
-        buf_set(path, colon + 1);
-    if (stat(buf_str(path), &st) == 0)
+    if (dict_data_file(type_name, path) == 0 && stat(buf_str(path), &st) == 0)
         owner = st.st_uid;
     buf_free(path);
     return owner;

@@ -33,6 +33,8 @@ static void dict_register_builtins(void)
         return;
     dict_builtins_done = 1;
     dict_register(&dict_lmdb_type);
+    dict_register(&dict_hash_type);
+    dict_register(&dict_btree_type);
     dict_register(&dict_pcre_type);
     dict_register(&dict_inline_type);
     dict_register(&dict_static_type);
@@ -140,6 +142,21 @@ DICT   *dict_open(const char *type_name, int flags, BUF *why)
     return dict;
 }
 
+/* dict_data_file - the file that holds a table's data (for its owner, say) */
+int     dict_data_file(const char *type_name, BUF *path)
+{
+    const DICT_TYPE *type;
+    const char *name;
+    BUF    *why = buf_alloc(100);
+
+    type = dict_parse_name(type_name, &name, why);
+    buf_free(why);
+    if (type == NULL || type->file_suffix == NULL || *name != '/')
+        return -1;
+    buf_sprintf(path, "%s%s", name, type->file_suffix);
+    return 0;
+}
+
 /* dict_lookup - fold the key unless the table keeps case, then ask the type */
 DICT_STATUS dict_lookup(DICT *dict, const char *key, BUF *result, BUF *why)
 {
@@ -230,7 +247,7 @@ static void surrogate_close(DICT *dict)
 }
 
 static const DICT_TYPE surrogate_type = {
-    "surrogate", NULL, surrogate_lookup, surrogate_close, NULL, NULL,
+    "surrogate", NULL, surrogate_lookup, surrogate_close, NULL, NULL, NULL,
 };
 
 /* maps_open - open each table of a list; NULL only for configuration errors */

@@ -4,6 +4,8 @@
  *     lmdb:/etc/aliases      an LMDB file /etc/aliases.lmdb built from the
  *                            text file /etc/aliases (`surel map build`); reopened
  *                            when the file is replaced
+ *     hash:/etc/aliases      the same engine in /etc/aliases.db (Postfix's
+ *     btree:/etc/aliases     Berkeley DB names; see dict_lmdb.c for why)
  *     pcre:/etc/hdr_checks   PCRE2 patterns, Postfix's `/regex/flags result`
  *                            format with if/endif and $1 substitution
  *     inline:{k1=v1, { k2 = v 2 }}   a small table written in place
@@ -40,6 +42,7 @@ typedef struct DICT_TYPE {
     void    (*close)(DICT *dict);
     int     (*build)(const char *name, BUF *why);   /* NULL: not buildable */
     int     (*build_aliases)(const char *name, BUF *why);  /* aliases(5) source; NULL: no */
+    const char *file_suffix;                /* data in NAME + this (".lmdb"); NULL: no file */
 } DICT_TYPE;
 
 struct DICT {
@@ -53,12 +56,15 @@ void    dict_register(const DICT_TYPE *type);
 DICT   *dict_open(const char *type_name, int flags, BUF *why);    /* NULL + why */
 DICT_STATUS dict_lookup(DICT *dict, const char *key, BUF *result, BUF *why);
 void    dict_close(DICT *dict);
+int     dict_data_file(const char *type_name, BUF *path);  /* the file behind it; 0 or -1 */
 int     dict_build(const char *type_name, BUF *why);  /* build TYPE:FILE from FILE; 0 or -1 */
 int     dict_build_aliases(const char *type_name, BUF *why);  /* same, FILE in aliases(5) format */
 const char *dict_status_name(DICT_STATUS status);
 
 /* The built-in types; dict_open() registers them on first use. */
 extern const DICT_TYPE dict_lmdb_type;
+extern const DICT_TYPE dict_hash_type;     /* LMDB in NAME.db, Postfix's name */
+extern const DICT_TYPE dict_btree_type;    /* the same */
 extern const DICT_TYPE dict_pcre_type;
 extern const DICT_TYPE dict_inline_type;
 extern const DICT_TYPE dict_static_type;

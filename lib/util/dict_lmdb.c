@@ -1,5 +1,15 @@
 /* dict_lmdb - lmdb:/path/file tables: an LMDB file /path/file.lmdb built from
- * the text file /path/file.
+ * the text file /path/file; and hash:/path/file and btree:/path/file, the
+ * same engine under Postfix's Berkeley DB names, in the file /path/file.db.
+ *
+ * Why hash: and btree: are LMDB here: Debian's stock main.cf says
+ * `alias_maps = hash:/etc/aliases` and `default_database_type = hash`, and
+ * administrators' scripts run `postmap hash:/etc/postfix/virtual`; those
+ * names and the `.db` file next to the source must keep working. Berkeley
+ * DB itself would be one more library (Oracle's, deprecated in Debian) for
+ * no gain: its files are rebuilt from their text sources by one command. A
+ * `.db` file that Postfix built is recognised by Berkeley DB's magic number
+ * and refused with the command that rebuilds it, never misread.
  *
  * Building writes a complete new database into a temporary file in the same
  * folder, syncs it and renames it over the old one. A database file is thus
@@ -32,26 +42,48 @@
 #include "msg.h"
 #include "safe_file.h"
 
-#define LMDB_SUFFIX         ".lmdb"
 #define LMDB_MAP_MIN        ((size_t) 1024 * 1024)  /* map size unit of a build */
 #define LMDB_MAP_MAX        ((size_t) 1 << 40)      /* give up beyond this */
 
 /* The state of one open table. */
 typedef struct LMDB_PRIV {
-    char   *path;                       /* /path/file.lmdb */
+    char   *path;                       /* /path/file.lmdb or .db */
     MDB_env *env;                       /* the open database */
     MDB_dbi dbi;                        /* its main (unnamed) database */
     struct stat st;                     /* the file that is open, for change checks */
 } LMDB_PRIV;
 
 /* lmdb_db_path - the database file of a table name; malloc'ed */
-static char *lmdb_db_path(const char *name)
+static char *lmdb_db_path(const DICT_TYPE *type, const char *name)
 {
-    size_t  len = strlen(name) + sizeof(LMDB_SUFFIX);
+    size_t  len = strlen(name) + strlen(type->file_suffix) + 1;
     char   *path = xmalloc(len);
 
-    snprintf(path, len, "%s%s", name, LMDB_SUFFIX);
+    snprintf(path, len, "%s%s", name, type->file_suffix);
     return path;
+}
+
+/* lmdb_is_berkeley_db - does this file carry Berkeley DB's hash or btree magic? */
+static int lmdb_is_berkeley_db(const char *path)
+{
+    unsigned char head[16];
+    unsigned long be;
+    unsigned long le;
+    ssize_t n;
+    int     fd;
+
+    if ((fd = open(path, O_RDONLY | O_NOCTTY)) < 0)
+        return 0;
+    n = read(fd, head, sizeof(head));
+    (void) close(fd);
+    if (n != (ssize_t) sizeof(head))
+        return 0;
+    /* The magic is the 32-bit word at offset 12, in the builder's byte order. */
+    be = (unsigned long) head[12] << 24 | (unsigned long) head[13] << 16
+        | (unsigned long) head[14] << 8 | head[15];
+    le = (unsigned long) head[15] << 24 | (unsigned long) head[14] << 16
+        | (unsigned long) head[13] << 8 | head[12];
+    return be == 0x061561UL || be == 0x053162UL || le == 0x061561UL || le == 0x053162UL;
 }
 
 /* lmdb_same_file - is this still the file that we have open? */
@@ -113,23 +145,29 @@ static void lmdb_warn_stale(const char *name, const char *path, const struct sta
         msg_warn("database %s is older than source file %s", path, name);
 }
 
-/* lmdb_open - open name.lmdb read-only and lock-free */
-static DICT *lmdb_open(const char *name, int flags, BUF *why)
+/* lmdb_open_as - open the type's database file of name read-only and lock-free */
+static DICT *lmdb_open_as(const DICT_TYPE *type, const char *name, int flags, BUF *why)
 {
     LMDB_PRIV *priv = xcalloc(1, sizeof(*priv));
     DICT   *dict;
 
-    priv->path = lmdb_db_path(name);
+    priv->path = lmdb_db_path(type, name);
     if (lmdb_env_open(priv->path, &priv->env, &priv->dbi, &priv->st, why) < 0) {
         if (access(priv->path, F_OK) < 0 && errno == ENOENT)
-            buf_sprintf(why, "table %s does not exist; run surel map build lmdb:%s",
-                        priv->path, name);
+            buf_sprintf(why, "table %s does not exist; run surel map build %s:%s",
+                        priv->path, type->name, name);
+        else if (lmdb_is_berkeley_db(priv->path))
+            buf_sprintf(why, "%s is a Berkeley DB file (as Postfix builds %s: tables);"
+                        " surel keeps %s: tables in LMDB format under the same name:"
+                        " rebuild it with surel map build %s:%s (postmap, or"
+                        " newaliases for aliases)", priv->path, type->name,
+                        type->name, type->name, name);
         xfree(priv->path);
         xfree(priv);
         return NULL;
     }
     lmdb_warn_stale(name, priv->path, &priv->st);
-    dict = dict_alloc(&dict_lmdb_type, name, flags);
+    dict = dict_alloc(type, name, flags);
     dict->priv = priv;
     return dict;
 }
@@ -314,10 +352,11 @@ done:
     return ret;
 }
 
-/* lmdb_build_from - build name.lmdb from name with this reader, atomically */
-static int lmdb_build_from(const char *name, LMDB_READER reader, BUF *why)
+/* lmdb_build_from - build the type's file of name with this reader, atomically */
+static int lmdb_build_from(const DICT_TYPE *type, const char *name, LMDB_READER reader,
+                           BUF *why)
 {
-    char   *path = lmdb_db_path(name);
+    char   *path = lmdb_db_path(type, name);
     size_t  tlen = strlen(path) + 32;
     char   *tmp = xmalloc(tlen);
     struct stat src_st;
@@ -358,18 +397,28 @@ done:
     return ret;
 }
 
-/* lmdb_build - name.lmdb from the postmap source name */
-static int lmdb_build(const char *name, BUF *why)
-{
-    return lmdb_build_from(name, dict_read_text_file, why);
-}
+/* One open and two builders per type name: the DICT_TYPE interface carries
+ * no type, and these are the only three. */
+#define LMDB_FLAVOUR(fn, type) \
+    static DICT *fn##_open(const char *name, int flags, BUF *why) \
+    { return lmdb_open_as(&type, name, flags, why); } \
+    static int fn##_build(const char *name, BUF *why) \
+    { return lmdb_build_from(&type, name, dict_read_text_file, why); } \
+    static int fn##_build_aliases(const char *name, BUF *why) \
+    { return lmdb_build_from(&type, name, dict_read_alias_file, why); }
 
-/* lmdb_build_aliases - name.lmdb from the aliases(5) source name */
-static int lmdb_build_aliases(const char *name, BUF *why)
-{
-    return lmdb_build_from(name, dict_read_alias_file, why);
-}
+LMDB_FLAVOUR(lmdb, dict_lmdb_type)
+LMDB_FLAVOUR(hash, dict_hash_type)
+LMDB_FLAVOUR(btree, dict_btree_type)
 
 const DICT_TYPE dict_lmdb_type = {
-    "lmdb", lmdb_open, lmdb_lookup, lmdb_close, lmdb_build, lmdb_build_aliases,
+    "lmdb", lmdb_open, lmdb_lookup, lmdb_close, lmdb_build, lmdb_build_aliases, ".lmdb",
+};
+
+const DICT_TYPE dict_hash_type = {
+    "hash", hash_open, lmdb_lookup, lmdb_close, hash_build, hash_build_aliases, ".db",
+};
+
+const DICT_TYPE dict_btree_type = {
+    "btree", btree_open, lmdb_lookup, lmdb_close, btree_build, btree_build_aliases, ".db",
 };

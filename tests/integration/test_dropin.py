@@ -150,6 +150,29 @@ class DropIn(h.InstanceTest):
         self.assertNotIn("connect to private/cleanup", inst.log())
         self.assertNotIn("Error: queue file write error", inst.log())
 
+    def test_debian_hash_tables(self):
+        # Debian's main.cf: alias_maps = hash:/etc/aliases, alias_database
+        # likewise, default_database_type = hash; newaliases and a bare
+        # `postmap FILE` build FILE.db, and mail is delivered through both.
+        inst = self.instance()
+        aliases = inst.path("etc", "aliases")
+        virtual = inst.path("etc", "virtual")
+        with open(aliases, "a") as f:
+            f.write("dropin: bob\n")
+        with open(virtual, "w") as f:
+            f.write("info@sandbox.test alice\n")
+        inst.conf(alias_maps="hash:" + aliases, alias_database="hash:" + aliases,
+                  default_database_type="hash", virtual_alias_maps="hash:" + virtual)
+        h.run([h.binary("sendmail"), "-C", inst.etc, "-bi"])
+        h.run([h.binary("postmap"), "-c", inst.etc, virtual])
+        self.assertTrue(os.path.exists(aliases + ".db"))
+        self.assertTrue(os.path.exists(virtual + ".db"))
+        inst.start()
+        e.send(inst, "bob@sandbox.test", ["dropin@sandbox.test"], message("alias"))
+        e.send(inst, "bob@sandbox.test", ["info@sandbox.test"], message("virtual"))
+        self.assertIn(b"Subject: alias", e.wait_delivered(inst, "bob")[0])
+        self.assertIn(b"Subject: virtual", e.wait_delivered(inst, "alice")[0])
+
 
 class PostfixNames(h.InstanceTest):
     """Each Postfix command name with the flags scripts use."""

@@ -83,6 +83,34 @@ class MapTest(unittest.TestCase):
         lines = [line.strip() for line in body.splitlines()]
         self.assertEqual(lines, ["alpha", "1", "beta", "2", "gamma", "three words"])
 
+    def test_hash_and_btree_are_db_files(self):
+        # Debian's main.cf names hash: tables; they live in FILE.db.
+        src = self.write("virtual", "a@example.test alice\n")
+        for kind in ("hash", "btree"):
+            surel("map", "build", kind + ":" + src)
+            self.assertTrue(os.path.exists(src + ".db"))
+            self.assertFalse(os.path.exists(src + ".lmdb"))
+            self.assertEqual(self.query(kind + ":" + src, "A@example.test").stdout,
+                             "alice\n")
+            os.unlink(src + ".db")
+        # newaliases' format builds under the hash: name too.
+        src = self.write("aliases", "postmaster: root\n")
+        surel("map", "build", "-a", "hash:" + src)
+        self.assertEqual(self.query("hash:" + src, "postmaster").stdout, "root\n")
+
+    def test_postfix_berkeley_db_file_is_refused_with_the_fix(self):
+        # A .db that Postfix built: Berkeley DB's hash magic (0x061561) at
+        # offset 12, native byte order; never read as LMDB.
+        src = self.write("access", "k v\n")
+        with open(src + ".db", "wb") as f:
+            f.write(b"\0" * 12 + (0x061561).to_bytes(4, "little") + b"\0" * 4080)
+        q = self.query("hash:" + src, "k")
+        self.assertEqual(q.returncode, 2)
+        self.assertIn("is a Berkeley DB file", q.stderr)
+        self.assertIn("surel map build hash:" + src, q.stderr)
+        surel("map", "build", "hash:" + src)
+        self.assertEqual(self.query("hash:" + src, "k").stdout, "v\n")
+
     def test_rebuild_replaces_atomically(self):
         src = self.write("t", "k old\n")
         surel("map", "build", "lmdb:" + src)
@@ -114,9 +142,9 @@ class MapTest(unittest.TestCase):
         b = surel("map", "build", "lmdb:" + absent, check=False)
         self.assertEqual(b.returncode, 1)
         self.assertFalse(os.path.exists(absent + ".lmdb"))
-        q = self.query("hash:" + absent, "k")
+        q = self.query("cdb:" + absent, "k")
         self.assertEqual(q.returncode, 2)
-        self.assertIn("unknown table type \"hash\"", q.stderr)
+        self.assertIn("unknown table type \"cdb\"", q.stderr)
         pcre = self.write("p", "/x/ y\n")
         b = surel("map", "build", "pcre:" + pcre, check=False)
         self.assertEqual(b.returncode, 1)

@@ -59,8 +59,8 @@ static void open_error(const char *type_name, const char *text)
 START_TEST(test_names)
 {
     open_error("/etc/aliases", "has no type: write TYPE:NAME, e.g. lmdb:/etc/aliases");
-    open_error("hash:/etc/aliases", "unknown table type \"hash\"");
-    open_error("hash:/etc/aliases", "lmdb pcre inline static texthash unix");
+    open_error("cdb:/etc/aliases", "unknown table type \"cdb\"");
+    open_error("cdb:/etc/aliases", "lmdb hash btree pcre inline static texthash unix");
     open_error("unix:shadow", "unknown table");
     ck_assert_str_eq(dict_status_name(DICT_FOUND), "found");
     ck_assert_str_eq(dict_status_name(DICT_NOTFOUND), "not found");
@@ -186,7 +186,7 @@ static void flaky_close(DICT *d)
 }
 
 static const DICT_TYPE flaky_type = {
-    "flaky", flaky_open, flaky_lookup, flaky_close, NULL, NULL,
+    "flaky", flaky_open, flaky_lookup, flaky_close, NULL, NULL, NULL,
 };
 
 static DICT *flaky_open(const char *name, int flags, BUF *why)
