@@ -129,6 +129,10 @@ static SMTPD_XFER *smtpd_xfer_start(SMTPD_STATE *st, const char *stage, int dot)
     }
     buf_free(why);
     msg_info("%s: client=%s", c->id, st->namaddr);
+    if (smtpd_milter_data(st, stage, c->id) < 0) {
+        smtpd_cleanup_close(c);             /* abandoned: nothing queued */
+        return NULL;
+    }
     smtpd_xfer_envelope(st, c);
     x = xcalloc(1, sizeof(*x));
     x->st = st;
@@ -161,6 +165,13 @@ static int smtpd_xfer_end(SMTPD_STATE *st, SMTPD_XFER *x)
                && smtpd_params.bare_newline == SMTPD_BARE_LF_REJECT) {
         buf_sprintf(reply, "%d 5.5.2 Error: bare <LF> received",
                     smtpd_params.bare_newline_code);
+    } else if (smtpd_milter_discard(st)) {
+        /* A filter said discard: the client hears 250, cleanup never
+         * commits (closing it unfinished removes the file). */
+        msg_info("%s: milter-discard: END-OF-MESSAGE from %s: milter triggers DISCARD action",
+                 x->cleanup->id, st->namaddr);
+        buf_sprintf(reply, "250 2.0.0 Ok: queued as %s", x->cleanup->id);
+        ret = 0;
     } else if ((status = smtpd_cleanup_finish(x->cleanup, reason)) == 0) {
         buf_sprintf(reply, "250 2.0.0 Ok: queued as %s", x->cleanup->id);
         ret = 0;

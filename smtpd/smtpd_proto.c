@@ -83,6 +83,7 @@ void    smtpd_reset(SMTPD_STATE *st)
     int     i;
 
     smtpd_bdat_abort(st);
+    smtpd_milter_reset(st);
     for (i = 0; i < st->rcpt_count; i++) {
         xfree(st->rcpt[i].addr);
         xfree(st->rcpt[i].orcpt);
@@ -273,6 +274,8 @@ static void smtpd_dispatch(SMTPD_STATE *st)
     if (st->denied && smtpd_verbs[i].fn != smtpd_cmd_quit) {
         smtpd_reply(st, "503 5.7.0 Error: access denied for %s", st->namaddr);
         ok = 0;
+    } else if (smtpd_milter_denied(st, smtpd_verbs[i].name) < 0) {
+        ok = 0;
     } else if (smtpd_verbs[i].fn == NULL) {
         smtpd_reply(st, "502 5.5.1 Error: command not implemented");
         ok = 0;
@@ -303,6 +306,7 @@ static void smtpd_greet(SMTPD_STATE *st)
         st->denied = 1;
     } else {
         smtpd_reply(st, "220 %s", smtpd_params.banner);
+        smtpd_milter_connect(st);
     }
     buf_free(why);
 }
@@ -343,6 +347,7 @@ void    smtpd_session(STREAM *client, const char *addr)
         st.tls = NULL;
     }
     smtpd_reset(&st);
+    smtpd_milter_free(&st);
     smtpd_log_disconnect(&st);
     if (registered)
         smtpd_conn_leave(addr);

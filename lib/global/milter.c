@@ -545,12 +545,14 @@ static int milter_open(MILTERS *ms, MILTER *m)
     return (0);
 }
 
-/* SMFIC_MACRO for the stage, before its command: only known values. */
+/* SMFIC_MACRO for the stage, before its command: only known values.
+ * Names are split on white space and commas only: "{daemon_name}" keeps
+ * its braces (str_split would take them off), as the filter expects. */
 static void milter_put_macros(MILTERS *ms, MILTER *m, int stage, int cmd)
 {
     const char *cp = m->set.macros[stage];
-    char   *name;
-    size_t  start;
+    char    name[128];
+    size_t  start, n;
     int     any = 0;
 
     if (ms->macro_fn == NULL || cp == NULL || *cp == '\0')
@@ -558,15 +560,23 @@ static void milter_put_macros(MILTERS *ms, MILTER *m, int stage, int cmd)
     buf_reset(ms->data);
     buf_putc(ms->data, cmd);
     start = buf_len(ms->data);
-    while ((name = str_split_next(&cp, NULL)) != NULL) {
-        const char *val = ms->macro_fn(ms->macro_ctx, name);
+    for (;;) {
+        const char *val;
 
-        if (val != NULL && buf_len(ms->data) - start < MILTER_PKT_MAX / 2) {
-            milter_pkt_put_str(ms->data, name);
-            milter_pkt_put_str(ms->data, val);
-            any = 1;
+        cp += strspn(cp, " \t\r\n,");
+        if ((n = strcspn(cp, " \t\r\n,")) == 0)
+            break;
+        if (n < sizeof(name)) {
+            memcpy(name, cp, n);
+            name[n] = '\0';
+            val = ms->macro_fn(ms->macro_ctx, name);
+            if (val != NULL && buf_len(ms->data) - start < MILTER_PKT_MAX / 2) {
+                milter_pkt_put_str(ms->data, name);
+                milter_pkt_put_str(ms->data, val);
+                any = 1;
+            }
         }
-        xfree(name);
+        cp += n;
     }
     if (any)
         milter_pkt_put(ms->out, SMFIC_MACRO, buf_str(ms->data), buf_len(ms->data));
