@@ -247,6 +247,7 @@ int     smtpd_milter_mail(SMTPD_STATE *st, const char *params);
 int     smtpd_milter_rcpt(SMTPD_STATE *st, const char *rcpt, const char *params);
 int     smtpd_milter_data(SMTPD_STATE *st, const char *verb, const char *queue_id);
 int     smtpd_milter_discard(const SMTPD_STATE *st);
+const char *smtpd_milter_hold(const SMTPD_STATE *st);    /* quarantine reason or NULL */
 void    smtpd_milter_reset(SMTPD_STATE *st);
 void    smtpd_milter_free(SMTPD_STATE *st);
 

@@ -17,6 +17,9 @@
  *   DATA       the reply to DATA (before 354)
  *   discard    at MAIL or RCPT: the message is read, answered 250 and
  *              dropped (logged "milter-discard")
+ *   quarantine a filter failed with default_action=quarantine: cleanup
+ *              commits the message to hold/ (CLEANUP_FLAG_HOLD), logged
+ *              "milter-hold" with the reason
  * Content (header, body, end of message) and the changes a filter makes
  * are not sent from here yet; doc/design.md "Milters" says where they go.
  * A filter that fails is logged by milter.c and answers its
@@ -303,6 +306,13 @@ int     smtpd_milter_discard(const SMTPD_STATE *st)
     const SMTPD_MILTER *sm = st->milter;
 
     return (sm != NULL && sm->discard);
+}
+
+const char *smtpd_milter_hold(const SMTPD_STATE *st)
+{
+    const SMTPD_MILTER *sm = st->milter;
+
+    return (sm != NULL ? milters_quarantine(sm->milters) : NULL);
 }
 
 void    smtpd_milter_reset(SMTPD_STATE *st)

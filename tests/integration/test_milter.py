@@ -216,6 +216,22 @@ class MilterSmtpTest(unittest.TestCase):
         self.assertEqual(c.cmd("EHLO client.test"), "550 5.5.0 Service unavailable")
         inst.wait_log("milter %s: cannot connect" % endpoint)
 
+    def test_failed_filter_with_default_quarantine_holds_the_message(self):
+        for stage in ("connect", "data"):
+            with self.subTest(stage=stage):
+                m = self.milter(rules={stage: "crash"})
+                inst = self.instance(smtpd_milters=m.endpoint,
+                                     milter_default_action="quarantine")
+                c = self.session(inst)
+                qid = queued_id(self.send(c))
+                self.assertEqual(inst.queue_files(), [])
+                held = inst.queue_files("hold")
+                self.assertEqual([os.path.basename(p) for p in held], [qid])
+                inst.wait_log("%s: milter-hold: END-OF-MESSAGE from unknown[127.0.0.1]: "
+                              "milter %s failed" % (qid, m.endpoint))
+                listing = inst.surel("queue", "list", check=False).stdout
+                self.assertIn(qid + "!", listing)      # Postfix's mark for hold/
+
     def test_per_filter_settings_and_order(self):
         # The first filter fails but says accept in its braces; the second rejects.
         dead = "inet:127.0.0.1:%d" % free_port()
