@@ -246,6 +246,7 @@ int     smtpd_milter_helo(SMTPD_STATE *st, const char *verb);
 int     smtpd_milter_mail(SMTPD_STATE *st, const char *params);
 int     smtpd_milter_rcpt(SMTPD_STATE *st, const char *rcpt, const char *params);
 int     smtpd_milter_data(SMTPD_STATE *st, const char *verb, const char *queue_id);
+int     smtpd_milter_unknown(SMTPD_STATE *st, const char *line);
 int     smtpd_milter_discard(const SMTPD_STATE *st);
 const char *smtpd_milter_hold(const SMTPD_STATE *st);    /* quarantine reason or NULL */
 void    smtpd_milter_reset(SMTPD_STATE *st);

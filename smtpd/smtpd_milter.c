@@ -15,6 +15,8 @@
  *   MAIL, RCPT the reply to that command (a RCPT reject rejects that
  *              recipient only)
  *   DATA       the reply to DATA (before 354)
+ *   unknown    a command smtpd does not know goes to the filters too
+ *              (SMFIC_UNKNOWN); a reject replaces the 500
  *   discard    at MAIL or RCPT: the message is read, answered 250 and
  *              dropped (logged "milter-discard")
  *   quarantine a filter failed with default_action=quarantine: cleanup
@@ -297,6 +299,22 @@ int     smtpd_milter_data(SMTPD_STATE *st, const char *verb, const char *queue_i
         smtpd_milter_reply(st, verb, buf_str(reply), NULL);
     else if (r == MILTER_DISCARD)
         sm->discard = 1;
+    buf_free(reply);
+    return (r == MILTER_REJECT ? -1 : 0);
+}
+
+int     smtpd_milter_unknown(SMTPD_STATE *st, const char *line)
+{
+    SMTPD_MILTER *sm = st->milter;
+    BUF    *reply;
+    int     r;
+
+    if (sm == NULL || (sm->connect_reply != NULL))
+        return (0);
+    reply = buf_alloc(64);
+    r = milters_unknown(sm->milters, line, reply);
+    if (r == MILTER_REJECT)
+        smtpd_milter_reply(st, "UNKNOWN", buf_str(reply), NULL);
     buf_free(reply);
     return (r == MILTER_REJECT ? -1 : 0);
 }

@@ -261,7 +261,9 @@ static void smtpd_dispatch(SMTPD_STATE *st)
         if (strcasecmp(buf_str(verb), smtpd_verbs[i].name) == 0)
             break;
     if (i == SMTPD_NVERBS) {
-        smtpd_reply(st, "500 5.5.2 Error: command not recognized");
+        /* Filters see the unknown command; one may answer it. */
+        if (smtpd_milter_unknown(st, buf_str(st->line)) == 0)
+            smtpd_reply(st, "500 5.5.2 Error: command not recognized");
         smtpd_count(st, "unknown", 0);
         buf_free(verb);
         return;

@@ -147,6 +147,17 @@ class MilterSmtpTest(unittest.TestCase):
         self.assertTrue(c.cmd("DATA").startswith("354"))
         queued_id(c.cmd("Subject: t\r\n\r\nbody\r\n."))
 
+    def test_unknown_command(self):
+        m = self.milter(rules={"unknown": ("reply", "502 5.5.1 not here either")})
+        inst = self.instance(smtpd_milters=m.endpoint)
+        c = self.session(inst)
+        self.assertEqual(c.cmd("XYZZY magic words"), "502 5.5.1 not here either")
+        ev = [e for e in m.events if e[0] == "unknown"]
+        self.assertEqual(ev[0][1][0], b"XYZZY magic words")
+        # Without a filter's answer it is smtpd's own 500.
+        m.rules["unknown"] = "continue"
+        self.assertEqual(c.cmd("XYZZY"), "500 5.5.2 Error: command not recognized")
+
     def test_plain_reject_and_tempfail_replies(self):
         m = self.milter(rules={"mail": lambda f: "reject" if b"spam" in f[0] else "tempfail"})
         inst = self.instance(smtpd_milters=m.endpoint)
