@@ -232,24 +232,27 @@ static MILTER *milter_create(const char *item, const MILTER_SETTINGS *set, BUF *
 MILTERS *milters_create(const char *list, const MILTER_SETTINGS *set, BUF *why)
 {
     MILTERS *ms = xcalloc(1, sizeof(*ms));
+    BUF    *err = buf_alloc(64);        /* why may be NULL: errors land here */
     const char *cp = list;
     char   *item;
 
-    while ((item = str_split_next(&cp, why)) != NULL) {
-        MILTER *m = milter_create(item, set, why);
+    while ((item = str_split_next(&cp, err)) != NULL) {
+        MILTER *m = milter_create(item, set, err);
 
         xfree(item);
-        if (m == NULL) {
-            milters_free(ms);
-            return (NULL);
-        }
+        if (m == NULL)
+            break;
         ms->v = xreallocarray(ms->v, (size_t) ms->n + 1, sizeof(*ms->v));
         ms->v[ms->n++] = m;
     }
-    if (why && buf_len(why) > 0 && *cp != '\0') {
+    if (buf_len(err) > 0) {                    /* a bad entry or an open '{' */
+        if (why)
+            buf_set(why, buf_str(err));
+        buf_free(err);
         milters_free(ms);
         return (NULL);
     }
+    buf_free(err);
     ms->out = buf_alloc(256);
     ms->data = buf_alloc(256);
     ms->body = buf_alloc(MILTER_CHUNK_MAX + 1024);

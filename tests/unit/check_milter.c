@@ -108,6 +108,8 @@ START_TEST(test_list_parse)
     ck_assert_ptr_null(milters_create("tcp:1.2.3.4:5", &set, why));
     ck_assert_ptr_null(milters_create("{ inet:h:1, default_action=maybe }", &set, why));
     ck_assert_ptr_null(milters_create("{ inet:h:1, nosuch=1 }", &set, why));
+    ck_assert_ptr_null(milters_create("inet:h:1 { inet:h:2, default_action=accept", &set, why));
+    ck_assert_ptr_null(milters_create("inet:h:1, bogus", &set, NULL));
     ms = milters_create("", &set, why);
     ck_assert_int_eq(milters_count(ms), 0);
     milters_free(ms);
