@@ -7,8 +7,13 @@ the SMTP client hears, what reached incoming/, what the filter was sent
 (negotiated steps, macros) and the log lines (milter-reject with the queue
 ID or NOQUEUE, the default_action warning).
 """
+import json
 import os
+import shutil
+import socket
 import struct
+import subprocess
+import tempfile
 import unittest
 
 from harness.core import binary, free_port, wait_for
@@ -264,6 +269,87 @@ class MilterSmtpTest(unittest.TestCase):
         self.addCleanup(c2.close)
         c2.cmd("EHLO client.test")
         self.assertEqual(c2.cmd("MAIL FROM:<s@client.test>"), "550 5.7.1 only on the second port")
+
+
+DEBIAN_PYTHON = "/usr/bin/python3"
+
+
+def have_libmilter():
+    try:
+        return subprocess.run([DEBIAN_PYTHON, "-c", "import Milter"],
+                              capture_output=True, timeout=30).returncode == 0
+    except OSError:
+        return False
+
+
+@unittest.skipUnless(HAVE_SMTPD and have_libmilter(),
+                     "python3-milter (Debian's libmilter binding) not installed")
+class LibmilterTest(unittest.TestCase):
+    """The same stages against the real filter library, libmilter."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="surel-libmilter-")
+        self.logfile = os.path.join(self.tmp, "filter.log")
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [DEBIAN_PYTHON, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                         "libmilter_filter.py"), str(self.port), self.logfile],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(self._stop)
+
+        def listening():
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return True
+            except OSError:
+                return False
+        wait_for(listening, 15, "the libmilter filter to listen")
+        self.inst = SmtpdInstance(smtpd_milters="inet:127.0.0.1:%d" % self.port)
+        self.addCleanup(self.inst.cleanup)
+        self.inst.start()
+        self.inst.wait_listening()
+
+    def _stop(self):
+        self.proc.kill()
+        self.proc.wait()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def events(self):
+        try:
+            with open(self.logfile) as f:
+                return [json.loads(line) for line in f if line.strip()]
+        except OSError:
+            return []
+
+    def test_stages_replies_and_macros(self):
+        c = self.inst.connect()
+        self.addCleanup(c.close)
+        self.assertTrue(c.cmd("EHLO client.test").startswith("250"))
+        self.assertEqual(c.cmd("MAIL FROM:<reject@client.test>"), "550 5.7.1 libmilter says no")
+        self.assertEqual(c.cmd("MAIL FROM:<ok@client.test> SIZE=100"), "250 2.1.0 Ok")
+        self.assertEqual(c.cmd("RCPT TO:<tempfail@sandbox.test>"), "451 4.7.1 libmilter says later")
+        self.assertEqual(c.cmd("RCPT TO:<user@sandbox.test>"), "250 2.1.5 Ok")
+        self.assertTrue(c.cmd("DATA").startswith("354"))
+        qid = queued_id(c.cmd("Subject: t\r\n\r\nbody\r\n."))
+        self.assertEqual(c.cmd("QUIT"), "221 2.0.0 Bye")
+        wait_for(lambda: any(e["stage"] == "close" and i > 2
+                             for i, e in enumerate(self.events())), 10, "the filter's close")
+        ev = [e for e in self.events() if e["stage"] != "start"]
+        # The probe session of wait_listening comes first: use the last connect.
+        last = max(i for i, e in enumerate(ev) if e["stage"] == "connect")
+        ev = ev[last:]
+        stages = [e["stage"] for e in ev]
+        self.assertEqual(stages, ["connect", "helo", "mail", "mail", "rcpt", "rcpt", "data",
+                                  "close"])
+        self.assertEqual(ev[0]["macros"]["j"], "sandbox.test")
+        self.assertTrue(ev[0]["macros"]["v"].startswith("surel "))
+        self.assertIn("127.0.0.1", ev[0]["addr"])
+        self.assertEqual(ev[1]["helo"], "client.test")
+        self.assertEqual(ev[3]["sender"], "<ok@client.test>")
+        self.assertEqual(ev[3]["params"], ["SIZE=100"])
+        self.assertEqual(ev[3]["macros"]["{mail_addr}"], "ok@client.test")
+        self.assertEqual(ev[5]["macros"]["{rcpt_addr}"], "user@sandbox.test")
+        self.assertEqual(ev[6]["macros"]["i"], qid)
 
 
 if __name__ == "__main__":
