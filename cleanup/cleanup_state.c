@@ -32,6 +32,7 @@ CLEANUP_STATE *cleanup_open(int flags, BUF *why)
     state->dst = qfile_stream(qf);
     memcpy(state->queue_id, qf->id, sizeof(state->queue_id));
     state->flags = flags;
+    state->hold = (flags & CLEANUP_FLAG_HOLD) != 0;  /* smtpd: a milter quarantined it */
     /* sendmail -t: only local submissions (pickup) may ask. */
     state->extract = (flags & CLEANUP_FLAG_LOCAL) && (flags & CLEANUP_FLAG_EXTRACT);
     state->reason = buf_alloc(64);

@@ -217,6 +217,7 @@ typedef struct SMTPD_STATE {
     int     last_line_crlf;         /* the last command line ended in CRLF */
     BUF    *reply;                  /* scratch for replies */
     BUF    *line;                   /* the command line */
+    void   *milter;                 /* smtpd_milter.c's state, NULL: no smtpd_milters */
 } SMTPD_STATE;
 
 void    smtpd_session(STREAM *client, const char *addr);
@@ -236,6 +237,20 @@ int     smtpd_rate_newtls(SMTPD_STATE *st);
  * and BDAT content extends it by smtpd_min_data_rate. */
 void    smtpd_deadline_request(SMTPD_STATE *st);
 void    smtpd_deadline_data(SMTPD_STATE *st, int on);
+
+/* smtpd_milters at each SMTP stage (smtpd_milter.c): 0 to go on, -1
+ * with the filter's reply queued. */
+void    smtpd_milter_connect(SMTPD_STATE *st);
+int     smtpd_milter_denied(SMTPD_STATE *st, const char *verb);
+int     smtpd_milter_helo(SMTPD_STATE *st, const char *verb);
+int     smtpd_milter_mail(SMTPD_STATE *st, const char *params);
+int     smtpd_milter_rcpt(SMTPD_STATE *st, const char *rcpt, const char *params);
+int     smtpd_milter_data(SMTPD_STATE *st, const char *verb, const char *queue_id);
+int     smtpd_milter_unknown(SMTPD_STATE *st, const char *line);
+int     smtpd_milter_discard(const SMTPD_STATE *st);
+const char *smtpd_milter_hold(const SMTPD_STATE *st);    /* quarantine reason or NULL */
+void    smtpd_milter_reset(SMTPD_STATE *st);
+void    smtpd_milter_free(SMTPD_STATE *st);
 
 /* Replies and the reject log line (smtpd_reply.c). */
 void    smtpd_reply(SMTPD_STATE *st, const char *fmt, ...)

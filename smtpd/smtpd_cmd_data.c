@@ -103,6 +103,16 @@ static void smtpd_xfer_envelope(SMTPD_STATE *st, SMTPD_CLEANUP *c)
         buf_free(lines[i]);
 }
 
+/* smtpd_xfer_open - a cleanup connection; to hold/ when a milter quarantined */
+static SMTPD_CLEANUP *smtpd_xfer_open(SMTPD_STATE *st, BUF *why)
+{
+    int     flags = CLEANUP_FLAG_FILTER | CLEANUP_FLAG_MAP_OK;
+
+    if (smtpd_milter_hold(st) != NULL)
+        flags |= CLEANUP_FLAG_HOLD;
+    return smtpd_cleanup_open(SMTPD_CLEANUP_PATH, flags, (int) smtpd_params.ipc_timeout, why);
+}
+
 /* smtpd_xfer_start - open cleanup and send everything before the content;
  * NULL with the reply sent when that is impossible */
 static SMTPD_XFER *smtpd_xfer_start(SMTPD_STATE *st, const char *stage, int dot)
@@ -111,6 +121,7 @@ static SMTPD_XFER *smtpd_xfer_start(SMTPD_STATE *st, const char *stage, int dot)
     SMTPD_CLEANUP *c;
     SMTPD_XFER *x;
     BUF    *why = buf_alloc(100);
+    int     held;
 
     smtpd_check_ctx(st, &ctx);
     if (smtpd_check_data(&ctx, why) != SMTPD_CHECK_OK) {
@@ -119,16 +130,33 @@ static SMTPD_XFER *smtpd_xfer_start(SMTPD_STATE *st, const char *stage, int dot)
         buf_free(why);
         return NULL;
     }
-    c = smtpd_cleanup_open(SMTPD_CLEANUP_PATH, CLEANUP_FLAG_FILTER | CLEANUP_FLAG_MAP_OK,
-                           (int) smtpd_params.ipc_timeout, why);
+    c = smtpd_xfer_open(st, why);
     if (c == NULL) {
         msg_warn("%s: %s", st->namaddr, buf_str(why));
         smtpd_reply(st, "451 4.3.0 Error: queue file write error");
         buf_free(why);
         return NULL;
     }
-    buf_free(why);
     msg_info("%s: client=%s", c->id, st->namaddr);
+    held = smtpd_milter_hold(st) != NULL;
+    if (smtpd_milter_data(st, stage, c->id) < 0) {
+        smtpd_cleanup_close(c);             /* abandoned: nothing queued */
+        buf_free(why);
+        return NULL;
+    }
+    if (!held && smtpd_milter_hold(st) != NULL) {
+        /* Quarantined at DATA (a filter failed, default_action =
+         * quarantine): the file must go to hold/, a flag of the open. */
+        smtpd_cleanup_close(c);
+        if ((c = smtpd_xfer_open(st, why)) == NULL) {
+            msg_warn("%s: %s", st->namaddr, buf_str(why));
+            smtpd_reply(st, "451 4.3.0 Error: queue file write error");
+            buf_free(why);
+            return NULL;
+        }
+        msg_info("%s: client=%s", c->id, st->namaddr);
+    }
+    buf_free(why);
     smtpd_xfer_envelope(st, c);
     x = xcalloc(1, sizeof(*x));
     x->st = st;
@@ -161,8 +189,18 @@ static int smtpd_xfer_end(SMTPD_STATE *st, SMTPD_XFER *x)
                && smtpd_params.bare_newline == SMTPD_BARE_LF_REJECT) {
         buf_sprintf(reply, "%d 5.5.2 Error: bare <LF> received",
                     smtpd_params.bare_newline_code);
+    } else if (smtpd_milter_discard(st)) {
+        /* A filter said discard: the client hears 250, cleanup never
+         * commits (closing it unfinished removes the file). */
+        msg_info("%s: milter-discard: END-OF-MESSAGE from %s: milter triggers DISCARD action",
+                 x->cleanup->id, st->namaddr);
+        buf_sprintf(reply, "250 2.0.0 Ok: queued as %s", x->cleanup->id);
+        ret = 0;
     } else if ((status = smtpd_cleanup_finish(x->cleanup, reason)) == 0) {
         buf_sprintf(reply, "250 2.0.0 Ok: queued as %s", x->cleanup->id);
+        if (smtpd_milter_hold(st) != NULL)
+            msg_info("%s: milter-hold: END-OF-MESSAGE from %s: %s", x->cleanup->id,
+                     st->namaddr, smtpd_milter_hold(st));
         ret = 0;
     } else {
         smtpd_cleanup_reply(status, buf_str(reason), reply);

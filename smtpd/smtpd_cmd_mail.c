@@ -100,6 +100,9 @@ int     smtpd_cmd_mail(SMTPD_STATE *st, const char *args)
             smtpd_reply(st, "%s", buf_str(why));
             st->have_mail = 0;
             buf_reset(st->sender);
+        } else if (smtpd_milter_mail(st, params) < 0) {
+            st->have_mail = 0;
+            buf_reset(st->sender);
         } else {
             smtpd_reply(st, "250 2.1.0 Ok");
             ret = 0;
@@ -176,6 +179,8 @@ int     smtpd_cmd_rcpt(SMTPD_STATE *st, const char *args)
             && smtpd_check_rcpt(&ctx, buf_str(addr), why) != SMTPD_CHECK_OK) {
             smtpd_log_reject(st, NULL, "RCPT", buf_str(why), buf_str(addr));
             smtpd_reply(st, "%s", buf_str(why));
+        } else if (smtpd_milter_rcpt(st, buf_str(addr), params) < 0) {
+            /* the filter's reply is queued */
         } else {
             smtpd_rcpt_add(st, buf_str(addr), &a);
             smtpd_reply(st, "250 2.1.5 Ok");

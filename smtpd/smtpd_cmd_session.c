@@ -34,6 +34,10 @@ static int smtpd_helo_common(SMTPD_STATE *st, const char *args, int esmtp)
         return -1;
     }
     buf_free(why);
+    if (smtpd_milter_helo(st, esmtp ? "EHLO" : "HELO") < 0) {
+        buf_reset(st->helo);
+        return -1;
+    }
     return 0;
 }
 

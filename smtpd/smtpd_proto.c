@@ -83,6 +83,7 @@ void    smtpd_reset(SMTPD_STATE *st)
     int     i;
 
     smtpd_bdat_abort(st);
+    smtpd_milter_reset(st);
     for (i = 0; i < st->rcpt_count; i++) {
         xfree(st->rcpt[i].addr);
         xfree(st->rcpt[i].orcpt);
@@ -260,7 +261,9 @@ static void smtpd_dispatch(SMTPD_STATE *st)
         if (strcasecmp(buf_str(verb), smtpd_verbs[i].name) == 0)
             break;
     if (i == SMTPD_NVERBS) {
-        smtpd_reply(st, "500 5.5.2 Error: command not recognized");
+        /* Filters see the unknown command; one may answer it. */
+        if (smtpd_milter_unknown(st, buf_str(st->line)) == 0)
+            smtpd_reply(st, "500 5.5.2 Error: command not recognized");
         smtpd_count(st, "unknown", 0);
         buf_free(verb);
         return;
@@ -272,6 +275,8 @@ static void smtpd_dispatch(SMTPD_STATE *st)
         st->errors++;
     if (st->denied && smtpd_verbs[i].fn != smtpd_cmd_quit) {
         smtpd_reply(st, "503 5.7.0 Error: access denied for %s", st->namaddr);
+        ok = 0;
+    } else if (smtpd_milter_denied(st, smtpd_verbs[i].name) < 0) {
         ok = 0;
     } else if (smtpd_verbs[i].fn == NULL) {
         smtpd_reply(st, "502 5.5.1 Error: command not implemented");
@@ -303,6 +308,7 @@ static void smtpd_greet(SMTPD_STATE *st)
         st->denied = 1;
     } else {
         smtpd_reply(st, "220 %s", smtpd_params.banner);
+        smtpd_milter_connect(st);
     }
     buf_free(why);
 }
@@ -343,6 +349,7 @@ void    smtpd_session(STREAM *client, const char *addr)
         st.tls = NULL;
     }
     smtpd_reset(&st);
+    smtpd_milter_free(&st);
     smtpd_log_disconnect(&st);
     if (registered)
         smtpd_conn_leave(addr);

@@ -110,6 +110,7 @@
 #define CLEANUP_FLAG_BOUNCE     (1 << 3)    /* a DSN from bounce: never bounce it */
 #define CLEANUP_FLAG_EXTRACT    (1 << 4)    /* sendmail -t: recipients from To/Cc/Bcc
                                              * (Resent-* when present), Bcc removed */
+#define CLEANUP_FLAG_HOLD       (1 << 5)    /* commit to hold/: a milter quarantined it */
 
 /* The status bits CLEANUP_STAT_* and what each means to a client (SMTP
  * reply, enhanced code, permanent or not): the one table in cleanup_status.h. */

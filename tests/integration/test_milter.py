@@ -1,0 +1,356 @@
+"""test_milter - smtpd_milters at the SMTP stages, against a real filter process.
+
+The filter is harness.milter.TestMilter, a raw-protocol milter on a
+loopback port (so it can also hang and crash). Each test starts a
+smtpd + cleanup sandbox with smtpd_milters pointing at it and checks what
+the SMTP client hears, what reached incoming/, what the filter was sent
+(negotiated steps, macros) and the log lines (milter-reject with the queue
+ID or NOQUEUE, the default_action warning).
+"""
+import json
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import tempfile
+import unittest
+
+from harness.core import binary, free_port, wait_for
+from harness.milter import TestMilter
+from harness.smtpd import SmtpdInstance, SmtpClient, queued_id
+
+HAVE_SMTPD = os.access(binary("smtpd"), os.X_OK)
+
+
+@unittest.skipUnless(HAVE_SMTPD, "bin/smtpd not built")
+class MilterSmtpTest(unittest.TestCase):
+
+    def setUp(self):
+        self.instances = []
+        self.milters = []
+
+    def tearDown(self):
+        for inst in self.instances:
+            inst.cleanup()
+        for m in self.milters:
+            m.close()
+
+    def milter(self, **kw):
+        m = TestMilter(**kw)
+        self.milters.append(m)
+        return m
+
+    def instance(self, master_extra="", **params):
+        inst = SmtpdInstance(master_extra=master_extra, **params)
+        self.instances.append(inst)
+        inst.start()
+        inst.wait_listening()
+        # The probe's session was a connect (answered before its greeting):
+        # start each test's record clean.
+        for m in self.milters:
+            with m.lock:
+                del m.events[:]
+        return inst
+
+    def session(self, inst, helo="client.test"):
+        c = inst.connect()
+        self.addCleanup(c.close)
+        if helo:
+            self.assertTrue(c.cmd("EHLO %s" % helo).startswith("250"))
+        return c
+
+    def send(self, c, rcpts=("user@sandbox.test",), sender="sender@client.test"):
+        self.assertEqual(c.cmd("MAIL FROM:<%s>" % sender), "250 2.1.0 Ok")
+        for r in rcpts:
+            self.assertEqual(c.cmd("RCPT TO:<%s>" % r), "250 2.1.5 Ok")
+        self.assertTrue(c.cmd("DATA").startswith("354"))
+        return c.cmd("Subject: t\r\n\r\nbody\r\n.")
+
+    def test_stages_macros_and_continue(self):
+        m = self.milter()
+        inst = self.instance(smtpd_milters=m.endpoint)
+        c = self.session(inst)
+        qid = queued_id(self.send(c))
+        self.assertEqual(len(inst.queue_files()), 1)
+        wait_for(lambda: "abort" in m.stages() or len(m.stages()) >= 5, 5, "filter events")
+        self.assertEqual(m.stages()[:5], ["connect", "helo", "mail", "rcpt", "data"])
+        ev = dict((e[0], e) for e in m.events)
+        raw = b"\0".join(ev["connect"][1])
+        # host, NUL, family, port (the client's, network order), address
+        self.assertEqual(raw[:9], b"unknown\x004")
+        self.assertEqual(struct.unpack("!H", raw[9:11])[0], c.sock.getsockname()[1])
+        self.assertEqual(raw[11:], b"127.0.0.1\0")
+        self.assertEqual(ev["helo"][1][0], b"client.test")
+        self.assertEqual(ev["mail"][1][0], b"<sender@client.test>")
+        self.assertEqual(ev["rcpt"][1][0], b"<user@sandbox.test>")
+        macros = m.macros()
+        self.assertIn("j", macros)
+        self.assertIn("{daemon_name}", macros)
+        self.assertTrue(macros["v"].startswith("surel "))
+        self.assertEqual(macros["_"], "unknown [127.0.0.1]")
+        self.assertEqual(macros["{mail_addr}"], "sender@client.test")
+        self.assertEqual(macros["{rcpt_addr}"], "user@sandbox.test")
+        self.assertEqual(ev["data"][2].get("i"), qid)           # the queue ID at DATA
+
+    def test_negotiated_steps_are_not_sent(self):
+        # NOHELO | NORCPT | NR_MAIL: HELO and RCPT never sent, MAIL unanswered.
+        m = self.milter(protocol=0x2 | 0x8 | 0x4000)
+        inst = self.instance(smtpd_milters=m.endpoint)
+        c = self.session(inst)
+        queued_id(self.send(c))
+        c.cmd("QUIT")
+        wait_for(lambda: "data" in m.stages(), 5, "DATA at the filter: %r" % m.events)
+        self.assertNotIn("helo", m.stages())
+        self.assertNotIn("rcpt", m.stages())
+        self.assertIn("mail", m.stages())
+
+    def test_reject_at_each_stage_with_the_filters_text(self):
+        for stage, setup in (("helo", None), ("mail", "helo"), ("rcpt", "mail"),
+                             ("data", "rcpt")):
+            with self.subTest(stage=stage):
+                text = "550 5.7.1 filter says no at %s" % stage
+                m = self.milter(rules={stage: ("reply", text)})
+                inst = self.instance(smtpd_milters=m.endpoint)
+                c = inst.connect()
+                self.addCleanup(c.close)
+                got = c.cmd("EHLO client.test")
+                if stage == "helo":
+                    self.assertEqual(got, text)
+                    inst.wait_log("NOQUEUE: milter-reject: EHLO from unknown[127.0.0.1]: " + text)
+                    continue
+                self.assertEqual(c.cmd("MAIL FROM:<s@client.test>"),
+                                 text if stage == "mail" else "250 2.1.0 Ok")
+                if stage == "mail":
+                    inst.wait_log("NOQUEUE: milter-reject: MAIL from unknown[127.0.0.1]: "
+                                  + text + "; from=<s@client.test>")
+                    continue
+                self.assertEqual(c.cmd("RCPT TO:<u@sandbox.test>"),
+                                 text if stage == "rcpt" else "250 2.1.5 Ok")
+                if stage == "rcpt":
+                    inst.wait_log("milter-reject: RCPT from unknown[127.0.0.1]: " + text
+                                  + "; from=<s@client.test> to=<u@sandbox.test>")
+                    continue
+                self.assertEqual(c.cmd("DATA"), text)
+                self.assertEqual(inst.queue_files(), [])
+                # The rejection names the queue ID cleanup gave.
+                wait_for(lambda: "milter-reject: DATA from" in inst.log(), 5, "log")
+                self.assertNotIn("NOQUEUE: milter-reject: DATA", inst.log())
+
+    def test_tempfail_one_recipient_and_multiline_reply(self):
+        def rcpt(fields):
+            if fields[0] == b"<bad@sandbox.test>":
+                return ("reply", "451-4.7.1 first line\r\n451 4.7.1 try later")
+            return "continue"
+        m = self.milter(rules={"rcpt": rcpt})
+        inst = self.instance(smtpd_milters=m.endpoint)
+        c = self.session(inst)
+        self.assertEqual(c.cmd("MAIL FROM:<s@client.test>"), "250 2.1.0 Ok")
+        self.assertEqual(c.cmd("RCPT TO:<bad@sandbox.test>"),
+                         "451-4.7.1 first line\n451 4.7.1 try later")
+        self.assertEqual(c.cmd("RCPT TO:<good@sandbox.test>"), "250 2.1.5 Ok")
+        self.assertTrue(c.cmd("DATA").startswith("354"))
+        queued_id(c.cmd("Subject: t\r\n\r\nbody\r\n."))
+
+    def test_unknown_command(self):
+        m = self.milter(rules={"unknown": ("reply", "502 5.5.1 not here either")})
+        inst = self.instance(smtpd_milters=m.endpoint)
+        c = self.session(inst)
+        self.assertEqual(c.cmd("XYZZY magic words"), "502 5.5.1 not here either")
+        ev = [e for e in m.events if e[0] == "unknown"]
+        self.assertEqual(ev[0][1][0], b"XYZZY magic words")
+        # Without a filter's answer it is smtpd's own 500.
+        m.rules["unknown"] = "continue"
+        self.assertEqual(c.cmd("XYZZY"), "500 5.5.2 Error: command not recognized")
+
+    def test_plain_reject_and_tempfail_replies(self):
+        m = self.milter(rules={"mail": lambda f: "reject" if b"spam" in f[0] else "tempfail"})
+        inst = self.instance(smtpd_milters=m.endpoint)
+        c = self.session(inst)
+        self.assertEqual(c.cmd("MAIL FROM:<spam@client.test>"), "550 5.7.1 Command rejected")
+        self.assertEqual(c.cmd("MAIL FROM:<x@client.test>"),
+                         "451 4.7.1 Service unavailable - try again later")
+
+    def test_connect_reject_answers_every_command(self):
+        m = self.milter(rules={"connect": ("reply", "554 5.7.1 go away")})
+        inst = self.instance(smtpd_milters=m.endpoint)
+        c = inst.connect()
+        self.addCleanup(c.close)
+        self.assertTrue(c.greeting[0].startswith("220"))
+        self.assertEqual(c.cmd("EHLO client.test"), "554 5.7.1 go away")
+        self.assertEqual(c.cmd("MAIL FROM:<s@client.test>"), "554 5.7.1 go away")
+        self.assertEqual(c.cmd("NOOP"), "250 2.0.0 Ok")
+        self.assertEqual(c.cmd("QUIT"), "221 2.0.0 Bye")
+        inst.wait_log("NOQUEUE: milter-reject: CONNECT from unknown[127.0.0.1]: 554 5.7.1 go away")
+
+    def test_accept_at_connect_ends_the_filters_part(self):
+        m = self.milter(rules={"connect": "accept", "mail": "reject"})
+        inst = self.instance(smtpd_milters=m.endpoint)
+        c = self.session(inst)
+        queued_id(self.send(c))
+        self.assertEqual(m.stages(), ["connect"])
+
+    def test_discard_at_rcpt(self):
+        m = self.milter(rules={"rcpt": "discard"})
+        inst = self.instance(smtpd_milters=m.endpoint)
+        c = self.session(inst)
+        qid = queued_id(self.send(c))
+        inst.wait_log("%s: milter-discard: END-OF-MESSAGE from unknown[127.0.0.1]" % qid)
+        self.assertEqual(inst.queue_files(), [])
+
+    def test_progress_then_continue(self):
+        m = self.milter(rules={"mail": [("progress",), ("progress",), "continue"]})
+        inst = self.instance(smtpd_milters=m.endpoint)
+        c = self.session(inst)
+        queued_id(self.send(c))
+
+    def test_hung_filter_gets_default_tempfail(self):
+        m = self.milter(rules={"mail": "hang"})
+        inst = self.instance(smtpd_milters=m.endpoint, milter_command_timeout="2s")
+        c = self.session(inst)
+        self.assertEqual(c.cmd("MAIL FROM:<s@client.test>"),
+                         "451 4.3.5 Server configuration problem - try again later")
+        inst.wait_log("milter %s: timeout while reading a reply; default_action=tempfail"
+                      % m.endpoint)
+        # Later commands get the same answer: the filter is gone for this session.
+        self.assertEqual(c.cmd("MAIL FROM:<s@client.test>"),
+                         "451 4.3.5 Server configuration problem - try again later")
+
+    def test_crashed_filter_with_default_accept(self):
+        m = self.milter(rules={"rcpt": "crash"})
+        inst = self.instance(smtpd_milters=m.endpoint, milter_default_action="accept")
+        c = self.session(inst)
+        queued_id(self.send(c))
+        self.assertEqual(len(inst.queue_files()), 1)
+        inst.wait_log("milter %s: lost connection while reading a reply; "
+                      "default_action=accept" % m.endpoint)
+
+    def test_unreachable_filter_with_default_reject(self):
+        endpoint = "inet:127.0.0.1:%d" % free_port()
+        inst = self.instance(smtpd_milters=endpoint, milter_default_action="reject")
+        c = self.session(inst, helo=None)
+        self.assertEqual(c.cmd("EHLO client.test"), "550 5.5.0 Service unavailable")
+        inst.wait_log("milter %s: cannot connect" % endpoint)
+
+    def test_failed_filter_with_default_quarantine_holds_the_message(self):
+        for stage in ("connect", "data"):
+            with self.subTest(stage=stage):
+                m = self.milter(rules={stage: "crash"})
+                inst = self.instance(smtpd_milters=m.endpoint,
+                                     milter_default_action="quarantine")
+                c = self.session(inst)
+                qid = queued_id(self.send(c))
+                self.assertEqual(inst.queue_files(), [])
+                held = inst.queue_files("hold")
+                self.assertEqual([os.path.basename(p) for p in held], [qid])
+                inst.wait_log("%s: milter-hold: END-OF-MESSAGE from unknown[127.0.0.1]: "
+                              "milter %s failed" % (qid, m.endpoint))
+                listing = inst.surel("queue", "list", check=False).stdout
+                self.assertIn(qid + "!", listing)      # Postfix's mark for hold/
+
+    def test_per_filter_settings_and_order(self):
+        # The first filter fails but says accept in its braces; the second rejects.
+        dead = "inet:127.0.0.1:%d" % free_port()
+        m = self.milter(rules={"mail": ("reply", "550 5.7.1 second filter")})
+        inst = self.instance(smtpd_milters="{ %s, default_action=accept, connect_timeout=5s } %s"
+                             % (dead, m.endpoint))
+        c = self.session(inst)
+        self.assertEqual(c.cmd("MAIL FROM:<s@client.test>"), "550 5.7.1 second filter")
+
+    def test_master_cf_override(self):
+        m = self.milter(rules={"mail": ("reply", "550 5.7.1 only on the second port")})
+        port2 = free_port()
+        inst = self.instance(master_extra="127.0.0.1:%d inet n - n - - smtpd -o smtpd_milters=%s\n"
+                             % (port2, m.endpoint))
+        # The main listener has no filter.
+        c = self.session(inst)
+        queued_id(self.send(c))
+        c2 = SmtpClient(port2)
+        self.addCleanup(c2.close)
+        c2.cmd("EHLO client.test")
+        self.assertEqual(c2.cmd("MAIL FROM:<s@client.test>"), "550 5.7.1 only on the second port")
+
+
+DEBIAN_PYTHON = "/usr/bin/python3"
+
+
+def have_libmilter():
+    try:
+        return subprocess.run([DEBIAN_PYTHON, "-c", "import Milter"],
+                              capture_output=True, timeout=30).returncode == 0
+    except OSError:
+        return False
+
+
+@unittest.skipUnless(HAVE_SMTPD and have_libmilter(),
+                     "python3-milter (Debian's libmilter binding) not installed")
+class LibmilterTest(unittest.TestCase):
+    """The same stages against the real filter library, libmilter."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="surel-libmilter-")
+        self.logfile = os.path.join(self.tmp, "filter.log")
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [DEBIAN_PYTHON, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                         "libmilter_filter.py"), str(self.port), self.logfile],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(self._stop)
+
+        def listening():
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return True
+            except OSError:
+                return False
+        wait_for(listening, 15, "the libmilter filter to listen")
+        self.inst = SmtpdInstance(smtpd_milters="inet:127.0.0.1:%d" % self.port)
+        self.addCleanup(self.inst.cleanup)
+        self.inst.start()
+        self.inst.wait_listening()
+
+    def _stop(self):
+        self.proc.kill()
+        self.proc.wait()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def events(self):
+        try:
+            with open(self.logfile) as f:
+                return [json.loads(line) for line in f if line.strip()]
+        except OSError:
+            return []
+
+    def test_stages_replies_and_macros(self):
+        c = self.inst.connect()
+        self.addCleanup(c.close)
+        self.assertTrue(c.cmd("EHLO client.test").startswith("250"))
+        self.assertEqual(c.cmd("MAIL FROM:<reject@client.test>"), "550 5.7.1 libmilter says no")
+        self.assertEqual(c.cmd("MAIL FROM:<ok@client.test> SIZE=100"), "250 2.1.0 Ok")
+        self.assertEqual(c.cmd("RCPT TO:<tempfail@sandbox.test>"), "451 4.7.1 libmilter says later")
+        self.assertEqual(c.cmd("RCPT TO:<user@sandbox.test>"), "250 2.1.5 Ok")
+        self.assertTrue(c.cmd("DATA").startswith("354"))
+        qid = queued_id(c.cmd("Subject: t\r\n\r\nbody\r\n."))
+        self.assertEqual(c.cmd("QUIT"), "221 2.0.0 Bye")
+        wait_for(lambda: any(e["stage"] == "close" and i > 2
+                             for i, e in enumerate(self.events())), 10, "the filter's close")
+        ev = [e for e in self.events() if e["stage"] != "start"]
+        # The probe session of wait_listening comes first: use the last connect.
+        last = max(i for i, e in enumerate(ev) if e["stage"] == "connect")
+        ev = ev[last:]
+        stages = [e["stage"] for e in ev]
+        self.assertEqual(stages, ["connect", "helo", "mail", "mail", "rcpt", "rcpt", "data",
+                                  "close"])
+        self.assertEqual(ev[0]["macros"]["j"], "sandbox.test")
+        self.assertTrue(ev[0]["macros"]["v"].startswith("surel "))
+        self.assertIn("127.0.0.1", ev[0]["addr"])
+        self.assertEqual(ev[1]["helo"], "client.test")
+        self.assertEqual(ev[3]["sender"], "<ok@client.test>")
+        self.assertEqual(ev[3]["params"], ["SIZE=100"])
+        self.assertEqual(ev[3]["macros"]["{mail_addr}"], "ok@client.test")
+        self.assertEqual(ev[5]["macros"]["{rcpt_addr}"], "user@sandbox.test")
+        self.assertEqual(ev[6]["macros"]["i"], qid)
+
+
+if __name__ == "__main__":
+    unittest.main()
