@@ -173,6 +173,24 @@ class DropIn(h.InstanceTest):
         self.assertIn(b"Subject: alias", e.wait_delivered(inst, "bob")[0])
         self.assertIn(b"Subject: virtual", e.wait_delivered(inst, "alice")[0])
 
+    def test_unbuilt_table_gives_451_and_names_it(self):
+        # Debian's main.cf before anyone ran newaliases: hash:/etc/aliases has
+        # no .db. smtpd must answer (not die per connection): 451 4.3.0, and
+        # the log names the table; the client is never left without a banner.
+        inst = self.instance()
+        missing = inst.path("etc", "never-built")
+        inst.conf(alias_maps="hash:" + missing, local_recipient_maps="$alias_maps")
+        inst.start()
+        with smtplib.SMTP("127.0.0.1", inst.smtp_port, timeout=10) as c:
+            c.ehlo("client.test")
+            c.mail("bob@sandbox.test")
+            # alice is a sandbox user, found without a table; dropin is not.
+            code, text = c.rcpt("dropin@sandbox.test")
+        self.assertEqual(code, 451, text)
+        self.assertIn(b"4.3.0", text)
+        self.assertIn(b"Temporary lookup failure", text)
+        inst.wait_log("hash:%s is unavailable: table %s.db does not exist" % (missing, missing))
+
 
 class PostfixNames(h.InstanceTest):
     """Each Postfix command name with the flags scripts use."""
