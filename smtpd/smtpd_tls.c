@@ -51,6 +51,7 @@ void    smtpd_tls_init(void)
     const char *grade = config_str(mandatory ? P_smtpd_tls_mandatory_ciphers : P_smtpd_tls_ciphers);
     TLS_SERVER_PARAMS p;
     BUF    *exclude;
+    BUF    *ticket;
     BUF    *why;
 
     tls_ctx_free(smtpd_tls_ctx);
@@ -59,6 +60,7 @@ void    smtpd_tls_init(void)
         return;
     why = buf_alloc(100);
     exclude = buf_alloc(100);
+    ticket = buf_alloc(100);
     buf_puts(exclude, config_str(P_smtpd_tls_exclude_ciphers));
     if (mandatory) {
         buf_puts(exclude, " ");
@@ -74,6 +76,9 @@ void    smtpd_tls_init(void)
     p.cipherlist = smtpd_tls_grade(grade);
     p.exclude = buf_str(exclude);
     p.loglevel = smtpd_params.tls_loglevel;
+    buf_sprintf(ticket, "%s/smtpd_tls_ticket.key", config_str(P_data_directory));
+    p.ticket_key_file = buf_str(ticket);
+    p.ticket_lifetime = config_time(P_smtpd_tls_session_cache_timeout);
     if (p.cipherlist == NULL)
         buf_sprintf(why, "%s: unknown cipher grade \"%s\" (high, medium or null)",
                     mandatory ? "smtpd_tls_mandatory_ciphers" : "smtpd_tls_ciphers", grade);
@@ -88,6 +93,7 @@ void    smtpd_tls_init(void)
                  smtpd_params.tls_level == SMTPD_TLS_ENCRYPT
                  ? " and mail is refused (smtpd_tls_security_level = encrypt)" : "");
     buf_free(exclude);
+    buf_free(ticket);
     buf_free(why);
 }
 

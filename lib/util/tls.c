@@ -11,9 +11,9 @@
  * the TLS <= 1.2 cipher string from the caller (smtpd maps Postfix's
  * grades to it); TLS 1.3 suites stay OpenSSL's. Several certificates
  * (RSA and ECDSA) may be loaded: OpenSSL picks per client by its
- * signature algorithms. No session cache or tickets: each SMTP session
- * is a new full handshake, which keeps key material out of shared state
- * between processes.
+ * signature algorithms. Resumption: stateless session tickets under keys
+ * every process derives from one shared secret file (tls_set_tickets);
+ * no server-side session cache.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,9 +23,13 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/core_names.h>
+#include <openssl/hmac.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 
 #include "mem.h"
@@ -300,6 +304,161 @@ static void tls_info_cb(const SSL *ssl, int where, int ret)
                  SSL_alert_type_string_long(ret), SSL_alert_desc_string_long(ret));
 }
 
+/* Session tickets shared by every smtpd process (TLS 1.3 and 1.2
+ * resumption). One secret in a file, made once; each process derives the
+ * ticket keys of a period from it and the period number, so all of them
+ * agree without talking, and keys rotate by the clock: tickets are made
+ * with the current period's key and accepted (then renewed) with the
+ * previous one too. One secret per process: smtpd has one server role. */
+#define TLS_TICKET_SECRET_LEN 32
+static unsigned char tls_ticket_secret[TLS_TICKET_SECRET_LEN];
+static long tls_ticket_period;
+
+/* tls_ticket_derive - a period's key name, AES key and HMAC key */
+static void tls_ticket_derive(long period, unsigned char name[16], unsigned char aes[32],
+                              unsigned char mac[32])
+{
+    static const char *const labels[] = {"name", "aes", "mac"};
+    unsigned char *outs[] = {NULL, aes, mac};
+    unsigned char out[EVP_MAX_MD_SIZE];
+    char    data[64];
+    unsigned int len;
+    int     i;
+
+    outs[0] = out;
+    for (i = 2; i >= 0; i--) {
+        int     n = snprintf(data, sizeof(data), "surel ticket %s %ld", labels[i], period);
+
+        (void) HMAC(EVP_sha256(), tls_ticket_secret, sizeof(tls_ticket_secret),
+                    (unsigned char *) data, (size_t) n, out, &len);
+        if (i > 0)
+            memcpy(outs[i], out, 32);
+        else
+            memcpy(name, out, 16);
+    }
+    OPENSSL_cleanse(out, sizeof(out));
+}
+
+/* tls_ticket_cb - OpenSSL's ticket key callback: 1 key found (or made),
+ * 2 found with the previous period's key (issue a fresh ticket), 0 not
+ * ours (full handshake), -1 error */
+static int tls_ticket_cb(SSL *ssl, unsigned char key_name[16], unsigned char *iv,
+                         EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
+{
+    unsigned char name[16];
+    unsigned char aes[32];
+    unsigned char mac[32];
+    long    now = (long) (time(NULL) / tls_ticket_period);
+    OSSL_PARAM params[3];
+    int     result = -1;
+    int     back;
+
+    (void) ssl;
+    for (back = 0; back < (enc ? 1 : 2); back++) {
+        tls_ticket_derive(now - back, name, aes, mac);
+        if (enc) {
+            memcpy(key_name, name, 16);
+            if (RAND_bytes(iv, 16) != 1
+                || EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, aes, iv) != 1)
+                break;
+        } else if (memcmp(key_name, name, 16) != 0) {
+            result = 0;
+            continue;
+        } else if (EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, aes, iv) != 1) {
+            result = -1;
+            break;
+        }
+        params[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, mac, sizeof(mac));
+        params[1] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *) "SHA256", 0);
+        params[2] = OSSL_PARAM_construct_end();
+        result = EVP_MAC_CTX_set_params(hctx, params) == 1 ? (back ? 2 : 1) : -1;
+        break;
+    }
+    OPENSSL_cleanse(aes, sizeof(aes));
+    OPENSSL_cleanse(mac, sizeof(mac));
+    return result;
+}
+
+/* tls_ticket_read - the secret from an opened file: 0, -1 with why */
+static int tls_ticket_read(int fd, const char *file, BUF *why)
+{
+    struct stat st;
+    ssize_t n;
+
+    if (fstat(fd, &st) < 0 || (st.st_mode & (S_IRWXG | S_IRWXO)) != 0 || !S_ISREG(st.st_mode)) {
+        buf_sprintf(why, "ticket key file %s is not a private regular file", file);
+        return -1;
+    }
+    n = read(fd, tls_ticket_secret, sizeof(tls_ticket_secret));
+    if (n != (ssize_t) sizeof(tls_ticket_secret)) {
+        buf_sprintf(why, "ticket key file %s: short read", file);
+        return -1;
+    }
+    return 0;
+}
+
+/* tls_ticket_load - open the secret, or make it: written to a private
+ * temporary file, then link()ed to its name, so concurrent first starts
+ * end with one secret and nobody reads half a file */
+static int tls_ticket_load(const char *file, BUF *why)
+{
+    unsigned char fresh[TLS_TICKET_SECRET_LEN];
+    char    tmp[4096];
+    int     fd;
+    int     r;
+
+    if ((fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 && errno == ENOENT) {
+        if (snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", file, (long) getpid()) >= (int) sizeof(tmp)
+            || RAND_bytes(fresh, sizeof(fresh)) != 1) {
+            buf_sprintf(why, "ticket key file %s: cannot make a secret", file);
+            return -1;
+        }
+        (void) unlink(tmp);
+        if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
+            buf_sprintf(why, "create %s: %s", tmp, strerror(errno));
+            return -1;
+        }
+        r = write(fd, fresh, sizeof(fresh)) == (ssize_t) sizeof(fresh) && fsync(fd) == 0;
+        OPENSSL_cleanse(fresh, sizeof(fresh));
+        if (close(fd) != 0 || !r || (link(tmp, file) < 0 && errno != EEXIST)) {
+            buf_sprintf(why, "write %s: %s", file, strerror(errno));
+            (void) unlink(tmp);
+            return -1;
+        }
+        (void) unlink(tmp);
+        fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    }
+    if (fd < 0) {
+        buf_sprintf(why, "open ticket key file %s: %s", file, strerror(errno));
+        return -1;
+    }
+    r = tls_ticket_read(fd, file, why);
+    close(fd);
+    return r;
+}
+
+/* tls_set_tickets - stateless tickets under the shared keys, or none */
+static int tls_set_tickets(SSL_CTX *ssl_ctx, const TLS_SERVER_PARAMS *p, BUF *why)
+{
+    static const unsigned char sid_ctx[] = "surel-smtpd";
+
+    if (p->ticket_key_file == NULL || *p->ticket_key_file == 0 || p->ticket_lifetime <= 0) {
+        SSL_CTX_set_options(ssl_ctx, SSL_OP_NO_TICKET);
+        return 0;
+    }
+    if (tls_ticket_load(p->ticket_key_file, why) < 0)
+        return -1;
+    tls_ticket_period = p->ticket_lifetime;
+    SSL_CTX_clear_options(ssl_ctx, SSL_OP_NO_TICKET);
+    SSL_CTX_set_session_id_context(ssl_ctx, sid_ctx, sizeof(sid_ctx) - 1);
+    SSL_CTX_set_timeout(ssl_ctx, p->ticket_lifetime);
+    if (SSL_CTX_set_tlsext_ticket_key_evp_cb(ssl_ctx, tls_ticket_cb) != 1) {
+        tls_error_text(why, "ticket key callback");
+        return -1;
+    }
+    return 0;
+}
+
 /* tls_server_ctx - see tls.h; returns NULL, and *why, on any error. The
  * reason starts with "private key file" when the key's mode is unsafe. */
 TLS_CTX *tls_server_ctx(const TLS_SERVER_PARAMS *p, BUF *why)
@@ -322,7 +481,8 @@ TLS_CTX *tls_server_ctx(const TLS_SERVER_PARAMS *p, BUF *why)
         SSL_CTX_set_info_callback(ssl_ctx, tls_info_cb);
     if (tls_set_protocols(ssl_ctx, p->protocols ? p->protocols : "", why) == 0
         && tls_set_ciphers(ssl_ctx, p->cipherlist, p->exclude, why) == 0
-        && tls_load_certs(ssl_ctx, p, why) == 0) {
+        && tls_load_certs(ssl_ctx, p, why) == 0
+        && tls_set_tickets(ssl_ctx, p, why) == 0) {
         ctx = xmalloc(sizeof(*ctx));
         ctx->ssl_ctx = ssl_ctx;
         return ctx;

@@ -44,6 +44,8 @@ typedef struct TLS_SERVER_PARAMS {
     const char *cipherlist;         /* OpenSSL cipher string (TLS <= 1.2) */
     const char *exclude;            /* cipher names to remove, list */
     int     loglevel;               /* 2: log the handshake steps */
+    const char *ticket_key_file;    /* shared ticket secret; empty: no tickets */
+    long    ticket_lifetime;        /* seconds a ticket key is used for */
 } TLS_SERVER_PARAMS;
 
 /* tls_server_ctx - a context from the settings; NULL with the reason in

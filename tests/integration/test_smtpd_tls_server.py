@@ -314,6 +314,46 @@ class TlsServerTest(SmtpdTestCase):
             return text in inst.log()
         wait_for(refused, 20, "log line %r" % text)
 
+    # --- resumption ---------------------------------------------------
+
+    def resume_across_services(self, **params):
+        """A session from the port 25 service, resumed on a second service
+        (another smtpd process); returns (first, second) SSL sockets."""
+        other = free_port()
+        inst = SmtpdInstance(master_extra="127.0.0.1:%d inet n - n - - smtpd\n" % other,
+                             smtpd_tls_security_level="may", **params, **self.both_certs())
+        self.instances.append(inst)
+        inst.start()
+        inst.wait_listening()
+        ctx = self.client_ctx()
+        c1 = self.starttls(inst, ctx)
+        c1.cmd("EHLO client.test")          # reads past the handshake: the tickets come
+        session = c1.sock.session
+        c1.cmd("QUIT")
+        c1.close()
+        c2 = SmtpClient(other)
+        c2.cmd("EHLO client.test")
+        self.assertEqual(c2.cmd("STARTTLS"), "220 2.0.0 Ready to start TLS")
+        c2.sock = ctx.wrap_socket(c2.sock, server_hostname="localhost", session=session)
+        self.assertTrue(c2.cmd("EHLO client.test").startswith("250-"))
+        reused = c2.sock.session_reused
+        version = c2.sock.version()
+        c2.cmd("QUIT")
+        c2.close()
+        return inst, reused, version
+
+    def test_tls13_session_resumed_by_another_smtpd_process(self):
+        inst, reused, version = self.resume_across_services()
+        self.assertEqual(version, "TLSv1.3")
+        self.assertTrue(reused, "the second smtpd accepted the first one's ticket")
+        key = inst.path("data", "smtpd_tls_ticket.key")
+        self.assertEqual(os.stat(key).st_mode & 0o777, 0o600)
+        self.assertEqual(os.stat(key).st_size, 32)
+
+    def test_no_tickets_with_zero_timeout(self):
+        _, reused, _ = self.resume_across_services(smtpd_tls_session_cache_timeout="0")
+        self.assertFalse(reused)
+
     # --- logging ------------------------------------------------------
 
     def test_defaults_log_nothing_and_add_no_received_comment(self):
