@@ -43,6 +43,12 @@
  *      (no), smtpd_helo_required (no), strict_rfc821_envelopes (no),
  *      smtputf8_enable (yes), smtpd_tls_security_level (none),
  *      smtpd_tls_cert_file, smtpd_tls_key_file ($smtpd_tls_cert_file),
+ *      smtpd_tls_eccert_file, smtpd_tls_eckey_file, smtpd_tls_chain_files,
+ *      smtpd_tls_wrappermode (no), smtpd_tls_protocols and
+ *      smtpd_tls_mandatory_protocols (>=TLSv1.2), smtpd_tls_ciphers and
+ *      smtpd_tls_mandatory_ciphers (medium), tls_high/medium/null_cipherlist,
+ *      smtpd_tls_exclude_ciphers, smtpd_tls_mandatory_exclude_ciphers,
+ *      smtpd_tls_loglevel (0), smtpd_tls_received_header (no),
  *      and those smtpd_check reads.
  */
 #include "msg.h"

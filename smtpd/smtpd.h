@@ -61,8 +61,9 @@ typedef struct SMTPD_PARAMS {
     int     strict_envelopes;       /* strict_rfc821_envelopes */
     int     smtputf8_enable;
     int     tls_level;              /* SMTPD_TLS_* */
-    char   *tls_cert_file;
-    char   *tls_key_file;
+    int     tls_wrappermode;        /* smtpd_tls_wrappermode: TLS before the greeting */
+    int     tls_loglevel;           /* smtpd_tls_loglevel */
+    int     tls_received_header;    /* smtpd_tls_received_header */
 } SMTPD_PARAMS;
 
 extern SMTPD_PARAMS smtpd_params;
@@ -276,6 +277,7 @@ int     smtpd_cmd_help(SMTPD_STATE *st, const char *args);
 int     smtpd_cmd_starttls(SMTPD_STATE *st, const char *args);
 void    smtpd_bdat_abort(SMTPD_STATE *st);
 int     smtpd_tls_required(SMTPD_STATE *st);   /* 1: replied 530, refuse the command */
+int     smtpd_tls_wrapper(SMTPD_STATE *st);    /* wrappermode handshake: 0, -1 end */
 const char *smtpd_tls_received(SMTPD_STATE *st, char *out, size_t len);
 
 /* The cleanup socket, relative to queue_directory (only daemons submit). */

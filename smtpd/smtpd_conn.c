@@ -139,8 +139,9 @@ int     smtpd_rate_rcpt(SMTPD_STATE *st)
 }
 
 /* smtpd_rate_newtls - STARTTLS: 0, or -1 with the 421 queued and the
- * session ended. We keep no TLS session cache, so every handshake is a
- * new session and counts. */
+ * session ended. Counted before the handshake, so a resumed session
+ * (shared tickets, smtpd_tls.c) counts too: stricter than Postfix, which
+ * counts only new sessions. */
 int     smtpd_rate_newtls(SMTPD_STATE *st)
 {
     if (!smtpd_rate(st, smtpd_params.ntls_rate_limit, anvil_clnt_newtls, "New TLS session"))

@@ -21,8 +21,6 @@ static void smtpd_params_free(void)
     xfree(smtpd_params.banner);
     xfree(smtpd_params.mail_name);
     xfree(smtpd_params.service);
-    xfree(smtpd_params.tls_cert_file);
-    xfree(smtpd_params.tls_key_file);
     memset(&smtpd_params, 0, sizeof(smtpd_params));
 }
 
@@ -104,6 +102,7 @@ void    smtpd_params_init(const char *service)
     smtpd_params.strict_envelopes = config_bool(P_strict_rfc821_envelopes);
     smtpd_params.smtputf8_enable = config_bool(P_smtputf8_enable);
     smtpd_params.tls_level = smtpd_params_tls_level(config_str(P_smtpd_tls_security_level));
-    smtpd_params.tls_cert_file = xstrdup(config_str(P_smtpd_tls_cert_file));
-    smtpd_params.tls_key_file = xstrdup(config_str(P_smtpd_tls_key_file));
+    smtpd_params.tls_wrappermode = config_bool(P_smtpd_tls_wrappermode);
+    smtpd_params.tls_loglevel = (int) config_int(P_smtpd_tls_loglevel);
+    smtpd_params.tls_received_header = config_bool(P_smtpd_tls_received_header);
 }

@@ -329,7 +329,7 @@ void    smtpd_session(STREAM *client, const char *addr)
     if (smtpd_conn_enter(addr, &registered, st.reply) < 0) {
         smtpd_reply(&st, "%s", buf_str(st.reply));
         st.quit = 1;
-    } else {
+    } else if (smtpd_tls_wrapper(&st) == 0) {
         smtpd_greet(&st);
     }
     while (!st.quit) {

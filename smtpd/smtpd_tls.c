@@ -1,9 +1,13 @@
-/* smtpd_tls - STARTTLS (RFC 3207) and smtpd_tls_security_level.
+/* smtpd_tls - STARTTLS (RFC 3207), implicit TLS (smtpd_tls_wrappermode,
+ * RFC 8314) and smtpd_tls_security_level.
  *
- * The certificate is loaded once per process in pre_init (the key may be
- * readable by root only). A certificate that does not load turns
- * STARTTLS off for this process with a warning; with "encrypt" the
- * server then refuses mail (530) rather than take it in plaintext.
+ * The certificates are loaded once per process in pre_init (the key may
+ * be readable by root only), with Postfix's protocol and cipher settings
+ * of the security level (mandatory_ ones with "encrypt"). A private key
+ * file that group or other may read is fatal; any other certificate
+ * problem turns STARTTLS off for this process with a warning; with
+ * "encrypt" the server then refuses mail (530) rather than take it in
+ * plaintext, and a wrappermode service closes each connection.
  *
  * Order of STARTTLS, each step for a reason:
  *   220 reply, flushed      the client starts its handshake after it;
@@ -16,27 +20,80 @@
  *   forget the session      HELO/EHLO and any transaction (RFC 3207 4.2).
  */
 #include <stdio.h>
+#include <string.h>
+#include <strings.h>
 
+#include "config.h"
 #include "msg.h"
 #include "smtpd.h"
 
 TLS_CTX *smtpd_tls_ctx;
 
-/* smtpd_tls_init - load the certificate when TLS is wanted */
+/* smtpd_tls_grade - a cipher grade's OpenSSL list; NULL when unknown */
+static const char *smtpd_tls_grade(const char *grade)
+{
+    if (strcasecmp(grade, "high") == 0)
+        return config_str(P_tls_high_cipherlist);
+    if (strcasecmp(grade, "medium") == 0)
+        return config_str(P_tls_medium_cipherlist);
+    if (strcasecmp(grade, "null") == 0)
+        return config_str(P_tls_null_cipherlist);
+    return NULL;
+}
+
+/* smtpd_tls_init - load the certificate when TLS is wanted. With
+ * "encrypt" the mandatory_ settings apply, and both exclusion lists (as
+ * in Postfix). An unsafe key file mode is fatal: the administrator must
+ * see it at once, not find STARTTLS silently missing. */
 void    smtpd_tls_init(void)
 {
+    int     mandatory = smtpd_params.tls_level == SMTPD_TLS_ENCRYPT;
+    const char *grade = config_str(mandatory ? P_smtpd_tls_mandatory_ciphers : P_smtpd_tls_ciphers);
+    TLS_SERVER_PARAMS p;
+    BUF    *exclude;
+    BUF    *ticket;
     BUF    *why;
 
     tls_ctx_free(smtpd_tls_ctx);
     smtpd_tls_ctx = NULL;
-    if (smtpd_params.tls_level == SMTPD_TLS_NONE)
+    if (smtpd_params.tls_level == SMTPD_TLS_NONE && !smtpd_params.tls_wrappermode)
         return;
     why = buf_alloc(100);
-    smtpd_tls_ctx = tls_server_ctx(smtpd_params.tls_cert_file, smtpd_params.tls_key_file, why);
+    exclude = buf_alloc(100);
+    ticket = buf_alloc(100);
+    buf_puts(exclude, config_str(P_smtpd_tls_exclude_ciphers));
+    if (mandatory) {
+        buf_puts(exclude, " ");
+        buf_puts(exclude, config_str(P_smtpd_tls_mandatory_exclude_ciphers));
+    }
+    memset(&p, 0, sizeof(p));
+    p.cert_file = config_str(P_smtpd_tls_cert_file);
+    p.key_file = config_str(P_smtpd_tls_key_file);
+    p.eccert_file = config_str(P_smtpd_tls_eccert_file);
+    p.eckey_file = config_str(P_smtpd_tls_eckey_file);
+    p.chain_files = config_str(P_smtpd_tls_chain_files);
+    p.protocols = config_str(mandatory ? P_smtpd_tls_mandatory_protocols : P_smtpd_tls_protocols);
+    p.cipherlist = smtpd_tls_grade(grade);
+    p.exclude = buf_str(exclude);
+    p.loglevel = smtpd_params.tls_loglevel;
+    buf_sprintf(ticket, "%s/smtpd_tls_ticket.key", config_str(P_data_directory));
+    p.ticket_key_file = buf_str(ticket);
+    p.ticket_lifetime = config_time(P_smtpd_tls_session_cache_timeout);
+    if (p.cipherlist == NULL)
+        buf_sprintf(why, "%s: unknown cipher grade \"%s\" (high, medium or null)",
+                    mandatory ? "smtpd_tls_mandatory_ciphers" : "smtpd_tls_ciphers", grade);
+    else
+        smtpd_tls_ctx = tls_server_ctx(&p, why);
+    if (smtpd_tls_ctx == NULL && strncmp(buf_str(why), "private key file ", 17) == 0)
+        msg_fatal("%s", buf_str(why));
     if (smtpd_tls_ctx == NULL)
-        msg_warn("cannot use TLS: %s; STARTTLS is not offered%s", buf_str(why),
+        msg_warn("cannot use TLS: %s; %s%s", buf_str(why),
+                 smtpd_params.tls_wrappermode ? "connections are closed (smtpd_tls_wrappermode = yes)"
+                 : "STARTTLS is not offered",
                  smtpd_params.tls_level == SMTPD_TLS_ENCRYPT
                  ? " and mail is refused (smtpd_tls_security_level = encrypt)" : "");
+    buf_free(exclude);
+    buf_free(ticket);
     buf_free(why);
 }
 
@@ -49,18 +106,60 @@ int     smtpd_tls_required(SMTPD_STATE *st)
     return 1;
 }
 
-/* smtpd_tls_log - Postfix's line for an established session */
+/* smtpd_tls_log - Postfix's line for an established session, from
+ * smtpd_tls_loglevel 1 on. "Anonymous": no client certificate is asked
+ * for (smtpd_tls_ask_ccert is not implemented). */
 static void smtpd_tls_log(SMTPD_STATE *st)
 {
+    if (smtpd_params.tls_loglevel < 1)
+        return;
     msg_info("Anonymous TLS connection established from %s: %s with cipher %s (%d/%d bits)",
              st->namaddr, st->tls_info.protocol, st->tls_info.cipher,
              st->tls_info.cipher_bits, st->tls_info.cipher_alg_bits);
 }
 
+/* smtpd_tls_handshake - the server handshake on the client stream: 0, or
+ * -1 logged and the session marked over */
+static int smtpd_tls_handshake(SMTPD_STATE *st)
+{
+    BUF    *why = buf_alloc(100);
+
+    st->tls = tls_server_start(smtpd_tls_ctx, st->client, (int) smtpd_params.timeout, why);
+    if (st->tls == NULL) {
+        msg_info("TLS handshake failed for %s: %s", st->namaddr, buf_str(why));
+        buf_free(why);
+        st->quit = 1;
+        return -1;
+    }
+    buf_free(why);
+    tls_session_info(st->tls, &st->tls_info);
+    smtpd_tls_log(st);
+    return 0;
+}
+
+/* smtpd_tls_wrapper - smtpd_tls_wrappermode: the handshake before the
+ * greeting (RFC 8314 implicit TLS); 0 go on (also when wrappermode is
+ * off), -1 the session is over. Without a usable certificate the
+ * connection is closed: plaintext on a TLS port would confuse clients. */
+int     smtpd_tls_wrapper(SMTPD_STATE *st)
+{
+    if (!smtpd_params.tls_wrappermode)
+        return 0;
+    if (smtpd_tls_ctx == NULL) {
+        msg_warn("%s: smtpd_tls_wrappermode = yes, but TLS is not available: closing",
+                 st->namaddr);
+        st->quit = 1;
+        return -1;
+    }
+    if (smtpd_tls_handshake(st) < 0)
+        return -1;
+    /* Over the new-session rate: the 421 goes through TLS, after it. */
+    return smtpd_rate_newtls(st);
+}
+
 /* smtpd_cmd_starttls - STARTTLS: the handshake and a fresh session */
 int     smtpd_cmd_starttls(SMTPD_STATE *st, const char *args)
 {
-    BUF    *why;
     size_t  injected;
 
     if (*args) {
@@ -90,17 +189,8 @@ int     smtpd_cmd_starttls(SMTPD_STATE *st, const char *args)
                  st->namaddr, injected);
         stream_discard_input(st->client);
     }
-    why = buf_alloc(100);
-    st->tls = tls_server_start(smtpd_tls_ctx, st->client, (int) smtpd_params.timeout, why);
-    if (st->tls == NULL) {
-        msg_info("TLS handshake failed for %s: %s", st->namaddr, buf_str(why));
-        buf_free(why);
-        st->quit = 1;
+    if (smtpd_tls_handshake(st) < 0)
         return -1;
-    }
-    buf_free(why);
-    tls_session_info(st->tls, &st->tls_info);
-    smtpd_tls_log(st);
     smtpd_reset(st);
     buf_reset(st->helo);
     st->esmtp = 0;
@@ -111,7 +201,7 @@ int     smtpd_cmd_starttls(SMTPD_STATE *st, const char *args)
  * into out; NULL when the session is not encrypted */
 const char *smtpd_tls_received(SMTPD_STATE *st, char *out, size_t len)
 {
-    if (st->tls == NULL)
+    if (st->tls == NULL || !smtpd_params.tls_received_header)
         return NULL;
     snprintf(out, len, "%s with cipher %s (%d/%d bits)", st->tls_info.protocol,
              st->tls_info.cipher, st->tls_info.cipher_bits, st->tls_info.cipher_alg_bits);

@@ -7,20 +7,29 @@
  * With a blocking socket a peer that sends half a TLS record would hold
  * us in read() past every deadline.
  *
- * Protocol versions and ciphers are OpenSSL's defaults (Debian's
- * openssl.cnf: TLS 1.2 and newer, security level 2), as Postfix leaves
- * them unless told otherwise. No session cache or tickets: each SMTP
- * session is a new full handshake, which keeps key material out of
- * shared state between processes.
+ * Protocol versions come from Postfix's list syntax (tls_protocol_mask),
+ * the TLS <= 1.2 cipher string from the caller (smtpd maps Postfix's
+ * grades to it); TLS 1.3 suites stay OpenSSL's. Several certificates
+ * (RSA and ECDSA) may be loaded: OpenSSL picks per client by its
+ * signature algorithms. Resumption: stateless session tickets under keys
+ * every process derives from one shared secret file (tls_set_tickets);
+ * no server-side session cache.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/core_names.h>
+#include <openssl/hmac.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 
 #include "mem.h"
@@ -50,18 +59,413 @@ static void tls_error_text(BUF *why, const char *what)
     ERR_clear_error();
 }
 
-/* tls_server_ctx - a server context with our certificate and key */
-TLS_CTX *tls_server_ctx(const char *cert_file, const char *key_file, BUF *why)
+/* The protocol names of Postfix's lists, lowest first. */
+static const struct {
+    const char *name;
+    int     bit;
+    int     version;                /* OpenSSL's */
+} tls_protos[] = {
+    {"SSLv2", TLS_PROTO_SSLv2, 0x0200},
+    {"SSLv3", TLS_PROTO_SSLv3, SSL3_VERSION},
+    {"TLSv1", TLS_PROTO_TLSv1, TLS1_VERSION},
+    {"TLSv1.1", TLS_PROTO_TLSv1_1, TLS1_1_VERSION},
+    {"TLSv1.2", TLS_PROTO_TLSv1_2, TLS1_2_VERSION},
+    {"TLSv1.3", TLS_PROTO_TLSv1_3, TLS1_3_VERSION},
+};
+#define TLS_NPROTOS ((int) (sizeof(tls_protos) / sizeof(tls_protos[0])))
+
+/* tls_proto_index - the table index of a name, -1 when unknown */
+static int tls_proto_index(const char *name, size_t len)
+{
+    int     i;
+
+    for (i = 0; i < TLS_NPROTOS; i++)
+        if (strlen(tls_protos[i].name) == len && strncasecmp(tls_protos[i].name, name, len) == 0)
+            return i;
+    return -1;
+}
+
+/* tls_protocol_mask - see tls.h. As in Postfix, naming versions without
+ * "!" allows only those; exclusions and bounds cut from the rest. */
+int     tls_protocol_mask(const char *spec, BUF *why)
+{
+    int     all = (1 << TLS_NPROTOS) - 1;
+    int     include = 0;
+    int     exclude = 0;
+    int     lo = 0;
+    int     hi = TLS_NPROTOS - 1;
+    const char *cp = spec;
+    int     mask;
+    int     i;
+
+    while (*cp) {
+        const char *word;
+        size_t  len;
+        int     op = 0;
+
+        cp += strspn(cp, " \t,:");
+        if (*cp == 0)
+            break;
+        word = cp;
+        len = strcspn(cp, " \t,:");
+        cp += len;
+        if (*word == '!') {
+            op = '!';
+            word++;
+            len--;
+        } else if (len >= 2 && (strncmp(word, ">=", 2) == 0 || strncmp(word, "<=", 2) == 0)) {
+            op = *word;
+            word += 2;
+            len -= 2;
+        }
+        if ((i = tls_proto_index(word, len)) < 0) {
+            buf_sprintf(why, "unknown TLS protocol \"%.*s\" in \"%s\"", (int) len, word, spec);
+            return -1;
+        }
+        if (op == '!')
+            exclude |= tls_protos[i].bit;
+        else if (op == '>')
+            lo = i > lo ? i : lo;
+        else if (op == '<')
+            hi = i < hi ? i : hi;
+        else
+            include |= tls_protos[i].bit;
+    }
+    mask = (include ? include : all) & ~exclude;
+    for (i = 0; i < TLS_NPROTOS; i++)
+        if (i < lo || i > hi)
+            mask &= ~tls_protos[i].bit;
+    /* SSLv2 and SSLv3 are gone from OpenSSL: never offered, whatever the list. */
+    mask &= ~(TLS_PROTO_SSLv2 | TLS_PROTO_SSLv3);
+    if (mask == 0) {
+        buf_sprintf(why, "no TLS protocol left by \"%s\"", spec);
+        return -1;
+    }
+    return mask;
+}
+
+/* tls_set_protocols - the mask as OpenSSL's min/max and NO_ options for
+ * holes between them */
+static int tls_set_protocols(SSL_CTX *ssl_ctx, const char *spec, BUF *why)
+{
+    static const long no_opts[] = {0, 0, SSL_OP_NO_TLSv1, SSL_OP_NO_TLSv1_1,
+    SSL_OP_NO_TLSv1_2, SSL_OP_NO_TLSv1_3};
+    int     mask = tls_protocol_mask(spec, why);
+    int     lo = -1;
+    int     hi = -1;
+    int     i;
+
+    if (mask < 0)
+        return -1;
+    for (i = 0; i < TLS_NPROTOS; i++) {
+        if (mask & tls_protos[i].bit) {
+            if (lo < 0)
+                lo = i;
+            hi = i;
+        }
+    }
+    if (SSL_CTX_set_min_proto_version(ssl_ctx, tls_protos[lo].version) != 1
+        || SSL_CTX_set_max_proto_version(ssl_ctx, tls_protos[hi].version) != 1) {
+        tls_error_text(why, "protocol range");
+        return -1;
+    }
+    for (i = lo; i <= hi; i++)
+        if (!(mask & tls_protos[i].bit))
+            SSL_CTX_set_options(ssl_ctx, no_opts[i]);
+    return 0;
+}
+
+/* tls_set_ciphers - the cipher string minus each excluded name */
+static int tls_set_ciphers(SSL_CTX *ssl_ctx, const char *list, const char *exclude, BUF *why)
+{
+    BUF    *spec = buf_alloc(200);
+    const char *cp = exclude ? exclude : "";
+    int     r;
+
+    buf_puts(spec, list && *list ? list : "DEFAULT");
+    while (*cp) {
+        size_t  len;
+
+        cp += strspn(cp, " \t,:");
+        if ((len = strcspn(cp, " \t,:")) == 0)
+            break;
+        buf_puts(spec, ":!");
+        buf_append(spec, cp, len);
+        cp += len;
+    }
+    if ((r = SSL_CTX_set_cipher_list(ssl_ctx, buf_str(spec))) != 1)
+        tls_error_text(why, buf_str(spec));
+    buf_free(spec);
+    return r == 1 ? 0 : -1;
+}
+
+/* tls_load_key - the private key of one file, refused when group or
+ * other may read it (checked on the opened file: no race with a rename) */
+static int tls_load_key(SSL_CTX *ssl_ctx, const char *file, BUF *why)
+{
+    struct stat st;
+    EVP_PKEY *pkey;
+    FILE   *fp;
+
+    if ((fp = fopen(file, "r")) == NULL) {
+        buf_sprintf(why, "cannot open private key file %s: %s", file, strerror(errno));
+        return -1;
+    }
+    if (fstat(fileno(fp), &st) < 0 || (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+        buf_sprintf(why, "private key file %s is accessible by group or other (mode %04o):"
+                    " make it mode 0600 or 0400", file, (unsigned) st.st_mode & 07777);
+        fclose(fp);
+        errno = EPERM;
+        return -2;
+    }
+    pkey = PEM_read_PrivateKey(fp, NULL, NULL, NULL);
+    fclose(fp);
+    if (pkey == NULL) {
+        tls_error_text(why, file);
+        return -1;
+    }
+    if (SSL_CTX_use_PrivateKey(ssl_ctx, pkey) != 1) {
+        tls_error_text(why, file);
+        EVP_PKEY_free(pkey);
+        return -1;
+    }
+    EVP_PKEY_free(pkey);
+    if (SSL_CTX_check_private_key(ssl_ctx) != 1) {
+        tls_error_text(why, "the key does not match the certificate");
+        return -1;
+    }
+    return 0;
+}
+
+/* tls_load_pair - a chain then its key (the key may be in the chain
+ * file); OpenSSL keeps one pair per key type, chosen per client */
+static int tls_load_pair(SSL_CTX *ssl_ctx, const char *cert, const char *key, BUF *why)
+{
+    if (SSL_CTX_use_certificate_chain_file(ssl_ctx, cert) != 1) {
+        tls_error_text(why, cert);
+        return -1;
+    }
+    return tls_load_key(ssl_ctx, key && *key ? key : cert, why);
+}
+
+/* tls_load_certs - chain_files when set (each file: key and chain), else
+ * cert_file/key_file and eccert_file/eckey_file */
+static int tls_load_certs(SSL_CTX *ssl_ctx, const TLS_SERVER_PARAMS *p, BUF *why)
+{
+    char    file[4096];
+    const char *cp = p->chain_files ? p->chain_files : "";
+    int     loaded = 0;
+    int     r;
+
+    while (*cp) {
+        size_t  len;
+
+        cp += strspn(cp, " \t,");
+        if ((len = strcspn(cp, " \t,")) == 0)
+            break;
+        if (len >= sizeof(file)) {
+            buf_sprintf(why, "smtpd_tls_chain_files: file name too long");
+            return -1;
+        }
+        memcpy(file, cp, len);
+        file[len] = 0;
+        cp += len;
+        if ((r = tls_load_pair(ssl_ctx, file, file, why)) < 0)
+            return r;
+        loaded++;
+    }
+    if (loaded)
+        return 0;
+    if (p->cert_file && *p->cert_file) {
+        if ((r = tls_load_pair(ssl_ctx, p->cert_file, p->key_file, why)) < 0)
+            return r;
+        loaded++;
+    }
+    if (p->eccert_file && *p->eccert_file) {
+        if ((r = tls_load_pair(ssl_ctx, p->eccert_file, p->eckey_file, why)) < 0)
+            return r;
+        loaded++;
+    }
+    if (loaded == 0) {
+        buf_sprintf(why, "no server certificate (smtpd_tls_cert_file, smtpd_tls_eccert_file"
+                    " and smtpd_tls_chain_files are empty)");
+        return -1;
+    }
+    return 0;
+}
+
+/* tls_info_cb - smtpd_tls_loglevel 2: each handshake step */
+static void tls_info_cb(const SSL *ssl, int where, int ret)
+{
+    if (where & SSL_CB_LOOP)
+        msg_info("SSL_accept:%s", SSL_state_string_long(ssl));
+    else if ((where & SSL_CB_ALERT) != 0)
+        msg_info("SSL3 alert %s:%s:%s", (where & SSL_CB_READ) ? "read" : "write",
+                 SSL_alert_type_string_long(ret), SSL_alert_desc_string_long(ret));
+}
+
+/* Session tickets shared by every smtpd process (TLS 1.3 and 1.2
+ * resumption). One secret in a file, made once; each process derives the
+ * ticket keys of a period from it and the period number, so all of them
+ * agree without talking, and keys rotate by the clock: tickets are made
+ * with the current period's key and accepted (then renewed) with the
+ * previous one too. One secret per process: smtpd has one server role. */
+#define TLS_TICKET_SECRET_LEN 32
+static unsigned char tls_ticket_secret[TLS_TICKET_SECRET_LEN];
+static long tls_ticket_period;
+
+/* tls_ticket_derive - a period's key name, AES key and HMAC key */
+static void tls_ticket_derive(long period, unsigned char name[16], unsigned char aes[32],
+                              unsigned char mac[32])
+{
+    static const char *const labels[] = {"name", "aes", "mac"};
+    unsigned char *outs[] = {NULL, aes, mac};
+    unsigned char out[EVP_MAX_MD_SIZE];
+    char    data[64];
+    unsigned int len;
+    int     i;
+
+    outs[0] = out;
+    for (i = 2; i >= 0; i--) {
+        int     n = snprintf(data, sizeof(data), "surel ticket %s %ld", labels[i], period);
+
+        (void) HMAC(EVP_sha256(), tls_ticket_secret, sizeof(tls_ticket_secret),
+                    (unsigned char *) data, (size_t) n, out, &len);
+        if (i > 0)
+            memcpy(outs[i], out, 32);
+        else
+            memcpy(name, out, 16);
+    }
+    OPENSSL_cleanse(out, sizeof(out));
+}
+
+/* tls_ticket_cb - OpenSSL's ticket key callback: 1 key found (or made),
+ * 2 found with the previous period's key (issue a fresh ticket), 0 not
+ * ours (full handshake), -1 error */
+static int tls_ticket_cb(SSL *ssl, unsigned char key_name[16], unsigned char *iv,
+                         EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
+{
+    unsigned char name[16];
+    unsigned char aes[32];
+    unsigned char mac[32];
+    long    now = (long) (time(NULL) / tls_ticket_period);
+    OSSL_PARAM params[3];
+    int     result = -1;
+    int     back;
+
+    (void) ssl;
+    for (back = 0; back < (enc ? 1 : 2); back++) {
+        tls_ticket_derive(now - back, name, aes, mac);
+        if (enc) {
+            memcpy(key_name, name, 16);
+            if (RAND_bytes(iv, 16) != 1
+                || EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, aes, iv) != 1)
+                break;
+        } else if (memcmp(key_name, name, 16) != 0) {
+            result = 0;
+            continue;
+        } else if (EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, aes, iv) != 1) {
+            result = -1;
+            break;
+        }
+        params[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, mac, sizeof(mac));
+        params[1] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *) "SHA256", 0);
+        params[2] = OSSL_PARAM_construct_end();
+        result = EVP_MAC_CTX_set_params(hctx, params) == 1 ? (back ? 2 : 1) : -1;
+        break;
+    }
+    OPENSSL_cleanse(aes, sizeof(aes));
+    OPENSSL_cleanse(mac, sizeof(mac));
+    return result;
+}
+
+/* tls_ticket_read - the secret from an opened file: 0, -1 with why */
+static int tls_ticket_read(int fd, const char *file, BUF *why)
+{
+    struct stat st;
+    ssize_t n;
+
+    if (fstat(fd, &st) < 0 || (st.st_mode & (S_IRWXG | S_IRWXO)) != 0 || !S_ISREG(st.st_mode)) {
+        buf_sprintf(why, "ticket key file %s is not a private regular file", file);
+        return -1;
+    }
+    n = read(fd, tls_ticket_secret, sizeof(tls_ticket_secret));
+    if (n != (ssize_t) sizeof(tls_ticket_secret)) {
+        buf_sprintf(why, "ticket key file %s: short read", file);
+        return -1;
+    }
+    return 0;
+}
+
+/* tls_ticket_load - open the secret, or make it: written to a private
+ * temporary file, then link()ed to its name, so concurrent first starts
+ * end with one secret and nobody reads half a file */
+static int tls_ticket_load(const char *file, BUF *why)
+{
+    unsigned char fresh[TLS_TICKET_SECRET_LEN];
+    char    tmp[4096];
+    int     fd;
+    int     r;
+
+    if ((fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 && errno == ENOENT) {
+        if (snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", file, (long) getpid()) >= (int) sizeof(tmp)
+            || RAND_bytes(fresh, sizeof(fresh)) != 1) {
+            buf_sprintf(why, "ticket key file %s: cannot make a secret", file);
+            return -1;
+        }
+        (void) unlink(tmp);
+        if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
+            buf_sprintf(why, "create %s: %s", tmp, strerror(errno));
+            return -1;
+        }
+        r = write(fd, fresh, sizeof(fresh)) == (ssize_t) sizeof(fresh) && fsync(fd) == 0;
+        OPENSSL_cleanse(fresh, sizeof(fresh));
+        if (close(fd) != 0 || !r || (link(tmp, file) < 0 && errno != EEXIST)) {
+            buf_sprintf(why, "write %s: %s", file, strerror(errno));
+            (void) unlink(tmp);
+            return -1;
+        }
+        (void) unlink(tmp);
+        fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    }
+    if (fd < 0) {
+        buf_sprintf(why, "open ticket key file %s: %s", file, strerror(errno));
+        return -1;
+    }
+    r = tls_ticket_read(fd, file, why);
+    close(fd);
+    return r;
+}
+
+/* tls_set_tickets - stateless tickets under the shared keys, or none */
+static int tls_set_tickets(SSL_CTX *ssl_ctx, const TLS_SERVER_PARAMS *p, BUF *why)
+{
+    static const unsigned char sid_ctx[] = "surel-smtpd";
+
+    if (p->ticket_key_file == NULL || *p->ticket_key_file == 0 || p->ticket_lifetime <= 0) {
+        SSL_CTX_set_options(ssl_ctx, SSL_OP_NO_TICKET);
+        return 0;
+    }
+    if (tls_ticket_load(p->ticket_key_file, why) < 0)
+        return -1;
+    tls_ticket_period = p->ticket_lifetime;
+    SSL_CTX_clear_options(ssl_ctx, SSL_OP_NO_TICKET);
+    SSL_CTX_set_session_id_context(ssl_ctx, sid_ctx, sizeof(sid_ctx) - 1);
+    SSL_CTX_set_timeout(ssl_ctx, p->ticket_lifetime);
+    if (SSL_CTX_set_tlsext_ticket_key_evp_cb(ssl_ctx, tls_ticket_cb) != 1) {
+        tls_error_text(why, "ticket key callback");
+        return -1;
+    }
+    return 0;
+}
+
+/* tls_server_ctx - see tls.h; returns NULL, and *why, on any error. The
+ * reason starts with "private key file" when the key's mode is unsafe. */
+TLS_CTX *tls_server_ctx(const TLS_SERVER_PARAMS *p, BUF *why)
 {
     SSL_CTX *ssl_ctx;
     TLS_CTX *ctx;
 
-    if (cert_file == NULL || *cert_file == 0) {
-        buf_sprintf(why, "no server certificate (smtpd_tls_cert_file is empty)");
-        return NULL;
-    }
-    if (key_file == NULL || *key_file == 0)
-        key_file = cert_file;
     ERR_clear_error();
     if ((ssl_ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
         tls_error_text(why, "SSL_CTX_new");
@@ -73,13 +477,12 @@ TLS_CTX *tls_server_ctx(const char *cert_file, const char *key_file, BUF *why)
                         | SSL_OP_NO_TICKET | SSL_OP_IGNORE_UNEXPECTED_EOF);
     SSL_CTX_set_session_cache_mode(ssl_ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_mode(ssl_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-    if (SSL_CTX_use_certificate_chain_file(ssl_ctx, cert_file) != 1) {
-        tls_error_text(why, cert_file);
-    } else if (SSL_CTX_use_PrivateKey_file(ssl_ctx, key_file, SSL_FILETYPE_PEM) != 1) {
-        tls_error_text(why, key_file);
-    } else if (SSL_CTX_check_private_key(ssl_ctx) != 1) {
-        tls_error_text(why, "the key does not match the certificate");
-    } else {
+    if (p->loglevel >= 2)
+        SSL_CTX_set_info_callback(ssl_ctx, tls_info_cb);
+    if (tls_set_protocols(ssl_ctx, p->protocols ? p->protocols : "", why) == 0
+        && tls_set_ciphers(ssl_ctx, p->cipherlist, p->exclude, why) == 0
+        && tls_load_certs(ssl_ctx, p, why) == 0
+        && tls_set_tickets(ssl_ctx, p, why) == 0) {
         ctx = xmalloc(sizeof(*ctx));
         ctx->ssl_ctx = ssl_ctx;
         return ctx;

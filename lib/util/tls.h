@@ -32,9 +32,37 @@ typedef struct TLS_INFO {
     int     cipher_alg_bits;        /* of the algorithm */
 } TLS_INFO;
 
-/* tls_server_ctx - certificate chain and key in PEM (key_file may equal
- * cert_file); NULL with the reason in why */
-TLS_CTX *tls_server_ctx(const char *cert_file, const char *key_file, BUF *why);
+/* The server's settings, Postfix's parameters already chosen for the
+ * security level (opportunistic or mandatory). Empty strings: unset. */
+typedef struct TLS_SERVER_PARAMS {
+    const char *cert_file;          /* RSA (or any) chain, PEM */
+    const char *key_file;           /* its key; empty: in cert_file */
+    const char *eccert_file;        /* ECDSA chain beside it */
+    const char *eckey_file;         /* its key; empty: in eccert_file */
+    const char *chain_files;        /* files of key + chain each (preferred) */
+    const char *protocols;          /* ">=TLSv1.2", "!SSLv3, !TLSv1", ... */
+    const char *cipherlist;         /* OpenSSL cipher string (TLS <= 1.2) */
+    const char *exclude;            /* cipher names to remove, list */
+    int     loglevel;               /* 2: log the handshake steps */
+    const char *ticket_key_file;    /* shared ticket secret; empty: no tickets */
+    long    ticket_lifetime;        /* seconds a ticket key is used for */
+} TLS_SERVER_PARAMS;
+
+/* tls_server_ctx - a context from the settings; NULL with the reason in
+ * why. A private key file readable by group or other is refused. */
+TLS_CTX *tls_server_ctx(const TLS_SERVER_PARAMS *p, BUF *why);
+
+/* tls_protocol_mask - Postfix's protocol list syntax (names SSLv2, SSLv3,
+ * TLSv1, TLSv1.1, TLSv1.2, TLSv1.3; "!name" excludes; ">=name", "<=name"
+ * bound; separators space, comma, colon) to a bit mask of the allowed
+ * versions (TLS_PROTO_* bits); -1 with the reason in why */
+#define TLS_PROTO_SSLv2     (1 << 0)
+#define TLS_PROTO_SSLv3     (1 << 1)
+#define TLS_PROTO_TLSv1     (1 << 2)
+#define TLS_PROTO_TLSv1_1   (1 << 3)
+#define TLS_PROTO_TLSv1_2   (1 << 4)
+#define TLS_PROTO_TLSv1_3   (1 << 5)
+int     tls_protocol_mask(const char *spec, BUF *why);
 void    tls_ctx_free(TLS_CTX *ctx);
 
 /* tls_server_start - the server side of the handshake within timeout

@@ -81,7 +81,7 @@ class DropIn(h.InstanceTest):
         inst = self.instance()
         submission = h.free_port()
         inst.conf(masquerade_domains="example.com",
-                  smtpd_tls_protocols="!SSLv2, !SSLv3, !TLSv1",
+                  smtpd_tls_req_ccert="yes",
                   biff="no", readme_directory="/usr/share/doc/postfix",
                   compatibility_level="3.6")
         self.with_services(inst, "127.0.0.1:%d inet n - n - - smtpd\n"
@@ -94,7 +94,7 @@ class DropIn(h.InstanceTest):
         self.assertEqual(len(re.findall(r"master\[\d+\]: warning: \S+main\.cf: parameter "
                                         r"masquerade_domains is not implemented and is "
                                         r"ignored", log)), 1, log)
-        self.assertEqual(len(re.findall(r"warning: \S+main\.cf: parameter smtpd_tls_protocols "
+        self.assertEqual(len(re.findall(r"warning: \S+main\.cf: parameter smtpd_tls_req_ccert "
                                         r"is not implemented and is ignored: SECURITY", log)),
                          1, log)
         self.assertEqual(len(re.findall(r"warning: \S+master\.cf line \d+: service "
@@ -107,14 +107,14 @@ class DropIn(h.InstanceTest):
         # surel check: the security one is a problem, the others are warnings.
         r = inst.surel("check", check=False)
         self.assertEqual(r.returncode, 1, r.stderr)
-        self.assertIn("parameter smtpd_tls_protocols is not implemented and is ignored: "
+        self.assertIn("parameter smtpd_tls_req_ccert is not implemented and is ignored: "
                       "SECURITY", r.stderr)
         self.assertIn("parameter masquerade_domains is not implemented", r.stderr)
-        inst.conf(smtpd_tls_protocols=">=TLSv1")          # Postfix's default: what surel does
+        inst.conf(smtpd_tls_req_ccert="no")               # Postfix's default: what surel does
         r = inst.surel("check", check=False)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("parameter masquerade_domains is not implemented", r.stderr)
-        self.assertNotIn("smtpd_tls_protocols", r.stderr)
+        self.assertNotIn("smtpd_tls_req_ccert", r.stderr)
 
     def test_public_cleanup_socket(self):
         inst = self.instance()

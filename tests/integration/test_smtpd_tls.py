@@ -63,12 +63,13 @@ class TlsTest(SmtpdTestCase):
         return c.sock
 
     def test_session_after_starttls_is_encrypted(self):
-        inst = self.instance(smtpd_tls_security_level="may")
+        inst = self.instance(smtpd_tls_security_level="may", smtpd_tls_received_header="yes",
+                             smtpd_tls_loglevel="1")
         c = inst.connect()
         self.assertIn("250-STARTTLS", c.cmd("EHLO client.test").split("\n"))
         tls = self.starttls(c)
-        version, cipher = tls.version(), tls.cipher()[0]
-        self.assertIn(version, ("TLSv1.2", "TLSv1.3"))
+        version, cipher, bits = tls.version(), tls.cipher()[0], tls.cipher()[2]
+        self.assertEqual(version, "TLSv1.3", "TLS 1.3 is negotiated by default")
         ehlo = c.cmd("EHLO client.test")
         self.assertTrue(ehlo.startswith("250-"), ehlo)
         self.assertNotIn("STARTTLS", ehlo, "not offered again inside TLS")
@@ -83,10 +84,11 @@ class TlsTest(SmtpdTestCase):
         body = content_text(read_records(inst.queue_file(qid)))
         received = body.split(b"\nSubject:")[0].decode()
         self.assertIn("with ESMTPS id " + qid, received)
-        self.assertIn("(using %s with cipher %s" % (version, cipher), received)
+        self.assertIn("\t(using %s with cipher %s (%d/%d bits))" % (version, cipher, bits, bits),
+                      received)
         self.assertIn(b"secret body", body)
-        inst.wait_log("Anonymous TLS connection established from unknown[127.0.0.1]: %s"
-                      % version)
+        inst.wait_log("Anonymous TLS connection established from unknown[127.0.0.1]: "
+                      "%s with cipher %s (%d/%d bits)" % (version, cipher, bits, bits))
 
     def test_swaks_verifies_and_sends_over_starttls(self):
         """Another TLS client (swaks, Net::SSLeay) with --tls-verify."""

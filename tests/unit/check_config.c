@@ -769,8 +769,8 @@ START_TEST(test_debian_main_cf_parameters)
 
     /* What the guides add: loud where ignoring it weakens security. */
     parse("biff = yes\n"
-          "smtpd_tls_protocols = !SSLv2, !SSLv3, !TLSv1, !TLSv1.1\n"
-          "smtpd_tls_mandatory_protocols = >=TLSv1\n"   /* Postfix's default */
+          "smtpd_tls_req_ccert = yes\n"
+          "smtpd_tls_ask_ccert = no\n"                  /* Postfix's default */
           "content_filter = amavis:[127.0.0.1]:10024\n"
           "smtpd_tls_auth_only = yes\n");               /* no AUTH at all: moot */
     capture_begin();
@@ -778,11 +778,11 @@ START_TEST(test_debian_main_cf_parameters)
     text = capture_end();
     ck_assert_msg(n == 3 && security == 2, "warned %d (security %d): %s", n, security, text);
     ck_assert_ptr_nonnull(strstr(text, "parameter biff is not implemented and is ignored ("));
-    ck_assert_ptr_nonnull(strstr(text, "parameter smtpd_tls_protocols is not implemented and "
+    ck_assert_ptr_nonnull(strstr(text, "parameter smtpd_tls_req_ccert is not implemented and "
                                  "is ignored: SECURITY"));
     ck_assert_ptr_nonnull(strstr(text, "parameter content_filter is not implemented and "
                                  "is ignored: SECURITY"));
-    ck_assert_ptr_null(strstr(text, "mandatory"));
+    ck_assert_ptr_null(strstr(text, "ask_ccert"));
     ck_assert_ptr_null(strstr(text, "auth_only"));
     xfree(text);
 }
