@@ -47,6 +47,12 @@ class SmtpDnsTest(h.InstanceTest):
         'local-data: "order.example. MX 10 mx1.order.example."',
         'local-data: "mx1.order.example. A 127.0.0.2"',
         'local-data: "mx2.order.example. A 127.0.0.3"',
+        # Equal preferences: both hosts get mail over several deliveries.
+        'local-zone: "equal.example." static',
+        'local-data: "equal.example. MX 10 mxa.equal.example."',
+        'local-data: "equal.example. MX 10 mxb.equal.example."',
+        'local-data: "mxa.equal.example. A 127.0.0.3"',
+        'local-data: "mxb.equal.example. A 127.0.0.4"',
         # No MX: the domain's A record.
         'local-zone: "plain.example." static',
         'local-data: "plain.example. A 127.0.0.3"',
@@ -88,8 +94,10 @@ class SmtpDnsTest(h.InstanceTest):
         lines += ["  " + z % {"me": me} for z in self.ZONE]
         with open(conf, "w") as f:
             f.write("\n".join(lines) + "\n")
+        log = open(os.path.join(self.tmp, "unbound.log"), "w")
+        self.addCleanup(log.close)
         proc = subprocess.Popen([UNBOUND, "-d", "-c", conf], stdout=subprocess.DEVNULL,
-                                stderr=open(os.path.join(self.tmp, "unbound.log"), "w"))
+                                stderr=log)
         self.addCleanup(proc.wait)
         self.addCleanup(proc.kill)
 
@@ -109,8 +117,8 @@ class SmtpDnsTest(h.InstanceTest):
         h.wait_for(answers, 15, "unbound to answer")
         return port
 
-    def sink(self, host):
-        s = Sink(host=host, port=self.port).start()
+    def sink(self, host, **kw):
+        s = Sink(host=host, port=self.port, **kw).start()
         self.addCleanup(s.close)
         return s
 
@@ -136,6 +144,29 @@ class SmtpDnsTest(h.InstanceTest):
         inst.wait_log("%s: to=<bob@order.example>" % qid)
         self.assertRegex(inst.log(), r"to=<bob@order\.example>, relay=mx2\.order\.example"
                          r"\[127\.0\.0\.3\]:%d, .*status=sent" % self.port)
+
+    def test_mx_reply_in_bounce(self):
+        """A 5xx from the MX: the DSN names it (Remote-MTA: dns; mx2...)."""
+        self.sink("127.0.0.3", rcpt_reply={"gone@order.example": "550 5.1.1 no such user"})
+        inst = self.started()
+        qid = e2e.send(inst, SENDER, ["gone@order.example"], e2e.crlf("Subject: r\n\nx\n"))
+        inst.wait_log("%s: to=<gone@order.example>" % qid)
+        report = dsn_report(inst)
+        self.assertIn("Remote-MTA: dns; mx2.order.example", report)
+        self.assertIn("Diagnostic-Code: smtp; 550 5.1.1 no such user", report)
+
+    def test_equal_preferences_share(self):
+        """Two MX hosts of preference 10: over 16 deliveries both get mail
+        (all 16 on one host: chance 2^-15)."""
+        a = self.sink("127.0.0.3")
+        b = self.sink("127.0.0.4")
+        inst = self.started()
+        for i in range(16):
+            e2e.send(inst, SENDER, ["bob@equal.example"], e2e.crlf("Subject: %d\n\nx\n" % i))
+        h.wait_for(lambda: len(a.transactions) + len(b.transactions) == 16, 60,
+                   "16 deliveries")
+        self.assertGreater(len(a.transactions), 0)
+        self.assertGreater(len(b.transactions), 0)
 
     def test_no_mx_uses_a(self):
         sink = self.sink("127.0.0.3")
