@@ -16,8 +16,8 @@
  *
  * MX (RFC 5321 §5.1): sorted by preference, equal preferences shuffled;
  * no MX: the domain's own A/AAAA; a null MX (RFC 7505, "MX 0 .") bounces
- * 5.1.10; an MX that is ourselves ($myhostname) cuts the list at our
- * preference, and when we are the best MX the mail loops (5.4.6).
+ * 5.1.10; an MX that is ourselves ($myhostname, or an address of
+ * inet_interfaces) cuts the list at our preference, and when we are the best MX the mail loops (5.4.6).
  * NXDOMAIN bounces 5.1.2, anything else that fails waits (4.4.3), with
  * Postfix's words.
  */
@@ -166,6 +166,21 @@ int     smtp_mx_cut_self(SMTP_MX *mx, int n, const char *myhostname)
     return keep;
 }
 
+/* smtp_dns_is_self - one of these addresses is an inet_interfaces
+ * address of ours (explicit addresses only: "all" is not looked into) */
+static int smtp_dns_is_self(const SMTP_HOP *addrs, int from, int to)
+{
+    char  **items;
+    int     count, i, j, self = 0;
+
+    items = str_split_list(config_str(P_inet_interfaces), &count);
+    for (i = 0; i < count && !self; i++)
+        for (j = from; j < to && !self; j++)
+            self = strcmp(items[i], addrs[j].host) == 0;
+    str_split_free(items);
+    return self;
+}
+
 static unsigned smtp_dns_random(void)
 {
     return (unsigned) random();
@@ -232,7 +247,7 @@ int     smtp_dns_hop(const SMTP_HOP *hop, SMTP_HOP *out, int max, int *stat, cha
     SMTP_MX mx[SMTP_MX_MAX];
     struct ub_result *res;
     const unsigned char *p;
-    int     rc, i, n = 0, nmx = 0;
+    int     rc, i, n = 0, nmx = 0, run;
 
     if (hop->literal)                   /* [name]: its addresses, no MX */
         return smtp_dns_addrs(hop->host, hop->host, hop->port, out, 0, max, stat, dsn, dsnlen, why);
@@ -266,10 +281,22 @@ int     smtp_dns_hop(const SMTP_HOP *hop, SMTP_HOP *out, int max, int *stat, cha
     }
     if (max > (int) config_int(P_smtp_mx_address_limit) && config_int(P_smtp_mx_address_limit) > 0)
         max = (int) config_int(P_smtp_mx_address_limit);
-    for (i = 0; i < nmx && n < max; i++) {
+    for (i = 0, run = 0; i < nmx && n < max; i++) {
+        if (i == 0 || mx[i].pref != mx[i - 1].pref)
+            run = n;                    /* where this preference's addresses start */
         rc = smtp_dns_addrs(mx[i].host, mx[i].host, hop->port, out, n, max, stat, dsn, dsnlen, why);
-        if (rc >= 0)
-            n = rc;
+        if (rc < 0)
+            continue;
+        /* An MX at one of our addresses: as an MX named $myhostname. */
+        if (smtp_dns_is_self(out, n, rc)) {
+            n = run;
+            if (n == 0) {
+                buf_sprintf(why, "mail for %s loops back to myself", hop->host);
+                return smtp_dns_fail(stat, dsn, dsnlen, "5.4.6", DELIVER_STAT_BOUNCE);
+            }
+            break;
+        }
+        n = rc;
     }
     /* Every MX host without an address: the last failure says why. */
     return n > 0 ? n : -1;

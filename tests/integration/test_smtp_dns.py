@@ -62,6 +62,10 @@ class SmtpDnsTest(h.InstanceTest):
         # An MX that is ourselves (the sandbox's myhostname).
         'local-zone: "loop.example." static',
         'local-data: "loop.example. MX 10 %(me)s."',
+        # An MX at our own address (the sandbox's inet_interfaces).
+        'local-zone: "loopaddr.example." static',
+        'local-data: "loopaddr.example. MX 10 here.loopaddr.example."',
+        'local-data: "here.loopaddr.example. A 127.0.0.1"',
         # Nothing at all: NXDOMAIN.
         'local-zone: "nx.example." static',
         # The server refuses: the resolver's answer is SERVFAIL.
@@ -197,6 +201,10 @@ class SmtpDnsTest(h.InstanceTest):
 
     def test_mx_is_ourselves_loops(self):
         self.bounced("bob@loop.example", "5.4.6", r"mail for loop\.example loops back to myself")
+
+    def test_mx_at_our_address_loops(self):
+        self.bounced("bob@loopaddr.example", "5.4.6",
+                     r"mail for loopaddr\.example loops back to myself")
 
     def test_servfail_defers(self):
         inst = self.started()
