@@ -47,7 +47,7 @@
  * PARAMETERS WRITTEN
  *      queue_directory, daemon_directory, command_directory,
  *      data_directory, mail_owner, setgid_group, maillog_file, myhostname,
- *      mydestination, inet_interfaces, mynetworks, home_mailbox,
+ *      mydestination, inet_interfaces, mynetworks, dns_servers, home_mailbox,
  *      alias_maps, alias_database, sandbox_users, sandbox_mail_directory,
  *      default_transport, relay_transport.
  */
