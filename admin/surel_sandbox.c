@@ -47,7 +47,7 @@
  * PARAMETERS WRITTEN
  *      queue_directory, daemon_directory, command_directory,
  *      data_directory, mail_owner, setgid_group, maillog_file, myhostname,
- *      mydestination, inet_interfaces, mynetworks, home_mailbox,
+ *      mydestination, inet_interfaces, mynetworks, dns_servers, home_mailbox,
  *      alias_maps, alias_database, sandbox_users, sandbox_mail_directory,
  *      default_transport, relay_transport.
  */
@@ -275,6 +275,9 @@ static void sandbox_main_cf(SANDBOX *sb, BUF *out)
                "mydestination = " SANDBOX_HOSTNAME ", localhost\n"
                "inet_interfaces = 127.0.0.1\n"
                "mynetworks = 127.0.0.0/8 [::1]/128\n"
+               "# The SMTP client's DNS: a loopback port where nothing answers,\n"
+               "# never the machine's resolver (tests set their own name server).\n"
+               "dns_servers = 127.0.0.1@1\n"
                "\n"
                "# Local delivery into %s/mail/<user>/Maildir/ for each user\n"
                "# listed in %s/etc/users.\n"

@@ -21,7 +21,9 @@
  *      is refused), PIPELINING, SIZE, 8BITMIME (BODY= passed on),
  *      SMTPUTF8 and DSN (NOTIFY, ORCPT, RET, ENVID), and sends the content
  *      with every line ending in CR LF and dots stuffed (design.md §10.6).
- *      A next hop that needs DNS waits (4.4.3): DNS is the next step.
+ *      A domain's MX hosts come from DNS (libunbound, dns_servers): in
+ *      preference order, null MX 5.1.10, NXDOMAIN 5.1.2, a loop 5.4.6,
+ *      a failed lookup waits 4.4.3.
  *      doc/smtp.md has the details and what is not done yet.
  * SECURITY
  *      Runs as $mail_owner; the network peer is not trusted: every reply
@@ -30,13 +32,14 @@
  *      reply text is made printable before it reaches logs or DSNs. The
  *      queue file is only read.
  * PARAMETERS
- *      inet_protocols (all), ipc_timeout, line_length_limit (2048),
+ *      dns_servers (/etc/resolv.conf), inet_protocols (all), ipc_timeout, line_length_limit (2048),
  *      myhostname, queue_directory, relayhost, smtp_bind_address,
  *      smtp_bind_address6, smtp_connect_timeout (30s),
  *      smtp_data_done_timeout (600s), smtp_data_init_timeout (120s),
  *      smtp_data_xfer_timeout (180s), smtp_fallback_relay,
  *      smtp_helo_name ($myhostname), smtp_helo_timeout (300s),
  *      smtp_line_length_limit (998), smtp_mail_timeout (300s),
+ *      smtp_mx_address_limit (5), smtp_mx_session_limit (2), smtp_tcp_port (25),
  *      smtp_quit_timeout (300s), smtp_rcpt_timeout (300s),
  *      smtp_skip_5xx_greeting (yes), soft_bounce (no).
  */

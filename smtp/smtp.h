@@ -4,6 +4,7 @@
  * suites (tests/unit/check_smtp_*.c) can call it:
  *     smtp_service.c  the delivery protocol, the queue file, results, logs
  *     smtp_hop.c      the next hop text: [host]:port, unix:/path, lists
+ *     smtp_dns.c      MX and address lookups (libunbound), MX order
  *     smtp_connect.c  one TCP or UNIX-domain connection, with a deadline
  *     smtp_proto.c    the conversation: greeting, EHLO/LHLO, MAIL, RCPT, DATA
  *     smtp_reply.c    reading a server reply (a leaf: unit tested)
@@ -72,6 +73,7 @@ typedef struct SMTP_HOP {
     char    host[SMTP_HOST_MAX + 1];    /* name or address; the unix path */
     int     port;
     int     literal;                    /* [host]: no MX lookup */
+    char    name[SMTP_HOST_MAX + 1];    /* the host's name (an MX) when host is its address */
 } SMTP_HOP;
 
 /* smtp_hop_parse - one destination: "[host]:port", "[ipv6:addr]",
@@ -86,6 +88,29 @@ int     smtp_hop_parse(const char *text, int default_port, SMTP_HOP *hop, BUF *w
 int     smtp_hop_list(const char *nexthop, const char *relayhost, const char *fallback,
                       int default_port, SMTP_HOP *hops, BUF *why);
 
+/* ---- DNS (smtp_dns.c) ---- */
+
+#define SMTP_MX_MAX     32              /* MX records kept of one domain */
+
+typedef struct SMTP_MX {
+    char    host[SMTP_HOST_MAX + 1];    /* "." for a null MX */
+    int     pref;
+} SMTP_MX;
+
+/* smtp_mx_sort - by preference, equal preferences in random order (rnd) */
+void    smtp_mx_sort(SMTP_MX *mx, int n, unsigned (*rnd)(void));
+
+/* smtp_mx_cut_self - the sorted list cut before the first preference at
+ * which myhostname appears; the count kept (0: we are the best MX) */
+int     smtp_mx_cut_self(SMTP_MX *mx, int n, const char *myhostname);
+
+/* smtp_dns_hop - the addresses to try for a hop that names a host ([name])
+ * or a domain (its MX hosts in order, at most smtp_mx_address_limit),
+ * each with its name set; how many, or -1 with stat (DELIVER_STAT_*),
+ * dsn and why (Postfix's wording). */
+int     smtp_dns_hop(const SMTP_HOP *hop, SMTP_HOP *out, int max, int *stat, char *dsn,
+                     size_t dsnlen, BUF *why);
+
 /* ---- connections (smtp_connect.c) ---- */
 
 /* Who we talk to, for log lines and reasons. */
@@ -97,9 +122,9 @@ typedef struct SMTP_PEER {
 } SMTP_PEER;
 
 /* smtp_connect - a connection to hop, within timeout seconds, from
- * smtp_bind_address(6), with the families inet_protocols allows. Names
- * are never looked up: a hop that is not an address needs DNS, which is
- * the next step (the mail waits, 4.4.3). fd, or -1 with dsn and why. */
+ * smtp_bind_address(6), with the families inet_protocols allows. hop->host
+ * must be an address (smtp_dns_hop finds them); hop->name, when set, is
+ * the host name for logs. fd, or -1 with dsn and why. */
 int     smtp_connect(const SMTP_HOP *hop, int timeout, SMTP_PEER *peer, char *dsn, size_t dsnlen,
                      BUF *why);
 

@@ -1,11 +1,8 @@
 /* smtp_connect - one connection to one destination, with a deadline.
  *
- * TCP: the host must be an address (inet_pton through getaddrinfo with
- * AI_NUMERICHOST, so the machine's resolver is never asked). A name (a
- * domain's MX hosts, or [name]'s A record) needs DNS, which this agent
- * does not do yet: the mail waits with Postfix's wording for a failed
- * lookup, "Host or domain name not found. Name service error for
- * name=example.com type=MX: Host not found, try again" (4.4.3).
+ * TCP: the host must be an address (getaddrinfo with AI_NUMERICHOST,
+ * so the machine's resolver is never asked); names were looked up
+ * before, in DNS (smtp_dns.c).
  * The family must be one inet_protocols allows; the source address is
  * smtp_bind_address (IPv4) or smtp_bind_address6 (IPv6) when set.
  * The connect is non-blocking and waits at most smtp_connect_timeout.
@@ -145,12 +142,9 @@ int     smtp_connect(const SMTP_HOP *hop, int timeout, SMTP_PEER *peer, char *ds
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;      /* never DNS */
     if (getaddrinfo(hop->host, port, &hints, &ai) != 0) {
-        /* XXX DNS (libunbound on the event loop) is the next step of issue 11. */
-        return smtp_connect_fail(dsn, dsnlen, "4.4.3", why, "Host or domain name not found. Name service error for "
-                                 "name=%s type=%s: Host not found, try again (this SMTP "
-                                 "client does not use DNS yet)", hop->host, hop->literal ? "A" : "MX");
+        return smtp_connect_fail(dsn, dsnlen, "4.3.5", why, "not an address: %s", hop->host);
     }
-    snprintf(peer->name, sizeof(peer->name), "%s", hop->host);
+    snprintf(peer->name, sizeof(peer->name), "%s", hop->name[0] ? hop->name : hop->host);
     snprintf(peer->addr, sizeof(peer->addr), "%s", hop->host);
     peer->port = hop->port;
     snprintf(peer->relay, sizeof(peer->relay), "%s[%s]:%d", peer->name, peer->addr, peer->port);

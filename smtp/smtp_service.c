@@ -14,6 +14,7 @@
  *         delays=0.01/0/0/1.2, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as X)
  * and answered to qmgr. The queue file is never changed here.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -88,33 +89,59 @@ static int smtp_queue_open(SMTP_MSG *m, QFILE_ENVELOPE *env, BUF *why)
     return 0;
 }
 
+/* smtp_hop_numeric - an address, or a UNIX socket: nothing to look up */
+static int smtp_hop_numeric(const SMTP_HOP *hop)
+{
+    unsigned char a[16];
+
+    return hop->kind == SMTP_HOP_UNIX || inet_pton(AF_INET, hop->host, a) == 1
+        || inet_pton(AF_INET6, hop->host, a) == 1;
+}
+
 void    smtp_deliver(SMTP_MSG *m)
 {
-    SMTP_HOP hops[SMTP_HOPS_MAX];
+    SMTP_HOP hops[SMTP_HOPS_MAX], addrs[SMTP_HOPS_MAX];
     SMTP_PEER peer;
     BUF    *why = buf_alloc(128);
     char    dsn[16] = "4.4.1", relay[sizeof(peer.relay)] = "none";
-    int     n, i, fd;
+    int     n, i, j, na, fd, stat = DELIVER_STAT_DEFER, sessions, done = 0;
+    long    session_limit = config_int(P_smtp_mx_session_limit);
 
     n = smtp_hop_list(m->req->nexthop, config_str(P_relayhost), config_str(P_smtp_fallback_relay),
-                      m->lmtp ? 24 : 25, hops, why);
+                      m->lmtp ? 24 : (int) config_int(P_smtp_tcp_port), hops, why);
     if (n < 0) {
         msg_warn("%s: %s", m->req->queue_id, buf_str(why));
         smtp_rcpt_set_pending(m, DELIVER_STAT_DEFER, "4.3.5", "none", buf_str(why));
     }
-    for (i = 0; i < n; i++) {
-        fd = smtp_connect(&hops[i], (int) config_time(P_smtp_connect_timeout), &peer, dsn,
-                          sizeof(dsn), why);
-        if (fd < 0) {
+    for (i = 0; i < n && !done; i++) {
+        if (smtp_hop_numeric(&hops[i])) {
+            addrs[0] = hops[i];
+            na = 1;
+        } else if ((na = smtp_dns_hop(&hops[i], addrs, SMTP_HOPS_MAX, &stat, dsn, sizeof(dsn),
+                                      why)) < 0) {
             snprintf(relay, sizeof(relay), "none");
             continue;
         }
-        if (smtp_session(m, fd, &peer, dsn, sizeof(dsn), why) == SMTP_SESSION_DONE)
-            break;
-        snprintf(relay, sizeof(relay), "%s", peer.relay);
+        /* A refused or dead host: the next address, the next MX. */
+        for (j = 0, sessions = 0; j < na && !done; j++) {
+            if (!hops[i].literal && session_limit > 0 && sessions >= session_limit)
+                break;
+            stat = DELIVER_STAT_DEFER;
+            fd = smtp_connect(&addrs[j], (int) config_time(P_smtp_connect_timeout), &peer, dsn,
+                              sizeof(dsn), why);
+            if (fd < 0) {
+                snprintf(relay, sizeof(relay), "none");
+                continue;
+            }
+            sessions++;
+            if (smtp_session(m, fd, &peer, dsn, sizeof(dsn), why) == SMTP_SESSION_DONE)
+                done = 1;
+            snprintf(relay, sizeof(relay), "%s", peer.relay);
+        }
     }
-    /* Every destination failed before MAIL: the mail waits. */
-    smtp_rcpt_set_pending(m, DELIVER_STAT_DEFER, dsn, relay, buf_str(why));
+    /* Every destination failed before MAIL: the last failure decides
+     * (a DNS answer that says no bounces, anything else waits). */
+    smtp_rcpt_set_pending(m, stat, dsn, relay, buf_str(why));
     buf_free(why);
 }
 

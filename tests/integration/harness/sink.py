@@ -29,8 +29,10 @@ DEFAULT_FEATURES = ("PIPELINING", "SIZE 10240000", "8BITMIME", "DSN", "SMTPUTF8"
 class Sink:
     def __init__(self, lmtp=False, unix_path=None, features=DEFAULT_FEATURES, ehlo_ok=True,
                  greeting="220 sink.test ESMTP test sink", rcpt_reply=None, data_reply=None,
-                 lmtp_reply=None, drop_in_data=0, stall_after_mail=False, hold_until_data=False):
+                 lmtp_reply=None, drop_in_data=0, stall_after_mail=False, hold_until_data=False,
+                 host="127.0.0.1", port=0):
         self.lmtp = lmtp
+        self.host, self.want_port = host, port   # another 127.0.0.x: an MX host
         self.unix_path = unix_path
         self.features = features
         self.ehlo_ok = ehlo_ok
@@ -60,9 +62,9 @@ class Sink:
         else:
             self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            self.sock.bind(("127.0.0.1", 0))
+            self.sock.bind((self.host, self.want_port))
             self.port = self.sock.getsockname()[1]
-            self.address = ("127.0.0.1", self.port)
+            self.address = (self.host, self.port)
         self.sock.listen(16)
         self.sock.settimeout(0.2)
         t = threading.Thread(target=self._accept_loop, daemon=True)
