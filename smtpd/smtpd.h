@@ -63,6 +63,10 @@ typedef struct SMTPD_PARAMS {
     int     tls_level;              /* SMTPD_TLS_* */
     char   *tls_cert_file;
     char   *tls_key_file;
+    int     sasl_enable;            /* smtpd_sasl_auth_enable */
+    int     tls_auth_only;          /* smtpd_tls_auth_only */
+    int     broken_sasl;            /* broken_sasl_auth_clients */
+    char   *sasl_path;              /* smtpd_sasl_path (the Dovecot socket) */
 } SMTPD_PARAMS;
 
 extern SMTPD_PARAMS smtpd_params;
@@ -217,6 +221,9 @@ typedef struct SMTPD_STATE {
     int     last_line_crlf;         /* the last command line ended in CRLF */
     BUF    *reply;                  /* scratch for replies */
     BUF    *line;                   /* the command line */
+    BUF    *sasl_username;          /* empty: not authenticated */
+    BUF    *sasl_method;            /* PLAIN, LOGIN */
+    BUF    *sasl_challenge;         /* the last 334 text (failure logs) */
 } SMTPD_STATE;
 
 void    smtpd_session(STREAM *client, const char *addr);
@@ -259,6 +266,8 @@ int     smtpd_cmd_quit(SMTPD_STATE *st, const char *args);
 int     smtpd_cmd_vrfy(SMTPD_STATE *st, const char *args);
 int     smtpd_cmd_help(SMTPD_STATE *st, const char *args);
 int     smtpd_cmd_starttls(SMTPD_STATE *st, const char *args);
+int     smtpd_cmd_auth(SMTPD_STATE *st, const char *args);     /* smtpd_sasl.c */
+int     smtpd_sasl_offered(const SMTPD_STATE *st);
 void    smtpd_bdat_abort(SMTPD_STATE *st);
 int     smtpd_tls_required(SMTPD_STATE *st);   /* 1: replied 530, refuse the command */
 const char *smtpd_tls_received(SMTPD_STATE *st, char *out, size_t len);

@@ -47,7 +47,8 @@ static void smtpd_xfer_record(void *ctx, int type, const char *data, size_t len)
 /* smtpd_xfer_envelope - A, S, recipients, M and the Received: header */
 static void smtpd_xfer_envelope(SMTPD_STATE *st, SMTPD_CLEANUP *c)
 {
-    const char *proto = smtpd_protocol_name(st->esmtp, st->tls != NULL, 0, st->mail.smtputf8);
+    const char *proto = smtpd_protocol_name(st->esmtp, st->tls != NULL,
+                                                  buf_len(st->sasl_username) > 0, st->mail.smtputf8);
     char    tls[160];
     SMTPD_RECEIVED r;
     BUF    *lines[4];
@@ -128,7 +129,11 @@ static SMTPD_XFER *smtpd_xfer_start(SMTPD_STATE *st, const char *stage, int dot)
         return NULL;
     }
     buf_free(why);
-    msg_info("%s: client=%s", c->id, st->namaddr);
+    if (buf_len(st->sasl_username))
+        msg_info("%s: client=%s, sasl_method=%s, sasl_username=%s", c->id, st->namaddr,
+                 buf_str(st->sasl_method), buf_str(st->sasl_username));
+    else
+        msg_info("%s: client=%s", c->id, st->namaddr);
     smtpd_xfer_envelope(st, c);
     x = xcalloc(1, sizeof(*x));
     x->st = st;

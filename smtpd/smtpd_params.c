@@ -23,6 +23,7 @@ static void smtpd_params_free(void)
     xfree(smtpd_params.service);
     xfree(smtpd_params.tls_cert_file);
     xfree(smtpd_params.tls_key_file);
+    xfree(smtpd_params.sasl_path);
     memset(&smtpd_params, 0, sizeof(smtpd_params));
 }
 
@@ -106,4 +107,11 @@ void    smtpd_params_init(const char *service)
     smtpd_params.tls_level = smtpd_params_tls_level(config_str(P_smtpd_tls_security_level));
     smtpd_params.tls_cert_file = xstrdup(config_str(P_smtpd_tls_cert_file));
     smtpd_params.tls_key_file = xstrdup(config_str(P_smtpd_tls_key_file));
+    smtpd_params.sasl_enable = config_bool(P_smtpd_sasl_auth_enable);
+    smtpd_params.tls_auth_only = config_bool(P_smtpd_tls_auth_only);
+    smtpd_params.broken_sasl = config_bool(P_broken_sasl_auth_clients);
+    smtpd_params.sasl_path = xstrdup(config_str(P_smtpd_sasl_path));
+    if (smtpd_params.sasl_enable && strcasecmp(config_str(P_smtpd_sasl_type), "dovecot") != 0)
+        msg_warn("smtpd_sasl_type: unsupported value \"%s\"; using \"dovecot\"",
+                 config_str(P_smtpd_sasl_type));
 }
