@@ -67,6 +67,8 @@ typedef struct SMTPD_PARAMS {
     int     tls_auth_only;          /* smtpd_tls_auth_only */
     int     broken_sasl;            /* broken_sasl_auth_clients */
     char   *sasl_path;              /* smtpd_sasl_path (the Dovecot socket) */
+    int     sasl_noplain;           /* smtpd_sasl_security_options has noplaintext */
+    int     sasl_tls_noplain;       /* smtpd_sasl_tls_security_options has it */
 } SMTPD_PARAMS;
 
 extern SMTPD_PARAMS smtpd_params;
@@ -86,6 +88,7 @@ typedef struct SMTPD_MAIL_ARGS {
     int     smtputf8;
     int     ret;                    /* DSN_RET_*, 0: not given */
     BUF    *envid;                  /* xtext-decoded, empty when not given */
+    int     auth_given;             /* AUTH= (RFC 4954 5; accepted, not used) */
 } SMTPD_MAIL_ARGS;
 
 typedef struct SMTPD_RCPT_ARGS {

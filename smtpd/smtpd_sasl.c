@@ -214,7 +214,10 @@ static int sasl_exchange(SMTPD_STATE *st, STREAM *s, const char *mech, const cha
 /* smtpd_sasl_offered - AUTH may be announced and used in this session */
 int     smtpd_sasl_offered(const SMTPD_STATE *st)
 {
-    return smtpd_params.sasl_enable && (st->tls || !smtpd_params.tls_auth_only);
+    if (!smtpd_params.sasl_enable || (!st->tls && smtpd_params.tls_auth_only))
+        return 0;
+    /* Both mechanisms send the password as it is: noplaintext leaves none. */
+    return !(st->tls ? smtpd_params.sasl_tls_noplain : smtpd_params.sasl_noplain);
 }
 
 /* smtpd_cmd_auth - AUTH mechanism [initial-response] */

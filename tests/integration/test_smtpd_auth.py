@@ -134,7 +134,7 @@ class AuthDovecotTest(SmtpdTestCase):
         self.assertEqual(c.cmd(b64("\0alice\0secret")), "235 2.7.0 Authentication successful")
         self.assertTrue(c.cmd("AUTH PLAIN =").startswith("503"))
         # Authenticated: relay allowed, AUTH= accepted, log and Received.
-        self.assertTrue(c.cmd("MAIL FROM:<alice@example.org>").startswith("250"))
+        self.assertTrue(c.cmd("MAIL FROM:<alice@example.org> AUTH=<>").startswith("250"))
         self.assertTrue(c.cmd("RCPT TO:<bob@remote.example>").startswith("250"))
         self.assertTrue(c.cmd("DATA").startswith("354"))
         qid = queued_id(c.cmd("Subject: t\r\n\r\nhi\r\n."))
@@ -167,6 +167,21 @@ class AuthDovecotTest(SmtpdTestCase):
         c = inst.connect()
         self.assertNotIn("AUTH", c.cmd("EHLO client.test"))
         self.assertTrue(c.cmd("AUTH PLAIN " + b64("\0alice\0secret")).startswith("503 5.5.1"))
+        c.cmd("QUIT")
+
+    def test_security_options_noplaintext(self):
+        inst, dv = self.auth_instance(smtpd_sasl_security_options="noanonymous, noplaintext")
+        c = inst.connect()
+        self.assertNotIn("AUTH", c.cmd("EHLO client.test"))
+        self.assertTrue(c.cmd("AUTH LOGIN").startswith("503 5.5.1"))
+        c.cmd("QUIT")
+
+    def test_mail_auth_param_needs_auth_enabled(self):
+        inst = self.instance(mynetworks="127.0.0.0/8")
+        c = inst.connect()
+        self.assertNotIn("AUTH", c.cmd("EHLO client.test"))
+        self.assertEqual(c.cmd("MAIL FROM:<a@example.org> AUTH=<>"),
+                         "555 5.5.4 Unsupported option: AUTH")
         c.cmd("QUIT")
 
     @unittest.skipUnless(os.path.exists("/etc/fail2ban/filter.d/postfix.conf")

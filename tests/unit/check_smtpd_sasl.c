@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "smtpd.h"
 #include "smtpd_sasl.h"
 #include "testsupport.h"
 
@@ -103,6 +104,26 @@ START_TEST(test_dovecot_fields)
 }
 END_TEST
 
+START_TEST(test_mail_auth_param)
+{
+    SMTPD_MAIL_ARGS a;
+    BUF    *reply = buf_alloc(16);
+
+    smtpd_mail_args_init(&a);
+    ck_assert_int_eq(smtpd_mail_params("AUTH=<>", 1, &a, reply), 0);
+    ck_assert_int_eq(a.auth_given, 1);
+    smtpd_mail_args_free(&a);
+    smtpd_mail_args_init(&a);
+    ck_assert_int_eq(smtpd_mail_params("AUTH=a+2Bb@c AUTH=<>", 1, &a, reply), -1);
+    ck_assert_str_eq(buf_str(reply), "501 5.5.4 Bad AUTH parameter syntax");
+    smtpd_mail_args_free(&a);
+    smtpd_mail_args_init(&a);
+    ck_assert_int_eq(smtpd_mail_params("AUTH", 1, &a, reply), -1);
+    smtpd_mail_args_free(&a);
+    buf_free(reply);
+}
+END_TEST
+
 int     main(void)
 {
     Suite  *s = suite_create("smtpd_sasl");
@@ -112,6 +133,7 @@ int     main(void)
     tcase_add_test(tc, test_b64_bad);
     tcase_add_test(tc, test_plain);
     tcase_add_test(tc, test_dovecot_fields);
+    tcase_add_test(tc, test_mail_auth_param);
     suite_add_tcase(s, tc);
     return ts_run_suite(s);
 }
