@@ -121,6 +121,7 @@ void    smtpd_check_ctx(SMTPD_STATE *st, SMTPD_CHECK_CTX *ctx)
     ctx->helo = buf_len(st->helo) ? buf_str(st->helo) : NULL;
     ctx->sender = st->have_mail ? buf_str(st->sender) : NULL;
     ctx->sasl_authenticated = buf_len(st->sasl_username) > 0;
+    ctx->sasl_username = ctx->sasl_authenticated ? buf_str(st->sasl_username) : NULL;
 }
 
 /* smtpd_count - one more command for the disconnect line */

@@ -169,6 +169,27 @@ class AuthDovecotTest(SmtpdTestCase):
         self.assertTrue(c.cmd("AUTH PLAIN " + b64("\0alice\0secret")).startswith("503 5.5.1"))
         c.cmd("QUIT")
 
+    def test_sender_login_mismatch(self):
+        inst, dv = self.auth_instance(
+            smtpd_sender_login_maps="inline:{alice@example.org=alice, bob@example.org=bob}",
+            smtpd_sender_restrictions="reject_sender_login_mismatch")
+        c = inst.connect()
+        c.cmd("EHLO client.test")
+        # Unauthenticated, an owned address: not logged in.
+        self.assertTrue(c.cmd("MAIL FROM:<bob@example.org>").startswith("250"))
+        self.assertEqual(c.cmd("RCPT TO:<u@localhost>"),
+                         "553 5.7.1 <bob@example.org>: Sender address rejected: not logged in")
+        c.cmd("RSET")
+        self.assertTrue(c.cmd("AUTH PLAIN " + b64("\0alice\0secret")).startswith("235"))
+        self.assertTrue(c.cmd("MAIL FROM:<bob@example.org>").startswith("250"))
+        self.assertEqual(c.cmd("RCPT TO:<u@localhost>"),
+                         "553 5.7.1 <bob@example.org>: Sender address rejected: "
+                         "not owned by user alice")
+        c.cmd("RSET")
+        self.assertTrue(c.cmd("MAIL FROM:<alice@example.org>").startswith("250"))
+        self.assertTrue(c.cmd("RCPT TO:<u@localhost>").startswith("250"))
+        c.cmd("QUIT")
+
     def test_security_options_noplaintext(self):
         inst, dv = self.auth_instance(smtpd_sasl_security_options="noanonymous, noplaintext")
         c = inst.connect()
