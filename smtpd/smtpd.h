@@ -53,7 +53,8 @@ typedef struct SMTPD_PARAMS {
     long    conn_rate_limit;        /* smtpd_client_connection_rate_limit */
     long    msg_rate_limit;         /* smtpd_client_message_rate_limit */
     long    rcpt_rate_limit;        /* smtpd_client_recipient_rate_limit */
-    long    ntls_rate_limit;        /* smtpd_client_new_tls_session_rate_limit */
+    long    ntls_rate_limit;
+    long    auth_rate_limit;        /* smtpd_client_auth_rate_limit */        /* smtpd_client_new_tls_session_rate_limit */
     int     bare_newline;           /* SMTPD_BARE_LF_* */
     int     bare_newline_code;      /* smtpd_forbid_bare_newline_reject_code */
     int     disable_vrfy;
@@ -241,6 +242,7 @@ void    smtpd_check_ctx(SMTPD_STATE *st, SMTPD_CHECK_CTX *ctx);
 int     smtpd_rate_mail(SMTPD_STATE *st);
 int     smtpd_rate_rcpt(SMTPD_STATE *st);
 int     smtpd_rate_newtls(SMTPD_STATE *st);
+int     smtpd_rate_auth(SMTPD_STATE *st);
 
 /* Request deadlines (smtpd_proto.c): the next request starts now; DATA
  * and BDAT content extends it by smtpd_min_data_rate. */

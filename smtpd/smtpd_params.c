@@ -117,6 +117,7 @@ void    smtpd_params_init(const char *service)
     smtpd_params.msg_rate_limit = config_int(P_smtpd_client_message_rate_limit);
     smtpd_params.rcpt_rate_limit = config_int(P_smtpd_client_recipient_rate_limit);
     smtpd_params.ntls_rate_limit = config_int(P_smtpd_client_new_tls_session_rate_limit);
+    smtpd_params.auth_rate_limit = config_int(P_smtpd_client_auth_rate_limit);
     smtpd_params.bare_newline =
         smtpd_params_bare_newline(config_str(P_smtpd_forbid_bare_newline));
     smtpd_params.bare_newline_code = (int) config_int(P_smtpd_forbid_bare_newline_reject_code);

@@ -265,6 +265,8 @@ int     smtpd_cmd_auth(SMTPD_STATE *st, const char *args)
             return -1;
         }
     }
+    if (smtpd_rate_auth(st) < 0)
+        return -1;
     why = buf_alloc(100);
     buf_reset(st->sasl_challenge);
     if ((s = sasl_connect(why)) == NULL || sasl_handshake(s, mech, why) < 0) {

@@ -190,6 +190,18 @@ class AuthDovecotTest(SmtpdTestCase):
         self.assertTrue(c.cmd("RCPT TO:<u@localhost>").startswith("250"))
         c.cmd("QUIT")
 
+    def test_auth_rate_limit(self):
+        inst, dv = self.auth_instance(smtpd_client_auth_rate_limit="2", mynetworks="")
+        c = inst.connect()
+        c.cmd("EHLO client.test")
+        self.assertTrue(c.cmd("AUTH PLAIN " + b64("\0alice\0x1")).startswith("535"))
+        self.assertTrue(c.cmd("AUTH PLAIN " + b64("\0alice\0x2")).startswith("535"))
+        self.assertEqual(c.cmd("AUTH PLAIN " + b64("\0alice\0secret")),
+                         "450 4.7.1 Error: too many AUTH commands from 127.0.0.1")
+        inst.wait_log("warning: AUTH command rate limit exceeded: 3 from unknown[127.0.0.1] "
+                      "for service")
+        c.cmd("QUIT")
+
     def test_security_options_noplaintext(self):
         inst, dv = self.auth_instance(smtpd_sasl_security_options="noanonymous, noplaintext")
         c = inst.connect()
