@@ -202,6 +202,63 @@ class AuthDovecotTest(SmtpdTestCase):
                       "for service")
         c.cmd("QUIT")
 
+    def test_submission_587_as_shipped(self):
+        """conf/master.cf's submission entry, uncommented, on a free port:
+        EHLO, STARTTLS, EHLO, AUTH, MAIL, RCPT, DATA as a mail client does."""
+        import smtplib
+        import ssl
+        from harness.core import free_port
+        from harness.smtpd import SmtpdInstance
+        certdir = tempfile.mkdtemp(prefix="surel-sub-")
+        self.addCleanup(shutil.rmtree, certdir, True)
+        os.chmod(certdir, 0o755)
+        cert, key = os.path.join(certdir, "cert.pem"), os.path.join(certdir, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                        "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost",
+                        "-addext", "subjectAltName=DNS:localhost"], check=True,
+                       capture_output=True)
+        os.chmod(key, 0o644)
+        src = os.path.join(os.environ["SUREL_SOURCE_DIR"], "conf", "master.cf")
+        block, on = [], False
+        for line in open(src):
+            if line.startswith("#submission "):
+                on = True
+            elif on and not line.startswith("#  -o"):
+                break
+            if on:
+                block.append(line[1:])
+        port = free_port()
+        block[0] = block[0].replace("submission inet", "127.0.0.1:%d inet" % port)
+        inst = SmtpdInstance(master_extra="".join(block), smtpd_tls_cert_file=cert,
+                             smtpd_tls_key_file=key, smtpd_sasl_type="dovecot",
+                             smtpd_sasl_path="private/auth", mydestination="localhost")
+        self.instances.append(inst)
+        inst.start()
+        inst.wait_listening()
+        dv = Dovecot(inst.path("spool", "private", "auth"))
+        self.addCleanup(dv.stop)
+        def up():
+            try:
+                smtplib.SMTP("127.0.0.1", port, timeout=5).close()
+                return True
+            except OSError:
+                return False
+        wait_for(up, 10, "the submission port")
+        ctx = ssl.create_default_context(cafile=cert)
+        with smtplib.SMTP("localhost", port, timeout=15) as m:
+            m.ehlo("client.test")
+            self.assertFalse(m.has_extn("auth"))       # smtpd_tls_auth_only=yes
+            self.assertEqual(m.mail("alice@example.org")[0], 530)
+            m.starttls(context=ctx)
+            m.ehlo("client.test")
+            self.assertTrue(m.has_extn("auth"))
+            m.login("alice", "secret")
+            m.sendmail("alice@example.org", ["bob@remote.example"],
+                       b"Subject: sub\r\n\r\nvia 587\r\n")
+        inst.wait_log("postfix/submission/smtpd[")
+        inst.wait_log("sasl_username=alice")
+        wait_for(lambda: len(inst.queue_files()) == 1, 10, "the message in incoming/")
+
     def test_security_options_noplaintext(self):
         inst, dv = self.auth_instance(smtpd_sasl_security_options="noanonymous, noplaintext")
         c = inst.connect()
