@@ -53,7 +53,8 @@ typedef struct SMTPD_PARAMS {
     long    conn_rate_limit;        /* smtpd_client_connection_rate_limit */
     long    msg_rate_limit;         /* smtpd_client_message_rate_limit */
     long    rcpt_rate_limit;        /* smtpd_client_recipient_rate_limit */
-    long    ntls_rate_limit;        /* smtpd_client_new_tls_session_rate_limit */
+    long    ntls_rate_limit;
+    long    auth_rate_limit;        /* smtpd_client_auth_rate_limit */        /* smtpd_client_new_tls_session_rate_limit */
     int     bare_newline;           /* SMTPD_BARE_LF_* */
     int     bare_newline_code;      /* smtpd_forbid_bare_newline_reject_code */
     int     disable_vrfy;
@@ -64,6 +65,12 @@ typedef struct SMTPD_PARAMS {
     int     tls_wrappermode;        /* smtpd_tls_wrappermode: TLS before the greeting */
     int     tls_loglevel;           /* smtpd_tls_loglevel */
     int     tls_received_header;    /* smtpd_tls_received_header */
+    int     sasl_enable;            /* smtpd_sasl_auth_enable */
+    int     tls_auth_only;          /* smtpd_tls_auth_only */
+    int     broken_sasl;            /* broken_sasl_auth_clients */
+    char   *sasl_path;              /* smtpd_sasl_path (the Dovecot socket) */
+    int     sasl_noplain;           /* smtpd_sasl_security_options has noplaintext */
+    int     sasl_tls_noplain;       /* smtpd_sasl_tls_security_options has it */
 } SMTPD_PARAMS;
 
 extern SMTPD_PARAMS smtpd_params;
@@ -83,6 +90,7 @@ typedef struct SMTPD_MAIL_ARGS {
     int     smtputf8;
     int     ret;                    /* DSN_RET_*, 0: not given */
     BUF    *envid;                  /* xtext-decoded, empty when not given */
+    int     auth_given;             /* AUTH= (RFC 4954 5; accepted, not used) */
 } SMTPD_MAIL_ARGS;
 
 typedef struct SMTPD_RCPT_ARGS {
@@ -219,6 +227,9 @@ typedef struct SMTPD_STATE {
     BUF    *reply;                  /* scratch for replies */
     BUF    *line;                   /* the command line */
     void   *milter;                 /* smtpd_milter.c's state, NULL: no smtpd_milters */
+    BUF    *sasl_username;          /* empty: not authenticated */
+    BUF    *sasl_method;            /* PLAIN, LOGIN */
+    BUF    *sasl_challenge;         /* the last 334 text (failure logs) */
 } SMTPD_STATE;
 
 void    smtpd_session(STREAM *client, const char *addr);
@@ -233,6 +244,7 @@ void    smtpd_check_ctx(SMTPD_STATE *st, SMTPD_CHECK_CTX *ctx);
 int     smtpd_rate_mail(SMTPD_STATE *st);
 int     smtpd_rate_rcpt(SMTPD_STATE *st);
 int     smtpd_rate_newtls(SMTPD_STATE *st);
+int     smtpd_rate_auth(SMTPD_STATE *st);
 
 /* Request deadlines (smtpd_proto.c): the next request starts now; DATA
  * and BDAT content extends it by smtpd_min_data_rate. */
@@ -275,6 +287,8 @@ int     smtpd_cmd_quit(SMTPD_STATE *st, const char *args);
 int     smtpd_cmd_vrfy(SMTPD_STATE *st, const char *args);
 int     smtpd_cmd_help(SMTPD_STATE *st, const char *args);
 int     smtpd_cmd_starttls(SMTPD_STATE *st, const char *args);
+int     smtpd_cmd_auth(SMTPD_STATE *st, const char *args);     /* smtpd_sasl.c */
+int     smtpd_sasl_offered(const SMTPD_STATE *st);
 void    smtpd_bdat_abort(SMTPD_STATE *st);
 int     smtpd_tls_required(SMTPD_STATE *st);   /* 1: replied 530, refuse the command */
 int     smtpd_tls_wrapper(SMTPD_STATE *st);    /* wrappermode handshake: 0, -1 end */

@@ -223,6 +223,68 @@ static void classes_init(void)
     config_free_list(names);
 }
 
+/* sender_owners - the owners of MAIL FROM in smtpd_sender_login_maps
+ * (the address, then "@domain"); DICT_* status, owners in out */
+static DICT_STATUS sender_owners(const char *sender, BUF *out, BUF *why)
+{
+    const char *at = strrchr(sender, '@');
+    DICT_STATUS status;
+
+    if ((status = maps_find(G.sender_login_maps, sender, out, why)) != DICT_NOTFOUND || !at)
+        return status;
+    return maps_find(G.sender_login_maps, at, out, why);
+}
+
+/* owner_listed - login is one of the comma/space separated owners */
+static int owner_listed(const char *owners, const char *login)
+{
+    size_t  n = strlen(login);
+    const char *cp = owners;
+
+    while (*cp) {
+        size_t  len;
+
+        cp += strspn(cp, ", \t");
+        len = strcspn(cp, ", \t");
+        if (len == n && strncasecmp(cp, login, n) == 0)
+            return 1;
+        cp += len;
+    }
+    return 0;
+}
+
+/* sender_login_mismatch - Postfix's reject_*sender_login_mismatch: an
+ * authenticated client may use only the senders it owns (auth), an
+ * unauthenticated one none that has an owner (unauth). */
+static int sender_login_mismatch(CHECK_STATE *st, int auth, int unauth)
+{
+    const SMTPD_CHECK_CTX *ctx = st->ctx;
+    BUF    *owners;
+    BUF    *why;
+    DICT_STATUS status;
+    int     result = CHECK_DUNNO;
+
+    if (ctx->sender == NULL || *ctx->sender == 0 || G.sender_login_maps == NULL)
+        return CHECK_DUNNO;
+    if (ctx->sasl_username ? !auth : !unauth)
+        return CHECK_DUNNO;
+    owners = buf_alloc(64);
+    why = buf_alloc(64);
+    status = sender_owners(ctx->sender, owners, why);
+    if (status == DICT_TRYLATER)
+        result = smtpd_check_trylater(st, st->namaddr);
+    else if (ctx->sasl_username && (status != DICT_FOUND
+                                    || !owner_listed(buf_str(owners), ctx->sasl_username)))
+        result = smtpd_check_reject(st, 553, "5.7.1", "<%s>: Sender address rejected: "
+                                    "not owned by user %s", ctx->sender, ctx->sasl_username);
+    else if (!ctx->sasl_username && status == DICT_FOUND)
+        result = smtpd_check_reject(st, 553, "5.7.1", "<%s>: Sender address rejected: "
+                                    "not logged in", ctx->sender);
+    buf_free(owners);
+    buf_free(why);
+    return result;
+}
+
 /* maps_or_null - open a table list parameter; NULL when empty */
 static MAPS *maps_or_null(PARAM_ID id)
 {
@@ -269,6 +331,8 @@ static void smtpd_check_free(void)
         maps_close(G.virt_alias_maps);
     if (G.virt_mailbox_maps)
         maps_close(G.virt_mailbox_maps);
+    if (G.sender_login_maps)
+        maps_close(G.sender_login_maps);
     smtpd_check_sandbox_users(NULL);
     memset(&G, 0, sizeof(G));
 }
@@ -298,6 +362,7 @@ void    smtpd_check_init(void)
     G.have_local_rcpt_maps = *config_str(P_local_recipient_maps) != 0;
     G.virt_alias_maps = maps_or_null(P_virtual_alias_maps);
     G.virt_mailbox_maps = maps_or_null(P_virtual_mailbox_maps);
+    G.sender_login_maps = maps_or_null(P_smtpd_sender_login_maps);
     smtpd_check_sandbox_users(config_str(P_sandbox_users));
     G.delay_reject = config_bool(P_smtpd_delay_reject);
     G.helo_required = config_bool(P_smtpd_helo_required);
@@ -574,6 +639,12 @@ static int check_one(CHECK_STATE *st, const CHECK_LIST *list, int *ip, const cha
     }
     if (strcasecmp(name, "permit_sasl_authenticated") == 0)
         return ctx->sasl_authenticated ? CHECK_PERMIT : CHECK_DUNNO;
+    if (strcasecmp(name, "reject_sender_login_mismatch") == 0)
+        return sender_login_mismatch(st, 1, 1);
+    if (strcasecmp(name, "reject_authenticated_sender_login_mismatch") == 0)
+        return sender_login_mismatch(st, 1, 0);
+    if (strcasecmp(name, "reject_unauthenticated_sender_login_mismatch") == 0)
+        return sender_login_mismatch(st, 0, 1);
     if (is_access_check(name)) {
         if (arg == NULL)
             return check_config_error(st);

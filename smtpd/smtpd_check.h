@@ -28,6 +28,7 @@ typedef struct SMTPD_CHECK_CTX {
     const char *helo;               /* NULL before HELO/EHLO */
     const char *sender;             /* NULL before MAIL; "" for <> (internal form) */
     int     sasl_authenticated;
+    const char *sasl_username;      /* NULL: not authenticated */
     int     tls;
 } SMTPD_CHECK_CTX;
 

@@ -40,6 +40,7 @@ typedef struct CHECK_GLOBALS {
     int     have_local_rcpt_maps;   /* local_recipient_maps not empty: check local users */
     MAPS   *virt_alias_maps;
     MAPS   *virt_mailbox_maps;
+    MAPS   *sender_login_maps;      /* smtpd_sender_login_maps, NULL when empty */
     char  **sandbox_users;          /* from $sandbox_users, lower case */
     int     sandbox_count;
     int     delay_reject;

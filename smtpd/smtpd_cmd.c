@@ -208,6 +208,12 @@ int     smtpd_mail_params(const char *text, int esmtp, SMTPD_MAIL_ARGS *a, BUF *
                 buf_set(reply, "501 5.5.4 Bad RET parameter syntax");
                 return -1;
             }
+        } else if (smtpd_kw(kw, kwlen, "AUTH")) {
+            if (a->auth_given || !val) {
+                buf_set(reply, "501 5.5.4 Bad AUTH parameter syntax");
+                return -1;
+            }
+            a->auth_given = 1;
         } else if (smtpd_kw(kw, kwlen, "ENVID")) {
             if (envid_seen || !val || dsn_envid_parse(val, vallen, a->envid) < 0) {
                 buf_reset(a->envid);    /* never leave a refused value behind */

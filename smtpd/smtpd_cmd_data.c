@@ -47,7 +47,8 @@ static void smtpd_xfer_record(void *ctx, int type, const char *data, size_t len)
 /* smtpd_xfer_envelope - A, S, recipients, M and the Received: header */
 static void smtpd_xfer_envelope(SMTPD_STATE *st, SMTPD_CLEANUP *c)
 {
-    const char *proto = smtpd_protocol_name(st->esmtp, st->tls != NULL, 0, st->mail.smtputf8);
+    const char *proto = smtpd_protocol_name(st->esmtp, st->tls != NULL,
+                                                  buf_len(st->sasl_username) > 0, st->mail.smtputf8);
     char    tls[160];
     SMTPD_RECEIVED r;
     BUF    *lines[4];
@@ -113,6 +114,16 @@ static SMTPD_CLEANUP *smtpd_xfer_open(SMTPD_STATE *st, BUF *why)
     return smtpd_cleanup_open(SMTPD_CLEANUP_PATH, flags, (int) smtpd_params.ipc_timeout, why);
 }
 
+/* smtpd_log_client - Postfix's "QID: client=" line, with the login when there is one */
+static void smtpd_log_client(SMTPD_STATE *st, const char *id)
+{
+    if (buf_len(st->sasl_username))
+        msg_info("%s: client=%s, sasl_method=%s, sasl_username=%s", id, st->namaddr,
+                 buf_str(st->sasl_method), buf_str(st->sasl_username));
+    else
+        msg_info("%s: client=%s", id, st->namaddr);
+}
+
 /* smtpd_xfer_start - open cleanup and send everything before the content;
  * NULL with the reply sent when that is impossible */
 static SMTPD_XFER *smtpd_xfer_start(SMTPD_STATE *st, const char *stage, int dot)
@@ -137,7 +148,7 @@ static SMTPD_XFER *smtpd_xfer_start(SMTPD_STATE *st, const char *stage, int dot)
         buf_free(why);
         return NULL;
     }
-    msg_info("%s: client=%s", c->id, st->namaddr);
+    smtpd_log_client(st, c->id);
     held = smtpd_milter_hold(st) != NULL;
     if (smtpd_milter_data(st, stage, c->id) < 0) {
         smtpd_cleanup_close(c);             /* abandoned: nothing queued */
@@ -154,7 +165,7 @@ static SMTPD_XFER *smtpd_xfer_start(SMTPD_STATE *st, const char *stage, int dot)
             buf_free(why);
             return NULL;
         }
-        msg_info("%s: client=%s", c->id, st->namaddr);
+        smtpd_log_client(st, c->id);
     }
     buf_free(why);
     smtpd_xfer_envelope(st, c);

@@ -79,6 +79,8 @@ int     smtpd_cmd_mail(SMTPD_STATE *st, const char *args)
         smtpd_reply(st, "501 5.1.7 Bad sender address syntax");
     } else if (smtpd_mail_params(params, st->esmtp, &st->mail, why) < 0) {
         smtpd_reply(st, "%s", buf_str(why));
+    } else if (st->mail.auth_given && !smtpd_params.sasl_enable) {
+        smtpd_reply(st, "555 5.5.4 Unsupported option: AUTH");
     } else if (st->mail.smtputf8 && !smtpd_params.smtputf8_enable) {
         smtpd_reply(st, "555 5.5.4 Unsupported option: SMTPUTF8");
     } else if (!st->mail.smtputf8 && address_has_8bit(buf_str(addr))) {

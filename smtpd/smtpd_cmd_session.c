@@ -67,6 +67,11 @@ int     smtpd_cmd_ehlo(SMTPD_STATE *st, const char *args)
         smtpd_reply(st, "250-SIZE");
     if (!smtpd_params.disable_vrfy)
         smtpd_reply(st, "250-VRFY");
+    if (smtpd_sasl_offered(st)) {
+        smtpd_reply(st, "250-AUTH PLAIN LOGIN");
+        if (smtpd_params.broken_sasl)
+            smtpd_reply(st, "250-AUTH=PLAIN LOGIN");
+    }
     smtpd_reply(st, "250-ENHANCEDSTATUSCODES");
     smtpd_reply(st, "250-8BITMIME");
     smtpd_reply(st, "250-DSN");

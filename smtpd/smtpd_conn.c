@@ -138,6 +138,15 @@ int     smtpd_rate_rcpt(SMTPD_STATE *st)
     return -1;
 }
 
+/* smtpd_rate_auth - AUTH: 0, or -1 with Postfix's 450 queued */
+int     smtpd_rate_auth(SMTPD_STATE *st)
+{
+    if (!smtpd_rate(st, smtpd_params.auth_rate_limit, anvil_clnt_auth, "AUTH command"))
+        return 0;
+    smtpd_reply(st, "450 4.7.1 Error: too many AUTH commands from %s", st->addr);
+    return -1;
+}
+
 /* smtpd_rate_newtls - STARTTLS: 0, or -1 with the 421 queued and the
  * session ended. Counted before the handshake, so a resumed session
  * (shared tickets, smtpd_tls.c) counts too: stricter than Postfix, which

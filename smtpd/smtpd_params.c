@@ -21,6 +21,7 @@ static void smtpd_params_free(void)
     xfree(smtpd_params.banner);
     xfree(smtpd_params.mail_name);
     xfree(smtpd_params.service);
+    xfree(smtpd_params.sasl_path);
     memset(&smtpd_params, 0, sizeof(smtpd_params));
 }
 
@@ -68,6 +69,26 @@ static int smtpd_params_stress(void)
     return yes;
 }
 
+/* smtpd_params_has_word - list (commas, spaces) holds word, any case.
+ * PLAIN and LOGIN are the only mechanisms, neither anonymous: of the
+ * security options only noplaintext changes what is offered. */
+static int smtpd_params_has_word(const char *list, const char *word)
+{
+    size_t  n = strlen(word);
+    const char *cp = list;
+
+    while (*cp) {
+        size_t  len;
+
+        cp += strspn(cp, ", \t");
+        len = strcspn(cp, ", \t");
+        if (len == n && strncasecmp(cp, word, n) == 0)
+            return 1;
+        cp += len;
+    }
+    return 0;
+}
+
 /* smtpd_params_init - read the parameters from the loaded configuration */
 void    smtpd_params_init(const char *service)
 {
@@ -94,6 +115,7 @@ void    smtpd_params_init(const char *service)
     smtpd_params.msg_rate_limit = config_int(P_smtpd_client_message_rate_limit);
     smtpd_params.rcpt_rate_limit = config_int(P_smtpd_client_recipient_rate_limit);
     smtpd_params.ntls_rate_limit = config_int(P_smtpd_client_new_tls_session_rate_limit);
+    smtpd_params.auth_rate_limit = config_int(P_smtpd_client_auth_rate_limit);
     smtpd_params.bare_newline =
         smtpd_params_bare_newline(config_str(P_smtpd_forbid_bare_newline));
     smtpd_params.bare_newline_code = (int) config_int(P_smtpd_forbid_bare_newline_reject_code);
@@ -105,4 +127,15 @@ void    smtpd_params_init(const char *service)
     smtpd_params.tls_wrappermode = config_bool(P_smtpd_tls_wrappermode);
     smtpd_params.tls_loglevel = (int) config_int(P_smtpd_tls_loglevel);
     smtpd_params.tls_received_header = config_bool(P_smtpd_tls_received_header);
+    smtpd_params.sasl_enable = config_bool(P_smtpd_sasl_auth_enable);
+    smtpd_params.tls_auth_only = config_bool(P_smtpd_tls_auth_only);
+    smtpd_params.broken_sasl = config_bool(P_broken_sasl_auth_clients);
+    smtpd_params.sasl_path = xstrdup(config_str(P_smtpd_sasl_path));
+    smtpd_params.sasl_noplain = smtpd_params_has_word(config_str(P_smtpd_sasl_security_options),
+                                                      "noplaintext");
+    smtpd_params.sasl_tls_noplain =
+        smtpd_params_has_word(config_str(P_smtpd_sasl_tls_security_options), "noplaintext");
+    if (smtpd_params.sasl_enable && strcasecmp(config_str(P_smtpd_sasl_type), "dovecot") != 0)
+        msg_warn("smtpd_sasl_type: unsupported value \"%s\"; using \"dovecot\"",
+                 config_str(P_smtpd_sasl_type));
 }

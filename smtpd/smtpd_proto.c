@@ -42,7 +42,7 @@ static const struct smtpd_verb {
     {"HELO", smtpd_cmd_helo, 1},
     {"EHLO", smtpd_cmd_ehlo, 1},
     {"STARTTLS", smtpd_cmd_starttls, 0},
-    {"AUTH", NULL, 0},
+    {"AUTH", smtpd_cmd_auth, 0},
     {"MAIL", smtpd_cmd_mail, 0},
     {"RCPT", smtpd_cmd_rcpt, 0},
     {"BDAT", smtpd_cmd_bdat, 0},
@@ -72,6 +72,9 @@ void    smtpd_state_init(SMTPD_STATE *st, STREAM *client, const char *addr)
     st->sender = buf_alloc(64);
     st->reply = buf_alloc(256);
     st->line = buf_alloc(smtpd_params.line_length_limit + 3);
+    st->sasl_username = buf_alloc(32);
+    st->sasl_method = buf_alloc(16);
+    st->sasl_challenge = buf_alloc(32);
     smtpd_mail_args_init(&st->mail);
     st->last_line_crlf = 1;
     st->where = "CONNECT";
@@ -105,6 +108,9 @@ void    smtpd_state_free(SMTPD_STATE *st)
     buf_free(st->sender);
     buf_free(st->reply);
     buf_free(st->line);
+    buf_free(st->sasl_username);
+    buf_free(st->sasl_method);
+    buf_free(st->sasl_challenge);
 }
 
 /* smtpd_check_ctx - what access control needs to know */
@@ -115,6 +121,8 @@ void    smtpd_check_ctx(SMTPD_STATE *st, SMTPD_CHECK_CTX *ctx)
     ctx->client_name = st->name;
     ctx->helo = buf_len(st->helo) ? buf_str(st->helo) : NULL;
     ctx->sender = st->have_mail ? buf_str(st->sender) : NULL;
+    ctx->sasl_authenticated = buf_len(st->sasl_username) > 0;
+    ctx->sasl_username = ctx->sasl_authenticated ? buf_str(st->sasl_username) : NULL;
 }
 
 /* smtpd_count - one more command for the disconnect line */

@@ -315,7 +315,7 @@ static const RCPT_CASE rcpt_cases[] = {
 START_TEST(test_rcpt_table)
 {
     const RCPT_CASE *tc = &rcpt_cases[_i];
-    SMTPD_CHECK_CTX ctx = {tc->client, "unknown", tc->helo, tc->sender, 0, 0};
+    SMTPD_CHECK_CTX ctx = {tc->client, "unknown", tc->helo, tc->sender, 0, NULL, 0};
     BUF    *reply = buf_alloc(64);
     int     got;
 
@@ -333,7 +333,7 @@ END_TEST
 
 START_TEST(test_sasl_needed)
 {
-    SMTPD_CHECK_CTX ctx = {OUTSIDE, "unknown", "c.example", "s@c.example", 0, 0};
+    SMTPD_CHECK_CTX ctx = {OUTSIDE, "unknown", "c.example", "s@c.example", 0, NULL, 0};
     BUF    *reply = buf_alloc(64);
 
     configure(NULL);
@@ -346,7 +346,7 @@ END_TEST
 
 START_TEST(test_delay_reject)
 {
-    SMTPD_CHECK_CTX ctx = {OUTSIDE, "mail.client.example", NULL, NULL, 0, 0};
+    SMTPD_CHECK_CTX ctx = {OUTSIDE, "mail.client.example", NULL, NULL, 0, NULL, 0};
     BUF    *reply = buf_alloc(64);
     const char *client_reply =
         "554 5.7.1 <mail.client.example[203.0.113.5]>: Client host rejected: Access denied";
@@ -383,7 +383,7 @@ END_TEST
 
 START_TEST(test_helo_required)
 {
-    SMTPD_CHECK_CTX ctx = {OUTSIDE, "unknown", NULL, "s@c.example", 0, 0};
+    SMTPD_CHECK_CTX ctx = {OUTSIDE, "unknown", NULL, "s@c.example", 0, NULL, 0};
     BUF    *reply = buf_alloc(64);
 
     configure("smtpd_helo_required = yes\n");
@@ -400,7 +400,7 @@ END_TEST
 
 START_TEST(test_data)
 {
-    SMTPD_CHECK_CTX ctx = {OUTSIDE, "unknown", "c.example", "s@c.example", 0, 0};
+    SMTPD_CHECK_CTX ctx = {OUTSIDE, "unknown", "c.example", "s@c.example", 0, NULL, 0};
     BUF    *reply = buf_alloc(64);
 
     configure(NULL);
@@ -431,7 +431,7 @@ START_TEST(test_sandbox_users)
 {
     char   *dir = ts_tempdir();
     char   *users = ts_path(dir, "users");
-    SMTPD_CHECK_CTX ctx = {OUTSIDE, "unknown", "c.example", "s@c.example", 0, 0};
+    SMTPD_CHECK_CTX ctx = {OUTSIDE, "unknown", "c.example", "s@c.example", 0, NULL, 0};
     BUF    *conf = buf_alloc(64);
     BUF    *reply = buf_alloc(64);
 
@@ -457,7 +457,7 @@ START_TEST(test_pcre_full_key_only)
 {
     char   *dir = ts_tempdir();
     char   *table = ts_path(dir, "access.pcre");
-    SMTPD_CHECK_CTX ctx = {OUTSIDE, "unknown", "c.example", "s@c.example", 0, 0};
+    SMTPD_CHECK_CTX ctx = {OUTSIDE, "unknown", "c.example", "s@c.example", 0, NULL, 0};
     BUF    *conf = buf_alloc(64);
     BUF    *reply = buf_alloc(64);
 
@@ -475,7 +475,7 @@ END_TEST
 
 START_TEST(test_recursion_limit)
 {
-    SMTPD_CHECK_CTX ctx = {OUTSIDE, "unknown", "c.example", "s@c.example", 0, 0};
+    SMTPD_CHECK_CTX ctx = {OUTSIDE, "unknown", "c.example", "s@c.example", 0, NULL, 0};
     BUF    *reply = buf_alloc(64);
 
     configure("smtpd_restriction_classes = loop\nloop = loop\n"
@@ -495,7 +495,7 @@ END_TEST
 
 START_TEST(test_relay_stop_in_recipient_list_is_enough)
 {
-    SMTPD_CHECK_CTX ctx = {OUTSIDE, "unknown", "c.example", "s@c.example", 0, 0};
+    SMTPD_CHECK_CTX ctx = {OUTSIDE, "unknown", "c.example", "s@c.example", 0, NULL, 0};
     BUF    *reply = buf_alloc(64);
 
     configure("smtpd_relay_restrictions =\n"
