@@ -14,6 +14,7 @@ import base64
 import os
 import shutil
 import subprocess
+import socket
 import tempfile
 import unittest
 
@@ -202,11 +203,9 @@ class AuthDovecotTest(SmtpdTestCase):
                       "for service")
         c.cmd("QUIT")
 
-    def test_submission_587_as_shipped(self):
-        """conf/master.cf's submission entry, uncommented, on a free port:
-        EHLO, STARTTLS, EHLO, AUTH, MAIL, RCPT, DATA as a mail client does."""
-        import smtplib
-        import ssl
+    def shipped_service(self, name):
+        """conf/master.cf's commented `name` entry, uncommented, on a free
+        port, in an instance with a certificate and Dovecot's AUTH."""
         from harness.core import free_port
         from harness.smtpd import SmtpdInstance
         certdir = tempfile.mkdtemp(prefix="surel-sub-")
@@ -217,18 +216,19 @@ class AuthDovecotTest(SmtpdTestCase):
                         "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost",
                         "-addext", "subjectAltName=DNS:localhost"], check=True,
                        capture_output=True)
-        os.chmod(key, 0o644)
+        os.chmod(key, 0o600)
         src = os.path.join(os.environ["SUREL_SOURCE_DIR"], "conf", "master.cf")
         block, on = [], False
         for line in open(src):
-            if line.startswith("#submission "):
+            if line.startswith("#%s " % name):
                 on = True
             elif on and not line.startswith("#  -o"):
                 break
             if on:
                 block.append(line[1:])
+        self.assertTrue(block, "no %s entry in conf/master.cf" % name)
         port = free_port()
-        block[0] = block[0].replace("submission inet", "127.0.0.1:%d inet" % port)
+        block[0] = block[0].replace("%s inet" % name, "127.0.0.1:%d inet" % port)
         inst = SmtpdInstance(master_extra="".join(block), smtpd_tls_cert_file=cert,
                              smtpd_tls_key_file=key, smtpd_sasl_type="dovecot",
                              smtpd_sasl_path="private/auth", mydestination="localhost")
@@ -239,11 +239,19 @@ class AuthDovecotTest(SmtpdTestCase):
         self.addCleanup(dv.stop)
         def up():
             try:
-                smtplib.SMTP("127.0.0.1", port, timeout=5).close()
+                socket.create_connection(("127.0.0.1", port), timeout=5).close()
                 return True
             except OSError:
                 return False
-        wait_for(up, 10, "the submission port")
+        wait_for(up, 10, "the %s port" % name)
+        return inst, port, cert
+
+    def test_submission_587_as_shipped(self):
+        """conf/master.cf's submission entry, uncommented, on a free port:
+        EHLO, STARTTLS, EHLO, AUTH, MAIL, RCPT, DATA as a mail client does."""
+        import smtplib
+        import ssl
+        inst, port, cert = self.shipped_service("submission")
         ctx = ssl.create_default_context(cafile=cert)
         with smtplib.SMTP("localhost", port, timeout=15) as m:
             m.ehlo("client.test")
@@ -256,6 +264,24 @@ class AuthDovecotTest(SmtpdTestCase):
             m.sendmail("alice@example.org", ["bob@remote.example"],
                        b"Subject: sub\r\n\r\nvia 587\r\n")
         inst.wait_log("postfix/submission/smtpd[")
+        inst.wait_log("sasl_username=alice")
+        wait_for(lambda: len(inst.queue_files()) == 1, 10, "the message in incoming/")
+
+    def test_submissions_465_as_shipped(self):
+        """The submissions entry (smtpd_tls_wrappermode=yes): TLS from the
+        first byte, then EHLO, AUTH, MAIL, RCPT, DATA."""
+        import smtplib
+        import ssl
+        inst, port, cert = self.shipped_service("submissions")
+        ctx = ssl.create_default_context(cafile=cert)
+        with smtplib.SMTP_SSL("localhost", port, timeout=15, context=ctx) as m:
+            m.ehlo("client.test")
+            self.assertFalse(m.has_extn("starttls"))
+            self.assertTrue(m.has_extn("auth"))
+            m.login("alice", "secret")
+            m.sendmail("alice@example.org", ["bob@remote.example"],
+                       b"Subject: sub\r\n\r\nvia 465\r\n")
+        inst.wait_log("postfix/submissions/smtpd[")
         inst.wait_log("sasl_username=alice")
         wait_for(lambda: len(inst.queue_files()) == 1, 10, "the message in incoming/")
 
