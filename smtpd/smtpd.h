@@ -269,6 +269,8 @@ void    smtpd_milter_free(SMTPD_STATE *st);
 void    smtpd_reply(SMTPD_STATE *st, const char *fmt, ...)
             __attribute__((format(printf, 2, 3)));
 int     smtpd_flush(SMTPD_STATE *st);
+void    smtpd_log_refusal(SMTPD_STATE *st, const char *queue_id, const char *kind,
+                          const char *stage, const char *reply, const char *rcpt);
 void    smtpd_log_reject(SMTPD_STATE *st, const char *queue_id, const char *stage,
                          const char *reply, const char *rcpt);
 

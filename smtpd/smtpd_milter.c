@@ -87,27 +87,9 @@ static void smtpd_log_milter(SMTPD_STATE *st, const char *stage, const char *rep
                              const char *rcpt)
 {
     SMTPD_MILTER *sm = st->milter;
-    BUF    *extra = buf_alloc(200), *text = buf_alloc(200), *shown = buf_alloc(200);
 
-    if (st->have_mail) {
-        smtpd_printable(buf_str(st->sender), text);
-        buf_printf(extra, " from=<%s>", buf_str(text));
-    }
-    if (rcpt) {
-        smtpd_printable(rcpt, text);
-        buf_printf(extra, " to=<%s>", buf_str(text));
-    }
-    buf_printf(extra, " proto=%s", st->esmtp ? "ESMTP" : "SMTP");
-    if (buf_len(st->helo)) {
-        smtpd_printable(buf_str(st->helo), text);
-        buf_printf(extra, " helo=<%s>", buf_str(text));
-    }
-    smtpd_printable(reply, shown);
-    msg_info("%s: milter-reject: %s from %s: %s;%s", sm && sm->queue_id[0] ? sm->queue_id
-             : "NOQUEUE", stage, st->namaddr, buf_str(shown), buf_str(extra));
-    buf_free(extra);
-    buf_free(text);
-    buf_free(shown);
+    smtpd_log_refusal(st, sm && sm->queue_id[0] ? sm->queue_id : NULL, "milter-reject",
+                      stage, reply, rcpt);
 }
 
 /* The filter's reply, line by line ("550-a\r\n550 b"). */

@@ -55,8 +55,17 @@ int     smtpd_flush(SMTPD_STATE *st)
 void    smtpd_log_reject(SMTPD_STATE *st, const char *queue_id, const char *stage,
                          const char *reply, const char *rcpt)
 {
+    smtpd_log_refusal(st, queue_id, "reject", stage, reply, rcpt);
+}
+
+/* smtpd_log_refusal - the same line for any kind ("reject", "milter-reject");
+ * the reply is shown printable (a filter's may hold CR LF) */
+void    smtpd_log_refusal(SMTPD_STATE *st, const char *queue_id, const char *kind,
+                          const char *stage, const char *reply, const char *rcpt)
+{
     BUF    *extra = buf_alloc(200);
     BUF    *text = buf_alloc(200);
+    BUF    *shown = buf_alloc(200);
 
     if (st->have_mail) {
         smtpd_printable(buf_str(st->sender), text);
@@ -71,8 +80,10 @@ void    smtpd_log_reject(SMTPD_STATE *st, const char *queue_id, const char *stag
         smtpd_printable(buf_str(st->helo), text);
         buf_printf(extra, " helo=<%s>", buf_str(text));
     }
-    msg_info("%s: reject: %s from %s: %s;%s", queue_id ? queue_id : "NOQUEUE",
-             stage, st->namaddr, reply, buf_str(extra));
+    smtpd_printable(reply, shown);
+    msg_info("%s: %s: %s from %s: %s;%s", queue_id ? queue_id : "NOQUEUE", kind,
+             stage, st->namaddr, buf_str(shown), buf_str(extra));
     buf_free(extra);
     buf_free(text);
+    buf_free(shown);
 }
