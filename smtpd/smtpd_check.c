@@ -235,24 +235,6 @@ static DICT_STATUS sender_owners(const char *sender, BUF *out, BUF *why)
     return maps_find(G.sender_login_maps, at, out, why);
 }
 
-/* owner_listed - login is one of the comma/space separated owners */
-static int owner_listed(const char *owners, const char *login)
-{
-    size_t  n = strlen(login);
-    const char *cp = owners;
-
-    while (*cp) {
-        size_t  len;
-
-        cp += strspn(cp, ", \t");
-        len = strcspn(cp, ", \t");
-        if (len == n && strncasecmp(cp, login, n) == 0)
-            return 1;
-        cp += len;
-    }
-    return 0;
-}
-
 /* sender_login_mismatch - Postfix's reject_*sender_login_mismatch: an
  * authenticated client may use only the senders it owns (auth), an
  * unauthenticated one none that has an owner (unauth). */
@@ -274,7 +256,7 @@ static int sender_login_mismatch(CHECK_STATE *st, int auth, int unauth)
     if (status == DICT_TRYLATER)
         result = smtpd_check_trylater(st, st->namaddr);
     else if (ctx->sasl_username && (status != DICT_FOUND
-                                    || !owner_listed(buf_str(owners), ctx->sasl_username)))
+                                    || !str_split_has(buf_str(owners), ctx->sasl_username)))
         result = smtpd_check_reject(st, 553, "5.7.1", "<%s>: Sender address rejected: "
                                     "not owned by user %s", ctx->sender, ctx->sasl_username);
     else if (!ctx->sasl_username && status == DICT_FOUND)

@@ -11,6 +11,7 @@
 #include "mem.h"
 #include "msg.h"
 #include "smtpd.h"
+#include "str_split.h"
 
 SMTPD_PARAMS smtpd_params;
 
@@ -69,26 +70,8 @@ static int smtpd_params_stress(void)
     return yes;
 }
 
-/* smtpd_params_has_word - list (commas, spaces) holds word, any case.
- * PLAIN and LOGIN are the only mechanisms, neither anonymous: of the
- * security options only noplaintext changes what is offered. */
-static int smtpd_params_has_word(const char *list, const char *word)
-{
-    size_t  n = strlen(word);
-    const char *cp = list;
-
-    while (*cp) {
-        size_t  len;
-
-        cp += strspn(cp, ", \t");
-        len = strcspn(cp, ", \t");
-        if (len == n && strncasecmp(cp, word, n) == 0)
-            return 1;
-        cp += len;
-    }
-    return 0;
-}
-
+/* PLAIN and LOGIN are the only mechanisms, neither anonymous: of the
+ * SASL security options only noplaintext changes what is offered. */
 /* smtpd_params_init - read the parameters from the loaded configuration */
 void    smtpd_params_init(const char *service)
 {
@@ -131,10 +114,10 @@ void    smtpd_params_init(const char *service)
     smtpd_params.tls_auth_only = config_bool(P_smtpd_tls_auth_only);
     smtpd_params.broken_sasl = config_bool(P_broken_sasl_auth_clients);
     smtpd_params.sasl_path = xstrdup(config_str(P_smtpd_sasl_path));
-    smtpd_params.sasl_noplain = smtpd_params_has_word(config_str(P_smtpd_sasl_security_options),
-                                                      "noplaintext");
+    smtpd_params.sasl_noplain = str_split_has(config_str(P_smtpd_sasl_security_options),
+                                              "noplaintext");
     smtpd_params.sasl_tls_noplain =
-        smtpd_params_has_word(config_str(P_smtpd_sasl_tls_security_options), "noplaintext");
+        str_split_has(config_str(P_smtpd_sasl_tls_security_options), "noplaintext");
     if (smtpd_params.sasl_enable && strcasecmp(config_str(P_smtpd_sasl_type), "dovecot") != 0)
         msg_warn("smtpd_sasl_type: unsupported value \"%s\"; using \"dovecot\"",
                  config_str(P_smtpd_sasl_type));

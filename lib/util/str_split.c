@@ -6,6 +6,7 @@
  */
 #include <stddef.h>
 #include <string.h>
+#include <strings.h>
 
 #include "buf.h"
 #include "mem.h"
@@ -127,4 +128,18 @@ void    str_split_free(char **list)
     for (cp = list; *cp; cp++)
         xfree(*cp);
     xfree(list);
+}
+
+/* str_split_has - one item of text is word, any case */
+int     str_split_has(const char *text, const char *word)
+{
+    const char *cp = text;
+    char   *item;
+    int     found = 0;
+
+    while (!found && (item = str_split_next(&cp, NULL)) != NULL) {
+        found = strcasecmp(item, word) == 0;
+        xfree(item);
+    }
+    return found;
 }

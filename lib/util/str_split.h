@@ -31,4 +31,8 @@ char   *str_split_next(const char **cpp, BUF *why);
 char  **str_split_list(const char *text, int *count);
 void    str_split_free(char **list);
 
+/* True when one item of text equals word, ignoring case (Postfix compares
+ * option words such as noplaintext and login names that way). */
+int     str_split_has(const char *text, const char *word);
+
 #endif

@@ -286,7 +286,7 @@ class AuthDovecotTest(SmtpdTestCase):
         wait_for(lambda: len(inst.queue_files()) == 1, 10, "the message in incoming/")
 
     def test_security_options_noplaintext(self):
-        inst, dv = self.auth_instance(smtpd_sasl_security_options="noanonymous, noplaintext")
+        inst, dv = self.auth_instance(smtpd_sasl_security_options="noanonymous,noplaintext")
         c = inst.connect()
         self.assertNotIn("AUTH", c.cmd("EHLO client.test"))
         self.assertTrue(c.cmd("AUTH LOGIN").startswith("503 5.5.1"))

@@ -121,6 +121,19 @@ START_TEST(test_callers_agree)
 }
 END_TEST
 
+/* str_split_has: the option words and login-owner lists of smtpd */
+START_TEST(test_has_word)
+{
+    ck_assert(str_split_has("noanonymous,noplaintext", "noplaintext"));
+    ck_assert(str_split_has("noanonymous, NoPlainText", "noplaintext"));
+    ck_assert(str_split_has(" alice\tbob,carol ", "Bob"));
+    ck_assert(!str_split_has("noanonymous", "noplaintext"));
+    ck_assert(!str_split_has("noplaintextx, xnoplaintext", "noplaintext"));
+    ck_assert(!str_split_has("{ noplaintext noanonymous }", "noplaintext"));
+    ck_assert(!str_split_has("", "noplaintext"));
+}
+END_TEST
+
 int main(void)
 {
     Suite  *s = suite_create("str_split");
@@ -130,6 +143,7 @@ int main(void)
     tcase_add_loop_test(tc, test_list_items, 0, sizeof(lists) / sizeof(lists[0]));
     tcase_add_test(tc, test_unclosed_group);
     tcase_add_test(tc, test_callers_agree);
+    tcase_add_test(tc, test_has_word);
     suite_add_tcase(s, tc);
     return ts_run_suite(s);
 }
