@@ -23,11 +23,7 @@ UNBOUND = shutil.which("unbound") or "/usr/sbin/unbound"
 
 
 def free_port_on(host):
-    s = socket.socket()
-    s.bind((host, 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    return h.free_port(host=host)
 
 
 def udp_port():

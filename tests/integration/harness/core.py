@@ -7,7 +7,9 @@ stopped in tearDown, and all traffic stays on loopback.
 Environment (set by CTest): SUREL_BIN_DIR (the build's bin/ folder) and
 SUREL_SOURCE_DIR.
 """
+import fcntl
 import os
+import random
 import shutil
 import signal
 import socket
@@ -26,11 +28,59 @@ def binary(name):
     return os.path.join(BIN_DIR, name)
 
 
-def free_port():
-    """A TCP port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# Ports for the instances of the tests. bind(0) hands out ports of the
+# kernel's ephemeral range, which outgoing connections use too, and a port
+# found free is closed again before the instance binds it: two tests run in
+# parallel (ctest -j) or any client's connect() could take it in between,
+# and the master then fails with "Address already in use". So test ports
+# come from below the ephemeral range (no connect() ever picks them) and
+# each is claimed with a lock file held until this process exits, so two
+# test processes never pick the same one.
+PORT_LOCK_DIR = os.path.join(tempfile.gettempdir(), "surel-test-ports")
+_claimed_ports = []        # open lock files, kept for the life of the process
+
+
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def _claim_port(port):
+    """Lock port's file; True when this process now owns the port."""
+    os.makedirs(PORT_LOCK_DIR, mode=0o1777, exist_ok=True)
+    f = open(os.path.join(PORT_LOCK_DIR, "%d.lock" % port), "a")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.close()
+        return False
+    _claimed_ports.append(f)
+    return True
+
+
+def _bindable(port, family, host):
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(family=socket.AF_INET, host="127.0.0.1"):
+    """A TCP port on host that nobody listens on and no other test process
+    will be handed (see PORT_LOCK_DIR above)."""
+    high = min(_ephemeral_low(), 65536) - 1
+    low = 20000 if high > 21000 else 1024
+    rng = random.SystemRandom()
+    for _ in range(1000):
+        port = rng.randint(low, high)
+        if _claim_port(port) and _bindable(port, family, host):
+            return port
+    raise AssertionError("no free test port in %d-%d" % (low, high))
 
 
 def record(rtype, data=b""):

@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import time
 
-from .core import binary, processes, process_uid, sigkill, wait_for, BIN_DIR
+from .core import binary, free_port, processes, process_uid, sigkill, wait_for, BIN_DIR
 
 
 def ipv6_loopback_ok():
@@ -29,9 +29,7 @@ def ipv6_loopback_ok():
 
 
 def free_port6():
-    with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
-        s.bind(("::1", 0))
-        return s.getsockname()[1]
+    return free_port(socket.AF_INET6, "::1")
 
 
 def pid_alive(pid):
