@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "config.h"
 #include "config_private.h"
+#include "dict_proxy.h"
 #include "mem.h"
 #include "msg.h"
 #include "str_split.h"
@@ -149,6 +150,8 @@ void config_boot(void)
 
     if (config_hash != NULL)
         return;
+    /* Every program that reads main.cf can name proxy: tables. */
+    dict_register(&dict_proxy_type);
     config_grow();
     for (id = 0; id < PARAM_COUNT; id++) {
         CONFIG_ENT *ent = config_enter(config_table[id].name);

@@ -15,6 +15,7 @@
 #define MAIL_SERVICE_LOCAL      "local"
 #define MAIL_SERVICE_SHOWQ      "showq"     /* public/showq: the queue listing */
 #define MAIL_SERVICE_ANVIL      "anvil"     /* private/anvil: connection and rate counts */
+#define MAIL_SERVICE_PROXYMAP   "proxymap"  /* private/proxymap: proxy: table lookups */
 
 /* Attribute names. */
 #define MAIL_ATTR_PROTO         "protocol"
@@ -77,6 +78,20 @@
 #define ANVIL_ATTR_AUTH         "auth"
 #define ANVIL_STAT_OK           0
 #define ANVIL_STAT_FAIL         (-1)
+
+/*
+ * The proxymap protocol (any process with a proxy:TYPE:NAME table ->
+ * private/proxymap; Postfix's proxymap(8) read side). One long-lived
+ * connection per client process, any number of requests:
+ *   {request=lookup, table="TYPE:NAME", flags=DICT_FLAG_*, key}
+ *       -> {status=DICT_FOUND|DICT_NOTFOUND|DICT_TRYLATER, value, reason}
+ * proxymap opens only tables that proxy_read_maps names as proxy:TYPE:NAME;
+ * any other is TRYLATER with a reason that says so.
+ */
+#define PROXY_REQ_LOOKUP        "lookup"
+#define PROXY_ATTR_TABLE        "table"
+#define PROXY_ATTR_KEY          "key"
+#define PROXY_ATTR_VALUE        "value"
 
 /*
  * The showq protocol (surel queue list -> public/showq).

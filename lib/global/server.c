@@ -16,6 +16,8 @@
 
 #include "buf.h"
 #include "config.h"
+#include "dict.h"
+#include "dict_proxy.h"
 #include "master_proto.h"
 #include "mem.h"
 #include "msg.h"
@@ -201,6 +203,9 @@ void server_init(int argc, char **argv, const SERVER_HOOKS *hooks, EVENT_FN on_r
     /* The privilege checklist: acquire, jail, drop, verify, then serve. */
     if (chdir(config_str(P_queue_directory)) < 0)
         msg_fatal("chdir %s: %m", config_str(P_queue_directory));
+    /* NSS does not work in the jail: unix: tables go through proxymap. */
+    if (do_chroot)
+        dict_redirect_type("unix", &dict_proxy_type);
     if (server_state.hooks->pre_init)
         server_state.hooks->pre_init(&server_state.ctx);
     server_drop_privileges(do_chroot, do_unpriv);
@@ -263,9 +268,17 @@ void server_idle_stop(void)
     event_cancel_timer(server_idle_timeout, NULL);
 }
 
-/* server_use_exhausted - served max_use clients? */
+/* server_use_exhausted - served max_use clients, or a table changed that
+ * only a fresh process can reopen (see dict_note_changed)? */
 int server_use_exhausted(void)
 {
+    static int changed_logged;
+
+    if (dict_changed() != NULL) {
+        if (!changed_logged++)
+            msg_info("table %s has changed -- restarting", dict_changed());
+        return 1;
+    }
     return server_state.max_use > 0 && server_state.use_count >= server_state.max_use;
 }
 

@@ -15,6 +15,7 @@
  *   pickup   writes maildrop/ (removes picked files) and corrupt/
  *   bounce   writes bounce/ and defer/
  *   error, showq, anvil, smtp (and lmtp)   read only
+ *   proxymap reads everything but queue_directory (tables only), writes nothing
  *   local    deliveries need any user's files and commands: only the
  *            kernel attack surface is denied, without no_new_privs, so
  *            set-uid helpers of a mailbox_command keep working
@@ -55,6 +56,7 @@ static const SERVER_PROFILE server_profiles[] = {
     {"error", PROFILE_READ_ALL, {NULL}},
     {"showq", PROFILE_READ_ALL, {NULL}},
     {"anvil", PROFILE_READ_ALL, {NULL}},
+    {"proxymap", PROFILE_READ_NO_QUEUE, {NULL}},
     {"smtp", PROFILE_READ_ALL, {NULL}},
     {"local", PROFILE_DENY_ONLY, {NULL}},
 };

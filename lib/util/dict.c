@@ -110,6 +110,21 @@ DICT   *dict_alloc(const DICT_TYPE *type, const char *name, int flags)
 }
 
 /* dict_free - release what dict_alloc made */
+static char *dict_changed_table;          /* first table that changed, or NULL */
+
+/* dict_note_changed - remember the first table that must be reopened */
+void    dict_note_changed(const char *type_name)
+{
+    if (dict_changed_table == NULL)
+        dict_changed_table = xstrdup(type_name);
+}
+
+/* dict_changed - the table that changed under this process, or NULL */
+const char *dict_changed(void)
+{
+    return dict_changed_table;
+}
+
 void    dict_free(DICT *dict)
 {
     xfree(dict->name);
@@ -124,6 +139,18 @@ void    dict_fold(char *text)
             *text = (char) (*text - 'A' + 'a');
 }
 
+static char *dict_redirect_from;         /* this type is opened as ... */
+static const DICT_TYPE *dict_redirect_via;  /* ... a table of this type */
+
+/* dict_redirect_type - open tables of type through via from now on (NULL: directly) */
+void    dict_redirect_type(const char *type, const DICT_TYPE *via)
+{
+    if (dict_redirect_from)
+        xfree(dict_redirect_from);
+    dict_redirect_from = via ? xstrdup(type) : NULL;
+    dict_redirect_via = via;
+}
+
 /* dict_open - open TYPE:NAME, or NULL with why */
 DICT   *dict_open(const char *type_name, int flags, BUF *why)
 {
@@ -133,6 +160,10 @@ DICT   *dict_open(const char *type_name, int flags, BUF *why)
 
     if ((type = dict_parse_name(type_name, &name, why)) == NULL)
         return NULL;
+    if (dict_redirect_from && strcmp(type->name, dict_redirect_from) == 0) {
+        type = dict_redirect_via;
+        name = type_name;
+    }
     if ((dict = type->open(name, flags, why)) == NULL)
         return NULL;
     if (dict->type == NULL)

@@ -3,7 +3,8 @@
  * A table is named TYPE:NAME, as in Postfix:
  *     lmdb:/etc/aliases      an LMDB file /etc/aliases.lmdb built from the
  *                            text file /etc/aliases (`surel map build`); reopened
- *                            when the file is replaced
+ *                            when the file is replaced (in a chroot: the
+ *                            process restarts, see dict_note_changed)
  *     hash:/etc/aliases      the same engine in /etc/aliases.db (Postfix's
  *     btree:/etc/aliases     Berkeley DB names; see dict_lmdb.c for why)
  *     pcre:/etc/hdr_checks   PCRE2 patterns, Postfix's `/regex/flags result`
@@ -60,6 +61,22 @@ int     dict_data_file(const char *type_name, BUF *path);  /* the file behind it
 int     dict_build(const char *type_name, BUF *why);  /* build TYPE:FILE from FILE; 0 or -1 */
 int     dict_build_aliases(const char *type_name, BUF *why);  /* same, FILE in aliases(5) format */
 const char *dict_status_name(DICT_STATUS status);
+
+/* A table whose file was replaced but cannot be reopened in this process
+ * (its name is outside a chroot): the type answers TRYLATER and calls
+ * dict_note_changed(); dict_changed() then names the
+ * table (NULL while none changed) and the server skeleton restarts the
+ * process after its current client, as Postfix's "table has changed --
+ * restarting", so that a fresh process opens the new file before its
+ * chroot. */
+void    dict_note_changed(const char *type_name);
+
+/* A process about to chroot cannot use tables of some types in the jail
+ * (unix: needs the system's name service): after this call, dict_open()
+ * of TYPE:NAME opens via's table named "TYPE:NAME" instead (the server
+ * skeleton sends unix: through proxy:, see lib/global/dict_proxy.c). */
+void    dict_redirect_type(const char *type, const DICT_TYPE *via);
+const char *dict_changed(void);
 
 /* The built-in types; dict_open() registers them on first use. */
 extern const DICT_TYPE dict_lmdb_type;

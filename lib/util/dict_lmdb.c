@@ -21,7 +21,9 @@
  *
  * Reopen on change: every lookup stat()s the database name and reopens when
  * the device, inode, size or modification time differ from the open file
- * (a rename always brings a new inode). A stat costs about a microsecond,
+ * (a rename always brings a new inode). In a chroot the name is out of
+ * sight: the open file serves until it is replaced, then the process
+ * restarts (lmdb_refresh). A stat costs about a microsecond,
  * far below a lookup's other costs, so it is done on every lookup rather
  * than rate-limited: a daemon sees `surel map build` results at once, and
  * tests need no clock.
@@ -172,17 +174,37 @@ static DICT *lmdb_open_as(const DICT_TYPE *type, const char *name, int flags, BU
     return dict;
 }
 
-/* lmdb_refresh - reopen when the file under the name was replaced */
+/* lmdb_refresh - reopen when the file under the name was replaced.
+ * When the name cannot be seen at all (a chroot hides it) the open file
+ * still serves as long as it has a name somewhere (st_nlink > 0); once it
+ * was replaced or removed, lookups defer until the process restarts
+ * (dict_note_changed): only a fresh process, opening the table before its
+ * chroot, can reach the new file, and the old copy could reject a
+ * recipient the new one has. */
 static int lmdb_refresh(DICT *dict, BUF *why)
 {
     LMDB_PRIV *priv = dict->priv;
     struct stat st;
     MDB_env *env;
     MDB_dbi dbi;
+    int     fd;
 
     if (stat(priv->path, &st) < 0) {
-        buf_sprintf(why, "table %s: %s", priv->path, strerror(errno));
-        return -1;
+        if (errno != ENOENT && errno != EACCES) {
+            buf_sprintf(why, "table %s: %s", priv->path, strerror(errno));
+            return -1;
+        }
+        if (mdb_env_get_fd(priv->env, &fd) != 0 || fstat(fd, &st) < 0) {
+            buf_sprintf(why, "table %s: %s", priv->path, strerror(errno));
+            return -1;
+        }
+        if (st.st_nlink == 0) {
+            dict_note_changed(priv->path);
+            buf_sprintf(why, "table %s has changed; the process restarts to reopen it",
+                        priv->path);
+            return -1;
+        }
+        return 0;
     }
     if (lmdb_same_file(&st, &priv->st))
         return 0;

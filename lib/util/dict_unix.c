@@ -59,11 +59,12 @@ static DICT_STATUS unix_group(const char *key, BUF *result, BUF *why,
 typedef struct UNIX_TABLE {
     const char *name;
     UNIX_LOOKUP fn;
+    const char *file;                   /* must be readable, or NSS cannot answer */
 } UNIX_TABLE;
 
 static const UNIX_TABLE unix_tables[] = {
-    {"passwd.byname", unix_passwd},
-    {"group.byname", unix_group},
+    {"passwd.byname", unix_passwd, "/etc/passwd"},
+    {"group.byname", unix_group, "/etc/group"},
 };
 
 /* unix_open - pick passwd.byname or group.byname */
@@ -94,6 +95,15 @@ static DICT_STATUS unix_lookup(DICT *dict, const char *key, BUF *result, BUF *wh
 
     if (*key == 0)
         return DICT_NOTFOUND;
+    /* In a chroot (or a broken system) NSS answers "no such user" for every
+     * name: that must defer, never reject a real user. Daemons that chroot
+     * look unix: tables up through proxymap instead (dict_redirect_type). */
+    if (access(table->file, R_OK) < 0) {
+        buf_sprintf(why, "unix:%s: %s is not reachable from this process (%s);"
+                    " a chrooted service needs proxy:unix:%s", dict->name,
+                    table->file, strerror(errno), dict->name);
+        return DICT_TRYLATER;
+    }
     for (;;) {
         scratch = xmalloc(size);
         status = table->fn(key, result, why, scratch, size, &err);
