@@ -22,7 +22,10 @@
  *        lib/global/mail_queue.c (e.g. "warning: /var/spool/surel/incoming:
  *        mode 0755, expected 0700"), and data_directory is mail_owner's
  *        and not writable by others;
- *      - daemon_directory holds master and every program master.cf names.
+ *      - daemon_directory holds master and every program master.cf names;
+ *      - every table main.cf names has a known type and, for file tables,
+ *        a built file; chrooted services have proxymap for unix: tables
+ *        (surel_check_tables.c).
  *
  *      Without -f it changes nothing. With -f it creates missing queue
  *      folders and data_directory and sets their owners and modes, as
@@ -153,6 +156,7 @@ static int check_master_cf(int warn_params)
                 problems += check_program(cf.ents[i].argv[0], cf.ents[i].name,
                                           cf.ents[i].lineno);
         }
+        problems += check_tables(&cf);
         /* Unused main.cf names are worth a line, not a failed check. */
         config_warn_unknown(names, cf.count);
         xfree(names);

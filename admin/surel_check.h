@@ -12,6 +12,12 @@
  * The caller has run config_init(). */
 int     surel_check_run(int flags);
 
+/* check_tables - the tables main.cf names: known types, built files, and
+ * proxymap for chrooted services (surel_check_tables.c); how many problems.
+ * cf is the parsed master.cf, or NULL. */
+struct MASTER_CF;
+int     check_tables(const struct MASTER_CF *cf);
+
 /* surel_master_path - $daemon_directory/master, malloc'ed */
 char   *surel_master_path(void);
 

@@ -57,7 +57,8 @@ void    dict_register(const DICT_TYPE *type);
 DICT   *dict_open(const char *type_name, int flags, BUF *why);    /* NULL + why */
 DICT_STATUS dict_lookup(DICT *dict, const char *key, BUF *result, BUF *why);
 void    dict_close(DICT *dict);
-int     dict_data_file(const char *type_name, BUF *path);  /* the file behind it; 0 or -1 */
+int     dict_data_file(const char *type_name, BUF *path);
+int     dict_type_check(const char *type_name, BUF *why);  /* TYPE: known? 0, or -1 + why */  /* the file behind it; 0 or -1 */
 int     dict_build(const char *type_name, BUF *why);  /* build TYPE:FILE from FILE; 0 or -1 */
 int     dict_build_aliases(const char *type_name, BUF *why);  /* same, FILE in aliases(5) format */
 const char *dict_status_name(DICT_STATUS status);
@@ -90,10 +91,11 @@ extern const DICT_TYPE dict_unix_type;
 
 /* A list of tables searched in order ("lmdb:/a, pcre:/b"), like Postfix maps.
  * The first FOUND wins; a TRYLATER before it makes the answer TRYLATER.
- * maps_open fails only for a list it cannot parse or an unknown type (a
- * configuration error); a table that exists as a type but cannot be opened
- * right now (missing file) is kept as a stand-in that answers TRYLATER with
- * the reason, after a warning, so mail waits instead of bouncing. */
+ * maps_open fails only for a list it cannot parse (an item with no
+ * TYPE:, an unclosed '{'); a table of an unknown type, or one that cannot
+ * be opened right now (missing file), is kept as a stand-in that answers
+ * TRYLATER with the reason, after a warning, so the program runs and mail
+ * waits instead of bouncing. */
 typedef struct MAPS MAPS;
 MAPS   *maps_open(const char *list, int flags, BUF *why);   /* NULL + why */
 DICT_STATUS maps_find(MAPS *maps, const char *key, BUF *result, BUF *why);

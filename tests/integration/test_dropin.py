@@ -191,6 +191,46 @@ class DropIn(h.InstanceTest):
         self.assertIn(b"Temporary lookup failure", text)
         inst.wait_log("hash:%s is unavailable: table %s.db does not exist" % (missing, missing))
 
+    def test_unknown_table_type_gives_451_and_names_it(self):
+        # A Postfix main.cf may name a type surel lacks (cdb:): smtpd starts
+        # and greets, the lookups that need the table defer, the log says
+        # which table and why; the rest of the configuration keeps working.
+        inst = self.instance()
+        inst.conf(smtpd_recipient_restrictions="check_recipient_access cdb:/etc/postfix/rcpt,"
+                  " permit_mynetworks, reject_unauth_destination")
+        inst.start()
+        with smtplib.SMTP("127.0.0.1", inst.smtp_port, timeout=10) as c:
+            self.assertEqual(c.ehlo("client.test")[0], 250)
+            c.mail("bob@sandbox.test")
+            code, text = c.rcpt("alice@sandbox.test")
+        self.assertEqual(code, 451, text)
+        self.assertIn(b"4.3.0", text)
+        inst.wait_log("cdb:/etc/postfix/rcpt is unavailable: table \"cdb:/etc/postfix/rcpt\":"
+                      " unknown table type \"cdb\"")
+
+    def test_check_reports_tables_that_would_defer_mail(self):
+        # What the daemons survive (and defer mail for) surel check names
+        # first: an unknown type, an unbuilt file table, a chrooted service
+        # without the proxymap its unix: lookups need.
+        inst = self.instance()
+        self.assertEqual(inst.surel("check", check=False).returncode, 0)
+        unbuilt = inst.path("etc", "unbuilt")
+        inst.conf(smtpd_recipient_restrictions="check_recipient_access cdb:/etc/x,"
+                  " check_policy_service inet:127.0.0.1:9, check_client_access proxy:hash:"
+                  + unbuilt + ", permit_mynetworks, reject_unauth_destination")
+        self.with_services(inst, "", lambda text: re.sub(
+            r"(?m)^proxymap\s.*$", "", re.sub(r"(?m)^(pickup\s+unix\s+n\s+-\s+)n", r"\1y", text)))
+        r = inst.surel("check", check=False)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        warnings = [l for l in r.stderr.splitlines() if "warning:" in l]
+        self.assertEqual(len(warnings), 4, r.stderr)     # three problems and the count
+        self.assertIn('smtpd_recipient_restrictions: table "cdb:/etc/x": unknown table type "cdb"',
+                      r.stderr)
+        self.assertIn("table hash:%s has no %s.db; run surel map build hash:%s"
+                      % (unbuilt, unbuilt, unbuilt), r.stderr)
+        self.assertIn("service pickup is chrooted and main.cf uses unix: tables", r.stderr)
+        self.assertNotIn("inet:127.0.0.1:9", r.stderr)
+
 
 class PostfixNames(h.InstanceTest):
     """Each Postfix command name with the flags scripts use."""

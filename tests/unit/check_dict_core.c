@@ -201,6 +201,7 @@ static DICT *flaky_open(const char *name, int flags, BUF *why)
 START_TEST(test_maps)
 {
     MAPS   *m;
+    MAPS   *m2;
     BUF    *r = buf_alloc(16);
     BUF    *why = buf_alloc(16);
 
@@ -237,9 +238,18 @@ START_TEST(test_maps)
     ck_assert_msg(strstr(buf_str(why), "cannot connect") != NULL, "why: %s", buf_str(why));
     maps_close(m);
 
-    /* Configuration errors refuse the list. */
-    ck_assert_ptr_null(maps_open("static:x, nosuchtype:y", 0, why));
+    /* An unknown type is a stand-in too: the program runs, lookups defer. */
+    m = maps_open("static:x, nosuchtype:y", 0, why);
+    ck_assert_msg(m != NULL, "why: %s", buf_str(why));
+    ck_assert(log_has("nosuchtype:y is unavailable"));
+    ck_assert_int_eq(maps_find(m, "k", r, why), DICT_FOUND);
+    m2 = maps_open("nosuchtype:y, static:x", 0, why);
+    ck_assert_int_eq(maps_find(m2, "k", r, why), DICT_TRYLATER);
     ck_assert(strstr(buf_str(why), "unknown table type \"nosuchtype\"") != NULL);
+    maps_close(m);
+    maps_close(m2);
+
+    /* Configuration errors refuse the list. */
     ck_assert_ptr_null(maps_open("inline:{ a=b", 0, why));
     ck_assert(strstr(buf_str(why), "missing '}'") != NULL);
     ck_assert_ptr_null(maps_open("static:x, /no/type", 0, why));
