@@ -108,7 +108,7 @@ static const char *const bad_hosts[] = {
     "127.0.0.0/8 # trusted",        /* no comments inside a value */
     "!",
     "!!192.0.2.1",
-    "nosuchtype:/etc/x",
+    "inline:{a=b",
     "/nonexistent/surel-patterns",
 };
 

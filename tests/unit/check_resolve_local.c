@@ -127,16 +127,27 @@ START_TEST(test_bad_list)
 {
     BUF    *why = buf_alloc(64);
 
-    config_set("relay_domains", "nosuchtype:/x");
+    /* An item that is no table and no domain pattern is refused ... */
+    config_set("relay_domains", "inline:{a=b");
     ck_assert_int_eq(resolve_local_init(why), -1);
     ck_assert_msg(strncmp(buf_str(why), "relay_domains: ", 15) == 0, "%s", buf_str(why));
     buf_free(why);
 }
 END_TEST
 
+START_TEST(test_unknown_type_defers)
+{
+    /* ... a table of a type surel lacks is a stand-in: lookups defer. */
+    config_set("mydestination", "mx.example.com, nosuchtype:/x");
+    resolve_local_reset();
+    ck_assert_int_eq(resolve_local("mx.example.com"), 1);
+    ck_assert_int_eq(resolve_class("example.com"), RESOLVE_CLASS_TRYLATER);
+}
+END_TEST
+
 START_TEST(test_bad_list_fatal_on_use)
 {
-    config_set("mydestination", "nosuchtype:/x");
+    config_set("mydestination", "inline:{a=b");
     resolve_local_reset();
     (void) resolve_class("example.com");
 }
@@ -166,6 +177,7 @@ int main(void)
     tcase_add_test(tc, test_all_interfaces);
     tcase_add_test(tc, test_literals);
     tcase_add_test(tc, test_bad_list);
+    tcase_add_test(tc, test_unknown_type_defers);
     tcase_add_exit_test(tc, test_bad_list_fatal_on_use, 1);
     suite_add_tcase(s, tc);
     return ts_run_suite(s);
