@@ -20,7 +20,13 @@
 #define WALK_DEPTH_MAX      4           /* qfile_path hashes at most 4 levels */
 #define WALK_NAME_MAX       100         /* longer maildrop names are not ours */
 #define DEFER_LINE_MAX      (64 * 1024) /* longer defer log lines are skipped */
-#define RCPT_INDENT         41          /* where recipients start (Postfix's column) */
+/* Postfix's mailq layout for long queue IDs (postqueue's showq_compat):
+ * ID and mark in 17 columns, size in 8, arrival time in 19, then the
+ * address; recipients under the address column; a deferral reason
+ * "(...)" ends at column 76. Scripts parse these columns. */
+#define ID_WIDTH            17
+#define RCPT_INDENT         (ID_WIDTH + 1 + 8 + 1 + 19 + 1)
+#define REASON_END          76
 
 const char *const queue_list_queues[] = {
     MAIL_QUEUE_INCOMING, MAIL_QUEUE_ACTIVE, MAIL_QUEUE_DEFERRED, MAIL_QUEUE_HOLD,
@@ -311,25 +317,35 @@ static void list_text_entry(LIST_STATE *ls, const char *queue, const char *id,
     time_t  t = env->sum.arrival.tv_sec;
     struct tm tm;
     const char *reason;
-    const char *shown = NULL;
+    const char *shown = "";
     int     mark = strcmp(queue, MAIL_QUEUE_ACTIVE) == 0 ? '*'
-        : strcmp(queue, MAIL_QUEUE_HOLD) == 0 ? '!' : ' ';
+        : strcmp(queue, MAIL_QUEUE_HOLD) == 0 ? '!' : 0;
     int     i;
 
     if (strftime(when, sizeof(when), "%a %b %e %H:%M:%S", localtime_r(&t, &tm)) == 0)
         when[0] = 0;
-    buf_sprintf(l, "%-10s%c %8ld %-20.20s ", id, mark, env->sum.sizes.content_size, when);
+    buf_sprintf(l, "%s", id);
+    if (mark)
+        buf_putc(l, (char) mark);
+    while (buf_len(l) < ID_WIDTH)
+        buf_putc(l, ' ');
+    buf_printf(l, " %8ld %19.19s ", env->sum.sizes.content_size, when);
     text_safe(l, *env->sender ? env->sender : "MAILER-DAEMON");
     buf_putc(l, '\n');
     for (i = 0; i < env->nrcpts; i++) {
         if (env->rcpts[i].done)
             continue;
+        /* As Postfix: a reason line when it differs from the one before,
+         * "reason unavailable" after a recipient that had one. */
         reason = reasons_find(reasons, env->rcpts[i].address);
-        if (reason && (shown == NULL || strcmp(reason, shown) != 0)) {
-            buf_putc(l, '(');
-            text_safe(l, reason);
+        if (strcmp(reason ? reason : "", shown) != 0) {
+            const char *text = reason ? reason : "reason unavailable";
+            int     pad = REASON_END - (int) strlen(text);
+
+            buf_printf(l, "%*s(", pad > 0 ? pad : 0, "");
+            text_safe(l, text);
             buf_puts(l, ")\n");
-            shown = reason;
+            shown = reason ? reason : "";
         }
         buf_printf(l, "%*s", RCPT_INDENT, "");
         text_safe(l, env->rcpts[i].address);
@@ -417,8 +433,8 @@ static void list_one(const char *queue, const char *name, const char *path, void
             list_json_entry(ls, queue, name, &env, &reasons);
         else {
             if (ls->messages == 0)
-                stream_printf(ls->out, "%-10s  %8s %-20s %s\n", "-Queue ID-", "--Size--",
-                              "----Arrival Time----", "-Sender/Recipient-------");
+                stream_printf(ls->out, "%-*s %8s %-19s %s\n", ID_WIDTH, "----Queue ID-----",
+                              "--Size--", "---Arrival Time----", "--Sender/Recipient------");
             list_text_entry(ls, queue, name, &env, &reasons);
         }
         ls->messages++;
@@ -451,7 +467,7 @@ int queue_list(STREAM *out, const char *queue_dir, int flags, BUF *why)
         if (ls.messages == 0)
             stream_puts(out, "Mail queue is empty\n");
         else
-            stream_printf(out, "-- %ld Kbytes in %ld Request%s.\n", (ls.bytes + 1023) / 1024,
+            stream_printf(out, "-- %ld Kbytes in %ld Request%s.\n", ls.bytes / 1024,
                           ls.messages, ls.messages == 1 ? "" : "s");
     }
     buf_free(ls.line);

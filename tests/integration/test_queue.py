@@ -119,21 +119,30 @@ class QueueTest(h.InstanceTest):
         act = self.inject("-r", "busy@example.com", queue="active")
         out = self.q("list").stdout
         lines = out.splitlines()
-        self.assertEqual(lines[0], "-Queue ID-  --Size-- ----Arrival Time---- -Sender/Recipient-------")
-        self.assertTrue(out.endswith("-- 1 Kbytes in 4 Requests.\n"), out)
+        # Postfix's mailq layout for long queue IDs, column for column
+        # (postqueue's showq_compat): scripts parse it.
+        self.assertEqual(lines[0], "----Queue ID----- --Size-- ---Arrival Time----"
+                                   " --Sender/Recipient------")
+        # Kbytes are truncated, as Postfix's: four small messages are 0.
+        self.assertTrue(out.endswith("\n\n-- 0 Kbytes in 4 Requests.\n"), out)
         # Queue order: incoming, active, deferred, hold.
         starts = [l.split()[0] for l in lines if l and l[0] not in " (-"]
         self.assertEqual(starts, [a, act + "*", d, hd + "!"])
         entry = out.split("\n\n")
-        self.assertIn("alice@sandbox.test", entry[0])
-        self.assertIn(" " * 41 + "x@example.com", entry[0])
-        self.assertIn(" " * 41 + "y@example.org", entry[0])
+        first = entry[0].splitlines()
+        self.assertRegex(first[1], r"^%s {%d} +\d+ \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d "
+                         r"alice@sandbox\.test$" % (a, 17 - len(a) - 1))
+        self.assertEqual(first[1][17:26].strip().isdigit(), True)   # size: 8 columns after the ID
+        self.assertIn(" " * 47 + "x@example.com", entry[0])
+        self.assertIn(" " * 47 + "y@example.org", entry[0])
         self.assertNotIn("gone@example.com", out)         # done: not shown
         deferred = [e for e in entry if d in e][0].splitlines()
         self.assertIn("MAILER-DAEMON", deferred[0])
-        self.assertEqual(deferred[1], "(connect to mx.example.com: Connection refused)")
-        self.assertEqual(deferred[2].strip(), "z@example.com")
-        self.assertEqual(deferred[3].strip(), "w@example.com")
+        reason = "(connect to mx.example.com: Connection refused)"
+        self.assertEqual(deferred[1], " " * (76 - len(reason) + 2) + reason)   # ends at column 78
+        self.assertEqual(deferred[2], " " * 47 + "z@example.com")
+        self.assertEqual(deferred[3], " " * (76 - len("reason unavailable")) + "(reason unavailable)")
+        self.assertEqual(deferred[4], " " * 47 + "w@example.com")
 
     def test_list_json(self):
         a = self.inject("-f", "alice@sandbox.test", "-r", "x@example.com", "-D", "gone@example.com",
@@ -598,7 +607,7 @@ class RunningQueueTest(h.InstanceTest):
         self.assertEqual(reply, [("status", "0")])
         out = self.inst.surel("queue", "list").stdout
         self.assertIn("(connect to example.com[192.0.2.1]:25: Connection refused)\n"
-                      + " " * 41 + "far@example.com\n", out)
+                      + " " * 47 + "far@example.com\n", out)
         row = json.loads(self.inst.surel("queue", "list", "-j").stdout)
         self.assertEqual(row["recipients"], [{"address": "far@example.com", "delay_reason":
                                               "connect to example.com[192.0.2.1]:25: Connection refused"}])
