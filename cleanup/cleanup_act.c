@@ -96,8 +96,11 @@ static void cleanup_reject(CLEANUP_STATE *state, const char *context, const char
         buf_set(reason, CLEANUP_REJECT_DEFAULT);
     cleanup_act_log(state, "reject", context, content, buf_str(reason));
     buf_reset(state->reason);
-    cleanup_set_reason(state, buf_str(reason)[0] == '4' ? CLEANUP_STAT_DEFER
-                       : CLEANUP_STAT_CONT, buf_str(reason));
+    /* CONT says "content rejected, and logged here" also for a 4.x.x text
+     * (DEFER|CONT: the client answers 451 and logs no second line). */
+    cleanup_set_reason(state, buf_str(reason)[0] == '4'
+                       ? CLEANUP_STAT_DEFER | CLEANUP_STAT_CONT : CLEANUP_STAT_CONT,
+                       buf_str(reason));
     state->flags &= ~CLEANUP_FLAG_FILTER;
     buf_free(reason);
 }

@@ -188,7 +188,9 @@ int cleanup_finish(CLEANUP_STATE *state)
         state->errs |= CLEANUP_STAT_RCPT;
     if (state->errs == 0)
         cleanup_commit(state);
+    /* Temporary wins, never a bounce; CONT stays with it (a 4.x.x
+     * header_checks REJECT: cleanup has logged the rejection). */
     if (state->errs & CLEANUP_STAT_DEFER)
-        return CLEANUP_STAT_DEFER;      /* temporary wins: never a bounce */
+        return CLEANUP_STAT_DEFER | (state->errs & CLEANUP_STAT_CONT);
     return state->errs;
 }

@@ -191,7 +191,7 @@ static int smtpd_xfer_end(SMTPD_STATE *st, SMTPD_XFER *x)
 {
     BUF    *reason = buf_alloc(100);
     BUF    *reply = buf_alloc(100);
-    int     status;
+    int     status = 0;
     int     ret = -1;
 
     if (x->too_big || msg_size_exceeds(x->reader.bytes, smtpd_params.message_size_limit)) {
@@ -216,7 +216,10 @@ static int smtpd_xfer_end(SMTPD_STATE *st, SMTPD_XFER *x)
     } else {
         smtpd_cleanup_reply(status, buf_str(reason), reply);
     }
-    if (ret < 0)
+    /* A content rejection (header_checks, body_checks REJECT) was logged by
+     * cleanup with its own "reject: header ..." line, as in Postfix; a second
+     * line here would count the message twice in pflogsumm. */
+    if (ret < 0 && !(status & CLEANUP_STAT_CONT))
         smtpd_log_reject(st, x->cleanup->id, "END-OF-MESSAGE", buf_str(reply),
                          st->rcpt_count == 1 ? st->rcpt[0].addr : NULL);
     smtpd_reply(st, "%s", buf_str(reply));

@@ -23,7 +23,8 @@
 #define CLEANUP_STAT_BAD        (1 << 0)    /* protocol or internal error */
 #define CLEANUP_STAT_WRITE      (1 << 1)    /* queue file write error */
 #define CLEANUP_STAT_SIZE       (1 << 2)    /* message_size_limit */
-#define CLEANUP_STAT_CONT       (1 << 3)    /* content rejected (header/body_checks) */
+#define CLEANUP_STAT_CONT       (1 << 3)    /* content rejected (header/body_checks),
+                                             * logged by cleanup; with DEFER: a 4.x.x REJECT */
 #define CLEANUP_STAT_HOPS       (1 << 4)    /* too many Received: headers */
 #define CLEANUP_STAT_RCPT       (1 << 5)    /* no recipients */
 #define CLEANUP_STAT_DEFER      (1 << 6)    /* table lookup failed etc. */
