@@ -5,6 +5,9 @@
  *      surel map build [-a] [TYPE:]FILE ...
  *      surel map query [TYPE:]FILE KEY
  *      surel map query [TYPE:]FILE -
+ *      surel map dump [TYPE:]FILE ...
+ *      surel map add [TYPE:]FILE
+ *      surel map delete [TYPE:]FILE KEY|-
  * DESCRIPTION
  *      build makes the database of each table from its text file: for
  *      lmdb:/etc/surel/transport, the file /etc/surel/transport.lmdb from
@@ -20,6 +23,17 @@
  *      read from standard input, one a line, and `key<TAB>value` is printed
  *      for each that is found.
  *
+ *      dump prints every entry of a built table, `key<TAB>value` (postmap
+ *      -s). add reads entries in the postmap format from standard input
+ *      and puts them into the built table, replacing entries with the same
+ *      key (postmap -i); delete removes KEY, or each key read from standard
+ *      input with `-` (postmap -d). Neither touches the text file, as with
+ *      Postfix: the next build from it undoes them. Both write the whole
+ *      table anew beside the old one and rename it into place (daemons
+ *      read tables without locks, so nothing is changed under them); two
+ *      edits of one table wait for each other on FILE.lock. LMDB-backed
+ *      types (lmdb, hash, btree) only.
+ *
  *      A bare FILE means $default_database_type:FILE (main.cf of -c
  *      config_dir, $MAIL_CONFIG or the built-in folder; without a main.cf,
  *      the built-in default lmdb). main.cf is only read for a bare FILE, so
@@ -34,6 +48,8 @@
  *      query: exit 0 when found (for `-`: when any key was found), 1 when
  *      not found, 2 when the table could not be opened or read (the answer
  *      is unknown; a daemon would defer mail), 2 on usage errors.
+ *      delete: 0 when a key was there, 1 when none was; add, dump: 0;
+ *      2 on errors.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,7 +71,10 @@
 static void __attribute__((noreturn)) map_usage(void)
 {
     fprintf(stderr, "usage: surel map build [-a] [TYPE:]FILE ...\n"
-            "       surel map query [TYPE:]FILE KEY|-\n");
+            "       surel map query [TYPE:]FILE KEY|-\n"
+            "       surel map dump [TYPE:]FILE ...\n"
+            "       surel map add [TYPE:]FILE        (entries on stdin)\n"
+            "       surel map delete [TYPE:]FILE KEY|-\n");
     exit(MAP_EXIT_ERROR);
 }
 
@@ -197,6 +216,146 @@ static int map_query(int argc, char **argv)
     return ret;
 }
 
+/* map_print_entry - one "key<TAB>value" line (a DICT_TEXT_FN) */
+static int map_print_entry(const char *key, const char *value, int lineno, void *ctx)
+{
+    (void) lineno;
+    (void) ctx;
+    return printf("%s\t%s\n", key, value) < 0 ? -1 : 0;
+}
+
+/* map_dump - surel map dump TABLE... (postmap -s) */
+static int map_dump(int argc, char **argv)
+{
+    BUF    *why = buf_alloc(100);
+    char   *name;
+    int     ret = 0;
+    int     i;
+
+    if (argc < 2)
+        map_usage();
+    for (i = 1; i < argc && ret == 0; i++) {
+        name = map_type_name(argv[i]);
+        if (dict_dump(name, map_print_entry, NULL, why) < 0) {
+            msg_warn("cannot list %s: %s", name, buf_str(why));
+            ret = MAP_EXIT_ERROR;
+        }
+        xfree(name);
+    }
+    if (fflush(stdout) != 0)
+        ret = MAP_EXIT_ERROR;
+    buf_free(why);
+    return ret;
+}
+
+/* map_read_line - one line of stdin (bounded), without its newline; 0 at EOF */
+static int map_read_line(BUF *line)
+{
+    int     ch;
+
+    buf_reset(line);
+    while ((ch = getchar()) != EOF && ch != '\n')
+        if (buf_len(line) < MAP_KEY_MAX)
+            buf_putc(line, ch);
+    return ch != EOF || buf_len(line) > 0;
+}
+
+/* What map add and map delete collect before the one rewrite. */
+typedef struct MAP_LIST {
+    char  **items;
+    size_t  count;
+    size_t  size;
+} MAP_LIST;
+
+static void map_list_add(MAP_LIST *l, const char *item)
+{
+    if (l->count == l->size) {
+        l->size = l->size ? 2 * l->size : 16;
+        l->items = xreallocarray(l->items, l->size, sizeof(*l->items));
+    }
+    l->items[l->count++] = xstrdup(item);
+}
+
+static void map_list_free(MAP_LIST *l)
+{
+    while (l->count > 0)
+        xfree(l->items[--l->count]);
+    xfree(l->items);
+}
+
+/* map_add_entry - collect one "key value" line of the postmap format */
+static int map_add_entry(const char *key, const char *value, int lineno, void *ctx)
+{
+    MAP_LIST *pair = ctx;
+
+    (void) lineno;
+    map_list_add(&pair[0], key);
+    map_list_add(&pair[1], value);
+    return 0;
+}
+
+/* map_edit - surel map add TABLE (entries from stdin; postmap -i) and
+ * surel map delete TABLE KEY|- (postmap -d) */
+static int map_edit(int argc, char **argv, int add)
+{
+    BUF    *why = buf_alloc(100);
+    BUF    *line = buf_alloc(100);
+    MAP_LIST pair[2] = {{NULL, 0, 0}, {NULL, 0, 0}};
+    MAP_LIST keys = {NULL, 0, 0};
+    DICT_EDIT edit;
+    DICT   *dict = NULL;
+    BUF    *result = buf_alloc(100);
+    char   *name;
+    size_t  i;
+    int     found = 0;
+    int     ret = MAP_EXIT_ERROR;
+
+    if (add ? argc != 2 : argc != 3)
+        map_usage();
+    name = map_type_name(argv[1]);
+    memset(&edit, 0, sizeof(edit));
+    if (add) {
+        /* The postmap source format, from standard input. */
+        if (dict_read_text_file("/dev/stdin", map_add_entry, pair, why) < 0)
+            goto done;
+        edit.add_keys = (const char *const *) pair[0].items;
+        edit.add_values = (const char *const *) pair[1].items;
+        edit.nadd = pair[0].count;
+    } else {
+        if (strcmp(argv[2], "-") == 0) {
+            while (map_read_line(line))
+                if (buf_len(line) > 0)
+                    map_list_add(&keys, buf_str(line));
+        } else {
+            map_list_add(&keys, argv[2]);
+        }
+        /* The exit status says whether a key was there, as postmap -d. */
+        if ((dict = dict_open(name, 0, why)) == NULL)
+            goto done;
+        for (i = 0; i < keys.count; i++)
+            if (dict_lookup(dict, keys.items[i], result, why) == DICT_FOUND)
+                found = 1;
+        edit.delete = (const char *const *) keys.items;
+        edit.ndelete = keys.count;
+    }
+    if (dict_edit(name, &edit, why) == 0)
+        ret = add || found ? MAP_EXIT_FOUND : MAP_EXIT_NOTFOUND;
+
+done:
+    if (ret == MAP_EXIT_ERROR)
+        msg_warn("cannot change %s: %s", name, buf_str(why));
+    if (dict)
+        dict_close(dict);
+    map_list_free(&pair[0]);
+    map_list_free(&pair[1]);
+    map_list_free(&keys);
+    xfree(name);
+    buf_free(why);
+    buf_free(line);
+    buf_free(result);
+    return ret;
+}
+
 /* surel_map_main - surel map build|query */
 int     surel_map_main(int argc, char **argv)
 {
@@ -206,6 +365,12 @@ int     surel_map_main(int argc, char **argv)
         return map_build(argc - 1, argv + 1);
     if (strcmp(argv[1], "query") == 0)
         return map_query(argc - 1, argv + 1);
+    if (strcmp(argv[1], "dump") == 0)
+        return map_dump(argc - 1, argv + 1);
+    if (strcmp(argv[1], "add") == 0)
+        return map_edit(argc - 1, argv + 1, 1);
+    if (strcmp(argv[1], "delete") == 0)
+        return map_edit(argc - 1, argv + 1, 0);
     msg_warn("unknown map command \"%s\"", argv[1]);
     map_usage();
 }

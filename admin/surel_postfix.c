@@ -10,9 +10,10 @@
  * option handling, the same set-gid rule). Nothing else is duplicated.
  *
  *   postconf [-c dir] [options] ...      surel conf (same options)
- *   postmap [-c dir] [-q key] [-v] [TYPE:]FILE ...
+ *   postmap [-c dir] [-q key|-d key|-s|-i] [-v] [TYPE:]FILE ...
  *                                         surel map build FILE ... /
- *                                         surel map query FILE KEY
+ *                                         surel map query|delete FILE KEY /
+ *                                         surel map dump FILE ... / map add FILE
  *   postalias ... (the same)             surel map build -a / map query
  *   postqueue [-c dir] -f | -s site | -p | -j
  *                                         surel queue flush [site] / list [-j]
@@ -22,7 +23,7 @@
  *   postfix [-c dir] start|start-fg|stop|reload|check|status|flush|set-permissions
  *                                         surel start [-f]|stop|...|queue flush|check -f
  *
- * Postfix options surel does not have (postmap -s/-d/-i, postqueue -i,
+ * Postfix options surel does not have (postqueue -i,
  * postsuper -s/-p/-f, postcat FILE, several postsuper actions at once) are
  * refused with a message naming them, never ignored: a script must not
  * believe a deletion happened. mailq and newaliases are sendmail's names.
@@ -93,16 +94,28 @@ static int pf_postmap(int argc, char **argv, PF_ARGV *out, BUF *why, int alias)
     const char *cmd = alias ? "postalias" : "postmap";
     const char *config_dir = NULL;
     const char *key = NULL;
+    const char *delete_key = NULL;
+    int     dump = 0;
+    int     incremental = 0;
     int     ch;
     int     i;
 
-    while ((ch = getopt(argc, argv, "+:c:q:vNnow")) != -1) {
+    while ((ch = getopt(argc, argv, "+:c:q:d:sivNnow")) != -1) {
         switch (ch) {
         case 'c':
             config_dir = optarg;
             break;
         case 'q':
             key = optarg;
+            break;
+        case 'd':
+            delete_key = optarg;
+            break;
+        case 's':
+            dump = 1;
+            break;
+        case 'i':
+            incremental = 1;
             break;
         case 'v':
         case 'N':                   /* surel's tables never store the NUL */
@@ -115,19 +128,31 @@ static int pf_postmap(int argc, char **argv, PF_ARGV *out, BUF *why, int alias)
         }
     }
     if (optind >= argc) {
-        buf_sprintf(why, "usage: %s [-c config_dir] [-q key] [TYPE:]FILE ...", cmd);
+        buf_sprintf(why, "usage: %s [-c config_dir] [-q key|-d key|-s|-i] [TYPE:]FILE ...", cmd);
+        return -1;
+    }
+    if ((key != NULL) + (delete_key != NULL) + dump + incremental > 1) {
+        buf_sprintf(why, "%s: give one of -q, -d, -s and -i", cmd);
         return -1;
     }
     pf_start(out, config_dir);
     pf_add(out, "map");
-    if (key) {
+    if (dump) {
+        pf_add(out, "dump");
+        for (i = optind; i < argc; i++)
+            pf_add(out, argv[i]);
+        return 0;
+    }
+    if (key || delete_key || incremental) {
         if (argc - optind != 1) {
-            buf_sprintf(why, "%s -q: give exactly one table", cmd);
+            buf_sprintf(why, "%s -%c: give exactly one table", cmd,
+                        key ? 'q' : delete_key ? 'd' : 'i');
             return -1;
         }
-        pf_add(out, "query");
+        pf_add(out, key ? "query" : delete_key ? "delete" : "add");
         pf_add(out, argv[optind]);
-        pf_add(out, key);
+        if (key || delete_key)
+            pf_add(out, key ? key : delete_key);
         return 0;
     }
     pf_add(out, "build");

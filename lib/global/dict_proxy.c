@@ -143,5 +143,5 @@ static void proxy_close(DICT *dict)
 }
 
 const DICT_TYPE dict_proxy_type = {
-    "proxy", proxy_open, proxy_lookup, proxy_close, NULL, NULL, NULL,
+    "proxy", proxy_open, proxy_lookup, proxy_close, NULL, NULL, NULL, NULL, NULL,
 };

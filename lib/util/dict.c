@@ -249,6 +249,37 @@ int     dict_build_aliases(const char *type_name, BUF *why)
     return dict_build_with(type_name, 1, why);
 }
 
+/* dict_dump - every entry of a built table, for postmap -s */
+int     dict_dump(const char *type_name, DICT_TEXT_FN fn, void *ctx, BUF *why)
+{
+    const DICT_TYPE *type;
+    const char *name;
+
+    if ((type = dict_parse_name(type_name, &name, why)) == NULL)
+        return -1;
+    if (type->dump == NULL) {
+        buf_sprintf(why, "%s: tables of type %s cannot be listed", type_name, type->name);
+        return -1;
+    }
+    return type->dump(name, fn, ctx, why);
+}
+
+/* dict_edit - delete and add entries of a built table, for postmap -d/-i */
+int     dict_edit(const char *type_name, const DICT_EDIT *edit, BUF *why)
+{
+    const DICT_TYPE *type;
+    const char *name;
+
+    if ((type = dict_parse_name(type_name, &name, why)) == NULL)
+        return -1;
+    if (type->edit == NULL) {
+        buf_sprintf(why, "%s: tables of type %s cannot be changed in place", type_name,
+                    type->name);
+        return -1;
+    }
+    return type->edit(name, edit, why);
+}
+
 const char *dict_status_name(DICT_STATUS status)
 {
     switch (status) {
@@ -286,7 +317,7 @@ static void surrogate_close(DICT *dict)
 }
 
 static const DICT_TYPE surrogate_type = {
-    "surrogate", NULL, surrogate_lookup, surrogate_close, NULL, NULL, NULL,
+    "surrogate", NULL, surrogate_lookup, surrogate_close, NULL, NULL, NULL, NULL, NULL,
 };
 
 /* maps_open - open each table of a list; NULL only for configuration errors */

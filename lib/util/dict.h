@@ -35,6 +35,19 @@ typedef enum dict_status {
 
 typedef struct DICT DICT;
 
+/* The postmap source format, shared by lmdb and texthash builders. */
+typedef int (*DICT_TEXT_FN)(const char *key, const char *value, int lineno, void *ctx);
+
+/* An edit of a built table (postmap -d, -i): keys to delete, entries to
+ * add (an added key replaces the old entry). */
+typedef struct DICT_EDIT {
+    const char *const *delete;
+    size_t  ndelete;
+    const char *const *add_keys;
+    const char *const *add_values;
+    size_t  nadd;
+} DICT_EDIT;
+
 /* What a table type implements; `open` fills in a DICT it allocates. */
 typedef struct DICT_TYPE {
     const char *name;                       /* "lmdb" */
@@ -44,6 +57,8 @@ typedef struct DICT_TYPE {
     int     (*build)(const char *name, BUF *why);   /* NULL: not buildable */
     int     (*build_aliases)(const char *name, BUF *why);  /* aliases(5) source; NULL: no */
     const char *file_suffix;                /* data in NAME + this (".lmdb"); NULL: no file */
+    int     (*dump)(const char *name, DICT_TEXT_FN fn, void *ctx, BUF *why);  /* NULL: no */
+    int     (*edit)(const char *name, const DICT_EDIT *edit, BUF *why);      /* NULL: no */
 } DICT_TYPE;
 
 struct DICT {
@@ -61,6 +76,8 @@ int     dict_data_file(const char *type_name, BUF *path);
 int     dict_type_check(const char *type_name, BUF *why);  /* TYPE: known? 0, or -1 + why */  /* the file behind it; 0 or -1 */
 int     dict_build(const char *type_name, BUF *why);  /* build TYPE:FILE from FILE; 0 or -1 */
 int     dict_build_aliases(const char *type_name, BUF *why);  /* same, FILE in aliases(5) format */
+int     dict_dump(const char *type_name, DICT_TEXT_FN fn, void *ctx, BUF *why);  /* every entry */
+int     dict_edit(const char *type_name, const DICT_EDIT *edit, BUF *why);   /* 0 or -1 */
 const char *dict_status_name(DICT_STATUS status);
 
 /* A table whose file was replaced but cannot be reopened in this process
@@ -101,8 +118,6 @@ MAPS   *maps_open(const char *list, int flags, BUF *why);   /* NULL + why */
 DICT_STATUS maps_find(MAPS *maps, const char *key, BUF *result, BUF *why);
 void    maps_close(MAPS *maps);
 
-/* The postmap source format, shared by lmdb and texthash builders. */
-typedef int (*DICT_TEXT_FN)(const char *key, const char *value, int lineno, void *ctx);
 int     dict_read_text_file(const char *path, DICT_TEXT_FN fn, void *ctx, BUF *why);
 
 /* The aliases(5) format (`name: value, value`), for newaliases: the name may

@@ -152,5 +152,5 @@ static void inline_close(DICT *dict)
 }
 
 const DICT_TYPE dict_inline_type = {
-    "inline", inline_open, inline_lookup, inline_close, NULL, NULL, NULL,
+    "inline", inline_open, inline_lookup, inline_close, NULL, NULL, NULL, NULL, NULL,
 };

@@ -36,6 +36,7 @@
 #include <lmdb.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -374,9 +375,11 @@ done:
     return ret;
 }
 
-/* lmdb_build_from - build the type's file of name with this reader, atomically */
-static int lmdb_build_from(const DICT_TYPE *type, const char *name, LMDB_READER reader,
-                           BUF *why)
+/* lmdb_rebuild - write the type's file of name afresh from this reader and
+ * rename it into place; the new file gets owner_file's owner (and a first
+ * map size from its size) */
+static int lmdb_rebuild(const DICT_TYPE *type, const char *name, const char *owner_file,
+                        LMDB_READER reader, BUF *why)
 {
     char   *path = lmdb_db_path(type, name);
     size_t  tlen = strlen(path) + 32;
@@ -385,8 +388,8 @@ static int lmdb_build_from(const DICT_TYPE *type, const char *name, LMDB_READER 
     size_t  mapsize;
     int     ret;
 
-    if (stat(name, &src_st) < 0) {
-        buf_sprintf(why, "open source file %s: %s", name, strerror(errno));
+    if (stat(owner_file, &src_st) < 0) {
+        buf_sprintf(why, "open source file %s: %s", owner_file, strerror(errno));
         ret = -1;
         goto done;
     }
@@ -419,15 +422,197 @@ done:
     return ret;
 }
 
-/* One open and two builders per type name: the DICT_TYPE interface carries
- * no type, and these are the only three. */
+/* lmdb_build_from - build the type's file of name from its source, atomically */
+static int lmdb_build_from(const DICT_TYPE *type, const char *name, LMDB_READER reader,
+                           BUF *why)
+{
+    return lmdb_rebuild(type, name, name, reader, why);
+}
+
+/*
+ * Listing and editing (postmap -s, -d, -i). An edit never writes into a
+ * database that daemons may be reading (they open it lock-free): the
+ * whole table is copied with the change into a new file, which replaces
+ * the old one with a rename, as a build does. Edits of one table are
+ * serialised by a lock on FILE.lock beside the database.
+ */
+
+/* lmdb_dump_path - every entry of one database file, in key order */
+static int lmdb_dump_path(const char *path, DICT_TEXT_FN fn, void *ctx, BUF *why)
+{
+    MDB_env *env;
+    MDB_dbi dbi;
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val k;
+    MDB_val v;
+    struct stat st;
+    BUF    *key = buf_alloc(64);
+    BUF    *value = buf_alloc(64);
+    int     err;
+    int     ret = 0;
+    int     n = 0;
+
+    if (lmdb_env_open(path, &env, &dbi, &st, why) < 0) {
+        buf_free(key);
+        buf_free(value);
+        return -1;
+    }
+    if ((err = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) != 0
+        || (err = mdb_cursor_open(txn, dbi, &cur)) != 0) {
+        buf_sprintf(why, "table %s: %s", path, mdb_strerror(err));
+        mdb_env_close(env);
+        buf_free(key);
+        buf_free(value);
+        return -1;
+    }
+    for (err = mdb_cursor_get(cur, &k, &v, MDB_FIRST); err == 0 && ret == 0;
+         err = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        buf_reset(key);
+        buf_append(key, k.mv_data, k.mv_size);
+        buf_reset(value);
+        buf_append(value, v.mv_data, v.mv_size);
+        ret = fn(buf_str(key), buf_str(value), ++n, ctx);
+    }
+    if (err != 0 && err != MDB_NOTFOUND) {
+        buf_sprintf(why, "table %s: %s", path, mdb_strerror(err));
+        ret = -1;
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    buf_free(key);
+    buf_free(value);
+    return ret ? -1 : 0;
+}
+
+/* What a rewrite copies: the old entries minus dropped keys, plus new ones. */
+typedef struct LMDB_EDIT {
+    const char *db;                     /* the current database file */
+    const DICT_EDIT *edit;
+    DICT_TEXT_FN store;                 /* the builder's entry function ... */
+    void   *store_ctx;                  /* ... and its state */
+    BUF    *folded;
+} LMDB_EDIT;
+
+static LMDB_EDIT *lmdb_edit_now;         /* the rewrite in progress (one at a time) */
+
+/* lmdb_edit_changed - is key deleted or replaced by this edit? */
+static int lmdb_edit_changed(const DICT_EDIT *edit, const char *key, BUF *folded)
+{
+    size_t  i;
+
+    for (i = 0; i < edit->ndelete; i++) {
+        buf_set(folded, edit->delete[i]);
+        dict_fold(buf_str(folded));
+        if (strcmp(buf_str(folded), key) == 0)
+            return 1;
+    }
+    for (i = 0; i < edit->nadd; i++) {
+        buf_set(folded, edit->add_keys[i]);
+        dict_fold(buf_str(folded));
+        if (strcmp(buf_str(folded), key) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* lmdb_edit_copy - one old entry into the new file, unless the edit changes it */
+static int lmdb_edit_copy(const char *key, const char *value, int lineno, void *ctx)
+{
+    LMDB_EDIT *e = ctx;
+
+    if (lmdb_edit_changed(e->edit, key, e->folded))
+        return 0;
+    return e->store(key, value, lineno, e->store_ctx);
+}
+
+/* lmdb_edit_reader - an LMDB_READER: the old entries, then the new ones */
+static int lmdb_edit_reader(const char *src, DICT_TEXT_FN fn, void *ctx, BUF *why)
+{
+    LMDB_EDIT *e = lmdb_edit_now;
+    size_t  i;
+
+    (void) src;
+    e->store = fn;
+    e->store_ctx = ctx;
+    if (access(e->db, F_OK) == 0 && lmdb_dump_path(e->db, lmdb_edit_copy, e, why) < 0)
+        return -1;
+    for (i = 0; i < e->edit->nadd; i++)
+        if (fn(e->edit->add_keys[i], e->edit->add_values[i], (int) i + 1, ctx) < 0)
+            return -1;
+    return 0;
+}
+
+/* lmdb_edit_lock - take FILE.lock beside the database; fd, or -1 + why */
+static int lmdb_edit_lock(const char *db, BUF *why)
+{
+    size_t  len = strlen(db) + 6;
+    char   *lock = xmalloc(len);
+    int     fd;
+
+    snprintf(lock, len, "%s.lock", db);
+    if ((fd = safe_open(lock, O_RDWR | O_CREAT, 0644, SAFE_OWNER_ANY, NULL, why)) >= 0
+        && flock(fd, LOCK_EX) < 0) {
+        buf_sprintf(why, "lock %s: %s", lock, strerror(errno));
+        close(fd);
+        fd = -1;
+    }
+    xfree(lock);
+    return fd;
+}
+
+/* lmdb_edit_as - rewrite the type's database of name with the edit */
+static int lmdb_edit_as(const DICT_TYPE *type, const char *name, const DICT_EDIT *edit,
+                        BUF *why)
+{
+    LMDB_EDIT e;
+    char   *db = lmdb_db_path(type, name);
+    int     lock;
+    int     ret;
+
+    if ((lock = lmdb_edit_lock(db, why)) < 0) {
+        xfree(db);
+        return -1;
+    }
+    memset(&e, 0, sizeof(e));
+    e.db = db;
+    e.edit = edit;
+    e.folded = buf_alloc(64);
+    lmdb_edit_now = &e;
+    /* The new file takes the old one's owner; a first one its source's. */
+    ret = lmdb_rebuild(type, name, access(db, F_OK) == 0 ? db : name, lmdb_edit_reader, why);
+    lmdb_edit_now = NULL;
+    buf_free(e.folded);
+    close(lock);
+    xfree(db);
+    return ret;
+}
+
+/* lmdb_dump_as - every entry of the type's database of name */
+static int lmdb_dump_as(const DICT_TYPE *type, const char *name, DICT_TEXT_FN fn, void *ctx,
+                        BUF *why)
+{
+    char   *db = lmdb_db_path(type, name);
+    int     ret = lmdb_dump_path(db, fn, ctx, why);
+
+    xfree(db);
+    return ret;
+}
+
+/* One open, two builders, a lister and an editor per type name: the
+ * DICT_TYPE interface carries no type, and these are the only three. */
 #define LMDB_FLAVOUR(fn, type) \
     static DICT *fn##_open(const char *name, int flags, BUF *why) \
     { return lmdb_open_as(&type, name, flags, why); } \
     static int fn##_build(const char *name, BUF *why) \
     { return lmdb_build_from(&type, name, dict_read_text_file, why); } \
     static int fn##_build_aliases(const char *name, BUF *why) \
-    { return lmdb_build_from(&type, name, dict_read_alias_file, why); }
+    { return lmdb_build_from(&type, name, dict_read_alias_file, why); } \
+    static int fn##_dump(const char *name, DICT_TEXT_FN f, void *ctx, BUF *why) \
+    { return lmdb_dump_as(&type, name, f, ctx, why); } \
+    static int fn##_edit(const char *name, const DICT_EDIT *edit, BUF *why) \
+    { return lmdb_edit_as(&type, name, edit, why); }
 
 LMDB_FLAVOUR(lmdb, dict_lmdb_type)
 LMDB_FLAVOUR(hash, dict_hash_type)
@@ -435,12 +620,15 @@ LMDB_FLAVOUR(btree, dict_btree_type)
 
 const DICT_TYPE dict_lmdb_type = {
     "lmdb", lmdb_open, lmdb_lookup, lmdb_close, lmdb_build, lmdb_build_aliases, ".lmdb",
+    lmdb_dump, lmdb_edit,
 };
 
 const DICT_TYPE dict_hash_type = {
     "hash", hash_open, lmdb_lookup, lmdb_close, hash_build, hash_build_aliases, ".db",
+    hash_dump, hash_edit,
 };
 
 const DICT_TYPE dict_btree_type = {
     "btree", btree_open, lmdb_lookup, lmdb_close, btree_build, btree_build_aliases, ".db",
+    btree_dump, btree_edit,
 };

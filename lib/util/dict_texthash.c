@@ -148,5 +148,5 @@ static void texthash_close(DICT *dict)
 }
 
 const DICT_TYPE dict_texthash_type = {
-    "texthash", texthash_open, texthash_lookup, texthash_close, NULL, NULL, "",
+    "texthash", texthash_open, texthash_lookup, texthash_close, NULL, NULL, "", NULL, NULL,
 };

@@ -127,5 +127,5 @@ static void unix_close(DICT *dict)
 }
 
 const DICT_TYPE dict_unix_type = {
-    "unix", unix_open, unix_lookup, unix_close, NULL, NULL, NULL,
+    "unix", unix_open, unix_lookup, unix_close, NULL, NULL, NULL, NULL, NULL,
 };

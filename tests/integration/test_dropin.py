@@ -264,9 +264,27 @@ class PostfixNames(h.InstanceTest):
         miss = self.run_as("postmap", "-c", inst.etc, "-q", "nobody@x", "lmdb:" + table,
                            check=False)
         self.assertEqual(miss.returncode, 1)
-        refused = self.run_as("postmap", "-c", inst.etc, "-s", "lmdb:" + table, check=False)
+        # -i adds from stdin (replacing a key), -s lists, -d deletes: the
+        # built table changes, the text file does not (as with Postfix).
+        self.run_as("postmap", "-c", inst.etc, "-i", "lmdb:" + table,
+                    input="sales@sandbox.test bob\nINFO@sandbox.test alice, bob\n")
+        self.assertEqual(self.run_as("postmap", "-c", inst.etc, "-s", "lmdb:" + table).stdout,
+                         "info@sandbox.test\talice, bob\nsales@sandbox.test\tbob\n")
+        self.assertEqual(self.run_as("postmap", "-c", inst.etc, "-d", "sales@sandbox.test",
+                                     "lmdb:" + table).returncode, 0)
+        gone = self.run_as("postmap", "-c", inst.etc, "-d", "sales@sandbox.test",
+                           "lmdb:" + table, check=False)
+        self.assertEqual(gone.returncode, 1)                # nothing left to delete
+        self.assertEqual(self.run_as("postmap", "-c", inst.etc, "-s", "lmdb:" + table).stdout,
+                         "info@sandbox.test\talice, bob\n")
+        with open(table) as f:
+            self.assertEqual(f.read(), "info@sandbox.test alice\n")
+        pcre = inst.path("etc", "checks")
+        with open(pcre, "w") as f:
+            f.write("/x/ OK\n")
+        refused = self.run_as("postmap", "-c", inst.etc, "-s", "pcre:" + pcre, check=False)
         self.assertEqual(refused.returncode, 2)
-        self.assertIn("option -s is not supported", refused.stderr)
+        self.assertIn("tables of type pcre cannot be listed", refused.stderr)
         aliases = inst.path("etc", "aliases")
         with open(aliases, "a") as f:
             f.write("dropin: bob\n")

@@ -186,7 +186,7 @@ static void flaky_close(DICT *d)
 }
 
 static const DICT_TYPE flaky_type = {
-    "flaky", flaky_open, flaky_lookup, flaky_close, NULL, NULL, NULL,
+    "flaky", flaky_open, flaky_lookup, flaky_close, NULL, NULL, NULL, NULL, NULL,
 };
 
 static DICT *flaky_open(const char *name, int flags, BUF *why)
