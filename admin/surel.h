@@ -76,7 +76,9 @@ int     surel_queue_main(int argc, char **argv);    /* surel_queue*.c */
 #define CONF_HIDE_NAME  (1 << 2)    /* -h */
 #define CONF_EXPAND     (1 << 3)    /* -x */
 typedef enum CONF_ACTION {
-    CONF_ACT_SHOW, CONF_ACT_EDIT, CONF_ACT_REMOVE, CONF_ACT_MASTER
+    CONF_ACT_SHOW, CONF_ACT_EDIT, CONF_ACT_REMOVE, CONF_ACT_MASTER,
+    CONF_ACT_FIELDS,                /* -F: service/type/field = value */
+    CONF_ACT_PARAMS                 /* -P: service/type/parameter = value (-o) */
 } CONF_ACTION;
 typedef struct CONF_ARGS {
     const char *config_dir;         /* -c (else the global -c) */

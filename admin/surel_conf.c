@@ -5,7 +5,7 @@
  *      surel [-c config_dir] conf [-dhnx] [name ...]
  *      surel [-c config_dir] conf [-e] name=value ...
  *      surel [-c config_dir] conf -X name ...
- *      surel [-c config_dir] conf -M [service[/type] ...]
+ *      surel [-c config_dir] conf -M|-F|-P [service[/type] ...]
  * DESCRIPTION
  *      Without arguments, print every parameter as `name = value`, sorted
  *      by name: the value set in main.cf (unexpanded), else the default.
@@ -29,7 +29,11 @@
  *      reader sees the old file or the new one, never a mix.
  *
  *      -M prints master.cf entries in normalized form (every `-` resolved),
- *      all or those named as service or service/type.
+ *      all or those named as service or service/type. -F prints each of
+ *      their fields as `service/type/field = value` (service, type,
+ *      private, unprivileged, chroot, wakeup, process_limit, command; the
+ *      values resolved as -M shows them), -P each -o override as
+ *      `service/type/parameter = value`, as postconf -F and -P do.
  * SECURITY
  *      Reads the configuration with the caller's rights. Editing needs
  *      write access to the configuration folder; the new main.cf keeps the
@@ -493,14 +497,67 @@ static int conf_edit(const char *dir, char **args, int count, int remove)
     return 0;
 }
 
-/* conf_master - print master.cf entries, all or those named */
-static int conf_master(const char *dir, char **names, int count)
+/* conf_master_wanted - is entry e among the names (service or service/type)? */
+static int conf_master_wanted(const MASTER_ENT *e, char **names, int count)
+{
+    int     j;
+
+    if (count == 0)
+        return 1;
+    for (j = 0; j < count; j++) {
+        const char *slash = strchr(names[j], '/');
+        size_t  nlen = slash ? (size_t) (slash - names[j]) : strlen(names[j]);
+
+        if (strlen(e->name) == nlen && strncmp(e->name, names[j], nlen) == 0
+            && (slash == NULL || strcmp(slash + 1, mastercf_type_name(e->type)) == 0))
+            return 1;
+    }
+    return 0;
+}
+
+/* conf_master_fields - postconf -F: every field of one entry */
+static void conf_master_fields(const MASTER_ENT *e)
+{
+    const char *type = mastercf_type_name(e->type);
+    int     i;
+
+    printf("%s/%s/service = %s\n", e->name, type, e->name);
+    printf("%s/%s/type = %s\n", e->name, type, type);
+    printf("%s/%s/private = %s\n", e->name, type, e->private_ ? "y" : "n");
+    printf("%s/%s/unprivileged = %s\n", e->name, type, e->unpriv ? "y" : "n");
+    printf("%s/%s/chroot = %s\n", e->name, type, e->chroot ? "y" : "n");
+    printf("%s/%s/wakeup = %d%s\n", e->name, type, e->wakeup, e->wakeup_on_use ? "?" : "");
+    printf("%s/%s/process_limit = %d\n", e->name, type, e->maxproc);
+    printf("%s/%s/command =", e->name, type);
+    for (i = 0; i < e->argc; i++)
+        printf(" %s", e->argv[i]);
+    printf("\n");
+}
+
+/* conf_master_params - postconf -P: the -o overrides of one entry */
+static void conf_master_params(const MASTER_ENT *e)
+{
+    const char *type = mastercf_type_name(e->type);
+    const char *eq;
+    int     i;
+
+    for (i = 0; i < e->noverrides; i++) {
+        eq = strchr(e->overrides[i], '=');
+        if (eq == NULL)
+            continue;
+        printf("%s/%s/%.*s = %s\n", e->name, type, (int) (eq - e->overrides[i]),
+               e->overrides[i], eq + 1);
+    }
+}
+
+/* conf_master - print master.cf entries (-M), their fields (-F) or their
+ * -o parameters (-P), all or those named */
+static int conf_master(const char *dir, CONF_ACTION action, char **names, int count)
 {
     MASTER_CF cf;
     BUF    *why = buf_alloc(100);
     char   *path = conf_path(dir, "master.cf");
     int     i;
-    int     j;
 
     config_reset();
     config_init(dir);
@@ -508,16 +565,14 @@ static int conf_master(const char *dir, char **names, int count)
         msg_fatal("%s", buf_str(why));
     for (i = 0; i < cf.count; i++) {
         const MASTER_ENT *e = &cf.ents[i];
-        int     show = count == 0;
 
-        for (j = 0; j < count && !show; j++) {
-            const char *slash = strchr(names[j], '/');
-            size_t  nlen = slash ? (size_t) (slash - names[j]) : strlen(names[j]);
-
-            show = strlen(e->name) == nlen && strncmp(e->name, names[j], nlen) == 0
-                && (slash == NULL || strcmp(slash + 1, mastercf_type_name(e->type)) == 0);
-        }
-        if (show)
+        if (!conf_master_wanted(e, names, count))
+            continue;
+        if (action == CONF_ACT_FIELDS)
+            conf_master_fields(e);
+        else if (action == CONF_ACT_PARAMS)
+            conf_master_params(e);
+        else
             printf("%s\n", e->text);
     }
     mastercf_free(&cf);
@@ -529,12 +584,13 @@ static int conf_master(const char *dir, char **names, int count)
 }
 
 #define CONF_USAGE "usage: surel conf [-dhnx] [name ...] | [-e] name=value ... | -X name ... " \
-                   "| -M [service[/type] ...]"
+                   "| -M|-F|-P [service[/type] ...]"
 
 /* surel_conf_args - options and operands of `surel conf`; 0, or -1 + why */
 int     surel_conf_args(int argc, char **argv, CONF_ARGS *args, BUF *why)
 {
     int     master = 0;
+    CONF_ACTION master_action = CONF_ACT_MASTER;
     int     remove = 0;
     int     edit = 0;
     int     ch;
@@ -543,7 +599,7 @@ int     surel_conf_args(int argc, char **argv, CONF_ARGS *args, BUF *why)
     memset(args, 0, sizeof(*args));
     args->config_dir = surel_config_dir;
     optind = 0;
-    while ((ch = getopt(argc, argv, "c:dehMnxX")) != -1) {
+    while ((ch = getopt(argc, argv, "c:dehFMnPxX")) != -1) {
         switch (ch) {
         case 'c':
             args->config_dir = optarg;
@@ -558,7 +614,16 @@ int     surel_conf_args(int argc, char **argv, CONF_ARGS *args, BUF *why)
             args->mode |= CONF_HIDE_NAME;
             break;
         case 'M':
+        case 'F':
+        case 'P':
+            if (master && master_action != (ch == 'M' ? CONF_ACT_MASTER : ch == 'F'
+                                            ? CONF_ACT_FIELDS : CONF_ACT_PARAMS)) {
+                buf_sprintf(why, "-M, -F and -P exclude each other");
+                return -1;
+            }
             master = 1;
+            master_action = ch == 'M' ? CONF_ACT_MASTER : ch == 'F' ? CONF_ACT_FIELDS
+                : CONF_ACT_PARAMS;
             break;
         case 'n':
             args->mode |= CONF_SHOW_SET;
@@ -585,14 +650,14 @@ int     surel_conf_args(int argc, char **argv, CONF_ARGS *args, BUF *why)
         return -1;
     }
     if (master + remove + edit > 1) {
-        buf_sprintf(why, "-M, -X and name=value exclude each other");
+        buf_sprintf(why, "-M/-F/-P, -X and name=value exclude each other");
         return -1;
     }
     if ((remove || edit) && args->nnames == 0) {
         buf_sprintf(why, "%s", CONF_USAGE);
         return -1;
     }
-    args->action = master ? CONF_ACT_MASTER : remove ? CONF_ACT_REMOVE
+    args->action = master ? master_action : remove ? CONF_ACT_REMOVE
         : edit ? CONF_ACT_EDIT : CONF_ACT_SHOW;
     return 0;
 }
@@ -610,7 +675,9 @@ int surel_conf_main(int argc, char **argv)
     dir = config_choose_dir(args.config_dir);
     switch (args.action) {
     case CONF_ACT_MASTER:
-        return conf_master(dir, args.names, args.nnames);
+    case CONF_ACT_FIELDS:
+    case CONF_ACT_PARAMS:
+        return conf_master(dir, args.action, args.names, args.nnames);
     case CONF_ACT_EDIT:
     case CONF_ACT_REMOVE:
         return conf_edit(dir, args.names, args.nnames, args.action == CONF_ACT_REMOVE);

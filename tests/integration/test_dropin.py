@@ -252,6 +252,18 @@ class PostfixNames(h.InstanceTest):
         self.run_as("postconf", *c, "-e", "mail_name=dropin")
         self.assertIn("mail_name = dropin\n", self.run_as("postconf", *c, "-n").stdout)
         self.assertEqual(self.run_as("postconf", *c, "-h", "mail_name").stdout, "dropin\n")
+        # master.cf fields and -o overrides, as scripts read them.
+        with open(inst.path("etc", "master.cf"), "a") as f:
+            f.write("127.0.0.1:2587 inet n - n - - smtpd\n"
+                    "  -o syslog_name=postfix/submission\n"
+                    "  -o smtpd_tls_security_level=encrypt\n")
+        fields = self.run_as("postconf", *c, "-F", "127.0.0.1:2587/inet").stdout
+        self.assertIn("127.0.0.1:2587/inet/private = n\n", fields)
+        self.assertIn("127.0.0.1:2587/inet/chroot = n\n", fields)
+        self.assertIn("127.0.0.1:2587/inet/command = smtpd\n", fields)
+        self.assertEqual(self.run_as("postconf", *c, "-P", "127.0.0.1:2587/inet").stdout,
+                         "127.0.0.1:2587/inet/syslog_name = postfix/submission\n"
+                         "127.0.0.1:2587/inet/smtpd_tls_security_level = encrypt\n")
 
     def test_postmap_and_postalias(self):
         inst = self.instance()

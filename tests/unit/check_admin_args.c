@@ -70,6 +70,10 @@ START_TEST(test_conf_args)
     ck_assert_int_eq(a.action, CONF_ACT_REMOVE);
     ck_assert_int_eq(CALL(surel_conf_args, &a, "conf", "-M"), 0);
     ck_assert_int_eq(a.action, CONF_ACT_MASTER);
+    ck_assert_int_eq(CALL(surel_conf_args, &a, "conf", "-F", "smtp/inet"), 0);
+    ck_assert_int_eq(a.action, CONF_ACT_FIELDS);
+    ck_assert_int_eq(CALL(surel_conf_args, &a, "conf", "-P"), 0);
+    ck_assert_int_eq(a.action, CONF_ACT_PARAMS);
     ck_assert_int_eq(CALL(surel_conf_args, &a, "conf", "-c", "/x", "-n"), 0);
     ck_assert_str_eq(a.config_dir, "/x");
     ck_assert_int_eq(a.mode, CONF_SHOW_SET);
@@ -83,6 +87,7 @@ START_TEST(test_conf_refusals)
     ck_assert_int_eq(CALL(surel_conf_args, &a, "conf", "-d", "-n"), -1);
     ck_assert_msg(strstr(buf_str(why), "-d and -n") != NULL, "%s", buf_str(why));
     ck_assert_int_eq(CALL(surel_conf_args, &a, "conf", "-M", "-X", "a"), -1);
+    ck_assert_int_eq(CALL(surel_conf_args, &a, "conf", "-M", "-F"), -1);
     ck_assert_msg(strstr(buf_str(why), "exclude") != NULL, "%s", buf_str(why));
     ck_assert_int_eq(CALL(surel_conf_args, &a, "conf", "-X"), -1);
     ck_assert_int_eq(CALL(surel_conf_args, &a, "conf", "-e"), -1);

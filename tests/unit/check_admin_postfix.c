@@ -75,10 +75,13 @@ START_TEST(test_postmap_postalias)
     ASSERT_REWRITE("surel map build -a /etc/aliases", "postalias", "/etc/aliases");
     ASSERT_REWRITE("surel map query /etc/aliases root", "postalias", "-q", "root",
                    "/etc/aliases");
-    ASSERT_REWRITE("ERROR: postmap: option -s is not supported by surel", "postmap", "-s",
+    ASSERT_REWRITE("surel map dump lmdb:/x hash:/y", "postmap", "-s", "lmdb:/x", "hash:/y");
+    ASSERT_REWRITE("surel map delete lmdb:/x k", "postmap", "-d", "k", "lmdb:/x");
+    ASSERT_REWRITE("surel map add lmdb:/x", "postmap", "-i", "lmdb:/x");
+    ASSERT_REWRITE("ERROR: postmap: option -z is not supported by surel", "postmap", "-z",
                    "lmdb:/x");
-    ASSERT_REWRITE("ERROR: postmap: option -d is not supported by surel", "postmap", "-d",
-                   "k", "lmdb:/x");
+    ASSERT_REWRITE("ERROR: postmap: give one of -q, -d, -s and -i", "postmap", "-s", "-i",
+                   "lmdb:/x");
     ASSERT_REWRITE("ERROR: postmap -q: give exactly one table", "postmap", "-q", "k", "a:b",
                    "c:d");
 }
