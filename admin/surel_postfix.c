@@ -15,15 +15,15 @@
  *                                         surel map query|delete FILE KEY /
  *                                         surel map dump FILE ... / map add FILE
  *   postalias ... (the same)             surel map build -a / map query
- *   postqueue [-c dir] -f | -s site | -p | -j
- *                                         surel queue flush [site] / list [-j]
+ *   postqueue [-c dir] -f | -s site | -i ID | -p | -j
+ *                                         surel queue flush [site|-i ID] / list [-j]
  *   postsuper [-c dir] -d|-h|-H|-r ID|ALL|- [queue ...]
  *                                         surel queue delete|hold|release|requeue
  *   postcat [-c dir] [-e|-h|-b] -q ID    surel queue show [-e|-h|-b] ID
  *   postfix [-c dir] start|start-fg|stop|reload|check|status|flush|set-permissions
  *                                         surel start [-f]|stop|...|queue flush|check -f
  *
- * Postfix options surel does not have (postqueue -i,
+ * Postfix options surel does not have (
  * postsuper -s/-p/-f, postcat FILE, several postsuper actions at once) are
  * refused with a message naming them, never ignored: a script must not
  * believe a deletion happened. mailq and newaliases are sendmail's names.
@@ -163,7 +163,7 @@ static int pf_postmap(int argc, char **argv, PF_ARGV *out, BUF *why, int alias)
     return 0;
 }
 
-/* pf_postqueue - -f, -s site, -p, -j */
+/* pf_postqueue - -f, -s site, -i ID, -p, -j */
 static int pf_postqueue(int argc, char **argv, PF_ARGV *out, BUF *why)
 {
     const char *config_dir = NULL;
@@ -171,7 +171,7 @@ static int pf_postqueue(int argc, char **argv, PF_ARGV *out, BUF *why)
     int     mode = 0;
     int     ch;
 
-    while ((ch = getopt(argc, argv, "+:c:fjps:v")) != -1) {
+    while ((ch = getopt(argc, argv, "+:c:fi:jps:v")) != -1) {
         switch (ch) {
         case 'c':
             config_dir = optarg;
@@ -181,8 +181,9 @@ static int pf_postqueue(int argc, char **argv, PF_ARGV *out, BUF *why)
         case 'p':
             mode = ch;
             break;
+        case 'i':
         case 's':
-            mode = 's';
+            mode = ch;
             site = optarg;
             break;
         case 'v':
@@ -192,13 +193,15 @@ static int pf_postqueue(int argc, char **argv, PF_ARGV *out, BUF *why)
         }
     }
     if (mode == 0 || optind != argc) {
-        buf_sprintf(why, "usage: postqueue [-c config_dir] -f | -j | -p | -s site");
+        buf_sprintf(why, "usage: postqueue [-c config_dir] -f | -i ID | -j | -p | -s site");
         return -1;
     }
     pf_start(out, config_dir);
     pf_add(out, "queue");
-    if (mode == 'f' || mode == 's') {
+    if (mode == 'f' || mode == 's' || mode == 'i') {
         pf_add(out, "flush");
+        if (mode == 'i')
+            pf_add(out, "-i");
         if (site)
             pf_add(out, site);
     } else {

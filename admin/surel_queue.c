@@ -4,6 +4,7 @@
  * SYNOPSIS
  *      surel [-c config_dir] queue list [-j]
  *      surel [-c config_dir] queue flush [site]
+ *      surel [-c config_dir] queue flush -i ID
  *      surel [-c config_dir] queue show [-h|-b|-e] ID
  *      surel [-c config_dir] queue delete|hold|release|requeue ID|ALL|- [queue...]
  * DESCRIPTION
@@ -20,7 +21,9 @@
  *      triggers F (forget dead destinations), A (scan every queue, ignore
  *      retry times) and I (incoming). With a site, only deferred mail with
  *      a recipient in that domain is retried: those files' mtime (their
- *      next attempt time) is set to now, then qmgr gets D and I.
+ *      next attempt time) is set to now, then qmgr gets D and I. With -i
+ *      ID (postqueue -i), the same for that one deferred message; exit 1
+ *      when no deferred message has that ID.
  *
  *      show prints one queue file (Postfix's postcat -q): the envelope
  *      (arrival, sender, each recipient done or todo with its DSN
@@ -313,9 +316,10 @@ static int sq_list_main(int argc, char **argv)
     return 0;
 }
 
-/* A flush by site: which deferred files to touch. */
+/* A flush by site or by queue ID: which deferred files to touch. */
 typedef struct SQ_SITE {
-    const char *site;
+    const char *site;                   /* a recipient domain, or NULL */
+    const char *id;                     /* a queue ID, or NULL */
     int     count;
 } SQ_SITE;
 
@@ -336,11 +340,17 @@ static void sq_site_one(const char *queue, const char *id, const char *path, voi
     BUF    *why = buf_alloc(100);
     int     fd, i, match = 0;
 
+    if (ss->id != NULL && strcmp(id, ss->id) != 0) {
+        buf_free(why);
+        return;
+    }
     if ((fd = qfile_open_ready(path, O_RDONLY, &st, why)) < 0) {
         buf_free(why);
         return;                             /* gone or not ready: skip */
     }
-    if (qfile_read_envelope(fd, &env, why) == 0) {
+    if (ss->id != NULL) {
+        match = 1;
+    } else if (qfile_read_envelope(fd, &env, why) == 0) {
         for (i = 0; i < env.nrcpts && !match; i++)
             match = !env.rcpts[i].done && sq_rcpt_in_site(env.rcpts[i].address, ss->site);
         qfile_envelope_free(&env);
@@ -354,27 +364,36 @@ static void sq_site_one(const char *queue, const char *id, const char *path, voi
     buf_free(why);
 }
 
-/* sq_flush_main - `surel queue flush [site]` */
+/* sq_flush_main - `surel queue flush [site]` and `surel queue flush -i ID` */
 static int sq_flush_main(int argc, char **argv)
 {
     const char *queue_dir;
     BUF    *why = buf_alloc(100);
-    SQ_SITE ss = {NULL, 0};
+    SQ_SITE ss = {NULL, NULL, 0};
 
-    if (argc > 2 || (argc == 2 && (argv[1][0] == '-' || argv[1][0] == 0))) {
-        fprintf(stderr, "usage: surel queue flush [site]\n");
+    if (argc == 3 && strcmp(argv[1], "-i") == 0 && queue_id_valid(argv[2])) {
+        ss.id = argv[2];
+    } else if (argc > 2 || (argc == 2 && (argv[1][0] == '-' || argv[1][0] == 0))) {
+        fprintf(stderr, "usage: surel queue flush [site] | -i ID\n");
         return 2;
+    } else if (argc == 2) {
+        ss.site = argv[1];
     }
     queue_dir = sq_load();
-    if (argc == 2) {
+    if (ss.site || ss.id) {
         sq_require_owner("flush", queue_dir);
-        ss.site = argv[1];
         if (queue_walk(queue_dir, MAIL_QUEUE_DEFERRED, 0, sq_site_one, &ss, why) < 0)
             msg_fatal("cannot flush: %s", buf_str(why));
-        msg_info("%d deferred message%s for %s to retry", ss.count,
-                 ss.count == 1 ? "" : "s", ss.site);
+        if (ss.id && ss.count == 0) {
+            msg_warn("%s: no deferred message with this queue ID", ss.id);
+            buf_free(why);
+            return 1;
+        }
+        if (ss.site)
+            msg_info("%d deferred message%s for %s to retry", ss.count,
+                     ss.count == 1 ? "" : "s", ss.site);
     }
-    if (sq_trigger(queue_dir, MAIL_SERVICE_QMGR, ss.site
+    if (sq_trigger(queue_dir, MAIL_SERVICE_QMGR, ss.site || ss.id
                    ? (char[]) {TRIGGER_SCAN_DEFERRED, TRIGGER_SCAN_INCOMING, 0}
                    : (char[]) {TRIGGER_FLUSH_DEAD, TRIGGER_SCAN_ALL, TRIGGER_SCAN_INCOMING, 0},
                    why) < 0)
@@ -421,7 +440,7 @@ int surel_queue_counts(const char *queue_dir, BUF *out)
 const SUREL_VERB surel_queue_verbs[] = {
     {"list", sq_list_main, 1, "queue list [-j]",
      "print the queue as mailq does (-j: JSON Lines, as postqueue -j)"},
-    {"flush", sq_flush_main, 1, "queue flush [site]",
+    {"flush", sq_flush_main, 1, "queue flush [site] | -i ID",
      "retry deferred mail now (only that site's, with a site)"},
     {"show", sq_show_main, 0, "queue show [-e|-h|-b] ID",
      "print one queue file, as postcat -q (envelope, headers, body)"},

@@ -352,6 +352,16 @@ class PostfixNames(h.InstanceTest):
         self.run_as("postqueue", *c, "-f")
         qid = e.send(inst, "bob@sandbox.test", ["alice@sandbox.test"], message("names"))
         inst.wait_log("%s: removed" % qid)
+        # postqueue -i: one deferred message, not due for an hour, goes now.
+        later = h.run([h.binary("test-qinject"), "-d", inst.spool, "-u", "surel", "-q",
+                       "deferred", "-H", "1", "-t", "3600", "-f", "bob@sandbox.test",
+                       "-r", "bob@sandbox.test"],
+                      input="Subject: later\n\nlater\n").stdout.strip()
+        self.run_as("postqueue", *c, "-i", later)
+        inst.wait_log("%s: removed" % later)
+        unknown = self.run_as("postqueue", *c, "-i", later, check=False)
+        self.assertEqual(unknown.returncode, 1)
+        self.assertIn("no deferred message with this queue ID", unknown.stderr)
         self.run_as("postfix", *c, "stop")
         h.wait_for(lambda: not inst.running(), 10, "master to stop")
 

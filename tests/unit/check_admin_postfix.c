@@ -93,9 +93,10 @@ START_TEST(test_postqueue)
     ASSERT_REWRITE("surel queue flush example.com", "postqueue", "-s", "example.com");
     ASSERT_REWRITE("surel queue list", "postqueue", "-p");
     ASSERT_REWRITE("surel -c /c queue list -j", "postqueue", "-c", "/c", "-j");
-    ASSERT_REWRITE("ERROR: postqueue: option -i is not supported by surel", "postqueue",
-                   "-i", "ID");
-    ASSERT_REWRITE("ERROR: usage: postqueue [-c config_dir] -f | -j | -p | -s site",
+    ASSERT_REWRITE("surel queue flush -i ID", "postqueue", "-i", "ID");
+    ASSERT_REWRITE("ERROR: postqueue: option -x is not supported by surel", "postqueue",
+                   "-x");
+    ASSERT_REWRITE("ERROR: usage: postqueue [-c config_dir] -f | -i ID | -j | -p | -s site",
                    "postqueue");
 }
 END_TEST
