@@ -14,7 +14,7 @@
  *   qmgr     writes the whole queue
  *   pickup   writes maildrop/ (removes picked files) and corrupt/
  *   bounce   writes bounce/ and defer/
- *   error, showq, anvil, smtp (and lmtp)   read only
+ *   error, discard, showq, anvil, smtp (and lmtp)   read only
  *   local    deliveries need any user's files and commands: only the
  *            kernel attack surface is denied, without no_new_privs, so
  *            set-uid helpers of a mailbox_command keep working
@@ -53,6 +53,7 @@ static const SERVER_PROFILE server_profiles[] = {
     {"pickup", PROFILE_READ_ALL, {MAIL_QUEUE_MAILDROP, MAIL_QUEUE_CORRUPT, NULL}},
     {"bounce", PROFILE_READ_ALL, {MAIL_QUEUE_BOUNCE, MAIL_QUEUE_DEFER, NULL}},
     {"error", PROFILE_READ_ALL, {NULL}},
+    {"discard", PROFILE_READ_ALL, {NULL}},
     {"showq", PROFILE_READ_ALL, {NULL}},
     {"anvil", PROFILE_READ_ALL, {NULL}},
     {"smtp", PROFILE_READ_ALL, {NULL}},
