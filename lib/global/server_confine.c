@@ -15,7 +15,7 @@
  *   pickup   writes maildrop/ (removes picked files) and corrupt/
  *   bounce   writes bounce/ and defer/
  *   error, discard, showq, anvil, smtp (and lmtp)   read only
- *   local    deliveries need any user's files and commands: only the
+ *   local, pipe   deliveries need any user's files and commands: only the
  *            kernel attack surface is denied, without no_new_privs, so
  *            set-uid helpers of a mailbox_command keep working
  * A chrooted daemon (master.cf chroot y) is already jailed in the queue:
@@ -58,6 +58,7 @@ static const SERVER_PROFILE server_profiles[] = {
     {"anvil", PROFILE_READ_ALL, {NULL}},
     {"smtp", PROFILE_READ_ALL, {NULL}},
     {"local", PROFILE_DENY_ONLY, {NULL}},
+    {"pipe", PROFILE_DENY_ONLY, {NULL}},
 };
 
 /* server_profile_find - the profile of a name, or NULL */

@@ -5,8 +5,13 @@ each daemon as in production), routes a domain to the agent with
 transport_maps, submits mail over SMTP and looks at the log, the queue
 and what the agent produced.
 """
+import json
 import os
+import pwd
 import re
+import shutil
+import subprocess
+import tempfile
 import unittest
 
 from harness import core as h
@@ -34,6 +39,209 @@ class Discard(h.InstanceTest):
                               r"status=sent \(by policy\)" % qid)
         self.assertEqual(e.queue_files(inst), {})
         self.assertEqual(inst.messages("bob"), [])      # no notice to the sender
+
+
+# The command the pipe services run: it writes its argv, its stdin and its
+# ids into OUT/<n>.json and then does what the first recipient's local
+# part says (ok, tempfail: exit 75, nouser: exit 67 with output, slow:
+# sleep past the time limit).
+PIPE_SCRIPT = """#!/usr/bin/python3
+import json, os, sys, time
+out = sys.argv[1]
+data = sys.stdin.buffer.read()
+name = os.path.join(out, "%d.json" % time.time_ns())
+with open(name + ".tmp", "w") as f:
+    json.dump({"argv": sys.argv[2:], "stdin": data.decode("latin-1"),
+               "uid": os.getuid(), "gid": os.getgid(), "env": dict(os.environ),
+               "cwd": os.getcwd()}, f)
+os.rename(name + ".tmp", name)
+what = [a for a in sys.argv[2:] if a.lower().endswith("@pipe.test")]
+what = what[0].split("@")[0] if what else "ok"
+if what.startswith("tempfail"):
+    sys.exit(75)
+if what.startswith("nouser"):
+    print("no such mailbox here")
+    sys.exit(67)
+if what.startswith("slow"):
+    time.sleep(60)
+"""
+
+PIPE_USER = "surelpipetest"
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root: the command runs as a test user")
+class Pipe(h.InstanceTest):
+    """pipe services of master.cf delivering through PIPE_SCRIPT."""
+
+    @classmethod
+    def setUpClass(cls):
+        subprocess.run(["userdel", "--force", PIPE_USER], capture_output=True)
+        subprocess.run(["useradd", "--no-user-group", "--gid", "nogroup", "--no-create-home",
+                        "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", PIPE_USER],
+                       check=True, capture_output=True)
+        cls.pw = pwd.getpwnam(PIPE_USER)
+
+    @classmethod
+    def tearDownClass(cls):
+        subprocess.run(["userdel", "--force", PIPE_USER], capture_output=True)
+
+    def setUp(self):
+        super().setUp()
+        self.dir = tempfile.mkdtemp(prefix="surel-pipe-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        os.chmod(self.dir, 0o755)
+        self.script = os.path.join(self.dir, "deliver.py")
+        with open(self.script, "w") as f:
+            f.write(PIPE_SCRIPT)
+        os.chmod(self.script, 0o755)
+        self.out = os.path.join(self.dir, "out")
+        os.mkdir(self.out)
+        os.chown(self.out, self.pw.pw_uid, self.pw.pw_gid)
+
+    def pipe_instance(self, services, **params):
+        """An instance with extra master.cf lines; pipe.test goes to `one`,
+        multi.test to `multi`."""
+        inst = self.instance()
+        with open(os.path.join(inst.etc, "master.cf"), "a") as f:
+            f.write(services)
+        params.setdefault("transport_maps",
+                          "inline:{ pipe.test=one:Pipe.Host, multi.test=multi:[Next.Hop] }")
+        inst.conf(one_destination_recipient_limit="1", **params)
+        inst.start()
+        return inst
+
+    def runs(self, count=1, timeout=20):
+        def done():
+            names = sorted(n for n in os.listdir(self.out) if n.endswith(".json"))
+            return names if len(names) >= count else None
+        names = h.wait_for(done, timeout, "%d command run(s)" % count)
+        result = []
+        for n in names:
+            with open(os.path.join(self.out, n)) as f:
+                result.append(json.load(f))
+        return result
+
+    ONE = ("one unix - n n - - pipe\n"
+           "  flags=DROFq. user=%s argv=%s %s ${sender} ${recipient} ${user}\n"
+           "  ${extension} ${domain} ${nexthop} ${mailbox} ${original_recipient}\n"
+           "  $queue_id ${size} ${client_address} $(client_helo) {x ${sasl_username} y}\n"
+           "  ${extension?has-ext} ${extension:no-ext} $$literal\n")
+
+    def one(self):
+        return self.ONE % (PIPE_USER, self.script, self.out)
+
+    def test_macros_flags_and_ids(self):
+        inst = self.pipe_instance(self.one(), recipient_delimiter="+")
+        qid = e.send(inst, "bob@sandbox.test", ["Ann+Box@Pipe.test"],
+                     e.crlf("From: bob@sandbox.test\nSubject: piped\n\n.dot line\n"
+                            "From here\nlast\n"))
+        [run] = self.runs()
+        argv = run["argv"]
+        self.assertEqual(argv[:8], ["bob@sandbox.test", "Ann+Box@Pipe.test", "Ann", "Box",
+                                    "Pipe.test", "Pipe.Host", "Ann+Box",
+                                    "Ann+Box@Pipe.test"])
+        self.assertEqual(argv[8], qid)
+        self.assertGreater(int(argv[9]), 50)                        # ${size}
+        self.assertEqual(argv[10:], ["127.0.0.1", "client.test", "x  y", "has-ext", "",
+                                     "$literal"])
+        self.assertEqual((run["uid"], run["gid"]), (self.pw.pw_uid, self.pw.pw_gid))
+        # export_environment and PATH only (Python itself adds LC_CTYPE
+        # when the locale is C: PEP 538).
+        self.assertLessEqual(set(run["env"]) - {"LC_CTYPE"},
+                             {"PATH", "TZ", "LANG", "MAIL_CONFIG"})
+        self.assertEqual(run["env"]["PATH"], "/usr/bin:/bin")
+        stdin = run["stdin"]
+        self.assertRegex(stdin, r"^From bob@sandbox\.test  \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d "
+                                r"\d{4}\nReturn-Path: <bob@sandbox\.test>\n"
+                                r"X-Original-To: Ann\+Box@Pipe\.test\n"
+                                r"Delivered-To: ann\+box@pipe\.test\nReceived: ")
+        self.assertIn("\n\nX..dot line\n".replace("X", ""), stdin)        # . flag
+        self.assertIn("\nFrom here\nlast\n", stdin)                     # no > flag
+        inst.wait_log("%s: removed" % qid)
+        self.assertRegex(inst.log(), r"surel/pipe\[\d+\]: %s: to=<Ann\+Box@Pipe\.test>, "
+                                     r"relay=one, .*dsn=2\.0\.0, "
+                                     r"status=sent \(delivered via one service\)" % qid)
+
+    def test_recipient_macro_multiplies_and_quote_flags(self):
+        multi = ("multi unix - n n - - pipe\n"
+                 "  flags=h> user=%s:nogroup argv=%s %s -s ${sender} -n ${nexthop}\n"
+                 "  -r ${recipient} ${null}\n" % (PIPE_USER, self.script, self.out))
+        multi = multi.replace(" ${null}", "")
+        inst = self.pipe_instance(multi)
+        qid = e.send(inst, "", ["A@Multi.Test", "b@multi.test"],
+                     e.crlf("Subject: two\n\nFrom the start\n"))
+        [run] = self.runs()
+        self.assertEqual(run["argv"], ["-s", "MAILER-DAEMON", "-n", "[next.hop]", "-r",
+                                       "A@multi.test", "b@multi.test"])
+        self.assertIn("\n>From the start\n", run["stdin"])
+        self.assertFalse(run["stdin"].startswith("Return-Path"))
+        inst.wait_log("%s: removed" % qid)
+        self.assertEqual(len(re.findall(r"%s: to=<[Ab]@[Mm]ulti\.[Tt]est>, relay=multi, .*"
+                                        r"status=sent" % qid, inst.log())), 2)
+
+    def test_flag_d_needs_one_recipient_per_request(self):
+        multi = ("multi unix - n n - - pipe\n"
+                 "  flags=D user=%s argv=%s %s ${recipient}\n" % (PIPE_USER, self.script, self.out))
+        inst = self.pipe_instance(multi)
+        qid = e.send(inst, "bob@sandbox.test", ["a@multi.test", "b@multi.test"],
+                     e.crlf("Subject: two\n\nbody\n"))
+        inst.wait_log("warning: pipe flag `D' requires multi_destination_recipient_limit = 1",
+                      timeout=20)
+        h.wait_for(lambda: len(re.findall(r"%s: to=<[ab]@multi\.test>, relay=multi, .*"
+                                          r"dsn=4\.3\.5, status=deferred \(mail system "
+                                          r"configuration error\)" % qid, inst.log())) == 2,
+                   10, "both deferred")
+        self.assertEqual(os.listdir(self.out), [])                  # nothing ran
+
+    def test_exit_statuses(self):
+        inst = self.pipe_instance(self.one(), one_time_limit="2s", minimal_backoff_time="1h",
+                                  maximal_backoff_time="1h")
+        qid = e.send(inst, "bob@sandbox.test",
+                     ["tempfail@pipe.test", "nouser@pipe.test", "slow@pipe.test"],
+                     e.crlf("Subject: statuses\n\nbody\n"))
+        self.runs(3)
+        log = lambda: inst.log()
+        h.wait_for(lambda: re.search(r"to=<slow@pipe\.test>.*status=", log()), 20, "slow")
+        h.wait_for(lambda: re.search(r"to=<nouser@pipe\.test>.*status=", log()), 20, "nouser")
+        h.wait_for(lambda: re.search(r"to=<tempfail@pipe\.test>.*status=", log()), 20, "temp")
+        self.assertRegex(log(), r"%s: to=<tempfail@pipe\.test>, relay=one, .*dsn=4\.3\.0, "
+                                r"status=deferred \(temporary failure\)" % qid)
+        self.assertRegex(log(), r"%s: to=<nouser@pipe\.test>, relay=one, .*dsn=5\.1\.1, "
+                                r"status=bounced \(user unknown\. Command output: "
+                                r"no such mailbox here\)" % qid)
+        # The time limit kills the command (and its group) and bounces, as
+        # Postfix's pipe does.
+        self.assertRegex(log(), r"%s: to=<slow@pipe\.test>, relay=one, .*dsn=5\.3\.0, "
+                                r"status=bounced \(Command time limit exceeded: "
+                                r"\"%s\"\)" % (qid, re.escape(self.script)))
+        out = subprocess.run(["pgrep", "-u", PIPE_USER], capture_output=True, text=True)
+        self.assertEqual(out.stdout, "")
+        # The sender gets one notice with both bounced recipients.
+        [notice] = e.wait_delivered(inst, "bob")
+        text = notice.decode(errors="replace")
+        self.assertIn("Final-Recipient: rfc822; nouser@pipe.test", text)
+        self.assertIn("Status: 5.1.1", text)
+        self.assertIn("Status: 5.3.0", text)
+        # The deferred recipient keeps the message queued.
+        h.wait_for(lambda: "deferred" in e.queue_files(inst), 10, "deferred message")
+
+    def test_refused_users(self):
+        bad = ("rootpipe unix - n n - - pipe user=root argv=/bin/true\n"
+               "ownerpipe unix - n n - - pipe user=surel argv=/bin/true\n"
+               "noargv unix - n n - - pipe user=%s\n"
+               "badmacro unix - n n - - pipe user=%s argv=/bin/echo ${nosuch}\n"
+               % (PIPE_USER, PIPE_USER))
+        inst = self.pipe_instance(bad, transport_maps="inline:{ r.test=rootpipe:, "
+                                  "o.test=ownerpipe:, n.test=noargv:, b.test=badmacro: }")
+        qid = e.send(inst, "bob@sandbox.test", ["a@r.test", "a@o.test", "a@n.test", "a@b.test"],
+                     e.crlf("Subject: refused\n\nbody\n"))
+        for text in ("service rootpipe: user= specifies root privileges",
+                     "service ownerpipe: user= specifies the mail system owner surel",
+                     "service noargv: missing argv= attribute",
+                     "service badmacro: unknown macro $nosuch"):
+            inst.wait_log(text, timeout=20)
+        # Nothing is lost: qmgr keeps the mail.
+        self.assertIn(qid, str(e.queue_files(inst, ("active", "deferred", "incoming"))))
 
 
 if __name__ == "__main__":
