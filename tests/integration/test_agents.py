@@ -1,4 +1,4 @@
-"""test_agents - the small delivery agents: discard(8) and pipe(8).
+"""test_agents - the small delivery agents: discard(8), pipe(8) and virtual(8).
 
 Each test starts a sandbox instance (a root one in CI: the master drops
 each daemon as in production), routes a domain to the agent with
@@ -242,6 +242,83 @@ class Pipe(h.InstanceTest):
             inst.wait_log(text, timeout=20)
         # Nothing is lost: qmgr keeps the mail.
         self.assertIn(qid, str(e.queue_files(inst, ("active", "deferred", "incoming"))))
+
+
+VUID = 5000
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root: delivers with the virtual uid")
+class Virtual(h.InstanceTest):
+    """virtual(8): virtual_mailbox_domains delivered below virtual_mailbox_base."""
+
+    def virtual_instance(self, **params):
+        inst = self.instance()
+        base = inst.path("vmail")
+        os.mkdir(base, 0o700)
+        os.chown(base, VUID, VUID)
+        conf = dict(virtual_mailbox_domains="virt.test", virtual_mailbox_base=base,
+                    virtual_mailbox_maps="inline:{ {alice@virt.test=virt.test/alice/}, "
+                                         "{bob@virt.test=virt.test/bob.mbox} }",
+                    virtual_uid_maps="static:%d" % VUID, virtual_gid_maps="static:%d" % VUID)
+        conf.update(params)
+        inst.conf(**conf)
+        inst.start()
+        return inst, base
+
+    def test_maildir_and_mbox_with_the_mapped_ids(self):
+        inst, base = self.virtual_instance()
+        qid = e.send(inst, "carol@sandbox.test", ["alice@virt.test", "bob@virt.test"],
+                     simple_message("virtual", "alice@virt.test", "carol@sandbox.test",
+                                    "From the start\n"))
+        inst.wait_log("%s: removed" % qid, timeout=20)
+        log = inst.log()
+        self.assertRegex(log, r"surel/virtual\[\d+\]: %s: to=<alice@virt\.test>, "
+                              r"relay=virtual, .*dsn=2\.0\.0, status=sent \(delivered to "
+                              r"maildir\)" % qid)
+        self.assertRegex(log, r"%s: to=<bob@virt\.test>, relay=virtual, .*status=sent" % qid)
+        new = os.path.join(base, "virt.test", "alice", "new")
+        [name] = os.listdir(new)
+        st = os.stat(os.path.join(new, name))
+        self.assertEqual((st.st_uid, st.st_gid), (VUID, VUID))
+        self.assertEqual(os.stat(os.path.join(base, "virt.test")).st_uid, VUID)
+        with open(os.path.join(new, name), "rb") as f:
+            data = f.read()
+        self.assertTrue(data.startswith(b"Return-Path: <carol@sandbox.test>\n"
+                                        b"Delivered-To: alice@virt.test\n"), data[:200])
+        mbox = os.path.join(base, "virt.test", "bob.mbox")
+        st = os.stat(mbox)
+        self.assertEqual((st.st_uid, st.st_gid), (VUID, VUID))
+        with open(mbox, "rb") as f:
+            data = f.read()
+        self.assertTrue(data.startswith(b"From carol@sandbox.test "), data[:100])
+        self.assertIn(b"\n>From the start\n", data)
+
+    def test_unknown_user_and_low_uid(self):
+        inst, base = self.virtual_instance(
+            virtual_minimum_uid=str(VUID + 1), minimal_backoff_time="1h",
+            maximal_backoff_time="1h")
+        h.run([h.binary("sendmail"), "-C", inst.etc, "-f", "carol@sandbox.test",
+               "nobody@virt.test", "alice@virt.test"], input="Subject: x\n\nbody\n")
+        inst.wait_log("to=<alice@virt.test>", timeout=20)
+        inst.wait_log("to=<nobody@virt.test>", timeout=20)
+        log = inst.log()
+        self.assertRegex(log, r"to=<nobody@virt\.test>, relay=virtual, .*dsn=5\.1\.1, "
+                              r"status=bounced \(unknown user: \"nobody@virt\.test\"\)")
+        self.assertIn("warning: recipient alice@virt.test: bad uid %d in virtual_uid_maps"
+                      % VUID, log)
+        self.assertRegex(log, r"to=<alice@virt\.test>, relay=virtual, .*dsn=4\.3\.5, "
+                              r"status=deferred \(mail system configuration error\)")
+        self.assertFalse(os.path.exists(os.path.join(base, "virt.test")))
+
+    def test_virtual_mailbox_limit(self):
+        inst, base = self.virtual_instance(virtual_mailbox_limit="1000",
+                                           mailbox_size_limit="0")
+        qid = e.send(inst, "carol@sandbox.test", ["alice@virt.test"],
+                     simple_message("big", "alice@virt.test", "carol@sandbox.test",
+                                    "x" * 2000 + "\n"))
+        inst.wait_log("%s: to=<alice@virt.test>" % qid, timeout=20)
+        self.assertRegex(inst.log(), r"%s: to=<alice@virt\.test>, relay=virtual, .*"
+                                     r"dsn=5\.2\.2, status=bounced" % qid)
 
 
 if __name__ == "__main__":
