@@ -67,6 +67,7 @@ if what.startswith("slow"):
 """
 
 PIPE_USER = "surelpipetest"
+DOVECOT_LDA = "/usr/lib/dovecot/dovecot-lda"
 
 
 @unittest.skipUnless(os.geteuid() == 0, "needs root: the command runs as a test user")
@@ -178,6 +179,39 @@ class Pipe(h.InstanceTest):
         inst.wait_log("%s: removed" % qid)
         self.assertEqual(len(re.findall(r"%s: to=<[Ab]@[Mm]ulti\.[Tt]est>, relay=multi, .*"
                                         r"status=sent" % qid, inst.log())), 2)
+
+    @unittest.skipUnless(os.path.exists(DOVECOT_LDA), "dovecot-core is not installed")
+    def test_dovecot_lda(self):
+        # A real peer: Dovecot's LDA as Postfix's documentation runs it
+        # (flags=DRXhu, -f ${sender} -a ${original_recipient}), writing
+        # into a Maildir of the pipe user; its own config, log and folders.
+        mail = os.path.join(self.dir, "mail")
+        os.mkdir(mail)
+        os.chown(mail, self.pw.pw_uid, self.pw.pw_gid)
+        conf = os.path.join(self.dir, "dovecot.conf")
+        with open(conf, "w") as f:
+            f.write("protocols =\nssl = no\nbase_dir = %s/run\nlog_path = %s/lda.log\n"
+                    "mail_location = maildir:%s/%%n/Maildir\n" % (self.dir, mail, mail))
+        os.chmod(conf, 0o644)
+        lda = ("dovecot unix - n n - - pipe\n"
+               "  flags=DRXhu user=%s argv=%s -c %s -f ${sender} -a ${original_recipient}\n"
+               % (PIPE_USER, DOVECOT_LDA, conf))
+        inst = self.pipe_instance(lda, transport_maps="inline:{ lda.test=dovecot: }",
+                                  dovecot_destination_recipient_limit="1")
+        qid = e.send(inst, "bob@sandbox.test", ["Someone@LDA.test"],
+                     simple_message("through dovecot", "someone@lda.test"))
+        inst.wait_log("%s: removed" % qid, timeout=30)
+        self.assertRegex(inst.log(), r"%s: to=<Someone@LDA\.test>, relay=dovecot, .*"
+                                     r"status=sent \(delivered via dovecot service\)" % qid)
+        new = os.path.join(mail, PIPE_USER, "Maildir", "new")
+        [name] = os.listdir(new)
+        with open(os.path.join(new, name), "rb") as f:
+            data = f.read()
+        self.assertTrue(data.startswith(b"Return-Path: <bob@sandbox.test>\n"
+                                        b"Delivered-To: someone@lda.test\n"), data[:200])
+        self.assertIn(b"Subject: through dovecot", data)
+        with open(os.path.join(mail, "lda.log")) as f:
+            self.assertIn("saved mail to INBOX", f.read())
 
     def test_flag_d_needs_one_recipient_per_request(self):
         multi = ("multi unix - n n - - pipe\n"
