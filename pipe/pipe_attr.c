@@ -216,7 +216,7 @@ void    pipe_attr_free(PIPE_ATTR *attr)
 {
     int     i;
 
-    for (i = 0; i < attr->argc; i++)
+    for (i = 0; attr->argv && i < attr->argc; i++)
         xfree(attr->argv[i]);
     xfree(attr->argv);
     xfree(attr->user);
