@@ -650,6 +650,10 @@ START_TEST(test_warn_unknown)
     ck_assert_int_eq(config_known("nosuchservice_destination_concurrency_limit", services, 4), 0);
     ck_assert_ptr_eq(config_service_param("relay_destination_recipient_limit", services, 4),
                      config_param_info(P_default_destination_recipient_limit));
+    /* Postfix's transport_time_limit (pipe) */
+    ck_assert_ptr_eq(config_service_param("relay_time_limit", services, 4),
+                     config_param_info(P_command_time_limit));
+    ck_assert_ptr_null(config_service_param("nosuchservice_time_limit", services, 4));
 }
 END_TEST
 
