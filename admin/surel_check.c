@@ -97,13 +97,15 @@ static int check_config_file(const char *name)
     return problems;
 }
 
-/* check_program - one executable in daemon_directory (or an absolute path) */
+/* check_program - one executable in daemon_directory (or an absolute path);
+ * a service of a Postfix daemon whose work is built in is fine without */
 static int check_program(const char *prog, const char *service, int lineno)
 {
     BUF    *path = buf_alloc(256);
     int     problems = 0;
 
-    if (!mastercf_program(prog, config_str(P_daemon_directory), path)) {
+    if (!mastercf_program(prog, config_str(P_daemon_directory), path)
+        && (service == NULL || mastercf_builtin(prog) == NULL)) {
         if (service)
             msg_warn("master.cf line %d: service %s: no program %s", lineno, service,
                      buf_str(path));

@@ -1,8 +1,14 @@
 /*
  * NAME
- *      local - the local delivery agent
+ *      local, virtual - the local and the virtual delivery agent
  * SYNOPSIS
  *      local (started by master; master.cf: local unix - n n - - local)
+ *      virtual (the same program, a symbolic link; master.cf:
+ *      virtual unix - n n - - virtual): Postfix's virtual(8), mailboxes of
+ *      $virtual_mailbox_domains below $virtual_mailbox_base with the ids of
+ *      virtual_uid_maps and virtual_gid_maps (local_virtual.c; parameters
+ *      virtual_mailbox_maps, virtual_minimum_uid (100),
+ *      virtual_mailbox_limit (51200000))
  * DESCRIPTION
  *      Serves the delivery protocol of lib/global/mail_proto.h on private/local:
  *      qmgr hands it a queue file and recipients in $mydestination; local
@@ -60,6 +66,8 @@
  *      recipient_delimiter (empty),
  *      sandbox_users, sandbox_mail_directory, soft_bounce (no).
  */
+#include <string.h>
+
 #include "local.h"
 #include "server.h"
 
@@ -68,11 +76,17 @@ static void local_post_init(const SERVER_CTX *ctx)
 {
     (void) ctx;
     local_init();
+    if (local_virtual_mode)
+        local_virtual_init();
 }
 
 int     main(int argc, char **argv)
 {
     static const SERVER_HOOKS hooks = {.post_init = local_post_init, .confine = "local"};
+    const char *name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+
+    /* Called `virtual` (a symbolic link): Postfix's virtual(8), local_virtual.c. */
+    local_virtual_mode = strcmp(name, "virtual") == 0;
 
     single_server_main(argc, argv, local_service, &hooks);
 }

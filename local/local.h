@@ -13,6 +13,7 @@
  *     local_mailbox.c   Maildir, mbox and /file destinations
  *     local_command.c   |command destinations and mailbox_command
  *     local_reinject.c  non-local addresses: a new message via cleanup
+ *     local_virtual.c   virtual(8): the program called `virtual`
  */
 #ifndef SUREL_LOCAL_H
 #define SUREL_LOCAL_H
@@ -192,6 +193,11 @@ int     local_deliver_command(LOCAL_STATE *state, const LOCAL_ATTR *attr, const 
                               const LOCAL_PRIVS *privs, LOCAL_STATUS *st);
 int     local_deliver_forward(LOCAL_STATE *state, const LOCAL_ATTR *attr, const char *addr,
                               LOCAL_STATUS *st);
+
+/* virtual(8) mode (local_virtual.c): the program called `virtual`. */
+extern int local_virtual_mode;
+void    local_virtual_init(void);
+void    local_virtual_recipient(LOCAL_STATE *state, const char *rcpt);
 
 /* The service routine (single_server) and its set-up. */
 void    local_init(void);

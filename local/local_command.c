@@ -42,19 +42,10 @@
 #include "mail_proto.h"
 #include "mem.h"
 #include "msg.h"
+#include "sys_exits.h"
 
 #define LOCAL_OUTPUT_MAX    1024    /* command output kept for the reason text */
 #define LOCAL_ENV_MAX       16
-
-/* sysexits(3) codes and the DSN status each means (Postfix's sys_exits). */
-static const struct {
-    int     code;
-    const char *dsn;
-} local_sysexits[] = {
-    {64, "5.3.0"}, {65, "5.6.0"}, {66, "5.3.0"}, {67, "5.1.1"}, {68, "5.1.2"},
-    {69, "5.3.0"}, {70, "5.3.0"}, {71, "4.3.0"}, {72, "5.3.0"}, {73, "5.2.0"},
-    {74, "5.3.0"}, {75, "4.3.0"}, {76, "5.5.0"}, {77, "5.7.0"}, {78, "5.3.5"},
-};
 
 /* Everything the child needs, prepared before fork (no allocation after). */
 typedef struct LOCAL_CHILD {
@@ -194,8 +185,7 @@ static void local_output_text(BUF *output)
 static void local_command_status(LOCAL_STATUS *st, const char *command, int timed_out,
                                  int status, BUF *output)
 {
-    const char *dsn = "5.3.0";
-    size_t  i;
+    const SYS_EXITS_DETAIL *sp;
 
     local_output_text(output);
     if (timed_out) {
@@ -208,10 +198,8 @@ static void local_command_status(LOCAL_STATUS *st, const char *command, int time
     } else if (WEXITSTATUS(status) == 0) {
         local_status_set(st, "2.0.0", "delivered to command: %s", command);
     } else {
-        for (i = 0; i < sizeof(local_sysexits) / sizeof(local_sysexits[0]); i++)
-            if (local_sysexits[i].code == WEXITSTATUS(status))
-                dsn = local_sysexits[i].dsn;
-        local_status_set(st, dsn, "Command died with status %d: \"%s\"%s%s",
+        sp = sys_exits_detail(WEXITSTATUS(status));
+        local_status_set(st, sp ? sp->dsn : "5.3.0", "Command died with status %d: \"%s\"%s%s",
                          WEXITSTATUS(status), command,
                          buf_len(output) ? ". Command output: " : "", buf_str(output));
     }

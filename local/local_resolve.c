@@ -106,7 +106,7 @@ void    local_log_result(LOCAL_STATE *state, const char *to, const LOCAL_STATUS 
     ev.queue_id = msg->queue_id;
     ev.to = to;
     ev.orig_to = state->orig_rcpt;
-    ev.relay = "local";
+    ev.relay = local_virtual_mode ? "virtual" : "local";
     ev.arrival = msg->arrival;
     ev.handoff = msg->start;
     ev.dsn = st->dsn;

@@ -102,7 +102,10 @@ static int local_request(STREAM *client, DELIVER_REQUEST *req)
     for (i = 0; i < req->nrcpt && ret == 0; i++) {
         local_state_init(&state, &msg, req->rcpt[i].orig_addr, req->rcpt[i].address);
         if (ok) {
-            local_deliver_recipient(&state, req->rcpt[i].address);
+            if (local_virtual_mode)
+                local_virtual_recipient(&state, req->rcpt[i].address);
+            else
+                local_deliver_recipient(&state, req->rcpt[i].address);
         } else {
             local_status_set(&state.result, "4.3.0", "cannot read queue file: %s", buf_str(why));
             local_log_result(&state, req->rcpt[i].address, &state.result);

@@ -106,10 +106,19 @@ static MASTER_SERV *master_serv_create(const MASTER_ENT *ent, char *endpoint)
  * the administrator's configuration error: say so plainly, every start
  * and reload, and leave that service out rather than crash-loop it (or
  * refuse to run the services that work). `surel check` reports it too. */
-static int master_program_ok(const MASTER_SERV *serv, const char *master_cf, int lineno)
+static int master_program_ok(const MASTER_SERV *serv, const char *master_cf, int lineno,
+                             const char *command)
 {
+    const char *builtin;
+
     if (serv->program_ok)
         return 1;
+    /* A Postfix daemon whose work surel does elsewhere: one line, no warning. */
+    if ((builtin = mastercf_builtin(command)) != NULL) {
+        msg_info("%s line %d: service %s/%s: not started: %s %s", master_cf, lineno,
+                 serv->name, mastercf_type_name(serv->type), command, builtin);
+        return 0;
+    }
     msg_warn("%s line %d: service %s/%s: no program %s: the service is not started "
              "(install the program, or comment the service out)", master_cf, lineno,
              serv->name, mastercf_type_name(serv->type), serv->path);
@@ -166,7 +175,7 @@ int master_services_read(MASTER_SERV **list, BUF *why)
                      buf_str(path), ent->lineno, ent->name);
         master_warn_overrides(ent, buf_str(path));
         serv = master_serv_create(ent, endpoint);
-        if (!master_program_ok(serv, buf_str(path), ent->lineno)) {
+        if (!master_program_ok(serv, buf_str(path), ent->lineno, ent->argv[0])) {
             master_serv_free(serv);
             continue;
         }

@@ -52,6 +52,10 @@ const PARAM_INFO *config_service_param(const char *name, const char *const *serv
             if (strcmp(buf_str(cand), name) == 0)
                 found = &config_table[id];
         }
+        /* Postfix's transport_time_limit: <service>_time_limit overrides
+         * command_time_limit (pipe reads it), not <service>_command_time_limit. */
+        if (!found && strcmp(name + slen, "_time_limit") == 0)
+            found = &config_table[P_command_time_limit];
     }
     buf_free(cand);
     return found;

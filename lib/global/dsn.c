@@ -299,3 +299,20 @@ int     dsn_orcpt_ok(const char *text, size_t len)
         return 0;
     return dsn_orcpt_addr_ok(text + tlen + 1, len - tlen - 1);
 }
+
+size_t  dsn_code_prefix(const char *text)
+{
+    const char *p = text;
+    int     part, digits;
+
+    if ((*p != '2' && *p != '4' && *p != '5') || p[1] != '.')
+        return 0;
+    p += 2;
+    for (part = 0; part < 2; part++) {
+        for (digits = 0; isdigit((unsigned char) *p) && digits < 3; digits++)
+            p++;
+        if (digits == 0 || (part == 0 && *p++ != '.'))
+            return 0;
+    }
+    return (*p == 0 || *p == ' ') ? (size_t) (p - text) : 0;
+}

@@ -76,4 +76,10 @@ int     dsn_envid_ok(const char *text, size_t len);
 int     dsn_orcpt_parse(const char *text, size_t len, BUF *out);
 int     dsn_orcpt_ok(const char *text, size_t len);
 
+/* dsn_code_prefix - the length of an RFC 3463 status code ("5.1.1",
+ * class 2, 4 or 5, then 1..3 digits twice) at the start of text, ended by
+ * a space or the end of text; 0 when there is none (Postfix's dsn_split:
+ * error:, retry: and discard: next hops may start with one). */
+size_t  dsn_code_prefix(const char *text);
+
 #endif

@@ -494,3 +494,24 @@ int     mastercf_program(const char *command, const char *daemon_dir, BUF *path)
     return stat(buf_str(path), &st) == 0 && S_ISREG(st.st_mode)
         && access(buf_str(path), X_OK) == 0;
 }
+
+/* Postfix daemons whose work is built into surel's programs. */
+static const struct {
+    const char *command;
+    const char *why;
+} mastercf_builtins[] = {
+    {"tlsmgr", "built in: smtpd and smtp keep their own TLS session state and OpenSSL seeds itself"},
+    {"trivial-rewrite", "built in: every program rewrites and resolves addresses itself"},
+    {"scache", "not needed: smtp keeps no shared connection cache"},
+};
+
+const char *mastercf_builtin(const char *command)
+{
+    const char *name = strrchr(command, '/') ? strrchr(command, '/') + 1 : command;
+    size_t  i;
+
+    for (i = 0; i < sizeof(mastercf_builtins) / sizeof(mastercf_builtins[0]); i++)
+        if (strcmp(mastercf_builtins[i].command, name) == 0)
+            return mastercf_builtins[i].why;
+    return NULL;
+}

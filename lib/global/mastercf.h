@@ -51,5 +51,13 @@ const MASTER_ENT *mastercf_find(const MASTER_CF *cf, const char *name, MASTER_TY
  * executable regular file, else 0. The master (which leaves such a
  * service out) and `surel check` (which reports it) both ask here. */
 int     mastercf_program(const char *command, const char *daemon_dir, BUF *path);
+/* mastercf_builtin - for a Postfix program surel has no daemon for
+ * because every surel program does that work itself (tlsmgr,
+ * trivial-rewrite, proxymap, scache; doc/design.md "Postfix services
+ * surel does not need"), the reason, else NULL. The master then leaves
+ * the service out with one informational line instead of a warning, and
+ * `surel check` says nothing; any other missing program is still an
+ * error. The command's last path component is what counts. */
+const char *mastercf_builtin(const char *command);
 
 #endif

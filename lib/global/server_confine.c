@@ -14,9 +14,9 @@
  *   qmgr     writes the whole queue
  *   pickup   writes maildrop/ (removes picked files) and corrupt/
  *   bounce   writes bounce/ and defer/
- *   error, showq, anvil, smtp (and lmtp)   read only
+ *   error, discard, showq, anvil, smtp (and lmtp)   read only
  *   proxymap reads everything but queue_directory (tables only), writes nothing
- *   local    deliveries need any user's files and commands: only the
+ *   local, pipe   deliveries need any user's files and commands: only the
  *            kernel attack surface is denied, without no_new_privs, so
  *            set-uid helpers of a mailbox_command keep working
  * A chrooted daemon (master.cf chroot y) is already jailed in the queue:
@@ -54,11 +54,13 @@ static const SERVER_PROFILE server_profiles[] = {
     {"pickup", PROFILE_READ_ALL, {MAIL_QUEUE_MAILDROP, MAIL_QUEUE_CORRUPT, NULL}},
     {"bounce", PROFILE_READ_ALL, {MAIL_QUEUE_BOUNCE, MAIL_QUEUE_DEFER, NULL}},
     {"error", PROFILE_READ_ALL, {NULL}},
+    {"discard", PROFILE_READ_ALL, {NULL}},
     {"showq", PROFILE_READ_ALL, {NULL}},
     {"anvil", PROFILE_READ_ALL, {NULL}},
     {"proxymap", PROFILE_READ_NO_QUEUE, {NULL}},
     {"smtp", PROFILE_READ_ALL, {NULL}},
     {"local", PROFILE_DENY_ONLY, {NULL}},
+    {"pipe", PROFILE_DENY_ONLY, {NULL}},
 };
 
 /* server_profile_find - the profile of a name, or NULL */

@@ -236,6 +236,38 @@ class Check(h.InstanceTest):
         self.assertIn("unknown user name 'no-such-user-surel'", r.stderr)
         self.assertRegex(r.stderr, r"service extra: no program \S*/no-such-program")
 
+    def test_postfix_services_built_into_surel(self):
+        # Debian's master.cf names Postfix daemons whose work every surel
+        # program does itself: the master leaves them out with one info
+        # line each and `surel check` is silent; a daemon surel lacks
+        # (verify) is still a warning and a failed check.
+        inst = self.instance()
+        builtin = {"tlsmgr": "tlsmgr", "rewrite": "trivial-rewrite", "scache": "scache"}
+        with open(os.path.join(inst.etc, "master.cf"), "a") as f:
+            f.write("tlsmgr    unix  -       -       n       1000?   1       tlsmgr\n"
+                    "rewrite   unix  -       -       n       -       -       trivial-rewrite\n"
+                    "scache    unix  -       -       n       -       1       scache\n")
+        r = inst.surel("check", check=False)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for name in list(builtin) + list(builtin.values()):
+            self.assertNotIn(name, r.stderr)
+        with open(os.path.join(inst.etc, "master.cf"), "a") as f:
+            f.write("verify    unix  -       -       n       -       1       verify\n")
+        r = inst.surel("check", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertRegex(r.stderr, r"service verify: no program \S*/verify")
+        inst.start()
+        inst.wait_log("service verify/unix: no program")
+        log = inst.log()
+        for service, program in builtin.items():
+            lines = [l for l in log.splitlines() if "service %s/unix:" % service in l]
+            self.assertEqual(len(lines), 1, lines)
+            self.assertNotIn("warning", lines[0])
+            self.assertRegex(lines[0], r"master\[\d+\]: \S+ line \d+: service %s/unix: "
+                                       r"not started: %s (built in|not needed): "
+                                       % (service, program))
+        self.assertTrue(inst.running())
+
     def test_broken_master_cf(self):
         inst = self.instance()
         with open(os.path.join(inst.etc, "master.cf"), "a") as f:

@@ -85,7 +85,7 @@ class DropIn(h.InstanceTest):
                   biff="no", readme_directory="/usr/share/doc/postfix",
                   compatibility_level="3.6")
         self.with_services(inst, "127.0.0.1:%d inet n - n - - smtpd\n"
-                           "  -o virtual_mailbox_base=/var/vmail\n"
+                           "  -o ipc_idle=10s\n"
                            "  -o smtpd_tls_wrappermode=no\n" % submission)
         inst.start()
         qid = e.send(inst, "bob@sandbox.test", ["alice@sandbox.test"], message("warned"))
@@ -98,7 +98,7 @@ class DropIn(h.InstanceTest):
                                         r"is not implemented and is ignored: SECURITY", log)),
                          1, log)
         self.assertEqual(len(re.findall(r"warning: \S+master\.cf line \d+: service "
-                                        r"127\.0\.0\.1:%d: parameter virtual_mailbox_base "
+                                        r"127\.0\.0\.1:%d: parameter ipc_idle "
                                         r"is not implemented and is ignored" % submission,
                                         log)), 1, log)
         for quiet in ("biff", "readme_directory", "compatibility_level", "wrappermode"):

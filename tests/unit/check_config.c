@@ -650,6 +650,10 @@ START_TEST(test_warn_unknown)
     ck_assert_int_eq(config_known("nosuchservice_destination_concurrency_limit", services, 4), 0);
     ck_assert_ptr_eq(config_service_param("relay_destination_recipient_limit", services, 4),
                      config_param_info(P_default_destination_recipient_limit));
+    /* Postfix's transport_time_limit (pipe) */
+    ck_assert_ptr_eq(config_service_param("relay_time_limit", services, 4),
+                     config_param_info(P_command_time_limit));
+    ck_assert_ptr_null(config_service_param("nosuchservice_time_limit", services, 4));
 }
 END_TEST
 
@@ -692,7 +696,7 @@ START_TEST(test_warn_unimplemented)
           "empty =\n"
           "smtpd_end_of_data_restrictions = reject\n"   /* SECURITY */
           "compatibility_level = 3.6\n");            /* Debian's: silent */
-    config_override("virtual_mailbox_base", "/var/vmail");   /* -o counts too */
+    config_override("receive_override_options", "no_address_mappings");   /* -o counts too */
     msg_init("check_config", MSG_TO_STDERR);
     capture_begin();
     n = config_warn_unimplemented("main.cf", &security);
@@ -701,7 +705,7 @@ START_TEST(test_warn_unimplemented)
     ck_assert_int_eq(security, 1);
     ck_assert_msg(strstr(text, "warning: main.cf: parameter masquerade_domains is not "
                          "implemented and is ignored") != NULL, "stderr: %s", text);
-    ck_assert_ptr_nonnull(strstr(text, "parameter virtual_mailbox_base is not implemented"));
+    ck_assert_ptr_nonnull(strstr(text, "parameter receive_override_options is not implemented"));
     ck_assert_ptr_nonnull(strstr(text, "parameter smtpd_end_of_data_restrictions is not "
                                  "implemented and is ignored: SECURITY"));
     ck_assert_ptr_null(strstr(text, "notify_classes"));
