@@ -47,6 +47,7 @@ static int qfile_name_by_inode(QFILE_WRITER *w, const char *tmp, BUF *why)
         buf_sprintf(why, "fstat %s: %s", tmp, strerror(errno));
     } else {
         queue_id_make(w->id, &w->arrival, st.st_ino);
+        w->dev = st.st_dev;
         qfile_path(path, w->queue_dir, QFILE_TEMP_QUEUE, w->id, 0);
         if (rename(tmp, buf_str(path)) < 0) {
             buf_sprintf(why, "rename %s to %s: %s", tmp, buf_str(path), strerror(errno));
@@ -120,14 +121,11 @@ static int qfile_need_dir_fsync(QFILE_WRITER *w)
 {
     static dev_t dev;
     static int known, need;
-    struct stat st;
 
     if (qfile_dir_fsync != DIR_FSYNC_AUTO)
         return qfile_dir_fsync == DIR_FSYNC_YES;
-    if (fstat(w->fd, &st) < 0)
-        return 1;
-    if (!known || st.st_dev != dev) {
-        dev = st.st_dev;
+    if (!known || w->dev != dev) {
+        dev = w->dev;
         need = dir_fsync_needed(DIR_FSYNC_AUTO, w->fd);
         known = 1;
     }

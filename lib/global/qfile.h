@@ -50,6 +50,7 @@ typedef struct QFILE_WRITER {
     char   *queue_dir;                  /* $queue_directory */
     char   *temp_path;                  /* temp/<id> while writing */
     int     fd;
+    dev_t   dev;                        /* the file's device (fstat at create) */
     STREAM *stream;                     /* records go here */
     struct timeval arrival;
 } QFILE_WRITER;
