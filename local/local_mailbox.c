@@ -458,10 +458,13 @@ int     local_deliver_mailbox(LOCAL_STATE *state, const LOCAL_ATTR *attr, LOCAL_
     } else if (user->sandbox) {
         /* A user added to $sandbox_users later has no folder yet: make it,
          * as the instance user, inside $sandbox_mail_directory. */
-        local_privs_enter(privs.uid, privs.gid);
-        if (mkdir(user->home, 0700) < 0 && errno != EEXIST)
-            msg_warn("mkdir %s: %m", user->home);
-        local_privs_leave();
+        /* (Only when it is missing: switching ids costs a dozen calls.) */
+        if (lstat(user->home, &sst) < 0 && errno == ENOENT) {
+            local_privs_enter(privs.uid, privs.gid);
+            if (mkdir(user->home, 0700) < 0 && errno != EEXIST)
+                msg_warn("mkdir %s: %m", user->home);
+            local_privs_leave();
+        }
         buf_sprintf(path, "%s/Maildir/", user->home);
         local_deliver_maildir(state, attr, buf_str(path), &privs, st);
     } else if (*home_mailbox) {
