@@ -148,7 +148,7 @@ static int local_maildir_write(LOCAL_STATE *state, const LOCAL_ATTR *attr, const
     BUF    *tname = buf_alloc(100);
     BUF    *nname = buf_alloc(100);
     int     mfd = -1, tfd = -1, nfd = -1, fd = -1, ret, err = 0;
-    int     sync_dir = 1, tmp_gone = 0;
+    int     sync_dir = 1, tmp_gone = 0, linked = 0;
     struct timeval now;
     struct stat fst;
     long    limit = config_int(P_mailbox_size_limit);
@@ -198,6 +198,7 @@ static int local_maildir_write(LOCAL_STATE *state, const LOCAL_ATTR *attr, const
         } else {
             /* The tmp/ name goes first: the file's only name is then in new/,
              * the one ext4 without a journal syncs the folder of. */
+            linked = 1;
             (void) unlinkat(tfd, buf_str(tname), 0);
             tmp_gone = 1;
             if ((sync_dir ? fsync(nfd) : fsync(fd)) < 0) {
@@ -212,7 +213,8 @@ static int local_maildir_write(LOCAL_STATE *state, const LOCAL_ATTR *attr, const
         err = errno;
         buf_set(why, strerror(err));
     }
-    if (ret != LOCAL_COPY_OK && buf_len(nname) > 0)
+    /* Only a name we made: a failed link (EEXIST) leaves someone else's. */
+    if (ret != LOCAL_COPY_OK && linked)
         (void) unlinkat(nfd, buf_str(nname), 0);
     if (!tmp_gone)
         (void) unlinkat(tfd, buf_str(tname), 0);
