@@ -243,6 +243,38 @@ class MasterTest(unittest.TestCase):
         for c in clients + [first]:
             c.close()
 
+    @unittest.skipUnless(shutil.which("strace"), "needs strace")
+    def test_trigger_server_reports_status_once_not_per_trigger(self):
+        # Like a multi server, a trigger server reads its clients from the
+        # event loop and is always available: status around the first
+        # trigger only (qmgr gets one trigger per queued message).
+        inst = self.instance("trig unix n - n - 1 test-trigger\n")
+        inst.start()
+
+        def trigger(data):
+            with socket.socket(socket.AF_UNIX) as s:
+                s.connect(inst.unix_path("trig", private=False))
+                s.sendall(data)
+        trigger(b"I")
+        inst.wait_log("trigger service=trig data=I")
+        [pid] = inst.service_pids("trig")
+        out = os.path.join(inst.root, "status.trace")
+        tracer = subprocess.Popen(["strace", "-qq", "-y", "-e", "trace=write", "-o", out,
+                                   "-p", str(pid)], stderr=subprocess.DEVNULL)
+        try:
+            wait_for(lambda: "TracerPid:\t0\n" not in open("/proc/%d/status" % pid).read(),
+                     10, "strace to attach")
+            for data in (b"A", b"D", b"F"):
+                trigger(data)
+                inst.wait_log("trigger service=trig data=%s" % data.decode())
+        finally:
+            tracer.send_signal(signal.SIGINT)
+            tracer.wait(timeout=10)
+        self.assertEqual(inst.service_pids("trig"), [pid])
+        with open(out) as f:
+            status = [line for line in f if line.startswith("write(3<pipe:")]
+        self.assertEqual(status, [], "status writes for triggers 2-4")
+
     # Failures.
     def test_killed_daemon_is_replaced(self):
         port = free_port()
