@@ -37,7 +37,8 @@
  *      virtual_alias_recursion_limit (1000), header_checks, body_checks,
  *      message_size_limit (10240000), header_size_limit (102400),
  *      hopcount_limit (50), cleanup_replace_stray_cr_lf (yes),
- *      ipc_timeout (3600s), queue_directory.
+ *      ipc_timeout (3600s), queue_directory, directory_fsync (auto: one
+ *      fsync per commit on ext4, xfs and tmpfs; qfile.h).
  * LOG
  *      "ID: message-id=<...>" per message; "ID: reject|discard|hold|
  *      warning|redirect|replace|prepend: header ... from host[addr];

@@ -9,6 +9,7 @@
 
 #include "cleanup.h"
 #include "config.h"
+#include "mail_queue.h"
 #include "mem.h"
 #include "msg.h"
 #include "resolve_local.h"
@@ -61,6 +62,7 @@ void cleanup_conf_init(void)
     cleanup_conf.replace_stray_cr_lf = config_bool(P_cleanup_replace_stray_cr_lf);
     cleanup_conf.delay_warning_time = config_time(P_delay_warning_time);
     cleanup_conf.ipc_timeout = (int) config_time(P_ipc_timeout);
+    qfile_set_dir_fsync(mail_queue_dir_fsync());       /* the commit's folder fsyncs */
 }
 
 /* cleanup_conf_free - forget the configuration (tests reload it) */

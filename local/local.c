@@ -57,6 +57,8 @@
  *      alias_maps (lmdb:/etc/aliases), allow_mail_to_commands (alias,
  *      forward), allow_mail_to_files (alias, forward), command_time_limit
  *      (1000s), command_expansion_filter, default_privs (nobody),
+ *      directory_fsync (auto: fsync new/ only where the file's fsync does
+ *      not make its name durable),
  *      forward_expansion_filter, forward_path ($home/.forward
  *      ${recipient_delimiter}${extension}, $home/.forward), hash_queue_names,
  *      hash_queue_depth, home_mailbox (empty: mbox), ipc_timeout,

@@ -9,7 +9,11 @@
  *   and must belong to the recipient; the message is written to
  *   tmp/<sec>.M<usec>P<pid>.<host> (O_EXCL), fsync'ed, linked into
  *   new/<sec>.M<usec>P<pid>V<dev>I<ino>.<host> (link() never replaces an
- *   existing name), the tmp/ name removed and new/ fsync'ed. Missing
+ *   existing name), the tmp/ name removed and new/ fsync'ed. Where the
+ *   file's fsync also makes its name durable (directory_fsync = auto on
+ *   ext4, xfs, tmpfs; or no): data written out (sync_file_range), linked,
+ *   tmp/ name removed, one fsync of the file. Either way the delivery is
+ *   reported only after data and name are durable. Missing
  *   Maildir/, tmp/, new/ and cur/ are made (mode 0700) as the recipient.
  * mbox: opened O_APPEND|O_NOFOLLOW, or made O_EXCL; it must be a regular
  *   file with one link owned by the recipient and the same file that the
@@ -36,6 +40,7 @@
 #include "config.h"
 #include "local.h"
 #include "mail_proto.h"
+#include "mail_queue.h"
 #include "mem.h"
 #include "msg.h"
 #include "safe_file.h"
@@ -99,11 +104,17 @@ static int local_open_dir_bare(int parent, const char *name, uid_t owner, BUF *w
     struct stat st;
     int     fd;
 
-    if (mkdirat(parent, name, 0700) < 0 && errno != EEXIST) {
-        buf_sprintf(why, "cannot create folder %s: %s", name, strerror(errno));
-        return -1;
+    /* Open first: the folder nearly always exists, and a mkdir that says
+     * EEXIST on every delivery is a wasted call. */
+    fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) {
+        if (mkdirat(parent, name, 0700) < 0 && errno != EEXIST) {
+            buf_sprintf(why, "cannot create folder %s: %s", name, strerror(errno));
+            return -1;
+        }
+        fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     }
-    if ((fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+    if (fd < 0) {
         if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
             buf_sprintf(why, "folder %s is a symbolic link", name);
         else
@@ -118,6 +129,16 @@ static int local_open_dir_bare(int parent, const char *name, uid_t owner, BUF *w
     return fd;
 }
 
+/* local_maildir_dir_fsync - directory_fsync, read once */
+static int local_maildir_dir_fsync(void)
+{
+    static int mode = -1;
+
+    if (mode < 0)
+        mode = mail_queue_dir_fsync();
+    return mode;
+}
+
 /* local_maildir_write - the Maildir steps, already with the recipient's rights */
 static int local_maildir_write(LOCAL_STATE *state, const LOCAL_ATTR *attr, const char *dir,
                                uid_t owner, LOCAL_STATUS *st)
@@ -127,6 +148,7 @@ static int local_maildir_write(LOCAL_STATE *state, const LOCAL_ATTR *attr, const
     BUF    *tname = buf_alloc(100);
     BUF    *nname = buf_alloc(100);
     int     mfd = -1, tfd = -1, nfd = -1, fd = -1, ret, err = 0;
+    int     sync_dir = 1, tmp_gone = 0, linked = 0;
     struct timeval now;
     struct stat fst;
     long    limit = config_int(P_mailbox_size_limit);
@@ -137,7 +159,10 @@ static int local_maildir_write(LOCAL_STATE *state, const LOCAL_ATTR *attr, const
         local_status_set(st, "4.2.0", "maildir delivery failed: %s", buf_str(why));
         goto done;
     }
-    (void) close(local_open_dir(mfd, "cur", owner, why));
+    /* cur/ is only made, never written: one mkdirat (EEXIST is fine and
+     * never follows a link) instead of open, fstat and close. */
+    if (mkdirat(mfd, "cur", 0700) < 0 && errno != EEXIST)
+        msg_warn("maildir %s: cannot create folder cur: %m", dir);
     local_maildir_host(host);
     gettimeofday(&now, NULL);
     buf_sprintf(tname, "%ld.M%ldP%ld.%s", (long) now.tv_sec, (long) now.tv_usec,
@@ -151,29 +176,48 @@ static int local_maildir_write(LOCAL_STATE *state, const LOCAL_ATTR *attr, const
     ret = local_copy(state->msg, attr->sender, state->delivered, fd, LOCAL_COPY_HEADERS,
                      limit, why);
     err = errno;
-    if (ret == LOCAL_COPY_OK && (fsync(fd) < 0 || fstat(fd, &fst) < 0)) {
-        ret = LOCAL_COPY_WRITE;
-        err = errno;
-        buf_set(why, strerror(err));
+    if (ret == LOCAL_COPY_OK) {
+        /* Where the file's fsync also makes its new/ name durable, the data
+         * goes to the device now and the one fsync comes after the link;
+         * elsewhere fsync, link, fsync new/ (local_maildir_dir_fsync). */
+        sync_dir = dir_fsync_needed(local_maildir_dir_fsync(), nfd);
+        if ((sync_dir ? fsync(fd) : sync_data_now(fd)) < 0 || fstat(fd, &fst) < 0) {
+            ret = LOCAL_COPY_WRITE;
+            err = errno;
+            buf_set(why, strerror(err));
+        }
+    }
+    if (ret == LOCAL_COPY_OK) {
+        buf_sprintf(nname, "%ld.M%ldP%ldV%lxI%lx.%s", (long) now.tv_sec, (long) now.tv_usec,
+                    (long) getpid(), (unsigned long) fst.st_dev, (unsigned long) fst.st_ino,
+                    buf_str(host));
+        if (linkat(tfd, buf_str(tname), nfd, buf_str(nname), 0) < 0) {
+            ret = LOCAL_COPY_WRITE;
+            err = errno;
+            buf_sprintf(why, "link into new/: %s", strerror(err));
+        } else {
+            /* The tmp/ name goes first: the file's only name is then in new/,
+             * the one ext4 without a journal syncs the folder of. */
+            linked = 1;
+            (void) unlinkat(tfd, buf_str(tname), 0);
+            tmp_gone = 1;
+            if ((sync_dir ? fsync(nfd) : fsync(fd)) < 0) {
+                ret = LOCAL_COPY_WRITE;
+                err = errno;
+                buf_sprintf(why, "fsync %s: %s", sync_dir ? "new/" : "new/ file", strerror(err));
+            }
+        }
     }
     if (close(fd) < 0 && ret == LOCAL_COPY_OK) {
         ret = LOCAL_COPY_WRITE;
         err = errno;
         buf_set(why, strerror(err));
     }
-    if (ret == LOCAL_COPY_OK) {
-        buf_sprintf(nname, "%ld.M%ldP%ldV%lxI%lx.%s", (long) now.tv_sec, (long) now.tv_usec,
-                    (long) getpid(), (unsigned long) fst.st_dev, (unsigned long) fst.st_ino,
-                    buf_str(host));
-        if (linkat(tfd, buf_str(tname), nfd, buf_str(nname), 0) < 0
-            || fsync(nfd) < 0) {
-            ret = LOCAL_COPY_WRITE;
-            err = errno;
-            buf_sprintf(why, "link into new/: %s", strerror(err));
-            (void) unlinkat(nfd, buf_str(nname), 0);
-        }
-    }
-    (void) unlinkat(tfd, buf_str(tname), 0);
+    /* Only a name we made: a failed link (EEXIST) leaves someone else's. */
+    if (ret != LOCAL_COPY_OK && linked)
+        (void) unlinkat(nfd, buf_str(nname), 0);
+    if (!tmp_gone)
+        (void) unlinkat(tfd, buf_str(tname), 0);
     if (ret != LOCAL_COPY_OK)
         local_write_status(st, ret, err, "maildir", buf_str(why));
     else
@@ -416,10 +460,13 @@ int     local_deliver_mailbox(LOCAL_STATE *state, const LOCAL_ATTR *attr, LOCAL_
     } else if (user->sandbox) {
         /* A user added to $sandbox_users later has no folder yet: make it,
          * as the instance user, inside $sandbox_mail_directory. */
-        local_privs_enter(privs.uid, privs.gid);
-        if (mkdir(user->home, 0700) < 0 && errno != EEXIST)
-            msg_warn("mkdir %s: %m", user->home);
-        local_privs_leave();
+        /* (Only when it is missing: switching ids costs a dozen calls.) */
+        if (lstat(user->home, &sst) < 0 && errno == ENOENT) {
+            local_privs_enter(privs.uid, privs.gid);
+            if (mkdir(user->home, 0700) < 0 && errno != EEXIST)
+                msg_warn("mkdir %s: %m", user->home);
+            local_privs_leave();
+        }
         buf_sprintf(path, "%s/Maildir/", user->home);
         local_deliver_maildir(state, attr, buf_str(path), &privs, st);
     } else if (*home_mailbox) {

@@ -229,8 +229,9 @@ void qmgr_recover_active(void)
                  MAIL_QUEUE_ACTIVE);
 }
 
-/* qmgr_purge_temp - remove files in temp/ that were never committed (not
- * ready) and are older than max_age: their writer died */
+/* qmgr_purge_temp - remove files in temp/ older than max_age: their writer
+ * died. Whatever is in temp/ was never acknowledged: a file ready but not
+ * yet renamed (a writer killed between its fchmod and its rename) too. */
 void qmgr_purge_temp(long max_age)
 {
     DIR    *d;
@@ -248,7 +249,7 @@ void qmgr_purge_temp(long max_age)
             continue;
         buf_sprintf(path, "%s/%s", QFILE_TEMP_QUEUE, e->d_name);
         if (lstat(buf_str(path), &st) < 0 || !S_ISREG(st.st_mode)
-            || (st.st_mode & 0700) == QFILE_MODE_READY || now - (long) st.st_mtime <= max_age)
+            || now - (long) st.st_mtime <= max_age)
             continue;
         if (unlink(buf_str(path)) == 0)
             msg_info("%s: removed uncommitted file %s (age %lds)", e->d_name, buf_str(path),

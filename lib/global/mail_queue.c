@@ -14,8 +14,10 @@
 #include "config.h"
 #include "mail_queue.h"
 #include "mem.h"
+#include "msg.h"
 #include "qfile.h"
 #include "queue_id.h"
+#include "safe_file.h"
 
 const MAIL_QUEUE_DIR mail_queue_dirs[] = {
     {"", MAIL_QUEUE_OWNER_ROOT, MAIL_QUEUE_GROUP_ANY, 0755,
@@ -91,6 +93,17 @@ int mail_queue_path(BUF *out, const char *queue_dir, const char *queue, const ch
         return -1;
     qfile_path(out, queue_dir, queue, id, depth);
     return 0;
+}
+
+/* mail_queue_dir_fsync - see mail_queue.h */
+int mail_queue_dir_fsync(void)
+{
+    int     mode = dir_fsync_mode(config_str(P_directory_fsync));
+
+    if (mode < 0)
+        msg_fatal("%s = %s: expected auto, yes or no", config_param_info(P_directory_fsync)->name,
+                  config_str(P_directory_fsync));
+    return mode;
 }
 
 /* mail_queue_mkdirs - see mail_queue.h */

@@ -102,6 +102,11 @@ int     mail_queue_path(BUF *out, const char *queue_dir, const char *queue, cons
  * 0, or -1 with errno. */
 int     mail_queue_mkdirs(const char *path);
 
+/* mail_queue_dir_fsync - directory_fsync as a DIR_FSYNC_* mode of
+ * safe_file.h (cleanup's queue commits, local's Maildir commits); an
+ * unknown value is a configuration error (fatal). */
+int     mail_queue_dir_fsync(void);
+
 /* The numeric accounts the table's owners stand for. */
 typedef struct MAIL_QUEUE_IDS {
     uid_t   root_uid;               /* MAIL_QUEUE_OWNER_ROOT */

@@ -47,6 +47,7 @@ static int qfile_name_by_inode(QFILE_WRITER *w, const char *tmp, BUF *why)
         buf_sprintf(why, "fstat %s: %s", tmp, strerror(errno));
     } else {
         queue_id_make(w->id, &w->arrival, st.st_ino);
+        w->dev = st.st_dev;
         qfile_path(path, w->queue_dir, QFILE_TEMP_QUEUE, w->id, 0);
         if (rename(tmp, buf_str(path)) < 0) {
             buf_sprintf(why, "rename %s to %s: %s", tmp, buf_str(path), strerror(errno));
@@ -106,10 +107,83 @@ STREAM *qfile_stream(QFILE_WRITER *w)
     return w->stream;
 }
 
+/* The directory_fsync mode (safe_file.h); cleanup sets it from main.cf. */
+static int qfile_dir_fsync = DIR_FSYNC_AUTO;
+
+/* qfile_set_dir_fsync - how commits treat folders: DIR_FSYNC_* */
+void qfile_set_dir_fsync(int mode)
+{
+    qfile_dir_fsync = mode;
+}
+
+/* qfile_need_dir_fsync - auto asks the file system once per device */
+static int qfile_need_dir_fsync(QFILE_WRITER *w)
+{
+    static dev_t dev;
+    static int known, need;
+
+    if (qfile_dir_fsync != DIR_FSYNC_AUTO)
+        return qfile_dir_fsync == DIR_FSYNC_YES;
+    if (!known || w->dev != dev) {
+        dev = w->dev;
+        need = dir_fsync_needed(DIR_FSYNC_AUTO, w->fd);
+        known = 1;
+    }
+    return need;
+}
+
+/* qfile_commit_sync_dir - data, mode, fsync; then the name and its folder */
+static int qfile_commit_sync_dir(QFILE_WRITER *w, const char *path, BUF *why)
+{
+    if (fchmod(w->fd, QFILE_MODE_READY) < 0 || fsync(w->fd) < 0) {
+        buf_sprintf(why, "fsync queue file %s: %s", w->id, strerror(errno));
+        return -1;
+    }
+    if (rename(w->temp_path, path) < 0) {
+        buf_sprintf(why, "rename %s to %s: %s", w->temp_path, path, strerror(errno));
+        return -1;
+    }
+    if (fsync_parent(path) < 0) {
+        /* The rename may not survive a crash: not committed. */
+        buf_sprintf(why, "fsync folder of %s: %s", path, strerror(errno));
+        (void) unlink(path);
+        return -1;
+    }
+    return 0;
+}
+
+/* qfile_commit_sync_file - data and mode to the device, the name, then one
+ * fsync of the file, which on these file systems also makes the name
+ * durable (safe_file.c fsync_names_with_file) */
+static int qfile_commit_sync_file(QFILE_WRITER *w, const char *path, BUF *why)
+{
+    if (fchmod(w->fd, QFILE_MODE_READY) < 0 || sync_data_now(w->fd) < 0) {
+        buf_sprintf(why, "write queue file %s: %s", w->id, strerror(errno));
+        return -1;
+    }
+    if (rename(w->temp_path, path) < 0) {
+        buf_sprintf(why, "rename %s to %s: %s", w->temp_path, path, strerror(errno));
+        return -1;
+    }
+    if (fsync(w->fd) < 0) {
+        /* XXX qmgr may already have taken the file to active/: it is then
+         * delivered although the client hears 4xx, a duplicate at worst. */
+        buf_sprintf(why, "fsync queue file %s: %s", path, strerror(errno));
+        (void) unlink(path);
+        return -1;
+    }
+    return 0;
+}
+
 /*
  * qfile_commit - make the file durable and visible in `queue`.
- * Order matters: content and size record first, then the ready mode, then
- * fsync (so the mode is durable too), then the rename and the folder fsync.
+ * Content and size record first, then the ready mode. Where folders must
+ * be fsync'ed (directory_fsync = yes, or auto on a file system not known
+ * to need less): fsync, rename, fsync the folder - two fsyncs. Otherwise
+ * the data goes to the device, the file is renamed, and one fsync of the
+ * file makes data, mode and name durable at once. Either way nothing has
+ * been acknowledged until this returns 0; the file in the queue is always
+ * complete and ready, so qmgr may even start on it before the fsync ends.
  */
 int qfile_commit(QFILE_WRITER *w, const char *queue, const QFILE_SIZES *sizes, BUF *why)
 {
@@ -123,17 +197,10 @@ int qfile_commit(QFILE_WRITER *w, const char *queue, const QFILE_SIZES *sizes, B
     } else if (pwrite(w->fd, buf_str(text), buf_len(text),
                       (off_t) rec_header_len(buf_len(text))) != (ssize_t) buf_len(text)) {
         buf_sprintf(why, "update size record of %s: %s", w->id, strerror(errno));
-    } else if (fchmod(w->fd, QFILE_MODE_READY) < 0 || fsync(w->fd) < 0) {
-        buf_sprintf(why, "fsync queue file %s: %s", w->id, strerror(errno));
     } else {
         buf_sprintf(path, "%s/%s/%s", w->queue_dir, queue, w->id);
-        if (rename(w->temp_path, buf_str(path)) < 0) {
-            buf_sprintf(why, "rename %s to %s: %s", w->temp_path, buf_str(path), strerror(errno));
-        } else if (fsync_parent(buf_str(path)) < 0) {
-            /* The rename may not survive a crash: not committed. */
-            buf_sprintf(why, "fsync folder of %s: %s", buf_str(path), strerror(errno));
-            (void) unlink(buf_str(path));
-        } else {
+        if ((qfile_need_dir_fsync(w) ? qfile_commit_sync_dir(w, buf_str(path), why)
+             : qfile_commit_sync_file(w, buf_str(path), why)) == 0) {
             xfree(w->temp_path);
             w->temp_path = NULL;
             ret = 0;

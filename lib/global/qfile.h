@@ -6,9 +6,14 @@
  *      size record and the arrival time;
  *   2. the caller writes records through qfile_stream();
  *   3. qfile_commit: flush, rewrite the size record in place, fchmod 0700
- *      (the "ready" mark every reader checks), fsync the file, rename it
- *      into its queue (incoming/ or hold/) and fsync that folder. Only then
- *      may anyone say "250 ok".
+ *      (the "ready" mark every reader checks), then either
+ *      - fsync the file, rename it into its queue (incoming/ or hold/) and
+ *        fsync that folder (directory_fsync = yes, or auto on a file system
+ *        not known to need less), or
+ *      - write its data to the device (sync_file_range), rename it into its
+ *        queue and fsync the file, which on ext4, xfs and tmpfs also makes
+ *        the new name durable: one fsync instead of two (doc/design.md).
+ *      Only then may anyone say "250 ok".
  * A file under construction lives in temp/, never in incoming/: a writer
  * killed at any step leaves nothing that a scheduler could pick up, and a
  * crash leaves at most a non-ready file in temp/ that is purged later.
@@ -45,6 +50,7 @@ typedef struct QFILE_WRITER {
     char   *queue_dir;                  /* $queue_directory */
     char   *temp_path;                  /* temp/<id> while writing */
     int     fd;
+    dev_t   dev;                        /* the file's device (fstat at create) */
     STREAM *stream;                     /* records go here */
     struct timeval arrival;
 } QFILE_WRITER;
@@ -71,6 +77,7 @@ STREAM *qfile_stream(QFILE_WRITER *w);
 int     qfile_commit(QFILE_WRITER *w, const char *queue, const QFILE_SIZES *sizes, BUF *why);
 void    qfile_abort(QFILE_WRITER *w);
 void    qfile_writer_free(QFILE_WRITER *w);
+void    qfile_set_dir_fsync(int mode);      /* DIR_FSYNC_* of safe_file.h */
 
 int     qfile_open_ready(const char *path, int flags, struct stat *st, BUF *why);
 int     qfile_verify(STREAM *s, QFILE_SUMMARY *summary, BUF *why);

@@ -37,7 +37,7 @@ static void multi_server_retire(int event, void *context)
 static void multi_server_accept(int event, void *context)
 {
     int     fd = (int) (long) context;
-    int     client;
+    int     client, first;
 
     (void) event;
     client = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
@@ -48,17 +48,28 @@ static void multi_server_accept(int event, void *context)
         return;
     }
     server_idle_stop();
-    server_notify(MASTER_STAT_BUSY);
+    /* We stay available while we take clients, so the master needs to
+     * hear from us only twice: BUSY/IDLE around the first client (it then
+     * knows we served, for its crash throttle) and BUSY once max_use is
+     * reached. A BUSY/IDLE pair per client cost cleanup two writes and
+     * the master two wake-ups per message, and in between made the master
+     * think no process was available. */
+    first = server_state.use_count == 0;
+    if (first)
+        server_notify(MASTER_STAT_BUSY);
     multi_server_clients++;
     server_state.use_count++;
     server_watchdog();
     multi_server_service(stream_fdopen(client), &server_state.ctx);
     if (server_use_exhausted()) {
         /* Stay BUSY for the master so that it starts a successor. */
+        if (!first)
+            server_notify(MASTER_STAT_BUSY);
         server_unlisten();
         return;
     }
-    server_notify(MASTER_STAT_IDLE);
+    if (first)
+        server_notify(MASTER_STAT_IDLE);
     if (server_state.retired)
         server_unlisten();
 }

@@ -101,18 +101,26 @@ static void trigger_client_watch(int fd)
     event_request_timer(trigger_client_event, cl, TRIGGER_READ_TIMEOUT_MS);
 }
 
-/* trigger_server_serve - one trigger's bytes to the routine, with the
- * master told we are busy meanwhile */
+/* trigger_server_serve - one trigger's bytes to the routine. Clients are
+ * read from the event loop, so we are always available to the master:
+ * it hears BUSY and IDLE around the first trigger only (then it knows we
+ * served, for its crash throttle), not around each of them, which cost
+ * two writes and two master wake-ups per message (qmgr gets a trigger
+ * for every message cleanup queues). */
 static void trigger_server_serve(const char *buf, size_t len)
 {
+    int     first = server_state.use_count == 0;
+
     server_idle_stop();
-    server_notify(MASTER_STAT_BUSY);
+    if (first)
+        server_notify(MASTER_STAT_BUSY);
     server_state.use_count++;
     server_watchdog();
     trigger_server_service(buf, len, &server_state.ctx);
     if (server_state.retired || server_use_exhausted())
         server_exit();
-    server_notify(MASTER_STAT_IDLE);
+    if (first)
+        server_notify(MASTER_STAT_IDLE);
     if (server_state.retired)
         server_exit();
     server_idle_start();

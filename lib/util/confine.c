@@ -79,6 +79,7 @@ static const char *const confine_base[] = {
     "set_robust_list", "get_robust_list", "set_tid_address", "rseq", "exit",
     "exit_group", "kill", "tgkill", "tkill", "rename", "renameat", "renameat2", "link",
     "linkat", "unlink", "unlinkat", "mkdir", "mkdirat", "rmdir", "fsync", "fdatasync",
+    "sync_file_range",
     "flock", "ftruncate", "truncate", "fchmod", "fchmodat", "getdents", "getdents64",
     "readlink", "readlinkat", "umask", "chdir", "fchdir", "getcwd", "alarm",
     "setitimer", "getitimer", "prlimit64", "getrlimit", "sysinfo", "sched_yield",

@@ -4,14 +4,26 @@ delivery reported only after the mailbox file is.
 strace follows the master of a live instance (-f: every daemon it starts
 from then on), with -y so that each descriptor shows its path, while one
 message goes in over SMTP and is delivered to a Maildir. In strace's
-output (one file, in the order the calls happened) the test checks:
+output (one file, in the order the calls happened) the test checks the
+two commit orders of directory_fsync (doc/design.md, "Durability"):
 
+With folder fsyncs (directory_fsync = yes, or auto on a file system whose
+file fsync does not make names durable):
 - cleanup: fsync of the queue file in temp/, then its rename into
   incoming/, then the fsync of incoming/ itself, all completed before
   smtpd starts writing `250 2.0.0 Ok: queued`;
 - local: fsync of the file in Maildir/tmp, its link into Maildir/new, the
   fsync of Maildir/new, all completed before local's first write to a
   socket after the link (its status reply to qmgr).
+
+With one fsync per file (directory_fsync = no, or auto on ext4, xfs,
+tmpfs):
+- cleanup: the queue file's data written out (sync_file_range) while in
+  temp/, its rename into incoming/, then the fsync of the file itself,
+  completed before the 250; no fsync of incoming/;
+- local: the Maildir file's data written out while in tmp/, its link into
+  new/, then the fsync of the file, completed before the status reply; no
+  fsync of new/.
 """
 import os
 import re
@@ -87,7 +99,8 @@ class DurabilityOrderTest(h.InstanceTest):
         master = inst.master_pid()
         proc = subprocess.Popen(
             ["strace", "-f", "-qq", "-y", "-ttt", "-s", "120", "-o", out,
-             "-e", "trace=fsync,fdatasync,rename,renameat,renameat2,link,linkat,write,sendto,sendmsg",
+             "-e", "trace=fsync,fdatasync,sync_file_range,rename,renameat,renameat2,link,"
+             "linkat,write,sendto,sendmsg",
              "-p", str(master)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.addCleanup(lambda: proc.poll() is None and proc.kill())
 
@@ -97,8 +110,10 @@ class DurabilityOrderTest(h.InstanceTest):
         h.wait_for(traced, 10, "strace to attach to the master")
         return proc, out
 
-    def test_250_and_delivery_status_wait_for_the_disk(self):
+    def run_one(self, directory_fsync):
+        """One message in and delivered under the trace: (lines, spool, maildir)."""
         inst = self.instance()
+        inst.conf(directory_fsync=directory_fsync)
         inst.start()
         # Daemons started before the trace would not be followed: end them
         # (the master starts new ones on demand, under the trace).
@@ -115,9 +130,9 @@ class DurabilityOrderTest(h.InstanceTest):
         h.wait_for(lambda: not e.queue_files(inst), 10, "the queue to empty")
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=10)
-        lines = parse(out)
-        q = re.escape(spool)
+        return parse(out), re.escape(spool), re.escape(maildir)
 
+    def check_folder_fsyncs(self, lines, q, m):
         # The commit in cleanup, before smtpd's 250.
         cleanup = pid_of(lines, r"^fsync\(\d+<%s/temp/" % q)
         self.assertIsNotNone(cleanup, "no fsync of a queue file in temp/ was seen")
@@ -135,7 +150,6 @@ class DurabilityOrderTest(h.InstanceTest):
         self.assertLess(dir_synced, reply, "250 sent before the queue file was on disk")
 
         # The Maildir commit in local, before its status reply.
-        m = re.escape(maildir)
         local = pid_of(lines, r"^fsync\(\d+<%s/tmp/" % m)
         self.assertIsNotNone(local, "no fsync of a file in Maildir/tmp was seen")
         mail_synced = completed(lines, local, r"^fsync\(\d+<%s/tmp/" % m)
@@ -149,6 +163,63 @@ class DurabilityOrderTest(h.InstanceTest):
         self.assertLess(mail_synced, linked)
         self.assertLess(linked, new_synced)
         self.assertLess(new_synced, status, "delivery reported before the mailbox was on disk")
+
+    def check_file_fsyncs(self, lines, q, m):
+        # cleanup: data out while in temp/, rename, one fsync, then the 250.
+        cleanup = pid_of(lines, r"^sync_file_range\(\d+<%s/temp/" % q)
+        self.assertIsNotNone(cleanup, "no sync_file_range of a queue file in temp/ was seen")
+        written = completed(lines, cleanup, r"^sync_file_range\(\d+<%s/temp/" % q)
+        renamed = completed(lines, cleanup, r'^rename(at2?)?\(.*temp/[^"]*", .*incoming/')
+        # After the rename the descriptor's path is incoming/ID (or active/ID
+        # when qmgr was quicker than the fsync).
+        file_synced = completed(lines, cleanup, r"^fsync\(\d+<%s/(incoming|active)/" % q)
+        reply, _ = started(lines, r"^(write|sendto|sendmsg)\(.*250 2\.0\.0 Ok: queued")
+        for what, at in (("data write-out", written), ("rename", renamed),
+                         ("queue file fsync after the rename", file_synced),
+                         ("250 from smtpd", reply)):
+            self.assertIsNotNone(at, "cleanup: no %s" % what)
+        self.assertLess(written, renamed)
+        self.assertLess(renamed, file_synced)
+        self.assertLess(file_synced, reply, "250 sent before the queue file was on disk")
+        self.assertIsNone(completed(lines, cleanup, r"^fsync\(\d+<%s/incoming>" % q),
+                          "incoming/ fsync'ed although the file's fsync covers its name")
+
+        # local: data out while in tmp/, link into new/, the file's fsync,
+        # then the status reply.
+        local = pid_of(lines, r"^sync_file_range\(\d+<%s/tmp/" % m)
+        self.assertIsNotNone(local, "no sync_file_range of a file in Maildir/tmp was seen")
+        written = completed(lines, local, r"^sync_file_range\(\d+<%s/tmp/" % m)
+        linked = completed(lines, local, r"^link(at)?\(.*%s/tmp\b.*%s/new\b" % (m, m))
+        # The descriptor was opened under tmp/, whose name is gone by then.
+        mail_synced = completed(lines, local, r"^fsync\(\d+<%s/tmp/" % m)
+        for what, at in (("data write-out", written), ("link into new/", linked),
+                         ("mailbox fsync after the link", mail_synced)):
+            self.assertIsNotNone(at, "local: no %s" % what)
+        status, _ = started(lines, r"^(write|sendto|sendmsg)\(\d+<(UNIX|socket)", local, linked)
+        self.assertIsNotNone(status, "local's status reply was not seen")
+        self.assertLess(written, linked)
+        self.assertLess(linked, mail_synced)
+        self.assertLess(mail_synced, status, "delivery reported before the mailbox was on disk")
+        self.assertIsNone(completed(lines, local, r"^fsync\(\d+<%s/new>" % m),
+                          "new/ fsync'ed although the file's fsync covers its name")
+
+    def test_folder_fsyncs(self):
+        """directory_fsync = yes: the portable order, two fsyncs per commit."""
+        self.check_folder_fsyncs(*self.run_one("yes"))
+
+    def test_file_fsync_only(self):
+        """directory_fsync = no: one fsync per commit, after the name."""
+        self.check_file_fsyncs(*self.run_one("no"))
+
+    def test_auto_follows_the_file_system(self):
+        """The default: one fsync on ext4, xfs and tmpfs, two elsewhere."""
+        spool_fs = subprocess.run(["stat", "-f", "-c", "%t", tempfile.gettempdir()],
+                                  capture_output=True, text=True, check=True).stdout.strip()
+        lines, q, m = self.run_one("auto")
+        if spool_fs.lower() in ("ef53", "58465342", "1021994"):
+            self.check_file_fsyncs(lines, q, m)
+        else:
+            self.check_folder_fsyncs(lines, q, m)
 
 
 if __name__ == "__main__":

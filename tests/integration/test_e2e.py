@@ -326,9 +326,12 @@ class E2E(h.InstanceTest):
         # A message sent afterwards is delivered: the scheduler ran, and
         # passed the held one by.
         other = simple_message("do not hold")
-        e.send(inst, "bob@sandbox.test", ["alice@sandbox.test"], other)
+        other_qid = e.send(inst, "bob@sandbox.test", ["alice@sandbox.test"], other)
         [data] = e.wait_delivered(inst, "alice")
         self.assertIn(b"Subject: do not hold\n", data)
+        # The file shows in new/ a moment before local's fsync and report:
+        # wait for qmgr to finish with it.
+        inst.wait_log("%s: removed" % other_qid)
         self.assertEqual(e.queue_files(inst), {"hold": [qid]})
         self.assertRegex(inst.log(), r"%s: hold: header Subject: hold me please from "
                          r"unknown\[127\.0\.0\.1\]; .*: held by the e2e test" % qid)

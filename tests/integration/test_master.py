@@ -5,6 +5,7 @@ Each test writes a main.cf/master.cf whose services are the test daemons
 and checks what clients, /proc and the log see.
 """
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -209,6 +210,70 @@ class MasterTest(unittest.TestCase):
         self.assertEqual(a.ask("again")[0], pa)
         a.close()
         b.close()
+
+    @unittest.skipUnless(shutil.which("strace"), "needs strace")
+    def test_multi_server_reports_status_once_not_per_client(self):
+        # A multi server stays available while it takes clients: BUSY and
+        # IDLE around its first client (the master's crash throttle wants
+        # to know it served), then nothing per client, BUSY at max_use.
+        inst = self.instance("multi unix - - n - - test-multi -o max_use=5\n")
+        inst.start()
+        first = Client(inst.unix_path("multi"), socket.AF_UNIX)
+        pid = first.ask("1")[0]
+        out = os.path.join(inst.root, "status.trace")
+        tracer = subprocess.Popen(["strace", "-qq", "-y", "-e", "trace=write", "-o", out,
+                                   "-p", str(pid)], stderr=subprocess.DEVNULL)
+        try:
+            wait_for(lambda: "TracerPid:\t0\n" not in open("/proc/%d/status" % pid).read(),
+                     10, "strace to attach")
+            clients = []
+            for n in range(2, 5):                      # clients 2, 3, 4: no status
+                c = Client(inst.unix_path("multi"), socket.AF_UNIX)
+                self.assertEqual(c.ask(str(n))[0], pid)
+                clients.append(c)
+            c = Client(inst.unix_path("multi"), socket.AF_UNIX)   # the 5th: max_use
+            self.assertEqual(c.ask("5")[0], pid)
+            clients.append(c)
+        finally:
+            tracer.send_signal(signal.SIGINT)
+            tracer.wait(timeout=10)
+        with open(out) as f:
+            status = [line for line in f if line.startswith("write(3<pipe:")]
+        self.assertEqual(len(status), 1, "status writes for clients 2-5: %r" % status)
+        for c in clients + [first]:
+            c.close()
+
+    @unittest.skipUnless(shutil.which("strace"), "needs strace")
+    def test_trigger_server_reports_status_once_not_per_trigger(self):
+        # Like a multi server, a trigger server reads its clients from the
+        # event loop and is always available: status around the first
+        # trigger only (qmgr gets one trigger per queued message).
+        inst = self.instance("trig unix n - n - 1 test-trigger\n")
+        inst.start()
+
+        def trigger(data):
+            with socket.socket(socket.AF_UNIX) as s:
+                s.connect(inst.unix_path("trig", private=False))
+                s.sendall(data)
+        trigger(b"I")
+        inst.wait_log("trigger service=trig data=I")
+        [pid] = inst.service_pids("trig")
+        out = os.path.join(inst.root, "status.trace")
+        tracer = subprocess.Popen(["strace", "-qq", "-y", "-e", "trace=write", "-o", out,
+                                   "-p", str(pid)], stderr=subprocess.DEVNULL)
+        try:
+            wait_for(lambda: "TracerPid:\t0\n" not in open("/proc/%d/status" % pid).read(),
+                     10, "strace to attach")
+            for data in (b"A", b"D", b"F"):
+                trigger(data)
+                inst.wait_log("trigger service=trig data=%s" % data.decode())
+        finally:
+            tracer.send_signal(signal.SIGINT)
+            tracer.wait(timeout=10)
+        self.assertEqual(inst.service_pids("trig"), [pid])
+        with open(out) as f:
+            status = [line for line in f if line.startswith("write(3<pipe:")]
+        self.assertEqual(status, [], "status writes for triggers 2-4")
 
     # Failures.
     def test_killed_daemon_is_replaced(self):

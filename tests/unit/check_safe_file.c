@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -298,6 +299,43 @@ START_TEST(test_sync_helpers)
 }
 END_TEST
 
+/* The directory_fsync values and the file-system test behind auto. */
+START_TEST(test_dir_fsync_rule)
+{
+    char   *file = path_in("f");
+    int     fd, proc;
+    struct statfs sfs;
+
+    ck_assert_int_eq(dir_fsync_mode("auto"), DIR_FSYNC_AUTO);
+    ck_assert_int_eq(dir_fsync_mode("YES"), DIR_FSYNC_YES);
+    ck_assert_int_eq(dir_fsync_mode("no"), DIR_FSYNC_NO);
+    ck_assert_int_eq(dir_fsync_mode("always"), -1);
+    ck_assert_int_eq(dir_fsync_mode(""), -1);
+
+    ts_write_file(file, "payload");
+    ck_assert_int_ge(fd = open(file, O_RDWR), 0);
+    ck_assert_int_eq(sync_data_now(fd), 0);
+    ck_assert_int_eq(dir_fsync_needed(DIR_FSYNC_YES, fd), 1);
+    ck_assert_int_eq(dir_fsync_needed(DIR_FSYNC_NO, fd), 0);
+    /* auto agrees with the file system's magic number */
+    ck_assert_int_eq(fstatfs(fd, &sfs), 0);
+    ck_assert_int_eq(fsync_names_with_file(fd),
+                     sfs.f_type == 0xEF53 || sfs.f_type == 0x58465342
+                     || sfs.f_type == 0x01021994);
+    ck_assert_int_eq(dir_fsync_needed(DIR_FSYNC_AUTO, fd), !fsync_names_with_file(fd));
+    close(fd);
+    /* /proc is none of them: auto keeps the folder fsync there; a closed
+     * descriptor too (we cannot tell, so we sync). */
+    if ((proc = open("/proc/self/status", O_RDONLY)) >= 0) {
+        ck_assert_int_eq(fsync_names_with_file(proc), 0);
+        ck_assert_int_eq(dir_fsync_needed(DIR_FSYNC_AUTO, proc), 1);
+        close(proc);
+    }
+    ck_assert_int_eq(dir_fsync_needed(DIR_FSYNC_AUTO, fd), 1);
+    xfree(file);
+}
+END_TEST
+
 START_TEST(test_read_small_file)
 {
     char   *f = path_in("small");
@@ -346,6 +384,7 @@ int main(void)
     tcase_add_test(tc, test_write_all_through_pipe);
     tcase_add_test(tc, test_sync_helpers);
     tcase_add_test(tc, test_read_small_file);
+    tcase_add_test(tc, test_dir_fsync_rule);
     suite_add_tcase(s, tc);
     return ts_run_suite(s);
 }
