@@ -218,10 +218,10 @@ START_TEST(table_shape)
     strcpy(id_in, inject("incoming", "alice@sandbox.test"));
     strcpy(id_act, inject("active", "b@c"));
     text = listing(0);
-    ck_assert_msg(strncmp(text, "-Queue ID-  --Size-- ----Arrival Time---- "
-                          "-Sender/Recipient-------\n", 66) == 0, "%s", text);
-    /* incoming, then active (*), then hold (!) */
-    buf_sprintf(want, "\n%s  ", id_in);
+    ck_assert_msg(strncmp(text, "----Queue ID----- --Size-- ---Arrival Time---- "
+                          "--Sender/Recipient------\n", 72) == 0, "%s", text);
+    /* incoming, then active (*), then hold (!); the ID column is 17 wide */
+    buf_sprintf(want, "\n%-17s ", id_in);
     ck_assert_msg(strstr(text, buf_str(want)) != NULL, "%s", text);
     buf_sprintf(want, "\n%s*", id_act);
     ck_assert_msg(strstr(text, buf_str(want)) != NULL, "%s", text);
@@ -229,11 +229,13 @@ START_TEST(table_shape)
     ck_assert_msg(strstr(text, buf_str(want)) != NULL, "%s", text);
     ck_assert(strstr(text, id_in) < strstr(text, id_act));
     ck_assert(strstr(text, id_act) < strstr(text, id_hold));
-    ck_assert_msg(strstr(text, "  MAILER-DAEMON\n") != NULL, "%s", text);
-    ck_assert_msg(strstr(text, "\n                                         x@example.com\n") != NULL,
-                  "%s", text);
+    ck_assert_msg(strstr(text, ":00 MAILER-DAEMON\n") != NULL
+                  || strstr(text, " MAILER-DAEMON\n") != NULL, "%s", text);
+    buf_sprintf(want, "\n%47sx@example.com\n", "");
+    ck_assert_msg(strstr(text, buf_str(want)) != NULL, "%s", text);
     ck_assert_msg(strstr(text, "done@example.com") == NULL, "done recipient shown: %s", text);
-    ck_assert_msg(strstr(text, "\n-- 1 Kbytes in 3 Requests.\n") != NULL, "%s", text);
+    /* Kbytes truncated, as Postfix's: three small files make 0 */
+    ck_assert_msg(strstr(text, "\n\n-- 0 Kbytes in 3 Requests.\n") != NULL, "%s", text);
     buf_free(want);
 }
 END_TEST
@@ -278,8 +280,15 @@ START_TEST(json_with_reasons)
     }
     /* The table prints the reason once, above its recipient. */
     text = listing(0);
-    ck_assert_msg(strstr(text, "\n(conn refused%)\n                                         "
-                         "x@example.com\n") != NULL, "%s", text);
+    {
+        BUF    *want = buf_alloc(200);
+
+        /* right-aligned to column 76, recipient under the address column */
+        buf_sprintf(want, "\n%*s(conn refused%%)\n%47sx@example.com\n",
+                    76 - (int) strlen("conn refused%"), "", "");
+        ck_assert_msg(strstr(text, buf_str(want)) != NULL, "%s", text);
+        buf_free(want);
+    }
     ck_assert_msg(strstr(text, "half written") == NULL, "%s", text);
 }
 END_TEST
