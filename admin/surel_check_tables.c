@@ -115,8 +115,10 @@ static int check_chroot_proxy(const MASTER_CF *cf)
     int     have_proxymap = 0;
     int     i;
 
+    /* Lookups go to the socket of the service named proxymap (Debian's
+     * proxywrite runs the same program under another name: not that one). */
     for (i = 0; i < cf->count; i++) {
-        if (cf->ents[i].argc > 0 && strcmp(cf->ents[i].argv[0], "proxymap") == 0)
+        if (strcmp(cf->ents[i].name, "proxymap") == 0 && cf->ents[i].type == MASTER_UNIX)
             have_proxymap = 1;
         else if (cf->ents[i].chroot && chrooted == NULL)
             chrooted = cf->ents[i].name;
