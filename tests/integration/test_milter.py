@@ -18,7 +18,8 @@ import unittest
 
 from harness.core import binary, free_port, wait_for
 from harness.milter import TestMilter
-from harness.smtpd import SmtpdInstance, SmtpClient, queued_id
+from harness.core import read_records
+from harness.smtpd import SmtpdInstance, SmtpClient, attrs, content_text, queued_id, types
 
 HAVE_SMTPD = os.access(binary("smtpd"), os.X_OK)
 
@@ -269,6 +270,186 @@ class MilterSmtpTest(unittest.TestCase):
         self.addCleanup(c2.close)
         c2.cmd("EHLO client.test")
         self.assertEqual(c2.cmd("MAIL FROM:<s@client.test>"), "550 5.7.1 only on the second port")
+
+
+class MilterContentTest(MilterSmtpTest):
+    """The content phase, in cleanup: header, end of header, body, end of
+    message, the filters' changes in the queue file and their verdicts."""
+
+    def records(self, inst, qid, queue="incoming"):
+        for p in inst.queue_files(queue):
+            if os.path.basename(p) == qid:
+                return read_records(p)
+        raise AssertionError("no %s in %s/" % (qid, queue))
+
+    def message(self, c, text, rcpts=("user@sandbox.test",), sender="sender@client.test"):
+        self.assertEqual(c.cmd("MAIL FROM:<%s>" % sender), "250 2.1.0 Ok")
+        for r in rcpts:
+            self.assertEqual(c.cmd("RCPT TO:<%s>" % r), "250 2.1.5 Ok")
+        self.assertTrue(c.cmd("DATA").startswith("354"))
+        return c.cmd(text + "\r\n.")
+
+    def test_header_body_and_eom_as_the_filter_expects(self):
+        m = self.milter()
+        inst = self.instance(smtpd_milters=m.endpoint)
+        c = self.session(inst)
+        body = "line one\r\n" + ("x" * 1000 + "\r\n") * 140     # > 2 chunks of 65,535
+        qid = queued_id(self.message(c, "Subject: hello\r\nX-Fold: a\r\n\tb\r\n\r\n" + body))
+        wait_for(lambda: "eom" in m.stages(), 5, "eom at the filter: %r" % m.stages())
+        hdrs = [e[1] for e in m.events if e[0] == "header"]
+        names = [h[0] for h in hdrs]
+        self.assertEqual(names[0], b"Received")            # smtpd's, as in the file
+        self.assertIn([b"Subject", b"hello", b""], hdrs)    # the blank after ':' dropped
+        self.assertIn([b"X-Fold", b"a\r\n\tb", b""], hdrs)  # CRLF in the folding
+        self.assertIn(b"Message-Id", names)                 # cleanup's own, added
+        stages = m.stages()
+        i = stages.index("eoh")
+        self.assertEqual(set(stages[:i]) - {"connect", "helo", "mail", "rcpt", "data"},
+                         {"header"})
+        chunks = [e[1] for e in m.events if e[0] == "body"]
+        self.assertGreater(len(chunks), 2)
+        self.assertTrue(all(len(ch) <= 65535 for ch in chunks))
+        self.assertEqual(b"".join(chunks), body.encode() + b"\r\n")   # + the last, empty line
+        self.assertEqual(stages[-1], "eom")
+        eom = [e for e in m.events if e[0] == "eom"][0]
+        self.assertEqual(eom[2].get("i"), qid)              # end-of-data macros
+        self.assertEqual(len(inst.queue_files()), 1)
+
+    def test_no_steps_and_no_reply_steps_are_honoured(self):
+        # NOHDRS | NOEOH | NOBODY: only the end of the message comes.
+        m = self.milter(protocol=0x20 | 0x40 | 0x10)
+        inst = self.instance(smtpd_milters=m.endpoint)
+        c = self.session(inst)
+        queued_id(self.message(c, "Subject: t\r\n\r\nbody"))
+        wait_for(lambda: "eom" in m.stages(), 5, "eom")
+        self.assertFalse({"header", "eoh", "body"} & set(m.stages()))
+        # NR_HDR | NR_EOH | NR_BODY: sent, never waited for (the filter
+        # does not answer them; a wait would run into the 3s timeout).
+        m2 = self.milter(protocol=0x80 | 0x40000 | 0x80000)
+        inst2 = self.instance(smtpd_milters=m2.endpoint, milter_content_timeout="3s")
+        c2 = self.session(inst2)
+        queued_id(self.message(c2, "Subject: t\r\n\r\nbody"))
+        self.assertIn("body", m2.stages())
+
+    def test_skip_ends_the_body(self):
+        m = self.milter(protocol=0x400, rules={"body": "skip"})
+        inst = self.instance(smtpd_milters=m.endpoint)
+        c = self.session(inst)
+        queued_id(self.message(c, "Subject: t\r\n\r\n" + ("y" * 998 + "\r\n") * 200))
+        wait_for(lambda: "eom" in m.stages(), 5, "eom")
+        self.assertEqual(m.stages().count("body"), 1)
+
+    def test_every_change_is_in_the_queue_file(self):
+        m = self.milter(rules={"eom": [
+            ("addheader", "X-Added", "one"),
+            ("insheader", 0, "X-Top", "first"),
+            ("chgheader", 1, "Subject", "changed"),
+            ("chgheader", 2, "X-Dup", ""),                   # the second X-Dup goes
+            ("addheader", "X-Folded", "a\r\n\tb"),
+            ("replbody", b"new body\r\nsecond line\r\n"),
+            ("addrcpt", "<added@sandbox.test>"),
+            ("addrcpt_par", "<par@sandbox.test>", "NOTIFY=SUCCESS,FAILURE"),
+            ("delrcpt", "<gone@sandbox.test>"),
+            ("chgfrom", "<new-sender@client.test>", "RET=HDRS"),
+            ("progress",),
+            "continue"]})
+        inst = self.instance(smtpd_milters=m.endpoint)
+        c = self.session(inst)
+        qid = queued_id(self.message(
+            c, "Subject: old\r\nX-Dup: 1\r\nX-Dup: 2\r\nX-Dup: 3\r\n\r\nold body",
+            rcpts=("user@sandbox.test", "gone@sandbox.test")))
+        recs = self.records(inst, qid)
+        text = content_text(recs)
+        head, _, body = text.partition(b"\n\n")
+        lines = head.split(b"\n")
+        self.assertEqual(lines[0], b"X-Top: first")
+        self.assertIn(b"Subject: changed", lines)
+        self.assertNotIn(b"Subject: old", lines)
+        self.assertEqual([l for l in lines if l.startswith(b"X-Dup")],
+                         [b"X-Dup: 1", b"X-Dup: 3"])
+        self.assertEqual(lines[-3:], [b"X-Added: one", b"X-Folded: a", b"\tb"])
+        self.assertEqual(body, b"new body\nsecond line\n")
+        self.assertEqual(types(recs, "S"), [b"new-sender@client.test"])
+        self.assertEqual(attrs(recs).get("dsn_ret"), "HDRS")
+        self.assertEqual(sorted(types(recs, "R")),
+                         [b"added@sandbox.test", b"par@sandbox.test", b"user@sandbox.test"])
+        self.assertIn(b"6", types(recs, "n"))                # SUCCESS|FAILURE
+        # The file still verifies (sizes, offsets): surel queue show reads it.
+        shown = inst.surel("queue", "show", qid, check=False)
+        self.assertEqual(shown.returncode, 0, shown.stderr)
+        self.assertIn("new body", shown.stdout)
+
+    def test_reject_and_tempfail_at_end_of_data_with_the_filters_reply(self):
+        m = self.milter(rules={"eom": lambda f: ("reply", "550 5.7.1 spam is not welcome")})
+        inst = self.instance(smtpd_milters=m.endpoint)
+        c = self.session(inst)
+        self.assertEqual(self.message(c, "Subject: t\r\n\r\nbody"),
+                         "550 5.7.1 spam is not welcome")
+        self.assertEqual(inst.queue_files(), [])
+        line = ("milter-reject: END-OF-MESSAGE from unknown[127.0.0.1]: 5.7.1 spam is not "
+                "welcome; from=<sender@client.test> to=<user@sandbox.test> proto=ESMTP "
+                "helo=<client.test>")
+        inst.wait_log(line)
+        self.assertEqual(inst.log().count("milter-reject: END-OF-MESSAGE"), 1)
+        self.assertNotIn("reject: END-OF-MESSAGE from unknown[127.0.0.1]: 550",
+                         inst.log().replace("milter-reject", ""))
+        m.rules["eom"] = ("reply", "451-4.7.1 later\r\n451 4.7.1 really")
+        self.assertEqual(self.message(c, "Subject: t\r\n\r\nbody"),
+                         "451-4.7.1 later\n451 4.7.1 really")
+        m.rules["eom"] = "tempfail"
+        self.assertEqual(self.message(c, "Subject: t\r\n\r\nbody"),
+                         "451 4.7.1 Service unavailable - try again later")
+        self.assertEqual(inst.queue_files(), [])
+        # The session goes on: the next message is accepted.
+        m.rules["eom"] = "continue"
+        queued_id(self.message(c, "Subject: t\r\n\r\nbody"))
+
+    def test_discard_and_quarantine_at_end_of_data(self):
+        m = self.milter(rules={"eom": "discard"})
+        inst = self.instance(smtpd_milters=m.endpoint)
+        c = self.session(inst)
+        qid = queued_id(self.message(c, "Subject: t\r\n\r\nbody"))
+        inst.wait_log("%s: milter-discard: END-OF-MESSAGE from unknown[127.0.0.1]: milter "
+                      "triggers DISCARD action" % qid)
+        self.assertEqual(inst.queue_files(), [])
+        m.rules["eom"] = [("quarantine", "looks odd"), "continue"]
+        qid = queued_id(self.message(c, "Subject: t\r\n\r\nbody"))
+        self.assertEqual([os.path.basename(p) for p in inst.queue_files("hold")], [qid])
+        inst.wait_log("%s: milter-hold: END-OF-MESSAGE from unknown[127.0.0.1]: looks odd" % qid)
+        listing = inst.surel("queue", "list", check=False).stdout
+        self.assertIn(qid + "!", listing)
+        self.assertIn("(quarantine: looks odd)", listing)
+
+    def test_hung_and_crashed_filters_at_end_of_data(self):
+        m = self.milter(rules={"eom": "hang"})
+        inst = self.instance(smtpd_milters=m.endpoint, milter_content_timeout="2s")
+        c = self.session(inst)
+        self.assertEqual(self.message(c, "Subject: t\r\n\r\nbody"),
+                         "451 4.3.5 Server configuration problem - try again later")
+        inst.wait_log("milter %s: timeout while reading a reply; default_action=tempfail"
+                      % m.endpoint)
+        self.assertEqual(inst.queue_files(), [])
+        # smtpd sees the failure too: its next MAIL gets the default action.
+        self.assertEqual(c.cmd("MAIL FROM:<s@client.test>"),
+                         "451 4.3.5 Server configuration problem - try again later")
+        m2 = self.milter(rules={"eom": "crash"})
+        inst2 = self.instance(smtpd_milters=m2.endpoint, milter_default_action="accept")
+        c2 = self.session(inst2)
+        queued_id(self.message(c2, "Subject: t\r\n\r\nbody"))
+        self.assertEqual(len(inst2.queue_files()), 1)
+
+    def test_two_filters_in_order(self):
+        m1 = self.milter(rules={"eom": [("addheader", "X-First", "1"), "continue"]})
+        m2 = self.milter(rules={"eom": [("addheader", "X-Second", "2"), "continue"]})
+        inst = self.instance(smtpd_milters="%s, %s" % (m1.endpoint, m2.endpoint))
+        c = self.session(inst)
+        qid = queued_id(self.message(c, "Subject: t\r\n\r\nbody"))
+        head = content_text(self.records(inst, qid)).partition(b"\n\n")[0].split(b"\n")
+        self.assertEqual(head[-2:], [b"X-First: 1", b"X-Second: 2"])
+        # The second message of the session works the same.
+        qid = queued_id(self.message(c, "Subject: t2\r\n\r\nbody"))
+        head = content_text(self.records(inst, qid)).partition(b"\n\n")[0].split(b"\n")
+        self.assertEqual(head[-2:], [b"X-First: 1", b"X-Second: 2"])
 
 
 DEBIAN_PYTHON = "/usr/bin/python3"
