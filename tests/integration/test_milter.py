@@ -18,7 +18,8 @@ import unittest
 
 from harness.core import binary, free_port, wait_for
 from harness.milter import TestMilter
-from harness.core import read_records
+from harness.core import Instance, read_records
+from harness.e2e import wait_delivered
 from harness.smtpd import SmtpdInstance, SmtpClient, attrs, content_text, queued_id, types
 
 HAVE_SMTPD = os.access(binary("smtpd"), os.X_OK)
@@ -450,6 +451,94 @@ class MilterContentTest(MilterSmtpTest):
         qid = queued_id(self.message(c, "Subject: t2\r\n\r\nbody"))
         head = content_text(self.records(inst, qid)).partition(b"\n\n")[0].split(b"\n")
         self.assertEqual(head[-2:], [b"X-First: 1", b"X-Second: 2"])
+
+
+@unittest.skipUnless(HAVE_SMTPD, "bin/smtpd not built")
+class MilterDeliveryTest(unittest.TestCase):
+    """Whole instances: the changes reach the delivered message, and
+    non_smtpd_milters see local submissions (sendmail -> pickup -> cleanup)."""
+
+    def setUp(self):
+        self.inst = None
+        self.milters = []
+
+    def tearDown(self):
+        if self.inst:
+            self.inst.cleanup()
+        for m in self.milters:
+            m.close()
+
+    def started(self, **params):
+        self.inst = Instance()
+        self.inst.conf(**params)
+        self.inst.start()
+        return self.inst
+
+    def milter(self, **kw):
+        m = TestMilter(**kw)
+        self.milters.append(m)
+        return m
+
+    def test_changes_are_in_the_delivered_message(self):
+        m = self.milter(rules={"eom": [("chgheader", 1, "Subject", "filtered"),
+                                       ("addheader", "X-Filter", "seen"),
+                                       ("replbody", b"replaced\r\n"),
+                                       ("addrcpt", "<bob@sandbox.test>"), "continue"]})
+        inst = self.started(smtpd_milters=m.endpoint)
+        wait_for(lambda: _listening(inst.smtp_port), 10, "smtpd")
+        c = SmtpClient(inst.smtp_port)
+        self.addCleanup(c.close)
+        c.cmd("EHLO client.test")
+        self.assertEqual(c.cmd("MAIL FROM:<s@client.test>"), "250 2.1.0 Ok")
+        self.assertEqual(c.cmd("RCPT TO:<alice@sandbox.test>"), "250 2.1.5 Ok")
+        self.assertTrue(c.cmd("DATA").startswith("354"))
+        queued_id(c.cmd("Subject: original\r\n\r\noriginal body\r\n."))
+        for user in ("alice", "bob"):
+            data = wait_delivered(inst, user)[0]
+            self.assertIn(b"\nSubject: filtered\n", data)
+            self.assertIn(b"\nX-Filter: seen\n", data)
+            self.assertTrue(data.endswith(b"\n\nreplaced\n"), data)
+
+    def test_non_smtpd_milters_see_sendmail_mail(self):
+        m = self.milter(rules={"eom": [("addheader", "X-Local-Filter", "yes"), "continue"]})
+        inst = self.started(non_smtpd_milters=m.endpoint)
+        r = subprocess.run([binary("sendmail"), "-C", inst.etc, "-f", "root@sandbox.test",
+                            "alice@sandbox.test"], input=b"Subject: local\n\nhello\n",
+                           capture_output=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        data = wait_delivered(inst, "alice")[0]
+        self.assertIn(b"\nX-Local-Filter: yes\n", data)
+        stages = m.stages()
+        self.assertEqual(stages[:5], ["connect", "helo", "mail", "rcpt", "data"])
+        ev = dict((e[0], e) for e in m.events)
+        self.assertEqual(ev["connect"][1][0], b"localhost")
+        self.assertEqual(ev["mail"][1][0], b"<root@sandbox.test>")
+        self.assertEqual(ev["rcpt"][1][0], b"<alice@sandbox.test>")
+        self.assertIn("eom", stages)
+        # smtpd mail is not theirs.
+        m.rules["eom"] = "reject"
+        wait_for(lambda: _listening(inst.smtp_port), 10, "smtpd")
+        c = SmtpClient(inst.smtp_port)
+        self.addCleanup(c.close)
+        c.cmd("EHLO client.test")
+        c.cmd("MAIL FROM:<s@client.test>")
+        c.cmd("RCPT TO:<alice@sandbox.test>")
+        c.cmd("DATA")
+        queued_id(c.cmd("Subject: smtp\r\n\r\nx\r\n."))
+        # A reject of local mail is logged the same way ("from local").
+        r = subprocess.run([binary("sendmail"), "-C", inst.etc, "-f", "root@sandbox.test",
+                            "alice@sandbox.test"], input=b"Subject: local2\n\nhello\n",
+                           capture_output=True, timeout=30)
+        inst.wait_log("milter-reject: END-OF-MESSAGE from local: 5.7.1 Command rejected; "
+                      "from=<root@sandbox.test> to=<alice@sandbox.test>")
+
+
+def _listening(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
 
 
 DEBIAN_PYTHON = "/usr/bin/python3"
