@@ -1169,11 +1169,15 @@ MILTERS *milters_import(const char *blob, size_t len, const int *fds, int nfds, 
 
     if (len < 8 || memcmp(blob, MILTER_BLOB_MAGIC, 8) != 0) {
         buf_set(why, "milter hand-over: bad magic");
+        for (i = 0; i < nfds; i++)
+            (void) close(fds[i]);
         return (NULL);
     }
     milter_pkt_init(&p, blob + 8, len - 8);
     if (milter_pkt_get_u32(&p, &n) < 0 || n > 64) {
         buf_set(why, "milter hand-over: bad filter count");
+        for (i = 0; i < nfds; i++)
+            (void) close(fds[i]);
         return (NULL);
     }
     ms = xcalloc(1, sizeof(*ms));

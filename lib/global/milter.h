@@ -262,6 +262,7 @@ void    milters_message_done(MILTERS *m);
  * filter connections and never QUITs them (the sender's session goes on);
  * a filter that fails there is shut down for both. */
 int     milters_export(MILTERS *m, BUF *blob, int *fds, int max_fds);   /* fd count */
+/* milters_import owns fds: on failure it closes them. */
 MILTERS *milters_import(const char *blob, size_t len, const int *fds, int nfds, BUF *why);
 int     milters_send(MILTERS *m, int sock, BUF *why);      /* 0, or -1 with why */
 /* The receiving side, without blocking (cleanup's event loop): each step

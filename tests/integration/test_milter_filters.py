@@ -328,5 +328,58 @@ class ClamAvTest(FilterTest):
         self.assertIn(b"X-Virus-Status: Clean", data)
 
 
+@unittest.skipUnless(HAVE_SMTPD and have("/usr/bin/rspamd"), "rspamd (Debian) not installed")
+class RspamdTest(FilterTest):
+    """Debian's rspamd.conf with a LOCAL_CONFDIR of the test's: the proxy
+    worker in milter mode scanning itself, the other workers on private
+    ports, DNS at a dead loopback port (no look-up leaves the machine),
+    no fuzzy servers (their names would go to the system resolver), no
+    Redis (Bayes off)."""
+
+    def setUp(self):
+        super().setUp()
+        self.port = free_port()
+        local = self.path("local")
+        for d in ("local/local.d", "db", "run", "log"):
+            os.makedirs(self.path(d))
+        for d in ("db", "run", "log"):
+            os.chmod(self.path(d), 0o777)
+        conf = {
+            "worker-proxy.inc": 'bind_socket = "127.0.0.1:%d";\nmilter = yes;\ntimeout = 120s;\n'
+                                'upstream "local" { default = yes; self_scan = yes; }\ncount = 1;\n'
+                                % self.port,
+            "worker-normal.inc": 'bind_socket = "127.0.0.1:%d";\ncount = 1;\n' % free_port(),
+            "worker-controller.inc": 'bind_socket = "127.0.0.1:%d";\ncount = 1;\n' % free_port(),
+            "worker-fuzzy.inc": 'bind_socket = "127.0.0.1:%d";\ncount = -1;\n' % free_port(),
+            "options.inc": 'dns { nameserver = ["127.0.0.1:1"]; timeout = 1s; retransmits = 1; }\n'
+                           'disable_hyperscan = true;\n',
+            "logging.inc": 'type = "console";\nlevel = "notice";\n',
+            "fuzzy_check.conf": "enabled = false;\n",
+            "milter_headers.conf": 'use = ["x-spamd-result", "x-spam-status", "x-rspamd-queue-id"];\n'
+                                   "skip_local = false;\nskip_authenticated = false;\n",
+        }
+        for name, text in conf.items():
+            self.write("local/local.d/" + name, text)
+        self.spawn(["/usr/bin/rspamd", "-f", "-i", "-c", "/etc/rspamd/rspamd.conf",
+                    "--var=LOCAL_CONFDIR=" + local, "--var=DBDIR=" + self.path("db"),
+                    "--var=RUNDIR=" + self.path("run"), "--var=LOGDIR=" + self.path("log")],
+                   "rspamd", self.port, timeout=180, what="rspamd's proxy worker")
+        self.instance(smtpd_milters="inet:127.0.0.1:%d" % self.port,
+                      milter_content_timeout="120s")
+
+    def test_gtube_rejected_and_clean_mail_delivered_with_headers(self):
+        reply = self.transaction("From: a@client.test\nTo: alice@sandbox.test\n"
+                                 "Subject: buy\n\n%s\n" % GTUBE)
+        self.assertTrue(reply.startswith("5"), reply + "\n" + self.output("rspamd"))
+        self.inst.wait_log("milter-reject: END-OF-MESSAGE from")
+        queued_id(self.transaction("From: a@client.test\nTo: alice@sandbox.test\n"
+                                   "Subject: lunch\nMessage-Id: <m1@client.test>\n"
+                                   "Date: Wed, 2 Dec 2026 12:00:00 +0000\n\n"
+                                   "Shall we meet at noon?\n"))
+        data = wait_delivered(self.inst, "alice", timeout=60)[0]
+        self.assertIn(b"\nX-Spamd-Result: default: False", data)
+        self.assertIn(b"\nX-Rspamd-Queue-Id: ", data)
+
+
 if __name__ == "__main__":
     unittest.main()
