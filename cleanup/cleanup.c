@@ -63,6 +63,7 @@ static void cleanup_pre_init(const SERVER_CTX *ctx)
     /* The skeleton made queue_directory our working folder (or chroot). */
     xfree(cleanup_conf.queue_dir);
     cleanup_conf.queue_dir = xstrdup(".");
+    cleanup_conf.master_child = 1;
 }
 
 int     main(int argc, char **argv)

@@ -43,6 +43,7 @@ typedef struct CLEANUP_CONF {
     int     replace_stray_cr_lf;
     long    delay_warning_time;     /* seconds; 0: no delay warnings */
     int     ipc_timeout;
+    int     master_child;           /* run by the master: status pipe to tell BUSY */
 } CLEANUP_CONF;
 
 extern CLEANUP_CONF cleanup_conf;

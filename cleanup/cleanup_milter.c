@@ -44,7 +44,9 @@
  * in their sockets; they time out only after ipc_timeout). Each wait is
  * bounded by milter_command_timeout (smtpd-style stages) or
  * milter_content_timeout (content), and SMFIR_PROGRESS stretches one
- * answer to MILTER_PROGRESS_CAP times that at most (milter.h).
+ * answer to MILTER_PROGRESS_CAP times that at most (milter.h). Meanwhile
+ * the process is BUSY for the master (multi_server_busy), so new clients
+ * go to another cleanup process.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -63,6 +65,7 @@
 #include "milter.h"
 #include "msg.h"
 #include "record.h"
+#include "server.h"
 
 #define CLEANUP_MILTER_COPY     (64 * 1024)     /* bytes per copy step */
 
@@ -741,6 +744,8 @@ static int cleanup_milter_local_open(CLEANUP_STATE *state, BUF *reply)
 
 /* ---- The end of the message. */
 
+static void cleanup_milter_talk(CLEANUP_STATE *state);
+
 /* The verdict: status, reason and log line. */
 static void cleanup_milter_verdict(CLEANUP_MILTER *cm, int r, const char *reply)
 {
@@ -767,7 +772,22 @@ static void cleanup_milter_verdict(CLEANUP_MILTER *cm, int r, const char *reply)
     }
 }
 
+/* cleanup_milter_finish - see cleanup.h. While the filters talk, this
+ * process is BUSY for the master, which starts another cleanup for new
+ * clients instead of queueing them behind a slow filter. */
 void    cleanup_milter_finish(CLEANUP_STATE *state)
+{
+    int     talk = state->milter != NULL
+        || ((state->flags & CLEANUP_FLAG_MILTER) && *config_str(P_non_smtpd_milters));
+
+    if (talk && cleanup_conf.master_child)
+        multi_server_busy(1);
+    cleanup_milter_talk(state);
+    if (talk && cleanup_conf.master_child)
+        multi_server_busy(0);
+}
+
+static void cleanup_milter_talk(CLEANUP_STATE *state)
 {
     CLEANUP_MILTER *cm = state->milter;
     MILTER_EDITS edits;

@@ -14,6 +14,8 @@ import socket
 import struct
 import subprocess
 import tempfile
+import threading
+import time
 import unittest
 
 from harness.core import binary, free_port, wait_for
@@ -451,6 +453,39 @@ class MilterContentTest(MilterSmtpTest):
         qid = queued_id(self.message(c, "Subject: t2\r\n\r\nbody"))
         head = content_text(self.records(inst, qid)).partition(b"\n\n")[0].split(b"\n")
         self.assertEqual(head[-2:], [b"X-First: 1", b"X-Second: 2"])
+
+
+    def test_a_slow_filter_does_not_hold_up_other_messages(self):
+        # The first end of message takes 6 s at the filter; a second
+        # message sent meanwhile is answered first: the busy cleanup told
+        # the master, which gave the new client another cleanup process.
+        gate = threading.Event()
+        calls = []
+
+        def eom(fields):
+            calls.append(1)
+            if len(calls) == 1:
+                gate.wait(6)
+            return "continue"
+        m = self.milter(rules={"eom": eom})
+        inst = self.instance(smtpd_milters=m.endpoint)
+        done = {}
+
+        def first():
+            c = self.session(inst)
+            done["first"] = self.message(c, "Subject: slow\r\n\r\nbody")
+            done["first_at"] = time.monotonic()
+        t = threading.Thread(target=first)
+        t.start()
+        wait_for(lambda: calls, 10, "the first end of message at the filter")
+        c2 = self.session(inst)
+        queued_id(self.message(c2, "Subject: quick\r\n\r\nbody"))
+        second_at = time.monotonic()
+        self.assertNotIn("first", done)         # still with the filter
+        gate.set()
+        t.join(30)
+        queued_id(done["first"])
+        self.assertLess(second_at, done["first_at"])
 
 
 @unittest.skipUnless(HAVE_SMTPD, "bin/smtpd not built")
