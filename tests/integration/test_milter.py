@@ -27,8 +27,8 @@ from harness.smtpd import SmtpdInstance, SmtpClient, attrs, content_text, queued
 HAVE_SMTPD = os.access(binary("smtpd"), os.X_OK)
 
 
-@unittest.skipUnless(HAVE_SMTPD, "bin/smtpd not built")
-class MilterSmtpTest(unittest.TestCase):
+class MilterBase(unittest.TestCase):
+    """Filters and smtpd + cleanup instances, stopped after each test."""
 
     def setUp(self):
         self.instances = []
@@ -70,6 +70,10 @@ class MilterSmtpTest(unittest.TestCase):
             self.assertEqual(c.cmd("RCPT TO:<%s>" % r), "250 2.1.5 Ok")
         self.assertTrue(c.cmd("DATA").startswith("354"))
         return c.cmd("Subject: t\r\n\r\nbody\r\n.")
+
+
+@unittest.skipUnless(HAVE_SMTPD, "bin/smtpd not built")
+class MilterSmtpTest(MilterBase):
 
     def test_stages_macros_and_continue(self):
         m = self.milter()
@@ -237,7 +241,7 @@ class MilterSmtpTest(unittest.TestCase):
         inst.wait_log("milter %s: cannot connect" % endpoint)
 
     def test_failed_filter_with_default_quarantine_holds_the_message(self):
-        for stage in ("connect", "data"):
+        for stage in ("connect", "data", "header", "body", "eom"):
             with self.subTest(stage=stage):
                 m = self.milter(rules={stage: "crash"})
                 inst = self.instance(smtpd_milters=m.endpoint,
@@ -275,7 +279,8 @@ class MilterSmtpTest(unittest.TestCase):
         self.assertEqual(c2.cmd("MAIL FROM:<s@client.test>"), "550 5.7.1 only on the second port")
 
 
-class MilterContentTest(MilterSmtpTest):
+@unittest.skipUnless(HAVE_SMTPD, "bin/smtpd not built")
+class MilterContentTest(MilterBase):
     """The content phase, in cleanup: header, end of header, body, end of
     message, the filters' changes in the queue file and their verdicts."""
 
