@@ -650,7 +650,7 @@ class LibmilterTest(unittest.TestCase):
         ev = ev[last:]
         stages = [e["stage"] for e in ev]
         self.assertEqual(stages, ["connect", "helo", "mail", "mail", "rcpt", "rcpt", "data",
-                                  "close"])
+                                  "eoh", "eom", "close"])
         self.assertEqual(ev[0]["macros"]["j"], "sandbox.test")
         self.assertTrue(ev[0]["macros"]["v"].startswith("surel "))
         self.assertIn("127.0.0.1", ev[0]["addr"])
@@ -660,6 +660,32 @@ class LibmilterTest(unittest.TestCase):
         self.assertEqual(ev[3]["macros"]["{mail_addr}"], "ok@client.test")
         self.assertEqual(ev[5]["macros"]["{rcpt_addr}"], "user@sandbox.test")
         self.assertEqual(ev[6]["macros"]["i"], qid)
+        # The content as libmilter saw it (after its own parsing).
+        names = [h[0] for h in ev[7]["headers"]]
+        self.assertEqual(names[0], "Received")
+        self.assertIn(["Subject", "t"], ev[7]["headers"])
+        self.assertEqual(ev[8]["body"], "body\r\n")
+        self.assertEqual(ev[8]["macros"]["i"], qid)
+
+    def test_content_changes_and_reject_through_libmilter(self):
+        c = self.inst.connect()
+        self.addCleanup(c.close)
+        self.assertTrue(c.cmd("EHLO client.test").startswith("250"))
+        for subject, want in (("libreject", "550 5.7.1 libmilter rejects the content"),
+                              ("libedit", None)):
+            self.assertEqual(c.cmd("MAIL FROM:<ok@client.test>"), "250 2.1.0 Ok")
+            self.assertEqual(c.cmd("RCPT TO:<user@sandbox.test>"), "250 2.1.5 Ok")
+            self.assertTrue(c.cmd("DATA").startswith("354"))
+            got = c.cmd("Subject: %s\r\nX-Other: 1\r\n\r\nold body\r\n." % subject)
+            if want:
+                self.assertEqual(got, want)
+                continue
+            qid = queued_id(got)
+        text = content_text(read_records(self.inst.queue_file(qid)))
+        head, _, body = text.partition(b"\n\n")
+        self.assertIn(b"\nSubject: libmilter changed it\n", b"\n" + head + b"\n")
+        self.assertIn(b"X-Libmilter: edited", head)
+        self.assertEqual(body, b"libmilter body\n")
 
 
 if __name__ == "__main__":
