@@ -203,18 +203,35 @@ static void cleanup_milter_log(CLEANUP_STATE *state, const char *kind, const cha
 
 /* ---- Reading the content back from the queue file. */
 
-/* A stream over the queue file from an offset (its own descriptor). */
-static STREAM *cleanup_milter_reader(CLEANUP_STATE *state, long offset)
+/* A stream over the queue file from an offset. It reads with pread(2)
+ * at its own position: a dup()ed descriptor shares the file offset with
+ * the writer, and moving that would send the writer's records astray. */
+typedef struct CM_READER {
+    off_t   off;
+} CM_READER;
+
+static ssize_t cleanup_milter_pread(void *ctx, int fd, void *buf, size_t len, int timeout)
+{
+    CM_READER *r = ctx;
+    ssize_t n;
+
+    (void) timeout;
+    if ((n = pread(fd, buf, len, r->off)) > 0)
+        r->off += n;
+    return (n);
+}
+
+static STREAM *cleanup_milter_reader(CLEANUP_STATE *state, long offset, CM_READER *r)
 {
     int     fd = dup(stream_fd(state->dst));
+    STREAM *s;
 
     if (fd < 0)
         return (NULL);
-    if (lseek(fd, offset, SEEK_SET) < 0) {
-        close(fd);
-        return (NULL);
-    }
-    return (stream_fdopen(fd));
+    r->off = offset;
+    s = stream_fdopen(fd);
+    stream_set_io(s, cleanup_milter_pread, NULL, r);
+    return (s);
 }
 
 static void cleanup_milter_add_hdr(CLEANUP_MILTER *cm, int at, const char *text, size_t len)
@@ -234,7 +251,8 @@ static void cleanup_milter_add_hdr(CLEANUP_MILTER *cm, int at, const char *text,
 /* Where the envelope starts: after the C and T records qfile_create wrote. */
 static int cleanup_milter_env_offset(CLEANUP_MILTER *cm)
 {
-    STREAM *s = cleanup_milter_reader(cm->state, 0);
+    CM_READER rd;
+    STREAM *s = cleanup_milter_reader(cm->state, 0, &rd);
     BUF    *data = buf_alloc(64);
     long    off = 0;
     int     i, type, ret = 0;
@@ -280,7 +298,8 @@ static int cleanup_milter_send_header(CLEANUP_MILTER *cm, BUF *reply)
  * the message. MILTER_CONTINUE, or the verdict (reply set). */
 static int cleanup_milter_content(CLEANUP_MILTER *cm, BUF *reply)
 {
-    STREAM *s = cleanup_milter_reader(cm->state, cm->state->data_offset);
+    CM_READER rd;
+    STREAM *s = cleanup_milter_reader(cm->state, cm->state->data_offset, &rd);
     BUF    *data = buf_alloc(CLEANUP_OUT_CHUNK + 16);
     BUF    *line = buf_alloc(256);
     long    off = cm->state->data_offset;
@@ -599,7 +618,8 @@ static int cleanup_milter_quarantine(void *ctx, const char *reason)
 static void cleanup_milter_copy_body(CLEANUP_MILTER *cm)
 {
     CLEANUP_STATE *state = cm->state;
-    STREAM *s = cleanup_milter_reader(state, cm->body_offset);
+    CM_READER rd;
+    STREAM *s = cleanup_milter_reader(state, cm->body_offset, &rd);
     BUF    *data = buf_alloc(CLEANUP_OUT_CHUNK + 16);
     long    off = cm->body_offset;
     int     type;

@@ -323,6 +323,29 @@ class MilterContentTest(MilterBase):
         self.assertEqual(eom[2].get("i"), qid)              # end-of-data macros
         self.assertEqual(len(inst.queue_files()), 1)
 
+    def test_long_lines_in_pieces_survive_a_rewrite(self):
+        # Lines longer than line_length_limit reach the queue file as
+        # L pieces: the filter gets them whole, and a rewrite (a header
+        # change) keeps them byte for byte.
+        m = self.milter(rules={"eom": [("addheader", "X-After", "1"), "continue"]})
+        inst = self.instance(smtpd_milters=m.endpoint)
+        c = self.session(inst)
+        long_header = "X-Long: " + "h" * 5000
+        long_body = "b" * 10000
+        qid = queued_id(self.message(c, "Subject: t\r\n%s\r\n\r\n%s\r\nend" % (
+            long_header, long_body)))
+        hdrs = [e[1] for e in m.events if e[0] == "header"]
+        self.assertIn([b"X-Long", b"h" * 5000, b""], hdrs)
+        body = b"".join(e[1] for e in m.events if e[0] == "body")
+        self.assertEqual(body, long_body.encode() + b"\r\nend\r\n")
+        recs = self.records(inst, qid)
+        self.assertIn("L", [t for t, _ in recs])
+        text = content_text(recs)
+        self.assertIn(long_header.encode() + b"\n", text)
+        self.assertTrue(text.endswith(b"X-After: 1\n\n" + long_body.encode() + b"\nend\n"))
+        shown = inst.surel("queue", "show", qid, check=False)
+        self.assertEqual(shown.returncode, 0, shown.stderr)
+
     def test_no_steps_and_no_reply_steps_are_honoured(self):
         # NOHDRS | NOEOH | NOBODY: only the end of the message comes.
         m = self.milter(protocol=0x20 | 0x40 | 0x10)
