@@ -20,7 +20,11 @@
  *          local submission asks (CLEANUP_FLAG_EXTRACT: sendmail -t);
  *        - runs header_checks and body_checks (CLEANUP_FLAG_FILTER);
  *        - enforces message_size_limit, header_size_limit, hopcount_limit,
- *          and replaces stray CR and LF in content with a space.
+ *          and replaces stray CR and LF in content with a space;
+ *        - sends the content to mail filters (milters) and applies their
+ *          changes and verdict before the commit: smtpd's filter sessions
+ *          handed over with CLEANUP_FLAG_SMTPD_MILTERS, or
+ *          non_smtpd_milters for pickup's mail (cleanup_milter.c).
  *      The file is written in temp/, fsync'ed and renamed into incoming/
  *      (hold/ after a HOLD action) before the answer says 0; qmgr is then
  *      poked through public/qmgr. Anything else leaves no file behind.
@@ -38,11 +42,15 @@
  *      message_size_limit (10240000), header_size_limit (102400),
  *      hopcount_limit (50), cleanup_replace_stray_cr_lf (yes),
  *      ipc_timeout (3600s), queue_directory, directory_fsync (auto: one
- *      fsync per commit on ext4, xfs and tmpfs; qfile.h).
+ *      fsync per commit on ext4, xfs and tmpfs; qfile.h), non_smtpd_milters,
+ *      milter_default_action, milter_protocol, milter_*_timeout,
+ *      milter_*_macros.
  * LOG
  *      "ID: message-id=<...>" per message; "ID: reject|discard|hold|
  *      warning|redirect|replace|prepend: header ... from host[addr];
- *      from=<s> to=<r> proto=P helo=<h>: text" for checks actions.
+ *      from=<s> to=<r> proto=P helo=<h>: text" for checks actions;
+ *      "ID: milter-reject|milter-discard|milter-hold: END-OF-MESSAGE from
+ *      host[addr]: text; from=<s> to=<r> proto=P helo=<h>" for filters.
  */
 #include "cleanup.h"
 #include "mem.h"
@@ -56,6 +64,7 @@ static void cleanup_pre_init(const SERVER_CTX *ctx)
     /* The skeleton made queue_directory our working folder (or chroot). */
     xfree(cleanup_conf.queue_dir);
     cleanup_conf.queue_dir = xstrdup(".");
+    cleanup_conf.master_child = 1;
 }
 
 int     main(int argc, char **argv)

@@ -43,6 +43,7 @@ typedef struct CLEANUP_CONF {
     int     replace_stray_cr_lf;
     long    delay_warning_time;     /* seconds; 0: no delay warnings */
     int     ipc_timeout;
+    int     master_child;           /* run by the master: status pipe to tell BUSY */
 } CLEANUP_CONF;
 
 extern CLEANUP_CONF cleanup_conf;
@@ -124,6 +125,7 @@ typedef struct CLEANUP_STATE {
     char  **xtr_resent;             /* Resent-To/Cc/Bcc addresses */
     int     nxtr_resent;
     BUF    *temp;
+    void   *milter;                 /* cleanup_milter.c's state, or NULL */
 } CLEANUP_STATE;
 
 #define CLEANUP_OUT_OK(s)   ((s)->errs == 0 && !(s)->discard)
@@ -169,6 +171,7 @@ void    cleanup_header_done(CLEANUP_STATE *state);
 #define CLEANUP_ACT_DROP    1       /* IGNORE */
 int     cleanup_checks(CLEANUP_STATE *state, MAPS *maps, const char *context,
                        BUF *text);
+const char *cleanup_attr_value(CLEANUP_STATE *state, const char *name);    /* or NULL */
 void    cleanup_act_log(CLEANUP_STATE *state, const char *action, const char *context,
                         const char *content, const char *text);
 
@@ -178,6 +181,13 @@ int     cleanup_map11(CLEANUP_STATE *state, MAPS *maps, const char *name,
 int     cleanup_canon_sender(CLEANUP_STATE *state, const char *addr, BUF *out);
 int     cleanup_canon_recip(CLEANUP_STATE *state, const char *addr, BUF *out);
 int     cleanup_virtual(CLEANUP_STATE *state, const char *addr, char ***result, int *count);
+
+/* cleanup_milter.c: smtpd's filter sessions (1 when received, 0 more
+ * bytes needed, -1 broken), the content phase and the filters' changes
+ * before the commit, and the release. */
+int     cleanup_milter_receive(CLEANUP_STATE *state, int fd);
+void    cleanup_milter_finish(CLEANUP_STATE *state);
+void    cleanup_milter_free(CLEANUP_STATE *state);
 
 /* cleanup_dup.c: a set of strings. */
 void   *cleanup_dup_create(void);

@@ -24,7 +24,7 @@
 #define CLEANUP_REJECT_DEFAULT  "5.7.1 message content rejected"
 
 /* cleanup_attr_value - an A record's value, or NULL */
-static const char *cleanup_attr_value(CLEANUP_STATE *state, const char *name)
+const char *cleanup_attr_value(CLEANUP_STATE *state, const char *name)
 {
     size_t  len = strlen(name);
     int     i;

@@ -19,7 +19,8 @@
 
 #define CLEANUP_READ_SIZE   (64 * 1024)
 #define CLEANUP_FLAG_MASK   (CLEANUP_FLAG_FILTER | CLEANUP_FLAG_MAP_OK | CLEANUP_FLAG_EXTRACT \
-                             | CLEANUP_FLAG_LOCAL | CLEANUP_FLAG_BOUNCE | CLEANUP_FLAG_HOLD)
+                             | CLEANUP_FLAG_LOCAL | CLEANUP_FLAG_BOUNCE | CLEANUP_FLAG_HOLD \
+                             | CLEANUP_FLAG_MILTER | CLEANUP_FLAG_SMTPD_MILTERS)
 
 typedef struct CLEANUP_CLIENT {
     STREAM *stream;
@@ -95,14 +96,50 @@ static void cleanup_client_read(int event, void *context)
     (void) cleanup_client_feed(cl, buf, (size_t) n);
 }
 
+/* cleanup_client_records - from now on the client sends records */
+static void cleanup_client_records(CLEANUP_CLIENT *cl)
+{
+    char    buf[CLEANUP_READ_SIZE];
+    size_t  n;
+
+    /* Records the client sent along with {flags}, already read ahead. */
+    while ((n = stream_buffered(cl->stream)) > 0) {
+        if (n > sizeof(buf))
+            n = sizeof(buf);
+        if (stream_read(cl->stream, buf, n) != (ssize_t) n) {
+            cleanup_client_done(cl);
+            return;
+        }
+        if (cleanup_client_feed(cl, buf, n))
+            return;
+    }
+    cleanup_client_timer(cl);
+    event_enable_read(stream_fd(cl->stream), cleanup_client_read, cl);
+}
+
+/* cleanup_client_milters - smtpd's filter sessions are arriving
+ * (CLEANUP_FLAG_SMTPD_MILTERS): read without blocking, then the records */
+static void cleanup_client_milters(int event, void *context)
+{
+    CLEANUP_CLIENT *cl = context;
+    int     r;
+
+    (void) event;
+    if ((r = cleanup_milter_receive(cl->state, stream_fd(cl->stream))) < 0) {
+        cleanup_client_done(cl);
+        return;
+    }
+    cleanup_client_timer(cl);
+    if (r == 1)
+        cleanup_client_records(cl);
+}
+
 /* cleanup_client_start - {flags} in, queue file made, {queue_id} out */
 static void cleanup_client_start(int event, void *context)
 {
     CLEANUP_CLIENT *cl = context;
     BUF    *why;
-    char    buf[CLEANUP_READ_SIZE];
     int     flags;
-    size_t  n;
 
     (void) event;
     if (attr_recv(cl->stream, RECV_INT(MAIL_ATTR_FLAGS, &flags), ATTR_END) < 0) {
@@ -124,19 +161,19 @@ static void cleanup_client_start(int event, void *context)
         cleanup_client_done(cl);
         return;
     }
-    /* Records the client sent along with {flags}, already read ahead. */
-    while ((n = stream_buffered(cl->stream)) > 0) {
-        if (n > sizeof(buf))
-            n = sizeof(buf);
-        if (stream_read(cl->stream, buf, n) != (ssize_t) n) {
+    if (flags & CLEANUP_FLAG_SMTPD_MILTERS) {
+        /* smtpd waited for {queue_id}: nothing can have been read ahead,
+         * and the sockets ride on the next bytes (SCM_RIGHTS). */
+        if (stream_buffered(cl->stream) > 0) {
+            msg_warn("%s: records before the milter hand-over", cl->state->queue_id);
             cleanup_client_done(cl);
             return;
         }
-        if (cleanup_client_feed(cl, buf, n))
-            return;
+        cleanup_client_timer(cl);
+        event_enable_read(stream_fd(cl->stream), cleanup_client_milters, cl);
+        return;
     }
-    cleanup_client_timer(cl);
-    event_enable_read(stream_fd(cl->stream), cleanup_client_read, cl);
+    cleanup_client_records(cl);
 }
 
 /* cleanup_service - a new client (multi_server routine) */

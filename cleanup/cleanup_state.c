@@ -60,6 +60,7 @@ void cleanup_free(CLEANUP_STATE *state)
 {
     int     i;
 
+    cleanup_milter_free(state);
     if (state->qf)
         qfile_abort(state->qf);
     buf_free(state->reason);
@@ -180,6 +181,7 @@ int cleanup_finish(CLEANUP_STATE *state)
 {
     if (state->phase != CLEANUP_PH_DONE && state->errs == 0)
         cleanup_bad(state, "premature end of input");
+    cleanup_milter_finish(state);       /* filters: content, verdict, changes */
     if (state->errs == 0 && state->discard) {
         buf_set(state->reason, "discarded");
         return CLEANUP_STAT_OK;         /* cleanup_free removes the file */

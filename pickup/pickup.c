@@ -10,8 +10,9 @@
  *      oldest first and, for each complete file, check it (owner an
  *      existing account, one link, no symbolic link, the record grammar of
  *      lib/global/maildrop.h to the end record, message_size_limit), stream it
- *      to cleanup with CLEANUP_FLAG_LOCAL|FILTER|MAP_OK (and EXTRACT when
- *      the file asks for sendmail -t), log
+ *      to cleanup with CLEANUP_FLAG_LOCAL|FILTER|MAP_OK|MILTER (MILTER:
+ *      non_smtpd_milters see it; EXTRACT too when the file asks for
+ *      sendmail -t), log
  *          QUEUEID: uid=1000 from=<sender>
  *      and remove it once cleanup answered status 0. A file that fails a
  *      check, or that cleanup refuses for good, goes to corrupt/ with a

@@ -136,7 +136,7 @@ static PICKUP_RESULT pickup_send(const PICKUP_CONF *conf, const char *name, int 
     BUF    *id = buf_alloc(QUEUE_ID_BUFSZ);
     BUF    *reason = buf_alloc(100);
     BUF    *path = buf_alloc(100);
-    int     flags = CLEANUP_FLAG_LOCAL | CLEANUP_FLAG_FILTER | CLEANUP_FLAG_MAP_OK
+    int     flags = CLEANUP_FLAG_LOCAL | CLEANUP_FLAG_FILTER | CLEANUP_FLAG_MAP_OK | CLEANUP_FLAG_MILTER
         | (user_flags & CLEANUP_FLAG_EXTRACT);
     int     status = -1;
     PICKUP_RESULT result = PICKUP_DEFER;

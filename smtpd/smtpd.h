@@ -156,6 +156,7 @@ void    smtpd_cleanup_attr(SMTPD_CLEANUP *c, const char *name, const char *value
 int     smtpd_cleanup_finish(SMTPD_CLEANUP *c, BUF *reason);   /* status, -1 IPC error */
 void    smtpd_cleanup_close(SMTPD_CLEANUP *c);
 void    smtpd_cleanup_reply(int status, const char *reason, BUF *reply);
+int     smtpd_cleanup_is_reply(const char *reason);     /* "550 5.7.1 ..." */
 
 /* Received: header (smtpd_received.c): one string per header line. */
 typedef struct SMTPD_RECEIVED {
@@ -264,6 +265,13 @@ int     smtpd_milter_discard(const SMTPD_STATE *st);
 const char *smtpd_milter_hold(const SMTPD_STATE *st);    /* quarantine reason or NULL */
 void    smtpd_milter_reset(SMTPD_STATE *st);
 void    smtpd_milter_free(SMTPD_STATE *st);
+/* Hand the filter sessions to cleanup (CLEANUP_FLAG_SMTPD_MILTERS): 0, or
+ * -1 with why; smtpd_milter_done: cleanup answered, so it ended the
+ * message with the filters (end of message or ABORT). */
+int     smtpd_milter_handoff(SMTPD_STATE *st, SMTPD_CLEANUP *c, BUF *why);
+void    smtpd_milter_done(SMTPD_STATE *st);
+/* A reply that may hold several lines ("550-a\r\n550 b"). */
+void    smtpd_reply_lines(SMTPD_STATE *st, const char *text);
 
 /* Replies and the reject log line (smtpd_reply.c). */
 void    smtpd_reply(SMTPD_STATE *st, const char *fmt, ...)

@@ -133,6 +133,14 @@ static int smtpd_cleanup_dsn_text(const char *text)
     return *text != 0;
 }
 
+/* smtpd_cleanup_is_reply - is a reason a whole SMTP reply ("550 5.7.1
+ * text", "451-a\r\n451 b"): a milter's end-of-message answer */
+int     smtpd_cleanup_is_reply(const char *reason)
+{
+    return (reason[0] == '4' || reason[0] == '5') && isdigit((unsigned char) reason[1])
+        && isdigit((unsigned char) reason[2]) && (reason[3] == ' ' || reason[3] == '-');
+}
+
 /* smtpd_cleanup_reply - the client reply for a non-zero status and
  * cleanup's reason. A reason is a DSN code and text without a reply code
  * ("5.7.1 message content rejected", a header_checks REJECT text): the
@@ -144,6 +152,11 @@ static int smtpd_cleanup_dsn_text(const char *text)
  * queue file write error). */
 void    smtpd_cleanup_reply(int status, const char *reason, BUF *reply)
 {
+    if (status > 0 && reason != NULL && smtpd_cleanup_is_reply(reason)
+        && (reason[0] == '4') == ((status & CLEANUP_STAT_DEFER) != 0)) {
+        buf_set(reply, reason);         /* a filter's own reply, as it is */
+        return;
+    }
     cleanup_stat_reply(status, reply);
     if (status > 0 && reason != NULL && smtpd_cleanup_dsn_text(reason)
         && reason[0] == buf_str(reply)[0]) {

@@ -109,6 +109,8 @@ static SMTPD_CLEANUP *smtpd_xfer_open(SMTPD_STATE *st, BUF *why)
 {
     int     flags = CLEANUP_FLAG_FILTER | CLEANUP_FLAG_MAP_OK;
 
+    if (st->milter != NULL)
+        flags |= CLEANUP_FLAG_SMTPD_MILTERS;   /* content and changes: in cleanup */
     if (smtpd_milter_hold(st) != NULL)
         flags |= CLEANUP_FLAG_HOLD;
     return smtpd_cleanup_open(SMTPD_CLEANUP_PATH, flags, (int) smtpd_params.ipc_timeout, why);
@@ -167,6 +169,13 @@ static SMTPD_XFER *smtpd_xfer_start(SMTPD_STATE *st, const char *stage, int dot)
         }
         smtpd_log_client(st, c->id);
     }
+    if (smtpd_milter_handoff(st, c, why) < 0) {
+        msg_warn("%s: %s", c->id, buf_str(why));
+        smtpd_cleanup_close(c);
+        smtpd_reply(st, "451 4.3.0 Error: queue file write error");
+        buf_free(why);
+        return NULL;
+    }
     buf_free(why);
     smtpd_xfer_envelope(st, c);
     x = xcalloc(1, sizeof(*x));
@@ -193,6 +202,7 @@ static int smtpd_xfer_end(SMTPD_STATE *st, SMTPD_XFER *x)
     BUF    *reply = buf_alloc(100);
     int     status = 0;
     int     ret = -1;
+    int     logged = 0;
 
     if (x->too_big || msg_size_exceeds(x->reader.bytes, smtpd_params.message_size_limit)) {
         buf_set(reply, "552 5.3.4 Error: message file too big");
@@ -212,17 +222,22 @@ static int smtpd_xfer_end(SMTPD_STATE *st, SMTPD_XFER *x)
         if (smtpd_milter_hold(st) != NULL)
             msg_info("%s: milter-hold: END-OF-MESSAGE from %s: %s", x->cleanup->id,
                      st->namaddr, smtpd_milter_hold(st));
+        smtpd_milter_done(st);          /* cleanup ended the message with the filters */
         ret = 0;
     } else {
+        if (status > 0)
+            smtpd_milter_done(st);
         smtpd_cleanup_reply(status, buf_str(reason), reply);
+        if (status > 0 && smtpd_cleanup_is_reply(buf_str(reason)))
+            logged = 1;                 /* a filter's reply: cleanup logged milter-reject */
     }
     /* A content rejection (header_checks, body_checks REJECT) was logged by
      * cleanup with its own "reject: header ..." line, as in Postfix; a second
      * line here would count the message twice in pflogsumm. */
-    if (ret < 0 && !(status & CLEANUP_STAT_CONT))
+    if (ret < 0 && !logged && !(status > 0 && (status & CLEANUP_STAT_CONT)))
         smtpd_log_reject(st, x->cleanup->id, "END-OF-MESSAGE", buf_str(reply),
                          st->rcpt_count == 1 ? st->rcpt[0].addr : NULL);
-    smtpd_reply(st, "%s", buf_str(reply));
+    smtpd_reply_lines(st, buf_str(reply));
     if (ret == 0)
         st->errors = st->junk = 0;      /* the limits are on errors without mail */
     buf_free(reason);

@@ -23,7 +23,10 @@
  *              commits the message to hold/ (CLEANUP_FLAG_HOLD), logged
  *              "milter-hold" with the reason
  * Content (header, body, end of message) and the changes a filter makes
- * are not sent from here yet; doc/design.md "Milters" says where they go.
+ * are cleanup's: at DATA the filter sessions are handed to it
+ * (smtpd_milter_handoff, SCM_RIGHTS: doc/design.md "Milters"), cleanup
+ * ends the message with them and answers the filter's end-of-message
+ * reply as its reason, which smtpd says as it is.
  * A filter that fails is logged by milter.c and answers its
  * default_action (milter_default_action).
  */
@@ -92,18 +95,24 @@ static void smtpd_log_milter(SMTPD_STATE *st, const char *stage, const char *rep
                       stage, reply, rcpt);
 }
 
-/* The filter's reply, line by line ("550-a\r\n550 b"). */
-static void smtpd_milter_reply(SMTPD_STATE *st, const char *stage, const char *text,
-                               const char *rcpt)
+/* A reply line by line ("550-a\r\n550 b"). */
+void    smtpd_reply_lines(SMTPD_STATE *st, const char *text)
 {
     const char *cp = text, *eol;
 
-    smtpd_log_milter(st, stage, text, rcpt);
     while ((eol = strstr(cp, "\r\n")) != NULL) {
         smtpd_reply(st, "%.*s", (int) (eol - cp), cp);
         cp = eol + 2;
     }
     smtpd_reply(st, "%s", cp);
+}
+
+/* The filter's reply, logged and sent. */
+static void smtpd_milter_reply(SMTPD_STATE *st, const char *stage, const char *text,
+                               const char *rcpt)
+{
+    smtpd_log_milter(st, stage, text, rcpt);
+    smtpd_reply_lines(st, text);
 }
 
 /* The client's port, for SMFIC_CONNECT (0 when the socket cannot say). */
@@ -325,6 +334,28 @@ void    smtpd_milter_reset(SMTPD_STATE *st)
     milters_set_queue_id(sm->milters, NULL);
     sm->queue_id[0] = '\0';
     sm->discard = 0;
+}
+
+int     smtpd_milter_handoff(SMTPD_STATE *st, SMTPD_CLEANUP *c, BUF *why)
+{
+    SMTPD_MILTER *sm = st->milter;
+
+    if (sm == NULL)
+        return (0);
+    /* Nothing may be buffered ahead of the hand-over on this socket. */
+    if (stream_flush(c->stream) < 0) {
+        buf_set(why, "cleanup: write error before the milter hand-over");
+        return (-1);
+    }
+    return (milters_send(sm->milters, stream_fd(c->stream), why));
+}
+
+void    smtpd_milter_done(SMTPD_STATE *st)
+{
+    SMTPD_MILTER *sm = st->milter;
+
+    if (sm != NULL)
+        milters_message_done(sm->milters);
 }
 
 void    smtpd_milter_free(SMTPD_STATE *st)

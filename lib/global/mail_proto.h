@@ -48,6 +48,7 @@
 #define MAIL_ATTR_ENCODING      "encoding"          /* 7bit, 8bitmime */
 #define MAIL_ATTR_SMTPUTF8      "smtputf8"
 #define MAIL_ATTR_FORMAT        "format"
+#define MAIL_ATTR_QUARANTINE    "quarantine_reason" /* A record: why a milter held it */
 
 /*
  * The anvil protocol (smtpd -> private/anvil; Postfix's anvil(8)). One
@@ -116,7 +117,10 @@
  * hold/): only then may smtpd say 250. Any other status, or an IPC error or
  * EOF, means nothing was queued. reason is for the client when it is not
  * empty (e.g. a header_checks REJECT text, "5.7.1 text": the client puts
- * the reply code that the status implies in front), else the client uses
+ * the reply code that the status implies in front; a reason that starts
+ * with a whole SMTP reply, "550 5.7.1 text" or multi-line "550-...\r\n550
+ * ...", is a milter's own end-of-message reply: the client says it as it
+ * is, and cleanup has logged it "milter-reject"), else the client uses
  * cleanup_stat_reply() (cleanup_status.h). A DISCARDed message gets status 0, reason "discarded".
  */
 #define CLEANUP_FLAG_FILTER     (1 << 0)    /* header_checks, body_checks */
@@ -126,6 +130,10 @@
 #define CLEANUP_FLAG_EXTRACT    (1 << 4)    /* sendmail -t: recipients from To/Cc/Bcc
                                              * (Resent-* when present), Bcc removed */
 #define CLEANUP_FLAG_HOLD       (1 << 5)    /* commit to hold/: a milter quarantined it */
+#define CLEANUP_FLAG_MILTER     (1 << 6)    /* non_smtpd_milters see this message (pickup) */
+#define CLEANUP_FLAG_SMTPD_MILTERS (1 << 7) /* smtpd hands its filter sessions over: after
+                                             * {queue_id} the client sends them
+                                             * (milters_send, milter.h) before any record */
 
 /* The status bits CLEANUP_STAT_* and what each means to a client (SMTP
  * reply, enhanced code, permanent or not): the one table in cleanup_status.h. */

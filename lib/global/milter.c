@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -71,6 +72,9 @@ struct MILTERS {
     BUF    *data;                   /* a packet's data being built or read */
     BUF    *body;                   /* body bytes not yet sent */
     int     body_first;             /* next SMFIR_REPLBODY begins a body */
+    char  **mcopy;                  /* name, value, ... handed over by smtpd */
+    int     nmcopy;                 /* entries in mcopy (2 per macro) */
+    int     imported;               /* sessions are smtpd's: never QUIT them */
 };
 
 int     milter_default_action_parse(const char *text)
@@ -402,6 +406,11 @@ static void milter_fail(MILTERS *ms, MILTER *m, const char *why)
 
     msg_warn("%s: milter %s: %s; default_action=%s", milter_qid(ms), m->endpoint, why,
              names[m->set.default_action]);
+    /* The socket may be shared (smtpd handed it to cleanup): shut it
+     * down, so that the other process sees the failure too instead of
+     * reading a late answer as the reply to its next command. */
+    if (m->s)
+        (void) shutdown(stream_fd(m->s), SHUT_RDWR);
     milter_close(m);
     m->state = M_FAILED;
 }
@@ -676,6 +685,7 @@ static int milter_replies(MILTERS *ms, MILTER *m, int stage, int timeout,
                           const MILTER_EDITS *edits, BUF *reply)
 {
     const char *why = NULL;
+    time_t  start = time(NULL);
     int     cmd, r;
 
     for (;;) {
@@ -683,6 +693,13 @@ static int milter_replies(MILTERS *ms, MILTER *m, int stage, int timeout,
             break;
         switch (cmd) {
         case SMFIR_PROGRESS:
+            /* Each progress restarts the wait, but one answer never takes
+             * longer than MILTER_PROGRESS_CAP timeouts: cleanup serves
+             * other clients between filters' answers (doc/design.md). */
+            if (time(NULL) - start > (time_t) MILTER_PROGRESS_CAP * timeout) {
+                why = "still in progress after the time limit";
+                break;
+            }
             continue;
         case SMFIR_CONTINUE:
             return (MILTER_CONTINUE);
@@ -877,6 +894,21 @@ int     milters_unknown(MILTERS *ms, const char *command, BUF *reply)
     return (milters_step(ms, &step_unknown, command, strlen(command) + 1, NULL, reply));
 }
 
+/* A header value with its folding as on the wire: each "\n" (a line end
+ * between the lines of a folded header) becomes "\r\n", as libmilter
+ * filters expect (OpenDKIM's simple canonicalisation hashes the bytes). */
+static void milter_header_crlf(BUF *d, const char *value)
+{
+    const char *cp;
+
+    for (cp = value; *cp; cp++) {
+        if (*cp == '\n' && (cp == value || cp[-1] != '\r'))
+            buf_putc(d, '\r');
+        buf_putc(d, *cp);
+    }
+    buf_putc(d, '\0');
+}
+
 int     milters_header(MILTERS *ms, const char *name, const char *value, BUF *reply)
 {
     BUF    *d = buf_alloc(128), *d2 = buf_alloc(128);
@@ -888,9 +920,9 @@ int     milters_header(MILTERS *ms, const char *name, const char *value, BUF *re
     while (*v == ' ' || *v == '\t')
         v++;
     milter_pkt_put_str(d, name);
-    milter_pkt_put_str(d, v);
+    milter_header_crlf(d, v);
     milter_pkt_put_str(d2, name);
-    milter_pkt_put_str(d2, value);
+    milter_header_crlf(d2, value);
     for (i = 0; i < ms->n && r == MILTER_CONTINUE; i++) {
         BUF    *use = (ms->v[i]->pflags & SMFIP_HDR_LEADSPC) ? d2 : d;
 
@@ -995,7 +1027,7 @@ void    milters_free(MILTERS *ms)
     for (i = 0; i < ms->n; i++) {
         MILTER *m = ms->v[i];
 
-        if (m->state == M_READY && ms->out) {
+        if (m->state == M_READY && ms->out && !ms->imported) {
             buf_reset(ms->out);
             milter_pkt_put(ms->out, SMFIC_QUIT, NULL, 0);
             (void) milter_flush(ms, m, m->set.command_timeout);
@@ -1005,6 +1037,9 @@ void    milters_free(MILTERS *ms)
     xfree(ms->v);
     xfree(ms->queue_id);
     xfree(ms->quarantine);
+    for (i = 0; i < ms->nmcopy; i++)
+        xfree(ms->mcopy[i]);
+    xfree(ms->mcopy);
     if (ms->out)
         buf_free(ms->out);
     if (ms->data)
@@ -1012,4 +1047,356 @@ void    milters_free(MILTERS *ms)
     if (ms->body)
         buf_free(ms->body);
     xfree(ms);
+}
+
+void    milters_message_done(MILTERS *ms)
+{
+    int     i;
+
+    for (i = 0; i < ms->n; i++) {
+        ms->v[i]->in_msg = 0;
+        ms->v[i]->msg_done = 0;
+        ms->v[i]->skip_body = 0;
+    }
+    buf_reset(ms->body);
+    xfree(ms->quarantine);
+    ms->quarantine = NULL;
+}
+
+const char *milters_macro_copy(const MILTERS *ms, const char *name)
+{
+    int     i;
+
+    for (i = 0; i + 1 < ms->nmcopy; i += 2)
+        if (strcmp(ms->mcopy[i], name) == 0)
+            return (ms->mcopy[i + 1]);
+    return (NULL);
+}
+
+/* ---- Handing the sessions over (smtpd -> cleanup, Postfix's milter_send).
+ *
+ * The blob: "MILTERS1", u32 count; per filter: name, endpoint (strings),
+ * u32 connect, command and content timeout, protocol, default action,
+ * SMFIM_COUNT macro lists (strings), u32 state, version, actions, pflags,
+ * msg_done, in_msg, has_fd; then the quarantine reason ("" none), u32
+ * pair count and the macro name/value pairs for the content stages. The
+ * sockets travel as SCM_RIGHTS with the first byte, in filter order. */
+
+#define MILTER_BLOB_MAGIC   "MILTERS1"
+
+/* Add the values of one stage's macros to the pairs of the blob; names
+ * ("\n"-delimited) holds those already added, so each goes once. */
+static void milter_export_macros(MILTERS *ms, const char *list, BUF *pairs, int *count,
+                                 BUF *names)
+{
+    char    key[132];
+    size_t  n;
+
+    for (;;) {
+        const char *val;
+
+        list += strspn(list, " \t\r\n,");
+        if ((n = strcspn(list, " \t\r\n,")) == 0)
+            break;
+        if (n < sizeof(key) - 3) {
+            snprintf(key, sizeof(key), "\n%.*s\n", (int) n, list);
+            if (strstr(buf_str(names), key) == NULL && buf_len(pairs) < MILTER_PKT_MAX / 2) {
+                key[n + 1] = '\0';
+                if ((val = ms->macro_fn(ms->macro_ctx, key + 1)) != NULL) {
+                    milter_pkt_put_str(pairs, key + 1);
+                    milter_pkt_put_str(pairs, val);
+                    (*count)++;
+                }
+                buf_printf(names, "%s\n", key + 1);
+            }
+        }
+        list += n;
+    }
+}
+
+int     milters_export(MILTERS *ms, BUF *blob, int *fds, int max_fds)
+{
+    BUF    *pairs = buf_alloc(256), *names = buf_alloc(64);
+    int     i, k, nfds = 0, count = 0;
+
+    buf_set(names, "\n");
+    buf_reset(blob);
+    buf_append(blob, MILTER_BLOB_MAGIC, 8);
+    milter_pkt_put_u32(blob, (uint32_t) ms->n);
+    for (i = 0; i < ms->n; i++) {
+        MILTER *m = ms->v[i];
+        int     has_fd = m->s != NULL && m->state == M_READY && nfds < max_fds;
+
+        milter_pkt_put_str(blob, m->name);
+        milter_pkt_put_str(blob, m->endpoint);
+        milter_pkt_put_u32(blob, (uint32_t) m->set.connect_timeout);
+        milter_pkt_put_u32(blob, (uint32_t) m->set.command_timeout);
+        milter_pkt_put_u32(blob, (uint32_t) m->set.content_timeout);
+        milter_pkt_put_u32(blob, (uint32_t) m->set.protocol);
+        milter_pkt_put_u32(blob, (uint32_t) m->set.default_action);
+        for (k = 0; k < SMFIM_COUNT; k++)
+            milter_pkt_put_str(blob, m->set.macros[k] ? m->set.macros[k] : "");
+        milter_pkt_put_u32(blob, (uint32_t) (has_fd ? M_READY : m->state == M_READY
+                                             ? M_FAILED : m->state));
+        milter_pkt_put_u32(blob, m->version);
+        milter_pkt_put_u32(blob, m->actions);
+        milter_pkt_put_u32(blob, m->pflags);
+        milter_pkt_put_u32(blob, (uint32_t) m->msg_done);
+        milter_pkt_put_u32(blob, (uint32_t) m->in_msg);
+        milter_pkt_put_u32(blob, (uint32_t) has_fd);
+        if (has_fd)
+            fds[nfds++] = stream_fd(m->s);
+        if (ms->macro_fn) {
+            milter_export_macros(ms, m->set.macros[SMFIM_EOH], pairs, &count, names);
+            milter_export_macros(ms, m->set.macros[SMFIM_EOM], pairs, &count, names);
+        }
+    }
+    milter_pkt_put_str(blob, ms->quarantine ? ms->quarantine : "");
+    milter_pkt_put_u32(blob, (uint32_t) count);
+    buf_append(blob, buf_str(pairs), buf_len(pairs));
+    buf_free(pairs);
+    buf_free(names);
+    return (nfds);
+}
+
+MILTERS *milters_import(const char *blob, size_t len, const int *fds, int nfds, BUF *why)
+{
+    MILTERS *ms;
+    MILTER_PKT p;
+    uint32_t n, v[12], count;
+    const char *name, *endpoint, *macros[SMFIM_COUNT], *q;
+    int     i, k, used = 0;
+
+    if (len < 8 || memcmp(blob, MILTER_BLOB_MAGIC, 8) != 0) {
+        buf_set(why, "milter hand-over: bad magic");
+        for (i = 0; i < nfds; i++)
+            (void) close(fds[i]);
+        return (NULL);
+    }
+    milter_pkt_init(&p, blob + 8, len - 8);
+    if (milter_pkt_get_u32(&p, &n) < 0 || n > 64) {
+        buf_set(why, "milter hand-over: bad filter count");
+        for (i = 0; i < nfds; i++)
+            (void) close(fds[i]);
+        return (NULL);
+    }
+    ms = xcalloc(1, sizeof(*ms));
+    ms->imported = 1;
+    ms->out = buf_alloc(256);
+    ms->data = buf_alloc(256);
+    ms->body = buf_alloc(MILTER_CHUNK_MAX + 1024);
+    for (i = 0; i < (int) n; i++) {
+        MILTER *m;
+
+        if (milter_pkt_get_str(&p, &name) < 0 || milter_pkt_get_str(&p, &endpoint) < 0)
+            goto bad;
+        for (k = 0; k < 5; k++)
+            if (milter_pkt_get_u32(&p, &v[k]) < 0)
+                goto bad;
+        for (k = 0; k < SMFIM_COUNT; k++)
+            if (milter_pkt_get_str(&p, &macros[k]) < 0)
+                goto bad;
+        for (k = 5; k < 12; k++)
+            if (milter_pkt_get_u32(&p, &v[k]) < 0)
+                goto bad;
+        if (v[3] < 2 || v[3] > 6 || v[4] > MILTER_DEF_QUARANTINE || v[5] > M_DONE
+            || (v[11] && used >= nfds))
+            goto bad;
+        m = xcalloc(1, sizeof(*m));
+        m->name = xstrdup(name);
+        m->endpoint = xstrdup(endpoint);
+        m->set.connect_timeout = (int) v[0];
+        m->set.command_timeout = (int) v[1];
+        m->set.content_timeout = (int) v[2];
+        m->set.protocol = (int) v[3];
+        m->set.default_action = (int) v[4];
+        for (k = 0; k < SMFIM_COUNT; k++) {
+            m->macro_text[k] = xstrdup(macros[k]);
+            m->set.macros[k] = m->macro_text[k];
+        }
+        m->state = (int) v[5];
+        m->version = v[6];
+        m->actions = v[7] & SMFIF_ALL;
+        m->pflags = v[8] & MILTER_OFFER_PROTO;
+        m->msg_done = v[9] != 0;
+        m->in_msg = v[10] != 0;
+        if (v[11])
+            m->s = stream_fdopen(fds[used++]);
+        else if (m->state == M_READY)
+            m->state = M_FAILED;
+        ms->v = xreallocarray(ms->v, (size_t) ms->n + 1, sizeof(*ms->v));
+        ms->v[ms->n++] = m;
+    }
+    if (milter_pkt_get_str(&p, &q) < 0 || milter_pkt_get_u32(&p, &count) < 0
+        || count > MILTER_PKT_MAX / 4)
+        goto bad;
+    if (*q)
+        ms->quarantine = xstrdup(q);
+    for (i = 0; i < (int) count; i++) {
+        const char *mn, *mv;
+
+        if (milter_pkt_get_str(&p, &mn) < 0 || milter_pkt_get_str(&p, &mv) < 0)
+            goto bad;
+        ms->mcopy = xreallocarray(ms->mcopy, (size_t) ms->nmcopy + 2, sizeof(char *));
+        ms->mcopy[ms->nmcopy++] = xstrdup(mn);
+        ms->mcopy[ms->nmcopy++] = xstrdup(mv);
+    }
+    if (milter_pkt_left(&p) != 0 || used != nfds)
+        goto bad;
+    return (ms);
+
+  bad:
+    buf_set(why, "milter hand-over: malformed description");
+    /* Descriptors not yet owned by a filter are the caller's to close. */
+    for (i = used; i < nfds; i++)
+        (void) close(fds[i]);
+    milters_free(ms);
+    return (NULL);
+}
+
+int     milters_send(MILTERS *ms, int sock, BUF *why)
+{
+    BUF    *blob = buf_alloc(1024), *wire = buf_alloc(1024);
+    int     fds[MILTER_PASS_MAX_FDS];
+    int     nfds = milters_export(ms, blob, fds, MILTER_PASS_MAX_FDS);
+    union {
+        struct cmsghdr hdr;
+        char    space[CMSG_SPACE(sizeof(int) * MILTER_PASS_MAX_FDS)];
+    } ctl;
+    struct msghdr mh;
+    struct iovec iov;
+    size_t  off = 0;
+    ssize_t n;
+
+    milter_pkt_put_u32(wire, (uint32_t) buf_len(blob));
+    buf_append(wire, buf_str(blob), buf_len(blob));
+    buf_free(blob);
+    while (off < buf_len(wire)) {
+        memset(&mh, 0, sizeof(mh));
+        iov.iov_base = wire->data + off;
+        iov.iov_len = buf_len(wire) - off;
+        mh.msg_iov = &iov;
+        mh.msg_iovlen = 1;
+        if (off == 0 && nfds > 0) {
+            struct cmsghdr *c;
+
+            memset(&ctl, 0, sizeof(ctl));
+            mh.msg_control = ctl.space;
+            mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t) nfds);
+            c = CMSG_FIRSTHDR(&mh);
+            c->cmsg_level = SOL_SOCKET;
+            c->cmsg_type = SCM_RIGHTS;
+            c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t) nfds);
+            memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t) nfds);
+        }
+        if ((n = sendmsg(sock, &mh, MSG_NOSIGNAL)) < 0) {
+            if (errno == EINTR)
+                continue;
+            buf_sprintf(why, "milter hand-over: sendmsg: %s", strerror(errno));
+            buf_free(wire);
+            return (-1);
+        }
+        off += (size_t) n;
+    }
+    buf_free(wire);
+    return (0);
+}
+
+struct MILTERS_RECV {
+    BUF    *buf;                    /* length prefix, then the blob */
+    size_t  want;                   /* bytes of buf still to come */
+    int     fds[MILTER_PASS_MAX_FDS];
+    int     nfds;
+};
+
+MILTERS_RECV *milters_recv_create(void)
+{
+    MILTERS_RECV *r = xcalloc(1, sizeof(*r));
+
+    r->buf = buf_alloc(1024);
+    r->want = 4;
+    return (r);
+}
+
+void    milters_recv_free(MILTERS_RECV *r)
+{
+    int     i;
+
+    for (i = 0; i < r->nfds; i++)
+        (void) close(r->fds[i]);
+    buf_free(r->buf);
+    xfree(r);
+}
+
+int     milters_recv_step(MILTERS_RECV *r, int sock, MILTERS **out, BUF *why)
+{
+    union {
+        struct cmsghdr hdr;
+        char    space[CMSG_SPACE(sizeof(int) * MILTER_PASS_MAX_FDS)];
+    } ctl;
+    struct msghdr mh;
+    struct iovec iov;
+    struct cmsghdr *c;
+    ssize_t n;
+
+    /* Never read past the blob: what follows is the client's records. */
+    buf_reserve(r->buf, r->want);
+    memset(&mh, 0, sizeof(mh));
+    iov.iov_base = r->buf->data + buf_len(r->buf);
+    iov.iov_len = r->want;
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = ctl.space;
+    mh.msg_controllen = sizeof(ctl.space);
+    if ((n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC)) < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+            return (0);
+        buf_sprintf(why, "milter hand-over: recvmsg: %s", strerror(errno));
+        return (-1);
+    }
+    for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            size_t  k, cnt = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            int     fd;
+
+            for (k = 0; k < cnt; k++) {
+                memcpy(&fd, CMSG_DATA(c) + k * sizeof(int), sizeof(int));
+                if (r->nfds < MILTER_PASS_MAX_FDS)
+                    r->fds[r->nfds++] = fd;
+                else
+                    (void) close(fd);
+            }
+        }
+    }
+    if (n == 0) {
+        buf_set(why, "milter hand-over: the client went away");
+        return (-1);
+    }
+    if (mh.msg_flags & MSG_CTRUNC) {
+        buf_set(why, "milter hand-over: too many descriptors");
+        return (-1);
+    }
+    r->buf->len += (size_t) n;
+    r->buf->data[r->buf->len] = '\0';
+    r->want -= (size_t) n;
+    if (r->want > 0)
+        return (0);
+    if (buf_len(r->buf) == 4) {
+        const unsigned char *b = (const unsigned char *) r->buf->data;
+        size_t  len = ((size_t) b[0] << 24) | ((size_t) b[1] << 16) | ((size_t) b[2] << 8) | b[3];
+
+        if (len < 12 || len > MILTER_PKT_MAX) {
+            buf_set(why, "milter hand-over: bad length");
+            return (-1);
+        }
+        r->want = len;
+        return (0);
+    }
+    if ((*out = milters_import(r->buf->data + 4, buf_len(r->buf) - 4, r->fds, r->nfds,
+                               why)) == NULL) {
+        r->nfds = 0;                            /* closed by milters_import */
+        return (-1);
+    }
+    r->nfds = 0;                                /* owned by the filters now */
+    return (1);
 }

@@ -122,6 +122,8 @@
 #define SMFIM_COUNT     8
 
 #define MILTER_PKT_MAX      (1024 * 1024 + 64)  /* longest packet we read */
+#define MILTER_PROGRESS_CAP 4       /* progress extends one answer to this many timeouts */
+#define MILTER_PASS_MAX_FDS 32      /* filter sockets handed over at most */
 #define MILTER_CHUNK_MAX    65535               /* body chunk we send */
 
 /* ---- The codec: a packet is len(4, network order, command included),
@@ -248,5 +250,29 @@ const char *milters_quarantine(const MILTERS *m);
 /* The transaction ends without a message (RSET, rejected) or after eom:
  * the filters forget the message and wait for the next MAIL. */
 void    milters_abort(MILTERS *m);
+/* The message is over for the filters (another process sent them its
+ * end of message or ABORT): forget it without sending anything. */
+void    milters_message_done(MILTERS *m);
+
+/* ---- Handing the filter sessions to cleanup (Postfix's milter_send and
+ * milter_receive): the list's settings, negotiated state and open sockets
+ * (SCM_RIGHTS) go over a UNIX socket, with the values of the macros the
+ * end-of-header and end-of-message stages ask for (evaluated by the
+ * sender, which knows the SMTP session). The receiver talks to the same
+ * filter connections and never QUITs them (the sender's session goes on);
+ * a filter that fails there is shut down for both. */
+int     milters_export(MILTERS *m, BUF *blob, int *fds, int max_fds);   /* fd count */
+/* milters_import owns fds: on failure it closes them. */
+MILTERS *milters_import(const char *blob, size_t len, const int *fds, int nfds, BUF *why);
+int     milters_send(MILTERS *m, int sock, BUF *why);      /* 0, or -1 with why */
+/* The receiving side, without blocking (cleanup's event loop): each step
+ * reads what has arrived, never past the hand-over; 1 with *out when
+ * complete, 0 for more, -1 with why. */
+typedef struct MILTERS_RECV MILTERS_RECV;
+MILTERS_RECV *milters_recv_create(void);
+int     milters_recv_step(MILTERS_RECV *r, int sock, MILTERS **out, BUF *why);
+void    milters_recv_free(MILTERS_RECV *r);
+/* A macro value handed over with the sessions, or NULL. */
+const char *milters_macro_copy(const MILTERS *m, const char *name);
 
 #endif

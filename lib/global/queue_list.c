@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "mail_proto.h"
 #include "mail_queue.h"
 #include "mem.h"
 #include "qfile.h"
@@ -332,6 +333,12 @@ static void list_text_entry(LIST_STATE *ls, const char *queue, const char *id,
     buf_printf(l, " %8ld %19.19s ", env->sum.sizes.content_size, when);
     text_safe(l, *env->sender ? env->sender : "MAILER-DAEMON");
     buf_putc(l, '\n');
+    /* Why a milter held it (cleanup's quarantine_reason A record). */
+    if (mark == '!' && (reason = qfile_envelope_attr(env, MAIL_ATTR_QUARANTINE)) != NULL) {
+        buf_puts(l, "(quarantine: ");
+        text_safe(l, reason);
+        buf_puts(l, ")\n");
+    }
     for (i = 0; i < env->nrcpts; i++) {
         if (env->rcpts[i].done)
             continue;

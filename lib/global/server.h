@@ -67,6 +67,11 @@ void    trigger_server_main(int argc, char **argv, TRIGGER_SERVER_FN service,
 /* multi_server_disconnect - a multi-server client is done: unregister its
  * events, close the stream, and maybe exit (max_use, retired). */
 void    multi_server_disconnect(STREAM *client);
+/* multi_server_busy - the process is about to leave its event loop for a
+ * while (cleanup talking to a mail filter): 1 tells the master it is
+ * BUSY, so that new clients get another process; 0 makes it available
+ * again (unless max_use is used up). */
+void    multi_server_busy(int busy);
 
 /* Trigger bytes read from one client at most. */
 #define TRIGGER_BUF_SIZE    1024

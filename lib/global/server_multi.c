@@ -86,6 +86,15 @@ void multi_server_disconnect(STREAM *client)
         server_idle_start();
 }
 
+/* multi_server_busy - see server.h */
+void multi_server_busy(int busy)
+{
+    if (busy)
+        server_notify(MASTER_STAT_BUSY);
+    else if (!server_use_exhausted())
+        server_notify(MASTER_STAT_IDLE);
+}
+
 /* multi_server_main - see server.h */
 void multi_server_main(int argc, char **argv, MULTI_SERVER_FN service,
                        const SERVER_HOOKS *hooks)

@@ -28,9 +28,23 @@ static void fuzz_text(const char *s)
             msg_panic("fuzz_milter: accepted reply with a bare CR or LF");
 }
 
+/* The hand-over description (smtpd -> cleanup): any bytes, no
+ * descriptors; whatever is accepted describes filters without sockets. */
+static void fuzz_import(const uint8_t *data, size_t size)
+{
+    BUF    *why = buf_alloc(64);
+    MILTERS *ms = milters_import((const char *) data, size, NULL, 0, why);
+
+    if (ms != NULL)
+        milters_free(ms);
+    buf_free(why);
+}
+
 int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     size_t  pos = 0;
+
+    fuzz_import(data, size);
 
     while (size - pos >= 5) {
         MILTER_PKT p;

@@ -165,6 +165,55 @@ static void fake_start(FAKE *f, const BUF *script, int close_after)
     xfree(dir);
 }
 
+/* A filter that answers like a real one: reply group k (a BUF of
+ * packets) goes out only after the k-th command that is not a macro
+ * packet, so nothing waits in the client's read-ahead. */
+static void fake_start_paced(FAKE *f, BUF **groups, int ngroups)
+{
+    char   *dir = ts_tempdir();
+    char   *path = ts_path(dir, "milter.sock");
+    struct sockaddr_un sun;
+    int     lfd, pfd[2];
+
+    memset(&sun, 0, sizeof(sun));
+    sun.sun_family = AF_UNIX;
+    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+    lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+    ck_assert_int_eq(bind(lfd, (struct sockaddr *) &sun, sizeof(sun)), 0);
+    ck_assert_int_eq(listen(lfd, 5), 0);
+    ck_assert_int_eq(pipe(pfd), 0);
+    f->endpoint = xmalloc(strlen(path) + 6);
+    sprintf(f->endpoint, "unix:%s", path);
+    if ((f->pid = fork()) == 0) {
+        int     fd = accept(lfd, NULL, NULL), k = 0;
+        unsigned char head[5];
+        char    b[65536];
+
+        close(pfd[0]);
+        for (;;) {
+            int     cmd;
+            size_t  len;
+
+            if (read(fd, head, 5) != 5 || milter_pkt_head(head, &cmd, &len) < 0
+                || len > sizeof(b) || (len > 0 && recv(fd, b, len, MSG_WAITALL) != (ssize_t) len))
+                break;
+            if (write(pfd[1], head, 5) != 5 || write(pfd[1], b, len) != (ssize_t) len)
+                _exit(1);
+            if (cmd != SMFIC_MACRO && cmd != SMFIC_QUIT && cmd != SMFIC_ABORT && k < ngroups) {
+                if (write(fd, buf_str(groups[k]), buf_len(groups[k])) < 0)
+                    _exit(1);
+                k++;
+            }
+        }
+        _exit(0);
+    }
+    close(lfd);
+    close(pfd[1]);
+    f->pipe_rd = pfd[0];
+    xfree(path);
+    xfree(dir);
+}
+
 /* Everything the client sent, after it closed. */
 static BUF *fake_finish(FAKE *f)
 {
@@ -372,6 +421,89 @@ START_TEST(test_client_eom_edits)
 }
 END_TEST
 
+/* ---- Handing the sessions over (smtpd -> cleanup). */
+
+static int h_add(void *ctx, const char *n, const char *v)
+{
+    buf_printf((BUF *) ctx, "add %s=%s\n", n, v);
+    return (0);
+}
+
+START_TEST(test_handover)
+{
+    BUF    *reply = buf_alloc(64), *why = buf_alloc(64);
+    BUF    *cmds = buf_alloc(32), *log = buf_alloc(64), *blob = buf_alloc(256), *got;
+    BUF    *g[6];
+    MILTERS *ms, *ms2 = NULL;
+    MILTERS_RECV *r;
+    MILTER_EDITS e;
+    int     sv[2], fds[4], n, step, len, i;
+    FAKE    f;
+
+    for (i = 0; i < 6; i++)
+        g[i] = buf_alloc(32);
+    put_optneg(g[0], SMFIF_ADDHDRS, 0);
+    milter_pkt_put(g[1], SMFIR_CONTINUE, NULL, 0);         /* connect */
+    milter_pkt_put(g[2], SMFIR_CONTINUE, NULL, 0);         /* MAIL */
+    milter_pkt_put(g[3], SMFIR_CONTINUE, NULL, 0);         /* header */
+    milter_pkt_put(g[4], SMFIR_CONTINUE, NULL, 0);         /* EOH */
+    milter_pkt_put(g[5], SMFIR_ADDHEADER, "X-A\0v\0", 6);
+    milter_pkt_put(g[5], SMFIR_CONTINUE, NULL, 0);         /* EOM */
+    fake_start_paced(&f, g, 6);
+    ms = milters_create(f.endpoint, &test_set, why);
+    milters_set_macros(ms, macro_fn, NULL);
+    ck_assert_int_eq(milters_connect(ms, "c.example", '4', "192.0.2.1", 25, reply), MILTER_CONTINUE);
+    ck_assert_int_eq(milters_mail(ms, "a@b", NULL, reply), MILTER_CONTINUE);
+
+    /* Every truncation of the description is refused, never read past. */
+    n = milters_export(ms, blob, fds, 4);
+    ck_assert_int_eq(n, 1);
+    for (len = 0; len < (int) buf_len(blob); len++) {
+        int     dupfd = dup(fds[0]);
+
+        ck_assert_ptr_null(milters_import(buf_str(blob), (size_t) len, &dupfd, 1, why));
+    }
+
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    ck_assert_int_eq(milters_send(ms, sv[0], why), 0);
+    r = milters_recv_create();
+    for (step = 0; (n = milters_recv_step(r, sv[1], &ms2, why)) == 0 && step < 100; step++)
+         /* more */ ;
+    ck_assert_int_eq(n, 1);
+    milters_recv_free(r);
+    ck_assert_int_eq(milters_count(ms2), 1);
+    ck_assert_str_eq(milters_macro_copy(ms2, "i"), "QID123");  /* evaluated by the sender */
+    ck_assert_ptr_null(milters_macro_copy(ms2, "j"));
+    milters_set_macros(ms2, macro_fn, NULL);
+    ck_assert_int_eq(milters_header(ms2, "Subject", " one\ntwo", reply), MILTER_CONTINUE);
+    ck_assert_int_eq(milters_eoh(ms2, reply), MILTER_CONTINUE);
+    memset(&e, 0, sizeof(e));
+    e.ctx = log;
+    e.add_header = h_add;
+    ck_assert_int_eq(milters_eom(ms2, &e, reply), MILTER_CONTINUE);
+    ck_assert_str_eq(buf_str(log), "add X-A=v\n");
+    milters_free(ms2);                  /* the receiver never QUITs */
+    milters_message_done(ms);           /* nor does the sender ABORT */
+    milters_abort(ms);
+    milters_free(ms);
+    close(sv[0]);
+    close(sv[1]);
+    got = fake_finish(&f);
+    packet_cmds(got, cmds);
+    ck_assert_str_eq(buf_str(cmds), "ODCDMLDNDEQ");
+    /* The folded value goes with CRLF, the blank after the colon without. */
+    ck_assert_ptr_nonnull(memmem(buf_str(got), buf_len(got), "Subject\0one\r\ntwo\0", 17));
+    buf_free(got);
+    buf_free(cmds);
+    buf_free(log);
+    buf_free(blob);
+    for (i = 0; i < 6; i++)
+        buf_free(g[i]);
+    buf_free(reply);
+    buf_free(why);
+}
+END_TEST
+
 START_TEST(test_client_failures)
 {
     BUF    *script = buf_alloc(256), *reply = buf_alloc(64), *why = buf_alloc(64), *got;
@@ -441,6 +573,7 @@ int     main(void)
     tcase_add_test(tc, test_client_steps);
     tcase_add_test(tc, test_client_eom_edits);
     tcase_add_test(tc, test_client_failures);
+    tcase_add_test(tc, test_handover);
     suite_add_tcase(s, tc);
     return ts_run_suite(s);
 }
