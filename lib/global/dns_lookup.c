@@ -1,0 +1,83 @@
+/* dns_lookup - the resolver context from dns_servers and one lookup
+ * (see dns_lookup.h).
+ *
+ * Why libunbound (doc/design.md §"Outbound DNS"): it is NLnet Labs'
+ * validating resolver as a library, so DNSSEC can be checked in-process
+ * for DANE later without trusting the path to a stub resolver.
+ *
+ * With forwarders set, unbound never recurses from the root hints
+ * itself. A caching resolver on loopback (127.0.0.53, a local unbound)
+ * is common, hence do-not-query-localhost: no.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "dns_lookup.h"
+#include "msg.h"
+#include "str_split.h"
+
+static struct ub_ctx *dns_ctx;
+
+/* dns_lookup_ctx - the resolver context, once per process; NULL with why */
+static struct ub_ctx *dns_lookup_ctx(BUF *why)
+{
+    const char *servers = config_str(P_dns_servers);
+    char  **items;
+    int     count, i, rc = 0;
+
+    if (dns_ctx)
+        return dns_ctx;
+    if ((dns_ctx = ub_ctx_create()) == NULL) {
+        buf_sprintf(why, "cannot create the DNS resolver");
+        return NULL;
+    }
+    ub_ctx_set_option(dns_ctx, "do-not-query-localhost:", "no");
+    if (*servers == '/') {
+        rc = ub_ctx_resolvconf(dns_ctx, servers);
+    } else {
+        items = str_split_list(servers, &count);
+        for (i = 0; i < count && rc == 0; i++)
+            rc = ub_ctx_set_fwd(dns_ctx, items[i]);
+        str_split_free(items);
+    }
+    if (rc != 0) {
+        buf_sprintf(why, "dns_servers = %s: %s", servers, ub_strerror(rc));
+        ub_ctx_delete(dns_ctx);
+        dns_ctx = NULL;
+    }
+    return dns_ctx;
+}
+
+int     dns_lookup_ready(BUF *why)
+{
+    return dns_lookup_ctx(why) ? 0 : -1;
+}
+
+int     dns_lookup_query(const char *name, int type, struct ub_result **res, BUF *why)
+{
+    struct ub_ctx *ctx;
+    int     rc;
+
+    *res = NULL;
+    if ((ctx = dns_lookup_ctx(why)) == NULL)
+        return DNS_LOOKUP_RETRY;
+    if ((rc = ub_resolve(ctx, name, type, 1, res)) != 0) {
+        msg_warn("DNS lookup of %s: %s", name, ub_strerror(rc));
+        buf_sprintf(why, "%s", ub_strerror(rc));
+        return DNS_LOOKUP_RETRY;
+    }
+    if ((*res)->bogus) {
+        msg_warn("DNS lookup of %s: DNSSEC validation failed: %s", name,
+                 (*res)->why_bogus ? (*res)->why_bogus : "bogus");
+        buf_sprintf(why, "DNSSEC validation failed");
+        return DNS_LOOKUP_RETRY;
+    }
+    if ((*res)->rcode == 3)
+        return DNS_LOOKUP_NXDOMAIN;
+    if ((*res)->rcode != 0) {
+        buf_sprintf(why, "server failure (rcode %d)", (*res)->rcode);
+        return DNS_LOOKUP_RETRY;
+    }
+    return (*res)->havedata ? DNS_LOOKUP_OK : DNS_LOOKUP_NODATA;
+}

@@ -1,0 +1,38 @@
+/* dns_lookup - the one resolver of every program that asks DNS (smtp for
+ * MX and addresses, smtpd for DNSBLs): a libunbound context made from
+ * dns_servers, and one synchronous lookup with Postfix's three answers.
+ *
+ * dns_servers is a path (a resolv.conf file, default /etc/resolv.conf)
+ * or a list of address[@port] forwarders; the hosts file is never read.
+ * Lookups are synchronous ub_resolve() calls: the daemons that use them
+ * serve one client at a time and their seccomp profile forbids the
+ * thread or process libunbound's asynchronous mode makes.
+ */
+#ifndef SUREL_DNS_LOOKUP_H
+#define SUREL_DNS_LOOKUP_H
+
+#include <unbound.h>
+
+#include "buf.h"
+
+#define DNS_TYPE_A      1
+#define DNS_TYPE_MX     15
+#define DNS_TYPE_TXT    16
+#define DNS_TYPE_AAAA   28
+
+/* What a lookup answers. */
+#define DNS_LOOKUP_OK       0       /* data of that type */
+#define DNS_LOOKUP_NXDOMAIN 1       /* no such name */
+#define DNS_LOOKUP_NODATA   2       /* the name has no data of this type */
+#define DNS_LOOKUP_RETRY    (-1)    /* temporary failure (logged, why set) */
+
+/* dns_lookup_query - one lookup of name/type; *res (freed by the caller
+ * with ub_resolve_free, also on failure) holds the records. */
+int     dns_lookup_query(const char *name, int type, struct ub_result **res, BUF *why);
+
+/* dns_lookup_ready - make the resolver context now (before a chroot,
+ * where dns_servers = /etc/resolv.conf may not be readable); 0, or -1
+ * with why. */
+int     dns_lookup_ready(BUF *why);
+
+#endif
