@@ -8,7 +8,8 @@
  * smtpd_relay_restrictions and then smtpd_recipient_restrictions, and
  * (smtpd_delay_reject = yes) the client, helo and sender lists before
  * them. Replies are worded as Postfix words them, so that log parsers and
- * people recognise them. Nothing here uses DNS: see doc/access.md for what
+ * people recognise them. DNS is used only by the DNS block and allow
+ * lists (smtpd_check_dnsbl.c); see doc/access.md for what
  * reject_unknown_*_domain decides without it.
  */
 #include <ctype.h>
@@ -69,6 +70,7 @@ static CHECK_TABLE *tables;
 static int table_count;
 static CHECK_CLASS *classes;
 static int class_count;
+static int dnsxl_used;              /* a list names a DNSBL/DNSWL */
 
 static int generic_checks(CHECK_STATE *st, const CHECK_LIST *list, const char *reply_name,
                           const char *reply_class);
@@ -173,6 +175,13 @@ static void open_list_tables(const CHECK_LIST *list, const char *param)
     int     i;
 
     for (i = 0; i < list->count; i++) {
+        if (smtpd_check_dnsxl_known(list->items[i])) {
+            if (i + 1 >= list->count)
+                msg_fatal("%s: %s needs a DOMAIN argument", param, list->items[i]);
+            dnsxl_used = 1;
+            i++;
+            continue;
+        }
         if (!is_access_check(list->items[i]))
             continue;
         if (i + 1 >= list->count || strchr(list->items[i + 1], ':') == NULL)
@@ -344,6 +353,7 @@ void    smtpd_check_init(void)
     int     i;
 
     smtpd_check_free();
+    dnsxl_used = 0;
     if ((G.mynetworks = host_list_init("mynetworks", config_str(P_mynetworks),
                                        MATCH_FLAG_PARENT, why)) == NULL)
         msg_fatal("%s", buf_str(why));
@@ -370,8 +380,15 @@ void    smtpd_check_init(void)
     G.allow_untrusted_routing = config_bool(P_allow_untrusted_routing);
     G.reject_unlisted_rcpt = config_bool(P_smtpd_reject_unlisted_recipient);
     G.reject_unlisted_sender = config_bool(P_smtpd_reject_unlisted_sender);
+    smtpd_check_dnsxl_init(dnsxl_used);
     G.ready = 1;
     buf_free(why);
+}
+
+/* smtpd_check_session - a new SMTP session: DNS answers are cached per session */
+void    smtpd_check_session(void)
+{
+    smtpd_check_dnsxl_session();
 }
 
 /* check_ensure - init on first use (tests and tools that skip init) */
@@ -395,8 +412,8 @@ int     smtpd_check_in_mynetworks(const char *client_addr)
     }
 }
 
-/* dsn_fix - Postfix's smtpd_dsn_fix: address status codes that fit the class */
-static void dsn_fix(char *dsn, const char *reply_class)
+/* smtpd_check_dsn_fix - Postfix's smtpd_dsn_fix: address status codes that fit the class */
+void    smtpd_check_dsn_fix(char *dsn, const char *reply_class)
 {
     static const char *const sender[] = {"", "1.0", "1.8", "1.7", "1.0", "1.0", "1.0",
                                          "1.7", "1.8"};
@@ -418,8 +435,8 @@ static void dsn_fix(char *dsn, const char *reply_class)
     }
 }
 
-/* dsn_split - "5.7.1 text" -> dsn and text; def when the text has none */
-static const char *dsn_split(const char *text, const char *def, char dsn[16])
+/* smtpd_check_dsn_split - "5.7.1 text" -> dsn and text; def when the text has none */
+const char *smtpd_check_dsn_split(const char *text, const char *def, char dsn[16])
 {
     size_t  len = 0;
 
@@ -465,8 +482,8 @@ int     smtpd_check_table_result(CHECK_STATE *st, const char *table, const char 
     if (word_is(value, len, "REJECT") || word_is(value, len, "DEFER")) {
         int     defer = toupper((unsigned char) value[0]) == 'D';
 
-        text = dsn_split(text, defer ? "4.7.1" : "5.7.1", dsn);
-        dsn_fix(dsn, reply_class);
+        text = smtpd_check_dsn_split(text, defer ? "4.7.1" : "5.7.1", dsn);
+        smtpd_check_dsn_fix(dsn, reply_class);
         return smtpd_check_reject(st, defer ? (int) config_int(P_access_map_defer_code)
                                   : (int) config_int(P_access_map_reject_code), dsn,
                                   "<%s>: %s rejected: %s", reply_name, reply_class,
@@ -477,8 +494,8 @@ int     smtpd_check_table_result(CHECK_STATE *st, const char *table, const char 
         char    def[6] = "x.7.1";
 
         def[0] = value[0];
-        text = dsn_split(text, def, dsn);
-        dsn_fix(dsn, reply_class);
+        text = smtpd_check_dsn_split(text, def, dsn);
+        smtpd_check_dsn_fix(dsn, reply_class);
         return smtpd_check_reject(st, atoi(value), dsn, "<%s>: %s rejected: %s", reply_name,
                                   reply_class, *text ? text : "Access denied");
     }
@@ -658,6 +675,12 @@ static int check_one(CHECK_STATE *st, const CHECK_LIST *list, int *ip, const cha
                 : CHECK_DUNNO;
         return st->rcpt ? check_mail_access(st, arg, st->rcpt, SMTPD_NAME_RECIPIENT)
             : CHECK_DUNNO;
+    }
+    if (smtpd_check_dnsxl_known(name)) {
+        if (arg == NULL)
+            return check_config_error(st);
+        (*ip)++;
+        return smtpd_check_dnsxl(st, name, arg);
     }
     if ((status = smtpd_check_addr_restriction(st, name)) != CHECK_UNKNOWN)
         return status;

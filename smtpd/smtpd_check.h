@@ -33,6 +33,7 @@ typedef struct SMTPD_CHECK_CTX {
 } SMTPD_CHECK_CTX;
 
 void    smtpd_check_init(void);     /* parse lists, open tables (before chroot) */
+void    smtpd_check_session(void);  /* a new SMTP session: forget cached DNS answers */
 int     smtpd_check_client(const SMTPD_CHECK_CTX *ctx, BUF *reply);     /* at connect */
 int     smtpd_check_helo(const SMTPD_CHECK_CTX *ctx, BUF *reply);       /* at HELO/EHLO */
 int     smtpd_check_mail(const SMTPD_CHECK_CTX *ctx, BUF *reply);       /* at MAIL */

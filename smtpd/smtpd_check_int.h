@@ -82,4 +82,22 @@ void    smtpd_check_keys_free(KEY_LIST *keys);
 int     smtpd_check_addr_restriction(CHECK_STATE *st, const char *name);
 void    smtpd_check_sandbox_users(const char *path);    /* NULL: forget */
 
+/* dsn and text of a table or template reply (smtpd_check.c) */
+const char *smtpd_check_dsn_split(const char *text, const char *def, char dsn[16]);
+void    smtpd_check_dsn_fix(char *dsn, const char *reply_class);
+
+/* DNS block and allow lists (smtpd_check_dnsbl.c). */
+int     smtpd_check_dnsxl_known(const char *name);      /* takes a DOMAIN argument */
+int     smtpd_check_dnsxl(CHECK_STATE *st, const char *name, const char *arg);
+int     smtpd_check_dnsxl_pattern(const char *pattern, const unsigned char addr[4]);
+void    smtpd_check_dnsxl_init(int used);               /* before the chroot */
+void    smtpd_check_dnsxl_session(void);                /* forget the cache */
+
+/* Reply templates (smtpd_check_expand.c): 0, or -1 with why. */
+typedef struct SMTPD_EXPAND_VARS {
+    const char *rbl_code, *rbl_class, *rbl_domain, *rbl_what, *rbl_txt;
+} SMTPD_EXPAND_VARS;
+int     smtpd_check_expand(CHECK_STATE *st, const char *tmpl, const SMTPD_EXPAND_VARS *vars,
+                           BUF *out, BUF *why);
+
 #endif

@@ -329,6 +329,7 @@ void    smtpd_session(STREAM *client, const char *addr)
     int     r;
 
     smtpd_state_init(&st, client, addr);
+    smtpd_check_session();
     stream_set_timeout(client, (int) smtpd_params.timeout);
     smtpd_deadline_request(&st);            /* the greeting is a reply too */
     msg_info("connect from %s", st.namaddr);

@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "config.h"
 #include "smtpd_check.h"
+#include "smtpd_check_int.h"
 #include "testsupport.h"
 
 #define INSIDE      "192.0.2.7"         /* in the base mynetworks */
@@ -512,6 +513,39 @@ START_TEST(test_table_needs_argument)
 }
 END_TEST
 
+/* DNSBL reply patterns (Postfix's ip_match): pattern, A record, result */
+static const struct {
+    const char *pattern;
+    unsigned char addr[4];
+    int     result;
+}       dnsxl_patterns[] = {
+    {"127.0.0.2", {127, 0, 0, 2}, 1},
+    {"127.0.0.4", {127, 0, 0, 2}, 0},
+    {"127.0.0.[2..11]", {127, 0, 0, 11}, 1},
+    {"127.0.0.[2..11]", {127, 0, 0, 12}, 0},
+    {"127.0.[0;1].[2;4..6]", {127, 0, 1, 5}, 1},
+    {"127.0.[0;1].[2;4..6]", {127, 0, 0, 3}, 0},
+    {"127.0.0", {127, 0, 0, 2}, -1},
+    {"127.0.0.2.1", {127, 0, 0, 2}, -1},
+    {"127.0.0.[2..", {127, 0, 0, 2}, -1},
+    {"127.0.0.[5..2]", {127, 0, 0, 2}, -1},
+    {"127.0.0.256", {127, 0, 0, 2}, -1},
+    {"127.0.0.x", {127, 0, 0, 2}, -1},
+};
+
+START_TEST(test_dnsxl_pattern)
+{
+    ck_assert_msg(smtpd_check_dnsxl_pattern(dnsxl_patterns[_i].pattern, dnsxl_patterns[_i].addr)
+                  == dnsxl_patterns[_i].result, "pattern %s", dnsxl_patterns[_i].pattern);
+}
+END_TEST
+
+START_TEST(test_dnsxl_needs_argument)
+{
+    configure("smtpd_client_restrictions = reject_rbl_client\n");
+}
+END_TEST
+
 START_TEST(test_bad_mynetworks_is_fatal)
 {
     configure("mynetworks = 192.0.2.1/24\n");
@@ -525,6 +559,9 @@ int main(void)
 
     tcase_add_loop_test(tc, test_rcpt_table, 0, (int) (sizeof(rcpt_cases) / sizeof(rcpt_cases[0])));
     tcase_add_test(tc, test_sasl_needed);
+    tcase_add_loop_test(tc, test_dnsxl_pattern, 0,
+                        (int) (sizeof(dnsxl_patterns) / sizeof(dnsxl_patterns[0])));
+    tcase_add_exit_test(tc, test_dnsxl_needs_argument, 1);
     tcase_add_test(tc, test_delay_reject);
     tcase_add_test(tc, test_helo_required);
     tcase_add_test(tc, test_data);
