@@ -23,8 +23,12 @@
  * between them, at most 500 bytes), $client_address, $client_name and
  * the other names of smtpd_check_expand.
  *
- * Results (A and TXT) are cached per SMTP session (smtpd_check_session):
- * a list named in several stages or recipients is asked once.
+ * Results (A and TXT, and failures) are cached per SMTP session
+ * (smtpd_check_session): a list named in several stages or recipients
+ * is asked once, and a dead one costs one timeout per session. Each try
+ * waits at most DNSXL_MAX_RTT_MS (about 5 s in all for a silent server;
+ * unbound's default is about 17 s), and the process's resolver then
+ * remembers the server as down for later sessions.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -43,6 +47,8 @@
 #define DNSXL_ADDR_MAX      16      /* A records kept per name */
 #define DNSXL_TXT_LIMIT     500     /* bytes of TXT text, as Postfix */
 #define DNSXL_NAME_MAX      253     /* a DNS name */
+#define DNSXL_MAX_RTT_MS    3000    /* per try: a silent list costs about 5 s */
+#define DNSXL_TRIES         3
 
 /* One cached lookup. */
 typedef struct DNSXL_ENTRY {
@@ -88,6 +94,7 @@ void    smtpd_check_dnsxl_init(int used)
     if (*config_str(P_rbl_reply_maps)
         && (reply_maps = maps_open(config_str(P_rbl_reply_maps), 0, why)) == NULL)
         msg_fatal("rbl_reply_maps: %s", buf_str(why));
+    dns_lookup_bound(DNSXL_MAX_RTT_MS, DNSXL_TRIES);
     if (used && dns_lookup_ready(why) < 0)
         msg_warn("DNSBL lookups will fail: %s", buf_str(why));
     buf_free(why);
@@ -212,7 +219,7 @@ static DNSXL_ENTRY *cache_find(const char *query)
 }
 
 /* dnsxl_lookup - the A records of query, cached; NULL: not listed (or
- * the lookup failed: counted as not listed, and not cached) */
+ * the lookup failed: counted as not listed, warned about once) */
 static DNSXL_ENTRY *dnsxl_lookup(const char *query)
 {
     DNSXL_ENTRY *e;
@@ -224,12 +231,8 @@ static DNSXL_ENTRY *dnsxl_lookup(const char *query)
         return e->listed ? e : NULL;
     why = buf_alloc(100);
     rc = dns_lookup_query(query, DNS_TYPE_A, &res, why);
-    if (rc == DNS_LOOKUP_RETRY) {
+    if (rc == DNS_LOOKUP_RETRY)
         msg_warn("%s: RBL lookup error: %s", query, buf_str(why));
-        ub_resolve_free(res);
-        buf_free(why);
-        return NULL;
-    }
     buf_free(why);
     e = &cache[cache_next];
     cache_next = (cache_next + 1) % DNSXL_CACHE_MAX;

@@ -18,6 +18,26 @@
 #include "str_split.h"
 
 static struct ub_ctx *dns_ctx;
+static int dns_max_rtt_ms;          /* dns_lookup_bound, 0: unbound's */
+static int dns_tries;
+
+void    dns_lookup_bound(int max_rtt_ms, int tries)
+{
+    dns_max_rtt_ms = max_rtt_ms;
+    dns_tries = tries;
+}
+
+/* dns_lookup_option - one unbound option from a number (0: left alone) */
+static void dns_lookup_option(struct ub_ctx *ctx, const char *name, int value)
+{
+    char    text[32];
+
+    if (value <= 0)
+        return;
+    snprintf(text, sizeof(text), "%d", value);
+    if (ub_ctx_set_option(ctx, name, text) != 0)
+        msg_warn("DNS resolver: cannot set %s %s", name, text);
+}
 
 /* dns_lookup_ctx - the resolver context, once per process; NULL with why */
 static struct ub_ctx *dns_lookup_ctx(BUF *why)
@@ -33,6 +53,8 @@ static struct ub_ctx *dns_lookup_ctx(BUF *why)
         return NULL;
     }
     ub_ctx_set_option(dns_ctx, "do-not-query-localhost:", "no");
+    dns_lookup_option(dns_ctx, "infra-cache-max-rtt:", dns_max_rtt_ms);
+    dns_lookup_option(dns_ctx, "outbound-msg-retry:", dns_tries);
     if (*servers == '/') {
         rc = ub_ctx_resolvconf(dns_ctx, servers);
     } else {

@@ -30,6 +30,12 @@
  * with ub_resolve_free, also on failure) holds the records. */
 int     dns_lookup_query(const char *name, int type, struct ub_result **res, BUF *why);
 
+/* dns_lookup_bound - before the first lookup: at most max_rtt_ms per
+ * try and tries tries per server (unbound's infra-cache-max-rtt and
+ * outbound-msg-retry), for a program that must not wait unbound's
+ * default ~17 s for a silent server; 0: unbound's default. */
+void    dns_lookup_bound(int max_rtt_ms, int tries);
+
 /* dns_lookup_ready - make the resolver context now (before a chroot,
  * where dns_servers = /etc/resolv.conf may not be readable); 0, or -1
  * with why. */

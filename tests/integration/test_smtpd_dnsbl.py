@@ -9,11 +9,14 @@ of 127/8), so each one is listed or not by its own address.
                   (restriction filt.example=127.0.0.4: only .6 matches)
   wl.example      allow list: 127.0.0.5 (also in bl.example)
   broken.example  refused by the server: a temporary failure, not listed
+  silent.example  never answered (unbound's deny): the lookup is bounded,
+                  and the failure is cached for the session
   rhsbl.example   lists the domain spam.example (reject_rhsbl_sender)
 """
 import os
 import shutil
 import tempfile
+import time
 import unittest
 
 from harness.dns import HAVE_UNBOUND, NameServer
@@ -35,6 +38,7 @@ ZONE = [
     'local-zone: "rhsbl.example." static',
     'local-data: "spam.example.rhsbl.example. A 127.0.0.2"',
     'local-zone: "broken.example." refuse',
+    'local-zone: "silent.example." deny',
 ]
 
 
@@ -101,6 +105,34 @@ class DnsblTest(unittest.TestCase):
                          "554 5.7.1 Service unavailable; Sender address [spam.example] "
                          "blocked using rhsbl.example")
         self.assertEqual(self.rcpt("127.0.0.3", sender="x@good.example"), "250 2.1.5 Ok")
+
+
+@unittest.skipUnless(HAVE_SMTPD and HAVE_UNBOUND, "needs bin/smtpd and unbound")
+class SilentListTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="surel-dnsbl-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.ns = NameServer(self.tmp, ZONE).start()
+        self.addCleanup(self.ns.stop)
+        self.inst = SmtpdInstance(dns_servers="127.0.0.1@%d" % self.ns.port,
+                                  smtpd_client_restrictions="reject_rbl_client silent.example")
+        self.addCleanup(self.inst.cleanup)
+        self.inst.start()
+        self.inst.wait_listening()
+
+    def test_silent_list_is_bounded_and_asked_once(self):
+        c = self.inst.connect(source="127.0.0.2")
+        self.addCleanup(c.close)
+        c.cmd("EHLO client.example")
+        c.cmd("MAIL FROM:<a@client.example>")
+        start = time.monotonic()
+        self.assertEqual(c.cmd("RCPT TO:<one@sandbox.test>"), "250 2.1.5 Ok")
+        first = time.monotonic() - start
+        self.assertLess(first, 12, "the lookup of a silent list took %.1fs" % first)
+        start = time.monotonic()
+        self.assertEqual(c.cmd("RCPT TO:<two@sandbox.test>"), "250 2.1.5 Ok")
+        self.assertLess(time.monotonic() - start, 1, "the failure was not cached")
+        self.inst.wait_log("warning: 2.0.0.127.silent.example: RBL lookup error")
 
 
 if __name__ == "__main__":
