@@ -175,6 +175,12 @@ static void open_list_tables(const CHECK_LIST *list, const char *param)
     int     i;
 
     for (i = 0; i < list->count; i++) {
+        if (strcasecmp(list->items[i], "check_policy_service") == 0) {
+            if (i + 1 >= list->count)
+                msg_fatal("%s: %s needs a service argument", param, list->items[i]);
+            i++;
+            continue;
+        }
         if (smtpd_check_dnsxl_known(list->items[i])) {
             if (i + 1 >= list->count)
                 msg_fatal("%s: %s needs a DOMAIN argument", param, list->items[i]);
@@ -343,6 +349,7 @@ static void smtpd_check_free(void)
     if (G.sender_login_maps)
         maps_close(G.sender_login_maps);
     smtpd_check_sandbox_users(NULL);
+    smtpd_check_policy_free();
     memset(&G, 0, sizeof(G));
 }
 
@@ -464,6 +471,28 @@ static int word_is(const char *value, size_t len, const char *word)
     return strlen(word) == len && strncasecmp(value, word, len) == 0;
 }
 
+/* check_defer_if - DEFER_IF_PERMIT / DEFER_IF_REJECT text: remember the
+ * deferral (450 4.7.1, as Postfix) that replaces a later permit or reject
+ * of this check (state_done); the first one given counts */
+static int check_defer_if(CHECK_STATE *st, int permit, const char *text,
+                          const char *reply_name, const char *reply_class)
+{
+    BUF   **slot = permit ? &st->defer_if_permit : &st->defer_if_reject;
+    BUF    *saved = st->reply;
+    char    dsn[16];
+
+    if (*slot)
+        return CHECK_DUNNO;
+    *slot = buf_alloc(100);
+    text = smtpd_check_dsn_split(text, "4.7.1", dsn);
+    smtpd_check_dsn_fix(dsn, reply_class);
+    st->reply = *slot;
+    (void) smtpd_check_reject(st, 450, dsn, "<%s>: %s rejected: %s", reply_name, reply_class,
+                              *text ? text : "Service unavailable");
+    st->reply = saved;
+    return CHECK_DUNNO;
+}
+
 /* smtpd_check_table_result - what an access table value means (access(5)) */
 int     smtpd_check_table_result(CHECK_STATE *st, const char *table, const char *value,
                                  const char *reply_name, const char *reply_class)
@@ -505,10 +534,18 @@ int     smtpd_check_table_result(CHECK_STATE *st, const char *table, const char 
                  st->ctx->client_addr, reply_name, reply_class, text);
         return CHECK_DUNNO;
     }
+    if (word_is(value, len, "INFO")) {
+        msg_info("NOQUEUE: info: %s from %s[%s]: <%s>: %s; %s", st->where,
+                 st->ctx->client_name ? st->ctx->client_name : "unknown",
+                 st->ctx->client_addr, reply_name, reply_class, text);
+        return CHECK_DUNNO;
+    }
+    if (word_is(value, len, "DEFER_IF_PERMIT") || word_is(value, len, "DEFER_IF_REJECT"))
+        return check_defer_if(st, toupper((unsigned char) value[9]) == 'P', text, reply_name,
+                              reply_class);
     if (word_is(value, len, "HOLD") || word_is(value, len, "DISCARD")
         || word_is(value, len, "FILTER") || word_is(value, len, "REDIRECT")
-        || word_is(value, len, "PREPEND") || word_is(value, len, "BCC")
-        || word_is(value, len, "DEFER_IF_PERMIT") || word_is(value, len, "DEFER_IF_REJECT")) {
+        || word_is(value, len, "PREPEND") || word_is(value, len, "BCC")) {
         msg_warn("access table %s: action %.*s is not supported", table, (int) len, value);
         return check_config_error(st);
     }
@@ -676,6 +713,12 @@ static int check_one(CHECK_STATE *st, const CHECK_LIST *list, int *ip, const cha
         return st->rcpt ? check_mail_access(st, arg, st->rcpt, SMTPD_NAME_RECIPIENT)
             : CHECK_DUNNO;
     }
+    if (strcasecmp(name, "check_policy_service") == 0) {
+        if (arg == NULL)
+            return check_config_error(st);
+        (*ip)++;
+        return smtpd_check_policy(st, arg, reply_name, reply_class);
+    }
     if (smtpd_check_dnsxl_known(name)) {
         if (arg == NULL)
             return check_config_error(st);
@@ -754,6 +797,18 @@ static void state_init(CHECK_STATE *st, const SMTPD_CHECK_CTX *ctx, const char *
 static int state_done(CHECK_STATE *st, int status)
 {
     buf_free(st->namaddr_buf);
+    /* DEFER_IF_REJECT turns a reject into its deferral, DEFER_IF_PERMIT
+     * a permit (explicit or the end of the lists) into its own. */
+    if (status == CHECK_REJECT && st->defer_if_reject && buf_str(st->reply)[0] == '5')
+        buf_set(st->reply, buf_str(st->defer_if_reject));
+    else if (status != CHECK_REJECT && st->defer_if_permit) {
+        buf_set(st->reply, buf_str(st->defer_if_permit));
+        status = CHECK_REJECT;
+    }
+    if (st->defer_if_permit)
+        buf_free(st->defer_if_permit);
+    if (st->defer_if_reject)
+        buf_free(st->defer_if_reject);
     if (status != CHECK_REJECT)
         return SMTPD_CHECK_OK;
     return buf_str(st->reply)[0] == '4' ? SMTPD_CHECK_DEFER : SMTPD_CHECK_REJECT;

@@ -30,6 +30,20 @@ typedef struct SMTPD_CHECK_CTX {
     int     sasl_authenticated;
     const char *sasl_username;      /* NULL: not authenticated */
     int     tls;
+    /* For policy servers (check_policy_service); NULL/0 when unknown. */
+    const char *sasl_method;
+    const char *protocol_name;      /* SMTP, ESMTP */
+    const char *queue_id;
+    const char *instance;           /* one value per transaction */
+    int     rcpt_count;             /* recipients accepted so far */
+    long long size;                 /* MAIL FROM SIZE=, or the DATA size */
+    const char *tls_protocol;       /* "" without TLS */
+    const char *tls_cipher;
+    int     tls_bits;
+    int     stress;
+    const char *client_port;
+    const char *server_addr;
+    const char *server_port;
 } SMTPD_CHECK_CTX;
 
 void    smtpd_check_init(void);     /* parse lists, open tables (before chroot) */

@@ -30,6 +30,8 @@ typedef struct CHECK_STATE {
     const char *namaddr;            /* "name[addr]" */
     BUF    *namaddr_buf;
     int     recursion;              /* restriction classes and table results */
+    BUF    *defer_if_permit;        /* DEFER_IF_PERMIT's reply, NULL: none */
+    BUF    *defer_if_reject;        /* DEFER_IF_REJECT's reply, NULL: none */
 } CHECK_STATE;
 
 /* Everything smtpd_check_init prepares. */
@@ -92,6 +94,11 @@ int     smtpd_check_dnsxl(CHECK_STATE *st, const char *name, const char *arg);
 int     smtpd_check_dnsxl_pattern(const char *pattern, const unsigned char addr[4]);
 void    smtpd_check_dnsxl_init(int used);               /* before the chroot */
 void    smtpd_check_dnsxl_session(void);                /* forget the cache */
+
+/* check_policy_service (smtpd_check_policy.c). */
+int     smtpd_check_policy(CHECK_STATE *st, const char *endpoint, const char *reply_name,
+                           const char *reply_class);
+void    smtpd_check_policy_free(void);  /* close the kept connections */
 
 /* Reply templates (smtpd_check_expand.c): 0, or -1 with why. */
 typedef struct SMTPD_EXPAND_VARS {

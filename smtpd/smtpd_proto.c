@@ -24,9 +24,11 @@
  * and BDAT content moves that deadline 1/smtpd_min_data_rate s later
  * per byte, never beyond smtpd_timeout from now (Postfix >= 3.7).
  */
+#include <netdb.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "mem.h"
 #include "msg.h"
@@ -60,6 +62,51 @@ static const struct smtpd_verb {
 
 #define SMTPD_NVERBS (sizeof(smtpd_verbs) / sizeof(smtpd_verbs[0]))
 
+/* smtpd_copy - src into out[len], cut to fit */
+static void smtpd_copy(char *out, size_t len, const char *src)
+{
+    size_t  n = strlen(src);
+
+    if (n >= len)
+        n = len - 1;
+    memcpy(out, src, n);
+    out[n] = 0;
+}
+
+/* smtpd_sockaddr_text - address and port of a socket end */
+static void smtpd_sockaddr_text(const struct sockaddr_storage *ss, char *addr, size_t alen,
+                                char *port, size_t plen)
+{
+    char    host[NI_MAXHOST], serv[NI_MAXSERV];
+
+    if (getnameinfo((const struct sockaddr *) ss, sizeof(*ss), host, sizeof(host), serv,
+                    sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+        return;
+    if (addr)
+        smtpd_copy(addr, alen, strncmp(host, "::ffff:", 7) == 0 ? host + 7 : host);
+    smtpd_copy(port, plen, serv);
+}
+
+/* smtpd_state_ends - the client's port and our address and port, for
+ * policy servers (memory streams in tests have none) */
+static void smtpd_state_ends(SMTPD_STATE *st)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    int     fd = st->client ? stream_fd(st->client) : -1;
+
+    if (fd < 0)
+        return;
+    if (getpeername(fd, (struct sockaddr *) &ss, &len) == 0
+        && (ss.ss_family == AF_INET || ss.ss_family == AF_INET6))
+        smtpd_sockaddr_text(&ss, NULL, 0, st->client_port, sizeof(st->client_port));
+    len = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *) &ss, &len) == 0
+        && (ss.ss_family == AF_INET || ss.ss_family == AF_INET6))
+        smtpd_sockaddr_text(&ss, st->server_addr, sizeof(st->server_addr), st->server_port,
+                            sizeof(st->server_port));
+}
+
 /* smtpd_state_init - a fresh session */
 void    smtpd_state_init(SMTPD_STATE *st, STREAM *client, const char *addr)
 {
@@ -78,6 +125,7 @@ void    smtpd_state_init(SMTPD_STATE *st, STREAM *client, const char *addr)
     smtpd_mail_args_init(&st->mail);
     st->last_line_crlf = 1;
     st->where = "CONNECT";
+    smtpd_state_ends(st);
 }
 
 /* smtpd_reset - forget the transaction (RSET, HELO, end of a message) */
@@ -123,6 +171,19 @@ void    smtpd_check_ctx(SMTPD_STATE *st, SMTPD_CHECK_CTX *ctx)
     ctx->sender = st->have_mail ? buf_str(st->sender) : NULL;
     ctx->sasl_authenticated = buf_len(st->sasl_username) > 0;
     ctx->sasl_username = ctx->sasl_authenticated ? buf_str(st->sasl_username) : NULL;
+    ctx->sasl_method = ctx->sasl_authenticated ? buf_str(st->sasl_method) : NULL;
+    ctx->protocol_name = st->esmtp ? "ESMTP" : "SMTP";
+    ctx->instance = st->have_mail ? st->instance : "";
+    ctx->rcpt_count = st->rcpt_count;
+    ctx->size = st->have_mail && st->mail.size_given ? st->mail.size : 0;
+    ctx->tls = st->tls != NULL;
+    ctx->tls_protocol = st->tls ? st->tls_info.protocol : "";
+    ctx->tls_cipher = st->tls ? st->tls_info.cipher : "";
+    ctx->tls_bits = st->tls ? st->tls_info.cipher_bits : 0;
+    ctx->stress = smtpd_params.stress;
+    ctx->client_port = st->client_port;
+    ctx->server_addr = st->server_addr;
+    ctx->server_port = st->server_port;
 }
 
 /* smtpd_count - one more command for the disconnect line */

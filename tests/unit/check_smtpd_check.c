@@ -311,12 +311,29 @@ static const RCPT_CASE rcpt_cases[] = {
      "+alice@mx.example.com", REJECT,
      "550 5.1.1 <+alice@mx.example.com>: Recipient address rejected: "
      "User unknown in local recipient table"},
+    /* 92: DEFER_IF_PERMIT turns a later permit (explicit or the end of the
+     * lists) into its deferral; DEFER_IF_REJECT a later 5xx reject */
+    {"smtpd_recipient_restrictions = check_recipient_access "
+     "inline:{{alice@mx.example.com=DEFER_IF_PERMIT wait}}, permit\n", OUTSIDE, "c.example",
+     "s@c.example", "alice@mx.example.com", DEFER,
+     "450 4.7.1 <alice@mx.example.com>: Recipient address rejected: wait"},
+    {"smtpd_client_restrictions = check_client_access inline:{203.0.113.5=DEFER_IF_PERMIT}\n",
+     OUTSIDE, "c.example", "s@c.example", "alice@mx.example.com", DEFER,
+     "450 4.7.1 <unknown[203.0.113.5]>: Client host rejected: Service unavailable"},
+    {"smtpd_recipient_restrictions = check_recipient_access "
+     "inline:{{alice@mx.example.com=DEFER_IF_REJECT grey}}, reject\n", OUTSIDE, "c.example",
+     "s@c.example", "alice@mx.example.com", DEFER,
+     "450 4.7.1 <alice@mx.example.com>: Recipient address rejected: grey"},
+    {"smtpd_recipient_restrictions = check_recipient_access "
+     "inline:{{alice@mx.example.com=DEFER_IF_REJECT grey}}, permit\n", OUTSIDE, "c.example",
+     "s@c.example", "alice@mx.example.com", OK, NULL},
 };
 
 START_TEST(test_rcpt_table)
 {
     const RCPT_CASE *tc = &rcpt_cases[_i];
-    SMTPD_CHECK_CTX ctx = {tc->client, "unknown", tc->helo, tc->sender, 0, NULL, 0};
+    SMTPD_CHECK_CTX ctx = {.client_addr = tc->client, .client_name = "unknown", .helo = tc->helo,
+          .sender = tc->sender};
     BUF    *reply = buf_alloc(64);
     int     got;
 
@@ -334,7 +351,8 @@ END_TEST
 
 START_TEST(test_sasl_needed)
 {
-    SMTPD_CHECK_CTX ctx = {OUTSIDE, "unknown", "c.example", "s@c.example", 0, NULL, 0};
+    SMTPD_CHECK_CTX ctx = {.client_addr = OUTSIDE, .client_name = "unknown", .helo = "c.example",
+          .sender = "s@c.example"};
     BUF    *reply = buf_alloc(64);
 
     configure(NULL);
@@ -347,7 +365,7 @@ END_TEST
 
 START_TEST(test_delay_reject)
 {
-    SMTPD_CHECK_CTX ctx = {OUTSIDE, "mail.client.example", NULL, NULL, 0, NULL, 0};
+    SMTPD_CHECK_CTX ctx = {.client_addr = OUTSIDE, .client_name = "mail.client.example"};
     BUF    *reply = buf_alloc(64);
     const char *client_reply =
         "554 5.7.1 <mail.client.example[203.0.113.5]>: Client host rejected: Access denied";
@@ -384,7 +402,8 @@ END_TEST
 
 START_TEST(test_helo_required)
 {
-    SMTPD_CHECK_CTX ctx = {OUTSIDE, "unknown", NULL, "s@c.example", 0, NULL, 0};
+    SMTPD_CHECK_CTX ctx = {.client_addr = OUTSIDE, .client_name = "unknown",
+          .sender = "s@c.example"};
     BUF    *reply = buf_alloc(64);
 
     configure("smtpd_helo_required = yes\n");
@@ -401,7 +420,8 @@ END_TEST
 
 START_TEST(test_data)
 {
-    SMTPD_CHECK_CTX ctx = {OUTSIDE, "unknown", "c.example", "s@c.example", 0, NULL, 0};
+    SMTPD_CHECK_CTX ctx = {.client_addr = OUTSIDE, .client_name = "unknown", .helo = "c.example",
+          .sender = "s@c.example"};
     BUF    *reply = buf_alloc(64);
 
     configure(NULL);
@@ -432,7 +452,8 @@ START_TEST(test_sandbox_users)
 {
     char   *dir = ts_tempdir();
     char   *users = ts_path(dir, "users");
-    SMTPD_CHECK_CTX ctx = {OUTSIDE, "unknown", "c.example", "s@c.example", 0, NULL, 0};
+    SMTPD_CHECK_CTX ctx = {.client_addr = OUTSIDE, .client_name = "unknown", .helo = "c.example",
+          .sender = "s@c.example"};
     BUF    *conf = buf_alloc(64);
     BUF    *reply = buf_alloc(64);
 
@@ -458,7 +479,8 @@ START_TEST(test_pcre_full_key_only)
 {
     char   *dir = ts_tempdir();
     char   *table = ts_path(dir, "access.pcre");
-    SMTPD_CHECK_CTX ctx = {OUTSIDE, "unknown", "c.example", "s@c.example", 0, NULL, 0};
+    SMTPD_CHECK_CTX ctx = {.client_addr = OUTSIDE, .client_name = "unknown", .helo = "c.example",
+          .sender = "s@c.example"};
     BUF    *conf = buf_alloc(64);
     BUF    *reply = buf_alloc(64);
 
@@ -476,7 +498,8 @@ END_TEST
 
 START_TEST(test_recursion_limit)
 {
-    SMTPD_CHECK_CTX ctx = {OUTSIDE, "unknown", "c.example", "s@c.example", 0, NULL, 0};
+    SMTPD_CHECK_CTX ctx = {.client_addr = OUTSIDE, .client_name = "unknown", .helo = "c.example",
+          .sender = "s@c.example"};
     BUF    *reply = buf_alloc(64);
 
     configure("smtpd_restriction_classes = loop\nloop = loop\n"
@@ -496,7 +519,8 @@ END_TEST
 
 START_TEST(test_relay_stop_in_recipient_list_is_enough)
 {
-    SMTPD_CHECK_CTX ctx = {OUTSIDE, "unknown", "c.example", "s@c.example", 0, NULL, 0};
+    SMTPD_CHECK_CTX ctx = {.client_addr = OUTSIDE, .client_name = "unknown", .helo = "c.example",
+          .sender = "s@c.example"};
     BUF    *reply = buf_alloc(64);
 
     configure("smtpd_relay_restrictions =\n"
