@@ -27,6 +27,7 @@
 #include "mem.h"
 #include "msg.h"
 #include "resolve_local.h"
+#include "smtpd_restriction.h"
 #include "smtpd_check.h"
 #include "smtpd_check_int.h"
 
@@ -169,30 +170,26 @@ static int is_access_check(const char *name)
         || strcasecmp(name, "check_recipient_access") == 0;
 }
 
-/* open_list_tables - open the table after each check_*_access of a list */
+/* open_list_tables - check each restriction's argument; open the table
+ * after each check_*_access, note the DNS lists */
 static void open_list_tables(const CHECK_LIST *list, const char *param)
 {
+    const RESTRICTION_INFO *r;
     int     i;
 
     for (i = 0; i < list->count; i++) {
-        if (strcasecmp(list->items[i], "check_policy_service") == 0) {
-            if (i + 1 >= list->count)
-                msg_fatal("%s: %s needs a service argument", param, list->items[i]);
-            i++;
+        if ((r = smtpd_restriction_find(list->items[i])) == NULL || !(r->flags & RESTRICTION_ARG))
             continue;
-        }
-        if (smtpd_check_dnsxl_known(list->items[i])) {
-            if (i + 1 >= list->count)
-                msg_fatal("%s: %s needs a DOMAIN argument", param, list->items[i]);
+        if (i + 1 >= list->count || ((r->flags & RESTRICTION_ARG_TABLE)
+                                     && strchr(list->items[i + 1], ':') == NULL))
+            msg_fatal("%s: %s needs a %s argument", param, list->items[i],
+                      (r->flags & RESTRICTION_ARG_TABLE) ? "TYPE:TABLE"
+                      : (r->flags & RESTRICTION_ARG_DOMAIN) ? "DOMAIN" : "service");
+        if (r->flags & RESTRICTION_DNS)
             dnsxl_used = 1;
-            i++;
-            continue;
-        }
-        if (!is_access_check(list->items[i]))
-            continue;
-        if (i + 1 >= list->count || strchr(list->items[i + 1], ':') == NULL)
-            msg_fatal("%s: %s needs a TYPE:TABLE argument", param, list->items[i]);
-        table_open(list->items[++i]);
+        if (r->flags & RESTRICTION_ARG_TABLE)
+            table_open(list->items[i + 1]);
+        i++;
     }
 }
 
@@ -735,6 +732,8 @@ static int check_one(CHECK_STATE *st, const CHECK_LIST *list, int *ip, const cha
         st->recursion--;
         return status;
     }
+    if (smtpd_restriction_find(name) != NULL)
+        msg_panic("restriction %s is in smtpd_restriction.c but not evaluated", name);
     msg_warn("unknown smtpd restriction: \"%s\"", name);
     return check_config_error(st);
 }

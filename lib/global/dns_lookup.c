@@ -5,6 +5,8 @@
  * validating resolver as a library, so DNSSEC can be checked in-process
  * for DANE later without trusting the path to a stub resolver.
  *
+ * An empty dns_servers switches DNS off: every lookup is a temporary
+ * failure (without it libunbound would recurse from the root hints).
  * With forwarders set, unbound never recurses from the root hints
  * itself. A caching resolver on loopback (127.0.0.53, a local unbound)
  * is common, hence do-not-query-localhost: no.
@@ -48,6 +50,10 @@ static struct ub_ctx *dns_lookup_ctx(BUF *why)
 
     if (dns_ctx)
         return dns_ctx;
+    if (!dns_lookup_enabled()) {
+        buf_sprintf(why, "DNS lookups are off (dns_servers is empty)");
+        return NULL;
+    }
     if ((dns_ctx = ub_ctx_create()) == NULL) {
         buf_sprintf(why, "cannot create the DNS resolver");
         return NULL;
@@ -69,6 +75,11 @@ static struct ub_ctx *dns_lookup_ctx(BUF *why)
         dns_ctx = NULL;
     }
     return dns_ctx;
+}
+
+int     dns_lookup_enabled(void)
+{
+    return *config_str(P_dns_servers) != 0;
 }
 
 int     dns_lookup_ready(BUF *why)

@@ -3,7 +3,8 @@
  * dns_servers, and one synchronous lookup with Postfix's three answers.
  *
  * dns_servers is a path (a resolv.conf file, default /etc/resolv.conf)
- * or a list of address[@port] forwarders; the hosts file is never read.
+ * or a list of address[@port] forwarders, or empty (DNS is off); the
+ * hosts file is never read.
  * Lookups are synchronous ub_resolve() calls: the daemons that use them
  * serve one client at a time and their seccomp profile forbids the
  * thread or process libunbound's asynchronous mode makes.
@@ -35,6 +36,10 @@ int     dns_lookup_query(const char *name, int type, struct ub_result **res, BUF
  * outbound-msg-retry), for a program that must not wait unbound's
  * default ~17 s for a silent server; 0: unbound's default. */
 void    dns_lookup_bound(int max_rtt_ms, int tries);
+
+/* dns_lookup_enabled - 0 when dns_servers is empty: DNS is off, every
+ * lookup fails (DNS_LOOKUP_RETRY) */
+int     dns_lookup_enabled(void);
 
 /* dns_lookup_ready - make the resolver context now (before a chroot,
  * where dns_servers = /etc/resolv.conf may not be readable); 0, or -1

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "smtpd_check.h"
 #include "smtpd_check_int.h"
+#include "smtpd_restriction.h"
 #include "testsupport.h"
 
 #define INSIDE      "192.0.2.7"         /* in the base mynetworks */
@@ -564,6 +565,33 @@ START_TEST(test_dnsxl_pattern)
 }
 END_TEST
 
+/* Every name of lib/global/smtpd_restriction.c is evaluated by smtpd (a
+ * name it does not know panics), and none is an "unknown restriction". */
+START_TEST(test_every_restriction_is_evaluated)
+{
+    int     count;
+    const RESTRICTION_INFO *r = smtpd_restriction_table(&count) + _i;
+    SMTPD_CHECK_CTX ctx = {.client_addr = OUTSIDE, .client_name = "unknown",
+        .helo = "c.example", .sender = "s@c.example"};
+    BUF    *conf = buf_alloc(100);
+    BUF    *reply = buf_alloc(64);
+
+    ck_assert_int_lt(_i, count);
+    buf_sprintf(conf, "dns_servers =\nsmtpd_policy_service_retry_delay = 0s\n"
+                "smtpd_recipient_restrictions = %s %s\n", r->name,
+                (r->flags & RESTRICTION_ARG_TABLE) ? "inline:{x=OK}"
+                : (r->flags & RESTRICTION_ARG_DOMAIN) ? "bl.example"
+                : (r->flags & RESTRICTION_ARG_SERVICE) ? "inet:127.0.0.1:1" : "");
+    configure(buf_str(conf));
+    buf_reset(reply);
+    (void) smtpd_check_rcpt(&ctx, "alice@mx.example.com", reply);
+    ck_assert_msg(strstr(buf_str(reply), "Server configuration error") == NULL, "%s: %s",
+                  r->name, buf_str(reply));
+    buf_free(conf);
+    buf_free(reply);
+}
+END_TEST
+
 START_TEST(test_dnsxl_needs_argument)
 {
     configure("smtpd_client_restrictions = reject_rbl_client\n");
@@ -586,6 +614,12 @@ int main(void)
     tcase_add_loop_test(tc, test_dnsxl_pattern, 0,
                         (int) (sizeof(dnsxl_patterns) / sizeof(dnsxl_patterns[0])));
     tcase_add_exit_test(tc, test_dnsxl_needs_argument, 1);
+    {
+        int     n;
+
+        (void) smtpd_restriction_table(&n);
+        tcase_add_loop_test(tc, test_every_restriction_is_evaluated, 0, n);
+    }
     tcase_add_test(tc, test_delay_reject);
     tcase_add_test(tc, test_helo_required);
     tcase_add_test(tc, test_data);
