@@ -33,6 +33,7 @@
 
 #define CHECK_RECURSION_MAX 100     /* access-table results naming restrictions */
 #define CHECK_REPLY_MAX     510     /* RFC 5321 reply line, without CRLF */
+#define CHECK_HEADER_MAX    998     /* a PREPEND header line (RFC 5322 2.1.1) */
 
 /* The lists, in the order smtpd_check_rcpt runs them. */
 typedef enum check_stage {
@@ -490,6 +491,77 @@ static int check_defer_if(CHECK_STATE *st, int permit, const char *text,
     return CHECK_DUNNO;
 }
 
+/* smtpd_check_actions_reset - a new transaction: no HOLD, DISCARD, PREPEND */
+void    smtpd_check_actions_reset(SMTPD_CHECK_ACTIONS *a)
+{
+    int     i;
+
+    for (i = 0; i < a->nprepend; i++)
+        xfree(a->prepend[i]);
+    a->nprepend = 0;
+    a->hold = a->discard = 0;
+}
+
+/* check_whatsup - log an action the way Postfix's log_whatsup does */
+static void check_whatsup(CHECK_STATE *st, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void check_whatsup(CHECK_STATE *st, const char *kind, const char *fmt, ...)
+{
+    SMTPD_CHECK_ACTIONS *a = st->ctx->actions;
+    BUF    *text = buf_alloc(100);
+    va_list ap;
+
+    va_start(ap, fmt);
+    buf_vprintf(text, fmt, ap);
+    va_end(ap);
+    if (a->log)
+        a->log(a->log_ctx, kind, st->where, buf_str(text), st->rcpt);
+    buf_free(text);
+}
+
+/* check_message_action - HOLD, DISCARD and PREPEND (Postfix's meanings:
+ * HOLD and PREPEND go on with the next restriction, DISCARD permits);
+ * the status, or -1 when value is none of them (or there is no
+ * transaction to act on) */
+static int check_message_action(CHECK_STATE *st, const char *table, const char *value,
+                                size_t len, const char *text, const char *reply_name,
+                                const char *reply_class)
+{
+    SMTPD_CHECK_ACTIONS *a = st->ctx->actions;
+    const char *colon;
+
+    if (a == NULL)
+        return -1;
+    if (word_is(value, len, "HOLD")) {
+        if (!a->hold)
+            check_whatsup(st, "hold", "<%s>: %s %s", reply_name, reply_class,
+                          *text ? text : "triggers HOLD action");
+        a->hold = 1;
+        return CHECK_DUNNO;
+    }
+    if (word_is(value, len, "DISCARD")) {
+        if (!a->discard)
+            check_whatsup(st, "discard", "<%s>: %s %s", reply_name, reply_class,
+                          *text ? text : "triggers DISCARD action");
+        a->discard = 1;
+        return CHECK_PERMIT;
+    }
+    if (word_is(value, len, "PREPEND")) {
+        colon = strchr(text, ':');
+        if (colon == NULL || colon == text || strcspn(text, " \t:") != (size_t) (colon - text)
+            || strlen(text) > CHECK_HEADER_MAX) {
+            msg_warn("access table %s entry \"%s\": PREPEND needs one \"name: value\" header",
+                     table, value);
+            return CHECK_DUNNO;
+        }
+        if (a->nprepend < SMTPD_CHECK_PREPEND_MAX)
+            a->prepend[a->nprepend++] = xstrdup(text);
+        return CHECK_DUNNO;
+    }
+    return -1;
+}
+
 /* smtpd_check_table_result - what an access table value means (access(5)) */
 int     smtpd_check_table_result(CHECK_STATE *st, const char *table, const char *value,
                                  const char *reply_name, const char *reply_class)
@@ -540,6 +612,9 @@ int     smtpd_check_table_result(CHECK_STATE *st, const char *table, const char 
     if (word_is(value, len, "DEFER_IF_PERMIT") || word_is(value, len, "DEFER_IF_REJECT"))
         return check_defer_if(st, toupper((unsigned char) value[9]) == 'P', text, reply_name,
                               reply_class);
+    if ((status = check_message_action(st, table, value, len, text, reply_name,
+                                       reply_class)) >= 0)
+        return status;
     if (word_is(value, len, "HOLD") || word_is(value, len, "DISCARD")
         || word_is(value, len, "FILTER") || word_is(value, len, "REDIRECT")
         || word_is(value, len, "PREPEND") || word_is(value, len, "BCC")) {

@@ -107,6 +107,14 @@ static void smtpd_state_ends(SMTPD_STATE *st)
                             sizeof(st->server_port));
 }
 
+/* smtpd_check_log - HOLD/DISCARD from a restriction: Postfix's
+ * "NOQUEUE: hold: RCPT from ...: <rcpt>: ...; from=<> to=<> ..." line */
+static void smtpd_check_log(void *ctx, const char *kind, const char *where, const char *text,
+                            const char *rcpt)
+{
+    smtpd_log_refusal((SMTPD_STATE *) ctx, NULL, kind, where, text, rcpt);
+}
+
 /* smtpd_state_init - a fresh session */
 void    smtpd_state_init(SMTPD_STATE *st, STREAM *client, const char *addr)
 {
@@ -125,6 +133,8 @@ void    smtpd_state_init(SMTPD_STATE *st, STREAM *client, const char *addr)
     smtpd_mail_args_init(&st->mail);
     st->last_line_crlf = 1;
     st->where = "CONNECT";
+    st->actions.log = smtpd_check_log;
+    st->actions.log_ctx = st;
     smtpd_state_ends(st);
 }
 
@@ -141,6 +151,7 @@ void    smtpd_reset(SMTPD_STATE *st)
     }
     st->rcpt_count = 0;
     st->have_mail = 0;
+    smtpd_check_actions_reset(&st->actions);
     buf_reset(st->sender);
     smtpd_mail_args_free(&st->mail);
     smtpd_mail_args_init(&st->mail);
@@ -184,6 +195,7 @@ void    smtpd_check_ctx(SMTPD_STATE *st, SMTPD_CHECK_CTX *ctx)
     ctx->client_port = st->client_port;
     ctx->server_addr = st->server_addr;
     ctx->server_port = st->server_port;
+    ctx->actions = &st->actions;
 }
 
 /* smtpd_count - one more command for the disconnect line */

@@ -3,7 +3,8 @@ Postfix's policy delegation protocol against a policy server the test
 runs (a small Python one, on loopback TCP or a UNIX socket in the queue's
 private/ folder). Its answer is chosen by the recipient's local part:
 dunno@ -> DUNNO, reject@ -> REJECT text, dip@ -> DEFER_IF_PERMIT text,
-dir@ -> DEFER_IF_REJECT text (then the list rejects), ok@ -> OK; it
+dir@ -> DEFER_IF_REJECT text (then the list rejects), ok@ -> OK, hold@ ->
+HOLD, discard@ -> DISCARD, prepend@ -> PREPEND header; it
 records every request and counts its connections. Also: a server that is
 down and one that never answers get smtpd_policy_service_default_action.
 """
@@ -13,8 +14,8 @@ import threading
 import time
 import unittest
 
-from harness.core import free_port
-from harness.smtpd import SmtpdInstance
+from harness.core import free_port, wait_for
+from harness.smtpd import SmtpdInstance, content_text, queued_id, read_records
 from surel_harness import binary
 
 HAVE_SMTPD = os.access(binary("smtpd"), os.X_OK)
@@ -36,6 +37,9 @@ ACTIONS = {
     "dip": "DEFER_IF_PERMIT try later",
     "dir": "DEFER_IF_REJECT greylisted",
     "ok": "OK",
+    "hold": "HOLD",
+    "discard": "DISCARD",
+    "prepend": "PREPEND X-Policy: checked by test",
 }
 
 
@@ -153,6 +157,37 @@ class PolicyTest(unittest.TestCase):
         self.assertEqual(ps.requests[1]["recipient_count"], "1")
         # One instance per transaction.
         self.assertEqual({r["instance"] for r in ps.requests}, {first["instance"]})
+
+    def send(self, c):
+        self.assertTrue(c.cmd("DATA").startswith("354"))
+        return queued_id(c.cmd("Subject: test\r\n\r\nbody\r\n."))
+
+    def test_hold_discard_prepend(self):
+        ps = self.server()
+        inst = self.start("check_policy_service %s, permit" % ps.endpoint)
+        # HOLD: logged at RCPT as Postfix does; the file is committed to hold/.
+        c = self.session(inst)
+        self.assertEqual(c.cmd("RCPT TO:<hold@sandbox.test>"), "250 2.1.5 Ok")
+        inst.wait_log("NOQUEUE: hold: RCPT from unknown[127.0.0.1]: <hold@sandbox.test>: "
+                      "Recipient address triggers HOLD action; from=<a@client.example> "
+                      "to=<hold@sandbox.test> proto=ESMTP helo=<client.example>")
+        qid = self.send(c)
+        wait_for(lambda: any(f.endswith(qid) for f in inst.queue_files("hold")), 10,
+                 "the held message in hold/")
+        # The next transaction is not held; PREPEND adds the header first.
+        self.assertEqual(c.cmd("MAIL FROM:<a@client.example>"), "250 2.1.0 Ok")
+        self.assertEqual(c.cmd("RCPT TO:<prepend@sandbox.test>"), "250 2.1.5 Ok")
+        qid = self.send(c)
+        text = content_text(read_records(inst.queue_file(qid)))
+        self.assertTrue(text.startswith(b"X-Policy: checked by test\nReceived: "), text)
+        # DISCARD: the client hears 250, nothing is queued.
+        self.assertEqual(c.cmd("MAIL FROM:<a@client.example>"), "250 2.1.0 Ok")
+        self.assertEqual(c.cmd("RCPT TO:<discard@sandbox.test>"), "250 2.1.5 Ok")
+        inst.wait_log("NOQUEUE: discard: RCPT from unknown[127.0.0.1]: "
+                      "<discard@sandbox.test>: Recipient address triggers DISCARD action")
+        qid = self.send(c)
+        wait_for(lambda: not any(f.endswith(qid) for f in inst.queue_files("incoming")
+                                 + inst.queue_files("hold")), 10, "nothing queued")
 
     def test_defer_if_reject(self):
         ps = self.server()
