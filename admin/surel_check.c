@@ -56,6 +56,7 @@
 #include "buf.h"
 #include "config.h"
 #include "dns_lookup.h"
+#include "dnsbl_pattern.h"
 #include "mail_queue.h"
 #include "mastercf.h"
 #include "mem.h"
@@ -195,6 +196,19 @@ static int check_restriction_list(const char *where, const char *value)
                      : (r->flags & RESTRICTION_ARG_DOMAIN) ? "DOMAIN" : "service");
             problems++;
             continue;
+        }
+        if ((r->flags & RESTRICTION_ARG_DOMAIN) && strchr(items[i + 1], '=')
+            && !dnsbl_pattern_valid(strchr(items[i + 1], '=') + 1)) {
+            msg_warn("%s: %s %s: bad reply pattern (smtpd ignores the list)", where, items[i],
+                     items[i + 1]);
+            problems++;
+        }
+        if ((r->flags & RESTRICTION_ARG_SERVICE) && strncmp(items[i + 1], "inet:", 5) != 0
+            && strncmp(items[i + 1], "unix:", 5) != 0 && strncmp(items[i + 1], "local:", 6) != 0
+            && items[i + 1][0] != '/') {
+            msg_warn("%s: %s %s: not inet:host:port, unix:path or /path", where, items[i],
+                     items[i + 1]);
+            problems++;
         }
         if ((r->flags & RESTRICTION_DNS) && !dns_lookup_enabled()) {
             msg_warn("%s: %s %s: DNS lookups are off (dns_servers is empty): "

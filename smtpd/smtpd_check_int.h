@@ -91,7 +91,6 @@ void    smtpd_check_dsn_fix(char *dsn, const char *reply_class);
 /* DNS block and allow lists (smtpd_check_dnsbl.c). */
 int     smtpd_check_dnsxl_known(const char *name);      /* takes a DOMAIN argument */
 int     smtpd_check_dnsxl(CHECK_STATE *st, const char *name, const char *arg);
-int     smtpd_check_dnsxl_pattern(const char *pattern, const unsigned char addr[4]);
 void    smtpd_check_dnsxl_init(int used);               /* before the chroot */
 void    smtpd_check_dnsxl_session(void);                /* forget the cache */
 

@@ -225,15 +225,13 @@ static int policy_reply(STREAM *s, BUF *action, BUF *why)
 }
 
 /* policy_try - one request on one connection; 0 with the action, -1 */
-static int policy_try(CHECK_STATE *st, const char *endpoint, const BUF *req, BUF *action,
-                      BUF *why)
+static int policy_try(const char *endpoint, const BUF *req, BUF *action, BUF *why)
 {
     int     timeout = (int) config_time(P_smtpd_policy_service_timeout);
     POLICY_CONN *c;
 
     if ((c = policy_open(endpoint, timeout, why)) == NULL)
         return -1;
-    (void) st;
     stream_set_timeout(c->stream, timeout);
     stream_set_deadline(c->stream, (long long) timeout * 1000);
     c->requests++;
@@ -268,7 +266,7 @@ int     smtpd_check_policy(CHECK_STATE *st, const char *endpoint, const char *re
     for (n = 0; n < tries && ok < 0; n++) {
         if (n > 0 && delay > 0)
             sleep((unsigned) delay);
-        ok = policy_try(st, endpoint, req, action, why);
+        ok = policy_try(endpoint, req, action, why);
     }
     if (ok < 0) {
         msg_warn("problem talking to server %s: %s", endpoint, buf_str(why));

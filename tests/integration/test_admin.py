@@ -243,7 +243,9 @@ class Check(h.InstanceTest):
                   smtpd_client_restrictions="permit_mynetworks, reject_unauth_pipelining",
                   smtpd_sender_restrictions="myclass, check_sender_access",
                   smtpd_recipient_restrictions="check_policy_service inet:127.0.0.1:9998, "
-                  "reject_rhsbl_sender dbl.example=127.0.1.[2..99], reject_unauth_destination")
+                  "reject_rhsbl_sender dbl.example=127.0.1.[2..99], "
+                  "reject_rbl_client bad.example=127.0.0.[2.., "
+                  "check_policy_service private/policy, reject_unauth_destination")
         with open(os.path.join(inst.etc, "master.cf"), "a") as f:
             f.write("submission inet n - n - - smtpd\n"
                     "  -o smtpd_client_restrictions=$myclass,no_such_check\n")
@@ -256,6 +258,10 @@ class Check(h.InstanceTest):
                       "TYPE:TABLE argument", warnings)
         self.assertRegex(warnings, r"master.cf line \d+: service submission: "
                          r"-o smtpd_client_restrictions: unknown restriction \"no_such_check\"")
+        self.assertIn("reject_rbl_client bad.example=127.0.0.[2..: bad reply pattern", warnings)
+        self.assertIn("check_policy_service private/policy: not inet:host:port, unix:path "
+                      "or /path", warnings)
+        self.assertNotIn("dbl.example=127.0.1.[2..99]: bad", warnings)
         self.assertNotEqual(r.returncode, 0)
         # The sandbox's dns_servers is set, so the DNS lists are fine; with
         # DNS off each one is a problem, wherever it is named.
@@ -269,7 +275,7 @@ class Check(h.InstanceTest):
                       "dbl.example=127.0.1.[2..99]: DNS lookups are off", warnings)
         self.assertIn("service submission: -o smtpd_client_restrictions: reject_rbl_client "
                       "zen.example: DNS lookups are off", warnings)
-        self.assertNotIn("check_policy_service", warnings)
+        self.assertNotIn("check_policy_service inet", warnings)
 
     def test_broken_master_cf(self):
         inst = self.instance()

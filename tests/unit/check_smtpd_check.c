@@ -13,6 +13,7 @@
 #include "smtpd_check.h"
 #include "smtpd_check_int.h"
 #include "smtpd_restriction.h"
+#include "dnsbl_pattern.h"
 #include "testsupport.h"
 
 #define INSIDE      "192.0.2.7"         /* in the base mynetworks */
@@ -560,7 +561,7 @@ static const struct {
 
 START_TEST(test_dnsxl_pattern)
 {
-    ck_assert_msg(smtpd_check_dnsxl_pattern(dnsxl_patterns[_i].pattern, dnsxl_patterns[_i].addr)
+    ck_assert_msg(dnsbl_pattern_match(dnsxl_patterns[_i].pattern, dnsxl_patterns[_i].addr)
                   == dnsxl_patterns[_i].result, "pattern %s", dnsxl_patterns[_i].pattern);
 }
 END_TEST
