@@ -763,6 +763,10 @@ static int check_one(CHECK_STATE *st, const CHECK_LIST *list, int *ip, const cha
             return smtpd_check_trylater(st, st->namaddr);
         }
     }
+    if (strcasecmp(name, "reject_unauth_pipelining") == 0)
+        return ctx->ill_pipelining
+            ? smtpd_check_reject(st, 503, "5.5.0", "<%s>: %s rejected: Improper use of SMTP "
+                                 "command pipelining", reply_name, reply_class) : CHECK_DUNNO;
     if (strcasecmp(name, "permit_sasl_authenticated") == 0)
         return ctx->sasl_authenticated ? CHECK_PERMIT : CHECK_DUNNO;
     if (strcasecmp(name, "reject_sender_login_mismatch") == 0)

@@ -61,6 +61,7 @@ typedef struct SMTPD_CHECK_CTX {
     const char *server_addr;
     const char *server_port;
     SMTPD_CHECK_ACTIONS *actions;   /* NULL: HOLD, DISCARD, PREPEND unsupported */
+    int     ill_pipelining;         /* improper command pipelining seen */
 } SMTPD_CHECK_CTX;
 
 void    smtpd_check_init(void);     /* parse lists, open tables (before chroot) */

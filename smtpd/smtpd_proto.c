@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include "mem.h"
@@ -40,24 +41,25 @@ static const struct smtpd_verb {
     const char *name;
     SMTPD_VERB_FN fn;
     int     junk;
+    int     last;                   /* must end a pipelined group (RFC 2920 3.1) */
 } smtpd_verbs[] = {
-    {"HELO", smtpd_cmd_helo, 1},
-    {"EHLO", smtpd_cmd_ehlo, 1},
-    {"STARTTLS", smtpd_cmd_starttls, 0},
-    {"AUTH", smtpd_cmd_auth, 0},
-    {"MAIL", smtpd_cmd_mail, 0},
-    {"RCPT", smtpd_cmd_rcpt, 0},
-    {"BDAT", smtpd_cmd_bdat, 0},
-    {"DATA", smtpd_cmd_data, 0},
-    {"RSET", smtpd_cmd_rset, 1},
-    {"NOOP", smtpd_cmd_noop, 1},
-    {"VRFY", smtpd_cmd_vrfy, 1},
-    {"EXPN", NULL, 0},
-    {"ETRN", NULL, 1},
-    {"TURN", NULL, 0},
-    {"ATRN", NULL, 0},
-    {"HELP", smtpd_cmd_help, 0},
-    {"QUIT", smtpd_cmd_quit, 0},
+    {"HELO", smtpd_cmd_helo, 1, 1},
+    {"EHLO", smtpd_cmd_ehlo, 1, 1},
+    {"STARTTLS", smtpd_cmd_starttls, 0, 1},
+    {"AUTH", smtpd_cmd_auth, 0, 1},
+    {"MAIL", smtpd_cmd_mail, 0, 0},
+    {"RCPT", smtpd_cmd_rcpt, 0, 0},
+    {"BDAT", smtpd_cmd_bdat, 0, 0},
+    {"DATA", smtpd_cmd_data, 0, 1},
+    {"RSET", smtpd_cmd_rset, 1, 0},
+    {"NOOP", smtpd_cmd_noop, 1, 1},
+    {"VRFY", smtpd_cmd_vrfy, 1, 1},
+    {"EXPN", NULL, 0, 1},
+    {"ETRN", NULL, 1, 1},
+    {"TURN", NULL, 0, 1},
+    {"ATRN", NULL, 0, 1},
+    {"HELP", smtpd_cmd_help, 0, 0},
+    {"QUIT", smtpd_cmd_quit, 0, 0},
 };
 
 #define SMTPD_NVERBS (sizeof(smtpd_verbs) / sizeof(smtpd_verbs[0]))
@@ -196,6 +198,7 @@ void    smtpd_check_ctx(SMTPD_STATE *st, SMTPD_CHECK_CTX *ctx)
     ctx->server_addr = st->server_addr;
     ctx->server_port = st->server_port;
     ctx->actions = &st->actions;
+    ctx->ill_pipelining = st->ill_pipelining;
 }
 
 /* smtpd_count - one more command for the disconnect line */
@@ -324,6 +327,29 @@ static int smtpd_read_command(SMTPD_STATE *st)
     return 0;
 }
 
+/* smtpd_input_pending - the client has sent more than we have read */
+static int smtpd_input_pending(SMTPD_STATE *st)
+{
+    int     n = 0;
+
+    if (stream_buffered(st->client) > 0)
+        return 1;
+    return stream_fd(st->client) >= 0 && ioctl(stream_fd(st->client), FIONREAD, &n) == 0
+        && n > 0;
+}
+
+/* smtpd_pipelining - Postfix's improper-pipelining mark: more input
+ * waits after a command that must end a group, or after any command of
+ * a client that never saw our PIPELINING (no EHLO) */
+static void smtpd_pipelining(SMTPD_STATE *st, const struct smtpd_verb *v)
+{
+    if (st->ill_pipelining || v->fn == smtpd_cmd_quit || (st->esmtp && !v->last)
+        || !smtpd_input_pending(st))
+        return;
+    st->ill_pipelining = 1;
+    msg_info("improper command pipelining after %s from %s", v->name, st->namaddr);
+}
+
 /* smtpd_dispatch - run one command line */
 static void smtpd_dispatch(SMTPD_STATE *st)
 {
@@ -351,6 +377,7 @@ static void smtpd_dispatch(SMTPD_STATE *st)
     }
     buf_free(verb);
     st->where = smtpd_verbs[i].name;
+    smtpd_pipelining(st, &smtpd_verbs[i]);
     /* Postfix: if (state->junk_cmds++ > var_smtpd_junk_cmd_limit) error. */
     if (smtpd_verbs[i].junk && st->junk++ > smtpd_params.junk_limit)
         st->errors++;

@@ -14,6 +14,7 @@ static const RESTRICTION_INFO table[] = {
     {"defer", 0},
     {"permit_mynetworks", 0},
     {"permit_sasl_authenticated", 0},
+    {"reject_unauth_pipelining", 0},
     {"reject_sender_login_mismatch", 0},
     {"reject_authenticated_sender_login_mismatch", 0},
     {"reject_unauthenticated_sender_login_mismatch", 0},
