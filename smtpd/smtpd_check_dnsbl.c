@@ -211,13 +211,17 @@ static const char *dnsxl_txt(DNSXL_ENTRY *e)
     return e->txt;
 }
 
-/* reverse_addr - the client address as a DNSBL name prefix ("2.0.0.127");
- * 0, or -1 when it is no address */
-static int reverse_addr(const char *addr, BUF *out)
+/* smtpd_check_dnsxl_reverse - the client address as a DNSBL name prefix
+ * ("2.0.0.127", IPv6: 32 nibbles, lowest first); 0, or -1 when it is no
+ * address */
+int     smtpd_check_dnsxl_reverse(const char *addr, BUF *out)
 {
     unsigned char b[16];
     int     i;
 
+    /* An IPv4 client on an IPv6 socket is listed by its IPv4 address. */
+    if (strncasecmp(addr, "::ffff:", 7) == 0 && strchr(addr + 7, '.') != NULL)
+        addr += 7;
     if (inet_pton(AF_INET, addr, b) == 1) {
         buf_sprintf(out, "%u.%u.%u.%u", b[3], b[2], b[1], b[0]);
         return 0;
@@ -243,7 +247,7 @@ static const char *dnsxl_subject(CHECK_STATE *st, DNSXL_WHAT what, BUF *prefix,
     switch (what) {
     case WHAT_ADDR:
         *reply_class = SMTPD_NAME_CLIENT;
-        if (ctx->client_addr == NULL || reverse_addr(ctx->client_addr, prefix) < 0)
+        if (ctx->client_addr == NULL || smtpd_check_dnsxl_reverse(ctx->client_addr, prefix) < 0)
             return NULL;
         return ctx->client_addr;
     case WHAT_CLIENT_NAME:

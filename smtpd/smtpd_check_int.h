@@ -92,6 +92,7 @@ void    smtpd_check_dsn_fix(char *dsn, const char *reply_class);
 int     smtpd_check_dnsxl_known(const char *name);      /* takes a DOMAIN argument */
 int     smtpd_check_dnsxl(CHECK_STATE *st, const char *name, const char *arg);
 void    smtpd_check_dnsxl_init(int used);               /* before the chroot */
+int     smtpd_check_dnsxl_reverse(const char *addr, BUF *out);  /* 0, or -1 */
 void    smtpd_check_dnsxl_session(void);                /* forget the cache */
 
 /* check_policy_service (smtpd_check_policy.c). */

@@ -593,6 +593,32 @@ START_TEST(test_every_restriction_is_evaluated)
 }
 END_TEST
 
+/* DNSBL names of client addresses, as Postfix builds them */
+START_TEST(test_dnsxl_reverse)
+{
+    static const struct {
+        const char *addr;
+        const char *want;           /* NULL: no address */
+    } cases[] = {
+        {"127.0.0.2", "2.0.0.127"},
+        {"::ffff:192.0.2.7", "7.2.0.192"},
+        {"2001:db8::1", "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2"},
+        {"unknown", NULL},
+    };
+    BUF    *out = buf_alloc(80);
+    size_t  i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int     rc = smtpd_check_dnsxl_reverse(cases[i].addr, out);
+
+        ck_assert_msg(rc == (cases[i].want ? 0 : -1), "%s: %d", cases[i].addr, rc);
+        if (cases[i].want)
+            ck_assert_str_eq(buf_str(out), cases[i].want);
+    }
+    buf_free(out);
+}
+END_TEST
+
 START_TEST(test_dnsxl_needs_argument)
 {
     configure("smtpd_client_restrictions = reject_rbl_client\n");
@@ -615,6 +641,7 @@ int main(void)
     tcase_add_loop_test(tc, test_dnsxl_pattern, 0,
                         (int) (sizeof(dnsxl_patterns) / sizeof(dnsxl_patterns[0])));
     tcase_add_exit_test(tc, test_dnsxl_needs_argument, 1);
+    tcase_add_test(tc, test_dnsxl_reverse);
     {
         int     n;
 
