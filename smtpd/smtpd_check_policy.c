@@ -1,7 +1,10 @@
 /* smtpd_check_policy - check_policy_service: Postfix's policy delegation
  * protocol (SMTPD_POLICY_README), for postgrey, policyd-spf and friends.
  *
- * check_policy_service ENDPOINT, where ENDPOINT is unix:private/policy
+ * check_policy_service ENDPOINT, or Postfix's per-service form
+ * check_policy_service { ENDPOINT, timeout=10s, default_action=DUNNO,
+ * max_idle=, max_ttl=, request_limit=, try_limit=, retry_delay=,
+ * policy_context= } over main.cf's values; ENDPOINT is unix:private/policy
  * (relative to the queue, where the daemons run), unix:/abs/path or a
  * bare /abs/path, or inet:host:port. smtpd writes one request, lines of
  * name=value ended by an empty line, with every attribute Postfix sends
@@ -29,6 +32,7 @@
  * for the line protocol (no newline can reach the server from a client).
  */
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +44,7 @@
 #include "mem.h"
 #include "msg.h"
 #include "sock_connect.h"
+#include "str_split.h"
 #include "stream.h"
 #include "smtpd_check_int.h"
 
@@ -57,6 +62,97 @@ typedef struct POLICY_CONN {
 } POLICY_CONN;
 
 static POLICY_CONN conns[POLICY_CONN_MAX];
+
+/* The settings of one check_policy_service: main.cf's, or Postfix's
+ * per-service form { endpoint, timeout=10s, default_action=DUNNO, ... }. */
+typedef struct POLICY_SET {
+    const char *endpoint;
+    long    timeout;
+    long    max_idle;
+    long    max_ttl;
+    long    request_limit;
+    long    try_limit;
+    long    retry_delay;
+    const char *default_action;
+    const char *context;            /* policy_context */
+} POLICY_SET;
+
+/* policy_option - one name=value of the per-service form; 0, or -1 */
+static int policy_option(POLICY_SET *set, const char *opt)
+{
+    static const struct {
+        const char *name;
+        size_t  offset;
+        long    min;
+    } times[] = {
+        {"timeout", offsetof(POLICY_SET, timeout), 1},
+        {"max_idle", offsetof(POLICY_SET, max_idle), 1},
+        {"max_ttl", offsetof(POLICY_SET, max_ttl), 1},
+        {"retry_delay", offsetof(POLICY_SET, retry_delay), 0},
+    };
+    const char *eq = strchr(opt, '=');
+    size_t  len = eq ? (size_t) (eq - opt) : 0;
+    const char *val = eq ? eq + 1 + strspn(eq + 1, " \t") : NULL;
+    char   *end;
+    size_t  i;
+    long    n;
+
+    while (len > 0 && (opt[len - 1] == ' ' || opt[len - 1] == '\t'))
+        len--;
+    if (eq == NULL || len == 0)
+        return -1;
+    for (i = 0; i < sizeof(times) / sizeof(times[0]); i++)
+        if (strlen(times[i].name) == len && strncmp(opt, times[i].name, len) == 0) {
+            if (config_parse_time(val, 's', &n) < 0 || n < times[i].min)
+                return -1;
+            *(long *) ((char *) set + times[i].offset) = n;
+            return 0;
+        }
+    if ((len == 13 && strncmp(opt, "request_limit", 13) == 0)
+        || (len == 9 && strncmp(opt, "try_limit", 9) == 0)) {
+        n = strtol(val, &end, 10);
+        if (end == val || *end || n < (len == 9 ? 1 : 0))
+            return -1;
+        *(len == 9 ? &set->try_limit : &set->request_limit) = n;
+        return 0;
+    }
+    if (len == 14 && strncmp(opt, "default_action", 14) == 0 && *val) {
+        set->default_action = val;
+        return 0;
+    }
+    if (len == 14 && strncmp(opt, "policy_context", 14) == 0) {
+        set->context = val;
+        return 0;
+    }
+    return -1;
+}
+
+/* policy_settings - main.cf's settings with arg's options over them
+ * (items holds the split arg; freed by the caller); 0, or -1 */
+static int policy_settings(const char *arg, char ***items, POLICY_SET *set)
+{
+    int     count, i;
+
+    set->timeout = config_time(P_smtpd_policy_service_timeout);
+    set->max_idle = config_time(P_smtpd_policy_service_max_idle);
+    set->max_ttl = config_time(P_smtpd_policy_service_max_ttl);
+    set->request_limit = config_int(P_smtpd_policy_service_request_limit);
+    set->try_limit = config_int(P_smtpd_policy_service_try_limit);
+    set->retry_delay = config_time(P_smtpd_policy_service_retry_delay);
+    set->default_action = config_str(P_smtpd_policy_service_default_action);
+    set->context = config_str(P_smtpd_policy_service_policy_context);
+    *items = str_split_list(arg, &count);
+    if (count == 0)
+        return -1;
+    set->endpoint = (*items)[0];
+    for (i = 1; i < count; i++)
+        if (policy_option(set, (*items)[i]) < 0) {
+            msg_warn("check_policy_service %s: bad option \"%s\"", set->endpoint,
+                     (*items)[i]);
+            return -1;
+        }
+    return 0;
+}
 
 /* policy_close - close a kept connection */
 static void policy_close(POLICY_CONN *c)
@@ -90,31 +186,29 @@ static POLICY_CONN *policy_conn_find(const char *endpoint)
 }
 
 /* policy_stale - a kept connection that must not be used again */
-static int policy_stale(const POLICY_CONN *c, time_t now)
+static int policy_stale(const POLICY_CONN *c, const POLICY_SET *set, time_t now)
 {
     struct pollfd pfd = {.fd = stream_fd(c->stream), .events = POLLIN};
-    long    limit = config_int(P_smtpd_policy_service_request_limit);
 
-    if (now - c->last_used >= config_time(P_smtpd_policy_service_max_idle)
-        || now - c->opened >= config_time(P_smtpd_policy_service_max_ttl)
-        || (limit > 0 && c->requests >= limit))
+    if (now - c->last_used >= set->max_idle || now - c->opened >= set->max_ttl
+        || (set->request_limit > 0 && c->requests >= set->request_limit))
         return 1;
     /* Readable while no request is out: the server closed (or babbles). */
     return poll(&pfd, 1, 0) != 0 || stream_buffered(c->stream) > 0;
 }
 
 /* policy_open - a usable connection; NULL with why */
-static POLICY_CONN *policy_open(const char *endpoint, int timeout, BUF *why)
+static POLICY_CONN *policy_open(const POLICY_SET *set, BUF *why)
 {
-    POLICY_CONN *c = policy_conn_find(endpoint);
+    POLICY_CONN *c = policy_conn_find(set->endpoint);
     time_t  now = time(NULL);
     int     fd;
 
-    if (c->stream && policy_stale(c, now))
+    if (c->stream && policy_stale(c, set, now))
         policy_close(c);
     if (c->stream)
         return c;
-    if ((fd = sock_connect(endpoint, timeout, why)) < 0)
+    if ((fd = sock_connect(set->endpoint, (int) set->timeout, why)) < 0)
         return NULL;
     c->stream = stream_fdopen(fd);
     c->opened = now;
@@ -140,7 +234,7 @@ static void policy_attr_num(BUF *req, const char *name, long long value)
 }
 
 /* policy_request - the request, in Postfix's order */
-static void policy_request(CHECK_STATE *st, BUF *req)
+static void policy_request(CHECK_STATE *st, const POLICY_SET *set, BUF *req)
 {
     const SMTPD_CHECK_CTX *ctx = st->ctx;
     const char *name = ctx->client_name ? ctx->client_name : "unknown";
@@ -172,7 +266,7 @@ static void policy_request(CHECK_STATE *st, BUF *req)
     policy_attr(req, "etype", "");
     policy_attr(req, "stress", ctx->stress ? "yes" : "");
     policy_attr(req, "client_port", ctx->client_port);
-    policy_attr(req, "policy_context", config_str(P_smtpd_policy_service_policy_context));
+    policy_attr(req, "policy_context", set->context);
     policy_attr(req, "server_address", ctx->server_addr);
     policy_attr(req, "server_port", ctx->server_port);
     policy_attr(req, "compatibility_level", config_str(P_compatibility_level));
@@ -225,12 +319,12 @@ static int policy_reply(STREAM *s, BUF *action, BUF *why)
 }
 
 /* policy_try - one request on one connection; 0 with the action, -1 */
-static int policy_try(const char *endpoint, const BUF *req, BUF *action, BUF *why)
+static int policy_try(const POLICY_SET *set, const BUF *req, BUF *action, BUF *why)
 {
-    int     timeout = (int) config_time(P_smtpd_policy_service_timeout);
+    int     timeout = (int) set->timeout;
     POLICY_CONN *c;
 
-    if ((c = policy_open(endpoint, timeout, why)) == NULL)
+    if ((c = policy_open(set, why)) == NULL)
         return -1;
     stream_set_timeout(c->stream, timeout);
     stream_set_deadline(c->stream, (long long) timeout * 1000);
@@ -251,28 +345,36 @@ static int policy_try(const char *endpoint, const BUF *req, BUF *action, BUF *wh
     return 0;
 }
 
-/* smtpd_check_policy - check_policy_service ENDPOINT */
-int     smtpd_check_policy(CHECK_STATE *st, const char *endpoint, const char *reply_name,
+/* smtpd_check_policy - check_policy_service ENDPOINT, or its per-service
+ * form { ENDPOINT, name=value, ... } (str_split hands us the inside) */
+int     smtpd_check_policy(CHECK_STATE *st, const char *arg, const char *reply_name,
                            const char *reply_class)
 {
-    long    tries = config_int(P_smtpd_policy_service_try_limit);
-    long    delay = config_time(P_smtpd_policy_service_retry_delay);
-    BUF    *req = buf_alloc(512);
-    BUF    *action = buf_alloc(128);
-    BUF    *why = buf_alloc(100);
+    POLICY_SET set;
+    char  **items;
+    BUF    *req, *action, *why;
     int     ok = -1, n, status;
 
-    policy_request(st, req);
-    for (n = 0; n < tries && ok < 0; n++) {
-        if (n > 0 && delay > 0)
-            sleep((unsigned) delay);
-        ok = policy_try(endpoint, req, action, why);
+    if (policy_settings(arg, &items, &set) < 0) {
+        str_split_free(items);
+        return smtpd_check_reject(st, 451, "4.3.5", "Server configuration error");
+    }
+    req = buf_alloc(512);
+    action = buf_alloc(128);
+    why = buf_alloc(100);
+    policy_request(st, &set, req);
+    for (n = 0; n < set.try_limit && ok < 0; n++) {
+        if (n > 0 && set.retry_delay > 0)
+            sleep((unsigned) set.retry_delay);
+        ok = policy_try(&set, req, action, why);
     }
     if (ok < 0) {
-        msg_warn("problem talking to server %s: %s", endpoint, buf_str(why));
-        buf_set(action, config_str(P_smtpd_policy_service_default_action));
+        msg_warn("problem talking to server %s: %s", set.endpoint, buf_str(why));
+        buf_set(action, set.default_action);
     }
-    status = smtpd_check_table_result(st, endpoint, buf_str(action), reply_name, reply_class);
+    status = smtpd_check_table_result(st, set.endpoint, buf_str(action), reply_name,
+                                      reply_class);
+    str_split_free(items);
     buf_free(req);
     buf_free(action);
     buf_free(why);

@@ -243,6 +243,30 @@ class PolicyTest(unittest.TestCase):
         self.assertLess(time.monotonic() - start, 5)
         inst.wait_log("warning: problem talking to server %s: timeout" % ps.endpoint)
 
+    def test_per_service_settings_in_braces(self):
+        # Postfix's form: { endpoint, name=value, ... }; a value with spaces
+        # in its own braces.
+        ps = self.server(mode="silent")
+        port = free_port()
+        inst = self.start("check_policy_service { %s, timeout=1s, try_limit=1, "
+                          "policy_context=braced, default_action=DUNNO }, "
+                          "check_policy_service { inet:127.0.0.1:%d, "
+                          "{ default_action = 450 4.7.1 policy down } }, permit"
+                          % (ps.endpoint, port))
+        c = self.session(inst)
+        self.assertEqual(c.cmd("RCPT TO:<user@sandbox.test>"),
+                         "450 4.7.1 <user@sandbox.test>: Recipient address rejected: "
+                         "policy down")
+        self.assertEqual(ps.requests[0]["policy_context"], "braced")
+        inst.wait_log("warning: problem talking to server %s: timeout" % ps.endpoint)
+
+    def test_bad_per_service_option(self):
+        inst = self.start("check_policy_service { inet:127.0.0.1:1, colour=blue }, permit")
+        c = self.session(inst)
+        self.assertEqual(c.cmd("RCPT TO:<user@sandbox.test>"),
+                         "451 4.3.5 Server configuration error")
+        inst.wait_log('warning: check_policy_service inet:127.0.0.1:1: bad option "colour=blue"')
+
 
 if __name__ == "__main__":
     unittest.main()
