@@ -26,6 +26,12 @@
  *      - every table main.cf names has a known type and, for file tables,
  *        a built file; chrooted services have proxymap for unix: tables
  *        (surel_check_tables.c).
+ *      - the smtpd_*_restrictions lists (main.cf, the restriction classes
+ *        and master.cf -o overrides) name only restrictions smtpd has
+ *        (lib/global/smtpd_restriction.c) or classes, each with its
+ *        argument; an unknown one is a problem (smtpd would answer every
+ *        client 451 4.3.5 Server configuration error), and so is a DNS
+ *        block or allow list while DNS is off (dns_servers empty).
  *
  *      Without -f it changes nothing. With -f it creates missing queue
  *      folders and data_directory and sets their owners and modes, as
@@ -39,7 +45,8 @@
  *      see mail_queue_ids). -f needs the instance owner's rights.
  * PARAMETERS READ
  *      queue_directory, data_directory, daemon_directory, mail_owner,
- *      setgid_group, default_process_limit (as master.cf's default maxproc).
+ *      setgid_group, default_process_limit (as master.cf's default maxproc),
+ *      smtpd_*_restrictions, smtpd_restriction_classes, dns_servers.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -51,10 +58,13 @@
 
 #include "buf.h"
 #include "config.h"
+#include "dns_lookup.h"
+#include "dnsbl_pattern.h"
 #include "mail_queue.h"
 #include "mastercf.h"
 #include "mem.h"
 #include "msg.h"
+#include "smtpd_restriction.h"
 #include "surel.h"
 #include "surel_check.h"
 
@@ -133,6 +143,148 @@ static int check_overrides(const MASTER_ENT *ent, const char *master_cf)
     return problems;
 }
 
+/* The parameters that hold restriction lists. */
+static const PARAM_ID restriction_params[] = {
+    P_smtpd_client_restrictions, P_smtpd_helo_restrictions, P_smtpd_sender_restrictions,
+    P_smtpd_relay_restrictions, P_smtpd_recipient_restrictions, P_smtpd_data_restrictions,
+};
+
+#define RESTRICTION_PARAMS (sizeof(restriction_params) / sizeof(restriction_params[0]))
+
+/* is_restriction_param - a parameter that holds a restriction list */
+static int is_restriction_param(const char *name)
+{
+    size_t  i;
+
+    for (i = 0; i < RESTRICTION_PARAMS; i++)
+        if (strcmp(config_param_info(restriction_params[i])->name, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* is_class - a name of smtpd_restriction_classes */
+static int is_class(const char *name, char **classes, int nclasses)
+{
+    int     i;
+
+    for (i = 0; i < nclasses; i++)
+        if (strcasecmp(classes[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+/* check_restriction_list - one list (where: "main.cf: smtpd_client_restrictions");
+ * the number of problems */
+static int check_restriction_list(const char *where, const char *value)
+{
+    char  **classes, **items;
+    int     nclasses, count, i, problems = 0;
+    const RESTRICTION_INFO *r;
+
+    classes = config_split_list(config_str(P_smtpd_restriction_classes), &nclasses);
+    items = config_split_list(value, &count);
+    for (i = 0; i < count; i++) {
+        if ((r = smtpd_restriction_find(items[i])) == NULL) {
+            if (is_class(items[i], classes, nclasses))
+                continue;
+            msg_warn("%s: unknown restriction \"%s\" (smtpd answers it with "
+                     "451 4.3.5 Server configuration error)", where, items[i]);
+            problems++;
+            continue;
+        }
+        if (!(r->flags & RESTRICTION_ARG))
+            continue;
+        if (i + 1 >= count || ((r->flags & RESTRICTION_ARG_TABLE)
+                               && strchr(items[i + 1], ':') == NULL)) {
+            msg_warn("%s: %s needs a %s argument (smtpd will not start)", where, items[i],
+                     (r->flags & RESTRICTION_ARG_TABLE) ? "TYPE:TABLE"
+                     : (r->flags & RESTRICTION_ARG_DOMAIN) ? "DOMAIN" : "service");
+            problems++;
+            continue;
+        }
+        if ((r->flags & RESTRICTION_ARG_DOMAIN) && strchr(items[i + 1], '=')
+            && !dnsbl_pattern_valid(strchr(items[i + 1], '=') + 1)) {
+            msg_warn("%s: %s %s: bad reply pattern (smtpd ignores the list)", where, items[i],
+                     items[i + 1]);
+            problems++;
+        }
+        if ((r->flags & RESTRICTION_ARG_SERVICE) && strncmp(items[i + 1], "inet:", 5) != 0
+            && strncmp(items[i + 1], "unix:", 5) != 0 && strncmp(items[i + 1], "local:", 6) != 0
+            && items[i + 1][0] != '/') {
+            msg_warn("%s: %s %s: not inet:host:port, unix:path or /path", where, items[i],
+                     items[i + 1]);
+            problems++;
+        }
+        if ((r->flags & RESTRICTION_DNS) && !dns_lookup_enabled()) {
+            msg_warn("%s: %s %s: DNS lookups are off (dns_servers is empty): "
+                     "nothing is ever listed", where, items[i], items[i + 1]);
+            problems++;
+        }
+        i++;
+    }
+    config_free_list(items);
+    config_free_list(classes);
+    return problems;
+}
+
+/* check_restrictions - main.cf's restriction lists and classes */
+static int check_restrictions(void)
+{
+    BUF    *where = buf_alloc(100);
+    char  **classes;
+    const char *value;
+    int     nclasses, i, problems = 0;
+    size_t  p;
+
+    for (p = 0; p < RESTRICTION_PARAMS; p++) {
+        buf_sprintf(where, "main.cf: %s", config_param_info(restriction_params[p])->name);
+        problems += check_restriction_list(buf_str(where), config_str(restriction_params[p]));
+    }
+    classes = config_split_list(config_str(P_smtpd_restriction_classes), &nclasses);
+    for (i = 0; i < nclasses; i++) {
+        if ((value = config_lookup(classes[i])) == NULL)
+            continue;                   /* smtpd itself refuses to start: see there */
+        buf_sprintf(where, "main.cf: restriction class %s", classes[i]);
+        problems += check_restriction_list(buf_str(where), value);
+    }
+    config_free_list(classes);
+    buf_free(where);
+    return problems;
+}
+
+/* check_override_restrictions - a master.cf -o NAME=list of restrictions */
+static int check_override_restrictions(const MASTER_ENT *ent, const char *master_cf)
+{
+    BUF    *where = buf_alloc(100);
+    BUF    *value = buf_alloc(100);
+    BUF    *why = buf_alloc(100);
+    int     problems = 0, i;
+
+    for (i = 0; i < ent->noverrides; i++) {
+        const char *eq = strchr(ent->overrides[i], '=');
+        char    name[128];
+
+        if (eq == NULL || (size_t) (eq - ent->overrides[i]) >= sizeof(name))
+            continue;
+        snprintf(name, sizeof(name), "%.*s", (int) (eq - ent->overrides[i]), ent->overrides[i]);
+        if (!is_restriction_param(name))
+            continue;
+        if (config_expand(eq + 1, value, why) < 0) {
+            msg_warn("%s line %d: service %s: -o %s: %s", master_cf, ent->lineno, ent->name,
+                     name, buf_str(why));
+            problems++;
+            continue;
+        }
+        buf_sprintf(where, "%s line %d: service %s: -o %s", master_cf, ent->lineno,
+                    ent->name, name);
+        problems += check_restriction_list(buf_str(where), buf_str(value));
+    }
+    buf_free(where);
+    buf_free(value);
+    buf_free(why);
+    return problems;
+}
+
 /* check_master_cf - master.cf parses and names programs that exist */
 static int check_master_cf(int warn_params)
 {
@@ -154,6 +306,7 @@ static int check_master_cf(int warn_params)
             names[i] = cf.ents[i].name;
             if (warn_params)
                 problems += check_overrides(&cf.ents[i], buf_str(path));
+            problems += check_override_restrictions(&cf.ents[i], buf_str(path));
             if (cf.ents[i].argc > 0)
                 problems += check_program(cf.ents[i].argv[0], cf.ents[i].name,
                                           cf.ents[i].lineno);
@@ -236,6 +389,7 @@ int surel_check_run(int flags)
     problems += check_config_file("master.cf");
     problems += check_master_cf(!(orig_flags & SUREL_CHECK_NO_PARAM_WARNINGS));
     problems += check_program("master", NULL, 0);
+    problems += check_restrictions();
     if (mail_queue_ids(config_str(P_mail_owner), config_str(P_setgid_group), &ids, why) < 0) {
         msg_warn("%s", buf_str(why));
         problems++;

@@ -9,10 +9,8 @@
  * are synchronous ub_resolve() calls in the delivery process, which is
  * honest here because nothing else waits on this process meanwhile.
  *
- * The servers asked come from dns_servers: a path (a resolv.conf file,
- * default /etc/resolv.conf) or a list of address[@port] forwarders. With
- * forwarders set, unbound never recurses from the root hints itself; the
- * hosts file is never read (ub_ctx_hosts is not called).
+ * The servers asked come from dns_servers; the resolver context and the
+ * lookup itself are lib/global/dns_lookup.c, shared with smtpd's DNSBLs.
  *
  * MX (RFC 5321 §5.1): sorted by preference, equal preferences shuffled;
  * no MX: the domain's own A/AAAA; a null MX (RFC 7505, "MX 0 .") bounces
@@ -26,50 +24,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unbound.h>
 
 #include "config.h"
+#include "dns_lookup.h"
 #include "mail_proto.h"
 #include "msg.h"
 #include "smtp.h"
 #include "str_split.h"
-
-#define RR_A    1
-#define RR_MX   15
-#define RR_AAAA 28
-
-static struct ub_ctx *smtp_dns_ctx;
-
-/* smtp_dns_init - the resolver context, once per process; NULL with why */
-static struct ub_ctx *smtp_dns_init(BUF *why)
-{
-    const char *servers = config_str(P_dns_servers);
-    char  **items;
-    int     count, i, rc = 0;
-
-    if (smtp_dns_ctx)
-        return smtp_dns_ctx;
-    if ((smtp_dns_ctx = ub_ctx_create()) == NULL) {
-        buf_sprintf(why, "cannot create the DNS resolver");
-        return NULL;
-    }
-    /* A caching resolver on loopback (127.0.0.53, a local unbound) is common. */
-    ub_ctx_set_option(smtp_dns_ctx, "do-not-query-localhost:", "no");
-    if (*servers == '/') {
-        rc = ub_ctx_resolvconf(smtp_dns_ctx, servers);
-    } else {
-        items = str_split_list(servers, &count);
-        for (i = 0; i < count && rc == 0; i++)
-            rc = ub_ctx_set_fwd(smtp_dns_ctx, items[i]);
-        str_split_free(items);
-    }
-    if (rc != 0) {
-        buf_sprintf(why, "dns_servers = %s: %s", servers, ub_strerror(rc));
-        ub_ctx_delete(smtp_dns_ctx);
-        smtp_dns_ctx = NULL;
-    }
-    return smtp_dns_ctx;
-}
 
 /* smtp_dns_name - a wire-format name to text (no trailing dot; "." for
  * the root); bytes used, or -1 */
@@ -98,32 +59,6 @@ static int smtp_dns_name(const unsigned char *p, int len, char *out, size_t outl
         out[o++] = '.';
     out[o] = 0;
     return i + 1;
-}
-
-/* smtp_dns_query - one lookup; 0 data, 1 no such name, 2 no data of
- * this type, -1 temporary failure. The result is freed by the caller. */
-static int smtp_dns_query(const char *name, int type, struct ub_result **res, BUF *why)
-{
-    struct ub_ctx *ctx;
-    int     rc;
-
-    *res = NULL;
-    if ((ctx = smtp_dns_init(why)) == NULL)
-        return -1;
-    if ((rc = ub_resolve(ctx, name, type, 1, res)) != 0) {
-        msg_warn("DNS lookup of %s: %s", name, ub_strerror(rc));
-        return -1;
-    }
-    if ((*res)->bogus) {
-        msg_warn("DNS lookup of %s: DNSSEC validation failed: %s", name,
-                 (*res)->why_bogus ? (*res)->why_bogus : "bogus");
-        return -1;
-    }
-    if ((*res)->rcode == 3)
-        return 1;
-    if ((*res)->rcode != 0)
-        return -1;
-    return (*res)->havedata ? 0 : 2;
 }
 
 void    smtp_mx_sort(SMTP_MX *mx, int n, unsigned (*rnd)(void))
@@ -199,7 +134,7 @@ static int smtp_dns_fail(int *stat, char *dsn, size_t dsnlen, const char *code, 
 static int smtp_dns_addrs(const char *host, const char *name, int port, SMTP_HOP *out, int n,
                           int max, int *stat, char *dsn, size_t dsnlen, BUF *why)
 {
-    static const int types[2] = {RR_A, RR_AAAA};
+    static const int types[2] = {DNS_TYPE_A, DNS_TYPE_AAAA};
     struct ub_result *res;
     int     protocols, t, i, rc, found = 0;
 
@@ -208,7 +143,7 @@ static int smtp_dns_addrs(const char *host, const char *name, int port, SMTP_HOP
     for (t = 0; t < 2; t++) {
         if (!(protocols & (t == 0 ? CONFIG_INET_V4 : CONFIG_INET_V6)))
             continue;
-        rc = smtp_dns_query(host, types[t], &res, why);
+        rc = dns_lookup_query(host, types[t], &res, why);
         if (rc < 0) {
             ub_resolve_free(res);
             buf_sprintf(why, "Host or domain name not found. Name service error for "
@@ -251,7 +186,7 @@ int     smtp_dns_hop(const SMTP_HOP *hop, SMTP_HOP *out, int max, int *stat, cha
 
     if (hop->literal)                   /* [name]: its addresses, no MX */
         return smtp_dns_addrs(hop->host, hop->host, hop->port, out, 0, max, stat, dsn, dsnlen, why);
-    rc = smtp_dns_query(hop->host, RR_MX, &res, why);
+    rc = dns_lookup_query(hop->host, DNS_TYPE_MX, &res, why);
     if (rc < 0 || rc == 1) {
         ub_resolve_free(res);
         buf_sprintf(why, "Host or domain name not found. Name service error for "

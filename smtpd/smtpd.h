@@ -231,6 +231,12 @@ typedef struct SMTPD_STATE {
     BUF    *sasl_username;          /* empty: not authenticated */
     BUF    *sasl_method;            /* PLAIN, LOGIN */
     BUF    *sasl_challenge;         /* the last 334 text (failure logs) */
+    char    instance[64];           /* this transaction, for policy servers */
+    SMTPD_CHECK_ACTIONS actions;    /* HOLD, DISCARD, PREPEND from access results */
+    int     ill_pipelining;         /* sent ahead where not allowed (reject_unauth_pipelining) */
+    char    client_port[8];         /* "" when unknown */
+    char    server_addr[64];        /* our end of the connection */
+    char    server_port[8];
 } SMTPD_STATE;
 
 void    smtpd_session(STREAM *client, const char *addr);

@@ -8,7 +8,8 @@
  * smtpd_relay_restrictions and then smtpd_recipient_restrictions, and
  * (smtpd_delay_reject = yes) the client, helo and sender lists before
  * them. Replies are worded as Postfix words them, so that log parsers and
- * people recognise them. Nothing here uses DNS: see doc/access.md for what
+ * people recognise them. DNS is used only by the DNS block and allow
+ * lists (smtpd_check_dnsbl.c); see doc/access.md for what
  * reject_unknown_*_domain decides without it.
  */
 #include <ctype.h>
@@ -26,11 +27,13 @@
 #include "mem.h"
 #include "msg.h"
 #include "resolve_local.h"
+#include "smtpd_restriction.h"
 #include "smtpd_check.h"
 #include "smtpd_check_int.h"
 
 #define CHECK_RECURSION_MAX 100     /* access-table results naming restrictions */
 #define CHECK_REPLY_MAX     510     /* RFC 5321 reply line, without CRLF */
+#define CHECK_HEADER_MAX    998     /* a PREPEND header line (RFC 5322 2.1.1) */
 
 /* The lists, in the order smtpd_check_rcpt runs them. */
 typedef enum check_stage {
@@ -69,6 +72,7 @@ static CHECK_TABLE *tables;
 static int table_count;
 static CHECK_CLASS *classes;
 static int class_count;
+static int dnsxl_used;              /* a list names a DNSBL/DNSWL */
 
 static int generic_checks(CHECK_STATE *st, const CHECK_LIST *list, const char *reply_name,
                           const char *reply_class);
@@ -167,17 +171,26 @@ static int is_access_check(const char *name)
         || strcasecmp(name, "check_recipient_access") == 0;
 }
 
-/* open_list_tables - open the table after each check_*_access of a list */
+/* open_list_tables - check each restriction's argument; open the table
+ * after each check_*_access, note the DNS lists */
 static void open_list_tables(const CHECK_LIST *list, const char *param)
 {
+    const RESTRICTION_INFO *r;
     int     i;
 
     for (i = 0; i < list->count; i++) {
-        if (!is_access_check(list->items[i]))
+        if ((r = smtpd_restriction_find(list->items[i])) == NULL || !(r->flags & RESTRICTION_ARG))
             continue;
-        if (i + 1 >= list->count || strchr(list->items[i + 1], ':') == NULL)
-            msg_fatal("%s: %s needs a TYPE:TABLE argument", param, list->items[i]);
-        table_open(list->items[++i]);
+        if (i + 1 >= list->count || ((r->flags & RESTRICTION_ARG_TABLE)
+                                     && strchr(list->items[i + 1], ':') == NULL))
+            msg_fatal("%s: %s needs a %s argument", param, list->items[i],
+                      (r->flags & RESTRICTION_ARG_TABLE) ? "TYPE:TABLE"
+                      : (r->flags & RESTRICTION_ARG_DOMAIN) ? "DOMAIN" : "service");
+        if (r->flags & RESTRICTION_DNS)
+            dnsxl_used = 1;
+        if (r->flags & RESTRICTION_ARG_TABLE)
+            table_open(list->items[i + 1]);
+        i++;
     }
 }
 
@@ -316,6 +329,7 @@ static void smtpd_check_free(void)
     if (G.sender_login_maps)
         maps_close(G.sender_login_maps);
     smtpd_check_sandbox_users(NULL);
+    smtpd_check_policy_free();
     memset(&G, 0, sizeof(G));
 }
 
@@ -326,6 +340,7 @@ void    smtpd_check_init(void)
     int     i;
 
     smtpd_check_free();
+    dnsxl_used = 0;
     if ((G.mynetworks = host_list_init("mynetworks", config_str(P_mynetworks),
                                        MATCH_FLAG_PARENT, why)) == NULL)
         msg_fatal("%s", buf_str(why));
@@ -352,8 +367,15 @@ void    smtpd_check_init(void)
     G.allow_untrusted_routing = config_bool(P_allow_untrusted_routing);
     G.reject_unlisted_rcpt = config_bool(P_smtpd_reject_unlisted_recipient);
     G.reject_unlisted_sender = config_bool(P_smtpd_reject_unlisted_sender);
+    smtpd_check_dnsxl_init(dnsxl_used);
     G.ready = 1;
     buf_free(why);
+}
+
+/* smtpd_check_session - a new SMTP session: DNS answers are cached per session */
+void    smtpd_check_session(void)
+{
+    smtpd_check_dnsxl_session();
 }
 
 /* check_ensure - init on first use (tests and tools that skip init) */
@@ -377,8 +399,8 @@ int     smtpd_check_in_mynetworks(const char *client_addr)
     }
 }
 
-/* dsn_fix - Postfix's smtpd_dsn_fix: address status codes that fit the class */
-static void dsn_fix(char *dsn, const char *reply_class)
+/* smtpd_check_dsn_fix - Postfix's smtpd_dsn_fix: address status codes that fit the class */
+void    smtpd_check_dsn_fix(char *dsn, const char *reply_class)
 {
     static const char *const sender[] = {"", "1.0", "1.8", "1.7", "1.0", "1.0", "1.0",
                                          "1.7", "1.8"};
@@ -400,8 +422,8 @@ static void dsn_fix(char *dsn, const char *reply_class)
     }
 }
 
-/* dsn_split - "5.7.1 text" -> dsn and text; def when the text has none */
-static const char *dsn_split(const char *text, const char *def, char dsn[16])
+/* smtpd_check_dsn_split - "5.7.1 text" -> dsn and text; def when the text has none */
+const char *smtpd_check_dsn_split(const char *text, const char *def, char dsn[16])
 {
     size_t  len = 0;
 
@@ -429,6 +451,99 @@ static int word_is(const char *value, size_t len, const char *word)
     return strlen(word) == len && strncasecmp(value, word, len) == 0;
 }
 
+/* check_defer_if - DEFER_IF_PERMIT / DEFER_IF_REJECT text: remember the
+ * deferral (450 4.7.1, as Postfix) that replaces a later permit or reject
+ * of this check (state_done); the first one given counts */
+static int check_defer_if(CHECK_STATE *st, int permit, const char *text,
+                          const char *reply_name, const char *reply_class)
+{
+    BUF   **slot = permit ? &st->defer_if_permit : &st->defer_if_reject;
+    BUF    *saved = st->reply;
+    char    dsn[16];
+
+    if (*slot)
+        return CHECK_DUNNO;
+    *slot = buf_alloc(100);
+    text = smtpd_check_dsn_split(text, "4.7.1", dsn);
+    smtpd_check_dsn_fix(dsn, reply_class);
+    st->reply = *slot;
+    (void) smtpd_check_reject(st, 450, dsn, "<%s>: %s rejected: %s", reply_name, reply_class,
+                              *text ? text : "Service unavailable");
+    st->reply = saved;
+    return CHECK_DUNNO;
+}
+
+/* smtpd_check_actions_reset - a new transaction: no HOLD, DISCARD, PREPEND */
+void    smtpd_check_actions_reset(SMTPD_CHECK_ACTIONS *a)
+{
+    int     i;
+
+    for (i = 0; i < a->nprepend; i++)
+        xfree(a->prepend[i]);
+    a->nprepend = 0;
+    a->hold = a->discard = 0;
+}
+
+/* check_whatsup - log an action the way Postfix's log_whatsup does */
+static void check_whatsup(CHECK_STATE *st, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void check_whatsup(CHECK_STATE *st, const char *kind, const char *fmt, ...)
+{
+    SMTPD_CHECK_ACTIONS *a = st->ctx->actions;
+    BUF    *text = buf_alloc(100);
+    va_list ap;
+
+    va_start(ap, fmt);
+    buf_vprintf(text, fmt, ap);
+    va_end(ap);
+    if (a->log)
+        a->log(a->log_ctx, kind, st->where, buf_str(text), st->rcpt);
+    buf_free(text);
+}
+
+/* check_message_action - HOLD, DISCARD and PREPEND (Postfix's meanings:
+ * HOLD and PREPEND go on with the next restriction, DISCARD permits);
+ * the status, or -1 when value is none of them (or there is no
+ * transaction to act on) */
+static int check_message_action(CHECK_STATE *st, const char *table, const char *value,
+                                size_t len, const char *text, const char *reply_name,
+                                const char *reply_class)
+{
+    SMTPD_CHECK_ACTIONS *a = st->ctx->actions;
+    const char *colon;
+
+    if (a == NULL)
+        return -1;
+    if (word_is(value, len, "HOLD")) {
+        if (!a->hold)
+            check_whatsup(st, "hold", "<%s>: %s %s", reply_name, reply_class,
+                          *text ? text : "triggers HOLD action");
+        a->hold = 1;
+        return CHECK_DUNNO;
+    }
+    if (word_is(value, len, "DISCARD")) {
+        if (!a->discard)
+            check_whatsup(st, "discard", "<%s>: %s %s", reply_name, reply_class,
+                          *text ? text : "triggers DISCARD action");
+        a->discard = 1;
+        return CHECK_PERMIT;
+    }
+    if (word_is(value, len, "PREPEND")) {
+        colon = strchr(text, ':');
+        if (colon == NULL || colon == text || strcspn(text, " \t:") != (size_t) (colon - text)
+            || strlen(text) > CHECK_HEADER_MAX) {
+            msg_warn("access table %s entry \"%s\": PREPEND needs one \"name: value\" header",
+                     table, value);
+            return CHECK_DUNNO;
+        }
+        if (a->nprepend < SMTPD_CHECK_PREPEND_MAX)
+            a->prepend[a->nprepend++] = xstrdup(text);
+        return CHECK_DUNNO;
+    }
+    return -1;
+}
+
 /* smtpd_check_table_result - what an access table value means (access(5)) */
 int     smtpd_check_table_result(CHECK_STATE *st, const char *table, const char *value,
                                  const char *reply_name, const char *reply_class)
@@ -447,8 +562,8 @@ int     smtpd_check_table_result(CHECK_STATE *st, const char *table, const char 
     if (word_is(value, len, "REJECT") || word_is(value, len, "DEFER")) {
         int     defer = toupper((unsigned char) value[0]) == 'D';
 
-        text = dsn_split(text, defer ? "4.7.1" : "5.7.1", dsn);
-        dsn_fix(dsn, reply_class);
+        text = smtpd_check_dsn_split(text, defer ? "4.7.1" : "5.7.1", dsn);
+        smtpd_check_dsn_fix(dsn, reply_class);
         return smtpd_check_reject(st, defer ? (int) config_int(P_access_map_defer_code)
                                   : (int) config_int(P_access_map_reject_code), dsn,
                                   "<%s>: %s rejected: %s", reply_name, reply_class,
@@ -459,8 +574,8 @@ int     smtpd_check_table_result(CHECK_STATE *st, const char *table, const char 
         char    def[6] = "x.7.1";
 
         def[0] = value[0];
-        text = dsn_split(text, def, dsn);
-        dsn_fix(dsn, reply_class);
+        text = smtpd_check_dsn_split(text, def, dsn);
+        smtpd_check_dsn_fix(dsn, reply_class);
         return smtpd_check_reject(st, atoi(value), dsn, "<%s>: %s rejected: %s", reply_name,
                                   reply_class, *text ? text : "Access denied");
     }
@@ -470,10 +585,21 @@ int     smtpd_check_table_result(CHECK_STATE *st, const char *table, const char 
                  st->ctx->client_addr, reply_name, reply_class, text);
         return CHECK_DUNNO;
     }
+    if (word_is(value, len, "INFO")) {
+        msg_info("NOQUEUE: info: %s from %s[%s]: <%s>: %s; %s", st->where,
+                 st->ctx->client_name ? st->ctx->client_name : "unknown",
+                 st->ctx->client_addr, reply_name, reply_class, text);
+        return CHECK_DUNNO;
+    }
+    if (word_is(value, len, "DEFER_IF_PERMIT") || word_is(value, len, "DEFER_IF_REJECT"))
+        return check_defer_if(st, toupper((unsigned char) value[9]) == 'P', text, reply_name,
+                              reply_class);
+    if ((status = check_message_action(st, table, value, len, text, reply_name,
+                                       reply_class)) >= 0)
+        return status;
     if (word_is(value, len, "HOLD") || word_is(value, len, "DISCARD")
         || word_is(value, len, "FILTER") || word_is(value, len, "REDIRECT")
-        || word_is(value, len, "PREPEND") || word_is(value, len, "BCC")
-        || word_is(value, len, "DEFER_IF_PERMIT") || word_is(value, len, "DEFER_IF_REJECT")) {
+        || word_is(value, len, "PREPEND") || word_is(value, len, "BCC")) {
         msg_warn("access table %s: action %.*s is not supported", table, (int) len, value);
         return check_config_error(st);
     }
@@ -619,6 +745,10 @@ static int check_one(CHECK_STATE *st, const CHECK_LIST *list, int *ip, const cha
             return smtpd_check_trylater(st, st->namaddr);
         }
     }
+    if (strcasecmp(name, "reject_unauth_pipelining") == 0)
+        return ctx->ill_pipelining
+            ? smtpd_check_reject(st, 503, "5.5.0", "<%s>: %s rejected: Improper use of SMTP "
+                                 "command pipelining", reply_name, reply_class) : CHECK_DUNNO;
     if (strcasecmp(name, "permit_sasl_authenticated") == 0)
         return ctx->sasl_authenticated ? CHECK_PERMIT : CHECK_DUNNO;
     if (strcasecmp(name, "reject_sender_login_mismatch") == 0)
@@ -641,6 +771,18 @@ static int check_one(CHECK_STATE *st, const CHECK_LIST *list, int *ip, const cha
         return st->rcpt ? check_mail_access(st, arg, st->rcpt, SMTPD_NAME_RECIPIENT)
             : CHECK_DUNNO;
     }
+    if (strcasecmp(name, "check_policy_service") == 0) {
+        if (arg == NULL)
+            return check_config_error(st);
+        (*ip)++;
+        return smtpd_check_policy(st, arg, reply_name, reply_class);
+    }
+    if (smtpd_check_dnsxl_known(name)) {
+        if (arg == NULL)
+            return check_config_error(st);
+        (*ip)++;
+        return smtpd_check_dnsxl(st, name, arg);
+    }
     if ((status = smtpd_check_addr_restriction(st, name)) != CHECK_UNKNOWN)
         return status;
     if ((sub = class_find(name)) != NULL) {
@@ -651,6 +793,8 @@ static int check_one(CHECK_STATE *st, const CHECK_LIST *list, int *ip, const cha
         st->recursion--;
         return status;
     }
+    if (smtpd_restriction_find(name) != NULL)
+        msg_panic("restriction %s is in smtpd_restriction.c but not evaluated", name);
     msg_warn("unknown smtpd restriction: \"%s\"", name);
     return check_config_error(st);
 }
@@ -713,6 +857,18 @@ static void state_init(CHECK_STATE *st, const SMTPD_CHECK_CTX *ctx, const char *
 static int state_done(CHECK_STATE *st, int status)
 {
     buf_free(st->namaddr_buf);
+    /* DEFER_IF_REJECT turns a reject into its deferral, DEFER_IF_PERMIT
+     * a permit (explicit or the end of the lists) into its own. */
+    if (status == CHECK_REJECT && st->defer_if_reject && buf_str(st->reply)[0] == '5')
+        buf_set(st->reply, buf_str(st->defer_if_reject));
+    else if (status != CHECK_REJECT && st->defer_if_permit) {
+        buf_set(st->reply, buf_str(st->defer_if_permit));
+        status = CHECK_REJECT;
+    }
+    if (st->defer_if_permit)
+        buf_free(st->defer_if_permit);
+    if (st->defer_if_reject)
+        buf_free(st->defer_if_reject);
     if (status != CHECK_REJECT)
         return SMTPD_CHECK_OK;
     return buf_str(st->reply)[0] == '4' ? SMTPD_CHECK_DEFER : SMTPD_CHECK_REJECT;

@@ -22,6 +22,22 @@
 #define SMTPD_CHECK_REJECT  5
 #define SMTPD_CHECK_DEFER   4
 
+/* What access results ask of the message beyond the reply (HOLD,
+ * DISCARD, PREPEND), kept by smtpd for the transaction. */
+#define SMTPD_CHECK_PREPEND_MAX 20  /* headers one transaction may prepend */
+typedef struct SMTPD_CHECK_ACTIONS {
+    int     hold;                   /* commit the message to hold/ */
+    int     discard;                /* answer 250 and drop the message */
+    char   *prepend[SMTPD_CHECK_PREPEND_MAX];  /* header lines, in order */
+    int     nprepend;
+    /* Postfix's "NOQUEUE: hold: RCPT from ...; from=<> to=<> ..." line */
+    void    (*log)(void *log_ctx, const char *kind, const char *where, const char *text,
+                   const char *rcpt);
+    void   *log_ctx;
+} SMTPD_CHECK_ACTIONS;
+
+void    smtpd_check_actions_reset(SMTPD_CHECK_ACTIONS *a);     /* forget (keeps log) */
+
 typedef struct SMTPD_CHECK_CTX {
     const char *client_addr;        /* "192.0.2.1", "::1" */
     const char *client_name;        /* "unknown" when not verified */
@@ -30,9 +46,26 @@ typedef struct SMTPD_CHECK_CTX {
     int     sasl_authenticated;
     const char *sasl_username;      /* NULL: not authenticated */
     int     tls;
+    /* For policy servers (check_policy_service); NULL/0 when unknown. */
+    const char *sasl_method;
+    const char *protocol_name;      /* SMTP, ESMTP */
+    const char *queue_id;
+    const char *instance;           /* one value per transaction */
+    int     rcpt_count;             /* recipients accepted so far */
+    long long size;                 /* MAIL FROM SIZE=, or the DATA size */
+    const char *tls_protocol;       /* "" without TLS */
+    const char *tls_cipher;
+    int     tls_bits;
+    int     stress;
+    const char *client_port;
+    const char *server_addr;
+    const char *server_port;
+    SMTPD_CHECK_ACTIONS *actions;   /* NULL: HOLD, DISCARD, PREPEND unsupported */
+    int     ill_pipelining;         /* improper command pipelining seen */
 } SMTPD_CHECK_CTX;
 
 void    smtpd_check_init(void);     /* parse lists, open tables (before chroot) */
+void    smtpd_check_session(void);  /* a new SMTP session: forget cached DNS answers */
 int     smtpd_check_client(const SMTPD_CHECK_CTX *ctx, BUF *reply);     /* at connect */
 int     smtpd_check_helo(const SMTPD_CHECK_CTX *ctx, BUF *reply);       /* at HELO/EHLO */
 int     smtpd_check_mail(const SMTPD_CHECK_CTX *ctx, BUF *reply);       /* at MAIL */

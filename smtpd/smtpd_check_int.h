@@ -30,6 +30,8 @@ typedef struct CHECK_STATE {
     const char *namaddr;            /* "name[addr]" */
     BUF    *namaddr_buf;
     int     recursion;              /* restriction classes and table results */
+    BUF    *defer_if_permit;        /* DEFER_IF_PERMIT's reply, NULL: none */
+    BUF    *defer_if_reject;        /* DEFER_IF_REJECT's reply, NULL: none */
 } CHECK_STATE;
 
 /* Everything smtpd_check_init prepares. */
@@ -81,5 +83,28 @@ void    smtpd_check_keys_free(KEY_LIST *keys);
  * for a name that is none of them. */
 int     smtpd_check_addr_restriction(CHECK_STATE *st, const char *name);
 void    smtpd_check_sandbox_users(const char *path);    /* NULL: forget */
+
+/* dsn and text of a table or template reply (smtpd_check.c) */
+const char *smtpd_check_dsn_split(const char *text, const char *def, char dsn[16]);
+void    smtpd_check_dsn_fix(char *dsn, const char *reply_class);
+
+/* DNS block and allow lists (smtpd_check_dnsbl.c). */
+int     smtpd_check_dnsxl_known(const char *name);      /* takes a DOMAIN argument */
+int     smtpd_check_dnsxl(CHECK_STATE *st, const char *name, const char *arg);
+void    smtpd_check_dnsxl_init(int used);               /* before the chroot */
+int     smtpd_check_dnsxl_reverse(const char *addr, BUF *out);  /* 0, or -1 */
+void    smtpd_check_dnsxl_session(void);                /* forget the cache */
+
+/* check_policy_service (smtpd_check_policy.c). */
+int     smtpd_check_policy(CHECK_STATE *st, const char *endpoint, const char *reply_name,
+                           const char *reply_class);
+void    smtpd_check_policy_free(void);  /* close the kept connections */
+
+/* Reply templates (smtpd_check_expand.c): 0, or -1 with why. */
+typedef struct SMTPD_EXPAND_VARS {
+    const char *rbl_code, *rbl_class, *rbl_domain, *rbl_what, *rbl_txt;
+} SMTPD_EXPAND_VARS;
+int     smtpd_check_expand(CHECK_STATE *st, const char *tmpl, const SMTPD_EXPAND_VARS *vars,
+                           BUF *out, BUF *why);
 
 #endif

@@ -83,6 +83,10 @@ static void smtpd_xfer_envelope(SMTPD_STATE *st, SMTPD_CLEANUP *c)
         smtpd_cleanup_rec(c, REC_TYPE_RCPT, rc->addr, strlen(rc->addr));
     }
     smtpd_cleanup_rec(c, REC_TYPE_MESG, "", 0);
+    /* PREPEND results of the restrictions go before our Received:, as Postfix's. */
+    for (i = 0; i < st->actions.nprepend; i++)
+        smtpd_cleanup_rec(c, REC_TYPE_NORM, st->actions.prepend[i],
+                          strlen(st->actions.prepend[i]));
 
     memset(&r, 0, sizeof(r));
     r.helo = buf_len(st->helo) ? buf_str(st->helo) : NULL;
@@ -104,14 +108,15 @@ static void smtpd_xfer_envelope(SMTPD_STATE *st, SMTPD_CLEANUP *c)
         buf_free(lines[i]);
 }
 
-/* smtpd_xfer_open - a cleanup connection; to hold/ when a milter quarantined */
+/* smtpd_xfer_open - a cleanup connection; to hold/ when a milter quarantined
+ * or a restriction said HOLD */
 static SMTPD_CLEANUP *smtpd_xfer_open(SMTPD_STATE *st, BUF *why)
 {
     int     flags = CLEANUP_FLAG_FILTER | CLEANUP_FLAG_MAP_OK;
 
     if (st->milter != NULL)
         flags |= CLEANUP_FLAG_SMTPD_MILTERS;   /* content and changes: in cleanup */
-    if (smtpd_milter_hold(st) != NULL)
+    if (smtpd_milter_hold(st) != NULL || st->actions.hold)
         flags |= CLEANUP_FLAG_HOLD;
     return smtpd_cleanup_open(SMTPD_CLEANUP_PATH, flags, (int) smtpd_params.ipc_timeout, why);
 }
@@ -210,6 +215,10 @@ static int smtpd_xfer_end(SMTPD_STATE *st, SMTPD_XFER *x)
                && smtpd_params.bare_newline == SMTPD_BARE_LF_REJECT) {
         buf_sprintf(reply, "%d 5.5.2 Error: bare <LF> received",
                     smtpd_params.bare_newline_code);
+    } else if (st->actions.discard) {
+        /* A restriction said DISCARD (logged then): 250, nothing committed. */
+        buf_sprintf(reply, "250 2.0.0 Ok: queued as %s", x->cleanup->id);
+        ret = 0;
     } else if (smtpd_milter_discard(st)) {
         /* A filter said discard: the client hears 250, cleanup never
          * commits (closing it unfinished removes the file). */

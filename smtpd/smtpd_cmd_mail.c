@@ -5,9 +5,12 @@
  * local parts, <> for the null sender. The envelope is kept in memory
  * until DATA/BDAT opens the cleanup connection (see doc/smtpd.md).
  */
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/statvfs.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include "address.h"
 #include "mem.h"
@@ -43,6 +46,18 @@ static int smtpd_storage_ok(long size)
         return 0;
     }
     return 1;
+}
+
+/* smtpd_instance - Postfix's policy "instance": one value per transaction
+ * (pid, time, a counter), so a policy server can tell messages apart */
+static void smtpd_instance(SMTPD_STATE *st)
+{
+    static unsigned seqno;
+    struct timeval tv;
+
+    gettimeofday(&tv, NULL);
+    snprintf(st->instance, sizeof(st->instance), "%x.%lx.%lx.%x", (unsigned) getpid(),
+             (unsigned long) tv.tv_sec, (unsigned long) tv.tv_usec, ++seqno);
 }
 
 /* smtpd_cmd_mail - MAIL FROM:<path> [SIZE= BODY= SMTPUTF8 RET= ENVID=] */
@@ -96,6 +111,7 @@ int     smtpd_cmd_mail(SMTPD_STATE *st, const char *args)
     } else {
         buf_set(st->sender, buf_str(addr));
         st->have_mail = 1;
+        smtpd_instance(st);
         smtpd_check_ctx(st, &ctx);
         if (smtpd_check_mail(&ctx, why) != SMTPD_CHECK_OK) {
             smtpd_log_reject(st, NULL, "MAIL", buf_str(why), NULL);

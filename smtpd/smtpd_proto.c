@@ -24,9 +24,12 @@
  * and BDAT content moves that deadline 1/smtpd_min_data_rate s later
  * per byte, never beyond smtpd_timeout from now (Postfix >= 3.7).
  */
+#include <netdb.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include "mem.h"
 #include "msg.h"
@@ -38,27 +41,81 @@ static const struct smtpd_verb {
     const char *name;
     SMTPD_VERB_FN fn;
     int     junk;
+    int     last;                   /* must end a pipelined group (RFC 2920 3.1) */
 } smtpd_verbs[] = {
-    {"HELO", smtpd_cmd_helo, 1},
-    {"EHLO", smtpd_cmd_ehlo, 1},
-    {"STARTTLS", smtpd_cmd_starttls, 0},
-    {"AUTH", smtpd_cmd_auth, 0},
-    {"MAIL", smtpd_cmd_mail, 0},
-    {"RCPT", smtpd_cmd_rcpt, 0},
-    {"BDAT", smtpd_cmd_bdat, 0},
-    {"DATA", smtpd_cmd_data, 0},
-    {"RSET", smtpd_cmd_rset, 1},
-    {"NOOP", smtpd_cmd_noop, 1},
-    {"VRFY", smtpd_cmd_vrfy, 1},
-    {"EXPN", NULL, 0},
-    {"ETRN", NULL, 1},
-    {"TURN", NULL, 0},
-    {"ATRN", NULL, 0},
-    {"HELP", smtpd_cmd_help, 0},
-    {"QUIT", smtpd_cmd_quit, 0},
+    {"HELO", smtpd_cmd_helo, 1, 1},
+    {"EHLO", smtpd_cmd_ehlo, 1, 1},
+    {"STARTTLS", smtpd_cmd_starttls, 0, 1},
+    {"AUTH", smtpd_cmd_auth, 0, 1},
+    {"MAIL", smtpd_cmd_mail, 0, 0},
+    {"RCPT", smtpd_cmd_rcpt, 0, 0},
+    {"BDAT", smtpd_cmd_bdat, 0, 0},
+    {"DATA", smtpd_cmd_data, 0, 1},
+    {"RSET", smtpd_cmd_rset, 1, 0},
+    {"NOOP", smtpd_cmd_noop, 1, 1},
+    {"VRFY", smtpd_cmd_vrfy, 1, 1},
+    {"EXPN", NULL, 0, 1},
+    {"ETRN", NULL, 1, 1},
+    {"TURN", NULL, 0, 1},
+    {"ATRN", NULL, 0, 1},
+    {"HELP", smtpd_cmd_help, 0, 0},
+    {"QUIT", smtpd_cmd_quit, 0, 0},
 };
 
 #define SMTPD_NVERBS (sizeof(smtpd_verbs) / sizeof(smtpd_verbs[0]))
+
+/* smtpd_copy - src into out[len], cut to fit */
+static void smtpd_copy(char *out, size_t len, const char *src)
+{
+    size_t  n = strlen(src);
+
+    if (n >= len)
+        n = len - 1;
+    memcpy(out, src, n);
+    out[n] = 0;
+}
+
+/* smtpd_sockaddr_text - address and port of a socket end */
+static void smtpd_sockaddr_text(const struct sockaddr_storage *ss, char *addr, size_t alen,
+                                char *port, size_t plen)
+{
+    char    host[NI_MAXHOST], serv[NI_MAXSERV];
+
+    if (getnameinfo((const struct sockaddr *) ss, sizeof(*ss), host, sizeof(host), serv,
+                    sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+        return;
+    if (addr)
+        smtpd_copy(addr, alen, strncmp(host, "::ffff:", 7) == 0 ? host + 7 : host);
+    smtpd_copy(port, plen, serv);
+}
+
+/* smtpd_state_ends - the client's port and our address and port, for
+ * policy servers (memory streams in tests have none) */
+static void smtpd_state_ends(SMTPD_STATE *st)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    int     fd = st->client ? stream_fd(st->client) : -1;
+
+    if (fd < 0)
+        return;
+    if (getpeername(fd, (struct sockaddr *) &ss, &len) == 0
+        && (ss.ss_family == AF_INET || ss.ss_family == AF_INET6))
+        smtpd_sockaddr_text(&ss, NULL, 0, st->client_port, sizeof(st->client_port));
+    len = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *) &ss, &len) == 0
+        && (ss.ss_family == AF_INET || ss.ss_family == AF_INET6))
+        smtpd_sockaddr_text(&ss, st->server_addr, sizeof(st->server_addr), st->server_port,
+                            sizeof(st->server_port));
+}
+
+/* smtpd_check_log - HOLD/DISCARD from a restriction: Postfix's
+ * "NOQUEUE: hold: RCPT from ...: <rcpt>: ...; from=<> to=<> ..." line */
+static void smtpd_check_log(void *ctx, const char *kind, const char *where, const char *text,
+                            const char *rcpt)
+{
+    smtpd_log_refusal((SMTPD_STATE *) ctx, NULL, kind, where, text, rcpt);
+}
 
 /* smtpd_state_init - a fresh session */
 void    smtpd_state_init(SMTPD_STATE *st, STREAM *client, const char *addr)
@@ -78,6 +135,9 @@ void    smtpd_state_init(SMTPD_STATE *st, STREAM *client, const char *addr)
     smtpd_mail_args_init(&st->mail);
     st->last_line_crlf = 1;
     st->where = "CONNECT";
+    st->actions.log = smtpd_check_log;
+    st->actions.log_ctx = st;
+    smtpd_state_ends(st);
 }
 
 /* smtpd_reset - forget the transaction (RSET, HELO, end of a message) */
@@ -93,6 +153,7 @@ void    smtpd_reset(SMTPD_STATE *st)
     }
     st->rcpt_count = 0;
     st->have_mail = 0;
+    smtpd_check_actions_reset(&st->actions);
     buf_reset(st->sender);
     smtpd_mail_args_free(&st->mail);
     smtpd_mail_args_init(&st->mail);
@@ -123,6 +184,21 @@ void    smtpd_check_ctx(SMTPD_STATE *st, SMTPD_CHECK_CTX *ctx)
     ctx->sender = st->have_mail ? buf_str(st->sender) : NULL;
     ctx->sasl_authenticated = buf_len(st->sasl_username) > 0;
     ctx->sasl_username = ctx->sasl_authenticated ? buf_str(st->sasl_username) : NULL;
+    ctx->sasl_method = ctx->sasl_authenticated ? buf_str(st->sasl_method) : NULL;
+    ctx->protocol_name = st->esmtp ? "ESMTP" : "SMTP";
+    ctx->instance = st->have_mail ? st->instance : "";
+    ctx->rcpt_count = st->rcpt_count;
+    ctx->size = st->have_mail && st->mail.size_given ? st->mail.size : 0;
+    ctx->tls = st->tls != NULL;
+    ctx->tls_protocol = st->tls ? st->tls_info.protocol : "";
+    ctx->tls_cipher = st->tls ? st->tls_info.cipher : "";
+    ctx->tls_bits = st->tls ? st->tls_info.cipher_bits : 0;
+    ctx->stress = smtpd_params.stress;
+    ctx->client_port = st->client_port;
+    ctx->server_addr = st->server_addr;
+    ctx->server_port = st->server_port;
+    ctx->actions = &st->actions;
+    ctx->ill_pipelining = st->ill_pipelining;
 }
 
 /* smtpd_count - one more command for the disconnect line */
@@ -251,6 +327,29 @@ static int smtpd_read_command(SMTPD_STATE *st)
     return 0;
 }
 
+/* smtpd_input_pending - the client has sent more than we have read */
+static int smtpd_input_pending(SMTPD_STATE *st)
+{
+    int     n = 0;
+
+    if (stream_buffered(st->client) > 0)
+        return 1;
+    return stream_fd(st->client) >= 0 && ioctl(stream_fd(st->client), FIONREAD, &n) == 0
+        && n > 0;
+}
+
+/* smtpd_pipelining - Postfix's improper-pipelining mark: more input
+ * waits after a command that must end a group, or after any command of
+ * a client that never saw our PIPELINING (no EHLO) */
+static void smtpd_pipelining(SMTPD_STATE *st, const struct smtpd_verb *v)
+{
+    if (st->ill_pipelining || v->fn == smtpd_cmd_quit || (st->esmtp && !v->last)
+        || !smtpd_input_pending(st))
+        return;
+    st->ill_pipelining = 1;
+    msg_info("improper command pipelining after %s from %s", v->name, st->namaddr);
+}
+
 /* smtpd_dispatch - run one command line */
 static void smtpd_dispatch(SMTPD_STATE *st)
 {
@@ -278,6 +377,7 @@ static void smtpd_dispatch(SMTPD_STATE *st)
     }
     buf_free(verb);
     st->where = smtpd_verbs[i].name;
+    smtpd_pipelining(st, &smtpd_verbs[i]);
     /* Postfix: if (state->junk_cmds++ > var_smtpd_junk_cmd_limit) error. */
     if (smtpd_verbs[i].junk && st->junk++ > smtpd_params.junk_limit)
         st->errors++;
@@ -329,6 +429,7 @@ void    smtpd_session(STREAM *client, const char *addr)
     int     r;
 
     smtpd_state_init(&st, client, addr);
+    smtpd_check_session();
     stream_set_timeout(client, (int) smtpd_params.timeout);
     smtpd_deadline_request(&st);            /* the greeting is a reply too */
     msg_info("connect from %s", st.namaddr);

@@ -268,6 +268,47 @@ class Check(h.InstanceTest):
                                        % (service, program))
         self.assertTrue(inst.running())
 
+    def test_restrictions_surel_does_not_have(self):
+        inst = self.instance()
+        inst.conf(smtpd_restriction_classes="myclass",
+                  myclass="reject_rbl_client zen.example, permit",
+                  smtpd_client_restrictions="permit_mynetworks, reject_unknown_client_hostname",
+                  smtpd_sender_restrictions="myclass, check_sender_access",
+                  smtpd_recipient_restrictions="check_policy_service inet:127.0.0.1:9998, "
+                  "reject_rhsbl_sender dbl.example=127.0.1.[2..99], "
+                  "reject_rbl_client bad.example=127.0.0.[2.., "
+                  "check_policy_service private/policy, reject_unauth_destination")
+        with open(os.path.join(inst.etc, "master.cf"), "a") as f:
+            f.write("submission inet n - n - - smtpd\n"
+                    "  -o smtpd_client_restrictions=$myclass,no_such_check\n")
+        r = inst.surel("check", check=False)
+        warnings = "\n".join(check_lines(r))
+        self.assertIn('main.cf: smtpd_client_restrictions: unknown restriction '
+                      '"reject_unknown_client_hostname" (smtpd answers it with 451 4.3.5 '
+                      'Server configuration error)', warnings)
+        self.assertIn("main.cf: smtpd_sender_restrictions: check_sender_access needs a "
+                      "TYPE:TABLE argument", warnings)
+        self.assertRegex(warnings, r"master.cf line \d+: service submission: "
+                         r"-o smtpd_client_restrictions: unknown restriction \"no_such_check\"")
+        self.assertIn("reject_rbl_client bad.example=127.0.0.[2..: bad reply pattern", warnings)
+        self.assertIn("check_policy_service private/policy: not inet:host:port, unix:path "
+                      "or /path", warnings)
+        self.assertNotIn("dbl.example=127.0.1.[2..99]: bad", warnings)
+        self.assertNotEqual(r.returncode, 0)
+        # The sandbox's dns_servers is set, so the DNS lists are fine; with
+        # DNS off each one is a problem, wherever it is named.
+        self.assertNotIn("DNS lookups are off", warnings)
+        inst.conf(dns_servers="")
+        warnings = "\n".join(check_lines(inst.surel("check", check=False)))
+        self.assertIn("main.cf: restriction class myclass: reject_rbl_client zen.example: "
+                      "DNS lookups are off (dns_servers is empty): nothing is ever listed",
+                      warnings)
+        self.assertIn("main.cf: smtpd_recipient_restrictions: reject_rhsbl_sender "
+                      "dbl.example=127.0.1.[2..99]: DNS lookups are off", warnings)
+        self.assertIn("service submission: -o smtpd_client_restrictions: reject_rbl_client "
+                      "zen.example: DNS lookups are off", warnings)
+        self.assertNotIn("check_policy_service inet", warnings)
+
     def test_broken_master_cf(self):
         inst = self.instance()
         with open(os.path.join(inst.etc, "master.cf"), "a") as f:

@@ -11,6 +11,9 @@
 #include "buf.h"
 #include "config.h"
 #include "smtpd_check.h"
+#include "smtpd_check_int.h"
+#include "smtpd_restriction.h"
+#include "dnsbl_pattern.h"
 #include "testsupport.h"
 
 #define INSIDE      "192.0.2.7"         /* in the base mynetworks */
@@ -310,12 +313,29 @@ static const RCPT_CASE rcpt_cases[] = {
      "+alice@mx.example.com", REJECT,
      "550 5.1.1 <+alice@mx.example.com>: Recipient address rejected: "
      "User unknown in local recipient table"},
+    /* 92: DEFER_IF_PERMIT turns a later permit (explicit or the end of the
+     * lists) into its deferral; DEFER_IF_REJECT a later 5xx reject */
+    {"smtpd_recipient_restrictions = check_recipient_access "
+     "inline:{{alice@mx.example.com=DEFER_IF_PERMIT wait}}, permit\n", OUTSIDE, "c.example",
+     "s@c.example", "alice@mx.example.com", DEFER,
+     "450 4.7.1 <alice@mx.example.com>: Recipient address rejected: wait"},
+    {"smtpd_client_restrictions = check_client_access inline:{203.0.113.5=DEFER_IF_PERMIT}\n",
+     OUTSIDE, "c.example", "s@c.example", "alice@mx.example.com", DEFER,
+     "450 4.7.1 <unknown[203.0.113.5]>: Client host rejected: Service unavailable"},
+    {"smtpd_recipient_restrictions = check_recipient_access "
+     "inline:{{alice@mx.example.com=DEFER_IF_REJECT grey}}, reject\n", OUTSIDE, "c.example",
+     "s@c.example", "alice@mx.example.com", DEFER,
+     "450 4.7.1 <alice@mx.example.com>: Recipient address rejected: grey"},
+    {"smtpd_recipient_restrictions = check_recipient_access "
+     "inline:{{alice@mx.example.com=DEFER_IF_REJECT grey}}, permit\n", OUTSIDE, "c.example",
+     "s@c.example", "alice@mx.example.com", OK, NULL},
 };
 
 START_TEST(test_rcpt_table)
 {
     const RCPT_CASE *tc = &rcpt_cases[_i];
-    SMTPD_CHECK_CTX ctx = {tc->client, "unknown", tc->helo, tc->sender, 0, NULL, 0};
+    SMTPD_CHECK_CTX ctx = {.client_addr = tc->client, .client_name = "unknown", .helo = tc->helo,
+          .sender = tc->sender};
     BUF    *reply = buf_alloc(64);
     int     got;
 
@@ -333,7 +353,8 @@ END_TEST
 
 START_TEST(test_sasl_needed)
 {
-    SMTPD_CHECK_CTX ctx = {OUTSIDE, "unknown", "c.example", "s@c.example", 0, NULL, 0};
+    SMTPD_CHECK_CTX ctx = {.client_addr = OUTSIDE, .client_name = "unknown", .helo = "c.example",
+          .sender = "s@c.example"};
     BUF    *reply = buf_alloc(64);
 
     configure(NULL);
@@ -346,7 +367,7 @@ END_TEST
 
 START_TEST(test_delay_reject)
 {
-    SMTPD_CHECK_CTX ctx = {OUTSIDE, "mail.client.example", NULL, NULL, 0, NULL, 0};
+    SMTPD_CHECK_CTX ctx = {.client_addr = OUTSIDE, .client_name = "mail.client.example"};
     BUF    *reply = buf_alloc(64);
     const char *client_reply =
         "554 5.7.1 <mail.client.example[203.0.113.5]>: Client host rejected: Access denied";
@@ -383,7 +404,8 @@ END_TEST
 
 START_TEST(test_helo_required)
 {
-    SMTPD_CHECK_CTX ctx = {OUTSIDE, "unknown", NULL, "s@c.example", 0, NULL, 0};
+    SMTPD_CHECK_CTX ctx = {.client_addr = OUTSIDE, .client_name = "unknown",
+          .sender = "s@c.example"};
     BUF    *reply = buf_alloc(64);
 
     configure("smtpd_helo_required = yes\n");
@@ -400,7 +422,8 @@ END_TEST
 
 START_TEST(test_data)
 {
-    SMTPD_CHECK_CTX ctx = {OUTSIDE, "unknown", "c.example", "s@c.example", 0, NULL, 0};
+    SMTPD_CHECK_CTX ctx = {.client_addr = OUTSIDE, .client_name = "unknown", .helo = "c.example",
+          .sender = "s@c.example"};
     BUF    *reply = buf_alloc(64);
 
     configure(NULL);
@@ -431,7 +454,8 @@ START_TEST(test_sandbox_users)
 {
     char   *dir = ts_tempdir();
     char   *users = ts_path(dir, "users");
-    SMTPD_CHECK_CTX ctx = {OUTSIDE, "unknown", "c.example", "s@c.example", 0, NULL, 0};
+    SMTPD_CHECK_CTX ctx = {.client_addr = OUTSIDE, .client_name = "unknown", .helo = "c.example",
+          .sender = "s@c.example"};
     BUF    *conf = buf_alloc(64);
     BUF    *reply = buf_alloc(64);
 
@@ -457,7 +481,8 @@ START_TEST(test_pcre_full_key_only)
 {
     char   *dir = ts_tempdir();
     char   *table = ts_path(dir, "access.pcre");
-    SMTPD_CHECK_CTX ctx = {OUTSIDE, "unknown", "c.example", "s@c.example", 0, NULL, 0};
+    SMTPD_CHECK_CTX ctx = {.client_addr = OUTSIDE, .client_name = "unknown", .helo = "c.example",
+          .sender = "s@c.example"};
     BUF    *conf = buf_alloc(64);
     BUF    *reply = buf_alloc(64);
 
@@ -475,7 +500,8 @@ END_TEST
 
 START_TEST(test_recursion_limit)
 {
-    SMTPD_CHECK_CTX ctx = {OUTSIDE, "unknown", "c.example", "s@c.example", 0, NULL, 0};
+    SMTPD_CHECK_CTX ctx = {.client_addr = OUTSIDE, .client_name = "unknown", .helo = "c.example",
+          .sender = "s@c.example"};
     BUF    *reply = buf_alloc(64);
 
     configure("smtpd_restriction_classes = loop\nloop = loop\n"
@@ -495,7 +521,8 @@ END_TEST
 
 START_TEST(test_relay_stop_in_recipient_list_is_enough)
 {
-    SMTPD_CHECK_CTX ctx = {OUTSIDE, "unknown", "c.example", "s@c.example", 0, NULL, 0};
+    SMTPD_CHECK_CTX ctx = {.client_addr = OUTSIDE, .client_name = "unknown", .helo = "c.example",
+          .sender = "s@c.example"};
     BUF    *reply = buf_alloc(64);
 
     configure("smtpd_relay_restrictions =\n"
@@ -512,6 +539,92 @@ START_TEST(test_table_needs_argument)
 }
 END_TEST
 
+/* DNSBL reply patterns (Postfix's ip_match): pattern, A record, result */
+static const struct {
+    const char *pattern;
+    unsigned char addr[4];
+    int     result;
+}       dnsxl_patterns[] = {
+    {"127.0.0.2", {127, 0, 0, 2}, 1},
+    {"127.0.0.4", {127, 0, 0, 2}, 0},
+    {"127.0.0.[2..11]", {127, 0, 0, 11}, 1},
+    {"127.0.0.[2..11]", {127, 0, 0, 12}, 0},
+    {"127.0.[0;1].[2;4..6]", {127, 0, 1, 5}, 1},
+    {"127.0.[0;1].[2;4..6]", {127, 0, 0, 3}, 0},
+    {"127.0.0", {127, 0, 0, 2}, -1},
+    {"127.0.0.2.1", {127, 0, 0, 2}, -1},
+    {"127.0.0.[2..", {127, 0, 0, 2}, -1},
+    {"127.0.0.[5..2]", {127, 0, 0, 2}, -1},
+    {"127.0.0.256", {127, 0, 0, 2}, -1},
+    {"127.0.0.x", {127, 0, 0, 2}, -1},
+};
+
+START_TEST(test_dnsxl_pattern)
+{
+    ck_assert_msg(dnsbl_pattern_match(dnsxl_patterns[_i].pattern, dnsxl_patterns[_i].addr)
+                  == dnsxl_patterns[_i].result, "pattern %s", dnsxl_patterns[_i].pattern);
+}
+END_TEST
+
+/* Every name of lib/global/smtpd_restriction.c is evaluated by smtpd (a
+ * name it does not know panics), and none is an "unknown restriction". */
+START_TEST(test_every_restriction_is_evaluated)
+{
+    int     count;
+    const RESTRICTION_INFO *r = smtpd_restriction_table(&count) + _i;
+    SMTPD_CHECK_CTX ctx = {.client_addr = OUTSIDE, .client_name = "unknown",
+        .helo = "c.example", .sender = "s@c.example"};
+    BUF    *conf = buf_alloc(100);
+    BUF    *reply = buf_alloc(64);
+
+    ck_assert_int_lt(_i, count);
+    buf_sprintf(conf, "dns_servers =\nsmtpd_policy_service_retry_delay = 0s\n"
+                "smtpd_recipient_restrictions = %s %s\n", r->name,
+                (r->flags & RESTRICTION_ARG_TABLE) ? "inline:{x=OK}"
+                : (r->flags & RESTRICTION_ARG_DOMAIN) ? "bl.example"
+                : (r->flags & RESTRICTION_ARG_SERVICE) ? "inet:127.0.0.1:1" : "");
+    configure(buf_str(conf));
+    buf_reset(reply);
+    (void) smtpd_check_rcpt(&ctx, "alice@mx.example.com", reply);
+    ck_assert_msg(strstr(buf_str(reply), "Server configuration error") == NULL, "%s: %s",
+                  r->name, buf_str(reply));
+    buf_free(conf);
+    buf_free(reply);
+}
+END_TEST
+
+/* DNSBL names of client addresses, as Postfix builds them */
+START_TEST(test_dnsxl_reverse)
+{
+    static const struct {
+        const char *addr;
+        const char *want;           /* NULL: no address */
+    } cases[] = {
+        {"127.0.0.2", "2.0.0.127"},
+        {"::ffff:192.0.2.7", "7.2.0.192"},
+        {"2001:db8::1", "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2"},
+        {"unknown", NULL},
+    };
+    BUF    *out = buf_alloc(80);
+    size_t  i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int     rc = smtpd_check_dnsxl_reverse(cases[i].addr, out);
+
+        ck_assert_msg(rc == (cases[i].want ? 0 : -1), "%s: %d", cases[i].addr, rc);
+        if (cases[i].want)
+            ck_assert_str_eq(buf_str(out), cases[i].want);
+    }
+    buf_free(out);
+}
+END_TEST
+
+START_TEST(test_dnsxl_needs_argument)
+{
+    configure("smtpd_client_restrictions = reject_rbl_client\n");
+}
+END_TEST
+
 START_TEST(test_bad_mynetworks_is_fatal)
 {
     configure("mynetworks = 192.0.2.1/24\n");
@@ -525,6 +638,16 @@ int main(void)
 
     tcase_add_loop_test(tc, test_rcpt_table, 0, (int) (sizeof(rcpt_cases) / sizeof(rcpt_cases[0])));
     tcase_add_test(tc, test_sasl_needed);
+    tcase_add_loop_test(tc, test_dnsxl_pattern, 0,
+                        (int) (sizeof(dnsxl_patterns) / sizeof(dnsxl_patterns[0])));
+    tcase_add_exit_test(tc, test_dnsxl_needs_argument, 1);
+    tcase_add_test(tc, test_dnsxl_reverse);
+    {
+        int     n;
+
+        (void) smtpd_restriction_table(&n);
+        tcase_add_loop_test(tc, test_every_restriction_is_evaluated, 0, n);
+    }
     tcase_add_test(tc, test_delay_reject);
     tcase_add_test(tc, test_helo_required);
     tcase_add_test(tc, test_data);

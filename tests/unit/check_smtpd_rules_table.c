@@ -11,7 +11,8 @@
 
 START_TEST(test_rcpt_verdicts)
 {
-    SMTPD_CHECK_CTX ctx = {"127.0.0.1", "localhost", "client.test", "bob@sandbox.test", 0, NULL, 0};
+    SMTPD_CHECK_CTX ctx = {.client_addr = "127.0.0.1", .client_name = "localhost",
+          .helo = "client.test", .sender = "bob@sandbox.test"};
     BUF    *reply = buf_alloc(64);
     char   *sandbox;
     int     i, got;

@@ -1,0 +1,91 @@
+"""dns - a real name server for tests: Debian's unbound on a loopback UDP
+port, with only the local-zone/local-data lines a test gives (no root
+hints, no recursion: everything outside the local zones is refused).
+
+    ns = NameServer(tmpdir, ['local-zone: "bl.example." static',
+                             'local-data: "2.0.0.127.bl.example. A 127.0.0.2"'])
+    ns.start(); ...; ns.stop()
+    inst.conf(dns_servers="127.0.0.1@%d" % ns.port)
+
+Use names below .example, not .test: unbound answers NXDOMAIN for .test
+itself (RFC 6761 special-use names).
+"""
+import os
+import shutil
+import socket
+import subprocess
+
+from .core import wait_for
+
+UNBOUND = shutil.which("unbound") or "/usr/sbin/unbound"
+HAVE_UNBOUND = os.path.exists(UNBOUND)
+
+
+def udp_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def _query(name, qtype=1):
+    """A DNS query packet (id 1, RD) for name/qtype."""
+    q = b"\x00\x01\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+    for label in name.strip(".").split("."):
+        q += bytes([len(label)]) + label.encode()
+    return q + b"\x00" + qtype.to_bytes(2, "big") + b"\x00\x01"
+
+
+class NameServer:
+    def __init__(self, tmpdir, zone, probe="probe.example"):
+        self.tmp = tmpdir
+        self.zone = list(zone) + ['local-zone: "%s." static' % probe,
+                                  'local-data: "%s. A 127.0.0.1"' % probe]
+        self.probe = probe
+        self.port = udp_port()
+        self.proc = None
+
+    def start(self):
+        conf = os.path.join(self.tmp, "unbound.conf")
+        lines = ["server:",
+                 "  interface: 127.0.0.1@%d" % self.port,
+                 "  port: %d" % self.port,
+                 "  do-daemonize: no", "  username: \"\"", "  chroot: \"\"",
+                 "  directory: \"%s\"" % self.tmp, "  pidfile: \"\"",
+                 "  use-syslog: no", "  logfile: \"\"", "  verbosity: 0",
+                 "  access-control: 127.0.0.0/8 allow",
+                 "  do-not-query-localhost: yes",
+                 "  module-config: \"iterator\"",
+                 "  auto-trust-anchor-file: \"\"",
+                 "  trust-anchor-file: \"\"",
+                 "  root-hints: \"\"",
+                 '  local-zone: "." refuse']
+        lines += ["  " + z for z in self.zone]
+        with open(conf, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        self.log = open(os.path.join(self.tmp, "unbound.log"), "w")
+        self.proc = subprocess.Popen([UNBOUND, "-d", "-c", conf], stdout=subprocess.DEVNULL,
+                                     stderr=self.log)
+        wait_for(self.answers, 15, "unbound to answer")
+        return self
+
+    def answers(self):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(0.2)
+        try:
+            s.sendto(_query(self.probe), ("127.0.0.1", self.port))
+            return len(s.recv(512)) > 12
+        except OSError:
+            return False
+        finally:
+            s.close()
+
+    def stop(self):
+        if self.proc:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+        if getattr(self, "log", None):
+            self.log.close()
+            self.log = None
