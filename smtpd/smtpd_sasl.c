@@ -1,12 +1,13 @@
 /* smtpd_sasl - SMTP AUTH (RFC 4954): PLAIN and LOGIN through Dovecot's
  * auth protocol 1.1, as Postfix's xsasl_dovecot_server.c talks it.
  *
- * smtpd_sasl_type = dovecot; smtpd_sasl_path is the socket, relative to
+ * smtpd_sasl_type = dovecot (or surel: authd, surel's own server of the
+ * same protocol); smtpd_sasl_path is the socket, relative to
  * queue_directory (smtpd's working folder) or absolute. Per AUTH command:
  * connect, "VERSION 1 1" and "CPID", read the server's VERSION/MECH/SPID/
  * CUID/COOKIE lines up to DONE, send "AUTH id mech service=smtp nologin
  * lip= rip= [secured] [resp=]", then relay CONT challenges as 334 until OK
- * (user=) or FAIL (reason=). One connection per AUTH keeps smtpd free of
+ * (user=) or FAIL (reason=; with temp: 454). One connection per AUTH keeps smtpd free of
  * state between sessions (XXX: Postfix keeps one per process).
  * Passwords pass only through buffers wiped after use; none is logged.
  */
@@ -22,9 +23,9 @@
 #include "mem.h"
 #include "msg.h"
 #include "smtpd.h"
-#include "smtpd_sasl.h"
+#include "sasl_codec.h"
 
-#define DV_LINE_MAX     (SMTPD_SASL_MAX_DECODED * 2)
+#define DV_LINE_MAX     (SASL_MAX_DECODED * 2)
 #define DV_FIELDS_MAX   32
 
 /* sasl_connect - the Dovecot auth socket as a stream, NULL on failure */
@@ -62,7 +63,7 @@ static int sasl_read(STREAM *s, BUF *line, char **f)
     if (stream_get_line(s, line, DV_LINE_MAX) != STREAM_LINE_OK)
         return -1;
     buf_truncate(line, buf_len(line) - 1);
-    return smtpd_sasl_dv_split(buf_str(line), f, DV_FIELDS_MAX);
+    return sasl_dv_split(buf_str(line), f, DV_FIELDS_MAX);
 }
 
 /* sasl_handshake - VERSION/CPID out, server lines up to DONE; the mech
@@ -104,12 +105,12 @@ static int sasl_handshake(STREAM *s, const char *mech, BUF *why)
 /* sasl_client_line - the client's next AUTH answer (base64 or "*") */
 static int sasl_client_line(SMTPD_STATE *st, BUF *out)
 {
-    size_t  limit = SMTPD_SASL_MAX_DECODED * 4 / 3 + 8;
+    size_t  limit = SASL_MAX_DECODED * 4 / 3 + 8;
 
     if (smtpd_flush(st) < 0)
         return -1;
     smtpd_deadline_request(st);
-    smtpd_sasl_wipe(out);
+    sasl_wipe(out);
     if (stream_get_line(st->client, out, limit) != STREAM_LINE_OK)
         return -1;
     buf_truncate(out, buf_len(out) - 1);
@@ -165,10 +166,21 @@ static int sasl_exchange(SMTPD_STATE *st, STREAM *s, const char *mech, const cha
         }
         if (strcmp(f[0], "FAIL") == 0) {
             const char *reason = "authentication failure";
+            int     temp = 0;
 
-            for (i = 2; i < n; i++)
+            for (i = 2; i < n; i++) {
                 if (strncmp(f[i], "reason=", 7) == 0)
                     reason = f[i] + 7;
+                if (strcmp(f[i], "temp") == 0)
+                    temp = 1;
+            }
+            /* The server could not check (a table it cannot read): the
+             * client may try again later, as Postfix answers it. */
+            if (temp) {
+                msg_warn("%s: SASL %s: temporary failure: %s", st->namaddr, mech, reason);
+                smtpd_reply(st, "454 4.7.0 Temporary authentication failure: %s", reason);
+                break;
+            }
             /* Postfix logs the last challenge it sent when the server gives
              * no reason; Dovecot's "reason=" wins otherwise. */
             sasl_fail(st, mech, buf_len(st->sasl_challenge) && strcmp(reason,
@@ -192,19 +204,19 @@ static int sasl_exchange(SMTPD_STATE *st, STREAM *s, const char *mech, const cha
         }
         buf_reset(req);
         buf_sprintf(req, "CONT\t1\t%s\n", buf_str(client));
-        smtpd_sasl_wipe(client);
+        sasl_wipe(client);
         if (stream_write(s, buf_str(req), buf_len(req)) < 0 || stream_flush(s) < 0)
             goto ipc;
-        smtpd_sasl_wipe(req);
+        sasl_wipe(req);
     }
     goto out;
   ipc:
     msg_warn("%s: SASL %s: bad reply from the auth server", st->namaddr, mech);
     smtpd_reply(st, "454 4.7.0 Temporary authentication failure");
   out:
-    smtpd_sasl_wipe(req);
-    smtpd_sasl_wipe(line);
-    smtpd_sasl_wipe(client);
+    sasl_wipe(req);
+    sasl_wipe(line);
+    sasl_wipe(client);
     buf_free(req);
     buf_free(line);
     buf_free(client);
