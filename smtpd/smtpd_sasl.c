@@ -7,8 +7,9 @@
  * connect, "VERSION 1 1" and "CPID", read the server's VERSION/MECH/SPID/
  * CUID/COOKIE lines up to DONE, send "AUTH id mech service=smtp nologin
  * lip= rip= [secured] [resp=]", then relay CONT challenges as 334 until OK
- * (user=) or FAIL (reason=; with temp: 454). One connection per AUTH keeps smtpd free of
- * state between sessions (XXX: Postfix keeps one per process).
+ * (user=) or FAIL (reason=; with temp: 454). One connection per AUTH
+ * keeps smtpd free of state between sessions (XXX: Postfix keeps one
+ * per process).
  * Passwords pass only through buffers wiped after use; none is logged.
  */
 #include <errno.h>
