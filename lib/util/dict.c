@@ -246,8 +246,18 @@ static void surrogate_close(DICT *dict)
     dict_free(dict);
 }
 
+/* surrogate_walk - nothing to list: the reason the table is not there */
+static int surrogate_walk(DICT *dict, int (*fn)(const char *, const char *, int, void *),
+                          void *ctx, BUF *why)
+{
+    (void) fn;
+    (void) ctx;
+    buf_sprintf(why, "%s: %s", dict->name, (const char *) dict->priv);
+    return -1;
+}
+
 static const DICT_TYPE surrogate_type = {
-    "surrogate", NULL, surrogate_lookup, surrogate_close, NULL, NULL, NULL,
+    "surrogate", NULL, surrogate_lookup, surrogate_close, NULL, NULL, NULL, surrogate_walk,
 };
 
 /* maps_open - open each table of a list; NULL only for configuration errors */
@@ -311,6 +321,26 @@ DICT_STATUS maps_find(MAPS *maps, const char *key, BUF *result, BUF *why)
         }
     }
     return DICT_NOTFOUND;
+}
+
+/* maps_walk - see dict.h */
+int     maps_walk(MAPS *maps, int (*fn)(const char *key, const char *value, int lineno,
+                                        void *ctx), void *ctx, BUF *why)
+{
+    int     i;
+
+    for (i = 0; i < maps->count; i++) {
+        DICT   *d = maps->dicts[i];
+
+        if (d->type->walk == NULL) {
+            buf_sprintf(why, "%s:%s: a table of type %s cannot be listed", d->type->name,
+                        d->name, d->type->name);
+            return -1;
+        }
+        if (d->type->walk(d, fn, ctx, why) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* maps_close - close every table of the list */

@@ -411,14 +411,64 @@ LMDB_FLAVOUR(lmdb, dict_lmdb_type)
 LMDB_FLAVOUR(hash, dict_hash_type)
 LMDB_FLAVOUR(btree, dict_btree_type)
 
+/* lmdb_walk - every entry, in key order, from one read transaction */
+static int lmdb_walk(DICT *dict, int (*fn)(const char *, const char *, int, void *),
+                     void *ctx, BUF *why)
+{
+    LMDB_PRIV *priv = dict->priv;
+    BUF    *key = buf_alloc(64);
+    BUF    *value = buf_alloc(64);
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    MDB_val k;
+    MDB_val v;
+    int     err;
+    int     r = -1;
+
+    if (lmdb_refresh(dict, why) < 0)
+        goto out;
+    if ((err = mdb_txn_begin(priv->env, NULL, MDB_RDONLY, &txn)) != 0
+        || (err = mdb_cursor_open(txn, priv->dbi, &cur)) != 0) {
+        buf_sprintf(why, "table %s: %s", priv->path, mdb_strerror(err));
+        goto out;
+    }
+    for (err = mdb_cursor_get(cur, &k, &v, MDB_FIRST); err == 0;
+         err = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        buf_reset(key);
+        buf_append(key, k.mv_data, k.mv_size);
+        buf_reset(value);
+        buf_append(value, v.mv_data, v.mv_size);
+        if (fn(buf_str(key), buf_str(value), 0, ctx)) {
+            buf_sprintf(why, "table %s: stopped at %s", priv->path, buf_str(key));
+            goto out;
+        }
+    }
+    if (err != MDB_NOTFOUND) {
+        buf_sprintf(why, "table %s: %s", priv->path, mdb_strerror(err));
+        goto out;
+    }
+    r = 0;
+  out:
+    if (cur)
+        mdb_cursor_close(cur);
+    if (txn)
+        mdb_txn_abort(txn);
+    buf_free(key);
+    buf_free(value);
+    return r;
+}
+
 const DICT_TYPE dict_lmdb_type = {
     "lmdb", lmdb_open, lmdb_lookup, lmdb_close, lmdb_build, lmdb_build_aliases, ".lmdb",
+    lmdb_walk,
 };
 
 const DICT_TYPE dict_hash_type = {
     "hash", hash_open, lmdb_lookup, lmdb_close, hash_build, hash_build_aliases, ".db",
+    lmdb_walk,
 };
 
 const DICT_TYPE dict_btree_type = {
     "btree", btree_open, lmdb_lookup, lmdb_close, btree_build, btree_build_aliases, ".db",
+    lmdb_walk,
 };

@@ -453,5 +453,5 @@ static void pcre_close(DICT *dict)
 }
 
 const DICT_TYPE dict_pcre_type = {
-    "pcre", pcre_open, pcre_lookup, pcre_close, NULL, NULL, "",
+    "pcre", pcre_open, pcre_lookup, pcre_close, NULL, NULL, "", NULL,
 };

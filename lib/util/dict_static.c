@@ -50,5 +50,5 @@ static void static_close(DICT *dict)
 }
 
 const DICT_TYPE dict_static_type = {
-    "static", static_open, static_lookup, static_close, NULL, NULL, NULL,
+    "static", static_open, static_lookup, static_close, NULL, NULL, NULL, NULL,
 };

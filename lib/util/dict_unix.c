@@ -117,5 +117,5 @@ static void unix_close(DICT *dict)
 }
 
 const DICT_TYPE dict_unix_type = {
-    "unix", unix_open, unix_lookup, unix_close, NULL, NULL, NULL,
+    "unix", unix_open, unix_lookup, unix_close, NULL, NULL, NULL, NULL,
 };
