@@ -130,6 +130,7 @@ void    smtpd_params_init(const char *service)
     smtpd_params.sasl_enable = config_bool(P_smtpd_sasl_auth_enable);
     smtpd_params.tls_auth_only = config_bool(P_smtpd_tls_auth_only);
     smtpd_params.broken_sasl = config_bool(P_broken_sasl_auth_clients);
+    smtpd_params.sasl_auth_header = config_bool(P_smtpd_sasl_authenticated_header);
     /* surel's own authd speaks Dovecot's protocol; Postfix's default path
      * "smtpd" (a Cyrus application name) means its socket there. */
     if (strcasecmp(config_str(P_smtpd_sasl_type), "surel") == 0

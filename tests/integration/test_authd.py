@@ -20,13 +20,19 @@ import time
 import unittest
 
 import surel_harness as h
-from harness.smtpd import SmtpdTestCase, queued_id, wait_for
+from harness.smtpd import SmtpdTestCase, content_text, queued_id, read_records
 
 AUTHD = "authd unix - - n - - authd\n"
 
 
 def b64(data):
     return base64.b64encode(data.encode()).decode()
+
+
+def received(inst, qid):
+    """The Received: header smtpd wrote into the queue file, lines joined by LF."""
+    text = content_text(read_records(inst.queue_file(qid)))
+    return text.split(b"\nSubject:")[0]
 
 
 def make_hash(password, *opts):
@@ -90,6 +96,8 @@ class AuthdTest(SmtpdTestCase):
         qid = queued_id(c.cmd("Subject: t\r\n\r\nhi\r\n."))
         inst.wait_log("%s: client=unknown[127.0.0.1], sasl_method=PLAIN, "
                       "sasl_username=alice" % qid)
+        # smtpd_sasl_authenticated_header = no (Postfix's default): no login.
+        self.assertNotIn(b"Authenticated sender", received(inst, qid))
         c.cmd("QUIT")
         # LOGIN (SHA-512-crypt), challenges as Dovecot's.
         c = inst.connect()
@@ -104,6 +112,26 @@ class AuthdTest(SmtpdTestCase):
         log = inst.log()
         for secret in ("secret", "hunter2", "wrong", "nope", "$y$", "$6$"):
             self.assertNotIn(secret, log)
+
+    def test_authenticated_header(self):
+        inst = self.auth_instance(smtpd_sasl_authenticated_header="yes")
+        c = inst.connect()
+        c.cmd("EHLO client.test")
+        self.assertTrue(c.cmd("MAIL FROM:<x@example.org>").startswith("250"))
+        self.assertTrue(c.cmd("RCPT TO:<u@localhost>").startswith("250"))
+        self.assertTrue(c.cmd("DATA").startswith("354"))
+        anon = queued_id(c.cmd("Subject: t\r\n\r\nhi\r\n."))
+        self.assertNotIn(b"Authenticated sender", received(inst, anon))
+        self.assertTrue(c.cmd("AUTH PLAIN " + b64("\0alice\0secret")).startswith("235"))
+        self.assertTrue(c.cmd("MAIL FROM:<alice@example.org>").startswith("250"))
+        self.assertTrue(c.cmd("RCPT TO:<u@localhost>").startswith("250"))
+        self.assertTrue(c.cmd("DATA").startswith("354"))
+        qid = queued_id(c.cmd("Subject: t\r\n\r\nhi\r\n."))
+        c.cmd("QUIT")
+        hdr = received(inst, qid)
+        self.assertRegex(hdr, rb"^Received: from client\.test \(unknown \[127\.0\.0\.1\]\)\n"
+                              rb"\t\(Authenticated sender: alice\)\n"
+                              rb"\tby \S+ \(\S+\) with ESMTPA id " + qid.encode())
 
     def test_table_unreadable_is_temporary(self):
         inst = self.auth_instance(authd_password_maps="lmdb:/nonexistent/sasl_passwd")
