@@ -16,11 +16,12 @@ import base64
 import os
 import pwd
 import grp
+import signal
 import time
 import unittest
 
 import surel_harness as h
-from harness.smtpd import SmtpdTestCase, content_text, queued_id, read_records
+from harness.smtpd import SmtpdTestCase, content_text, queued_id, read_records, wait_for
 
 AUTHD = "authd unix - - n - - authd\n"
 
@@ -132,6 +133,50 @@ class AuthdTest(SmtpdTestCase):
         self.assertRegex(hdr, rb"^Received: from client\.test \(unknown \[127\.0\.0\.1\]\)\n"
                               rb"\t\(Authenticated sender: alice\)\n"
                               rb"\tby \S+ \(\S+\) with ESMTPA id " + qid.encode())
+
+    def authd_connections(self, inst):
+        """Client connections authd holds: its stream sockets in state
+        connected (/proc/net/unix St 03; the listener is St 01)."""
+        inodes = set()
+        for pid in inst.service_pids("authd"):
+            fds = "/proc/%d/fd" % pid
+            try:
+                for fd in os.listdir(fds):
+                    target = os.readlink(os.path.join(fds, fd))
+                    if target.startswith("socket:["):
+                        inodes.add(target[8:-1])
+            except OSError:
+                pass
+        with open("/proc/net/unix") as f:
+            rows = [line.split() for line in f.readlines()[1:]]
+        return sum(1 for r in rows if len(r) >= 7 and r[6] in inodes and r[4] == "0001"
+                   and r[5] == "03")
+
+    def test_one_connection_per_smtpd_process(self):
+        inst = self.auth_instance()
+        for password in ("wrong", "secret"):
+            c = inst.connect()
+            c.cmd("EHLO client.test")
+            self.assertTrue(c.cmd("AUTH PLAIN " + b64("\0alice\0x")).startswith("535"))
+            c.cmd("AUTH PLAIN " + b64("\0alice\0" + password))
+            c.cmd("QUIT")
+            c.closed()
+            # Kept across AUTHs and sessions of the one smtpd process.
+            wait_for(lambda: self.authd_connections(inst) == 1, 10, "one authd connection")
+        self.assertEqual(len([pid for pid, argv in inst.processes()
+                              if os.path.basename(argv[0]) == "smtpd"]), 1)
+        # authd killed: the kept connection is dead; the next AUTH opens a
+        # new one (master starts another authd) and the client sees nothing.
+        for pid in inst.service_pids("authd"):
+            os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: not inst.service_pids("authd"), 10, "authd to die")
+        c = inst.connect()
+        c.cmd("EHLO client.test")
+        self.assertEqual(c.cmd("AUTH PLAIN " + b64("\0alice\0secret")),
+                         "235 2.7.0 Authentication successful")
+        c.cmd("QUIT")
+        wait_for(lambda: self.authd_connections(inst) == 1, 10, "the new authd connection")
+        self.assertNotIn("bad reply from the auth server", inst.log())
 
     def test_table_unreadable_is_temporary(self):
         inst = self.auth_instance(authd_password_maps="lmdb:/nonexistent/sasl_passwd")
