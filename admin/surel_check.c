@@ -22,7 +22,11 @@
  *        lib/global/mail_queue.c (e.g. "warning: /var/spool/surel/incoming:
  *        mode 0755, expected 0700"), and data_directory is mail_owner's
  *        and not writable by others;
- *      - daemon_directory holds master and every program master.cf names.
+ *      - daemon_directory holds master and every program master.cf names;
+ *      - run by root, with authd_password_maps set: authd_owner exists
+ *        and is neither root nor mail_owner, and no file of those tables
+ *        can be read by mail_owner or by anyone (the hashes are authd's
+ *        alone: root:surelauth 0640).
  *
  *      Without -f it changes nothing. With -f it creates missing queue
  *      folders and data_directory and sets their owners and modes, as
@@ -36,10 +40,12 @@
  *      see mail_queue_ids). -f needs the instance owner's rights.
  * PARAMETERS READ
  *      queue_directory, data_directory, daemon_directory, mail_owner,
- *      setgid_group, default_process_limit (as master.cf's default maxproc).
+ *      setgid_group, default_process_limit (as master.cf's default maxproc),
+ *      authd_owner, authd_password_maps.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +54,8 @@
 
 #include "buf.h"
 #include "config.h"
+#include "dict.h"
+#include "str_split.h"
 #include "mail_queue.h"
 #include "mastercf.h"
 #include "mem.h"
@@ -208,6 +216,68 @@ static int check_data_dir(const MAIL_QUEUE_IDS *ids, int flags)
     return 0;
 }
 
+/* check_authd_file - one table file of authd_password_maps: mail_owner
+ * (owner, group or other bits) must not be able to read it */
+static int check_authd_file(const char *path, const struct passwd *mail_owner)
+{
+    struct stat st;
+
+    if (stat(path, &st) < 0) {
+        msg_warn("authd_password_maps: %s: %m", path);
+        return 1;
+    }
+    if ((st.st_mode & S_IROTH) || st.st_uid == mail_owner->pw_uid
+        || (st.st_gid == mail_owner->pw_gid && (st.st_mode & S_IRGRP))) {
+        msg_warn("authd_password_maps: %s (mode %04o) can be read by mail_owner %s or"
+                 " anyone: make it owned by root, group %s's group, mode 0640", path,
+                 (unsigned) st.st_mode & 07777, mail_owner->pw_name,
+                 config_str(P_authd_owner));
+        return 1;
+    }
+    return 0;
+}
+
+/* check_authd - the password tables are authd's alone (root instances) */
+static int check_authd(void)
+{
+    const char *list = config_str(P_authd_password_maps);
+    struct passwd mo;
+    struct passwd *pw;
+    BUF    *why = buf_alloc(64);
+    BUF    *path = buf_alloc(64);
+    char   *item;
+    int     problems = 0;
+
+    if (*list == 0 || geteuid() != 0)
+        goto out;
+    if ((pw = getpwnam(config_str(P_mail_owner))) == NULL)
+        goto out;                       /* mail_queue_ids says so */
+    mo = *pw;
+    mo.pw_name = xstrdup(pw->pw_name);
+    if ((pw = getpwnam(config_str(P_authd_owner))) == NULL || pw->pw_uid == 0
+        || pw->pw_uid == mo.pw_uid) {
+        msg_warn("authd_owner %s: %s", config_str(P_authd_owner),
+                 pw == NULL ? "no such account" : "must be neither root nor mail_owner");
+        problems++;
+    }
+    while ((item = str_split_next(&list, why)) != NULL) {
+        if (dict_data_file(item, path) == 0) {
+            const char *source = strchr(item, ':') + 1;
+
+            problems += check_authd_file(buf_str(path), &mo);
+            /* An lmdb table's source file holds the same hashes. */
+            if (strcmp(buf_str(path), source) != 0 && access(source, F_OK) == 0)
+                problems += check_authd_file(source, &mo);
+        }
+        xfree(item);
+    }
+    xfree(mo.pw_name);
+  out:
+    buf_free(why);
+    buf_free(path);
+    return problems;
+}
+
 /* surel_check_run - every check; the number of problems left */
 int surel_check_run(int flags)
 {
@@ -230,6 +300,7 @@ int surel_check_run(int flags)
     problems += check_config_file("master.cf");
     problems += check_master_cf(!(orig_flags & SUREL_CHECK_NO_PARAM_WARNINGS));
     problems += check_program("master", NULL, 0);
+    problems += check_authd();
     if (mail_queue_ids(config_str(P_mail_owner), config_str(P_setgid_group), &ids, why) < 0) {
         msg_warn("%s", buf_str(why));
         problems++;

@@ -230,6 +230,16 @@ class AuthdTest(SmtpdTestCase):
         self.assertEqual(os.waitstatus_to_exitcode(status), 0,
                          "mail_owner could read %s" % self.table)
 
+    @unittest.skipUnless(os.geteuid() == 0, "needs a root instance")
+    def test_check_warns_about_a_readable_table(self):
+        inst = self.auth_instance()
+        what = "authd_password_maps: %s (mode 0644) can be read by mail_owner" % self.table
+        self.assertNotIn("authd_password_maps", inst.surel("check", check=False).stderr)
+        os.chmod(self.table, 0o644)
+        out = inst.surel("check", check=False)
+        self.assertIn(what, out.stderr)
+        self.assertNotEqual(out.returncode, 0)
+
     def test_passwd_verb(self):
         y, six = make_hash("pw"), make_hash("pw", "-6")
         self.assertRegex(y, r"^\$y\$[./0-9A-Za-z$]+$")
