@@ -126,6 +126,7 @@ static void authd_client_read(int event, void *context)
         buf_reset(reply);
         action = authd_line(&cl->conn, buf_str(line), reply, authd_check, NULL, why);
         sasl_wipe(line);
+        stream_wipe(cl->stream);
         if (action == AUTHD_CLOSE) {
             msg_warn("authd: protocol error: %s", buf_str(why));
             ok = 0;

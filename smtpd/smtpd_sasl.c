@@ -371,6 +371,10 @@ int     smtpd_cmd_auth(SMTPD_STATE *st, const char *args)
         break;
     }
     buf_free(why);
+    /* The password passed through both streams' buffers. */
+    stream_wipe(st->client);
+    if (sasl_stream)
+        stream_wipe(sasl_stream);
     if (r == SASL_R_OK) {
         smtpd_reply(st, "235 2.7.0 Authentication successful");
         return 0;
