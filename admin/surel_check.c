@@ -45,6 +45,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,7 +219,8 @@ static int check_data_dir(const MAIL_QUEUE_IDS *ids, int flags)
 
 /* check_authd_file - one table file of authd_password_maps: mail_owner
  * (owner, group or other bits) must not be able to read it */
-static int check_authd_file(const char *path, const struct passwd *mail_owner)
+static int check_authd_file(const char *path, const struct passwd *mail_owner,
+                            const char *group)
 {
     struct stat st;
 
@@ -229,9 +231,8 @@ static int check_authd_file(const char *path, const struct passwd *mail_owner)
     if ((st.st_mode & S_IROTH) || st.st_uid == mail_owner->pw_uid
         || (st.st_gid == mail_owner->pw_gid && (st.st_mode & S_IRGRP))) {
         msg_warn("authd_password_maps: %s (mode %04o) can be read by mail_owner %s or"
-                 " anyone: make it owned by root, group %s's group, mode 0640", path,
-                 (unsigned) st.st_mode & 07777, mail_owner->pw_name,
-                 config_str(P_authd_owner));
+                 " anyone: make it root:%s, mode 0640", path,
+                 (unsigned) st.st_mode & 07777, mail_owner->pw_name, group);
         return 1;
     }
     return 0;
@@ -243,6 +244,8 @@ static int check_authd(void)
     const char *list = config_str(P_authd_password_maps);
     struct passwd mo;
     struct passwd *pw;
+    struct group *gr;
+    char    group[64] = "authd_owner's group";
     BUF    *why = buf_alloc(64);
     BUF    *path = buf_alloc(64);
     char   *item;
@@ -259,15 +262,17 @@ static int check_authd(void)
         msg_warn("authd_owner %s: %s", config_str(P_authd_owner),
                  pw == NULL ? "no such account" : "must be neither root nor mail_owner");
         problems++;
+    } else if ((gr = getgrgid(pw->pw_gid)) != NULL) {
+        snprintf(group, sizeof(group), "%s", gr->gr_name);
     }
     while ((item = str_split_next(&list, why)) != NULL) {
         if (dict_data_file(item, path) == 0) {
             const char *source = strchr(item, ':') + 1;
 
-            problems += check_authd_file(buf_str(path), &mo);
+            problems += check_authd_file(buf_str(path), &mo, group);
             /* An lmdb table's source file holds the same hashes. */
             if (strcmp(buf_str(path), source) != 0 && access(source, F_OK) == 0)
-                problems += check_authd_file(source, &mo);
+                problems += check_authd_file(source, &mo, group);
         }
         xfree(item);
     }

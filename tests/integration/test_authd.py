@@ -16,7 +16,9 @@ import base64
 import os
 import pwd
 import grp
+import shutil
 import signal
+import subprocess
 import time
 import unittest
 
@@ -229,6 +231,29 @@ class AuthdTest(SmtpdTestCase):
         _, status = os.waitpid(pid, 0)
         self.assertEqual(os.waitstatus_to_exitcode(status), 0,
                          "mail_owner could read %s" % self.table)
+
+    @unittest.skipUnless(shutil.which("doveadm"), "dovecot-core is not installed")
+    def test_dovecot_client_talks_to_authd(self):
+        """Dovecot's own auth client (doveadm auth test) against authd's
+        socket: the protocol is Dovecot's, not only what smtpd sends."""
+        inst = self.auth_instance()
+        conf = os.path.join(inst.root, "dovecot.conf")
+        with open(conf, "w") as f:
+            f.write("base_dir = %s/dv\nstate_dir = %s/dv\nlog_path = %s/dv.log\n"
+                    "protocols =\nssl = no\n" % (inst.root, inst.root, inst.root))
+        sock = inst.path("spool", "private", "authd")
+
+        def doveadm(user, password):
+            return subprocess.run(["doveadm", "-c", conf, "auth", "test", "-a", sock,
+                                   user, password], capture_output=True, text=True, timeout=60)
+        ok = doveadm("bob", "hunter2")
+        self.assertEqual(ok.returncode, 0, ok.stdout + ok.stderr)
+        self.assertIn("passdb: bob auth succeeded", ok.stdout)
+        self.assertIn("user=bob", ok.stdout)
+        bad = doveadm("bob", "wrong")
+        self.assertNotEqual(bad.returncode, 0)
+        self.assertIn("auth failed", bad.stdout)
+        inst.wait_log("login failed: user=<bob>: password mismatch")
 
     @unittest.skipUnless(os.geteuid() == 0, "needs a root instance")
     def test_check_warns_about_a_readable_table(self):
