@@ -763,6 +763,7 @@ int     tls_server_add_sni(TLS_CTX *ctx, const TLS_SERVER_PARAMS *p, const char 
     TLS_SERVER_PARAMS q = *p;
     TLS_SNI *sni;
     SSL_CTX *ssl_ctx = NULL;
+    char   *cp;
     int     i;
 
     if (*name == 0 || strlen(name) > TLS_SNI_NAME_MAX) {
@@ -775,7 +776,7 @@ int     tls_server_add_sni(TLS_CTX *ctx, const TLS_SERVER_PARAMS *p, const char 
         SSL_CTX_set_tlsext_servername_arg(ctx->ssl_ctx, ctx);
     }
     for (i = 0; i < sni->count; i++)
-        if (strcmp(sni->names[i], name) == 0)
+        if (strcasecmp(sni->names[i], name) == 0)
             return 0;                   /* the first entry of a name wins */
     if (sni->count >= TLS_SNI_MAX) {
         buf_sprintf(why, "more than %d SNI names", TLS_SNI_MAX);
@@ -798,6 +799,9 @@ int     tls_server_add_sni(TLS_CTX *ctx, const TLS_SERVER_PARAMS *p, const char 
     sni->files = xreallocarray(sni->files, (size_t) sni->count + 1, sizeof(char *));
     sni->ctxs = xreallocarray(sni->ctxs, (size_t) sni->count + 1, sizeof(SSL_CTX *));
     sni->names[sni->count] = xstrdup(name);
+    for (cp = sni->names[sni->count]; *cp; cp++)     /* host names ignore case */
+        if (*cp >= 'A' && *cp <= 'Z')
+            *cp = (char) (*cp - 'A' + 'a');
     sni->files[sni->count] = xstrdup(chain_files);
     sni->ctxs[sni->count] = ssl_ctx;
     sni->count++;

@@ -327,7 +327,8 @@ class TlsServerTest(SmtpdTestCase):
                         "lmdb:" + table], check=True, capture_output=True)
         return self.instance(smtpd_tls_security_level="may", smtpd_tls_cert_file=self.f("rsa.pem"),
                              smtpd_tls_key_file=self.f("rsa.key"),
-                             tls_server_sni_maps="lmdb:" + table)
+                             tls_server_sni_maps="lmdb:%s, inline:{Upper.Example.COM=%s}"
+                             % (table, self.f("sni-net-chain.pem")))
 
     def peer_cert(self, inst, server_hostname, verify=True):
         ctx = self.client_ctx()
@@ -349,6 +350,9 @@ class TlsServerTest(SmtpdTestCase):
         self.assertEqual(self.peer_cert(inst, "mail.example.org"), der(self.f("sni-org.pem")))
         self.assertEqual(self.peer_cert(inst, "MAIL.Example.ORG"), der(self.f("sni-org.pem")))
         self.assertEqual(self.peer_cert(inst, "smtp.example.net"), der(self.f("sni-net.pem")))
+        # A second table, whose key was written in capitals.
+        self.assertEqual(self.peer_cert(inst, "upper.example.com", verify=False),
+                         der(self.f("sni-net.pem")))
         # localhost, an unknown name, no SNI at all: the default certificate.
         self.assertEqual(self.peer_cert(inst, "localhost"), der(self.f("rsa.pem")))
         self.assertEqual(self.peer_cert(inst, "other.example.com", verify=False),
@@ -367,7 +371,7 @@ class TlsServerTest(SmtpdTestCase):
         os.chmod(self.f("sni-loose-chain.pem"), 0o640)
         inst = SmtpdInstance(smtpd_tls_security_level="may", smtpd_tls_cert_file=self.f("rsa.pem"),
                              smtpd_tls_key_file=self.f("rsa.key"),
-                             tls_server_sni_maps="inline:{loose.example.org=%s}"
+                             tls_server_sni_maps="inline:{Loose.Example.ORG=%s}"
                              % self.f("sni-loose-chain.pem"))
         self.instances.append(inst)
         inst.start()
