@@ -107,12 +107,15 @@ static void authd_client_read(int event, void *context)
 
     (void) event;
     if (buf_len(cl->pending)) {
-        /* The failure delay is over: answer, and listen again. */
+        /* The failure delay is over: answer, and listen again; lines that
+         * came meanwhile and were read ahead are served at once. */
         ok = authd_send(cl, cl->pending) == 0;
         buf_reset(cl->pending);
-        if (ok)
-            event_enable_read(stream_fd(cl->stream), authd_client_read, cl);
-        goto out;
+        if (!ok)
+            goto out;
+        event_enable_read(stream_fd(cl->stream), authd_client_read, cl);
+        if (stream_buffered(cl->stream) == 0)
+            goto out;
     }
     do {
         if (stream_get_line(cl->stream, line, AUTHD_LINE_MAX) != STREAM_LINE_OK
