@@ -17,6 +17,8 @@
  *                      show or edit main.cf, as postconf does
  *      map build|query TYPE:FILE [KEY]
  *                      build or query a lookup table, as postmap does
+ *      passwd [-6]     print a yescrypt (SHA-512-crypt) hash of the password
+ *                      on stdin, for authd_password_maps
  *      sandbox DIR [--smtp-port N]
  *                      write a complete instance that runs without root
  *      queue list [-j] | flush [site] | show [-e|-h|-b] ID |

@@ -68,6 +68,7 @@ int     surel_check_main(int argc, char **argv);    /* surel_check.c */
 int     surel_conf_main(int argc, char **argv);     /* surel_conf.c */
 int     surel_map_main(int argc, char **argv);      /* surel_map.c */
 int     surel_sandbox_main(int argc, char **argv);  /* surel_sandbox.c */
+int     surel_passwd_main(int argc, char **argv);   /* surel_passwd.c */
 int     surel_queue_main(int argc, char **argv);    /* surel_queue*.c */
 
 /* `surel conf` options (surel_conf.c). */

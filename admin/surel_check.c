@@ -32,6 +32,10 @@
  *        argument; an unknown one is a problem (smtpd would answer every
  *        client 451 4.3.5 Server configuration error), and so is a DNS
  *        block or allow list while DNS is off (dns_servers empty).
+ *      - run by root, with authd_password_maps set: authd_owner exists
+ *        and is neither root nor mail_owner, and no file of those tables
+ *        can be read by mail_owner or by anyone (the hashes are authd's
+ *        alone: root:surelauth 0640).
  *
  *      Without -f it changes nothing. With -f it creates missing queue
  *      folders and data_directory and sets their owners and modes, as
@@ -46,10 +50,13 @@
  * PARAMETERS READ
  *      queue_directory, data_directory, daemon_directory, mail_owner,
  *      setgid_group, default_process_limit (as master.cf's default maxproc),
- *      smtpd_*_restrictions, smtpd_restriction_classes, dns_servers.
+ *      smtpd_*_restrictions, smtpd_restriction_classes, dns_servers,
+ *      authd_owner, authd_password_maps.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +67,8 @@
 #include "config.h"
 #include "dns_lookup.h"
 #include "dnsbl_pattern.h"
+#include "dict.h"
+#include "str_split.h"
 #include "mail_queue.h"
 #include "mastercf.h"
 #include "mem.h"
@@ -367,6 +376,72 @@ static int check_data_dir(const MAIL_QUEUE_IDS *ids, int flags)
     return 0;
 }
 
+/* check_authd_file - one table file of authd_password_maps: mail_owner
+ * (owner, group or other bits) must not be able to read it */
+static int check_authd_file(const char *path, const struct passwd *mail_owner,
+                            const char *group)
+{
+    struct stat st;
+
+    if (stat(path, &st) < 0) {
+        msg_warn("authd_password_maps: %s: %m", path);
+        return 1;
+    }
+    if ((st.st_mode & S_IROTH) || st.st_uid == mail_owner->pw_uid
+        || (st.st_gid == mail_owner->pw_gid && (st.st_mode & S_IRGRP))) {
+        msg_warn("authd_password_maps: %s (mode %04o) can be read by mail_owner %s or"
+                 " anyone: make it root:%s, mode 0640", path,
+                 (unsigned) st.st_mode & 07777, mail_owner->pw_name, group);
+        return 1;
+    }
+    return 0;
+}
+
+/* check_authd - the password tables are authd's alone (root instances) */
+static int check_authd(void)
+{
+    const char *list = config_str(P_authd_password_maps);
+    struct passwd mo;
+    struct passwd *pw;
+    struct group *gr;
+    char    group[64] = "authd_owner's group";
+    BUF    *why = buf_alloc(64);
+    BUF    *path = buf_alloc(64);
+    char   *item;
+    int     problems = 0;
+
+    if (*list == 0 || geteuid() != 0)
+        goto out;
+    if ((pw = getpwnam(config_str(P_mail_owner))) == NULL)
+        goto out;                       /* mail_queue_ids says so */
+    mo = *pw;
+    mo.pw_name = xstrdup(pw->pw_name);
+    if ((pw = getpwnam(config_str(P_authd_owner))) == NULL || pw->pw_uid == 0
+        || pw->pw_uid == mo.pw_uid) {
+        msg_warn("authd_owner %s: %s", config_str(P_authd_owner),
+                 pw == NULL ? "no such account" : "must be neither root nor mail_owner");
+        problems++;
+    } else if ((gr = getgrgid(pw->pw_gid)) != NULL) {
+        snprintf(group, sizeof(group), "%s", gr->gr_name);
+    }
+    while ((item = str_split_next(&list, why)) != NULL) {
+        if (dict_data_file(item, path) == 0) {
+            const char *source = strchr(item, ':') + 1;
+
+            problems += check_authd_file(buf_str(path), &mo, group);
+            /* An lmdb table's source file holds the same hashes. */
+            if (strcmp(buf_str(path), source) != 0 && access(source, F_OK) == 0)
+                problems += check_authd_file(source, &mo, group);
+        }
+        xfree(item);
+    }
+    xfree(mo.pw_name);
+  out:
+    buf_free(why);
+    buf_free(path);
+    return problems;
+}
+
 /* surel_check_run - every check; the number of problems left */
 int surel_check_run(int flags)
 {
@@ -390,6 +465,7 @@ int surel_check_run(int flags)
     problems += check_master_cf(!(orig_flags & SUREL_CHECK_NO_PARAM_WARNINGS));
     problems += check_program("master", NULL, 0);
     problems += check_restrictions();
+    problems += check_authd();
     if (mail_queue_ids(config_str(P_mail_owner), config_str(P_setgid_group), &ids, why) < 0) {
         msg_warn("%s", buf_str(why));
         problems++;

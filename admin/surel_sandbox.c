@@ -36,7 +36,8 @@
  *      keeping users, aliases, the queue and the mail.
  * SECURITY
  *      Run as root, the instance belongs to the `surel` account (created
- *      with useradd/groupadd when missing) with setgid_group `sureldrop`:
+ *      with useradd/groupadd when missing, as is `surelauth`, authd's own
+ *      account) with setgid_group `sureldrop`:
  *      the queue, log, data and mail folders are surel's, the
  *      configuration and DIR itself root's (DIR is made traversable, 0755),
  *      and the master runs as root and drops each daemon to surel. Run as
@@ -77,6 +78,7 @@
 #define SANDBOX_HOSTNAME        "sandbox.test"
 #define SANDBOX_ROOT_OWNER      "surel"         /* mail_owner of a root-made sandbox */
 #define SANDBOX_ROOT_GROUP      "sureldrop"     /* setgid_group of a root-made sandbox */
+#define SANDBOX_ROOT_AUTHD      "surelauth"     /* authd_owner's default account */
 
 /* The mailbox users every sandbox starts with. */
 static const char *const sandbox_users[] = {"alice", "bob"};
@@ -185,6 +187,15 @@ static void sandbox_accounts(SANDBOX *sb)
             msg_info("creating user %s", SANDBOX_ROOT_OWNER);
             if (sandbox_run(argv) != 0)
                 msg_fatal("cannot create user %s", SANDBOX_ROOT_OWNER);
+        }
+        if (getpwnam(SANDBOX_ROOT_AUTHD) == NULL) {
+            char   *argv[] = {"useradd", "--system", "--user-group", "--no-create-home",
+                "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin",
+                "--comment", "surel auth server", SANDBOX_ROOT_AUTHD, NULL};
+
+            msg_info("creating user %s", SANDBOX_ROOT_AUTHD);
+            if (sandbox_run(argv) != 0)
+                msg_fatal("cannot create user %s", SANDBOX_ROOT_AUTHD);
         }
         sb->mail_owner = xstrdup(SANDBOX_ROOT_OWNER);
         sb->setgid_group = xstrdup(SANDBOX_ROOT_GROUP);

@@ -37,6 +37,9 @@ const SUREL_VERB surel_verbs[] = {
      "sets, -h values only, -x expand $name, -X remove, -M master.cf entries"},
     {"map", surel_map_main, 0, "map build [-a] [TYPE:]FILE ... | query TYPE:FILE KEY|-",
      "build or query a lookup table, as postmap does (-a: an aliases file)"},
+    {"passwd", surel_passwd_main, 0, "passwd [-6] < password",
+     "print a yescrypt (-6: SHA-512-crypt) hash of the password read from stdin,\n"
+     "for authd_password_maps"},
     {"sandbox", surel_sandbox_main, 0, "sandbox DIR [--smtp-port N] [--force]",
      "write a complete instance under DIR that runs without root"},
     /* The sub-verb decides: list and flush keep the right, the others drop it. */

@@ -68,6 +68,7 @@ typedef struct SMTPD_PARAMS {
     int     sasl_enable;            /* smtpd_sasl_auth_enable */
     int     tls_auth_only;          /* smtpd_tls_auth_only */
     int     broken_sasl;            /* broken_sasl_auth_clients */
+    int     sasl_auth_header;       /* smtpd_sasl_authenticated_header */
     char   *sasl_path;              /* smtpd_sasl_path (the Dovecot socket) */
     int     sasl_noplain;           /* smtpd_sasl_security_options has noplaintext */
     int     sasl_tls_noplain;       /* smtpd_sasl_tls_security_options has it */
@@ -168,6 +169,7 @@ typedef struct SMTPD_RECEIVED {
     const char *protocol;           /* ESMTP, UTF8SMTP, ... */
     const char *queue_id;
     const char *tls;                /* "TLSv1.3 with cipher ... (256/256 bits)" or NULL */
+    const char *auth_sender;        /* SASL login (smtpd_sasl_authenticated_header) or NULL */
     const char *rcpt;               /* the one recipient, or NULL */
     long    when;                   /* time_t */
 } SMTPD_RECEIVED;

@@ -51,7 +51,7 @@ static void smtpd_xfer_envelope(SMTPD_STATE *st, SMTPD_CLEANUP *c)
                                                   buf_len(st->sasl_username) > 0, st->mail.smtputf8);
     char    tls[160];
     SMTPD_RECEIVED r;
-    BUF    *lines[4];
+    BUF    *lines[5];
     char    num[32];
     int     n;
     int     i;
@@ -98,13 +98,15 @@ static void smtpd_xfer_envelope(SMTPD_STATE *st, SMTPD_CLEANUP *c)
     r.queue_id = c->id;
     r.tls = smtpd_tls_received(st, tls, sizeof(tls));
     r.rcpt = st->rcpt_count == 1 ? st->rcpt[0].addr : NULL;
+    if (smtpd_params.sasl_auth_header && buf_len(st->sasl_username))
+        r.auth_sender = buf_str(st->sasl_username);
     r.when = (long) time(NULL);
-    for (i = 0; i < 4; i++)
+    for (i = 0; i < 5; i++)
         lines[i] = buf_alloc(100);
-    n = smtpd_received(&r, lines, 4);
+    n = smtpd_received(&r, lines, 5);
     for (i = 0; i < n; i++)
         smtpd_cleanup_rec(c, REC_TYPE_NORM, buf_str(lines[i]), buf_len(lines[i]));
-    for (i = 0; i < 4; i++)
+    for (i = 0; i < 5; i++)
         buf_free(lines[i]);
 }
 

@@ -113,12 +113,20 @@ void    smtpd_params_init(const char *service)
     smtpd_params.sasl_enable = config_bool(P_smtpd_sasl_auth_enable);
     smtpd_params.tls_auth_only = config_bool(P_smtpd_tls_auth_only);
     smtpd_params.broken_sasl = config_bool(P_broken_sasl_auth_clients);
-    smtpd_params.sasl_path = xstrdup(config_str(P_smtpd_sasl_path));
+    smtpd_params.sasl_auth_header = config_bool(P_smtpd_sasl_authenticated_header);
+    /* surel's own authd speaks Dovecot's protocol; Postfix's default path
+     * "smtpd" (a Cyrus application name) means its socket there. */
+    if (strcasecmp(config_str(P_smtpd_sasl_type), "surel") == 0
+        && strcmp(config_str(P_smtpd_sasl_path), "smtpd") == 0)
+        smtpd_params.sasl_path = xstrdup("private/authd");
+    else
+        smtpd_params.sasl_path = xstrdup(config_str(P_smtpd_sasl_path));
     smtpd_params.sasl_noplain = str_split_has(config_str(P_smtpd_sasl_security_options),
                                               "noplaintext");
     smtpd_params.sasl_tls_noplain =
         str_split_has(config_str(P_smtpd_sasl_tls_security_options), "noplaintext");
-    if (smtpd_params.sasl_enable && strcasecmp(config_str(P_smtpd_sasl_type), "dovecot") != 0)
+    if (smtpd_params.sasl_enable && strcasecmp(config_str(P_smtpd_sasl_type), "dovecot") != 0
+        && strcasecmp(config_str(P_smtpd_sasl_type), "surel") != 0)
         msg_warn("smtpd_sasl_type: unsupported value \"%s\"; using \"dovecot\"",
                  config_str(P_smtpd_sasl_type));
 }

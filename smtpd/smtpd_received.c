@@ -2,6 +2,7 @@
  *
  *   Received: from HELO (NAME [ADDR])
  *           (using TLSv1.3 with cipher ... (256/256 bits))    after STARTTLS
+ *           (Authenticated sender: alice)      smtpd_sasl_authenticated_header
  *           by MYHOSTNAME (MAIL_NAME) with PROTOCOL id QUEUEID
  *           for <RCPT>; DATE
  * "for" only when the message has exactly one recipient (more would list
@@ -45,13 +46,14 @@ int     smtpd_received(const SMTPD_RECEIVED *r, BUF *lines[], int max)
 {
     BUF    *helo = buf_alloc(100);
     BUF    *rcpt = buf_alloc(100);
+    BUF    *login;
     char    date[100];
     struct tm tm;
     time_t  when = (time_t) r->when;
     const char *v6 = strchr(r->client_addr, ':') ? "IPv6:" : "";
     int     n = 0;
 
-    if (max < (r->tls ? 4 : 3))
+    if (max < 3 + (r->tls ? 1 : 0) + (r->auth_sender ? 1 : 0))
         return 0;
     smtpd_printable(r->helo ? r->helo : r->client_name, helo);
     localtime_r(&when, &tm);
@@ -61,6 +63,13 @@ int     smtpd_received(const SMTPD_RECEIVED *r, BUF *lines[], int max)
                 r->client_name, v6, r->client_addr);
     if (r->tls)
         buf_sprintf(lines[n++], "\t(using %s)", r->tls);
+    if (r->auth_sender) {
+        /* Postfix's line; the name came from the auth server, keep it one line. */
+        login = buf_alloc(64);
+        smtpd_printable(r->auth_sender, login);
+        buf_sprintf(lines[n++], "\t(Authenticated sender: %s)", buf_str(login));
+        buf_free(login);
+    }
     if (r->rcpt) {
         smtpd_printable(r->rcpt, rcpt);
         buf_sprintf(lines[n++], "\tby %s (%s) with %s id %s", r->by, r->mail_name,

@@ -7,7 +7,9 @@
  * file that group or other may read is fatal; any other certificate
  * problem turns STARTTLS off for this process with a warning; with
  * "encrypt" the server then refuses mail (530) rather than take it in
- * plaintext, and a wrappermode service closes each connection.
+ * plaintext, and a wrappermode service closes each connection. The
+ * certificates of tls_server_sni_maps are loaded at the same time, one
+ * context per name, so that the SNI callback only has to choose.
  *
  * Order of STARTTLS, each step for a reason:
  *   220 reply, flushed      the client starts its handshake after it;
@@ -24,6 +26,7 @@
 #include <strings.h>
 
 #include "config.h"
+#include "dict.h"
 #include "msg.h"
 #include "smtpd.h"
 
@@ -39,6 +42,56 @@ static const char *smtpd_tls_grade(const char *grade)
     if (strcasecmp(grade, "null") == 0)
         return config_str(P_tls_null_cipherlist);
     return NULL;
+}
+
+/* What smtpd_tls_sni_add needs while it walks tls_server_sni_maps. */
+typedef struct SMTPD_SNI_LOAD {
+    const TLS_SERVER_PARAMS *params;
+    int     loaded;
+} SMTPD_SNI_LOAD;
+
+/* smtpd_tls_sni_add - one table entry: name -> chain files. A bad entry
+ * is skipped with a warning (that name gets the default certificate);
+ * an unsafe key file mode is fatal, as for the default certificate. */
+static int smtpd_tls_sni_add(const char *name, const char *files, int lineno, void *ctx)
+{
+    SMTPD_SNI_LOAD *load = ctx;
+    BUF    *why = buf_alloc(100);
+    int     r;
+
+    (void) lineno;
+    r = tls_server_add_sni(smtpd_tls_ctx, load->params, name, files, why);
+    if (r == -2)
+        msg_fatal("tls_server_sni_maps: %s", buf_str(why));
+    if (r < 0)
+        msg_warn("tls_server_sni_maps: %s: %s; the default certificate is used for it",
+                 name, buf_str(why));
+    else
+        load->loaded++;
+    buf_free(why);
+    return 0;
+}
+
+/* smtpd_tls_sni_init - every name of tls_server_sni_maps, now (as root:
+ * the keys may be readable by root only); the tables are not kept */
+static void smtpd_tls_sni_init(const TLS_SERVER_PARAMS *p)
+{
+    const char *list = config_str(P_tls_server_sni_maps);
+    SMTPD_SNI_LOAD load = {p, 0};
+    BUF    *why;
+    MAPS   *maps;
+
+    if (*list == 0 || smtpd_tls_ctx == NULL)
+        return;
+    why = buf_alloc(100);
+    if ((maps = maps_open(list, 0, why)) == NULL
+        || maps_walk(maps, smtpd_tls_sni_add, &load, why) < 0)
+        msg_warn("tls_server_sni_maps: %s; %s", buf_str(why),
+                 load.loaded ? "only the names read before it are used"
+                 : "SNI names get the default certificate");
+    msg_debug("tls_server_sni_maps: %d names", load.loaded);
+    maps_close(maps);
+    buf_free(why);
 }
 
 /* smtpd_tls_init - load the certificate when TLS is wanted. With
@@ -86,6 +139,7 @@ void    smtpd_tls_init(void)
         smtpd_tls_ctx = tls_server_ctx(&p, why);
     if (smtpd_tls_ctx == NULL && strncmp(buf_str(why), "private key file ", 17) == 0)
         msg_fatal("%s", buf_str(why));
+    smtpd_tls_sni_init(&p);
     if (smtpd_tls_ctx == NULL)
         msg_warn("cannot use TLS: %s; %s%s", buf_str(why),
                  smtpd_params.tls_wrappermode ? "connections are closed (smtpd_tls_wrappermode = yes)"

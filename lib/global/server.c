@@ -60,7 +60,8 @@ static long server_parse_long(const char *text, const char *what, long max)
     return value;
 }
 
-/* server_drop_privileges - chroot and become mail_owner, as master asked.
+/* server_drop_privileges - chroot and become mail_owner (or the account
+ * hooks->owner names), as master asked.
  *
  * The account is looked up before chroot (the passwd file is outside
  * the jail). The order setgroups, setgid, setuid matters: once the uid is
@@ -69,16 +70,18 @@ static long server_parse_long(const char *text, const char *what, long max)
 static void server_drop_privileges(int do_chroot, int do_unpriv)
 {
     const char *queue_dir = config_str(P_queue_directory);
-    const char *owner = config_str(P_mail_owner);
+    const char *owner = server_state.hooks->owner ? server_state.hooks->owner()
+        : config_str(P_mail_owner);
+    const char *label = server_state.hooks->owner ? "the daemon's" : "mail_owner";
     struct passwd *pw;
     uid_t   uid = 0;
     gid_t   gid = 0;
 
     if (do_unpriv) {
         if ((pw = getpwnam(owner)) == NULL)
-            msg_fatal("mail_owner account '%s' does not exist", owner);
+            msg_fatal("%s account '%s' does not exist", label, owner);
         if (pw->pw_uid == 0 || pw->pw_gid == 0)
-            msg_fatal("mail_owner account '%s' has root privileges", owner);
+            msg_fatal("%s account '%s' has root privileges", label, owner);
         uid = pw->pw_uid;
         gid = pw->pw_gid;
     }

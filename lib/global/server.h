@@ -8,7 +8,8 @@
  *     chdir to queue_directory,
  *     hooks->pre_init (still with the privileges we were started with),
  *     chroot to queue_directory (-r), then setgroups, setgid, setuid to
- *         mail_owner (-u), each checked, and verify that root is gone,
+ *         mail_owner (-u; hooks->owner names another account), each
+ *         checked, and verify that root is gone,
  *     hooks->post_init,
  *     confine to hooks->confine's profile (server_confine.c: seccomp and
  *         Landlock) unless daemon_confinement = no,
@@ -50,6 +51,7 @@ typedef struct SERVER_HOOKS {
     void    (*pre_exit)(const SERVER_CTX *ctx);    /* before a voluntary exit */
     int     unlimited;              /* 1: ignore max_use and max_idle (qmgr) */
     const char *confine;            /* server_confine.c profile, after post_init; NULL: none */
+    const char *(*owner)(void);     /* account -u drops to instead of mail_owner (authd) */
 } SERVER_HOOKS;
 
 typedef void (*SINGLE_SERVER_FN)(STREAM *client, const SERVER_CTX *ctx);

@@ -14,7 +14,7 @@
  *   qmgr     writes the whole queue
  *   pickup   writes maildrop/ (removes picked files) and corrupt/
  *   bounce   writes bounce/ and defer/
- *   error, discard, showq, anvil, smtp (and lmtp)   read only
+ *   error, discard, showq, anvil, smtp (and lmtp), authd   read only
  *   proxymap reads everything but queue_directory (tables only), writes nothing
  *   local, pipe   deliveries need any user's files and commands: only the
  *            kernel attack surface is denied, without no_new_privs, so
@@ -59,6 +59,7 @@ static const SERVER_PROFILE server_profiles[] = {
     {"anvil", PROFILE_READ_ALL, {NULL}},
     {"proxymap", PROFILE_READ_NO_QUEUE, {NULL}},
     {"smtp", PROFILE_READ_ALL, {NULL}},
+    {"authd", PROFILE_READ_ALL, {NULL}},
     {"local", PROFILE_DENY_ONLY, {NULL}},
     {"pipe", PROFILE_DENY_ONLY, {NULL}},
 };

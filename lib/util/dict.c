@@ -249,19 +249,25 @@ int     dict_build_aliases(const char *type_name, BUF *why)
     return dict_build_with(type_name, 1, why);
 }
 
-/* dict_dump - every entry of a built table, for postmap -s */
+/* dict_dump - every entry of a table that can be listed, for postmap -s */
 int     dict_dump(const char *type_name, DICT_TEXT_FN fn, void *ctx, BUF *why)
 {
     const DICT_TYPE *type;
     const char *name;
+    DICT   *dict;
+    int     ret;
 
     if ((type = dict_parse_name(type_name, &name, why)) == NULL)
         return -1;
-    if (type->dump == NULL) {
+    if (type->walk == NULL) {
         buf_sprintf(why, "%s: tables of type %s cannot be listed", type_name, type->name);
         return -1;
     }
-    return type->dump(name, fn, ctx, why);
+    if ((dict = dict_open(type_name, 0, why)) == NULL)
+        return -1;
+    ret = dict->type->walk(dict, fn, ctx, why);
+    dict_close(dict);
+    return ret;
 }
 
 /* dict_edit - delete and add entries of a built table, for postmap -d/-i */
@@ -316,8 +322,18 @@ static void surrogate_close(DICT *dict)
     dict_free(dict);
 }
 
+/* surrogate_walk - nothing to list: the reason the table is not there */
+static int surrogate_walk(DICT *dict, int (*fn)(const char *, const char *, int, void *),
+                          void *ctx, BUF *why)
+{
+    (void) fn;
+    (void) ctx;
+    buf_sprintf(why, "%s: %s", dict->name, (const char *) dict->priv);
+    return -1;
+}
+
 static const DICT_TYPE surrogate_type = {
-    "surrogate", NULL, surrogate_lookup, surrogate_close, NULL, NULL, NULL, NULL, NULL,
+    "surrogate", NULL, surrogate_lookup, surrogate_close, NULL, NULL, NULL, surrogate_walk, NULL,
 };
 
 /* maps_open - open each table of a list; NULL only for configuration errors */
@@ -386,6 +402,26 @@ DICT_STATUS maps_find(MAPS *maps, const char *key, BUF *result, BUF *why)
         }
     }
     return DICT_NOTFOUND;
+}
+
+/* maps_walk - see dict.h */
+int     maps_walk(MAPS *maps, int (*fn)(const char *key, const char *value, int lineno,
+                                        void *ctx), void *ctx, BUF *why)
+{
+    int     i;
+
+    for (i = 0; i < maps->count; i++) {
+        DICT   *d = maps->dicts[i];
+
+        if (d->type->walk == NULL) {
+            buf_sprintf(why, "%s:%s: a table of type %s cannot be listed", d->type->name,
+                        d->name, d->type->name);
+            return -1;
+        }
+        if (d->type->walk(d, fn, ctx, why) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* maps_close - close every table of the list */

@@ -57,7 +57,9 @@ typedef struct DICT_TYPE {
     int     (*build)(const char *name, BUF *why);   /* NULL: not buildable */
     int     (*build_aliases)(const char *name, BUF *why);  /* aliases(5) source; NULL: no */
     const char *file_suffix;                /* data in NAME + this (".lmdb"); NULL: no file */
-    int     (*dump)(const char *name, DICT_TEXT_FN fn, void *ctx, BUF *why);  /* NULL: no */
+    int     (*walk)(DICT *dict, int (*fn)(const char *key, const char *value, int lineno,
+                                          void *ctx), void *ctx, BUF *why);
+                                            /* every entry; NULL: cannot be listed (pcre) */
     int     (*edit)(const char *name, const DICT_EDIT *edit, BUF *why);      /* NULL: no */
 } DICT_TYPE;
 
@@ -117,6 +119,13 @@ typedef struct MAPS MAPS;
 MAPS   *maps_open(const char *list, int flags, BUF *why);   /* NULL + why */
 DICT_STATUS maps_find(MAPS *maps, const char *key, BUF *result, BUF *why);
 void    maps_close(MAPS *maps);
+/* maps_walk - every entry of every table, in search order (a key may come
+ * again from a later table: the first one is the one maps_find returns).
+ * The callback's non-zero return stops the walk. 0, or -1 with why: a
+ * table whose type cannot be listed, one that could not be opened, a
+ * read error, or a stop. */
+int     maps_walk(MAPS *maps, int (*fn)(const char *key, const char *value, int lineno,
+                                        void *ctx), void *ctx, BUF *why);
 
 int     dict_read_text_file(const char *path, DICT_TEXT_FN fn, void *ctx, BUF *why);
 

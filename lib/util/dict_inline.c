@@ -151,6 +151,22 @@ static void inline_close(DICT *dict)
     dict_free(dict);
 }
 
+/* inline_walk - every entry, in the written order */
+static int inline_walk(DICT *dict, int (*fn)(const char *, const char *, int, void *),
+                       void *ctx, BUF *why)
+{
+    INLINE_PRIV *priv = dict->priv;
+    int     i;
+
+    for (i = 0; i < priv->count; i++) {
+        if (fn(priv->keys[i], priv->values[i], 0, ctx)) {
+            buf_sprintf(why, "inline table: stopped at %s", priv->keys[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 const DICT_TYPE dict_inline_type = {
-    "inline", inline_open, inline_lookup, inline_close, NULL, NULL, NULL, NULL, NULL,
+    "inline", inline_open, inline_lookup, inline_close, NULL, NULL, NULL, inline_walk, NULL,
 };

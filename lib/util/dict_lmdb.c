@@ -437,58 +437,13 @@ static int lmdb_build_from(const DICT_TYPE *type, const char *name, LMDB_READER 
  * serialised by a lock on FILE.lock beside the database.
  */
 
-/* lmdb_dump_path - every entry of one database file, in key order */
-static int lmdb_dump_path(const char *path, DICT_TEXT_FN fn, void *ctx, BUF *why)
-{
-    MDB_env *env;
-    MDB_dbi dbi;
-    MDB_txn *txn;
-    MDB_cursor *cur;
-    MDB_val k;
-    MDB_val v;
-    struct stat st;
-    BUF    *key = buf_alloc(64);
-    BUF    *value = buf_alloc(64);
-    int     err;
-    int     ret = 0;
-    int     n = 0;
-
-    if (lmdb_env_open(path, &env, &dbi, &st, why) < 0) {
-        buf_free(key);
-        buf_free(value);
-        return -1;
-    }
-    if ((err = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) != 0
-        || (err = mdb_cursor_open(txn, dbi, &cur)) != 0) {
-        buf_sprintf(why, "table %s: %s", path, mdb_strerror(err));
-        mdb_env_close(env);
-        buf_free(key);
-        buf_free(value);
-        return -1;
-    }
-    for (err = mdb_cursor_get(cur, &k, &v, MDB_FIRST); err == 0 && ret == 0;
-         err = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        buf_reset(key);
-        buf_append(key, k.mv_data, k.mv_size);
-        buf_reset(value);
-        buf_append(value, v.mv_data, v.mv_size);
-        ret = fn(buf_str(key), buf_str(value), ++n, ctx);
-    }
-    if (err != 0 && err != MDB_NOTFOUND) {
-        buf_sprintf(why, "table %s: %s", path, mdb_strerror(err));
-        ret = -1;
-    }
-    mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
-    mdb_env_close(env);
-    buf_free(key);
-    buf_free(value);
-    return ret ? -1 : 0;
-}
+static int lmdb_walk(DICT *, int (*)(const char *, const char *, int, void *), void *, BUF *);
 
 /* What a rewrite copies: the old entries minus dropped keys, plus new ones. */
 typedef struct LMDB_EDIT {
-    const char *db;                     /* the current database file */
+    const DICT_TYPE *type;              /* the table being edited ... */
+    const char *name;                   /* ... by its name */
+    const char *db;                     /* its current database file */
     const DICT_EDIT *edit;
     DICT_TEXT_FN store;                 /* the builder's entry function ... */
     void   *store_ctx;                  /* ... and its state */
@@ -536,8 +491,15 @@ static int lmdb_edit_reader(const char *src, DICT_TEXT_FN fn, void *ctx, BUF *wh
     (void) src;
     e->store = fn;
     e->store_ctx = ctx;
-    if (access(e->db, F_OK) == 0 && lmdb_dump_path(e->db, lmdb_edit_copy, e, why) < 0)
-        return -1;
+    if (access(e->db, F_OK) == 0) {
+        DICT   *old = lmdb_open_as(e->type, e->name, 0, why);
+        int     r = old ? lmdb_walk(old, lmdb_edit_copy, e, why) : -1;
+
+        if (old)
+            lmdb_close(old);
+        if (r < 0)
+            return -1;
+    }
     for (i = 0; i < e->edit->nadd; i++)
         if (fn(e->edit->add_keys[i], e->edit->add_values[i], (int) i + 1, ctx) < 0)
             return -1;
@@ -576,6 +538,8 @@ static int lmdb_edit_as(const DICT_TYPE *type, const char *name, const DICT_EDIT
         return -1;
     }
     memset(&e, 0, sizeof(e));
+    e.type = type;
+    e.name = name;
     e.db = db;
     e.edit = edit;
     e.folded = buf_alloc(64);
@@ -589,18 +553,7 @@ static int lmdb_edit_as(const DICT_TYPE *type, const char *name, const DICT_EDIT
     return ret;
 }
 
-/* lmdb_dump_as - every entry of the type's database of name */
-static int lmdb_dump_as(const DICT_TYPE *type, const char *name, DICT_TEXT_FN fn, void *ctx,
-                        BUF *why)
-{
-    char   *db = lmdb_db_path(type, name);
-    int     ret = lmdb_dump_path(db, fn, ctx, why);
-
-    xfree(db);
-    return ret;
-}
-
-/* One open, two builders, a lister and an editor per type name: the
+/* One open, two builders and an editor per type name: the
  * DICT_TYPE interface carries no type, and these are the only three. */
 #define LMDB_FLAVOUR(fn, type) \
     static DICT *fn##_open(const char *name, int flags, BUF *why) \
@@ -609,8 +562,6 @@ static int lmdb_dump_as(const DICT_TYPE *type, const char *name, DICT_TEXT_FN fn
     { return lmdb_build_from(&type, name, dict_read_text_file, why); } \
     static int fn##_build_aliases(const char *name, BUF *why) \
     { return lmdb_build_from(&type, name, dict_read_alias_file, why); } \
-    static int fn##_dump(const char *name, DICT_TEXT_FN f, void *ctx, BUF *why) \
-    { return lmdb_dump_as(&type, name, f, ctx, why); } \
     static int fn##_edit(const char *name, const DICT_EDIT *edit, BUF *why) \
     { return lmdb_edit_as(&type, name, edit, why); }
 
@@ -618,17 +569,64 @@ LMDB_FLAVOUR(lmdb, dict_lmdb_type)
 LMDB_FLAVOUR(hash, dict_hash_type)
 LMDB_FLAVOUR(btree, dict_btree_type)
 
+/* lmdb_walk - every entry, in key order, from one read transaction */
+static int lmdb_walk(DICT *dict, int (*fn)(const char *, const char *, int, void *),
+                     void *ctx, BUF *why)
+{
+    LMDB_PRIV *priv = dict->priv;
+    BUF    *key = buf_alloc(64);
+    BUF    *value = buf_alloc(64);
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    MDB_val k;
+    MDB_val v;
+    int     err;
+    int     r = -1;
+
+    if (lmdb_refresh(dict, why) < 0)
+        goto out;
+    if ((err = mdb_txn_begin(priv->env, NULL, MDB_RDONLY, &txn)) != 0
+        || (err = mdb_cursor_open(txn, priv->dbi, &cur)) != 0) {
+        buf_sprintf(why, "table %s: %s", priv->path, mdb_strerror(err));
+        goto out;
+    }
+    for (err = mdb_cursor_get(cur, &k, &v, MDB_FIRST); err == 0;
+         err = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        buf_reset(key);
+        buf_append(key, k.mv_data, k.mv_size);
+        buf_reset(value);
+        buf_append(value, v.mv_data, v.mv_size);
+        if (fn(buf_str(key), buf_str(value), 0, ctx)) {
+            buf_sprintf(why, "table %s: stopped at %s", priv->path, buf_str(key));
+            goto out;
+        }
+    }
+    if (err != MDB_NOTFOUND) {
+        buf_sprintf(why, "table %s: %s", priv->path, mdb_strerror(err));
+        goto out;
+    }
+    r = 0;
+  out:
+    if (cur)
+        mdb_cursor_close(cur);
+    if (txn)
+        mdb_txn_abort(txn);
+    buf_free(key);
+    buf_free(value);
+    return r;
+}
+
 const DICT_TYPE dict_lmdb_type = {
     "lmdb", lmdb_open, lmdb_lookup, lmdb_close, lmdb_build, lmdb_build_aliases, ".lmdb",
-    lmdb_dump, lmdb_edit,
+    lmdb_walk, lmdb_edit,
 };
 
 const DICT_TYPE dict_hash_type = {
     "hash", hash_open, lmdb_lookup, lmdb_close, hash_build, hash_build_aliases, ".db",
-    hash_dump, hash_edit,
+    lmdb_walk, hash_edit,
 };
 
 const DICT_TYPE dict_btree_type = {
     "btree", btree_open, lmdb_lookup, lmdb_close, btree_build, btree_build_aliases, ".db",
-    btree_dump, btree_edit,
+    lmdb_walk, btree_edit,
 };

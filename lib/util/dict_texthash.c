@@ -147,6 +147,22 @@ static void texthash_close(DICT *dict)
     dict_free(dict);
 }
 
+/* texthash_walk - every entry, in key order */
+static int texthash_walk(DICT *dict, int (*fn)(const char *, const char *, int, void *),
+                         void *ctx, BUF *why)
+{
+    TEXTHASH_PRIV *priv = dict->priv;
+    size_t  i;
+
+    for (i = 0; i < priv->count; i++) {
+        if (fn(priv->entries[i].key, priv->entries[i].value, priv->entries[i].lineno, ctx)) {
+            buf_sprintf(why, "texthash:%s: stopped at %s", dict->name, priv->entries[i].key);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 const DICT_TYPE dict_texthash_type = {
-    "texthash", texthash_open, texthash_lookup, texthash_close, NULL, NULL, "", NULL, NULL,
+    "texthash", texthash_open, texthash_lookup, texthash_close, NULL, NULL, "", texthash_walk, NULL,
 };

@@ -445,6 +445,20 @@ void stream_discard_input(STREAM *s)
     s->rpos = s->rlen;
 }
 
+/* stream_wipe - erase the bytes already consumed from the read buffer and
+ * the free part of the write buffer (what was sent), so that a password
+ * that passed through does not stay in memory; unread input and unsent
+ * output are kept */
+void stream_wipe(STREAM *s)
+{
+    if (s->rbuf != NULL && s->rdata == s->rbuf)
+        explicit_bzero(s->rbuf, s->rpos);
+    if (s->wbuf != NULL)
+        explicit_bzero(s->wbuf + s->wlen, STREAM_BUFSIZE - s->wlen);
+    if (s->fmt != NULL)
+        explicit_bzero(s->fmt->data, s->fmt->cap);
+}
+
 /* stream_write_out - move bytes to the peer, looping over partial writes */
 static int stream_write_out(STREAM *s, const unsigned char *data, size_t len)
 {

@@ -78,6 +78,7 @@ int     stream_get_line(STREAM *s, BUF *line, size_t limit);
 int     stream_get_delim(STREAM *s, BUF *buf, int delim, size_t limit);
 size_t  stream_buffered(const STREAM *s);   /* bytes read ahead, not yet consumed */
 void    stream_discard_input(STREAM *s);    /* drop read-ahead (STARTTLS injection) */
+void    stream_wipe(STREAM *s);             /* erase consumed input and sent output (secrets) */
 
 int     stream_write(STREAM *s, const void *buf, size_t len);   /* 0 or -1 */
 int     stream_puts(STREAM *s, const char *str);

@@ -11,7 +11,8 @@
  * the TLS <= 1.2 cipher string from the caller (smtpd maps Postfix's
  * grades to it); TLS 1.3 suites stay OpenSSL's. Several certificates
  * (RSA and ECDSA) may be loaded: OpenSSL picks per client by its
- * signature algorithms. Resumption: stateless session tickets under keys
+ * signature algorithms; tls_server_add_sni adds whole contexts per SNI
+ * name, chosen in the servername callback. Resumption: stateless session tickets under keys
  * every process derives from one shared secret file (tls_set_tickets);
  * no server-side session cache.
  */
@@ -36,8 +37,11 @@
 #include "msg.h"
 #include "tls.h"
 
+typedef struct TLS_SNI TLS_SNI;
+
 struct TLS_CTX {
     SSL_CTX *ssl_ctx;
+    TLS_SNI *sni;                       /* per-name certificates (tls_server_add_sni) */
 };
 
 struct TLS_SESS {
@@ -459,12 +463,11 @@ static int tls_set_tickets(SSL_CTX *ssl_ctx, const TLS_SERVER_PARAMS *p, BUF *wh
     return 0;
 }
 
-/* tls_server_ctx - see tls.h; returns NULL, and *why, on any error. The
- * reason starts with "private key file" when the key's mode is unsafe. */
-TLS_CTX *tls_server_ctx(const TLS_SERVER_PARAMS *p, BUF *why)
+/* tls_server_ssl_ctx - an OpenSSL context from the settings; NULL, and
+ * *why, on any error */
+static SSL_CTX *tls_server_ssl_ctx(const TLS_SERVER_PARAMS *p, BUF *why)
 {
     SSL_CTX *ssl_ctx;
-    TLS_CTX *ctx;
 
     ERR_clear_error();
     if ((ssl_ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
@@ -482,19 +485,33 @@ TLS_CTX *tls_server_ctx(const TLS_SERVER_PARAMS *p, BUF *why)
     if (tls_set_protocols(ssl_ctx, p->protocols ? p->protocols : "", why) == 0
         && tls_set_ciphers(ssl_ctx, p->cipherlist, p->exclude, why) == 0
         && tls_load_certs(ssl_ctx, p, why) == 0
-        && tls_set_tickets(ssl_ctx, p, why) == 0) {
-        ctx = xmalloc(sizeof(*ctx));
-        ctx->ssl_ctx = ssl_ctx;
-        return ctx;
-    }
+        && tls_set_tickets(ssl_ctx, p, why) == 0)
+        return ssl_ctx;
     SSL_CTX_free(ssl_ctx);
     return NULL;
 }
+
+/* tls_server_ctx - see tls.h; returns NULL, and *why, on any error. The
+ * reason starts with "private key file" when the key's mode is unsafe. */
+TLS_CTX *tls_server_ctx(const TLS_SERVER_PARAMS *p, BUF *why)
+{
+    SSL_CTX *ssl_ctx;
+    TLS_CTX *ctx;
+
+    if ((ssl_ctx = tls_server_ssl_ctx(p, why)) == NULL)
+        return NULL;
+    ctx = xcalloc(1, sizeof(*ctx));
+    ctx->ssl_ctx = ssl_ctx;
+    return ctx;
+}
+
+static void tls_sni_free(TLS_SNI *sni);
 
 void    tls_ctx_free(TLS_CTX *ctx)
 {
     if (ctx == NULL)
         return;
+    tls_sni_free(ctx->sni);
     SSL_CTX_free(ctx->ssl_ctx);
     xfree(ctx);
 }
@@ -658,4 +675,135 @@ void    tls_session_stop(TLS_SESS *sess, STREAM *s)
     stream_set_io(s, NULL, NULL, NULL);
     SSL_free(sess->ssl);
     xfree(sess);
+}
+
+/*
+ * SNI (tls_server_sni_maps): a certificate per name the client asks for.
+ *
+ * Every name's context is built up front, like the default one, while the
+ * process may still read root-only keys; the servername callback only
+ * picks one. Names are matched as Postfix matches them: the name as sent
+ * (folded to lower case), then each parent domain with its leading dot
+ * (mail.example.com, .example.com, .com). No match, an invalid name or
+ * no SNI at all: the default certificate, and the name is not acknowledged.
+ */
+#define TLS_SNI_MAX         10000       /* names at most */
+#define TLS_SNI_NAME_MAX    255
+
+struct TLS_SNI {
+    char  **names;                      /* "mail.example.com", ".example.com" */
+    char  **files;                      /* each name's chain files, as given */
+    SSL_CTX **ctxs;                     /* each name's context (shared by equal files) */
+    int     count;
+};
+
+/* tls_sni_free - the names and their contexts */
+static void tls_sni_free(TLS_SNI *sni)
+{
+    int     i;
+
+    if (sni == NULL)
+        return;
+    for (i = 0; i < sni->count; i++) {
+        xfree(sni->names[i]);
+        xfree(sni->files[i]);
+        SSL_CTX_free(sni->ctxs[i]);
+    }
+    xfree(sni->names);
+    xfree(sni->files);
+    xfree(sni->ctxs);
+    xfree(sni);
+}
+
+/* tls_sni_find - the context of a name (exact, then parent domains), or NULL */
+static SSL_CTX *tls_sni_find(const TLS_SNI *sni, const char *name)
+{
+    const char *cp;
+    int     i;
+
+    for (cp = name; cp; cp = strchr(cp + 1, '.')) {
+        for (i = 0; i < sni->count; i++)
+            if (strcmp(sni->names[i], cp) == 0)
+                return sni->ctxs[i];
+    }
+    return NULL;
+}
+
+/* tls_sni_cb - the client's server name: switch to its certificate */
+static int tls_sni_cb(SSL *ssl, int *alert, void *arg)
+{
+    const TLS_CTX *ctx = arg;
+    const char *sent = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    char    name[TLS_SNI_NAME_MAX + 1];
+    SSL_CTX *found;
+    size_t  len;
+    size_t  i;
+
+    (void) alert;
+    if (sent == NULL || ctx->sni == NULL)
+        return SSL_TLSEXT_ERR_NOACK;
+    len = strlen(sent);
+    if (len == 0 || len > TLS_SNI_NAME_MAX
+        || strspn(sent, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-_")
+        != len || sent[0] == '.')
+        return SSL_TLSEXT_ERR_NOACK;
+    for (i = 0; i <= len; i++)
+        name[i] = (char) ((sent[i] >= 'A' && sent[i] <= 'Z') ? sent[i] - 'A' + 'a' : sent[i]);
+    if ((found = tls_sni_find(ctx->sni, name)) == NULL)
+        return SSL_TLSEXT_ERR_NOACK;
+    if (SSL_set_SSL_CTX(ssl, found) == NULL)
+        return SSL_TLSEXT_ERR_ALERT_FATAL;
+    return SSL_TLSEXT_ERR_OK;
+}
+
+/* tls_server_add_sni - see tls.h */
+int     tls_server_add_sni(TLS_CTX *ctx, const TLS_SERVER_PARAMS *p, const char *name,
+                           const char *chain_files, BUF *why)
+{
+    TLS_SERVER_PARAMS q = *p;
+    TLS_SNI *sni;
+    SSL_CTX *ssl_ctx = NULL;
+    char   *cp;
+    int     i;
+
+    if (*name == 0 || strlen(name) > TLS_SNI_NAME_MAX) {
+        buf_sprintf(why, "bad SNI name \"%s\"", name);
+        return -1;
+    }
+    if ((sni = ctx->sni) == NULL) {
+        sni = ctx->sni = xcalloc(1, sizeof(*sni));
+        SSL_CTX_set_tlsext_servername_callback(ctx->ssl_ctx, tls_sni_cb);
+        SSL_CTX_set_tlsext_servername_arg(ctx->ssl_ctx, ctx);
+    }
+    for (i = 0; i < sni->count; i++)
+        if (strcasecmp(sni->names[i], name) == 0)
+            return 0;                   /* the first entry of a name wins */
+    if (sni->count >= TLS_SNI_MAX) {
+        buf_sprintf(why, "more than %d SNI names", TLS_SNI_MAX);
+        return -1;
+    }
+    for (i = 0; i < sni->count && ssl_ctx == NULL; i++)
+        if (strcmp(sni->files[i], chain_files) == 0 && SSL_CTX_up_ref(sni->ctxs[i]) == 1)
+            ssl_ctx = sni->ctxs[i];
+    if (ssl_ctx == NULL) {
+        q.chain_files = chain_files;
+        q.cert_file = q.key_file = q.eccert_file = q.eckey_file = "";
+        if (*chain_files == 0) {
+            buf_sprintf(why, "SNI name %s: no chain files", name);
+            return -1;
+        }
+        if ((ssl_ctx = tls_server_ssl_ctx(&q, why)) == NULL)
+            return strncmp(buf_str(why), "private key file ", 17) == 0 ? -2 : -1;
+    }
+    sni->names = xreallocarray(sni->names, (size_t) sni->count + 1, sizeof(char *));
+    sni->files = xreallocarray(sni->files, (size_t) sni->count + 1, sizeof(char *));
+    sni->ctxs = xreallocarray(sni->ctxs, (size_t) sni->count + 1, sizeof(SSL_CTX *));
+    sni->names[sni->count] = xstrdup(name);
+    for (cp = sni->names[sni->count]; *cp; cp++)     /* host names ignore case */
+        if (*cp >= 'A' && *cp <= 'Z')
+            *cp = (char) (*cp - 'A' + 'a');
+    sni->files[sni->count] = xstrdup(chain_files);
+    sni->ctxs[sni->count] = ssl_ctx;
+    sni->count++;
+    return 0;
 }

@@ -63,6 +63,15 @@ TLS_CTX *tls_server_ctx(const TLS_SERVER_PARAMS *p, BUF *why);
 #define TLS_PROTO_TLSv1_2   (1 << 4)
 #define TLS_PROTO_TLSv1_3   (1 << 5)
 int     tls_protocol_mask(const char *spec, BUF *why);
+
+/* tls_server_add_sni - a certificate for clients that ask for name by
+ * SNI: name is a host name or ".domain" (any name below it), chain_files
+ * the files of key and chain each (as p->chain_files), loaded now with
+ * p's other settings. The first entry of a name wins; entries with the
+ * same files share one context. 0; -1 with why; -2 with why when a key
+ * file's mode is unsafe (as tls_server_ctx). */
+int     tls_server_add_sni(TLS_CTX *ctx, const TLS_SERVER_PARAMS *p, const char *name,
+                           const char *chain_files, BUF *why);
 void    tls_ctx_free(TLS_CTX *ctx);
 
 /* tls_server_start - the server side of the handshake within timeout

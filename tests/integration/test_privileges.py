@@ -4,11 +4,13 @@ The table between `<!-- privileges: begin -->` and `<!-- privileges: end -->`
 in doc/design.md §2 names, per program, the uids, gids, supplementary
 groups, effective capabilities and root directory of its running
 processes. This test starts a root sandbox instance, makes every daemon
-run (mail delivered, mail relayed by smtp to a test server, mail bounced,
+run (mail delivered, mail relayed by smtp to a test server, mail bounced, a login checked by
+authd,
 mail for the error transport, a queue
 listing through showq by an unprivileged user) and compares each process's
 /proc/<pid>/status and /proc/<pid>/root with the table.
 """
+import grp
 import os
 import unittest
 import pwd
@@ -53,6 +55,9 @@ class PrivilegesTest(h.InstanceTest):
 
     def make_every_daemon_run(self, inst, sink):
         with smtplib.SMTP("127.0.0.1", inst.smtp_port, timeout=10) as c:
+            # AUTH: smtpd asks authd (smtpd_sasl_type = surel).
+            c.ehlo("client.test")
+            c.login("alice", "secret")
             # relay.example goes out through the smtp client to our sink.
             c.sendmail("bob@sandbox.test", ["someone@relay.example"],
                        b"Subject: relayed\r\n\r\nbody\r\n")
@@ -76,17 +81,28 @@ class PrivilegesTest(h.InstanceTest):
         sink = Sink().start()
         self.addCleanup(sink.close)
         inst = self.instance()
-        inst.conf(transport_maps="inline:{ relay.example=smtp:[127.0.0.1]:%d }" % sink.port)
+        passwd_table = inst.path("etc", "sasl_passwd")
+        hashed = h.run([h.binary("surel"), "passwd"], input="secret\n").stdout.strip()
+        with open(passwd_table, "w") as f:
+            f.write("alice %s\n" % hashed)
+        os.chown(passwd_table, 0, grp.getgrnam("surelauth").gr_gid)
+        os.chmod(passwd_table, 0o640)
+        inst.conf(transport_maps="inline:{ relay.example=smtp:[127.0.0.1]:%d }" % sink.port,
+                  smtpd_sasl_auth_enable="yes", smtpd_sasl_type="surel",
+                  authd_password_maps="texthash:" + passwd_table)
         inst.start()
         self.make_every_daemon_run(inst, sink)
         owner = pwd.getpwnam("surel")
+        authd_owner = pwd.getpwnam("surelauth")
         seen = set()
 
         def check(pid, prog):
             want = table[prog]
             st = status(pid)
-            ids = {"root": "0", "mail_owner": str(owner.pw_uid)}
-            gids = {"root": "0", "mail_owner": str(owner.pw_gid)}
+            ids = {"root": "0", "mail_owner": str(owner.pw_uid),
+                   "authd_owner": str(authd_owner.pw_uid)}
+            gids = {"root": "0", "mail_owner": str(owner.pw_gid),
+                    "authd_owner": str(authd_owner.pw_gid)}
             self.assertEqual(st["Uid"][:3], [ids[want["uid (real, effective, saved)"]]] * 3,
                              "%s pid %d uids" % (prog, pid))
             self.assertEqual(st["Gid"][:3], [gids[want["gid (real, effective, saved)"]]] * 3,
@@ -114,7 +130,8 @@ class PrivilegesTest(h.InstanceTest):
             check(pid, prog)
         # Every daemon the mail above needs ran and was checked (showq and
         # error may already have exited after serving).
-        for prog in ("master", "smtpd", "cleanup", "qmgr", "pickup", "local", "bounce", "smtp"):
+        for prog in ("master", "smtpd", "cleanup", "qmgr", "pickup", "local", "bounce", "smtp",
+                     "authd"):
             self.assertIn(prog, seen)
 
 

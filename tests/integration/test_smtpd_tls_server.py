@@ -53,6 +53,24 @@ def make_ca(folder):
         os.chmod(p(kind + ".key"), 0o600)
 
 
+def make_named(folder, kind, san):
+    """kind-chain.pem: key, certificate for san (signed by the test CA), CA."""
+    p = lambda name: os.path.join(folder, name)
+    ext = p(kind + ".cnf")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=%s\n" % san)
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", p(kind + ".key"), "-out", p(kind + ".csr"), "-subj", "/CN=" + kind)
+    openssl("x509", "-req", "-in", p(kind + ".csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"),
+            "-CAcreateserial", "-out", p(kind + ".pem"), "-days", "2", "-extfile", ext)
+    with open(p(kind + "-chain.pem"), "w") as out:
+        for part in (kind + ".key", kind + ".pem", "ca.pem"):
+            with open(p(part)) as f:
+                out.write(f.read())
+    os.chmod(p(kind + "-chain.pem"), 0o600)
+    os.chmod(p(kind + ".key"), 0o600)
+
+
 def der(pem_file):
     with open(pem_file) as f:
         text = f.read()
@@ -292,6 +310,83 @@ class TlsServerTest(SmtpdTestCase):
         c = self.starttls(inst)
         self.assertEqual(c.sock.version(), "TLSv1.3")
         c.close()
+
+    # --- SNI (tls_server_sni_maps) --------------------------------------
+
+    def sni_instance(self):
+        """Default certificate localhost (RSA); by SNI mail.example.org and
+        every name below example.net get their own, from an lmdb table."""
+        make_named(self.dir, "sni-org", "DNS:mail.example.org")
+        make_named(self.dir, "sni-net", "DNS:*.example.net")
+        table = self.f("sni_maps")
+        with open(table, "w") as f:
+            f.write("mail.example.org %s\n.example.net %s\n"
+                    "broken.example.org /nonexistent/chain.pem\n"
+                    % (self.f("sni-org-chain.pem"), self.f("sni-net-chain.pem")))
+        subprocess.run([os.path.join(os.environ["SUREL_BIN_DIR"], "surel"), "map", "build",
+                        "lmdb:" + table], check=True, capture_output=True)
+        return self.instance(smtpd_tls_security_level="may", smtpd_tls_cert_file=self.f("rsa.pem"),
+                             smtpd_tls_key_file=self.f("rsa.key"),
+                             tls_server_sni_maps="lmdb:%s, inline:{Upper.Example.COM=%s}"
+                             % (table, self.f("sni-net-chain.pem")))
+
+    def peer_cert(self, inst, server_hostname, verify=True):
+        ctx = self.client_ctx()
+        if not verify:
+            ctx.check_hostname = False
+        c = inst.connect()
+        c.cmd("EHLO client.test")
+        self.assertEqual(c.cmd("STARTTLS"), "220 2.0.0 Ready to start TLS")
+        c.sock = ctx.wrap_socket(c.sock, server_hostname=server_hostname)
+        cert = c.sock.getpeercert(binary_form=True)
+        self.assertTrue(c.cmd("EHLO client.test").startswith("250-"))
+        c.cmd("QUIT")
+        c.close()
+        return cert
+
+    def test_sni_picks_the_certificate_of_the_name(self):
+        inst = self.sni_instance()
+        # Exact name; a name below .example.net; both verify against the CA.
+        self.assertEqual(self.peer_cert(inst, "mail.example.org"), der(self.f("sni-org.pem")))
+        self.assertEqual(self.peer_cert(inst, "MAIL.Example.ORG"), der(self.f("sni-org.pem")))
+        self.assertEqual(self.peer_cert(inst, "smtp.example.net"), der(self.f("sni-net.pem")))
+        # A second table, whose key was written in capitals.
+        self.assertEqual(self.peer_cert(inst, "upper.example.com", verify=False),
+                         der(self.f("sni-net.pem")))
+        # localhost, an unknown name, no SNI at all: the default certificate.
+        self.assertEqual(self.peer_cert(inst, "localhost"), der(self.f("rsa.pem")))
+        self.assertEqual(self.peer_cert(inst, "other.example.com", verify=False),
+                         der(self.f("rsa.pem")))
+        self.assertEqual(self.peer_cert(inst, "example.net", verify=False),
+                         der(self.f("rsa.pem")))
+        self.assertEqual(self.peer_cert(inst, None, verify=False), der(self.f("rsa.pem")))
+        # The entry whose file is missing was skipped with a warning; its name
+        # gets the default certificate.
+        inst.wait_log("tls_server_sni_maps: broken.example.org: ")
+        self.assertEqual(self.peer_cert(inst, "broken.example.org", verify=False),
+                         der(self.f("rsa.pem")))
+
+    def test_sni_key_readable_by_group_fails_start_up(self):
+        make_named(self.dir, "sni-loose", "DNS:loose.example.org")
+        os.chmod(self.f("sni-loose-chain.pem"), 0o640)
+        inst = SmtpdInstance(smtpd_tls_security_level="may", smtpd_tls_cert_file=self.f("rsa.pem"),
+                             smtpd_tls_key_file=self.f("rsa.key"),
+                             tls_server_sni_maps="inline:{Loose.Example.ORG=%s}"
+                             % self.f("sni-loose-chain.pem"))
+        self.instances.append(inst)
+        inst.start()
+        text = ("fatal: tls_server_sni_maps: private key file %s is accessible by group"
+                % self.f("sni-loose-chain.pem"))
+
+        def refused():
+            try:
+                with socket.create_connection(("127.0.0.1", inst.smtp_port), timeout=20) as s:
+                    greeting = s.recv(4096)     # smtpd exits before its greeting
+                self.assertNotIn(b"220", greeting)
+            except OSError:
+                pass
+            return text in inst.log()
+        wait_for(refused, 20, "log line %r" % text)
 
     def test_group_readable_key_fails_start_up(self):
         key = self.f("loose.key")

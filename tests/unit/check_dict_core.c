@@ -312,6 +312,52 @@ START_TEST(test_text_formats)
 }
 END_TEST
 
+/* walk_collect - a maps_walk callback: "key=value;" into a BUF; stops at "stop" */
+static int walk_collect(const char *key, const char *value, int lineno, void *ctx)
+{
+    (void) lineno;
+    if (strcmp(key, "stop") == 0)
+        return 1;
+    buf_printf(ctx, "%s=%s;", key, value);
+    return 0;
+}
+
+START_TEST(test_maps_walk)
+{
+    char   *path = ts_path(tdir, "walk");
+    BUF    *list = buf_alloc(64);
+    BUF    *out = buf_alloc(64);
+    BUF    *why = buf_alloc(64);
+    MAPS   *maps;
+
+    /* texthash in key order, then inline in written order; a key may repeat. */
+    ts_write_file(path, "Zed z\nalpha a\n");
+    buf_sprintf(list, "texthash:%s, inline:{k2=v2, alpha=again}", path);
+    ck_assert((maps = maps_open(buf_str(list), 0, why)) != NULL);
+    ck_assert_msg(maps_walk(maps, walk_collect, out, why) == 0, "%s", buf_str(why));
+    ck_assert_str_eq(buf_str(out), "alpha=a;zed=z;k2=v2;alpha=again;");
+    maps_close(maps);
+    /* A stop, a table that cannot be listed, a table that is not there. */
+    ck_assert((maps = maps_open("inline:{a=1, stop=2, b=3}", 0, why)) != NULL);
+    buf_reset(out);
+    ck_assert_int_eq(maps_walk(maps, walk_collect, out, why), -1);
+    ck_assert_str_eq(buf_str(out), "a=1;");
+    maps_close(maps);
+    ck_assert((maps = maps_open("static:x", 0, why)) != NULL);
+    ck_assert_int_eq(maps_walk(maps, walk_collect, out, why), -1);
+    ck_assert_msg(strstr(buf_str(why), "cannot be listed") != NULL, "%s", buf_str(why));
+    maps_close(maps);
+    ck_assert((maps = maps_open("texthash:/nonexistent/walk", 0, why)) != NULL);
+    ck_assert_int_eq(maps_walk(maps, walk_collect, out, why), -1);
+    ck_assert_msg(strstr(buf_str(why), "/nonexistent/walk") != NULL, "%s", buf_str(why));
+    maps_close(maps);
+    buf_free(list);
+    buf_free(out);
+    buf_free(why);
+    xfree(path);
+}
+END_TEST
+
 START_TEST(test_build_not_supported)
 {
     BUF    *why = buf_alloc(16);
@@ -339,6 +385,7 @@ int main(void)
     tcase_add_test(tc, test_maps);
     tcase_add_test(tc, test_text_formats);
     tcase_add_test(tc, test_build_not_supported);
+    tcase_add_test(tc, test_maps_walk);
     suite_add_tcase(s, tc);
     return ts_run_suite(s);
 }

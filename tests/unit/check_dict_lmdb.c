@@ -110,6 +110,31 @@ START_TEST(test_build_and_query)
 }
 END_TEST
 
+/* walk_collect - "key=value;" into a BUF */
+static int walk_collect(const char *key, const char *value, int lineno, void *ctx)
+{
+    (void) lineno;
+    buf_printf(ctx, "%s=%s;", key, value);
+    return 0;
+}
+
+START_TEST(test_walk)
+{
+    char   *tn = build("w", "mail.Example.org /a.pem\n.example.net /b.pem, /c.pem\n");
+    BUF    *out = buf_alloc(64);
+    BUF    *why = buf_alloc(64);
+    MAPS   *maps;
+
+    ck_assert((maps = maps_open(tn, 0, why)) != NULL);
+    ck_assert_int_eq(maps_walk(maps, walk_collect, out, why), 0);
+    ck_assert_str_eq(buf_str(out), ".example.net=/b.pem, /c.pem;mail.example.org=/a.pem;");
+    maps_close(maps);
+    buf_free(out);
+    buf_free(why);
+    xfree(tn);
+}
+END_TEST
+
 START_TEST(test_duplicates_keep_first_and_warn)
 {
     char   *tn = build("dup", "k first\nx y\nK second\nnovalue\n");
@@ -399,6 +424,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_set_timeout(tc, 90);
     tcase_add_test(tc, test_build_and_query);
+    tcase_add_test(tc, test_walk);
     tcase_add_test(tc, test_duplicates_keep_first_and_warn);
     tcase_add_test(tc, test_missing_database);
     tcase_add_test(tc, test_no_temp_files_left);

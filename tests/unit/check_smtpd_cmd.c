@@ -147,11 +147,11 @@ END_TEST
 START_TEST(test_received)
 {
     SMTPD_RECEIVED r;
-    BUF    *lines[4];
+    BUF    *lines[5];
     int     n;
     int     i;
 
-    for (i = 0; i < 4; i++)
+    for (i = 0; i < 5; i++)
         lines[i] = buf_alloc(10);
     memset(&r, 0, sizeof(r));
     r.helo = "client.example\r\nX-Evil: 1";
@@ -185,7 +185,17 @@ START_TEST(test_received)
     ck_assert_str_eq(buf_str(lines[1]),
                      "\t(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits))");
     ck_assert_str_eq(buf_str(lines[2]), "\tby mx.example (surel) with ESMTPS id 4Xk9Bc1wFzq7;");
-    for (i = 0; i < 4; i++)
+    /* smtpd_sasl_authenticated_header: Postfix's line after the cipher. */
+    r.auth_sender = "alice\tx";
+    r.protocol = smtpd_protocol_name(1, 1, 1, 0);
+    ck_assert_int_eq(smtpd_received(&r, lines, 4), 0);     /* no room: nothing */
+    n = smtpd_received(&r, lines, 5);
+    ck_assert_int_eq(n, 5);
+    ck_assert_str_eq(buf_str(lines[1]),
+                     "\t(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits))");
+    ck_assert_str_eq(buf_str(lines[2]), "\t(Authenticated sender: alice?x)");
+    ck_assert_str_eq(buf_str(lines[3]), "\tby mx.example (surel) with ESMTPSA id 4Xk9Bc1wFzq7;");
+    for (i = 0; i < 5; i++)
         buf_free(lines[i]);
 }
 END_TEST

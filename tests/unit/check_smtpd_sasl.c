@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "smtpd.h"
-#include "smtpd_sasl.h"
+#include "sasl_codec.h"
 #include "testsupport.h"
 
 START_TEST(test_b64_round_trip)
@@ -19,9 +19,9 @@ START_TEST(test_b64_round_trip)
     size_t  i;
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        smtpd_sasl_b64_encode(cases[i][0], strlen(cases[i][0]), enc);
+        sasl_b64_encode(cases[i][0], strlen(cases[i][0]), enc);
         ck_assert_msg(strcmp(buf_str(enc), cases[i][1]) == 0, "encode %s", cases[i][0]);
-        ck_assert_msg(smtpd_sasl_b64_decode(cases[i][1], strlen(cases[i][1]), 100, dec) == 0,
+        ck_assert_msg(sasl_b64_decode(cases[i][1], strlen(cases[i][1]), 100, dec) == 0,
                       "decode %s", cases[i][1]);
         ck_assert_msg(strcmp(buf_str(dec), cases[i][0]) == 0, "decode %s", cases[i][1]);
     }
@@ -39,14 +39,14 @@ START_TEST(test_b64_bad)
     size_t  i;
 
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        ck_assert_msg(smtpd_sasl_b64_decode(bad[i], strlen(bad[i]), 100, dec) == -1,
+        ck_assert_msg(sasl_b64_decode(bad[i], strlen(bad[i]), 100, dec) == -1,
                       "accepted %s", bad[i]);
         ck_assert_msg(buf_len(dec) == 0, "left bytes for %s", bad[i]);
     }
     /* The bound: 3 bytes fit in 3, not in 2. */
-    ck_assert_int_eq(smtpd_sasl_b64_decode("Zm9v", 4, 3, dec), 0);
-    ck_assert_int_eq(smtpd_sasl_b64_decode("Zm9v", 4, 2, dec), -1);
-    ck_assert_int_eq(smtpd_sasl_b64_decode("Zm9vZm9vZm9v", 12, 5, dec), -1);
+    ck_assert_int_eq(sasl_b64_decode("Zm9v", 4, 3, dec), 0);
+    ck_assert_int_eq(sasl_b64_decode("Zm9v", 4, 2, dec), -1);
+    ck_assert_int_eq(sasl_b64_decode("Zm9vZm9vZm9v", 12, 5, dec), -1);
     buf_free(dec);
 }
 END_TEST
@@ -57,18 +57,18 @@ START_TEST(test_plain)
     BUF    *c = buf_alloc(8);
     BUF    *p = buf_alloc(8);
 
-    ck_assert_int_eq(smtpd_sasl_plain("\0alice\0secret", 13, z, c, p), 0);
+    ck_assert_int_eq(sasl_plain_split("\0alice\0secret", 13, z, c, p), 0);
     ck_assert_str_eq(buf_str(z), "");
     ck_assert_str_eq(buf_str(c), "alice");
     ck_assert_str_eq(buf_str(p), "secret");
-    ck_assert_int_eq(smtpd_sasl_plain("bob\0alice\0", 10, z, c, p), 0);
+    ck_assert_int_eq(sasl_plain_split("bob\0alice\0", 10, z, c, p), 0);
     ck_assert_str_eq(buf_str(z), "bob");
     ck_assert_str_eq(buf_str(p), "");
-    ck_assert_int_eq(smtpd_sasl_plain("alice\0secret", 12, z, c, p), -1);   /* one NUL */
-    ck_assert_int_eq(smtpd_sasl_plain("\0\0secret", 8, z, c, p), -1);       /* no authcid */
-    ck_assert_int_eq(smtpd_sasl_plain("\0a\0b\0c", 7, z, c, p), -1);        /* three NULs */
-    ck_assert_int_eq(smtpd_sasl_plain("", 0, z, c, p), -1);
-    smtpd_sasl_wipe(p);
+    ck_assert_int_eq(sasl_plain_split("alice\0secret", 12, z, c, p), -1);   /* one NUL */
+    ck_assert_int_eq(sasl_plain_split("\0\0secret", 8, z, c, p), -1);       /* no authcid */
+    ck_assert_int_eq(sasl_plain_split("\0a\0b\0c", 7, z, c, p), -1);        /* three NULs */
+    ck_assert_int_eq(sasl_plain_split("", 0, z, c, p), -1);
+    sasl_wipe(p);
     ck_assert_int_eq(buf_len(p), 0);
     ck_assert_int_eq(p->data[0], 0);
     buf_free(z);
@@ -83,22 +83,22 @@ START_TEST(test_dovecot_fields)
     char    line[128];
     char   *f[8];
 
-    smtpd_sasl_dv_escape(out, "a\tb\001c\r\nd", 9);
+    sasl_dv_escape(out, "a\tb\001c\r\nd", 9);
     ck_assert_str_eq(buf_str(out), "a\001tb\0011c\001r\001nd");
     snprintf(line, sizeof(line), "OK\t1\tuser=%s", buf_str(out));
-    ck_assert_int_eq(smtpd_sasl_dv_split(line, f, 8), 3);
+    ck_assert_int_eq(sasl_dv_split(line, f, 8), 3);
     ck_assert_str_eq(f[0], "OK");
     ck_assert_str_eq(f[1], "1");
     ck_assert_str_eq(f[2], "user=a\tb\001c\r\nd");
     snprintf(line, sizeof(line), "FAIL\t2\treason=x\001zy");
-    ck_assert_int_eq(smtpd_sasl_dv_split(line, f, 8), -1);                  /* bad escape */
+    ck_assert_int_eq(sasl_dv_split(line, f, 8), -1);                  /* bad escape */
     snprintf(line, sizeof(line), "a\tb\tc");
-    ck_assert_int_eq(smtpd_sasl_dv_split(line, f, 2), -1);                  /* too many */
+    ck_assert_int_eq(sasl_dv_split(line, f, 2), -1);                  /* too many */
     snprintf(line, sizeof(line), "DONE");
-    ck_assert_int_eq(smtpd_sasl_dv_split(line, f, 8), 1);
+    ck_assert_int_eq(sasl_dv_split(line, f, 8), 1);
     ck_assert_str_eq(f[0], "DONE");
     snprintf(line, sizeof(line), "CONT\t7\t");
-    ck_assert_int_eq(smtpd_sasl_dv_split(line, f, 8), 3);
+    ck_assert_int_eq(sasl_dv_split(line, f, 8), 3);
     ck_assert_str_eq(f[2], "");
     buf_free(out);
 }

@@ -413,6 +413,37 @@ START_TEST(test_discard_input_drops_pipelined_bytes)
 }
 END_TEST
 
+START_TEST(test_wipe_keeps_unread_input_and_unsent_output)
+{
+    int     sv[2];
+    STREAM *s;
+    BUF    *line = buf_alloc(0);
+    char    got[64];
+    ssize_t n;
+
+    pair(sv);
+    put(sv[1], "AUTH PLAIN c2VjcmV0\r\nQUIT\r\n");
+    s = stream_fdopen(sv[0]);
+    stream_set_timeout(s, 5);
+    ck_assert_int_eq(stream_get_line(s, line, 512), STREAM_LINE_OK);
+    ck_assert_int_eq(stream_printf(s, "235 ok\r\n"), 0);
+    ck_assert_int_eq(stream_flush(s), 0);
+    ck_assert_int_eq(stream_printf(s, "221 bye\r\n"), 0);
+    stream_wipe(s);
+    /* What was read but not consumed, and what was not sent, survive. */
+    ck_assert_int_eq(stream_get_line(s, line, 512), STREAM_LINE_OK);
+    ck_assert_str_eq(buf_str(line), "QUIT\r\n");
+    ck_assert_int_eq(stream_flush(s), 0);
+    n = read(sv[1], got, sizeof(got) - 1);
+    ck_assert(n > 0);
+    got[n] = 0;
+    ck_assert_str_eq(got, "235 ok\r\n221 bye\r\n");
+    buf_free(line);
+    stream_close(s);
+    close(sv[1]);
+}
+END_TEST
+
 START_TEST(test_memopen_reads_and_refuses_writes)
 {
     static const char data[] = "one\ntwo";
@@ -665,6 +696,7 @@ int main(void)
     tcase_add_test(tc, test_big_write_goes_out_whole);
     tcase_add_test(tc, test_printf_is_buffered_until_flush);
     tcase_add_test(tc, test_discard_input_drops_pipelined_bytes);
+    tcase_add_test(tc, test_wipe_keeps_unread_input_and_unsent_output);
     tcase_add_test(tc, test_memopen_reads_and_refuses_writes);
     tcase_add_test(tc, test_replaced_io_functions);
     tcase_add_test(tc, test_no_timeout_waits_for_data);

@@ -1,4 +1,4 @@
-/* smtpd_sasl_codec - the pure parsers of SMTP AUTH (RFC 4954).
+/* sasl_codec - the pure parsers of SMTP AUTH (RFC 4954).
  *
  * Base64 with bounds (the 334 challenges and the client's answers), the
  * PLAIN message (RFC 4616: authzid NUL authcid NUL passwd), and the line
@@ -6,13 +6,13 @@
  * str_tabescape: 0x01 -> \1 1, TAB -> \1 t, CR -> \1 r, LF -> \1 n), which
  * the AUTH back ends speak. Pure functions over bytes, so that the unit
  * tests and a fuzzer call exactly what a session runs. Buffers that held
- * credentials are wiped with smtpd_sasl_wipe() (explicit_bzero) before
+ * credentials are wiped with sasl_wipe() (explicit_bzero) before
  * they are freed or reused: no password stays in memory or a core file
  * longer than its check.
  */
 #include <string.h>
 
-#include "smtpd_sasl.h"
+#include "sasl_codec.h"
 
 static const char b64_chars[] =
 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -33,8 +33,8 @@ static int b64_value(unsigned char ch)
     return -1;
 }
 
-/* smtpd_sasl_b64_encode - data as base64 into out (replacing it) */
-void    smtpd_sasl_b64_encode(const void *data, size_t len, BUF *out)
+/* sasl_b64_encode - data as base64 into out (replacing it) */
+void    sasl_b64_encode(const void *data, size_t len, BUF *out)
 {
     const unsigned char *p = data;
     size_t  i;
@@ -58,15 +58,15 @@ void    smtpd_sasl_b64_encode(const void *data, size_t len, BUF *out)
     }
 }
 
-/* smtpd_sasl_b64_decode - strict base64 (length a multiple of 4, '='
+/* sasl_b64_decode - strict base64 (length a multiple of 4, '='
  * only at the end, no white space) into out, at most limit bytes.
  * 0, or -1 when malformed or too long (out is then wiped). */
-int     smtpd_sasl_b64_decode(const char *in, size_t len, size_t limit, BUF *out)
+int     sasl_b64_decode(const char *in, size_t len, size_t limit, BUF *out)
 {
     size_t  i;
     size_t  pad = 0;
 
-    smtpd_sasl_wipe(out);
+    sasl_wipe(out);
     if (len % 4 != 0 || len / 4 * 3 > limit + 2)
         return -1;
     if (len >= 1 && in[len - 1] == '=')
@@ -84,7 +84,7 @@ int     smtpd_sasl_b64_decode(const char *in, size_t len, size_t limit, BUF *out
                 continue;
             }
             if ((v[k] = b64_value((unsigned char) in[i + k])) < 0) {
-                smtpd_sasl_wipe(out);
+                sasl_wipe(out);
                 return -1;
             }
         }
@@ -95,15 +95,15 @@ int     smtpd_sasl_b64_decode(const char *in, size_t len, size_t limit, BUF *out
             buf_putc(out, ((v[2] & 3) << 6) | v[3]);
     }
     if (buf_len(out) > limit) {
-        smtpd_sasl_wipe(out);
+        sasl_wipe(out);
         return -1;
     }
     return 0;
 }
 
-/* smtpd_sasl_plain - split a decoded PLAIN message. The authcid must not
+/* sasl_plain_split - split a decoded PLAIN message. The authcid must not
  * be empty; no part may hold another NUL. 0, or -1 when malformed. */
-int     smtpd_sasl_plain(const char *msg, size_t len, BUF *authzid, BUF *authcid,
+int     sasl_plain_split(const char *msg, size_t len, BUF *authzid, BUF *authcid,
                          BUF *passwd)
 {
     const char *nul1 = memchr(msg, 0, len);
@@ -118,20 +118,20 @@ int     smtpd_sasl_plain(const char *msg, size_t len, BUF *authzid, BUF *authcid
     buf_append(authzid, msg, (size_t) (nul1 - msg));
     buf_reset(authcid);
     buf_append(authcid, nul1 + 1, (size_t) (nul2 - nul1 - 1));
-    smtpd_sasl_wipe(passwd);
+    sasl_wipe(passwd);
     buf_append(passwd, nul2 + 1, (size_t) (end - nul2 - 1));
     return 0;
 }
 
-/* smtpd_sasl_wipe - erase a buffer's bytes (credentials), then empty it */
-void    smtpd_sasl_wipe(BUF *buf)
+/* sasl_wipe - erase a buffer's bytes (credentials), then empty it */
+void    sasl_wipe(BUF *buf)
 {
     explicit_bzero(buf->data, buf->cap);
     buf_reset(buf);
 }
 
-/* smtpd_sasl_dv_escape - append text with Dovecot's tab escaping */
-void    smtpd_sasl_dv_escape(BUF *out, const char *text, size_t len)
+/* sasl_dv_escape - append text with Dovecot's tab escaping */
+void    sasl_dv_escape(BUF *out, const char *text, size_t len)
 {
     size_t  i;
 
@@ -155,10 +155,10 @@ void    smtpd_sasl_dv_escape(BUF *out, const char *text, size_t len)
     }
 }
 
-/* smtpd_sasl_dv_split - split one protocol line (no LF) in place at TABs
+/* sasl_dv_split - split one protocol line (no LF) in place at TABs
  * and unescape each field. Returns the field count, -1 when there are
  * more than max fields or a bad escape. */
-int     smtpd_sasl_dv_split(char *line, char **fields, int max)
+int     sasl_dv_split(char *line, char **fields, int max)
 {
     int     n = 0;
     char   *cp = line;
