@@ -19,7 +19,7 @@
  *   postsuper [-c dir] -d|-h|-H|-r ID|ALL|- [queue ...]
  *                                         surel queue delete|hold|release|requeue
  *   postcat [-c dir] [-e|-h|-b] -q ID    surel queue show [-e|-h|-b] ID
- *   postfix [-c dir] start|start-fg|stop|reload|check|status|flush|set-permissions
+ *   postfix [-c dir] start|start-fg|stop|reload|check|status|flush|logrotate|set-permissions
  *                                         surel start [-f]|stop|...|queue flush|check -f
  *
  * Postfix options surel does not have (postmap -s/-d/-i, postqueue -i,
@@ -288,7 +288,8 @@ static int pf_postcat(int argc, char **argv, PF_ARGV *out, BUF *why)
 /* pf_postfix - the control commands */
 static int pf_postfix(int argc, char **argv, PF_ARGV *out, BUF *why)
 {
-    static const char *const same[] = {"start", "stop", "reload", "check", "status", NULL};
+    static const char *const same[] = {"start", "stop", "reload", "check", "status",
+                                       "logrotate", NULL};
     const char *config_dir = NULL;
     const char *cmd;
     int     ch;
@@ -308,7 +309,7 @@ static int pf_postfix(int argc, char **argv, PF_ARGV *out, BUF *why)
     }
     if (argc - optind != 1) {
         buf_sprintf(why, "usage: postfix [-c config_dir] "
-                    "start|start-fg|stop|reload|check|status|flush|set-permissions");
+                    "start|start-fg|stop|reload|check|status|flush|logrotate|set-permissions");
         return -1;
     }
     cmd = argv[optind];
