@@ -171,6 +171,21 @@ class PostlogTest(h.InstanceTest):
         self.assertNotEqual(proc.returncode, 0)
         self.assertIn("is not under maillog_file_prefixes", proc.stderr)
 
+    def test_check_reports_the_prefix_and_a_missing_postlog_service(self):
+        inst = self.instance()
+        self.assertEqual(inst.surel("check", check=False).returncode, 0)
+        inst.conf(maillog_file_prefixes="/var")
+        proc = inst.surel("check", check=False)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("is not under maillog_file_prefixes", proc.stderr)
+        inst.conf(maillog_file_prefixes=os.path.dirname(inst.logfile))
+        with open(os.path.join(inst.etc, "master.cf")) as f:
+            text = f.read()
+        inst.write_master_cf(e.without_service(text, "postlog"))
+        proc = inst.surel("check", check=False)
+        self.assertEqual(proc.returncode, 0)
+        self.assertIn("no public unix-dgram service postlog", proc.stderr)
+
     def test_logrotate_refusals(self):
         inst = self.instance()
         inst.conf(maillog_file="/dev/stdout")
