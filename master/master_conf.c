@@ -272,8 +272,9 @@ void master_reload(void)
     MASTER_SERV **pp;
     BUF    *why = buf_alloc(100);
 
+    /* The postlog socket stays in use meanwhile: the master's lines keep
+     * their order (master_log_service decides again at the end). */
     config_reset();
-    (void) msg_set_logservice(NULL, NULL, 0);
     master_config_load();
     if (master_services_read(&fresh, why) < 0) {
         msg_warn("%s -- keeping the old master.cf", buf_str(why));

@@ -162,6 +162,14 @@ static int msg_svc_connect(void)
  * postlogd is its one writer. NULL sock_path turns the service off. */
 int msg_set_logservice(const char *sock_path, const char *file_path, int flags)
 {
+    /* The same service again (a reload): keep the socket and the queue. */
+    if (sock_path && msg_svc_path && strcmp(sock_path, msg_svc_path) == 0
+        && flags == msg_svc_flags && file_path && msg_file_path
+        && strcmp(file_path, msg_file_path) == 0) {
+        logwriter_close(msg_file);
+        msg_file = NULL;
+        return 0;
+    }
     msg_pending_spill();                /* what waited keeps its place */
     if (msg_svc_fd >= 0)
         close(msg_svc_fd);

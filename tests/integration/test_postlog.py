@@ -15,6 +15,7 @@ postlogd appends them (doc/design.md §6). Shown here on real instances:
 import gzip
 import os
 import signal
+import subprocess
 
 import e2e_harness as e
 import surel_harness as h
@@ -160,6 +161,29 @@ class PostlogTest(h.InstanceTest):
         self.assertIn("%s: removed" % qid, log)
         self.assertIn("terminating on signal 15", log)
         self.assertTrue(log.rstrip("\n").endswith("stopped"), log[-300:])
+
+    def test_dev_stdout_is_the_masters_standard_output(self):
+        # Containers: `surel start -f` with maillog_file = /dev/stdout.
+        inst = self.instance()
+        inst.conf(maillog_file="/dev/stdout")
+        out_path = inst.path("stdout")
+        with open(out_path, "w") as out:
+            proc = subprocess.Popen([h.binary("surel"), "-c", inst.etc, "start", "-f"],
+                                      stdout=out, stderr=subprocess.DEVNULL)
+        try:
+            h.wait_for(inst.running, BOUND, "the foreground master")
+            qid = e.send(inst, "bob@sandbox.test", ["alice@sandbox.test"], message("out"))
+            inst.wait_messages("alice", 1, BOUND)
+
+            def text():
+                with open(out_path, errors="replace") as f:
+                    return f.read()
+            h.wait_for(lambda: "%s: removed" % qid in text(), BOUND, "qmgr's line on stdout")
+            self.assertRegex(text(), r"surel/master\[\d+\]: daemon started")
+            self.assertFalse(os.path.exists(inst.logfile) and os.path.getsize(inst.logfile))
+        finally:
+            proc.terminate()
+            proc.wait(BOUND)
 
     def test_maillog_file_prefixes_guard(self):
         inst = self.instance()
