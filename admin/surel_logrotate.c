@@ -131,6 +131,7 @@ int surel_logrotate_main(int argc, char **argv)
     BUF    *rotated;
     BUF    *why;
     struct stat st;
+    struct stat taken;
     struct tm tm;
     time_t  now = time(NULL);
 
@@ -163,9 +164,8 @@ int surel_logrotate_main(int argc, char **argv)
         msg_fatal("logfile '%s' rotation failed: %m", path);
     if (!S_ISREG(st.st_mode) || st.st_nlink != 1)
         msg_fatal("logfile '%s' rotation failed: not a regular file with one link", path);
-    if (lstat(buf_str(rotated), &st) == 0 || errno != ENOENT)
+    if (lstat(buf_str(rotated), &taken) == 0 || errno != ENOENT)
         msg_fatal("logfile '%s' rotation failed: %s exists", path, buf_str(rotated));
-    (void) lstat(path, &st);
 
     if (rename(path, buf_str(rotated)) < 0)
         msg_fatal("logfile '%s' rotation failed: rename to %s: %m", path, buf_str(rotated));
