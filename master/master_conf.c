@@ -67,6 +67,8 @@ void master_config_load(void)
     buf_free(why);
     if (*logfile && msg_set_logfile(logfile) < 0)
         msg_fatal("open maillog_file %s: %m", logfile);
+    if (*logfile == 0)
+        (void) msg_set_logfile(NULL);   /* a reload removed it: syslog again */
     master_env_build();
     /* Once per start and reload: main.cf asks for something surel ignores. */
     (void) config_warn_unimplemented(NULL, NULL);

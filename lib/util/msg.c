@@ -307,7 +307,7 @@ void msg_write_direct(const char *line, size_t len)
     msg_sanitize(buf);
     len = strlen(buf);
     buf[len++] = '\n';
-    msg_pending_spill();
+    /* Not our queue first: these lines were sent before it was made. */
     (void) msg_file_write(buf, len);
 }
 
