@@ -74,6 +74,8 @@ START_TEST(test_write_follows_a_rename)
     free(text);
     logwriter_close(lw);
     buf_free(why);
+    xfree(path);
+    xfree(old);
 }
 END_TEST
 
@@ -93,6 +95,8 @@ START_TEST(test_planted_link_is_refused)
     ck_assert_str_eq(text, "keep\n");
     free(text);
     buf_free(why);
+    xfree(path);
+    xfree(target);
 }
 END_TEST
 
@@ -124,6 +128,8 @@ START_TEST(test_lines_go_to_the_socket_then_the_file)
     free(text);
     (void) msg_set_logservice(NULL, NULL, 0);
     (void) msg_set_logfile(NULL);
+    xfree(sock);
+    xfree(path);
 }
 END_TEST
 
@@ -159,6 +165,8 @@ START_TEST(test_master_never_blocks_and_keeps_order)
     close(fd);
     (void) msg_set_logservice(NULL, NULL, 0);
     (void) msg_set_logfile(NULL);
+    xfree(sock);
+    xfree(path);
 }
 END_TEST
 
