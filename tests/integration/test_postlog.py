@@ -145,6 +145,31 @@ class PostlogTest(h.InstanceTest):
         with gzip.open(rotated, "rt") as f:
             self.assertEqual(f.read(), old)
 
+    def test_no_line_lost_across_reloads(self):
+        inst = self.instance()
+        inst.start()
+        qids = []
+        for i in range(12):
+            qids.append(e.send(inst, "bob@sandbox.test", ["alice@sandbox.test"],
+                               message("reload %d" % i)))
+            if i % 4 == 3:
+                inst.surel("reload")    # postlogd and the others retire meanwhile
+        inst.wait_messages("alice", len(qids), BOUND)
+        for qid in qids:
+            # local logs this right after each delivery, retired or not.
+            inst.wait_log("%s: to=<alice@sandbox.test>" % qid, BOUND)
+        inst.stop()
+        log = inst.log()
+        self.assertEqual(log.count("reload -- configuration"), 3)
+        self.assertTrue(log.rstrip("\n").endswith("stopped"), log[-300:])
+        for qid in qids:
+            lines = [l for l in log.splitlines() if qid + ":" in l]
+            # Every program's line about the message. (A qmgr retired while
+            # a delivery was in flight leaves the message to its successor,
+            # which retries it later: "removed" may not be there yet.)
+            for word in ("client=", "message-id=", "from=<bob@sandbox.test>", "status=sent"):
+                self.assertTrue(any(word in l for l in lines), (qid, word, lines))
+
     def test_lines_survive_a_killed_postlogd_and_the_stop(self):
         inst = self.instance()
         inst.start()
