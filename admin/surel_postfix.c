@@ -21,6 +21,8 @@
  *   postcat [-c dir] [-e|-h|-b] -q ID    surel queue show [-e|-h|-b] ID
  *   postfix [-c dir] start|start-fg|stop|reload|check|status|flush|logrotate|set-permissions
  *                                         surel start [-f]|stop|...|queue flush|check -f
+ *   postlog [-iv] [-c dir] [-p priority] [-t tag] [text ...]
+ *                                         surel log [-p priority] [-t tag] [text ...]
  *
  * Postfix options surel does not have (postmap -s/-d/-i, postqueue -i,
  * postsuper -s/-p/-f, postcat FILE, several postsuper actions at once) are
@@ -336,6 +338,48 @@ static int pf_postfix(int argc, char **argv, PF_ARGV *out, BUF *why)
     return 0;
 }
 
+/* pf_postlog - postlog [-iv] [-c dir] [-p priority] [-t tag] [text ...] */
+static int pf_postlog(int argc, char **argv, PF_ARGV *out, BUF *why)
+{
+    const char *config_dir = NULL;
+    const char *priority = NULL;
+    const char *tag = NULL;
+    int     ch;
+
+    while ((ch = getopt(argc, argv, "+:c:ip:t:v")) != -1) {
+        switch (ch) {
+        case 'c':
+            config_dir = optarg;
+            break;
+        case 'p':
+            priority = optarg;
+            break;
+        case 't':
+            tag = optarg;
+            break;
+        case 'i':                   /* obsolete: the pid is always there */
+        case 'v':
+            break;
+        default:
+            return pf_refuse(why, "postlog", ch);
+        }
+    }
+    pf_start(out, config_dir);
+    pf_add(out, "log");
+    if (priority) {
+        pf_add(out, "-p");
+        pf_add(out, priority);
+    }
+    if (tag) {
+        pf_add(out, "-t");
+        pf_add(out, tag);
+    }
+    pf_add(out, "--");
+    for (; optind < argc; optind++)
+        pf_add(out, argv[optind]);
+    return 0;
+}
+
 /* The names, and their rewrites. */
 typedef struct PF_NAME {
     const char *name;
@@ -360,6 +404,7 @@ static const PF_NAME pf_names[] = {
     {"postsuper", pf_postsuper},
     {"postcat", pf_postcat},
     {"postfix", pf_postfix},
+    {"postlog", pf_postlog},
 };
 
 /* pf_find - the row of a program name (argv[0], any folder), or NULL */

@@ -291,7 +291,7 @@ class RealMaster(h.InstanceTest):
 class HelpAndVersion(unittest.TestCase):
     """surel --help, help VERB and --version (admin/surel_verbs.c)."""
 
-    VERBS = ("start", "stop", "reload", "status", "logrotate", "check", "conf", "map", "sandbox",
+    VERBS = ("start", "stop", "reload", "status", "logrotate", "log", "check", "conf", "map", "sandbox",
              "queue", "help")
 
     def test_help_lists_every_verb_on_stdout(self):

@@ -210,6 +210,23 @@ class PostlogTest(h.InstanceTest):
             proc.terminate()
             proc.wait(BOUND)
 
+    def test_postlog_command_logs_through_postlogd(self):
+        inst = self.instance()
+        inst.start()
+        h.run([h.binary("postlog"), "-c", inst.etc, "-i", "-t", "backup/cron", "nightly", "done"])
+        h.run([h.binary("postlog"), "-c", inst.etc, "-p", "warn"], input="one\ntwo\n")
+        inst.surel("log", "-p", "error", "disk low")
+        log = inst.log()
+        self.assertRegex(log, r" backup/cron\[\d+\]: nightly done\n")
+        self.assertRegex(log, r" surel/postlog\[\d+\]: warning: one\n.* surel/postlog\[\d+\]: warning: two\n")
+        self.assertRegex(log, r" surel/postlog\[\d+\]: error: disk low\n")
+        self.assertEqual(set(holders(inst, inst.logfile)), {"postlogd"})
+        proc = h.run([h.binary("postlog"), "-c", inst.etc, "-p", "loud", "x"], check=False)
+        self.assertEqual(proc.returncode, 2)
+        proc = h.run([h.binary("postlog"), "-c", inst.etc, "-x", "x"], check=False)
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("option -x is not supported", proc.stderr)
+
     def test_maillog_file_prefixes_guard(self):
         inst = self.instance()
         inst.conf(maillog_file_prefixes="/var")
