@@ -64,6 +64,8 @@ int     surel_start_args(int argc, char **argv, int *foreground, BUF *why);
 int     surel_stop_main(int argc, char **argv);     /* surel_ctl.c */
 int     surel_reload_main(int argc, char **argv);   /* surel_ctl.c */
 int     surel_status_main(int argc, char **argv);   /* surel_ctl.c */
+int     surel_logrotate_main(int argc, char **argv);    /* surel_logrotate.c */
+int     surel_log_main(int argc, char **argv);          /* surel_log.c */
 int     surel_check_main(int argc, char **argv);    /* surel_check.c */
 int     surel_conf_main(int argc, char **argv);     /* surel_conf.c */
 int     surel_map_main(int argc, char **argv);      /* surel_map.c */

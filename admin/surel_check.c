@@ -36,6 +36,8 @@
  *        and is neither root nor mail_owner, and no file of those tables
  *        can be read by mail_owner or by anyone (the hashes are authd's
  *        alone: root:surelauth 0640).
+ *      - maillog_file, when set, is under maillog_file_prefixes (else a
+ *        problem), and master.cf has its postlog service (else a warning).
  *
  *      Without -f it changes nothing. With -f it creates missing queue
  *      folders and data_directory and sets their owners and modes, as
@@ -69,6 +71,7 @@
 #include "dnsbl_pattern.h"
 #include "dict.h"
 #include "str_split.h"
+#include "maillog.h"
 #include "mail_queue.h"
 #include "mastercf.h"
 #include "mem.h"
@@ -294,6 +297,35 @@ static int check_override_restrictions(const MASTER_ENT *ent, const char *master
     return problems;
 }
 
+/* check_maillog - maillog_file is under maillog_file_prefixes (a problem:
+ * the master refuses to start), and has its postlog service (a warning:
+ * without one each daemon writes the file itself, as before postlogd, and
+ * a daemon that dropped root cannot follow `surel logrotate`) */
+static int check_maillog(const MASTER_CF *cf)
+{
+    const char *file = config_str(P_maillog_file);
+    BUF    *why;
+    int     i;
+
+    if (*file == 0)
+        return 0;
+    why = buf_alloc(100);
+    if (!maillog_file_allowed(file, why)) {
+        msg_warn("%s", buf_str(why));
+        buf_free(why);
+        return 1;
+    }
+    buf_free(why);
+    for (i = 0; i < cf->count; i++)
+        if (cf->ents[i].type == MASTER_UNIX_DGRAM && !cf->ents[i].private_
+            && strcmp(cf->ents[i].name, config_str(P_postlog_service_name)) == 0)
+            return 0;
+    msg_warn("maillog_file is set but master.cf has no public unix-dgram service %s "
+             "(postlog unix-dgram n - n - 1 postlogd): daemons write %s themselves and "
+             "may keep writing a rotated file", config_str(P_postlog_service_name), file);
+    return 0;
+}
+
 /* check_master_cf - master.cf parses and names programs that exist */
 static int check_master_cf(int warn_params)
 {
@@ -321,6 +353,7 @@ static int check_master_cf(int warn_params)
                                           cf.ents[i].lineno);
         }
         problems += check_tables(&cf);
+        problems += check_maillog(&cf);
         /* Unused main.cf names are worth a line, not a failed check. */
         config_warn_unknown(names, cf.count);
         xfree(names);

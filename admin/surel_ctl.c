@@ -50,6 +50,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "maillog.h"
 #include "mail_queue.h"
 #include "mem.h"
 #include "msg.h"
@@ -70,7 +71,7 @@ static void ctl_load(int logging)
     config_init(surel_config_dir);
     log = config_str(P_maillog_file);
     /* A log that can't be opened costs the log line, not the command. */
-    if (logging && *log && msg_set_logfile(log) < 0)
+    if (logging && *log && maillog_client(1) < 0)
         msg_debug("cannot open %s: %m", log);
     /* Lines it logs read like the daemons' ($syslog_name/surel), as
      * postfix-script's do (postfix/postfix-script: starting ...). */

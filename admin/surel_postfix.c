@@ -20,8 +20,10 @@
  *   postsuper [-c dir] -d|-h|-H|-r ID|ALL|- [queue ...]
  *                                         surel queue delete|hold|release|requeue
  *   postcat [-c dir] [-e|-h|-b] -q ID    surel queue show [-e|-h|-b] ID
- *   postfix [-c dir] start|start-fg|stop|reload|check|status|flush|set-permissions
+ *   postfix [-c dir] start|start-fg|stop|reload|check|status|flush|logrotate|set-permissions
  *                                         surel start [-f]|stop|...|queue flush|check -f
+ *   postlog [-iv] [-c dir] [-p priority] [-t tag] [text ...]
+ *                                         surel log [-p priority] [-t tag] [text ...]
  *
  * Postfix options surel does not have (
  * postsuper -s/-p/-f, postcat FILE, several postsuper actions at once) are
@@ -316,7 +318,8 @@ static int pf_postcat(int argc, char **argv, PF_ARGV *out, BUF *why)
 /* pf_postfix - the control commands */
 static int pf_postfix(int argc, char **argv, PF_ARGV *out, BUF *why)
 {
-    static const char *const same[] = {"start", "stop", "reload", "check", "status", NULL};
+    static const char *const same[] = {"start", "stop", "reload", "check", "status",
+                                       "logrotate", NULL};
     const char *config_dir = NULL;
     const char *cmd;
     int     ch;
@@ -336,7 +339,7 @@ static int pf_postfix(int argc, char **argv, PF_ARGV *out, BUF *why)
     }
     if (argc - optind != 1) {
         buf_sprintf(why, "usage: postfix [-c config_dir] "
-                    "start|start-fg|stop|reload|check|status|flush|set-permissions");
+                    "start|start-fg|stop|reload|check|status|flush|logrotate|set-permissions");
         return -1;
     }
     cmd = argv[optind];
@@ -360,6 +363,48 @@ static int pf_postfix(int argc, char **argv, PF_ARGV *out, BUF *why)
         buf_sprintf(why, "postfix: command %s is not supported by surel", cmd);
         return -1;
     }
+    return 0;
+}
+
+/* pf_postlog - postlog [-iv] [-c dir] [-p priority] [-t tag] [text ...] */
+static int pf_postlog(int argc, char **argv, PF_ARGV *out, BUF *why)
+{
+    const char *config_dir = NULL;
+    const char *priority = NULL;
+    const char *tag = NULL;
+    int     ch;
+
+    while ((ch = getopt(argc, argv, "+:c:ip:t:v")) != -1) {
+        switch (ch) {
+        case 'c':
+            config_dir = optarg;
+            break;
+        case 'p':
+            priority = optarg;
+            break;
+        case 't':
+            tag = optarg;
+            break;
+        case 'i':                   /* obsolete: the pid is always there */
+        case 'v':
+            break;
+        default:
+            return pf_refuse(why, "postlog", ch);
+        }
+    }
+    pf_start(out, config_dir);
+    pf_add(out, "log");
+    if (priority) {
+        pf_add(out, "-p");
+        pf_add(out, priority);
+    }
+    if (tag) {
+        pf_add(out, "-t");
+        pf_add(out, tag);
+    }
+    pf_add(out, "--");
+    for (; optind < argc; optind++)
+        pf_add(out, argv[optind]);
     return 0;
 }
 
@@ -387,6 +432,7 @@ static const PF_NAME pf_names[] = {
     {"postsuper", pf_postsuper},
     {"postcat", pf_postcat},
     {"postfix", pf_postfix},
+    {"postlog", pf_postlog},
 };
 
 /* pf_find - the row of a program name (argv[0], any folder), or NULL */

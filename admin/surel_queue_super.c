@@ -37,6 +37,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "maillog.h"
 #include "mail_proto.h"
 #include "mail_queue.h"
 #include "mem.h"
@@ -267,7 +268,7 @@ int sq_super_main(int argc, char **argv)
     super_queues(&sp, argc - 2, argv + 2);
     /* These lines say who changed the queue: log them like start/stop. */
     log = config_str(P_maillog_file);
-    if (*log && msg_set_logfile(log) < 0)
+    if (*log && maillog_client(1) < 0)
         msg_debug("cannot open %s: %m", log);
     if (strcmp(argv[1], "-") == 0) {
         super_stdin(&sp);

@@ -265,8 +265,10 @@ static void sandbox_main_cf(SANDBOX *sb, BUF *out)
                 "# Where things are.\n"
                 "queue_directory = %s/spool\n"
                 "data_directory = %s/data\n"
-                "maillog_file = %s/log/maillog\n",
-                d, d, d, d, d);
+                "maillog_file = %s/log/maillog\n"
+                "# maillog_file must be under one of these (Postfix's guard).\n"
+                "maillog_file_prefixes = %s/log, /var, /dev/stdout\n",
+                d, d, d, d, d, d);
     if (sb->bin_dir)
         buf_printf(out,
                    "# The programs this instance was made with.\n"

@@ -30,6 +30,11 @@ const SUREL_VERB surel_verbs[] = {
      "re-read main.cf and master.cf (SIGHUP to the master)"},
     {"status", surel_status_main, 0, "status",
      "say whether the mail system runs (exit 0) or not (exit 1)"},
+    {"logrotate", surel_logrotate_main, 0, "logrotate",
+     "rotate maillog_file: rename it (maillog_file_rotate_suffix), make a new one,\n"
+     "compress the old one (maillog_file_compressor), as postfix logrotate"},
+    {"log", surel_log_main, 0, "log [-p priority] [-t tag] [text ...]",
+     "log the text (or each line of stdin) where the mail system logs, as postlog"},
     {"check", surel_check_main, 0, "check",
      "verify the configuration, the programs, folders, owners and modes"},
     {"conf", surel_conf_main, 0, "conf [-dhnx] [name ...] | [-e] name=value ... | -X name ... | -M",

@@ -72,6 +72,7 @@
 #define MASTER_STOP_GRACE_MS    5000    /* SIGTERM, then SIGKILL after this */
 #define MASTER_READY            '\006'  /* last byte on the start-up pipe */
 #define MASTER_START_TEXT_MAX   65536   /* start-up messages kept at most */
+#define MASTER_LOG_RETRY_MS     50      /* queued log lines: try the socket again */
 
 const char *master_config_dir;
 int     master_stopping;
@@ -182,6 +183,8 @@ static void __attribute__((noreturn)) master_stop_now(void)
     MASTER_PROC *proc;
     int     status;
 
+    MASTER_SERV *serv;
+
     master_kill_all(SIGKILL);
     while ((proc = master_procs) != NULL) {
         master_procs = proc->next;
@@ -190,6 +193,12 @@ static void __attribute__((noreturn)) master_stop_now(void)
         xfree(proc->path);
         xfree(proc);
     }
+    /* The daemons' last lines, still in the postlog socket, then ours. */
+    for (serv = master_services; serv; serv = serv->next) {
+        master_listen_drain(serv);
+        master_listen_close(serv);
+    }
+    (void) msg_set_logservice(NULL, NULL, 0);
     msg_info("stopped");
     exit(0);
 }
@@ -225,7 +234,12 @@ static void master_stop(int signo, void *context)
     for (serv = master_services; serv; serv = serv->next) {
         master_cancel_throttle(serv);
         master_wakeup_stop(serv);
-        master_listen_close(serv);
+        /* A datagram socket (postlog) stays until the children are gone:
+         * their last log lines wait in it (master_stop_now). */
+        if (serv->type == MASTER_UNIX_DGRAM)
+            master_listen_quiet(serv);
+        else
+            master_listen_close(serv);
         master_status_close(serv);
     }
     if (master_procs == NULL)
@@ -307,6 +321,10 @@ int     main(int argc, char **argv)
     master_ready(foreground);
     msg_info("daemon started -- configuration %s", master_config_dir);
 
-    for (;;)
-        event_loop(-1);
+    /* Log lines the postlog socket could not take yet (msg.c) are sent
+     * again every MASTER_LOG_RETRY_MS until they are gone. */
+    for (;;) {
+        event_loop(msg_service_pending() ? MASTER_LOG_RETRY_MS : -1);
+        msg_service_flush();
+    }
 }

@@ -63,10 +63,13 @@ void    master_config_load(void);
 int     master_services_read(MASTER_SERV **list, BUF *why);
 void    master_services_start(void);
 void    master_reload(void);
+void    master_log_service(void);
 
 /* master_listen.c */
 int     master_listen_open(MASTER_SERV *serv, BUF *why);
 void    master_listen_close(MASTER_SERV *serv);
+void    master_listen_drain(MASTER_SERV *serv);
+void    master_listen_quiet(MASTER_SERV *serv);
 char   *master_endpoint(const MASTER_ENT *ent, BUF *why);
 
 /* master_spawn.c */

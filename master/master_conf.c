@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "maillog.h"
 #include "master.h"
 #include "mem.h"
 #include "msg.h"
@@ -55,18 +56,51 @@ static void master_env_build(void)
 void master_config_load(void)
 {
     const char *logfile;
+    BUF    *why = buf_alloc(100);
 
     config_init(master_config_dir);
     msg_set_name(config_str(P_syslog_name));
     master_owner_init();
     logfile = config_str(P_maillog_file);
+    if (*logfile && !maillog_file_allowed(logfile, why))
+        msg_fatal("%s", buf_str(why));
+    buf_free(why);
     if (*logfile && msg_set_logfile(logfile) < 0)
         msg_fatal("open maillog_file %s: %m", logfile);
+    if (*logfile == 0)
+        (void) msg_set_logfile(NULL);   /* a reload removed it: syslog again */
     master_env_build();
     /* Once per start and reload: main.cf asks for something surel ignores. */
     (void) config_warn_unimplemented(NULL, NULL);
     if (chdir(config_str(P_queue_directory)) < 0)
         msg_fatal("chdir %s: %m", config_str(P_queue_directory));
+}
+
+/* master_log_service - log through the postlog service when there is one.
+ *
+ * Once the postlog socket is bound, the master's own lines go there too,
+ * behind those of the daemons, so postlogd is the one writer of
+ * maillog_file. The master never waits on it (it is the one that starts
+ * postlogd): a line the socket cannot take yet waits in memory (msg.c),
+ * the loop in master.c sends it later. Before the socket exists (start-up)
+ * and after it is gone (stop, or no postlog line in master.cf), the master
+ * writes the file itself, following a rotation (logwriter.h). */
+void master_log_service(void)
+{
+    const char *file = config_str(P_maillog_file);
+    const char *name = config_str(P_postlog_service_name);
+    MASTER_SERV *serv;
+
+    for (serv = master_services; serv; serv = serv->next)
+        if (serv->type == MASTER_UNIX_DGRAM && !serv->private_ && serv->unix_path
+            && strcmp(serv->name, name) == 0)
+            break;
+    if (*file == 0 || serv == NULL) {
+        (void) msg_set_logservice(NULL, NULL, 0);
+        return;
+    }
+    if (msg_set_logservice(serv->unix_path, file, MSG_SERVICE_NONBLOCK) < 0)
+        msg_warn("postlog service %s: %m: writing %s directly", serv->unix_path, file);
 }
 
 /* master_serv_create - a service from a master.cf entry, not yet started */
@@ -216,6 +250,7 @@ void master_services_start(void)
             msg_fatal("%s", buf_str(why));
     for (serv = master_services; serv; serv = serv->next)
         master_serv_go(serv);
+    master_log_service();
     buf_free(why);
 }
 
@@ -248,6 +283,8 @@ void master_reload(void)
     MASTER_SERV **pp;
     BUF    *why = buf_alloc(100);
 
+    /* The postlog socket stays in use meanwhile: the master's lines keep
+     * their order (master_log_service decides again at the end). */
     config_reset();
     master_config_load();
     if (master_services_read(&fresh, why) < 0) {
@@ -280,5 +317,6 @@ void master_reload(void)
         pp = &serv->next;
     }
     master_services = fresh;
+    master_log_service();
     buf_free(why);
 }

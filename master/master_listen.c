@@ -7,7 +7,11 @@
  * asks DNS. A bare port listens on every address of inet_interfaces
  * (`all`: 0.0.0.0 and [::] with IPV6_V6ONLY), filtered by inet_protocols.
  * Port names come from /etc/services (getservbyname, no network).
- * unix-dgram and pass services are refused with a clear reason.
+ * unix-dgram services (postlog) get a datagram socket in private/ or
+ * public/, bound but not listening: clients send without connecting, and
+ * what they send waits in the socket until the daemon reads it (the master
+ * keeps it across reloads and daemon restarts, and drains it at the end:
+ * master_listen_drain). pass services are refused with a clear reason.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -240,6 +244,7 @@ char   *master_endpoint(const MASTER_ENT *ent, BUF *why)
 
     switch (ent->type) {
     case MASTER_UNIX:
+    case MASTER_UNIX_DGRAM:
     case MASTER_FIFO:
         if ((path = master_unix_path(ent, why)) == NULL)
             return NULL;
@@ -267,9 +272,6 @@ char   *master_endpoint(const MASTER_ENT *ent, BUF *why)
             }
         }
         return buf_steal(out);
-    case MASTER_UNIX_DGRAM:
-        buf_sprintf(why, "service %s: type unix-dgram is not supported", ent->name);
-        return NULL;
     case MASTER_PASS:
         buf_sprintf(why, "service %s: type pass is not supported yet", ent->name);
         return NULL;
@@ -310,7 +312,7 @@ static int master_listen_inet(const struct sockaddr_storage *ss, BUF *why)
  * folder. The mode comes from the umask at bind() time, never from a
  * chmod() of the name afterwards, which a symbolic link swapped in
  * between would steer to any file. */
-static int master_listen_unix(const char *path, BUF *why)
+static int master_listen_unix(const char *path, int type, BUF *why)
 {
     struct sockaddr_un sun;
     struct stat st;
@@ -328,7 +330,7 @@ static int master_listen_unix(const char *path, BUF *why)
     memset(&sun, 0, sizeof(sun));
     sun.sun_family = AF_UNIX;
     snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         buf_sprintf(why, "socket: %s", strerror(errno));
         return -1;
@@ -338,7 +340,7 @@ static int master_listen_unix(const char *path, BUF *why)
     old_mask = umask(0111);
     rc = bind(fd, (struct sockaddr *) &sun, sizeof(sun));
     (void) umask(old_mask);
-    if (rc < 0 || listen(fd, MASTER_LISTEN_BACKLOG) < 0) {
+    if (rc < 0 || (type == SOCK_STREAM && listen(fd, MASTER_LISTEN_BACKLOG) < 0)) {
         buf_sprintf(why, "%s: %s", path, strerror(errno));
         close(fd);
         return -1;
@@ -404,7 +406,8 @@ int master_listen_open(MASTER_SERV *serv, BUF *why)
         return -1;
     master_owner_enter();
     fd = serv->type == MASTER_FIFO ? master_listen_fifo(serv->unix_path, why)
-        : master_listen_unix(serv->unix_path, why);
+        : master_listen_unix(serv->unix_path, serv->type == MASTER_UNIX_DGRAM
+                             ? SOCK_DGRAM : SOCK_STREAM, why);
     master_owner_leave();
     if (fd < 0) {
         xfree(serv->unix_path);
@@ -428,12 +431,42 @@ void master_listen_close(MASTER_SERV *serv)
     serv->listening = 0;
     serv->nlisten = 0;
     if (serv->unix_path) {
-        if (serv->type == MASTER_UNIX) {
+        if (serv->type == MASTER_UNIX || serv->type == MASTER_UNIX_DGRAM) {
             master_owner_enter();
             (void) unlink(serv->unix_path);
             master_owner_leave();
         }
         xfree(serv->unix_path);
         serv->unix_path = NULL;
+    }
+}
+
+/* master_listen_quiet - stop watching the listeners, keep them open */
+void master_listen_quiet(MASTER_SERV *serv)
+{
+    int     i;
+
+    for (i = 0; i < serv->nlisten && serv->listening; i++)
+        event_disable_readwrite(serv->listen_fd[i]);
+    serv->listening = 0;
+}
+
+/* master_listen_drain - the master stops: what clients sent to a datagram
+ * service and no daemon read goes to maillog_file directly (the lines of
+ * the daemons that stopped last), so that stopping loses no log line */
+void master_listen_drain(MASTER_SERV *serv)
+{
+    char    buf[4096 + 512];
+    ssize_t n;
+    int     i;
+
+    if (serv->type != MASTER_UNIX_DGRAM)
+        return;
+    master_listen_quiet(serv);
+    for (i = 0; i < serv->nlisten; i++) {
+        while ((n = recv(serv->listen_fd[i], buf, sizeof(buf), MSG_DONTWAIT)) >= 0
+               || errno == EINTR)
+            if (n > 0)
+                msg_write_direct(buf, (size_t) n);
     }
 }

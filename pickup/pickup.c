@@ -12,7 +12,10 @@
  *      lib/global/maildrop.h to the end record, message_size_limit), stream it
  *      to cleanup with CLEANUP_FLAG_LOCAL|FILTER|MAP_OK|MILTER (MILTER:
  *      non_smtpd_milters see it; EXTRACT too when the file asks for
- *      sendmail -t), log
+ *      sendmail -t) with Postfix's Received: header first in the content,
+ *          Received: by $myhostname ($mail_name, from userid 1000)
+ *                  id QUEUEID; <the file's modification time>
+ *      (the submitter's uid, never the login name), log
  *          QUEUEID: uid=1000 from=<sender>
  *      and remove it once cleanup answered status 0. A file that fails a
  *      check, or that cleanup refuses for good, goes to corrupt/ with a
@@ -26,7 +29,8 @@
  *      is the file's owner uid, never anything the file says. pickup runs
  *      in queue_directory and can be chrooted there.
  * PARAMETERS READ
- *      queue_directory, mail_owner, message_size_limit, ipc_timeout.
+ *      queue_directory, mail_owner, message_size_limit, ipc_timeout,
+ *      myhostname, mail_name.
  */
 #include "config.h"
 #include "mail_queue.h"
@@ -46,6 +50,8 @@ static void pickup_service(const char *data, size_t len, const SERVER_CTX *ctx)
     conf.queue_dir = ".";               /* the skeleton put us in queue_directory */
     conf.size_limit = config_int(P_message_size_limit);
     conf.ipc_timeout = (int) config_time(P_ipc_timeout);
+    conf.received_by = config_str(P_myhostname);
+    conf.mail_name = config_str(P_mail_name);
     pickup_scan(&conf, &stats);
     if (msg_verbose)
         msg_info("scan: sent=%d skipped=%d corrupt=%d deferred=%d",

@@ -16,6 +16,8 @@ typedef struct PICKUP_CONF {
     const char *queue_dir;              /* "." in the daemon (it runs there) */
     long    size_limit;                 /* message_size_limit, 0: none */
     int     ipc_timeout;                /* seconds per cleanup read or write */
+    const char *received_by;            /* myhostname for Received:; NULL: no header */
+    const char *mail_name;              /* "surel" in Received: (mail_name) */
 } PICKUP_CONF;
 
 typedef struct PICKUP_STATS {

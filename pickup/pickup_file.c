@@ -30,9 +30,17 @@
 #include "mem.h"
 #include "msg.h"
 #include "pickup.h"
+#include "mail_date.h"
 #include "queue_id.h"
 #include "record.h"
 #include "stream.h"
+
+/* Where a maildrop file came from, for its Received: header. */
+typedef struct PICKUP_ORIGIN {
+    long    uid;                        /* the file's owner: the submitter */
+    time_t  mtime;                      /* when postdrop wrote it */
+    const char *queue_id;               /* cleanup's queue ID */
+} PICKUP_ORIGIN;
 
 /* pickup_corrupt - move maildrop/name to corrupt/name, with a log line */
 static PICKUP_RESULT pickup_corrupt(const PICKUP_CONF *conf, const char *name,
@@ -101,9 +109,32 @@ static STREAM *pickup_connect(const PICKUP_CONF *conf)
     return s;
 }
 
+/* pickup_received - Postfix's Received: of a local submission, right
+ * after the content marker: who (the file owner's uid, not the login
+ * name), the queue ID and when (the file's mtime: postdrop's time) */
+static int pickup_received(const PICKUP_CONF *conf, STREAM *cleanup, const PICKUP_ORIGIN *o)
+{
+    char    date[MAIL_DATE_SIZE];
+    BUF    *line;
+    int     rc;
+
+    if (conf->received_by == NULL)
+        return 0;
+    line = buf_alloc(200);
+    mail_date(o->mtime, date, sizeof(date));
+    buf_sprintf(line, "Received: by %s (%s, from userid %ld)", conf->received_by,
+                conf->mail_name ? conf->mail_name : "surel", o->uid);
+    rc = rec_put(cleanup, REC_TYPE_NORM, buf_str(line), buf_len(line));
+    buf_sprintf(line, "\tid %s; %s", o->queue_id, date);
+    if (rc == 0)
+        rc = rec_put(cleanup, REC_TYPE_NORM, buf_str(line), buf_len(line));
+    buf_free(line);
+    return rc;
+}
+
 /* pickup_copy - the file's records to cleanup; the flags A record is
  * ours to act on (cleanup gets the flags in its request instead) */
-static int pickup_copy(int fd, STREAM *cleanup)
+static int pickup_copy(const PICKUP_CONF *conf, int fd, STREAM *cleanup, const PICKUP_ORIGIN *o)
 {
     STREAM *in = stream_fdopen(fd);
     BUF    *data = buf_alloc(MAILDROP_RECORD_LIMIT + 1);
@@ -114,7 +145,8 @@ static int pickup_copy(int fd, STREAM *cleanup)
     while ((type = rec_get(in, data, MAILDROP_RECORD_LIMIT)) > 0) {
         if (type == REC_TYPE_ATTR && strncmp(buf_str(data), MAIL_ATTR_FLAGS "=", flen) == 0)
             continue;
-        if (rec_put(cleanup, type, buf_str(data), buf_len(data)) < 0) {
+        if (rec_put(cleanup, type, buf_str(data), buf_len(data)) < 0
+            || (type == REC_TYPE_MESG && pickup_received(conf, cleanup, o) < 0)) {
             result = -1;
             break;
         }
@@ -130,8 +162,10 @@ static int pickup_copy(int fd, STREAM *cleanup)
 
 /* pickup_send - one verified file to cleanup */
 static PICKUP_RESULT pickup_send(const PICKUP_CONF *conf, const char *name, int fd,
-                                 long uid, const char *sender, int user_flags)
+                                 const struct stat *st, const char *sender, int user_flags)
 {
+    long    uid = (long) st->st_uid;
+    PICKUP_ORIGIN origin;
     STREAM *s;
     BUF    *id = buf_alloc(QUEUE_ID_BUFSZ);
     BUF    *reason = buf_alloc(100);
@@ -153,7 +187,10 @@ static PICKUP_RESULT pickup_send(const PICKUP_CONF *conf, const char *name, int 
         goto done;
     }
     msg_info("%s: uid=%ld from=<%s>", buf_str(id), uid, sender);
-    if (lseek(fd, 0, SEEK_SET) < 0 || pickup_copy(fd, s) < 0 || stream_flush(s) < 0
+    origin.uid = uid;
+    origin.mtime = st->st_mtime;
+    origin.queue_id = buf_str(id);
+    if (lseek(fd, 0, SEEK_SET) < 0 || pickup_copy(conf, fd, s, &origin) < 0 || stream_flush(s) < 0
         || attr_recv(s, RECV_INT(MAIL_ATTR_STATUS, &status),
                      RECV_STR(MAIL_ATTR_WHY, reason), ATTR_END) < 0) {
         msg_warn("%s: maildrop/%s: lost cleanup: %s; will retry", buf_str(id), name,
@@ -231,7 +268,7 @@ PICKUP_RESULT pickup_file(const PICKUP_CONF *conf, const char *name)
         result = pickup_corrupt(conf, name, (long) fst.st_uid, buf_str(why));
         goto done;
     }
-    result = pickup_send(conf, name, fd, (long) fst.st_uid, buf_str(sender), flags);
+    result = pickup_send(conf, name, fd, &fst, buf_str(sender), flags);
 
 done:
     if (fd >= 0)

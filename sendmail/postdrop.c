@@ -72,6 +72,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "maillog.h"
 #include "mail_proto.h"
 #include "mail_queue.h"
 #include "maildrop.h"
@@ -351,8 +352,9 @@ int     main(int argc, char **argv)
         pd_exit(EX_OSERR, "cannot clean the environment");
     config_init(opt_dir);
     msg_set_name(config_str(P_syslog_name));
-    if (!privileged && *config_str(P_maillog_file))
-        (void) msg_set_logfile(config_str(P_maillog_file));
+    /* Set-gid, postdrop reaches the postlog socket (public/) but never
+     * opens the file: the user could point main.cf's copy anywhere. */
+    (void) maillog_client(!privileged);
     queue_dir = config_str(P_queue_directory);
     if (queue_dir[0] != '/')
         pd_exit(EX_TEMPFAIL, "queue_directory must be an absolute path: %s", queue_dir);

@@ -7,7 +7,11 @@
  * -bv reports, per recipient, the address as it would be queued and the
  * transport it resolves to by the main.cf rules (mydestination,
  * transport_maps, relay_domains, relayhost, default_transport), without
- * sending anything.
+ * sending anything; an address that resolves to the error transport, or
+ * a local address no local_recipient_maps table knows (lib/global/
+ * local_rcpt.c, smtpd's rule), is reported undeliverable (exit EX_NOUSER).
+ * XXX Postfix's -bv sends a probe through the queue and mails a report;
+ * ours answers at once, from the same rules.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,6 +22,7 @@
 
 #include "config.h"
 #include "dict.h"
+#include "local_rcpt.h"
 #include "mem.h"
 #include "resolve.h"
 #include "sendmail.h"
@@ -97,28 +102,55 @@ int sm_newaliases(const SM_ARGS *args)
     return status;
 }
 
-/* sm_resolve - transport and next hop of one recipient, by the resolver
- * qmgr uses (lib/global/resolve.c), so that -bv answers as delivery would,
- * without a running system. 0, or -1 with why (a table lookup failed). */
-static int sm_resolve(const char *rcpt, BUF *transport, BUF *why)
+#define SM_VERIFY_OK    0
+#define SM_VERIFY_BAD   1
+#define SM_VERIFY_LATER 2
+
+/* sm_resolve - what delivery would do with one recipient, by the
+ * resolver qmgr uses (lib/global/resolve.c) and the local recipient rule
+ * smtpd uses (lib/global/local_rcpt.c), without a running system:
+ * SM_VERIFY_OK with "transport:nexthop" in text, SM_VERIFY_BAD with the
+ * reason (an error: transport, an unknown local user), or SM_VERIFY_LATER
+ * with why (a table lookup failed). */
+static int sm_resolve(const char *rcpt, BUF *text, BUF *why)
 {
     static RESOLVER *resolver;
     RESOLVE_REPLY *reply;
-    int     ret = -1;
+    int     ret = SM_VERIFY_LATER;
 
     if (resolver == NULL && (resolver = resolve_open(why)) == NULL)
-        return -1;
+        return SM_VERIFY_LATER;
     reply = resolve_reply_alloc();
-    if (resolve_addr(resolver, rcpt, reply, why) == RESOLVE_OK) {
-        buf_sprintf(transport, "%s:%s", buf_str(reply->transport), buf_str(reply->nexthop));
-        ret = 0;
+    if (resolve_addr(resolver, rcpt, reply, why) != RESOLVE_OK)
+        goto out;
+    if (strcmp(buf_str(reply->transport), "error") == 0) {
+        buf_sprintf(text, "%s", buf_len(reply->nexthop) ? buf_str(reply->nexthop)
+                    : "mail for this address is not deliverable");
+        ret = SM_VERIFY_BAD;
+        goto out;
     }
+    if (reply->addr_class == RESOLVE_CLASS_LOCAL) {
+        switch (local_rcpt_find(buf_str(reply->recipient), why)) {
+        case DICT_TRYLATER:
+            goto out;
+        case DICT_NOTFOUND:
+            buf_sprintf(text, "User unknown in local recipient table");
+            ret = SM_VERIFY_BAD;
+            goto out;
+        case DICT_FOUND:
+            break;
+        }
+    }
+    buf_sprintf(text, "%s:%s", buf_str(reply->transport), buf_str(reply->nexthop));
+    ret = SM_VERIFY_OK;
+out:
     resolve_reply_free(reply);
     return ret;
 }
 
-/* sm_verify - -bv: one line per recipient, "<addr>: transport=T:hop";
- * EX_NOUSER when an address is bad, EX_TEMPFAIL when a table failed */
+/* sm_verify - -bv: one line per recipient, "<addr>: deliverable:
+ * transport=T:hop" or "<addr>: undeliverable: reason"; EX_NOUSER when an
+ * address is bad or undeliverable, EX_TEMPFAIL when a table failed */
 int sm_verify(const SM_ARGS *args, STREAM *out)
 {
     BUF    *why = buf_alloc(100);
@@ -139,11 +171,17 @@ int sm_verify(const SM_ARGS *args, STREAM *out)
         status = EX_USAGE;
     }
     for (i = 0; i < nrcpt; i++) {
-        if (sm_resolve(rcpts[i], transport, why) < 0) {
+        switch (sm_resolve(rcpts[i], transport, why)) {
+        case SM_VERIFY_LATER:
             stream_printf(out, "<%s>: deferred: %s\n", rcpts[i], buf_str(why));
             if (status == 0)
                 status = EX_TEMPFAIL;
-        } else {
+            break;
+        case SM_VERIFY_BAD:
+            stream_printf(out, "<%s>: undeliverable: %s\n", rcpts[i], buf_str(transport));
+            status = EX_NOUSER;
+            break;
+        default:
             stream_printf(out, "<%s>: deliverable: transport=%s\n", rcpts[i], buf_str(transport));
         }
     }

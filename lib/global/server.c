@@ -12,12 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "config.h"
 #include "dict.h"
 #include "dict_proxy.h"
+#include "maillog.h"
 #include "master_proto.h"
 #include "mem.h"
 #include "msg.h"
@@ -103,6 +105,44 @@ static void server_drop_privileges(int do_chroot, int do_unpriv)
         if (setuid(0) == 0)
             msg_fatal("privilege drop to %s can be undone", owner);
     }
+}
+
+/* server_log_open - maillog_file through the postlog socket, or the file.
+ *
+ * With a postlog service (the master bound public/$postlog_service_name)
+ * every line goes there and the daemon never opens the file: postlogd is
+ * its one writer and follows `surel logrotate`. The path is relative to
+ * queue_directory, our working folder, so that it also names the socket
+ * inside a chroot (were a new master to make a new one). Without the
+ * service the daemon appends to the file itself, opened now while it may
+ * still have root (as before postlogd existed). postlogd (log_self)
+ * writes the file itself. */
+static void server_log_open(void)
+{
+    const char *file = config_str(P_maillog_file);
+    BUF    *sock;
+    struct stat st;
+
+    if (*file == 0)
+        return;
+    sock = buf_alloc(100);
+    maillog_socket(sock);
+    if (!server_state.hooks->log_self && lstat(buf_str(sock), &st) == 0
+        && S_ISSOCK(st.st_mode) && msg_set_logservice(buf_str(sock), file, 0) == 0) {
+        buf_free(sock);
+        return;
+    }
+    (void) msg_set_logservice(NULL, NULL, 0);
+    buf_free(sock);
+    if (msg_set_logfile(file) < 0)
+        msg_fatal("open maillog_file %s: %m", file);
+}
+
+/* server_set_watchdog - a daemon's own watchdog time (postlogd's
+ * postlogd_watchdog_timeout instead of daemon_timeout) */
+void server_set_watchdog(long seconds)
+{
+    server_state.daemon_timeout = seconds;
 }
 
 /* server_status_event - the master closed the status pipe (reload or stop) */
@@ -192,8 +232,6 @@ void server_init(int argc, char **argv, const SERVER_HOOKS *hooks, EVENT_FN on_r
      * before a chroot hides the file (config_expand.c keeps it). */
     (void) config_str(P_myorigin);
     msg_set_name(config_str(P_syslog_name));
-    if (*config_str(P_maillog_file) && msg_set_logfile(config_str(P_maillog_file)) < 0)
-        msg_fatal("open maillog_file %s: %m", config_str(P_maillog_file));
     msg_verbose += verbose;
 
     server_check_fd(MASTER_STATUS_FD, "status pipe");
@@ -209,6 +247,7 @@ void server_init(int argc, char **argv, const SERVER_HOOKS *hooks, EVENT_FN on_r
     /* NSS does not work in the jail: unix: tables go through proxymap. */
     if (do_chroot)
         dict_redirect_type("unix", &dict_proxy_type);
+    server_log_open();
     if (server_state.hooks->pre_init)
         server_state.hooks->pre_init(&server_state.ctx);
     server_drop_privileges(do_chroot, do_unpriv);

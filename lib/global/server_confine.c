@@ -16,6 +16,8 @@
  *   bounce   writes bounce/ and defer/
  *   error, discard, showq, anvil, smtp (and lmtp), authd   read only
  *   proxymap reads everything but queue_directory (tables only), writes nothing
+ *   postlogd writes the folder of maillog_file (it reopens the file by
+ *            name after a rotation)
  *   local, pipe   deliveries need any user's files and commands: only the
  *            kernel attack surface is denied, without no_new_privs, so
  *            set-uid helpers of a mailbox_command keep working
@@ -46,6 +48,7 @@ typedef struct SERVER_PROFILE {
 #define PROFILE_READ_NO_QUEUE   2       /* allow list, read all but the queue */
 #define PROFILE_DENY_ONLY       3       /* kernel surface denied, no Landlock */
 #define PROFILE_WHOLE_QUEUE     "."     /* write: queue_directory itself */
+#define PROFILE_MAILLOG_DIR     "$maillog_file"     /* write: the folder of maillog_file */
 
 static const SERVER_PROFILE server_profiles[] = {
     {"smtpd", PROFILE_READ_NO_QUEUE, {NULL}},
@@ -62,6 +65,7 @@ static const SERVER_PROFILE server_profiles[] = {
     {"authd", PROFILE_READ_ALL, {NULL}},
     {"local", PROFILE_DENY_ONLY, {NULL}},
     {"pipe", PROFILE_DENY_ONLY, {NULL}},
+    {"postlogd", PROFILE_READ_ALL, {PROFILE_MAILLOG_DIR, NULL}},
 };
 
 /* server_profile_find - the profile of a name, or NULL */
@@ -73,6 +77,20 @@ static const SERVER_PROFILE *server_profile_find(const char *name)
         if (strcmp(server_profiles[i].name, name) == 0)
             return server_profiles + i;
     return NULL;
+}
+
+/* server_confine_maillog - write access to the folder of maillog_file
+ * (nothing for /dev/stdout, already open, or no file) */
+static void server_confine_maillog(CONFINE *c)
+{
+    const char *path = config_str(P_maillog_file);
+    const char *slash = strrchr(path, '/');
+    char    dir[4096];
+
+    if (*path != '/' || slash == NULL || strncmp(path, "/dev/", 5) == 0)
+        return;
+    snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int) (slash - path), path);
+    confine_write(c, dir);
 }
 
 /* server_confine_paths - the Landlock part of a profile.
@@ -95,8 +113,12 @@ static void server_confine_paths(CONFINE *c, const SERVER_PROFILE *p)
         confine_read(c, "/");
     }
     confine_write(c, "/dev/null");
-    for (w = p->write; *w; w++)
-        confine_write(c, *w);           /* relative: see above */
+    for (w = p->write; *w; w++) {
+        if (strcmp(*w, PROFILE_MAILLOG_DIR) == 0)
+            server_confine_maillog(c);
+        else
+            confine_write(c, *w);       /* relative: see above */
+    }
 #ifdef SUREL_SANITIZE_LOG_DIR
     confine_write(c, SUREL_SANITIZE_LOG_DIR);   /* sanitizer builds write reports */
 #endif

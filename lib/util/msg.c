@@ -4,13 +4,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
+#include "logwriter.h"
+#include "mem.h"
 #include "msg.h"
-#include "safe_file.h"
 
 #define MSG_LINE_MAX 4096           /* longer lines are cut, never split */
 
@@ -21,8 +26,17 @@ int     msg_verbose;
 static char msg_prog[MSG_PREFIX_MAX] = "surel";  /* "surel/smtpd" */
 static char msg_base[64] = "surel";     /* "smtpd": the program itself */
 static int msg_flags = MSG_TO_STDERR;
-static int msg_file_fd = -1;            /* maillog_file, when set */
+static LOGWRITER *msg_file;              /* maillog_file, held open (msg_set_logfile) */
+static char *msg_file_path;             /* maillog_file, for one-shot fallback writes */
+static char *msg_svc_path;              /* the postlog socket; NULL: none */
+static int msg_svc_fd = -1;             /* connected to it; -1: not (yet) */
+static int msg_svc_flags;               /* MSG_SERVICE_* */
+static BUF *msg_pending;                /* NONBLOCK: lines the socket could not take yet */
+static size_t msg_pending_count;
 static void (*msg_cleanup)(void);
+
+static void msg_sanitize(char *text);
+static void msg_pending_spill(void);
 static int msg_dying;                   /* fatal/panic re-entry guard */
 
 /* msg_init - name the program ("smtpd" becomes "surel/smtpd") and pick outputs */
@@ -76,25 +90,25 @@ void msg_set_name(const char *syslog_name)
  *
  * The file often sits in a folder that a less privileged account can
  * write (Postfix admins put it in the queue or a log folder owned by
- * mail_owner), and root opens it: safe_open refuses a symbolic link, a
- * FIFO (which would block, or feed another process), a device, or a hard
- * link to some other file (which root would then append to). The reason
- * is logged to the destinations we already have. */
+ * mail_owner), and root opens it: safe_open (logwriter.c) refuses a
+ * symbolic link, a FIFO (which would block, or feed another process), a
+ * device, or a hard link to some other file (which root would then append
+ * to). The reason is logged to the destinations we already have. The
+ * file stays open; each write follows a rotation (logwriter.h). */
 int msg_set_logfile(const char *path)
 {
     BUF    *why;
-    int     fd;
+    LOGWRITER *lw;
 
     if (path == NULL || *path == 0) {
-        if (msg_file_fd >= 0)
-            close(msg_file_fd);
-        msg_file_fd = -1;
+        logwriter_close(msg_file);
+        msg_file = NULL;
+        xfree(msg_file_path);
+        msg_file_path = NULL;
         return 0;
     }
     why = buf_alloc(100);
-    fd = safe_open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640, SAFE_OWNER_ANY,
-                   (struct stat *) 0, why);
-    if (fd < 0) {
+    if ((lw = logwriter_open(path, why)) == NULL) {
         int     saved = errno;
 
         msg_warn("maillog_file: %s", buf_str(why));
@@ -103,9 +117,77 @@ int msg_set_logfile(const char *path)
         return -1;
     }
     buf_free(why);
-    if (msg_file_fd >= 0)
-        close(msg_file_fd);
-    msg_file_fd = fd;
+    logwriter_close(msg_file);
+    msg_file = lw;
+    xfree(msg_file_path);
+    msg_file_path = xstrdup(path);
+    return 0;
+}
+
+/* msg_svc_connect - a datagram socket connected to the postlog service */
+static int msg_svc_connect(void)
+{
+    struct sockaddr_un sun;
+    struct timeval tv = {MSG_SERVICE_TIMEOUT, 0};
+    int     fd;
+
+    if (strlen(msg_svc_path) >= sizeof(sun.sun_path)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memset(&sun, 0, sizeof(sun));
+    sun.sun_family = AF_UNIX;
+    memcpy(sun.sun_path, msg_svc_path, strlen(msg_svc_path) + 1);
+    if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+        return -1;
+    /* A stuck postlogd must not stop a daemon for good: wait a while, then
+     * write the line elsewhere (msg_svc_send). */
+    (void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    if (connect(fd, (struct sockaddr *) &sun, sizeof(sun)) < 0) {
+        int     saved = errno;
+
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+/* msg_set_logservice - send each line as one datagram to the postlog socket.
+ *
+ * file_path is maillog_file, written directly (logwriter_one_shot) only
+ * when the socket cannot take a line (no postlog service, the master is
+ * gone, postlogd stuck for MSG_SERVICE_TIMEOUT seconds); NULL: syslog
+ * then. Connecting now also closes a file msg_set_logfile holds, so that
+ * postlogd is its one writer. NULL sock_path turns the service off. */
+int msg_set_logservice(const char *sock_path, const char *file_path, int flags)
+{
+    /* The same service again (a reload): keep the socket and the queue. */
+    if (sock_path && msg_svc_path && strcmp(sock_path, msg_svc_path) == 0
+        && flags == msg_svc_flags && file_path && msg_file_path
+        && strcmp(file_path, msg_file_path) == 0) {
+        logwriter_close(msg_file);
+        msg_file = NULL;
+        return 0;
+    }
+    msg_pending_spill();                /* what waited keeps its place */
+    if (msg_svc_fd >= 0)
+        close(msg_svc_fd);
+    msg_svc_fd = -1;
+    xfree(msg_svc_path);
+    msg_svc_path = NULL;
+    msg_svc_flags = flags;
+    if (sock_path == NULL || *sock_path == 0)
+        return 0;
+    msg_svc_path = xstrdup(sock_path);
+    if (file_path != NULL && (msg_file_path == NULL || strcmp(file_path, msg_file_path) != 0)) {
+        xfree(msg_file_path);
+        msg_file_path = xstrdup(file_path);
+    }
+    if ((msg_svc_fd = msg_svc_connect()) < 0)
+        return -1;
+    logwriter_close(msg_file);
+    msg_file = NULL;
     return 0;
 }
 
@@ -129,8 +211,136 @@ void msg_on_exit(void (*cleanup)(void))
     msg_cleanup = cleanup;
 }
 
-/* msg_write_file - one line to maillog_file, syslog-style time stamp */
-static void msg_write_file(const char *text)
+/* msg_file_write - the direct way: the held file, else one write by name */
+static int msg_file_write(const char *line, size_t len)
+{
+    if (msg_file != NULL)
+        return logwriter_write(msg_file, line, len);
+    if (msg_file_path != NULL)
+        return logwriter_one_shot(msg_file_path, line, len);
+    errno = ENOENT;
+    return -1;
+}
+
+/* msg_svc_send - one line (without its newline) as one datagram; 0, or
+ * -1 when it must go elsewhere (EAGAIN: the socket is full or, blocking,
+ * stayed full for MSG_SERVICE_TIMEOUT seconds) */
+static int msg_svc_send(const char *line, size_t len)
+{
+    int     flags = MSG_NOSIGNAL | (msg_svc_flags & MSG_SERVICE_NONBLOCK ? MSG_DONTWAIT : 0);
+    int     tries;
+
+    for (tries = 0; tries < 2; tries++) {
+        if (msg_svc_fd < 0 && (msg_svc_fd = msg_svc_connect()) < 0)
+            return -1;
+        if (send(msg_svc_fd, line, len, flags) == (ssize_t) len)
+            return 0;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return -1;
+        if (errno == EINTR) {
+            tries--;
+            continue;
+        }
+        /* ECONNREFUSED and the like: a new master made a new socket. */
+        close(msg_svc_fd);
+        msg_svc_fd = -1;
+    }
+    return -1;
+}
+
+/* msg_pending_spill - write the queued lines directly, in their order */
+static void msg_pending_spill(void)
+{
+    if (msg_pending == NULL || msg_pending_count == 0)
+        return;
+    (void) msg_file_write(buf_str(msg_pending), buf_len(msg_pending));
+    buf_truncate(msg_pending, 0);
+    msg_pending_count = 0;
+}
+
+/* msg_service_flush - send what the socket could not take before */
+void msg_service_flush(void)
+{
+    const char *cp;
+    const char *nl;
+    size_t  done = 0;
+
+    if (msg_pending == NULL || msg_pending_count == 0)
+        return;
+    cp = buf_str(msg_pending);
+    while (done < buf_len(msg_pending) && (nl = memchr(cp + done, '\n', buf_len(msg_pending) - done))) {
+        if (msg_svc_path == NULL || msg_svc_send(cp + done, (size_t) (nl - (cp + done))) < 0)
+            break;
+        done = (size_t) (nl - cp) + 1;
+        msg_pending_count--;
+    }
+    if (msg_svc_path == NULL || msg_svc_fd < 0) {
+        /* Nobody to send to any more: the file, now. */
+        memmove(buf_str(msg_pending), cp + done, buf_len(msg_pending) - done);
+        buf_truncate(msg_pending, buf_len(msg_pending) - done);
+        msg_pending_spill();
+        return;
+    }
+    memmove(buf_str(msg_pending), cp + done, buf_len(msg_pending) - done);
+    buf_truncate(msg_pending, buf_len(msg_pending) - done);
+    if (buf_len(msg_pending) == 0)
+        msg_pending_count = 0;
+}
+
+/* msg_service_pending - lines waiting for the socket (the master's loop
+ * calls msg_service_flush while there are) */
+int msg_service_pending(void)
+{
+    return msg_pending_count > 0;
+}
+
+/* msg_write_direct - a complete log line (without newline) to the file,
+ * never to the socket: the master drains the postlog socket with it */
+void msg_write_direct(const char *line, size_t len)
+{
+    char    buf[MSG_LINE_MAX + 256];
+
+    if (len > sizeof(buf) - 1)
+        len = sizeof(buf) - 1;
+    memcpy(buf, line, len);
+    buf[len] = 0;
+    msg_sanitize(buf);
+    len = strlen(buf);
+    buf[len++] = '\n';
+    /* Not our queue first: these lines were sent before it was made. */
+    (void) msg_file_write(buf, len);
+}
+
+/* msg_deliver - a formatted line (with its newline) to its destination.
+ *
+ * With a postlog socket: one datagram; the master (NONBLOCK) queues what
+ * the socket cannot take yet, in order, up to MSG_PENDING_MAX bytes, then
+ * writes the queue and the line directly. Without one, or when sending
+ * fails: the file directly. Failing that: syslog. */
+static void msg_deliver(int prio, const char *line, size_t len, const char *text)
+{
+    if (msg_svc_path != NULL) {
+        if (msg_pending_count > 0)
+            msg_service_flush();
+        if (msg_pending_count == 0 && msg_svc_send(line, len - 1) == 0)
+            return;
+        if ((msg_svc_flags & MSG_SERVICE_NONBLOCK) && msg_svc_fd >= 0
+            && (msg_pending == NULL || buf_len(msg_pending) + len <= MSG_PENDING_MAX)) {
+            if (msg_pending == NULL)
+                msg_pending = buf_alloc(MSG_LINE_MAX);
+            buf_append(msg_pending, line, len);
+            msg_pending_count++;
+            return;
+        }
+        msg_pending_spill();
+    }
+    if (msg_file_write(line, len) < 0 && (msg_flags & MSG_TO_SYSLOG))
+        syslog(prio, "%s", text);
+}
+
+/* msg_write_file - one line to maillog_file (through postlogd when there
+ * is one), syslog-style time stamp */
+static void msg_write_file(int prio, const char *text)
 {
     char    line[MSG_LINE_MAX + 256];
     char    stamp[32];
@@ -153,7 +363,7 @@ static void msg_write_file(const char *text)
         n = sizeof(line) - 1;
         line[n - 1] = '\n';
     }
-    (void) !write(msg_file_fd, line, (size_t) n);
+    msg_deliver(prio, line, (size_t) n, text);
 }
 
 /* msg_utf8_len - length of the valid, printable UTF-8 character at cp; 0 if none.
@@ -232,8 +442,8 @@ void msg_vlog(int severity, const char *fmt, va_list ap)
             (void) !write(STDERR_FILENO, line,
                           (size_t) n < sizeof(line) ? (size_t) n : sizeof(line) - 1);
     }
-    if (msg_file_fd >= 0)
-        msg_write_file(text);
+    if (msg_file != NULL || msg_file_path != NULL || msg_svc_path != NULL)
+        msg_write_file(prio[severity], text);
     else if (msg_flags & MSG_TO_SYSLOG)
         syslog(prio[severity], "%s", text);
     errno = saved_errno;

@@ -303,13 +303,32 @@ class SendmailTest(SendmailHelpers):
         self.assertEqual(p.stdout.decode(), q.stdout)
         self.assertIn("bob@sandbox.test", q.stdout)
 
+    def test_local_submission_gets_postfix_received_header(self):
+        inst = self.make()
+        tok = self.token()
+        p = self.sendmail(inst, "bob@sandbox.test", input="Subject: %s\n\nlocal\n" % tok)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        data = e.lf(self.only_copy(inst, "bob", tok)).decode(errors="replace")
+        qid = re.search(r"(\S+): uid=%d from=" % os.getuid(), inst.log()).group(1)
+        # Postfix's pickup line: first in the content, the uid, not the name.
+        self.assertRegex(data, r"\nReceived: by sandbox\.test \(surel, from userid %d\)\n"
+                         r"\tid %s; \w{3}, [ \d]\d \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4} "
+                         r"\(\w+\)\nSubject: %s\n" % (os.getuid(), qid, tok))
+
     def test_bv_reports_transports(self):
         inst = self.make(start=False)
         p = self.sendmail(inst, "-bv", "alice@sandbox.test", "someone@elsewhere.example")
-        self.assertEqual(p.returncode, 0, p.stderr)
         out = p.stdout.decode()
         self.assertIn("<alice@sandbox.test>: deliverable: transport=local:sandbox.test", out)
-        self.assertIn("<someone@elsewhere.example>: deliverable: transport=error:", out)
+        # The sandbox sends nothing out: default_transport is error.
+        self.assertIn("<someone@elsewhere.example>: undeliverable: ", out)
+        self.assertEqual(p.returncode, EX_NOUSER, out)
+        p = self.sendmail(inst, "-bv", "ALICE@sandbox.test", "postmaster@sandbox.test")
+        self.assertEqual(p.returncode, 0, p.stdout.decode() + p.stderr.decode())
+        p = self.sendmail(inst, "-bv", "nosuchuser@sandbox.test")
+        self.assertEqual(p.returncode, EX_NOUSER)
+        self.assertIn("<nosuchuser@sandbox.test>: undeliverable: User unknown in local "
+                      "recipient table", p.stdout.decode())
         p = self.sendmail(inst, "-bv", "bad address")
         self.assertEqual(p.returncode, EX_NOUSER)
         self.assertEqual(self.maildrop(inst), [])

@@ -142,6 +142,16 @@ START_TEST(test_postfix)
     ASSERT_REWRITE("surel -c /c check -f", "postfix", "-c", "/c", "set-permissions");
     ASSERT_REWRITE("ERROR: postfix: command upgrade-configuration is not supported by surel",
                    "postfix", "upgrade-configuration");
+    ASSERT_REWRITE("surel -c /c logrotate", "postfix", "-c", "/c", "logrotate");
+}
+END_TEST
+
+START_TEST(test_postlog)
+{
+    ASSERT_REWRITE("surel log -- hello world", "postlog", "hello", "world");
+    ASSERT_REWRITE("surel -c /c log -p warn -t a/b -- -x", "postlog", "-i", "-c", "/c",
+                   "-p", "warn", "-t", "a/b", "-v", "--", "-x");
+    ASSERT_REWRITE("ERROR: postlog: option -z is not supported by surel", "postlog", "-z");
 }
 END_TEST
 
@@ -157,6 +167,7 @@ int main(void)
     tcase_add_test(tc, test_postsuper);
     tcase_add_test(tc, test_postcat);
     tcase_add_test(tc, test_postfix);
+    tcase_add_test(tc, test_postlog);
     suite_add_tcase(s, tc);
     return ts_run_suite(s);
 }

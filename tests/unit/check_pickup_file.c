@@ -26,6 +26,7 @@
 static char *queue_dir;
 static PICKUP_CONF conf;
 static pid_t fake_pid = -1;
+static int show_norm;                   /* fake_serve: also the text of N records */
 
 /* make_queue - the folders pickup uses, in a fresh temp folder */
 static void make_queue(void)
@@ -72,7 +73,8 @@ static void fake_serve(int client, int status)
     buf_sprintf(got, "flags=%d types=", flags);
     while ((type = rec_get(s, data, 100000)) > 0) {
         buf_putc(got, type);
-        if (type == REC_TYPE_ATTR || type == REC_TYPE_FROM || type == REC_TYPE_RCPT) {
+        if (type == REC_TYPE_ATTR || type == REC_TYPE_FROM || type == REC_TYPE_RCPT
+            || (show_norm && type == REC_TYPE_NORM)) {
             buf_printf(got, "(%s)", buf_str(data));
         }
         if (type == REC_TYPE_END)
@@ -168,6 +170,31 @@ START_TEST(test_good_file_is_sent_then_removed)
     /* The flags record is pickup's to act on, not cleanup's to see. */
     ck_assert_str_eq(text, "flags=87 types=FS(alice)R(bob@example.org)MNNNXE");
     xfree(text);
+}
+END_TEST
+
+START_TEST(test_received_header_names_the_uid_and_queue_id)
+{
+    char   *text;
+    char    want[200];
+
+    make_queue();
+    conf.received_by = "host.example";
+    conf.mail_name = "surel";
+    show_norm = 1;
+    start_fake(CLEANUP_STAT_OK);
+    put_file("f1", GOOD, 0744);
+    ck_assert_int_eq(pickup_file(&conf, "f1"), PICKUP_SENT);
+    stop_fake();
+    text = got();
+    /* Postfix's two lines, first in the content, before the file's own. */
+    snprintf(want, sizeof(want), "MN(Received: by host.example (surel, from userid %ld))"
+             "N(\tid TESTID; ", (long) getuid());
+    ck_assert_msg(strstr(text, want) != NULL, "got %s", text);
+    ck_assert_msg(strstr(text, ")N(To: carol)N()N(hi)XE") != NULL, "got %s", text);
+    xfree(text);
+    conf.received_by = NULL;
+    show_norm = 0;
 }
 END_TEST
 
@@ -367,6 +394,7 @@ int main(void)
 
     msg_init("check_pickup_file", MSG_TO_STDERR);
     tcase_add_test(tc, test_good_file_is_sent_then_removed);
+    tcase_add_test(tc, test_received_header_names_the_uid_and_queue_id);
     tcase_add_test(tc, test_without_extract_flags_are_local_filter_map);
     tcase_add_test(tc, test_incomplete_file_is_left_alone);
     tcase_add_loop_test(tc, test_bad_file_goes_to_corrupt, 0, sizeof(bad_files) / sizeof(bad_files[0]));

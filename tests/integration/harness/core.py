@@ -23,6 +23,10 @@ BIN_DIR = os.environ.get("SUREL_BIN_DIR") or os.path.join(_HERE, "..", "..", "..
 SOURCE_DIR = os.environ.get("SUREL_SOURCE_DIR") or os.path.join(_HERE, "..", "..", "..")
 
 
+SYNC_TAG = "surel-harness-log-sync"   # Instance.log_sync's lines, filtered out
+_sync_count = 0
+
+
 def binary(name):
     """Path of a program built into bin/ (surel, master, test daemons...)."""
     return os.path.join(BIN_DIR, name)
@@ -243,15 +247,57 @@ class Instance:
         return wait_for(lambda: len(self.messages(user)) >= count and self.messages(user),
                         timeout, "%d message(s) for %s" % (count, user))
 
-    def log(self):
+    def _read_log(self):
+        """maillog_file as it is now, without the harness's sync lines."""
         try:
             with open(self.logfile, errors="replace") as f:
-                return f.read()
+                text = f.read()
         except OSError:
             return ""
+        if SYNC_TAG not in text:
+            return text
+        return "".join(l for l in text.splitlines(True) if SYNC_TAG not in l)
+
+    def log_sync(self, timeout=10.0):
+        """Wait until postlogd wrote every line sent before now.
+
+        Log lines travel as datagrams to public/postlog and postlogd writes
+        them a moment later (doc/design.md §6). The socket is one queue for
+        every sender, so once a line the harness sends appears in the file,
+        so has every line sent before it. Without a running postlog service
+        there is nothing to wait for."""
+        path = os.path.join(self.spool, "public", "postlog")
+        global _sync_count
+        _sync_count += 1
+        marker = "%s %d.%d" % (SYNC_TAG, os.getpid(), _sync_count)
+        line = "%s localhost %s[%d]: %s" % (time.strftime("%b %e %H:%M:%S"), SYNC_TAG,
+                                             os.getpid(), marker)
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+                s.settimeout(timeout)
+                s.connect(path)
+                s.send(line.encode())
+        except OSError:
+            return
+        try:
+            wait_for(lambda: self._log_has(marker), timeout, "postlogd to write the log")
+        except AssertionError:
+            pass                        # postlogd down: the log is what it is
+
+    def _log_has(self, marker):
+        try:
+            with open(self.logfile, errors="replace") as f:
+                return marker in f.read()
+        except OSError:
+            return False
+
+    def log(self):
+        """maillog_file, with every line logged before the call in it."""
+        self.log_sync()
+        return self._read_log()
 
     def wait_log(self, text, timeout=10.0):
-        return wait_for(lambda: text in self.log(), timeout, "log line %r" % text)
+        return wait_for(lambda: text in self._read_log(), timeout, "log line %r" % text)
 
     def processes(self):
         """[(pid, argv)] of this instance's processes (master and daemons)."""

@@ -95,6 +95,7 @@ class MasterInstance:
             "queue_directory = %s" % self.spool,
             "daemon_directory = %s" % os.path.abspath(BIN_DIR),
             "maillog_file = %s" % self.logfile,
+            "maillog_file_prefixes = %s" % self.root,
             "mail_owner = surel",
         ]
         with open(os.path.join(self.etc, "main.cf"), "w") as f:
