@@ -77,6 +77,11 @@ static const char *smtpd_milter_macro(void *ctx, const char *name)
         snprintf(sm->buf, sizeof(sm->buf), "%d", st->tls_info.cipher_bits);
         return (sm->buf);
     }
+    /* After AUTH (Postfix: the SASL method and login name). */
+    if (strcmp(name, "{auth_type}") == 0 && buf_len(st->sasl_username) > 0)
+        return (buf_str(st->sasl_method));
+    if (strcmp(name, "{auth_authen}") == 0 && buf_len(st->sasl_username) > 0)
+        return (buf_str(st->sasl_username));
     if (strcmp(name, "{mail_addr}") == 0 && st->have_mail)
         return (buf_str(st->sender));
     if (strcmp(name, "{rcpt_addr}") == 0 && sm->rcpt)

@@ -23,6 +23,7 @@ import time
 import unittest
 
 import surel_harness as h
+from harness.milter import TestMilter
 from harness.smtpd import SmtpdTestCase, content_text, queued_id, read_records, wait_for
 
 AUTHD = "authd unix - - n - - authd\n"
@@ -115,6 +116,21 @@ class AuthdTest(SmtpdTestCase):
         log = inst.log()
         for secret in ("secret", "hunter2", "wrong", "nope", "$y$", "$6$"):
             self.assertNotIn(secret, log)
+
+    def test_milters_see_the_login(self):
+        # Postfix's milter_mail_macros {auth_type} {auth_authen}: a filter
+        # (OpenDKIM signing for logged-in users, say) learns who sent it.
+        m = TestMilter()
+        self.addCleanup(m.close)
+        inst = self.auth_instance(smtpd_milters=m.endpoint)
+        c = inst.connect()
+        c.cmd("EHLO client.test")
+        self.assertTrue(c.cmd("AUTH PLAIN " + b64("\0alice\0secret")).startswith("235"))
+        self.assertTrue(c.cmd("MAIL FROM:<alice@example.org>").startswith("250"))
+        macros = m.macros()
+        self.assertEqual(macros.get("{auth_type}"), "PLAIN")
+        self.assertEqual(macros.get("{auth_authen}"), "alice")
+        c.cmd("QUIT")
 
     def test_authenticated_header(self):
         inst = self.auth_instance(smtpd_sasl_authenticated_header="yes")
