@@ -9,6 +9,7 @@
  *     smtp_proto.c    the conversation: greeting, EHLO/LHLO, MAIL, RCPT, DATA
  *     smtp_reply.c    reading a server reply (a leaf: unit tested)
  *     smtp_encode.c   content to the wire: CRLF, dot-stuffing (a leaf)
+ *     smtp_cache.c    connection reuse through scache (labels, props)
  */
 #ifndef SUREL_SMTP_H
 #define SUREL_SMTP_H
@@ -148,6 +149,7 @@ typedef struct SMTP_MSG {
     int     smtputf8;                   /* the envelope needs SMTPUTF8 */
     SMTP_RCPT *rcpt;                    /* req->nrcpt of them */
     int     lmtp;
+    const char *service;                /* master.cf service name (cache labels) */
 } SMTP_MSG;
 
 /* smtp_rcpt_set - decide a recipient (only the first decision counts) */
@@ -158,14 +160,58 @@ void    smtp_rcpt_set(SMTP_MSG *m, int i, int stat, const char *dsn, const char 
 void    smtp_rcpt_set_pending(SMTP_MSG *m, int stat, const char *dsn, const char *relay,
                               const char *reason);
 
+/* One connection to one server, kept across deliveries when it is reused
+ * (smtp_cache.c): what the greeting and EHLO taught us, and its age. */
+typedef struct SMTP_CONN {
+    STREAM *s;
+    SMTP_PEER peer;
+    int     features;                   /* EHLO keywords (smtp_proto.c SMTP_FEAT_*) */
+    long    peer_size;                  /* SIZE n; 0: no limit given */
+    long    created;                    /* time(NULL) of the connect */
+    int     uses;                       /* transactions begun on it */
+    int     reused;                     /* it came from the cache: RSET first */
+    int     reusable;                   /* in step with the server after the last delivery */
+} SMTP_CONN;
+
+/* smtp_conn_open - a connection just made (fd is the conn's now) */
+void    smtp_conn_open(SMTP_CONN *conn, int fd, const SMTP_PEER *peer);
+
+/* smtp_conn_close - QUIT (when the server may still listen) and close */
+void    smtp_conn_close(SMTP_CONN *conn);
+
 /* Outcome of one session with one server. */
 #define SMTP_SESSION_DONE       0       /* every recipient decided */
 #define SMTP_SESSION_NEXT       1       /* this server failed before MAIL: try the next */
+#define SMTP_SESSION_STALE      2       /* a reused session failed RSET: connect anew */
 
-/* smtp_session - talk to one connected server; fd is closed. The reason
- * for _NEXT (the recipients are left undecided) is in why, with dsn. */
-int     smtp_session(SMTP_MSG *m, int fd, const SMTP_PEER *peer, char *dsn, size_t dsnlen,
-                     BUF *why);
+/* smtp_session - one delivery on conn (greeting and EHLO first on a new
+ * one, RSET first on a reused one); the caller then closes conn or caches
+ * it (conn->reusable). The reason for _NEXT (the recipients are left
+ * undecided) is in why, with dsn. */
+int     smtp_session(SMTP_MSG *m, SMTP_CONN *conn, char *dsn, size_t dsnlen, BUF *why);
+
+/* ---- connection reuse (smtp_cache.c) ---- */
+
+/* smtp_cache_label - what a cached session must match: service,
+ * protocol and next hop (and, with TLS, the policy) */
+void    smtp_cache_label(const SMTP_MSG *m, const char *service, BUF *label);
+
+/* smtp_cache_find - a cached session for label into conn; 0, or -1 none */
+int     smtp_cache_find(const char *label, SMTP_CONN *conn);
+
+/* smtp_cache_may_load, _may_store - look for a kept session, keep this
+ * one afterwards? qmgr's hints (on demand) or the destination is listed
+ * in smtp_connection_cache_destinations. */
+int     smtp_cache_may_load(const SMTP_MSG *m);
+int     smtp_cache_may_store(const SMTP_MSG *m);
+
+/* smtp_cache_done - after a delivery: save conn under label when it may
+ * be reused (in step, within the reuse limits, save asked), else close it */
+void    smtp_cache_done(SMTP_CONN *conn, const char *label, int save);
+
+/* smtp_cache_props_format/parse - a session's record for scache; parse: 0 or -1 */
+void    smtp_cache_props_format(const SMTP_CONN *conn, BUF *out);
+int     smtp_cache_props_parse(const char *text, SMTP_CONN *conn);
 
 /* smtp_deliver - try each destination of the request in turn. */
 void    smtp_deliver(SMTP_MSG *m);

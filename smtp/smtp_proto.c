@@ -28,10 +28,12 @@
 #include <string.h>
 #include <strings.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "address.h"
 #include "config.h"
+#include "msg.h"
 #include "dsn.h"
 #include "mail_proto.h"
 #include "qfile_read.h"
@@ -51,6 +53,7 @@
 
 typedef struct SMTP_SESS {
     SMTP_MSG *m;
+    SMTP_CONN *conn;
     STREAM *s;
     const SMTP_PEER *peer;
     SMTP_REPLY reply;
@@ -61,6 +64,7 @@ typedef struct SMTP_SESS {
     int     parse_ehlo;             /* read_reply: collect EHLO keywords */
     int     mail_ok;                /* MAIL FROM got 2xx */
     int     naccepted;              /* recipients with a 2xx to RCPT */
+    int     closing;                /* the server said 421: it hangs up */
 } SMTP_SESS;
 
 /* smtp_ehlo_keyword - one EHLO line's keyword into sess->features */
@@ -132,8 +136,11 @@ static int smtp_read_reply(SMTP_SESS *sess, int timeout, const char *stage)
         if (sess->parse_ehlo && !first_line && buf_len(sess->line) > 4)
             smtp_ehlo_keyword(sess, buf_str(sess->line) + 4, buf_len(sess->line) - 4);
         first_line = 0;
-        if (rc == 1)
+        if (rc == 1) {
+            if (sess->reply.code == 421)
+                sess->closing = 1;
             return 0;
+        }
     }
 }
 
@@ -547,29 +554,87 @@ static void smtp_quit(SMTP_SESS *sess)
         (void) smtp_read_reply(sess, timeout, "sending QUIT");
 }
 
-int     smtp_session(SMTP_MSG *m, int fd, const SMTP_PEER *peer, char *dsn, size_t dsnlen,
-                     BUF *why)
+/* smtp_rset - RSET on a reused session; 0 when the server said 250 */
+static int smtp_rset(SMTP_SESS *sess)
+{
+    int     timeout = (int) config_time(P_smtp_rset_timeout);
+
+    if (smtp_send(sess, "RSET\r\n", 6, timeout, "sending RSET") < 0
+        || smtp_read_reply(sess, timeout, "sending RSET") < 0)
+        return -1;
+    return sess->reply.code == 250 ? 0 : -1;
+}
+
+/* smtp_sess_init - a session's state over conn */
+static void smtp_sess_init(SMTP_SESS *sess, SMTP_MSG *m, SMTP_CONN *conn)
+{
+    memset(sess, 0, sizeof(*sess));
+    sess->m = m;
+    sess->conn = conn;
+    sess->peer = &conn->peer;
+    sess->s = conn->s;
+    sess->features = conn->features;
+    sess->peer_size = conn->peer_size;
+    sess->line = buf_alloc(256);
+    sess->why = buf_alloc(128);
+    smtp_reply_init(&sess->reply);
+}
+
+static void smtp_sess_free(SMTP_SESS *sess)
+{
+    smtp_reply_free(&sess->reply);
+    buf_free(sess->line);
+    buf_free(sess->why);
+}
+
+void    smtp_conn_open(SMTP_CONN *conn, int fd, const SMTP_PEER *peer)
+{
+    memset(conn, 0, sizeof(*conn));
+    conn->s = stream_fdopen(fd);
+    conn->peer = *peer;
+    conn->created = (long) time(NULL);
+}
+
+void    smtp_conn_close(SMTP_CONN *conn)
+{
+    SMTP_SESS sess;
+
+    if (conn->s == NULL)
+        return;
+    smtp_sess_init(&sess, NULL, conn);
+    smtp_quit(&sess);
+    smtp_sess_free(&sess);
+    stream_close(conn->s);
+    conn->s = NULL;
+}
+
+int     smtp_session(SMTP_MSG *m, SMTP_CONN *conn, char *dsn, size_t dsnlen, BUF *why)
 {
     SMTP_SESS sess;
     int     ret;
 
-    memset(&sess, 0, sizeof(sess));
-    sess.m = m;
-    sess.peer = peer;
-    sess.s = stream_fdopen(fd);
-    sess.line = buf_alloc(256);
-    sess.why = buf_alloc(128);
-    smtp_reply_init(&sess.reply);
-    ret = smtp_greet(&sess, dsn, dsnlen, why);
+    smtp_sess_init(&sess, m, conn);
+    conn->reusable = 0;
+    if (conn->reused) {
+        /* A kept session: the server must still be there and in step. */
+        ret = smtp_rset(&sess) == 0 ? -1 : SMTP_SESSION_STALE;
+        if (ret == SMTP_SESSION_STALE)
+            msg_info("%s: cached session with %s: %s", m->req->queue_id, conn->peer.relay,
+                     buf_len(sess.why) ? buf_str(sess.why) : buf_str(sess.reply.text));
+    } else {
+        ret = smtp_greet(&sess, dsn, dsnlen, why);
+        conn->features = sess.features;
+        conn->peer_size = sess.peer_size;
+    }
     if (ret < 0) {
         ret = SMTP_SESSION_DONE;
-        if (!smtp_refuse_early(&sess))
-            smtp_transaction(&sess);
+        conn->uses++;
+        /* Reusable when every reply was read and nothing else came: the
+         * server waits for our next command, as after RSET. */
+        if ((smtp_refuse_early(&sess) || smtp_transaction(&sess) == 0) && !sess.closing
+            && !stream_error(conn->s) && !stream_eof(conn->s) && stream_buffered(conn->s) == 0)
+            conn->reusable = 1;
     }
-    smtp_quit(&sess);
-    stream_close(sess.s);
-    smtp_reply_free(&sess.reply);
-    buf_free(sess.line);
-    buf_free(sess.why);
+    smtp_sess_free(&sess);
     return ret;
 }

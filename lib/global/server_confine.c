@@ -14,7 +14,7 @@
  *   qmgr     writes the whole queue
  *   pickup   writes maildrop/ (removes picked files) and corrupt/
  *   bounce   writes bounce/ and defer/
- *   error, showq, anvil, smtp (and lmtp)   read only
+ *   error, showq, anvil, smtp (and lmtp), scache   read only
  *   local    deliveries need any user's files and commands: only the
  *            kernel attack surface is denied, without no_new_privs, so
  *            set-uid helpers of a mailbox_command keep working
@@ -56,6 +56,7 @@ static const SERVER_PROFILE server_profiles[] = {
     {"showq", PROFILE_READ_ALL, {NULL}},
     {"anvil", PROFILE_READ_ALL, {NULL}},
     {"smtp", PROFILE_READ_ALL, {NULL}},
+    {"scache", PROFILE_READ_ALL, {NULL}},
     {"local", PROFILE_DENY_ONLY, {NULL}},
 };
 

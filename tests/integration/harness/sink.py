@@ -14,7 +14,7 @@ has come (a client that does not pipeline hangs), EHLO refused, any EHLO
 keyword list, per-recipient RCPT replies, an LMTP reply per recipient,
 dropping the connection in the middle of DATA for the first N
 transactions, never answering MAIL (a stalled server), a greeting of
-one's choosing. Everything is bounded: lines by LINE_MAX, waits by a
+one's choosing, a reply to RSET (a 421 hangs up). Everything is bounded: lines by LINE_MAX, waits by a
 socket timeout, so a broken client cannot hang a test.
 """
 import os
@@ -30,7 +30,7 @@ class Sink:
     def __init__(self, lmtp=False, unix_path=None, features=DEFAULT_FEATURES, ehlo_ok=True,
                  greeting="220 sink.test ESMTP test sink", rcpt_reply=None, data_reply=None,
                  lmtp_reply=None, drop_in_data=0, stall_after_mail=False, hold_until_data=False,
-                 host="127.0.0.1", port=0):
+                 host="127.0.0.1", port=0, rset_reply="250 2.0.0 Ok"):
         self.lmtp = lmtp
         self.host, self.want_port = host, port   # another 127.0.0.x: an MX host
         self.unix_path = unix_path
@@ -45,6 +45,7 @@ class Sink:
         # Answer MAIL and RCPT only once DATA has arrived: a client that
         # does not pipeline waits for a reply that never comes.
         self.hold_until_data = hold_until_data
+        self.rset_reply = rset_reply            # a 421 hangs up after it
         self.transactions = []                  # completed ones
         self.commands = []                      # every command line, in order
         self.connections = 0
@@ -184,7 +185,9 @@ class Sink:
                     return
             elif verb == "RSET":
                 tx = {"helo": (tx or {}).get("helo")}
-                say("250 2.0.0 Ok")
+                say(self.rset_reply)
+                if self.rset_reply.startswith("421"):
+                    return
             elif verb == "QUIT":
                 say("221 2.0.0 Bye")
                 return
