@@ -24,7 +24,7 @@
  *      A domain's MX hosts come from DNS (libunbound, dns_servers): in
  *      preference order, null MX 5.1.10, NXDOMAIN 5.1.2, a loop 5.4.6,
  *      a failed lookup waits 4.4.3. Sessions are reused through scache
- *      (smtp_cache.c).
+ *      (smtp_cache.c). STARTTLS by the TLS policy (smtp_tls.c).
  *      doc/smtp.md has the details and what is not done yet.
  * SECURITY
  *      Runs as $mail_owner; the network peer is not trusted: every reply
@@ -45,7 +45,13 @@
  *      smtp_line_length_limit (998), smtp_mail_timeout (300s),
  *      smtp_mx_address_limit (5), smtp_mx_session_limit (2), smtp_tcp_port (25),
  *      smtp_quit_timeout (300s), smtp_rcpt_timeout (300s),
- *      smtp_skip_5xx_greeting (yes), soft_bounce (no).
+ *      smtp_skip_5xx_greeting (yes), smtp_starttls_timeout (300s),
+ *      smtp_tls_security_level, smtp_use_tls (no), smtp_enforce_tls (no),
+ *      smtp_tls_policy_maps, smtp_tls_CAfile, smtp_tls_CApath,
+ *      smtp_tls_servername, smtp_tls_protocols, smtp_tls_mandatory_protocols,
+ *      smtp_tls_ciphers, smtp_tls_mandatory_ciphers, smtp_tls_exclude_ciphers,
+ *      smtp_tls_mandatory_exclude_ciphers, smtp_tls_verify_cert_match,
+ *      smtp_tls_secure_cert_match, smtp_tls_loglevel (0), soft_bounce (no).
  */
 #include <string.h>
 

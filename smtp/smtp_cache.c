@@ -34,8 +34,8 @@ static int smtp_cache_warned;           /* scache trouble was logged once */
 
 void    smtp_cache_label(const SMTP_MSG *m, const char *service, BUF *label)
 {
-    buf_sprintf(label, "%s:%s:%s", service ? service : "smtp", m->lmtp ? "lmtp" : "smtp",
-                m->req->nexthop);
+    buf_sprintf(label, "%s:%s:%s:tls=%s", service ? service : "smtp", m->lmtp ? "lmtp" : "smtp",
+                m->req->nexthop, smtp_tls_level_name(m->tls.level));
 }
 
 /* smtp_cache_listed - the next hop is in smtp_connection_cache_destinations */
@@ -136,7 +136,8 @@ void    smtp_cache_done(SMTP_CONN *conn, const char *label, int save)
 
     if (conn->s == NULL)
         return;
-    if (save && conn->reusable
+    /* A TLS session cannot leave this process: it ends here. */
+    if (save && conn->reusable && conn->tls == NULL
         && (long) time(NULL) - conn->created < config_time(P_smtp_connection_reuse_time_limit)
         && (count_limit == 0 || conn->uses <= count_limit)) {
         props = buf_alloc(128);

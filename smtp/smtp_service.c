@@ -128,13 +128,17 @@ void    smtp_deliver(SMTP_MSG *m)
     SMTP_CONN conn;
     BUF    *why = buf_alloc(128), *label = buf_alloc(128);
     char    dsn[16] = "4.4.1", relay[sizeof(peer.relay)] = "none";
-    int     n, nprimary, i, j, na, fd, stat = DELIVER_STAT_DEFER, sessions, done = 0;
+    int     n, nprimary, i, j, na, fd, rc, stat = DELIVER_STAT_DEFER, sessions, done = 0;
     int     store = smtp_cache_may_store(m);
     long    session_limit = config_int(P_smtp_mx_session_limit);
     int     port = m->lmtp ? 24 : (int) config_int(P_smtp_tcp_port);
 
+    if (smtp_tls_policy(m, dsn, sizeof(dsn), why) < 0) {
+        smtp_rcpt_set_pending(m, DELIVER_STAT_DEFER, dsn, "none", buf_str(why));
+        done = 1;
+    }
     smtp_cache_label(m, m->service, label);
-    if (smtp_cache_may_load(m))
+    if (!done && smtp_cache_may_load(m))
         done = smtp_deliver_cached(m, buf_str(label), store, relay, sizeof(relay));
     n = done ? 0 : smtp_hop_list(m->req->nexthop, config_str(P_relayhost),
                                  config_str(P_smtp_fallback_relay), port, hops, why);
@@ -166,10 +170,21 @@ void    smtp_deliver(SMTP_MSG *m)
             }
             sessions++;
             smtp_conn_open(&conn, fd, &peer);
-            if (smtp_session(m, &conn, dsn, sizeof(dsn), why) == SMTP_SESSION_DONE)
+            rc = smtp_session(m, &conn, dsn, sizeof(dsn), why);
+            if (rc == SMTP_SESSION_DONE)
                 done = 1;
             smtp_cache_done(&conn, buf_str(label), store && i < nprimary);
             snprintf(relay, sizeof(relay), "%s", peer.relay);
+            /* may: a failed handshake is tried again in plaintext, once. */
+            if (rc == SMTP_SESSION_PLAIN && !m->tls_plain) {
+                msg_info("%s: %s: %s; trying again without TLS", m->req->queue_id, peer.relay,
+                         buf_str(why));
+                m->tls_plain = 1;
+                sessions--;
+                j--;
+                continue;
+            }
+            m->tls_plain = 0;
         }
     }
     /* Every destination failed before MAIL: the last failure decides
