@@ -52,6 +52,38 @@ START_TEST(test_props_refused)
 }
 END_TEST
 
+START_TEST(test_label)
+{
+    DELIVER_REQUEST req;
+    SMTP_MSG m;
+    BUF    *a = buf_alloc(64), *b = buf_alloc(64);
+
+    memset(&req, 0, sizeof(req));
+    memset(&m, 0, sizeof(m));
+    req.nexthop = "[mx.example]:25";
+    m.req = &req;
+    m.tls.level = SMTP_TLS_MAY;
+    smtp_cache_label(&m, "smtp", a);
+    ck_assert_str_eq(buf_str(a), "smtp:smtp:[mx.example]:25:tls=may");
+    /* Another TLS policy, service, protocol or next hop: another label. */
+    m.tls.level = SMTP_TLS_ENCRYPT;
+    smtp_cache_label(&m, "smtp", b);
+    ck_assert_str_ne(buf_str(a), buf_str(b));
+    m.tls.level = SMTP_TLS_MAY;
+    smtp_cache_label(&m, "relay", b);
+    ck_assert_str_ne(buf_str(a), buf_str(b));
+    m.lmtp = 1;
+    smtp_cache_label(&m, "smtp", b);
+    ck_assert_str_ne(buf_str(a), buf_str(b));
+    m.lmtp = 0;
+    req.nexthop = "[mx2.example]:25";
+    smtp_cache_label(&m, "smtp", b);
+    ck_assert_str_ne(buf_str(a), buf_str(b));
+    buf_free(a);
+    buf_free(b);
+}
+END_TEST
+
 int     main(void)
 {
     Suite  *s = suite_create("smtp_cache");
@@ -59,6 +91,7 @@ int     main(void)
 
     tcase_add_test(tc, test_props_round_trip);
     tcase_add_test(tc, test_props_refused);
+    tcase_add_test(tc, test_label);
     suite_add_tcase(s, tc);
     return ts_run_suite(s);
 }
