@@ -22,7 +22,9 @@
  *      then "user"): addresses, |command, /file, :include:/file and
  *      \user destinations, owner-<alias> as the envelope sender of the
  *      expansion; then the user's first .forward along forward_path; then
- *      the user's mailbox: mailbox_command, or $home/$home_mailbox (a name
+ *      the user's mailbox: mailbox_transport (handed to that agent, e.g.
+ *      lmtp:unix:private/dovecot-lmtp, which logs it), mailbox_command, or
+ *      $home/$home_mailbox (a name
  *      ending in / is a Maildir), or $mail_spool_directory/<user> (mbox).
  *      Unknown users go to luser_relay when it is set, else bounce (5.1.1).
  *      The luser_relay expansion is an address only, never a command, file
@@ -63,7 +65,7 @@
  *      ${recipient_delimiter}${extension}, $home/.forward), hash_queue_names,
  *      hash_queue_depth, home_mailbox (empty: mbox), ipc_timeout,
  *      luser_relay (empty), mail_owner, mail_spool_directory (/var/mail),
- *      mailbox_command (empty), mailbox_size_limit (51200000), mydestination,
+ *      mailbox_command (empty), mailbox_size_limit (51200000), mailbox_transport (empty), mydestination,
  *      myhostname, myorigin, owner_request_special (yes), queue_directory,
  *      recipient_delimiter (empty),
  *      sandbox_users, sandbox_mail_directory, soft_bounce (no).

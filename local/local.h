@@ -22,6 +22,7 @@
 #include <sys/types.h>
 
 #include "buf.h"
+#include "deliver_request.h"
 #include "dict.h"
 #include "server.h"
 #include "stream.h"
@@ -31,6 +32,7 @@ typedef struct LOCAL_STATUS {
     int     stat;                   /* DELIVER_STAT_OK, _DEFER, _BOUNCE */
     char    dsn[16];                /* "2.0.0" */
     BUF    *why;                    /* reason text: "delivered to maildir" */
+    int     logged;                 /* another agent logged it (mailbox_transport) */
 } LOCAL_STATUS;
 
 void    local_status_init(LOCAL_STATUS *st);
@@ -102,6 +104,7 @@ int     local_dotforward_read(const char *queue_id, const LOCAL_USER *user,
 #define LOCAL_MAX_DELIVERED 64      /* Delivered-To headers remembered */
 
 typedef struct LOCAL_MSG {
+    const DELIVER_REQUEST *req;     /* qmgr's request (mailbox_transport passes it on) */
     char   *queue_id;
     int     fd;                     /* queue file, read-only, shared flock */
     long    data_offset;            /* of the M record */
@@ -144,6 +147,7 @@ int     local_copy_records(const LOCAL_MSG *msg, const char *first_line, STREAM 
 
 typedef struct LOCAL_STATE {
     LOCAL_MSG *msg;
+    const DELIVER_RCPT *rcpt;       /* qmgr's recipient (mailbox_transport) */
     const char *orig_rcpt;          /* as qmgr gave it: orig_to= */
     char   *delivered;              /* Delivered-To value: the recipient, lower case,
                                      * external (RFC 5321 quoted) form */

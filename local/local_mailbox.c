@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "deliver_pass.h"
 #include "local.h"
 #include "mail_proto.h"
 #include "mail_queue.h"
@@ -450,7 +451,19 @@ int     local_deliver_mailbox(LOCAL_STATE *state, const LOCAL_ATTR *attr, LOCAL_
     struct stat sst;
 
     local_privs_from_user(user, &privs);
-    if (*config_str(P_mailbox_command)) {
+    if (*config_str(P_mailbox_transport)) {
+        /* Postfix's mailbox_transport: the mailbox is another agent's
+         * (lmtp:unix:private/dovecot-lmtp), which delivers and logs. */
+        int     rc = deliver_pass(config_str(P_mailbox_transport), state->msg->req, attr->sender,
+                                  attr->address, state->rcpt, st->dsn, sizeof(st->dsn), st->why);
+
+        if (rc < 0) {
+            local_status_set(st, "4.3.0", "%s", buf_str(st->why));
+        } else {
+            st->stat = rc;
+            st->logged = 1;
+        }
+    } else if (*config_str(P_mailbox_command)) {
         /* Root's mail goes through the command with $default_privs, as in
          * Postfix: a mail filter must never run as root. */
         if (privs.uid == 0 && local_is_root() && local_privs_default(&privs, path) < 0)

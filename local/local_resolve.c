@@ -119,7 +119,8 @@ void    local_log_result(LOCAL_STATE *state, const char *to, const LOCAL_STATUS 
 static void local_done(LOCAL_STATE *state, const char *to, LOCAL_STATUS *st)
 {
     state->ndest++;
-    local_log_result(state, to, st);
+    if (!st->logged)
+        local_log_result(state, to, st);
     local_status_merge(&state->result, st);
     local_status_free(st);
 }

@@ -92,6 +92,7 @@ static int local_request(STREAM *client, DELIVER_REQUEST *req)
 
     memset(&msg, 0, sizeof(msg));
     msg.fd = -1;
+    msg.req = req;
     msg.queue_id = req->queue_id;
     msg.sender = req->sender;
     msg.start = req->start;
@@ -101,6 +102,7 @@ static int local_request(STREAM *client, DELIVER_REQUEST *req)
         msg_warn("%s: %s", msg.queue_id, buf_str(why));
     for (i = 0; i < req->nrcpt && ret == 0; i++) {
         local_state_init(&state, &msg, req->rcpt[i].orig_addr, req->rcpt[i].address);
+        state.rcpt = &req->rcpt[i];
         if (ok) {
             if (local_virtual_mode)
                 local_virtual_recipient(&state, req->rcpt[i].address);

@@ -19,6 +19,7 @@ void    local_status_init(LOCAL_STATUS *st)
     st->stat = DELIVER_STAT_OK;
     snprintf(st->dsn, sizeof(st->dsn), "2.0.0");
     st->why = buf_alloc(100);
+    st->logged = 0;
 }
 
 /* local_status_free - release the reason */

@@ -84,6 +84,7 @@ struct QMGR_QUEUE {
     char   *nexthop;
     int     busy;                   /* requests in flight */
     int     window;                 /* concurrency now (slow start up to the limit) */
+    int     conn_cache;             /* a backlog was seen: agents may keep sessions */
     QMGR_ENTRY *todo;               /* FIFO */
     QMGR_ENTRY *todo_tail;
     QMGR_QUEUE *next;

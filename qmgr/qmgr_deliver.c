@@ -5,7 +5,8 @@
  * offset of its R record, each at most once) and a final status. A
  * recipient the agent never reported is deferred by qmgr
  * ("unknown mail transport error"); an agent that can't be reached at all
- * throttles its transport ("mail transport unavailable"). A reply that
+ * throttles its transport ("mail transport unavailable"). The request's
+ * flags carry the connection cache hints (qmgr_deliver_flags). A reply that
  * breaks the protocol ends the conversation like a crash: our own daemon
  * misbehaving must not stop the queue.
  */
@@ -22,6 +23,19 @@
 #define QMGR_ERR_UNAVAILABLE    "mail transport unavailable"
 #define QMGR_ERR_CRASH          "unknown mail transport error"
 
+/* qmgr_deliver_flags - the connection cache hints (Postfix's
+ * DEL_REQ_FLAG_CONN_STORE/LOAD): while more mail for the destination
+ * waits, the agent may keep its session for it; once that was said, the
+ * later requests look for the kept session, the last one included */
+static int qmgr_deliver_flags(QMGR_QUEUE *q)
+{
+    if (q->todo)
+        q->conn_cache = 1;
+    if (!q->conn_cache)
+        return 0;
+    return DELIVER_FLAG_CONN_LOAD | (q->todo ? DELIVER_FLAG_CONN_STORE : 0);
+}
+
 /* qmgr_deliver_request - encode the request and its recipients */
 static void qmgr_deliver_request(const QMGR_ENTRY *e, BUF *out)
 {
@@ -30,7 +44,7 @@ static void qmgr_deliver_request(const QMGR_ENTRY *e, BUF *out)
     const QMGR_RCPT *r;
     int     i, err;
 
-    err = attr_send(s, SEND_INT(MAIL_ATTR_FLAGS, 0),
+    err = attr_send(s, SEND_INT(MAIL_ATTR_FLAGS, qmgr_deliver_flags(e->queue)),
                     SEND_STR(MAIL_ATTR_QUEUE, MAIL_QUEUE_ACTIVE),
                     SEND_STR(MAIL_ATTR_QUEUEID, m->id),
                     SEND_LONG(MAIL_ATTR_OFFSET, m->data_offset),

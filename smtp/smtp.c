@@ -23,7 +23,8 @@
  *      with every line ending in CR LF and dots stuffed (design.md §10.6).
  *      A domain's MX hosts come from DNS (libunbound, dns_servers): in
  *      preference order, null MX 5.1.10, NXDOMAIN 5.1.2, a loop 5.4.6,
- *      a failed lookup waits 4.4.3.
+ *      a failed lookup waits 4.4.3. Sessions are reused through scache
+ *      (smtp_cache.c). STARTTLS by the TLS policy (smtp_tls.c).
  *      doc/smtp.md has the details and what is not done yet.
  * SECURITY
  *      Runs as $mail_owner; the network peer is not trusted: every reply
@@ -35,13 +36,22 @@
  *      dns_servers (/etc/resolv.conf), inet_protocols (all), ipc_timeout, line_length_limit (2048),
  *      myhostname, queue_directory, relayhost, smtp_bind_address,
  *      smtp_bind_address6, smtp_connect_timeout (30s),
+ *      smtp_connection_cache_destinations, smtp_connection_cache_on_demand (yes),
+ *      smtp_connection_cache_time_limit (2s), smtp_connection_reuse_count_limit (0),
+ *      smtp_connection_reuse_time_limit (300s), smtp_rset_timeout (20s),
  *      smtp_data_done_timeout (600s), smtp_data_init_timeout (120s),
  *      smtp_data_xfer_timeout (180s), smtp_fallback_relay,
  *      smtp_helo_name ($myhostname), smtp_helo_timeout (300s),
  *      smtp_line_length_limit (998), smtp_mail_timeout (300s),
  *      smtp_mx_address_limit (5), smtp_mx_session_limit (2), smtp_tcp_port (25),
  *      smtp_quit_timeout (300s), smtp_rcpt_timeout (300s),
- *      smtp_skip_5xx_greeting (yes), soft_bounce (no).
+ *      smtp_skip_5xx_greeting (yes), smtp_starttls_timeout (300s),
+ *      smtp_tls_security_level, smtp_use_tls (no), smtp_enforce_tls (no),
+ *      smtp_tls_policy_maps, smtp_tls_CAfile, smtp_tls_CApath,
+ *      smtp_tls_servername, smtp_tls_protocols, smtp_tls_mandatory_protocols,
+ *      smtp_tls_ciphers, smtp_tls_mandatory_ciphers, smtp_tls_exclude_ciphers,
+ *      smtp_tls_mandatory_exclude_ciphers, smtp_tls_verify_cert_match,
+ *      smtp_tls_secure_cert_match, smtp_tls_loglevel (0), soft_bounce (no).
  */
 #include <string.h>
 

@@ -9,6 +9,8 @@
  *     smtp_proto.c    the conversation: greeting, EHLO/LHLO, MAIL, RCPT, DATA
  *     smtp_reply.c    reading a server reply (a leaf: unit tested)
  *     smtp_encode.c   content to the wire: CRLF, dot-stuffing (a leaf)
+ *     smtp_cache.c    connection reuse through scache (labels, props)
+ *     smtp_tls.c      the TLS policy (levels, policy maps) and handshake
  */
 #ifndef SUREL_SMTP_H
 #define SUREL_SMTP_H
@@ -19,6 +21,7 @@
 #include "deliver_request.h"
 #include "server.h"
 #include "stream.h"
+#include "tls.h"
 
 /* ---- server replies (smtp_reply.c) ---- */
 
@@ -139,6 +142,32 @@ typedef struct SMTP_RCPT {
     char   *relay;                      /* relay= of the result */
 } SMTP_RCPT;
 
+/* ---- TLS policy (smtp_tls.c) ---- */
+
+/* Levels, weakest first (Postfix's order: verify and secure need a CA). */
+#define SMTP_TLS_NONE           0
+#define SMTP_TLS_MAY            1
+#define SMTP_TLS_ENCRYPT        2
+#define SMTP_TLS_DANE           3       /* not implemented: used as may */
+#define SMTP_TLS_DANE_ONLY      4       /* not implemented: refused */
+#define SMTP_TLS_FINGERPRINT    5       /* not implemented: refused */
+#define SMTP_TLS_VERIFY         6
+#define SMTP_TLS_SECURE         7
+
+typedef struct SMTP_TLS_POLICY {
+    int     level;                      /* SMTP_TLS_* */
+    char    protocols[128];             /* "": smtp_tls_(mandatory_)protocols */
+    char    ciphers[16];                /* grade; "": smtp_tls_(mandatory_)ciphers */
+    char    exclude[256];               /* more cipher names to remove */
+    char    match[512];                 /* "": smtp_tls_verify/secure_cert_match */
+    char    servername[SMTP_HOST_MAX + 1];      /* "": smtp_tls_servername */
+} SMTP_TLS_POLICY;
+
+/* smtp_tls_policy_parse - "level attr=value..." (a policy table entry or
+ * smtp_tls_security_level); 0, or -1 with why */
+int     smtp_tls_policy_parse(const char *text, SMTP_TLS_POLICY *pol, BUF *why);
+const char *smtp_tls_level_name(int level);
+
 /* What the conversation needs to know about the message. */
 typedef struct SMTP_MSG {
     DELIVER_REQUEST *req;
@@ -148,7 +177,15 @@ typedef struct SMTP_MSG {
     int     smtputf8;                   /* the envelope needs SMTPUTF8 */
     SMTP_RCPT *rcpt;                    /* req->nrcpt of them */
     int     lmtp;
+    const char *service;                /* master.cf service name (cache labels) */
+    SMTP_TLS_POLICY tls;                /* this delivery's TLS policy */
+    int     tls_plain;                  /* retrying in plaintext after a failed handshake */
 } SMTP_MSG;
+
+/* smtp_tls_policy - the delivery's policy into m->tls (the table, else
+ * smtp_tls_security_level); 0, or -1 (logged) with dsn and why: the mail
+ * waits (a table that failed, a bad entry, a level not implemented) */
+int     smtp_tls_policy(SMTP_MSG *m, char *dsn, size_t dsnlen, BUF *why);
 
 /* smtp_rcpt_set - decide a recipient (only the first decision counts) */
 void    smtp_rcpt_set(SMTP_MSG *m, int i, int stat, const char *dsn, const char *relay,
@@ -158,14 +195,67 @@ void    smtp_rcpt_set(SMTP_MSG *m, int i, int stat, const char *dsn, const char 
 void    smtp_rcpt_set_pending(SMTP_MSG *m, int stat, const char *dsn, const char *relay,
                               const char *reason);
 
+/* One connection to one server, kept across deliveries when it is reused
+ * (smtp_cache.c): what the greeting and EHLO taught us, and its age. */
+typedef struct SMTP_CONN {
+    STREAM *s;
+    SMTP_PEER peer;
+    int     features;                   /* EHLO keywords (smtp_proto.c SMTP_FEAT_*) */
+    long    peer_size;                  /* SIZE n; 0: no limit given */
+    long    created;                    /* time(NULL) of the connect */
+    int     uses;                       /* transactions begun on it */
+    int     reused;                     /* it came from the cache: RSET first */
+    int     reusable;                   /* in step with the server after the last delivery */
+    int     dead;                       /* unusable (failed handshake): close without QUIT */
+    TLS_SESS *tls;                      /* after STARTTLS; never cached in scache */
+    char    tls_key[3 * SMTP_HOST_MAX + 64];    /* its resumption key (lives with it) */
+} SMTP_CONN;
+
+/* smtp_tls_handshake - TLS on conn once the server said 220 to STARTTLS:
+ * 0; -1 the handshake failed (conn is dead); -2 the certificate fails a
+ * verify or secure policy (TLS is up: QUIT goes through it). dsn, why. */
+int     smtp_tls_handshake(SMTP_MSG *m, SMTP_CONN *conn, char *dsn, size_t dsnlen, BUF *why);
+
+/* smtp_conn_open - a connection just made (fd is the conn's now) */
+void    smtp_conn_open(SMTP_CONN *conn, int fd, const SMTP_PEER *peer);
+
+/* smtp_conn_close - QUIT (when the server may still listen) and close */
+void    smtp_conn_close(SMTP_CONN *conn);
+
 /* Outcome of one session with one server. */
 #define SMTP_SESSION_DONE       0       /* every recipient decided */
 #define SMTP_SESSION_NEXT       1       /* this server failed before MAIL: try the next */
+#define SMTP_SESSION_STALE      2       /* a reused session failed RSET: connect anew */
+#define SMTP_SESSION_PLAIN      3       /* may: the TLS handshake failed, retry in plaintext */
 
-/* smtp_session - talk to one connected server; fd is closed. The reason
- * for _NEXT (the recipients are left undecided) is in why, with dsn. */
-int     smtp_session(SMTP_MSG *m, int fd, const SMTP_PEER *peer, char *dsn, size_t dsnlen,
-                     BUF *why);
+/* smtp_session - one delivery on conn (greeting and EHLO first on a new
+ * one, RSET first on a reused one); the caller then closes conn or caches
+ * it (conn->reusable). The reason for _NEXT (the recipients are left
+ * undecided) is in why, with dsn. */
+int     smtp_session(SMTP_MSG *m, SMTP_CONN *conn, char *dsn, size_t dsnlen, BUF *why);
+
+/* ---- connection reuse (smtp_cache.c) ---- */
+
+/* smtp_cache_label - what a cached session must match: service,
+ * protocol and next hop (and, with TLS, the policy) */
+void    smtp_cache_label(const SMTP_MSG *m, const char *service, BUF *label);
+
+/* smtp_cache_find - a cached session for label into conn; 0, or -1 none */
+int     smtp_cache_find(const char *label, SMTP_CONN *conn);
+
+/* smtp_cache_may_load, _may_store - look for a kept session, keep this
+ * one afterwards? qmgr's hints (on demand) or the destination is listed
+ * in smtp_connection_cache_destinations. */
+int     smtp_cache_may_load(const SMTP_MSG *m);
+int     smtp_cache_may_store(const SMTP_MSG *m);
+
+/* smtp_cache_done - after a delivery: save conn under label when it may
+ * be reused (in step, within the reuse limits, save asked), else close it */
+void    smtp_cache_done(SMTP_CONN *conn, const char *label, int save);
+
+/* smtp_cache_props_format/parse - a session's record for scache; parse: 0 or -1 */
+void    smtp_cache_props_format(const SMTP_CONN *conn, BUF *out);
+int     smtp_cache_props_parse(const char *text, SMTP_CONN *conn);
 
 /* smtp_deliver - try each destination of the request in turn. */
 void    smtp_deliver(SMTP_MSG *m);

@@ -4,6 +4,7 @@
  *     with smtp_skip_5xx_greeting = no bounces, as in Postfix);
  * EHLO $smtp_helo_name, HELO when EHLO gets 5xx (LMTP: LHLO only); the
  *     EHLO keywords used: PIPELINING, SIZE, 8BITMIME, SMTPUTF8, DSN;
+ * STARTTLS by the TLS policy (smtp_tls.c), then EHLO again inside TLS;
  * early refusals: SMTPUTF8 needed and not offered (5.6.7), a message
  *     larger than the server's SIZE (5.3.4);
  * MAIL FROM (SIZE=, BODY=8BITMIME, SMTPUTF8, RET=, ENVID= when offered),
@@ -28,10 +29,12 @@
 #include <string.h>
 #include <strings.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "address.h"
 #include "config.h"
+#include "msg.h"
 #include "dsn.h"
 #include "mail_proto.h"
 #include "qfile_read.h"
@@ -48,9 +51,11 @@
 #define SMTP_FEAT_8BITMIME      (1 << 2)
 #define SMTP_FEAT_SMTPUTF8      (1 << 3)
 #define SMTP_FEAT_DSN           (1 << 4)
+#define SMTP_FEAT_STARTTLS      (1 << 5)
 
 typedef struct SMTP_SESS {
     SMTP_MSG *m;
+    SMTP_CONN *conn;
     STREAM *s;
     const SMTP_PEER *peer;
     SMTP_REPLY reply;
@@ -61,6 +66,7 @@ typedef struct SMTP_SESS {
     int     parse_ehlo;             /* read_reply: collect EHLO keywords */
     int     mail_ok;                /* MAIL FROM got 2xx */
     int     naccepted;              /* recipients with a 2xx to RCPT */
+    int     closing;                /* the server said 421: it hangs up */
 } SMTP_SESS;
 
 /* smtp_ehlo_keyword - one EHLO line's keyword into sess->features */
@@ -72,7 +78,7 @@ static void smtp_ehlo_keyword(SMTP_SESS *sess, const char *text, size_t len)
     } kw[] = {
         {"PIPELINING", SMTP_FEAT_PIPELINING}, {"SIZE", SMTP_FEAT_SIZE},
         {"8BITMIME", SMTP_FEAT_8BITMIME}, {"SMTPUTF8", SMTP_FEAT_SMTPUTF8},
-        {"DSN", SMTP_FEAT_DSN},
+        {"DSN", SMTP_FEAT_DSN}, {"STARTTLS", SMTP_FEAT_STARTTLS},
     };
     size_t  i, n;
 
@@ -132,8 +138,11 @@ static int smtp_read_reply(SMTP_SESS *sess, int timeout, const char *stage)
         if (sess->parse_ehlo && !first_line && buf_len(sess->line) > 4)
             smtp_ehlo_keyword(sess, buf_str(sess->line) + 4, buf_len(sess->line) - 4);
         first_line = 0;
-        if (rc == 1)
+        if (rc == 1) {
+            if (sess->reply.code == 421)
+                sess->closing = 1;
             return 0;
+        }
     }
 }
 
@@ -189,6 +198,79 @@ static void smtp_decide_reply(SMTP_SESS *sess, int i, const char *what)
     buf_free(reason);
 }
 
+/* smtp_ehlo - EHLO (again, after STARTTLS) with its keywords; 0, or -1
+ * lost (sess->why); the reply is in sess->reply */
+static int smtp_ehlo(SMTP_SESS *sess, const char *verb, int timeout)
+{
+    BUF    *cmd = buf_alloc(300);
+    const char *stage = sess->m->lmtp ? "performing the LHLO handshake"
+        : "performing the EHLO handshake";
+    int     ret;
+
+    buf_sprintf(cmd, "%s %s\r\n", verb, config_str(P_smtp_helo_name));
+    sess->features = 0;
+    sess->peer_size = 0;
+    sess->parse_ehlo = 1;
+    ret = smtp_send(sess, buf_str(cmd), buf_len(cmd), timeout, stage) < 0
+        || smtp_read_reply(sess, timeout, stage) < 0 ? -1 : 0;
+    sess->parse_ehlo = 0;
+    buf_free(cmd);
+    return ret;
+}
+
+/* smtp_starttls - TLS by the delivery's policy, after EHLO: -1 go on (in
+ * TLS, or in plaintext where the policy allows), SMTP_SESSION_NEXT (this
+ * server fails the policy; dsn, why), SMTP_SESSION_PLAIN (may: the
+ * handshake failed, try this server again in plaintext) */
+static int smtp_starttls(SMTP_SESS *sess, char *dsn, size_t dsnlen, BUF *why)
+{
+    int     timeout = (int) config_time(P_smtp_helo_timeout);
+    int     may = sess->m->tls.level == SMTP_TLS_MAY;
+    int     rc;
+
+    if (!(sess->features & SMTP_FEAT_STARTTLS)) {
+        if (may)
+            return -1;
+        snprintf(dsn, dsnlen, "4.7.4");
+        buf_sprintf(why, "TLS is required, but was not offered by host %s[%s]",
+                    sess->peer->name, sess->peer->addr);
+        return SMTP_SESSION_NEXT;
+    }
+    if (smtp_send(sess, "STARTTLS\r\n", 10, timeout, "sending STARTTLS") < 0
+        || smtp_read_reply(sess, timeout, "sending STARTTLS") < 0) {
+        snprintf(dsn, dsnlen, "4.4.2");
+        buf_set(why, buf_str(sess->why));
+        return SMTP_SESSION_NEXT;
+    }
+    if (sess->reply.code != 220) {
+        if (may)                        /* the server said no: it still talks plaintext */
+            return -1;
+        snprintf(dsn, dsnlen, "4.7.4");
+        buf_sprintf(why, "TLS is required, but host %s[%s] refused to start TLS: %s",
+                    sess->peer->name, sess->peer->addr, buf_str(sess->reply.text));
+        return SMTP_SESSION_NEXT;
+    }
+    /* Nothing the server sent before the handshake may pass for TLS data. */
+    stream_discard_input(sess->s);
+    if ((rc = smtp_tls_handshake(sess->m, sess->conn, dsn, dsnlen, why)) == -1)
+        return may ? SMTP_SESSION_PLAIN : SMTP_SESSION_NEXT;
+    if (rc < 0)
+        return SMTP_SESSION_NEXT;
+    /* RFC 3207: forget what we knew and ask again, inside TLS. */
+    if (smtp_ehlo(sess, "EHLO", timeout) < 0) {
+        snprintf(dsn, dsnlen, "4.4.2");
+        buf_set(why, buf_str(sess->why));
+        return SMTP_SESSION_NEXT;
+    }
+    if (sess->reply.code / 100 != 2) {
+        smtp_reply_result(sess, dsn, dsnlen);
+        dsn[0] = '4';
+        smtp_said(sess, why, "EHLO command");
+        return SMTP_SESSION_NEXT;
+    }
+    return -1;
+}
+
 /* smtp_greet - greeting and EHLO/HELO/LHLO; SMTP_SESSION_* or -1 (go on) */
 static int smtp_greet(SMTP_SESS *sess, char *dsn, size_t dsnlen, BUF *why)
 {
@@ -235,6 +317,11 @@ static int smtp_greet(SMTP_SESS *sess, char *dsn, size_t dsnlen, BUF *why)
         dsn[0] = '4';
         buf_sprintf(cmd, "%s command", verb);
         smtp_said(sess, why, buf_str(cmd));
+        goto out;
+    }
+    /* TLS when the policy says so (LMTP: no lmtp_tls_* yet). */
+    if (!sess->m->lmtp && sess->m->tls.level > SMTP_TLS_NONE && !sess->m->tls_plain) {
+        ret = smtp_starttls(sess, dsn, dsnlen, why);
         goto out;
     }
     ret = -1;
@@ -547,29 +634,91 @@ static void smtp_quit(SMTP_SESS *sess)
         (void) smtp_read_reply(sess, timeout, "sending QUIT");
 }
 
-int     smtp_session(SMTP_MSG *m, int fd, const SMTP_PEER *peer, char *dsn, size_t dsnlen,
-                     BUF *why)
+/* smtp_rset - RSET on a reused session; 0 when the server said 250 */
+static int smtp_rset(SMTP_SESS *sess)
+{
+    int     timeout = (int) config_time(P_smtp_rset_timeout);
+
+    if (smtp_send(sess, "RSET\r\n", 6, timeout, "sending RSET") < 0
+        || smtp_read_reply(sess, timeout, "sending RSET") < 0)
+        return -1;
+    return sess->reply.code == 250 ? 0 : -1;
+}
+
+/* smtp_sess_init - a session's state over conn */
+static void smtp_sess_init(SMTP_SESS *sess, SMTP_MSG *m, SMTP_CONN *conn)
+{
+    memset(sess, 0, sizeof(*sess));
+    sess->m = m;
+    sess->conn = conn;
+    sess->peer = &conn->peer;
+    sess->s = conn->s;
+    sess->features = conn->features;
+    sess->peer_size = conn->peer_size;
+    sess->line = buf_alloc(256);
+    sess->why = buf_alloc(128);
+    smtp_reply_init(&sess->reply);
+}
+
+static void smtp_sess_free(SMTP_SESS *sess)
+{
+    smtp_reply_free(&sess->reply);
+    buf_free(sess->line);
+    buf_free(sess->why);
+}
+
+void    smtp_conn_open(SMTP_CONN *conn, int fd, const SMTP_PEER *peer)
+{
+    memset(conn, 0, sizeof(*conn));
+    conn->s = stream_fdopen(fd);
+    conn->peer = *peer;
+    conn->created = (long) time(NULL);
+}
+
+void    smtp_conn_close(SMTP_CONN *conn)
+{
+    SMTP_SESS sess;
+
+    if (conn->s == NULL)
+        return;
+    smtp_sess_init(&sess, NULL, conn);
+    if (!conn->dead)
+        smtp_quit(&sess);
+    smtp_sess_free(&sess);
+    if (conn->tls)
+        tls_session_stop(conn->tls, conn->s);
+    conn->tls = NULL;
+    stream_close(conn->s);
+    conn->s = NULL;
+}
+
+int     smtp_session(SMTP_MSG *m, SMTP_CONN *conn, char *dsn, size_t dsnlen, BUF *why)
 {
     SMTP_SESS sess;
     int     ret;
 
-    memset(&sess, 0, sizeof(sess));
-    sess.m = m;
-    sess.peer = peer;
-    sess.s = stream_fdopen(fd);
-    sess.line = buf_alloc(256);
-    sess.why = buf_alloc(128);
-    smtp_reply_init(&sess.reply);
-    ret = smtp_greet(&sess, dsn, dsnlen, why);
+    smtp_sess_init(&sess, m, conn);
+    conn->reusable = 0;
+    if (conn->reused) {
+        /* A kept session: the server must still be there and in step. */
+        ret = smtp_rset(&sess) == 0 ? -1 : SMTP_SESSION_STALE;
+        if (ret == SMTP_SESSION_STALE)
+            msg_info("%s: cached session with %s: %s", m->req->queue_id, conn->peer.relay,
+                     buf_len(sess.why) ? buf_str(sess.why) : buf_str(sess.reply.text));
+    } else {
+        ret = smtp_greet(&sess, dsn, dsnlen, why);
+        conn->features = sess.features;
+        conn->peer_size = sess.peer_size;
+    }
     if (ret < 0) {
         ret = SMTP_SESSION_DONE;
-        if (!smtp_refuse_early(&sess))
-            smtp_transaction(&sess);
+        conn->uses++;
+        /* Reusable when every reply was read and nothing else came: the
+         * server waits for our next command, as after RSET. */
+        if ((smtp_refuse_early(&sess) || smtp_transaction(&sess) == 0) && !sess.closing
+            && !stream_error(conn->s) && !stream_eof(conn->s) && stream_buffered(conn->s) == 0)
+            conn->reusable = 1;
     }
-    smtp_quit(&sess);
-    stream_close(sess.s);
-    smtp_reply_free(&sess.reply);
-    buf_free(sess.line);
-    buf_free(sess.why);
+    smtp_sess_free(&sess);
     return ret;
 }

@@ -36,6 +36,7 @@
 #include "smtp.h"
 
 static int smtp_lmtp;                   /* this process speaks LMTP */
+static const char *smtp_service_name = "smtp";  /* master.cf service (cache labels) */
 
 void    smtp_set_lmtp(int lmtp)
 {
@@ -98,21 +99,56 @@ static int smtp_hop_numeric(const SMTP_HOP *hop)
         || inet_pton(AF_INET6, hop->host, a) == 1;
 }
 
+/* smtp_deliver_cached - deliver on a session kept for this destination;
+ * 1 when that decided every recipient */
+static int smtp_deliver_cached(SMTP_MSG *m, const char *label, int store, char *relay,
+                               size_t relaylen)
+{
+    SMTP_CONN conn;
+    BUF    *why = buf_alloc(64);
+    char    dsn[16];
+    int     tries, done = 0;
+
+    /* A few tries: several kept sessions may have gone stale together. */
+    for (tries = 0; tries < 3 && !done && smtp_cache_find(label, &conn) == 0; tries++) {
+        if (smtp_session(m, &conn, dsn, sizeof(dsn), why) == SMTP_SESSION_DONE) {
+            done = 1;
+            snprintf(relay, relaylen, "%s", conn.peer.relay);
+        }
+        smtp_cache_done(&conn, label, store && done);
+    }
+    buf_free(why);
+    return done;
+}
+
 void    smtp_deliver(SMTP_MSG *m)
 {
     SMTP_HOP hops[SMTP_HOPS_MAX], addrs[SMTP_HOPS_MAX];
     SMTP_PEER peer;
-    BUF    *why = buf_alloc(128);
+    SMTP_CONN conn;
+    BUF    *why = buf_alloc(128), *label = buf_alloc(128);
     char    dsn[16] = "4.4.1", relay[sizeof(peer.relay)] = "none";
-    int     n, i, j, na, fd, stat = DELIVER_STAT_DEFER, sessions, done = 0;
+    int     n, nprimary, i, j, na, fd, rc, stat = DELIVER_STAT_DEFER, sessions, done = 0;
+    int     store = smtp_cache_may_store(m);
     long    session_limit = config_int(P_smtp_mx_session_limit);
+    int     port = m->lmtp ? 24 : (int) config_int(P_smtp_tcp_port);
 
-    n = smtp_hop_list(m->req->nexthop, config_str(P_relayhost), config_str(P_smtp_fallback_relay),
-                      m->lmtp ? 24 : (int) config_int(P_smtp_tcp_port), hops, why);
+    /* LMTP has its own lmtp_tls_* in Postfix, not done: no TLS for it. */
+    if (!m->lmtp && smtp_tls_policy(m, dsn, sizeof(dsn), why) < 0) {
+        smtp_rcpt_set_pending(m, DELIVER_STAT_DEFER, dsn, "none", buf_str(why));
+        done = 1;
+    }
+    smtp_cache_label(m, m->service, label);
+    if (!done && smtp_cache_may_load(m))
+        done = smtp_deliver_cached(m, buf_str(label), store, relay, sizeof(relay));
+    n = done ? 0 : smtp_hop_list(m->req->nexthop, config_str(P_relayhost),
+                                 config_str(P_smtp_fallback_relay), port, hops, why);
     if (n < 0) {
         msg_warn("%s: %s", m->req->queue_id, buf_str(why));
         smtp_rcpt_set_pending(m, DELIVER_STAT_DEFER, "4.3.5", "none", buf_str(why));
     }
+    /* The next hop's own destinations come first; the rest are fallbacks. */
+    nprimary = n > 0 ? smtp_hop_list(m->req->nexthop, "", "", port, addrs, why) : 0;
     for (i = 0; i < n && !done; i++) {
         if (smtp_hop_numeric(&hops[i])) {
             addrs[0] = hops[i];
@@ -134,15 +170,29 @@ void    smtp_deliver(SMTP_MSG *m)
                 continue;
             }
             sessions++;
-            if (smtp_session(m, fd, &peer, dsn, sizeof(dsn), why) == SMTP_SESSION_DONE)
+            smtp_conn_open(&conn, fd, &peer);
+            rc = smtp_session(m, &conn, dsn, sizeof(dsn), why);
+            if (rc == SMTP_SESSION_DONE)
                 done = 1;
+            smtp_cache_done(&conn, buf_str(label), store && i < nprimary);
             snprintf(relay, sizeof(relay), "%s", peer.relay);
+            /* may: a failed handshake is tried again in plaintext, once. */
+            if (rc == SMTP_SESSION_PLAIN && !m->tls_plain) {
+                msg_info("%s: %s: %s; trying again without TLS", m->req->queue_id, peer.relay,
+                         buf_str(why));
+                m->tls_plain = 1;
+                sessions--;
+                j--;
+                continue;
+            }
+            m->tls_plain = 0;
         }
     }
     /* Every destination failed before MAIL: the last failure decides
      * (a DNS answer that says no bounces, anything else waits). */
     smtp_rcpt_set_pending(m, stat, dsn, relay, buf_str(why));
     buf_free(why);
+    buf_free(label);
 }
 
 /* smtp_request - deliver one request and answer it; -1 when the client is gone */
@@ -158,6 +208,7 @@ static int smtp_request(STREAM *client, DELIVER_REQUEST *req)
     m.req = req;
     m.qfd = -1;
     m.lmtp = smtp_lmtp;
+    m.service = smtp_service_name;
     m.rcpt = xcalloc((size_t) req->nrcpt, sizeof(*m.rcpt));
     for (i = 0; i < req->nrcpt; i++) {
         m.rcpt[i].stat = -1;
@@ -204,5 +255,6 @@ void    smtp_service(STREAM *client, const SERVER_CTX *ctx)
 {
     if (strcmp(ctx->service, "lmtp") == 0)
         smtp_lmtp = 1;
+    smtp_service_name = ctx->service;
     deliver_request_serve(client, smtp_request);
 }

@@ -16,6 +16,7 @@
 #define MAIL_SERVICE_SHOWQ      "showq"     /* public/showq: the queue listing */
 #define MAIL_SERVICE_ANVIL      "anvil"     /* private/anvil: connection and rate counts */
 #define MAIL_SERVICE_PROXYMAP   "proxymap"  /* private/proxymap: proxy: table lookups */
+#define MAIL_SERVICE_SCACHE     "scache"    /* private/scache: idle SMTP sessions */
 
 /* Attribute names. */
 #define MAIL_ATTR_PROTO         "protocol"
@@ -93,6 +94,25 @@
 #define PROXY_ATTR_TABLE        "table"
 #define PROXY_ATTR_KEY          "key"
 #define PROXY_ATTR_VALUE        "value"
+ * The scache protocol (smtp -> private/scache; Postfix's scache(8), with
+ * one level: destination label -> sessions). One request per connection:
+ *   {request=save, label, props, ttl} + the session's descriptor -> {status}
+ *   {request=find, label} -> {status, props} + the descriptor when status is 0
+ * The descriptor travels as SCM_RIGHTS on the first byte of the request
+ * (save) or of the reply (find): lib/util/unix_fd.h. label names the
+ * destination and everything that must match for a session to be reused
+ * (service, next hop, TLS policy); props is the smtp client's own record
+ * of the session, opaque to scache; ttl how long, in seconds, it may wait.
+ */
+#define SCACHE_REQ_SAVE         "save"
+#define SCACHE_REQ_FIND         "find"
+#define SCACHE_ATTR_LABEL       "label"
+#define SCACHE_ATTR_PROPS       "props"
+#define SCACHE_ATTR_TTL         "ttl"
+#define SCACHE_STAT_OK          0
+#define SCACHE_STAT_FAIL        (-1)
+#define SCACHE_LABEL_MAX        1024
+#define SCACHE_PROPS_MAX        1024
 
 /*
  * The showq protocol (surel queue list -> public/showq).
@@ -169,6 +189,12 @@
 #define DELIVER_STAT_OK         0           /* delivered */
 #define DELIVER_STAT_DEFER      4           /* temporary failure: retry */
 #define DELIVER_STAT_BOUNCE     5           /* permanent failure: DSN */
+/* flags: qmgr's hints for the smtp client's connection cache (Postfix's
+ * DEL_REQ_FLAG_CONN_LOAD/STORE): more mail for this destination is in the
+ * active queue, so a session is worth keeping (STORE) and one may have
+ * been kept for it (LOAD). Agents without a cache ignore them. */
+#define DELIVER_FLAG_CONN_LOAD  (1 << 0)
+#define DELIVER_FLAG_CONN_STORE (1 << 1)
 
 /*
  * The bounce protocol (qmgr -> private/bounce; bounce is a single_server).

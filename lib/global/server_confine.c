@@ -14,7 +14,7 @@
  *   qmgr     writes the whole queue
  *   pickup   writes maildrop/ (removes picked files) and corrupt/
  *   bounce   writes bounce/ and defer/
- *   error, discard, showq, anvil, smtp (and lmtp), authd   read only
+ *   error, discard, showq, anvil, smtp (and lmtp), authd, scache   read only
  *   proxymap reads everything but queue_directory (tables only), writes nothing
  *   postlogd writes the folder of maillog_file (it reopens the file by
  *            name after a rotation)
@@ -63,6 +63,7 @@ static const SERVER_PROFILE server_profiles[] = {
     {"proxymap", PROFILE_READ_NO_QUEUE, {NULL}},
     {"smtp", PROFILE_READ_ALL, {NULL}},
     {"authd", PROFILE_READ_ALL, {NULL}},
+    {"scache", PROFILE_READ_ALL, {NULL}},
     {"local", PROFILE_DENY_ONLY, {NULL}},
     {"pipe", PROFILE_DENY_ONLY, {NULL}},
     {"postlogd", PROFILE_READ_ALL, {PROFILE_MAILLOG_DIR, NULL}},

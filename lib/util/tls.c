@@ -36,6 +36,7 @@
 #include "mem.h"
 #include "msg.h"
 #include "tls.h"
+#include "tls_private.h"
 
 typedef struct TLS_SNI TLS_SNI;
 
@@ -49,7 +50,7 @@ struct TLS_SESS {
 };
 
 /* tls_error_text - the first queued OpenSSL error (then clear the queue) */
-static void tls_error_text(BUF *why, const char *what)
+void tls_error_text(BUF *why, const char *what)
 {
     unsigned long err = ERR_get_error();
     char    text[256];
@@ -150,7 +151,7 @@ int     tls_protocol_mask(const char *spec, BUF *why)
 
 /* tls_set_protocols - the mask as OpenSSL's min/max and NO_ options for
  * holes between them */
-static int tls_set_protocols(SSL_CTX *ssl_ctx, const char *spec, BUF *why)
+int tls_set_protocols(SSL_CTX *ssl_ctx, const char *spec, BUF *why)
 {
     static const long no_opts[] = {0, 0, SSL_OP_NO_TLSv1, SSL_OP_NO_TLSv1_1,
     SSL_OP_NO_TLSv1_2, SSL_OP_NO_TLSv1_3};
@@ -180,7 +181,7 @@ static int tls_set_protocols(SSL_CTX *ssl_ctx, const char *spec, BUF *why)
 }
 
 /* tls_set_ciphers - the cipher string minus each excluded name */
-static int tls_set_ciphers(SSL_CTX *ssl_ctx, const char *list, const char *exclude, BUF *why)
+int tls_set_ciphers(SSL_CTX *ssl_ctx, const char *list, const char *exclude, BUF *why)
 {
     BUF    *spec = buf_alloc(200);
     const char *cp = exclude ? exclude : "";
@@ -518,7 +519,7 @@ void    tls_ctx_free(TLS_CTX *ctx)
 
 /* tls_wait - wait for what OpenSSL asked for; 0 ready, -1 with errno
  * (ETIMEDOUT when the deadline passed) */
-static int tls_wait(int fd, int ssl_error, int timeout)
+int tls_wait(int fd, int ssl_error, int timeout)
 {
     struct pollfd pfd;
     int     r;
@@ -593,7 +594,7 @@ static ssize_t tls_stream_write(void *vctx, int fd, const void *buf, size_t len,
 }
 
 /* tls_nonblocking - the descriptor in non-blocking mode */
-static int tls_nonblocking(int fd)
+int tls_nonblocking(int fd)
 {
     int     flags = fcntl(fd, F_GETFL);
 
@@ -806,4 +807,19 @@ int     tls_server_add_sni(TLS_CTX *ctx, const TLS_SERVER_PARAMS *p, const char 
     sni->ctxs[sni->count] = ssl_ctx;
     sni->count++;
     return 0;
+/* tls_session_attach - a finished handshake's SSL under the stream (the
+ * client side, tls_client.c, shares the record layer I/O) */
+TLS_SESS *tls_session_attach(SSL *ssl, STREAM *s)
+{
+    TLS_SESS *sess = xmalloc(sizeof(*sess));
+
+    sess->ssl = ssl;
+    stream_set_io(s, tls_stream_read, tls_stream_write, sess);
+    return sess;
+}
+
+/* tls_session_ssl - the OpenSSL session under a TLS_SESS */
+SSL    *tls_session_ssl(const TLS_SESS *sess)
+{
+    return sess->ssl;
 }

@@ -19,77 +19,19 @@ import tempfile
 import unittest
 
 from harness.smtpd import SmtpdTestCase, queued_id, read_records, types, wait_for
-from harness.core import sigkill
+from harness.dovecot import DOVECOT, Dovecot
 
-DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 
 
 def b64(data):
     return base64.b64encode(data.encode()).decode()
 
 
-class Dovecot:
-    """A Dovecot auth server listening at socket_path."""
-
-    def __init__(self, socket_path):
-        self.dir = tempfile.mkdtemp(prefix="surel-dovecot-")
-        hashed = subprocess.run(["openssl", "passwd", "-6", "secret"], check=True,
-                                capture_output=True, text=True).stdout.strip()
-        with open(os.path.join(self.dir, "passwd"), "w") as f:
-            f.write("alice:{SHA512-CRYPT}%s\n" % hashed)
-        user = "root" if os.getuid() == 0 else os.environ.get("USER", "nobody")
-        conf = os.path.join(self.dir, "dovecot.conf")
-        with open(conf, "w") as f:
-            f.write("""base_dir = {d}/run
-state_dir = {d}/state
-log_path = {d}/dovecot.log
-protocols =
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-auth_failure_delay = 0
-default_internal_user = {u}
-default_login_user = {u}
-passdb {{
-  driver = passwd-file
-  args = {d}/passwd
-}}
-userdb {{
-  driver = static
-  args = uid={u} gid={u} home={d}
-}}
-service auth {{
-  unix_listener {s} {{
-    mode = 0666
-  }}
-}}
-service anvil {{
-  unix_listener anvil-auth-penalty {{
-    mode = 0
-  }}
-}}
-""".format(d=self.dir, u=user, s=socket_path))
-        self.proc = subprocess.Popen([DOVECOT, "-F", "-c", conf],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(lambda: os.path.exists(socket_path) or self.proc.poll() is not None,
-                 15, "dovecot's auth socket")
-        if self.proc.poll() is not None:
-            raise AssertionError("dovecot failed: %s" % self.log())
-
-    def log(self):
-        try:
-            with open(os.path.join(self.dir, "dovecot.log")) as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def stop(self):
-        sigkill([self.proc.pid])
-        self.proc.wait()
-        for pid in subprocess.run(["pgrep", "-f", self.dir], capture_output=True,
-                                  text=True).stdout.split():
-            sigkill([int(pid)])
-        shutil.rmtree(self.dir, ignore_errors=True)
+def auth_dovecot(socket_path):
+    """Dovecot's auth service (harness.dovecot) with alice's SHA-512-crypt hash."""
+    hashed = subprocess.run(["openssl", "passwd", "-6", "secret"], check=True,
+                            capture_output=True, text=True).stdout.strip()
+    return Dovecot.auth(socket_path, ["alice:{SHA512-CRYPT}%s" % hashed])
 
 
 @unittest.skipUnless(os.path.exists(DOVECOT), "dovecot-core is not installed")
@@ -103,7 +45,7 @@ class AuthDovecotTest(SmtpdTestCase):
         params.setdefault("mynetworks", "192.0.2.0/24")
         params.setdefault("smtpd_error_sleep_time", "0")
         inst = self.instance(**params)
-        dv = Dovecot(inst.path("spool", "private", "auth"))
+        dv = auth_dovecot(inst.path("spool", "private", "auth"))
         self.addCleanup(dv.stop)
         return inst, dv
 
@@ -235,7 +177,7 @@ class AuthDovecotTest(SmtpdTestCase):
         self.instances.append(inst)
         inst.start()
         inst.wait_listening()
-        dv = Dovecot(inst.path("spool", "private", "auth"))
+        dv = auth_dovecot(inst.path("spool", "private", "auth"))
         self.addCleanup(dv.stop)
         def up():
             try:

@@ -756,6 +756,8 @@ START_TEST(test_debian_main_cf_parameters)
           "smtpd_tls_key_file=/etc/ssl/private/ssl-cert-snakeoil.key\n"
           "smtpd_tls_security_level=may\n"
           "smtp_tls_security_level=may\n"
+          "smtp_tls_CApath=/etc/ssl/certs\n"
+          "smtp_tls_session_cache_database = btree:${data_directory}/smtp_scache\n"
           "smtpd_tls_session_cache_database = btree:${data_directory}/smtpd_scache\n"
           "smtpd_relay_restrictions = permit_mynetworks permit_sasl_authenticated "
           "defer_unauth_destination\n"

@@ -14,7 +14,8 @@ has come (a client that does not pipeline hangs), EHLO refused, any EHLO
 keyword list, per-recipient RCPT replies, an LMTP reply per recipient,
 dropping the connection in the middle of DATA for the first N
 transactions, never answering MAIL (a stalled server), a greeting of
-one's choosing. Everything is bounded: lines by LINE_MAX, waits by a
+one's choosing, a reply to RSET (a 421 hangs up), STARTTLS with the
+test's ssl.SSLContext (handshakes and SNI names recorded). Everything is bounded: lines by LINE_MAX, waits by a
 socket timeout, so a broken client cannot hang a test.
 """
 import os
@@ -30,7 +31,7 @@ class Sink:
     def __init__(self, lmtp=False, unix_path=None, features=DEFAULT_FEATURES, ehlo_ok=True,
                  greeting="220 sink.test ESMTP test sink", rcpt_reply=None, data_reply=None,
                  lmtp_reply=None, drop_in_data=0, stall_after_mail=False, hold_until_data=False,
-                 host="127.0.0.1", port=0):
+                 host="127.0.0.1", port=0, rset_reply="250 2.0.0 Ok", tls_context=None):
         self.lmtp = lmtp
         self.host, self.want_port = host, port   # another 127.0.0.x: an MX host
         self.unix_path = unix_path
@@ -45,6 +46,13 @@ class Sink:
         # Answer MAIL and RCPT only once DATA has arrived: a client that
         # does not pipeline waits for a reply that never comes.
         self.hold_until_data = hold_until_data
+        self.rset_reply = rset_reply            # a 421 hangs up after it
+        # An ssl.SSLContext (server side): STARTTLS is offered with it.
+        self.tls_context = tls_context
+        self.tls = []                           # per handshake: version, cipher, resumed
+        self.sni = []                           # SNI names seen (None: none sent)
+        if tls_context is not None:
+            tls_context.sni_callback = self._sni_seen
         self.transactions = []                  # completed ones
         self.commands = []                      # every command line, in order
         self.connections = 0
@@ -95,6 +103,10 @@ class Sink:
             return [c for c in self.commands if c.upper().startswith(verb)]
 
     # The server.
+    def _sni_seen(self, sslobj, name, ctx):
+        with self.lock:
+            self.sni.append(name)
+
     def _accept_loop(self):
         while not self.stopping:
             try:
@@ -141,6 +153,7 @@ class Sink:
             return
         peer = conn.getpeername() if not self.unix_path else ""
         tx = None
+        in_tls = False
         while not self.stopping:
             line = f.readline(LINE_MAX)
             if not line:
@@ -150,9 +163,12 @@ class Sink:
                 self.commands.append(cmd)
             verb = cmd.split(" ", 1)[0].upper()
             if verb in ("EHLO", "LHLO") and (self.ehlo_ok or self.lmtp):
-                feats = ["250-sink.test"] + ["250-" + k for k in self.features[:-1]]
-                feats += ["250 " + self.features[-1]] if self.features else []
-                if not self.features:
+                features = list(self.features)
+                if self.tls_context is not None and not in_tls:
+                    features.append("STARTTLS")
+                feats = ["250-sink.test"] + ["250-" + k for k in features[:-1]]
+                feats += ["250 " + features[-1]] if features else []
+                if not features:
                     feats = ["250 sink.test"]
                 say(*feats)
                 tx = {"helo": cmd}
@@ -174,6 +190,7 @@ class Sink:
                 reply = self.rcpt_reply.get(addr, "250 2.1.5 Ok")
                 if reply.startswith("2"):
                     tx["accepted"].append(addr)
+                tx["tls"] = in_tls
                 answer(reply)
             elif verb == "DATA":
                 if not tx or not tx.get("accepted"):
@@ -182,9 +199,20 @@ class Sink:
                 say("354 End data with <CR><LF>.<CR><LF>")
                 if not self._data(conn, f, tx, say):
                     return
+            elif verb == "STARTTLS" and self.tls_context is not None and not in_tls:
+                say("220 2.0.0 Ready to start TLS")
+                conn = self.tls_context.wrap_socket(conn, server_side=True)
+                f = conn.makefile("rb")
+                in_tls = True
+                with self.lock:
+                    self.tls.append({"version": conn.version(), "cipher": conn.cipher()[0],
+                                     "resumed": conn.session_reused})
+                tx = None
             elif verb == "RSET":
                 tx = {"helo": (tx or {}).get("helo")}
-                say("250 2.0.0 Ok")
+                say(self.rset_reply)
+                if self.rset_reply.startswith("421"):
+                    return
             elif verb == "QUIT":
                 say("221 2.0.0 Bye")
                 return
