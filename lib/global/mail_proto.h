@@ -94,6 +94,8 @@
 #define PROXY_ATTR_TABLE        "table"
 #define PROXY_ATTR_KEY          "key"
 #define PROXY_ATTR_VALUE        "value"
+
+/*
  * The scache protocol (smtp -> private/scache; Postfix's scache(8), with
  * one level: destination label -> sessions). One request per connection:
  *   {request=save, label, props, ttl} + the session's descriptor -> {status}

@@ -502,7 +502,6 @@ static const struct {
 } mastercf_builtins[] = {
     {"tlsmgr", "built in: smtpd and smtp keep their own TLS session state and OpenSSL seeds itself"},
     {"trivial-rewrite", "built in: every program rewrites and resolves addresses itself"},
-    {"scache", "not needed: smtp keeps no shared connection cache"},
 };
 
 const char *mastercf_builtin(const char *command)

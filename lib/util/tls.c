@@ -807,6 +807,8 @@ int     tls_server_add_sni(TLS_CTX *ctx, const TLS_SERVER_PARAMS *p, const char 
     sni->ctxs[sni->count] = ssl_ctx;
     sni->count++;
     return 0;
+}
+
 /* tls_session_attach - a finished handshake's SSL under the stream (the
  * client side, tls_client.c, shares the record layer I/O) */
 TLS_SESS *tls_session_attach(SSL *ssl, STREAM *s)

@@ -243,11 +243,10 @@ class Check(h.InstanceTest):
         # line each and `surel check` is silent; a daemon surel lacks
         # (verify) is still a warning and a failed check.
         inst = self.instance()
-        builtin = {"tlsmgr": "tlsmgr", "rewrite": "trivial-rewrite", "scache": "scache"}
+        builtin = {"tlsmgr": "tlsmgr", "rewrite": "trivial-rewrite"}
         with open(os.path.join(inst.etc, "master.cf"), "a") as f:
             f.write("tlsmgr    unix  -       -       n       1000?   1       tlsmgr\n"
-                    "rewrite   unix  -       -       n       -       -       trivial-rewrite\n"
-                    "scache    unix  -       -       n       -       1       scache\n")
+                    "rewrite   unix  -       -       n       -       -       trivial-rewrite\n")
         r = inst.surel("check", check=False)
         self.assertEqual(r.returncode, 0, r.stderr)
         for name in list(builtin) + list(builtin.values()):
