@@ -36,6 +36,7 @@
 #include "dict.h"
 #include "mem.h"
 #include "msg.h"
+#include "tls_grade.h"
 #include "smtp.h"
 #include "str_split.h"
 #include "tls_client.h"
@@ -196,18 +197,6 @@ int     smtp_tls_policy(SMTP_MSG *m, char *dsn, size_t dsnlen, BUF *why)
     return ret;
 }
 
-/* smtp_tls_grade - a cipher grade's OpenSSL list; NULL when unknown */
-static const char *smtp_tls_grade(const char *grade)
-{
-    if (strcasecmp(grade, "high") == 0)
-        return config_str(P_tls_high_cipherlist);
-    if (strcasecmp(grade, "medium") == 0)
-        return config_str(P_tls_medium_cipherlist);
-    if (strcasecmp(grade, "null") == 0)
-        return config_str(P_tls_null_cipherlist);
-    return NULL;
-}
-
 /* A few contexts per process, one per distinct protocol and cipher set. */
 #define SMTP_TLS_CTX_MAX 4
 static struct {
@@ -223,7 +212,7 @@ static TLS_CLIENT_CTX *smtp_tls_ctx(const SMTP_TLS_POLICY *pol, BUF *why)
         : config_str(mandatory ? P_smtp_tls_mandatory_protocols : P_smtp_tls_protocols);
     const char *grade = *pol->ciphers ? pol->ciphers
         : config_str(mandatory ? P_smtp_tls_mandatory_ciphers : P_smtp_tls_ciphers);
-    const char *list = smtp_tls_grade(grade);
+    const char *list = tls_grade_cipherlist(grade);
     TLS_CLIENT_PARAMS p;
     BUF    *key, *exclude;
     TLS_CLIENT_CTX *ctx = NULL;

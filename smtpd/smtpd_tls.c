@@ -28,21 +28,10 @@
 #include "config.h"
 #include "dict.h"
 #include "msg.h"
+#include "tls_grade.h"
 #include "smtpd.h"
 
 TLS_CTX *smtpd_tls_ctx;
-
-/* smtpd_tls_grade - a cipher grade's OpenSSL list; NULL when unknown */
-static const char *smtpd_tls_grade(const char *grade)
-{
-    if (strcasecmp(grade, "high") == 0)
-        return config_str(P_tls_high_cipherlist);
-    if (strcasecmp(grade, "medium") == 0)
-        return config_str(P_tls_medium_cipherlist);
-    if (strcasecmp(grade, "null") == 0)
-        return config_str(P_tls_null_cipherlist);
-    return NULL;
-}
 
 /* What smtpd_tls_sni_add needs while it walks tls_server_sni_maps. */
 typedef struct SMTPD_SNI_LOAD {
@@ -126,7 +115,7 @@ void    smtpd_tls_init(void)
     p.eckey_file = config_str(P_smtpd_tls_eckey_file);
     p.chain_files = config_str(P_smtpd_tls_chain_files);
     p.protocols = config_str(mandatory ? P_smtpd_tls_mandatory_protocols : P_smtpd_tls_protocols);
-    p.cipherlist = smtpd_tls_grade(grade);
+    p.cipherlist = tls_grade_cipherlist(grade);
     p.exclude = buf_str(exclude);
     p.loglevel = smtpd_params.tls_loglevel;
     buf_sprintf(ticket, "%s/smtpd_tls_ticket.key", config_str(P_data_directory));

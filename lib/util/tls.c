@@ -299,11 +299,13 @@ static int tls_load_certs(SSL_CTX *ssl_ctx, const TLS_SERVER_PARAMS *p, BUF *why
     return 0;
 }
 
-/* tls_info_cb - smtpd_tls_loglevel 2: each handshake step */
-static void tls_info_cb(const SSL *ssl, int where, int ret)
+/* tls_info_cb - loglevel 2 (smtpd_tls_loglevel, smtp_tls_loglevel): each
+ * handshake step, as Postfix logs them (server and client side) */
+void    tls_info_cb(const SSL *ssl, int where, int ret)
 {
     if (where & SSL_CB_LOOP)
-        msg_info("SSL_accept:%s", SSL_state_string_long(ssl));
+        msg_info("%s:%s", SSL_is_server((SSL *) ssl) ? "SSL_accept" : "SSL_connect",
+                 SSL_state_string_long(ssl));
     else if ((where & SSL_CB_ALERT) != 0)
         msg_info("SSL3 alert %s:%s:%s", (where & SSL_CB_READ) ? "read" : "write",
                  SSL_alert_type_string_long(ret), SSL_alert_desc_string_long(ret));

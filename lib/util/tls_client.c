@@ -69,16 +69,6 @@ static int tls_client_new_session(SSL *ssl, SSL_SESSION *session)
     return 1;
 }
 
-/* tls_client_info_cb - loglevel 2: each handshake step */
-static void tls_client_info_cb(const SSL *ssl, int where, int ret)
-{
-    if (where & SSL_CB_LOOP)
-        msg_info("SSL_connect:%s", SSL_state_string_long(ssl));
-    else if ((where & SSL_CB_ALERT) != 0)
-        msg_info("SSL3 alert %s:%s:%s", (where & SSL_CB_READ) ? "read" : "write",
-                 SSL_alert_type_string_long(ret), SSL_alert_desc_string_long(ret));
-}
-
 TLS_CLIENT_CTX *tls_client_ctx(const TLS_CLIENT_PARAMS *p, BUF *why)
 {
     SSL_CTX *ssl_ctx;
@@ -101,7 +91,7 @@ TLS_CLIENT_CTX *tls_client_ctx(const TLS_CLIENT_PARAMS *p, BUF *why)
     SSL_CTX_set_session_cache_mode(ssl_ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
     SSL_CTX_sess_set_new_cb(ssl_ctx, tls_client_new_session);
     if (p->loglevel >= 2)
-        SSL_CTX_set_info_callback(ssl_ctx, tls_client_info_cb);
+        SSL_CTX_set_info_callback(ssl_ctx, tls_info_cb);
     if ((file || dir) && SSL_CTX_load_verify_locations(ssl_ctx, file, dir) != 1) {
         tls_error_text(why, "cannot load the CA certificates (smtp_tls_CAfile, smtp_tls_CApath)");
         SSL_CTX_free(ssl_ctx);

@@ -17,5 +17,6 @@ int     tls_wait(int fd, int ssl_error, int timeout);
 int     tls_nonblocking(int fd);
 TLS_SESS *tls_session_attach(SSL *ssl, STREAM *s);
 SSL    *tls_session_ssl(const TLS_SESS *sess);
+void    tls_info_cb(const SSL *ssl, int where, int ret);    /* loglevel 2 */
 
 #endif

@@ -9,29 +9,18 @@ addresses and smtp_tcp_port is the sinks' port. The zones are below
 """
 import os
 import shutil
-import socket
-import subprocess
 import tempfile
 import unittest
 
 from harness import core as h
 from harness import e2e
+from harness.dns import UNBOUND, NameServer
 from harness.sink import Sink
 from test_smtp import SENDER, dsn_report
-
-UNBOUND = shutil.which("unbound") or "/usr/sbin/unbound"
 
 
 def free_port_on(host):
     return h.free_port(host=host)
-
-
-def udp_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 @unittest.skipUnless(os.path.exists(UNBOUND), "unbound is not installed (tools/install-deps)")
@@ -75,47 +64,10 @@ class SmtpDnsTest(h.InstanceTest):
         self.port = free_port_on("127.0.0.3")
 
     def nameserver(self, me):
-        port = udp_port()
-        conf = os.path.join(self.tmp, "unbound.conf")
-        lines = ["server:",
-                 "  interface: 127.0.0.1@%d" % port,
-                 "  port: %d" % port,
-                 "  do-daemonize: no", "  username: \"\"", "  chroot: \"\"",
-                 "  directory: \"%s\"" % self.tmp, "  pidfile: \"\"",
-                 "  use-syslog: no", "  logfile: \"\"", "  verbosity: 0",
-                 "  access-control: 127.0.0.0/8 allow",
-                 "  do-not-query-localhost: yes",
-                 "  module-config: \"iterator\"",
-                 "  auto-trust-anchor-file: \"\"",
-                 "  trust-anchor-file: \"\"",
-                 "  root-hints: \"\"",
-                 # Names outside the local zones are refused, never recursed.
-                 '  local-zone: "." refuse']
-        lines += ["  " + z % {"me": me} for z in self.ZONE]
-        with open(conf, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        log = open(os.path.join(self.tmp, "unbound.log"), "w")
-        self.addCleanup(log.close)
-        proc = subprocess.Popen([UNBOUND, "-d", "-c", conf], stdout=subprocess.DEVNULL,
-                                stderr=log)
-        self.addCleanup(proc.wait)
-        self.addCleanup(proc.kill)
-
-        def answers():
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            s.settimeout(0.2)
-            # A query for plain.example A: id 1, RD.
-            q = (b"\x00\x01\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
-                 b"\x05plain\x07example\x00\x00\x01\x00\x01")
-            try:
-                s.sendto(q, ("127.0.0.1", port))
-                return len(s.recv(512)) > 12
-            except OSError:
-                return False
-            finally:
-                s.close()
-        h.wait_for(answers, 15, "unbound to answer")
-        return port
+        """A real unbound serving ZONE (harness/dns.py); its UDP port."""
+        ns = NameServer(self.tmp, [z % {"me": me} for z in self.ZONE]).start()
+        self.addCleanup(ns.stop)
+        return ns.port
 
     def sink(self, host, **kw):
         s = Sink(host=host, port=self.port, **kw).start()
