@@ -37,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "child_wait.h"
 #include "config.h"
 #include "local.h"
 #include "mail_proto.h"
@@ -122,52 +123,6 @@ static void local_child_run(const LOCAL_CHILD *child)
     signal(SIGPIPE, SIG_DFL);
     execve(argv[0], argv, child->envp);
     _exit(71);
-}
-
-/* local_child_wait - collect output until EOF and exit, within the deadline;
- * 0 with *status, or -1 when the time limit was hit (the group is killed) */
-static int local_child_wait(pid_t pid, int out_fd, time_t deadline, BUF *output, int *status)
-{
-    struct pollfd pfd;
-    char    block[4096];
-    ssize_t n;
-    int     open_out = 1, left;
-    pid_t   got = 0;
-
-    while (open_out || got == 0) {
-        if (!open_out && (got = waitpid(pid, status, WNOHANG)) != 0)
-            break;
-        left = (int) (deadline - time(NULL));
-        if (left <= 0) {
-            (void) kill(-pid, SIGKILL);
-            (void) kill(pid, SIGKILL);
-            (void) waitpid(pid, status, 0);
-            return -1;
-        }
-        if (!open_out) {
-            usleep(10000);
-            continue;
-        }
-        pfd.fd = out_fd;
-        pfd.events = POLLIN;
-        if (poll(&pfd, 1, left > 1 ? 1000 : left * 1000) < 0 && errno != EINTR)
-            msg_fatal("poll: %m");
-        if (pfd.revents == 0)
-            continue;
-        n = read(out_fd, block, sizeof(block));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            open_out = 0;
-            continue;
-        }
-        if (buf_len(output) < LOCAL_OUTPUT_MAX)
-            buf_append(output, block, (size_t) n < LOCAL_OUTPUT_MAX - buf_len(output) ?
-                       (size_t) n : LOCAL_OUTPUT_MAX - buf_len(output));
-    }
-    if (got < 0)
-        msg_fatal("waitpid: %m");
-    return 0;
 }
 
 /* local_output_text - command output fit for a log line and a bounce */
@@ -259,8 +214,8 @@ int     local_deliver_command(LOCAL_STATE *state, const LOCAL_ATTR *attr, const 
         local_child_run(&child);
     close(pipefd[1]);
     pipefd[1] = -1;
-    timed_out = local_child_wait(pid, pipefd[0], time(NULL) + config_time(P_command_time_limit),
-                                 output, &status) < 0;
+    timed_out = child_wait(pid, pipefd[0], time(NULL) + config_time(P_command_time_limit),
+                           output, LOCAL_OUTPUT_MAX, &status) < 0;
     local_command_status(st, command, timed_out, status, output);
 
   done:

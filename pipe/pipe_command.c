@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "child_wait.h"
 #include "config.h"
 #include "dsn.h"
 #include "mail_proto.h"
@@ -103,53 +104,6 @@ static void pipe_child(char **argv, char **envp, const PIPE_ATTR *attr, int in_f
     signal(SIGPIPE, SIG_DFL);
     execvpe(argv[0], argv, envp);
     pipe_child_fail("cannot execute", argv[0]);
-}
-
-/* pipe_child_wait - collect output until EOF and exit, within the
- * deadline; 0 with *status, or -1 when the time limit was hit (the
- * group was killed and the child reaped) */
-static int pipe_child_wait(pid_t pid, int out_fd, time_t deadline, BUF *output, int *status)
-{
-    struct pollfd pfd;
-    char    block[4096];
-    ssize_t n;
-    int     open_out = 1, left;
-    pid_t   got = 0;
-
-    for (;;) {
-        if (!open_out && (got = waitpid(pid, status, WNOHANG)) != 0)
-            break;
-        left = (int) (deadline - time(NULL));
-        if (left <= 0) {
-            (void) kill(-pid, SIGKILL);
-            (void) kill(pid, SIGKILL);
-            (void) waitpid(pid, status, 0);
-            return -1;
-        }
-        if (!open_out) {
-            usleep(10000);
-            continue;
-        }
-        pfd.fd = out_fd;
-        pfd.events = POLLIN;
-        if (poll(&pfd, 1, left > 1 ? 1000 : left * 1000) < 0 && errno != EINTR)
-            msg_fatal("poll: %m");
-        if (pfd.revents == 0)
-            continue;
-        n = read(out_fd, block, sizeof(block));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            open_out = 0;
-            continue;
-        }
-        if (buf_len(output) < PIPE_OUTPUT_MAX)
-            buf_append(output, block, (size_t) n < PIPE_OUTPUT_MAX - buf_len(output) ?
-                       (size_t) n : PIPE_OUTPUT_MAX - buf_len(output));
-    }
-    if (got < 0)
-        msg_fatal("waitpid: %m");
-    return 0;
 }
 
 /* pipe_output_text - command output fit for a log line and a bounce:
@@ -237,8 +191,8 @@ int     pipe_command(char **argv, const PIPE_ATTR *attr, int in_fd, long time_li
             pipe_child(argv, envp, attr, in_fd, pipefd[1]);
         close(pipefd[1]);
         pipefd[1] = -1;
-        timed_out = pipe_child_wait(pid, pipefd[0], time(NULL) + time_limit, output,
-                                    &status) < 0;
+        timed_out = child_wait(pid, pipefd[0], time(NULL) + time_limit, output,
+                               PIPE_OUTPUT_MAX, &status) < 0;
         ret = pipe_status(argv[0], timed_out, status, output, dsn, reason);
     }
     close(pipefd[0]);
