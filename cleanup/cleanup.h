@@ -174,6 +174,7 @@ int     cleanup_checks(CLEANUP_STATE *state, MAPS *maps, const char *context,
 const char *cleanup_attr_value(CLEANUP_STATE *state, const char *name);    /* or NULL */
 void    cleanup_act_log(CLEANUP_STATE *state, const char *action, const char *context,
                         const char *content, const char *text);
+void    cleanup_log_envelope(CLEANUP_STATE *state, BUF *line);  /* " from=<> to=<> ..." */
 
 /* cleanup_map.c: canonical and virtual alias mapping. */
 int     cleanup_map11(CLEANUP_STATE *state, MAPS *maps, const char *name,

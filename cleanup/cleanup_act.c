@@ -44,21 +44,12 @@ static void cleanup_printable(BUF *out, const char *text, size_t max)
         buf_putc(out, (unsigned char) text[i] < ' ' || text[i] == 127 ? ' ' : text[i]);
 }
 
-/* cleanup_act_log - see cleanup.h */
-void cleanup_act_log(CLEANUP_STATE *state, const char *action, const char *context,
-                     const char *content, const char *text)
+/* cleanup_log_envelope - Postfix's " from=<s> to=<r> proto=P helo=<h>" tail
+ * of a content action's log line (header_checks, milters) */
+void    cleanup_log_envelope(CLEANUP_STATE *state, BUF *line)
 {
-    BUF    *line = buf_alloc(300);
-    const char *name = cleanup_attr_value(state, MAIL_ATTR_CLIENT_NAME);
-    const char *addr = cleanup_attr_value(state, MAIL_ATTR_CLIENT_ADDR);
     const char *value;
 
-    buf_sprintf(line, "%s: %s: %s ", state->queue_id, action, context);
-    cleanup_printable(line, content, 200);
-    if (addr)
-        buf_printf(line, " from %s[%s];", name ? name : "unknown", addr);
-    else
-        buf_puts(line, " from local;");
     if (state->log_sender)
         buf_printf(line, " from=<%s>", state->log_sender);
     if (state->first_rcpt)
@@ -67,6 +58,23 @@ void cleanup_act_log(CLEANUP_STATE *state, const char *action, const char *conte
         buf_printf(line, " proto=%s", value);
     if ((value = cleanup_attr_value(state, MAIL_ATTR_HELO)) != NULL)
         buf_printf(line, " helo=<%s>", value);
+}
+
+/* cleanup_act_log - see cleanup.h */
+void cleanup_act_log(CLEANUP_STATE *state, const char *action, const char *context,
+                     const char *content, const char *text)
+{
+    BUF    *line = buf_alloc(300);
+    const char *name = cleanup_attr_value(state, MAIL_ATTR_CLIENT_NAME);
+    const char *addr = cleanup_attr_value(state, MAIL_ATTR_CLIENT_ADDR);
+
+    buf_sprintf(line, "%s: %s: %s ", state->queue_id, action, context);
+    cleanup_printable(line, content, 200);
+    if (addr)
+        buf_printf(line, " from %s[%s];", name ? name : "unknown", addr);
+    else
+        buf_puts(line, " from local;");
+    cleanup_log_envelope(state, line);
     if (text && *text) {
         buf_puts(line, ": ");
         cleanup_printable(line, text, 500);

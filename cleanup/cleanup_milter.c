@@ -179,7 +179,7 @@ static void cleanup_milter_log(CLEANUP_STATE *state, const char *kind, const cha
     BUF    *line = buf_alloc(300);
     const char *name = cleanup_attr_value(state, MAIL_ATTR_CLIENT_NAME);
     const char *addr = cleanup_attr_value(state, MAIL_ATTR_CLIENT_ADDR);
-    const char *value, *cp;
+    const char *cp;
 
     buf_sprintf(line, "%s: %s: END-OF-MESSAGE from ", state->queue_id, kind);
     if (addr)
@@ -189,14 +189,7 @@ static void cleanup_milter_log(CLEANUP_STATE *state, const char *kind, const cha
     for (cp = text; *cp && buf_len(line) < 900; cp++)
         buf_putc(line, (unsigned char) *cp < ' ' || *cp == 127 ? ' ' : *cp);
     buf_putc(line, ';');
-    if (state->log_sender)
-        buf_printf(line, " from=<%s>", state->log_sender);
-    if (state->first_rcpt)
-        buf_printf(line, " to=<%s>", state->first_rcpt);
-    if ((value = cleanup_attr_value(state, MAIL_ATTR_PROTO_NAME)) != NULL)
-        buf_printf(line, " proto=%s", value);
-    if ((value = cleanup_attr_value(state, MAIL_ATTR_HELO)) != NULL)
-        buf_printf(line, " helo=<%s>", value);
+    cleanup_log_envelope(state, line);
     msg_info("%s", buf_str(line));
     buf_free(line);
 }
