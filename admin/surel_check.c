@@ -127,7 +127,8 @@ static int check_program(const char *prog, const char *service, int lineno)
     int     problems = 0;
 
     if (!mastercf_program(prog, config_str(P_daemon_directory), path)
-        && (service == NULL || mastercf_builtin(prog) == NULL)) {
+        && (service == NULL || (mastercf_builtin(prog) == NULL
+                                && mastercf_absent(prog) == NULL))) {
         if (service)
             msg_warn("master.cf line %d: service %s: no program %s", lineno, service,
                      buf_str(path));
@@ -318,8 +319,16 @@ static int check_maillog(const MASTER_CF *cf)
     buf_free(why);
     for (i = 0; i < cf->count; i++)
         if (cf->ents[i].type == MASTER_UNIX_DGRAM && !cf->ents[i].private_
-            && strcmp(cf->ents[i].name, config_str(P_postlog_service_name)) == 0)
+            && strcmp(cf->ents[i].name, config_str(P_postlog_service_name)) == 0) {
+            /* In the jail postlogd could not open maillog_file: every line lost. */
+            if (cf->ents[i].chroot) {
+                msg_warn("master.cf line %d: service %s is chrooted: postlogd cannot reach "
+                         "%s from the jail (Debian's line has chroot n)", cf->ents[i].lineno,
+                         cf->ents[i].name, file);
+                return 1;
+            }
             return 0;
+        }
     msg_warn("maillog_file is set but master.cf has no public unix-dgram service %s "
              "(postlog unix-dgram n - n - 1 postlogd): daemons write %s themselves and "
              "may keep writing a rotated file", config_str(P_postlog_service_name), file);

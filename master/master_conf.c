@@ -153,6 +153,11 @@ static int master_program_ok(const MASTER_SERV *serv, const char *master_cf, int
                  serv->name, mastercf_type_name(serv->type), command, builtin);
         return 0;
     }
+    if ((builtin = mastercf_absent(command)) != NULL) {
+        msg_warn("%s line %d: service %s/%s: not started: %s", master_cf, lineno,
+                 serv->name, mastercf_type_name(serv->type), builtin);
+        return 0;
+    }
     msg_warn("%s line %d: service %s/%s: no program %s: the service is not started "
              "(install the program, or comment the service out)", master_cf, lineno,
              serv->name, mastercf_type_name(serv->type), serv->path);

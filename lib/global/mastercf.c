@@ -504,6 +504,27 @@ static const struct {
     {"trivial-rewrite", "built in: every program rewrites and resolves addresses itself"},
 };
 
+/* Postfix daemons surel does not have (yet): what is missing without them. */
+static const struct {
+    const char *command;
+    const char *why;
+} mastercf_absents[] = {
+    {"verify", "surel has no address verification (reject_unverified_* are refused)"},
+    {"flush", "surel has no per-site fast flush; ETRN and `postqueue -s` retry every "
+     "deferred message of the site instead"},
+};
+
+const char *mastercf_absent(const char *command)
+{
+    const char *name = strrchr(command, '/') ? strrchr(command, '/') + 1 : command;
+    size_t  i;
+
+    for (i = 0; i < sizeof(mastercf_absents) / sizeof(mastercf_absents[0]); i++)
+        if (strcmp(mastercf_absents[i].command, name) == 0)
+            return mastercf_absents[i].why;
+    return NULL;
+}
+
 const char *mastercf_builtin(const char *command)
 {
     const char *name = strrchr(command, '/') ? strrchr(command, '/') + 1 : command;

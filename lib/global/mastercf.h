@@ -53,11 +53,17 @@ const MASTER_ENT *mastercf_find(const MASTER_CF *cf, const char *name, MASTER_TY
 int     mastercf_program(const char *command, const char *daemon_dir, BUF *path);
 /* mastercf_builtin - for a Postfix program surel has no daemon for
  * because every surel program does that work itself (tlsmgr,
- * trivial-rewrite, proxymap, scache; doc/design.md "Postfix services
+ * trivial-rewrite; doc/design.md "Postfix services
  * surel does not need"), the reason, else NULL. The master then leaves
  * the service out with one informational line instead of a warning, and
  * `surel check` says nothing; any other missing program is still an
  * error. The command's last path component is what counts. */
 const char *mastercf_builtin(const char *command);
+
+/* mastercf_absent - for a Postfix program surel does not have (verify,
+ * flush): what is missing without it, else NULL. The master warns once
+ * per start and runs the rest; `surel check` does not count it as a
+ * problem, so that Debian's stock master.cf checks clean. */
+const char *mastercf_absent(const char *command);
 
 #endif

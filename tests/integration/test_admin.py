@@ -241,7 +241,9 @@ class Check(h.InstanceTest):
         # Debian's master.cf names Postfix daemons whose work every surel
         # program does itself: the master leaves them out with one info
         # line each and `surel check` is silent; a daemon surel lacks
-        # (verify) is still a warning and a failed check.
+        # (verify, flush) is one warning at start and no problem for `surel
+        # check` (Debian's master.cf checks clean); a program that is
+        # simply missing is a warning and a failed check.
         inst = self.instance()
         builtin = {"tlsmgr": "tlsmgr", "rewrite": "trivial-rewrite"}
         with open(os.path.join(inst.etc, "master.cf"), "a") as f:
@@ -252,12 +254,19 @@ class Check(h.InstanceTest):
         for name in list(builtin) + list(builtin.values()):
             self.assertNotIn(name, r.stderr)
         with open(os.path.join(inst.etc, "master.cf"), "a") as f:
-            f.write("verify    unix  -       -       n       -       1       verify\n")
+            f.write("verify    unix  -       -       n       -       1       verify\n"
+                    "flush     unix  n       -       n       1000?   0       flush\n")
+        self.assertEqual(inst.surel("check", check=False).returncode, 0)
+        with open(os.path.join(inst.etc, "master.cf"), "a") as f:
+            f.write("typo      unix  -       -       n       -       -       smptd\n")
         r = inst.surel("check", check=False)
         self.assertNotEqual(r.returncode, 0)
-        self.assertRegex(r.stderr, r"service verify: no program \S*/verify")
+        self.assertRegex(r.stderr, r"service typo: no program \S*/smptd")
+        self.assertNotIn("verify", r.stderr)
         inst.start()
-        inst.wait_log("service verify/unix: no program")
+        inst.wait_log("service typo/unix: no program")
+        inst.wait_log("service verify/unix: not started: surel has no address verification")
+        inst.wait_log("service flush/unix: not started: surel has no per-site fast flush")
         log = inst.log()
         for service, program in builtin.items():
             lines = [l for l in log.splitlines() if "service %s/unix:" % service in l]

@@ -88,6 +88,7 @@ class DebianConfigTest(h.InstanceTest):
             "daemon_directory": sandbox["daemon_directory"],
             "command_directory": sandbox["command_directory"],
             "maillog_file": sandbox["maillog_file"],
+            "maillog_file_prefixes": sandbox["maillog_file_prefixes"],
             "mail_owner": sandbox["mail_owner"],
             "setgid_group": sandbox["setgid_group"],
             "alias_maps": "hash:%s/aliases" % etc,
@@ -154,6 +155,8 @@ class DebianConfigTest(h.InstanceTest):
              "is chrooted and main.cf uses unix: tables"),
             ("master.cf", master + "weird     udp   -       -       n       -       -       smtpd\n",
              "bad service type"),
+            ("master.cf", re.sub(r"(?m)^(postlog\s+unix-dgram\s+n\s+-\s+)n", r"\1y", master),
+             "postlogd cannot reach"),
         ]
         with open(inst.path("etc", "main.cf")) as f:
             main = f.read()
