@@ -14,6 +14,7 @@ import random
 import pwd
 import grp
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -419,6 +420,17 @@ class FlowingQueueTest(h.InstanceTest):
             proc = inst.surel("queue", *args, check=False)
             return proc
 
+        # Local deliveries take about a millisecond, less than a verb's turn:
+        # qmgr is stopped (SIGSTOP) for the first rounds so that mail piles
+        # up in incoming/ for every verb to act on, then resumed while the
+        # verbs go on against mail that moves.
+        qmgr = h.wait_for(lambda: inst.service_pids("qmgr"), 10, "qmgr to run")
+        for pid in qmgr:
+            os.kill(pid, signal.SIGSTOP)
+        self.addCleanup(lambda: [os.kill(p, signal.SIGCONT) for p in qmgr
+                                 if h.process_uid(p) is not None])
+        resume_at = time.monotonic() + 3
+        stopped = True
         sender = threading.Thread(target=submit)
         sender.start()
         rounds = 0
@@ -432,6 +444,11 @@ class FlowingQueueTest(h.InstanceTest):
                     rounds < 200 and moving and not {"hold", "requeue", "delete"} <= done):
                 if not sender.is_alive():
                     rounds += 1
+                if stopped and ({"hold", "requeue", "delete"} <= done
+                                or time.monotonic() > resume_at):
+                    for pid in qmgr:
+                        os.kill(pid, signal.SIGCONT)
+                    stopped = False
                 rows = [json.loads(l) for l in verb("list", "-j").stdout.splitlines()]
                 moving = [r["queue_id"] for r in rows
                           if r["queue_name"] in ("incoming", "active", "deferred")]
@@ -450,6 +467,8 @@ class FlowingQueueTest(h.InstanceTest):
                 proc = verb("requeue", "ALL", "deferred", "active")
                 ops.append(("requeue-ALL", "", proc.returncode, proc.stderr, None))
         finally:
+            for pid in qmgr:
+                os.kill(pid, signal.SIGCONT)
             sender.join()
         self.assertEqual(submit_errors, [])
         self.assertEqual(len(results), len(jobs))
