@@ -19,6 +19,14 @@ from harness.core import binary, free_port
 IS_ROOT = os.geteuid() == 0
 
 
+def connected(path):
+    """A Client of the unix socket at path, or None while nobody listens."""
+    try:
+        return Client(path, socket.AF_UNIX)
+    except OSError:
+        return None
+
+
 class MasterTest(unittest.TestCase):
 
     def setUp(self):
@@ -87,8 +95,9 @@ class MasterTest(unittest.TestCase):
         proc = subprocess.Popen([binary("master"), "-c", inst.etc, "-f"],
                                 stderr=subprocess.PIPE, text=True)
         try:
-            wait_for(lambda: os.path.exists(inst.unix_path("echo")), 10, "the listener")
-            c = Client(inst.unix_path("echo"), socket.AF_UNIX)
+            # The socket file appears at bind(), a moment before listen():
+            # wait for a connection that is taken, not for the file.
+            c = wait_for(lambda: connected(inst.unix_path("echo")), 10, "the listener")
             pid = c.ask()[0]
             c.close()
             proc.send_signal(signal.SIGINT)
