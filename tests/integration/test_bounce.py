@@ -23,7 +23,7 @@ import time
 import unittest
 
 from harness.attr import AttrReader, encode as attr_bytes
-from harness.core import binary, record, wait_for
+from harness.core import binary, record, unix_listening, wait_for
 from harness.master import MasterInstance
 
 HOSTNAME = "mx.bounce.test"
@@ -182,7 +182,7 @@ class BounceTest(unittest.TestCase):
         if not REAL_CLEANUP:
             self.fake = FakeCleanup(self.inst.unix_path("cleanup"), self.uid)
         self.inst.start()
-        wait_for(lambda: os.path.exists(self.inst.unix_path("bounce")), 10, "private/bounce")
+        wait_for(lambda: unix_listening(self.inst.unix_path("bounce")), 10, "private/bounce")
 
     def tearDown(self):
         if self.fake:

@@ -22,7 +22,7 @@ from harness import attr
 from harness import rules
 from master_harness import MasterInstance, pid_alive
 from qmgr_harness import QmgrInstance
-from surel_harness import binary, record, surel, wait_for
+from surel_harness import binary, record, surel, unix_listening, wait_for
 
 QID_DIGITS = "0123456789BCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz"
 _qid_counter = [0]
@@ -133,7 +133,7 @@ class LocalInstance(MasterInstance):
 
     def start_local(self):
         self.start()
-        wait_for(lambda: os.path.exists(self.unix_path("local")), 10, "private/local")
+        wait_for(lambda: unix_listening(self.unix_path("local")), 10, "private/local")
 
     def deliver(self, sender, rcpts, content, timeout=30.0):
         """One delivery request; returns ([reply per recipient], final, qid)."""

@@ -129,6 +129,17 @@ def read_records(path):
         return parse_records(f.read())
 
 
+def unix_listening(path):
+    """True once a unix stream socket at path takes connections (the file
+    exists from bind(), a moment before listen())."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        try:
+            s.connect(path)
+        except OSError:
+            return False
+    return True
+
+
 def wait_for(condition, timeout=10.0, what="condition", interval=0.05):
     """Poll condition() until it returns a true value; fail after timeout."""
     deadline = time.monotonic() + timeout
