@@ -641,6 +641,11 @@ class LibmilterTest(unittest.TestCase):
         self.addCleanup(self.inst.cleanup)
         self.inst.start()
         self.inst.wait_listening()
+        # libmilter serves each connection in a thread of its own: let the
+        # probe session of wait_listening end (its close logged) before a
+        # test's session, so that their events never interleave.
+        wait_for(lambda: any(e["stage"] == "close" for e in self.events()), 10,
+                 "the probe session's close at the filter")
 
     def _stop(self):
         self.proc.kill()
