@@ -299,6 +299,25 @@ static int tls_load_certs(SSL_CTX *ssl_ctx, const TLS_SERVER_PARAMS *p, BUF *why
     return 0;
 }
 
+/* tls_ssl_on_fd - a new SSL of ssl_ctx on fd, made non-blocking (both
+ * sides bound the whole handshake with poll); NULL + why */
+SSL    *tls_ssl_on_fd(SSL_CTX *ssl_ctx, int fd, BUF *why)
+{
+    SSL    *ssl;
+
+    ERR_clear_error();
+    if (tls_nonblocking(fd) < 0) {
+        buf_sprintf(why, "fcntl O_NONBLOCK: %s", strerror(errno));
+        return NULL;
+    }
+    if ((ssl = SSL_new(ssl_ctx)) == NULL || SSL_set_fd(ssl, fd) != 1) {
+        tls_error_text(why, "SSL_new");
+        SSL_free(ssl);
+        return NULL;
+    }
+    return ssl;
+}
+
 /* tls_info_cb - loglevel 2 (smtpd_tls_loglevel, smtp_tls_loglevel): each
  * handshake step, as Postfix logs them (server and client side) */
 void    tls_info_cb(const SSL *ssl, int where, int ret)
@@ -614,16 +633,8 @@ TLS_SESS *tls_server_start(TLS_CTX *ctx, STREAM *s, int timeout, BUF *why)
     int     r;
     int     e;
 
-    ERR_clear_error();
-    if (tls_nonblocking(fd) < 0) {
-        buf_sprintf(why, "fcntl O_NONBLOCK: %s", strerror(errno));
+    if ((ssl = tls_ssl_on_fd(ctx->ssl_ctx, fd, why)) == NULL)
         return NULL;
-    }
-    if ((ssl = SSL_new(ctx->ssl_ctx)) == NULL || SSL_set_fd(ssl, fd) != 1) {
-        tls_error_text(why, "SSL_new");
-        SSL_free(ssl);
-        return NULL;
-    }
     /* The whole handshake, not each step, is bounded by the timeout. */
     while ((r = SSL_accept(ssl)) != 1) {
         e = SSL_get_error(ssl, r);

@@ -152,16 +152,8 @@ TLS_SESS *tls_client_start(TLS_CLIENT_CTX *ctx, STREAM *s, const TLS_CLIENT_STAR
     int     r, e, left;
 
     memset(res, 0, sizeof(*res));
-    ERR_clear_error();
-    if (tls_nonblocking(fd) < 0) {
-        buf_sprintf(why, "fcntl O_NONBLOCK: %s", strerror(errno));
+    if ((ssl = tls_ssl_on_fd(ctx->ssl_ctx, fd, why)) == NULL)
         return NULL;
-    }
-    if ((ssl = SSL_new(ctx->ssl_ctx)) == NULL || SSL_set_fd(ssl, fd) != 1) {
-        tls_error_text(why, "SSL_new");
-        SSL_free(ssl);
-        return NULL;
-    }
     if (st->servername && *st->servername
         && SSL_set_tlsext_host_name(ssl, st->servername) != 1) {
         tls_error_text(why, "SNI name");

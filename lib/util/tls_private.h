@@ -18,5 +18,6 @@ int     tls_nonblocking(int fd);
 TLS_SESS *tls_session_attach(SSL *ssl, STREAM *s);
 SSL    *tls_session_ssl(const TLS_SESS *sess);
 void    tls_info_cb(const SSL *ssl, int where, int ret);    /* loglevel 2 */
+SSL    *tls_ssl_on_fd(SSL_CTX *ssl_ctx, int fd, BUF *why); /* non-blocking; NULL + why */
 
 #endif
