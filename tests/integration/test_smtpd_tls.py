@@ -11,7 +11,6 @@ handshake; smtpd_tls_security_level = encrypt refuses MAIL and VRFY
 before STARTTLS; a broken certificate or a failed handshake are handled.
 """
 import os
-import re
 import shutil
 import ssl
 import subprocess
@@ -19,6 +18,7 @@ import tempfile
 import time
 import unittest
 
+from harness.core import swaks
 from smtpd_harness import SmtpdTestCase, content_text, queued_id, read_records
 
 
@@ -93,16 +93,10 @@ class TlsTest(SmtpdTestCase):
     def test_swaks_verifies_and_sends_over_starttls(self):
         """Another TLS client (swaks, Net::SSLeay) with --tls-verify."""
         inst = self.instance(smtpd_tls_security_level="may")
-        p = subprocess.run(["swaks", "--server", "127.0.0.1", "--port", str(inst.smtp_port),
-                            "--from", "alice@sandbox.test", "--to", "bob@sandbox.test",
-                            "--tls", "--tls-verify", "--tls-ca-path", self.cert,
-                            "--tls-sni", "localhost", "--header", "Subject: via swaks tls",
-                            "--timeout", "15"],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
-        out = p.stdout.decode(errors="replace")
-        self.assertEqual(p.returncode, 0, out)
+        status, out, qid = swaks(inst.smtp_port, "--tls", "--tls-verify", "--tls-ca-path",
+                                 self.cert, "--tls-sni", "localhost", subject="via swaks tls")
+        self.assertEqual(status, 0, out)
         self.assertIn("=== TLS started with cipher", out)
-        qid = re.search(r"250 2\.0\.0 Ok: queued as (\w+)", out).group(1)
         body = content_text(read_records(inst.queue_file(qid)))
         self.assertIn(b"with ESMTPS id " + qid.encode(), body)
         self.assertIn(b"Subject: via swaks tls", body)

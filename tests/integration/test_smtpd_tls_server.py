@@ -10,7 +10,6 @@ server certificate for "localhost". Clients: Python's ssl, swaks
 still offer TLS 1.0).
 """
 import os
-import re
 import shutil
 import socket
 import ssl
@@ -18,7 +17,7 @@ import subprocess
 import tempfile
 import unittest
 
-from harness.core import free_port, wait_for
+from harness.core import free_port, swaks, wait_for
 from smtpd_harness import (SmtpdInstance, SmtpdTestCase, content_text, queued_id,
                            read_records, SmtpClient)
 
@@ -198,16 +197,10 @@ class TlsServerTest(SmtpdTestCase):
         self.instances.append(inst)
         inst.start()
         inst.wait_listening()
-        p = subprocess.run(["swaks", "--server", "127.0.0.1", "--port", str(extra_port),
-                            "--from", "alice@sandbox.test", "--to", "bob@sandbox.test",
-                            "--tlsc", "--tls-verify", "--tls-ca-path", self.ca,
-                            "--tls-sni", "localhost", "--header", "Subject: via swaks tlsc",
-                            "--timeout", "15"],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
-        out = p.stdout.decode(errors="replace")
-        self.assertEqual(p.returncode, 0, out)
+        status, out, qid = swaks(extra_port, "--tlsc", "--tls-verify", "--tls-ca-path",
+                                 self.ca, "--tls-sni", "localhost", subject="via swaks tlsc")
+        self.assertEqual(status, 0, out)
         self.assertIn("=== TLS started with cipher TLSv1.3", out)
-        qid = re.search(r"250 2\.0\.0 Ok: queued as (\w+)", out).group(1)
         body = content_text(read_records(inst.queue_file(qid)))
         self.assertIn(b"(using TLSv1.3 with cipher", body)
         # The port 25 service of the same instance still speaks plaintext first.

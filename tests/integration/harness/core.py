@@ -10,6 +10,7 @@ SUREL_SOURCE_DIR.
 import fcntl
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -160,6 +161,23 @@ def run(args, check=True, env=None, input=None, timeout=60):
         raise AssertionError("%s exited %d\nstdout: %s\nstderr: %s" % (
             " ".join(args), proc.returncode, proc.stdout, proc.stderr))
     return proc
+
+
+def swaks(port, *options, sender="alice@sandbox.test", rcpt="bob@sandbox.test",
+          subject="via swaks"):
+    """Send one message with swaks (Debian's SMTP test client) to 127.0.0.1:port.
+
+    options are further swaks flags (--tls, --pipeline, ...). Returns
+    (exit status, the whole dialogue as text, the queue ID from the
+    server's "250 2.0.0 Ok: queued as ID" or None).
+    """
+    argv = ["swaks", "--server", "127.0.0.1", "--port", str(port), "--from", sender,
+            "--to", rcpt, "--header", "Subject: " + subject, "--timeout", "15"]
+    p = subprocess.run(argv + list(options), stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=60)
+    out = p.stdout.decode(errors="replace")
+    queued = re.search(r"250 2\.0\.0 Ok: queued as (\w+)", out)
+    return p.returncode, out, queued.group(1) if queued else None
 
 
 def surel(*args, config=None, check=True, **kw):
