@@ -15,7 +15,7 @@ import e2e_harness as e
 import surel_harness as h
 from surel_harness import record
 
-BOUND = 8.0     # seconds; far below the 60 s and 300 s wakeups
+BOUND = 25.0    # seconds; below the 60 s and 300 s wakeups, with room for a loaded machine and the sanitizer build
 
 
 def simple_message(subject):
