@@ -226,12 +226,14 @@ static QMGR_ENTRY *qmgr_queue_pop(QMGR_QUEUE *q)
 
 static void qmgr_queue_resume_event(int event, void *context);
 static void qmgr_queue_revive_event(int event, void *context);
+static void qmgr_queue_forgive_event(int event, void *context);
 
 /* qmgr_queue_free - forget a queue (its timers with it) */
 static void qmgr_queue_free(QMGR_QUEUE *q)
 {
     event_cancel_timer(qmgr_queue_resume_event, q);
     event_cancel_timer(qmgr_queue_revive_event, q);
+    event_cancel_timer(qmgr_queue_forgive_event, q);
     xfree(q->name);
     xfree(q->nexthop);
     xfree(q->dead_dsn);
@@ -241,13 +243,17 @@ static void qmgr_queue_free(QMGR_QUEUE *q)
 
 /* qmgr_queues_tidy - free queues with nothing waiting, nothing in flight,
  * and nothing to remember: a dead destination stays dead, a rate delay
- * stays owed */
+ * stays owed, and failures on the way to a failed cohort are not
+ * forgotten because the next message came a moment later (else mail that
+ * trickles in would start a fresh window each time and hammer a dead
+ * destination; qmgr_queue_forgive_event bounds how long that lasts) */
 static void qmgr_queues_tidy(QMGR_TRANSPORT *t)
 {
     QMGR_QUEUE **pp = &t->queues, *q;
 
     while ((q = *pp) != NULL) {
-        if (q->todo == NULL && q->busy == 0 && q->window > 0 && q->ready_at == 0) {
+        if (q->todo == NULL && q->busy == 0 && q->window > 0 && q->ready_at == 0
+            && q->fail_cohorts == 0) {
             *pp = q->next;
             qmgr_queue_free(q);
         } else {
@@ -313,6 +319,7 @@ void qmgr_queue_success(QMGR_QUEUE *q)
         return;
     }
     q->fail_cohorts = 0;
+    event_cancel_timer(qmgr_queue_forgive_event, q);
     /* Grow only while the window is in use, with a margin the size of the
      * initial concurrency (Postfix): an idle window proves nothing. */
     if (q->window >= t->dest_limit || q->window >= q->busy + t->init_window)
@@ -366,6 +373,7 @@ void qmgr_queue_failure(QMGR_QUEUE *q, const char *dsn, const char *reason)
         xfree(q->dead_reason);
         q->dead_dsn = xstrdup(dsn && dsn[0] == '4' ? dsn : "4.4.1");
         q->dead_reason = buf_steal(why);
+        event_cancel_timer(qmgr_queue_forgive_event, q);
         msg_info("destination %s:%s: dead after %d failed cohort%s: retry in %lds", t->name,
                  q->name, t->fail_cohort_limit, t->fail_cohort_limit == 1 ? "" : "s",
                  (long) config_time(P_minimal_backoff_time));
@@ -374,6 +382,8 @@ void qmgr_queue_failure(QMGR_QUEUE *q, const char *dsn, const char *reason)
         qmgr_queue_defer_todo(q);
         return;
     }
+    /* Not dead yet: the failures count for minimal_backoff_time. */
+    event_request_timer(qmgr_queue_forgive_event, q, config_time(P_minimal_backoff_time) * 1000L);
     if (q->window > 1) {
         fb = qmgr_feedback_val(&t->neg_feedback, q->window);
         q->failure -= fb;
@@ -397,6 +407,8 @@ void qmgr_queue_revive(QMGR_QUEUE *q)
     event_cancel_timer(qmgr_queue_revive_event, q);
     msg_info("destination %s:%s: no longer dead", q->transport->name, q->name);
     q->window = q->busy > 0 ? q->busy : q->transport->init_window;
+    if (q->window > q->transport->dest_limit)
+        q->window = q->transport->dest_limit;
     q->success = q->failure = q->fail_cohorts = 0;
     xfree(q->dead_dsn);
     xfree(q->dead_reason);
@@ -408,6 +420,16 @@ static void qmgr_queue_revive_event(int event, void *context)
 {
     (void) event;
     qmgr_queue_revive(context);
+}
+
+/* qmgr_queue_forgive_event - failures short of a cohort are old news */
+static void qmgr_queue_forgive_event(int event, void *context)
+{
+    QMGR_QUEUE *q = context;
+
+    (void) event;
+    q->fail_cohorts = 0;
+    qmgr_sched_request();                   /* the tidy may free it now */
 }
 
 /* qmgr_queue_resume_event - the rate delay is over */
@@ -428,12 +450,14 @@ void qmgr_entry_done(QMGR_ENTRY *e, int how)
     QMGR_TRANSPORT *t = q->transport;
     QMGR_MESSAGE *m = e->message;
 
-    q->busy--;
-    t->busy--;
+    /* Feedback first, with this request still counted busy (Postfix):
+     * window 1 with one request in flight is a window in use. */
     if (how == QMGR_DONE_OK)
         qmgr_queue_success(q);
     else if (how == QMGR_DONE_SITE_FAIL)
         qmgr_queue_failure(q, e->defer_dsn, e->defer_reason ? buf_str(e->defer_reason) : "");
+    q->busy--;
+    t->busy--;
     if (t->rate_delay_ms > 0 && q->window > 0) {
         q->ready_at = event_now_ms() + t->rate_delay_ms;
         event_request_timer(qmgr_queue_resume_event, q, t->rate_delay_ms);
