@@ -10,7 +10,6 @@ that answers 421) shows that a dead destination is not hammered. Mail to
 a relay domain goes through relay_transport. Nexthops are [127.0.0.1]:port
 (no DNS).
 """
-import socket
 import unittest
 
 from harness import core as h
@@ -18,14 +17,6 @@ from harness import e2e
 from harness.sink import Sink
 
 SENDER = "alice@sandbox.test"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def deferred(inst):
@@ -75,7 +66,7 @@ class SchedTest(h.InstanceTest):
         """smtp_destination_concurrency_limit = 2, 40 messages, deliveries
         that take a while: never more than 2 sessions at once, and 2 are
         reached."""
-        port = free_port()
+        port = h.free_port()
         inst = self.relay_instance(port, smtp_destination_concurrency_limit="2",
                                    smtp_connection_cache_on_demand="no")
         rcpts = self.backlog(inst, 40)
@@ -91,7 +82,7 @@ class SchedTest(h.InstanceTest):
         """initial_destination_concurrency = 1: the first delivery goes
         alone, the window then grows (1/concurrency per success) up to the
         limit of 4."""
-        port = free_port()
+        port = h.free_port()
         inst = self.relay_instance(port, smtp_destination_concurrency_limit="4",
                                    initial_destination_concurrency="1",
                                    smtp_connection_cache_on_demand="no")
@@ -112,7 +103,7 @@ class SchedTest(h.InstanceTest):
         deferred without a connection ("delivery temporarily suspended").
         Once it answers and `surel queue flush <site>` runs, every message
         is delivered exactly once."""
-        port = free_port()
+        port = h.free_port()
         down = Sink(port=port, greeting="421 4.3.2 down for maintenance").start()
         inst = self.relay_instance(port, initial_destination_concurrency="2")
         rcpts = self.backlog(inst, 40)
@@ -135,7 +126,7 @@ class SchedTest(h.InstanceTest):
     def test_rate_delay(self):
         """smtp_destination_rate_delay = 1s: one delivery at a time, and at
         least 1 s from the end of one to the start of the next."""
-        port = free_port()
+        port = h.free_port()
         inst = self.relay_instance(port, smtp_destination_rate_delay="1s",
                                    smtp_destination_concurrency_limit="10")
         rcpts = self.backlog(inst, 4)
@@ -151,7 +142,7 @@ class SchedTest(h.InstanceTest):
     def test_recipient_limit(self):
         """smtp_destination_recipient_limit = 3: 10 recipients of one
         message make 4 transactions (3 + 3 + 3 + 1)."""
-        port = free_port()
+        port = h.free_port()
         sink = Sink(port=port).start()
         self.addCleanup(sink.close)
         inst = self.relay_instance(port, smtp_destination_recipient_limit="3")
@@ -163,7 +154,7 @@ class SchedTest(h.InstanceTest):
     def test_relay_transport(self):
         """relay_domains: mail for them goes through relay_transport, the
         rest through default_transport."""
-        pr, pd = free_port(), free_port()
+        pr, pd = h.free_port(), h.free_port()
         relay, other = Sink(port=pr).start(), Sink(port=pd).start()
         self.addCleanup(relay.close)
         self.addCleanup(other.close)
