@@ -309,6 +309,37 @@ START_TEST(test_failed_cohorts)
 }
 END_TEST
 
+/* Failures short of a cohort are kept while the queue has nothing to do
+ * (mail that trickles in must not start a fresh window each time), until
+ * a success. */
+START_TEST(test_failures_outlive_empty_queue)
+{
+    QMGR_MESSAGE *m;
+    RESOLVE_REPLY *r = reply_for("wide", "flaky.test");
+    QMGR_TRANSPORT *t;
+    QMGR_QUEUE *q;
+
+    ck_assert_int_eq(chdir(tdir), 0);
+    config_set("wide_destination_concurrency_limit", "10");
+    t = qmgr_transport_find("wide");
+    m = message(1);
+    m->refs++;
+    qmgr_entry_add(m, r, 0);
+    q = t->queues;
+    qmgr_queue_failure(q, "4.4.1", "x");
+    ck_assert(q->fail_cohorts > 0 && q->window > 0);
+    qmgr_entry_free(q->todo);                   /* as if it had been delivered */
+    q->todo = q->todo_tail = NULL;
+    m->refs--;
+    qmgr_sched_run();
+    ck_assert_ptr_eq(t->queues, q);             /* kept: its failures count */
+    qmgr_queue_success(q);
+    qmgr_sched_run();
+    ck_assert_ptr_null(t->queues);              /* nothing to remember: freed */
+    resolve_reply_free(r);
+}
+END_TEST
+
 START_TEST(test_cohort_limit_zero)
 {
     QMGR_TRANSPORT *t;
@@ -370,6 +401,7 @@ int main(void)
     tcase_add_test(tc, test_feedback_parse);
     tcase_add_test(tc, test_slow_start);
     tcase_add_test(tc, test_failed_cohorts);
+    tcase_add_test(tc, test_failures_outlive_empty_queue);
     tcase_add_test(tc, test_cohort_limit_zero);
     tcase_add_test(tc, test_rate_delay);
     suite_add_tcase(s, tc);
