@@ -21,7 +21,9 @@
  *      triggers F (forget dead destinations), A (scan every queue, ignore
  *      retry times) and I (incoming). With a site, only deferred mail with
  *      a recipient in that domain is retried: those files' mtime (their
- *      next attempt time) is set to now, then qmgr gets D and I. With -i
+ *      next attempt time) is set to now, then qmgr gets F, D and I (F as
+ *      Postfix's flush service sends it: a destination qmgr holds dead
+ *      is tried again at once, not after minimal_backoff_time). With -i
  *      ID (postqueue -i), the same for that one deferred message; exit 1
  *      when no deferred message has that ID.
  *
@@ -394,7 +396,7 @@ static int sq_flush_main(int argc, char **argv)
                      ss.count == 1 ? "" : "s", ss.site);
     }
     if (sq_trigger(queue_dir, MAIL_SERVICE_QMGR, ss.site || ss.id
-                   ? (char[]) {TRIGGER_SCAN_DEFERRED, TRIGGER_SCAN_INCOMING, 0}
+                   ? (char[]) {TRIGGER_FLUSH_DEAD, TRIGGER_SCAN_DEFERRED, TRIGGER_SCAN_INCOMING, 0}
                    : (char[]) {TRIGGER_FLUSH_DEAD, TRIGGER_SCAN_ALL, TRIGGER_SCAN_INCOMING, 0},
                    why) < 0)
         msg_fatal("cannot flush the queue: %s (is the mail system running?)", buf_str(why));

@@ -27,7 +27,7 @@
  * TRIGGERS (one byte each, written to public/qmgr; repeats collapse)
  *     I  scan incoming/      W  wakeup: the same (the master's timer)
  *     D  scan deferred/      A  scan both, ignoring next-attempt times
- *     F  forget throttled (dead) transports
+ *     F  forget throttled transports and dead destinations
  *
  * SECURITY
  *     Runs as $mail_owner (unprivileged). Trusts queue files only after
@@ -44,6 +44,10 @@
  *     default_destination_concurrency_limit (20),
  *     <transport>_destination_concurrency_limit (local: 2),
  *     initial_destination_concurrency (5),
+ *     <transport>_destination_concurrency_failed_cohort_limit (1),
+ *     <transport>_destination_concurrency_positive_feedback and
+ *     _negative_feedback (1/concurrency), <transport>_destination_rate_delay
+ *     (0s) (the default_destination_* forms; qmgr_sched.c),
  *     default_destination_recipient_limit (50),
  *     <transport>_destination_recipient_limit (local: 1),
  *     default_process_limit (100: requests in flight per transport),

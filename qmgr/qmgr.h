@@ -67,6 +67,13 @@ typedef struct QMGR_MESSAGE {
 } QMGR_MESSAGE;
 
 typedef struct QMGR_TRANSPORT QMGR_TRANSPORT;
+
+/* Concurrency feedback (Postfix's *_destination_concurrency_*_feedback):
+ * "N" is N per delivery, "N/concurrency" is N divided by the window. */
+typedef struct QMGR_FEEDBACK {
+    double  base;
+    int     per_window;
+} QMGR_FEEDBACK;
 typedef struct QMGR_QUEUE QMGR_QUEUE;
 
 typedef struct QMGR_ENTRY {
@@ -74,6 +81,8 @@ typedef struct QMGR_ENTRY {
     QMGR_QUEUE *queue;
     int     nrcpt;
     int    *rcpt;                   /* indexes into message->rcpt */
+    char    defer_dsn[16];          /* the last deferral the agent reported */
+    BUF    *defer_reason;           /* (the destination's reason if it is dead) */
     int    *reported;               /* per recipient: agent replied */
     struct QMGR_ENTRY *next;        /* the queue's todo list */
 } QMGR_ENTRY;
@@ -83,7 +92,14 @@ struct QMGR_QUEUE {
     char   *name;                   /* nexthop, or the recipient */
     char   *nexthop;
     int     busy;                   /* requests in flight */
-    int     window;                 /* concurrency now (slow start up to the limit) */
+    int     window;                 /* concurrency now (slow start up to the limit);
+                                     * 0: dead (throttled) */
+    double  success;                /* positive feedback not yet turned into window */
+    double  failure;                /* negative feedback credit (reverse hysteresis) */
+    double  fail_cohorts;           /* failed cohorts since the last success */
+    char   *dead_dsn;               /* dead: what waiting recipients are deferred with */
+    char   *dead_reason;
+    long long ready_at;             /* rate delay: no request starts before (event_now_ms) */
     int     conn_cache;             /* a backlog was seen: agents may keep sessions */
     QMGR_ENTRY *todo;               /* FIFO */
     QMGR_ENTRY *todo_tail;
@@ -94,6 +110,11 @@ struct QMGR_TRANSPORT {
     char   *name;
     int     dest_limit;             /* <transport>_destination_concurrency_limit */
     int     rcpt_limit;             /* <transport>_destination_recipient_limit */
+    int     init_window;            /* initial_destination_concurrency, at most dest_limit */
+    int     fail_cohort_limit;      /* <transport>_destination_concurrency_failed_cohort_limit */
+    QMGR_FEEDBACK pos_feedback;     /* <transport>_destination_concurrency_positive_feedback */
+    QMGR_FEEDBACK neg_feedback;     /* ..._negative_feedback */
+    long    rate_delay_ms;          /* <transport>_destination_rate_delay (> 0: one at a time) */
     int     busy;                   /* requests in flight, all queues */
     int     busy_limit;             /* default_process_limit */
     long long throttled_until;      /* event_now_ms(); 0: usable */
@@ -149,7 +170,15 @@ void    qmgr_sched_run(void);
 int     qmgr_queue_key(const QMGR_TRANSPORT *t, const char *nexthop, const char *rcpt,
                        BUF *key);
 int     qmgr_queue_can_start(const QMGR_QUEUE *q);
-void    qmgr_entry_done(QMGR_ENTRY *e, int success);
+/* How a request ended, for the destination's window (qmgr_entry_done). */
+#define QMGR_DONE_OK        0       /* the destination answered: positive feedback */
+#define QMGR_DONE_NEUTRAL   1       /* agent trouble: no feedback either way */
+#define QMGR_DONE_SITE_FAIL 2       /* the destination failed as a whole: negative */
+void    qmgr_entry_done(QMGR_ENTRY *e, int how);
+int     qmgr_feedback_parse(const char *text, QMGR_FEEDBACK *fb);  /* 0 or -1 */
+void    qmgr_queue_success(QMGR_QUEUE *q);
+void    qmgr_queue_failure(QMGR_QUEUE *q, const char *dsn, const char *reason);
+void    qmgr_queue_revive(QMGR_QUEUE *q);
 void    qmgr_transport_throttle(QMGR_TRANSPORT *t, const char *reason);
 void    qmgr_transport_unthrottle_all(void);
 void    qmgr_entry_free(QMGR_ENTRY *e);

@@ -10,6 +10,7 @@
  * breaks the protocol ends the conversation like a crash: our own daemon
  * misbehaving must not stop the queue.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "attr.h"
@@ -68,8 +69,9 @@ static void qmgr_deliver_request(const QMGR_ENTRY *e, BUF *out)
     stream_release(s);
 }
 
-/* qmgr_deliver_finish - defer what the agent did not report; end the entry */
-static void qmgr_deliver_finish(QMGR_ENTRY *e, const char *reason, int success)
+/* qmgr_deliver_finish - defer what the agent did not report; end the
+ * entry (how: QMGR_DONE_*) */
+static void qmgr_deliver_finish(QMGR_ENTRY *e, const char *reason, int how)
 {
     QMGR_MESSAGE *m = e->message;
     int     i;
@@ -77,7 +79,21 @@ static void qmgr_deliver_finish(QMGR_ENTRY *e, const char *reason, int success)
     for (i = 0; i < e->nrcpt; i++)
         if (!e->reported[i])
             qmgr_rcpt_defer(m, e->rcpt[i], NULL, "4.3.0", reason);
-    qmgr_entry_done(e, success);
+    qmgr_entry_done(e, how);
+}
+
+/* qmgr_deliver_deferred - the agent deferred recipient i; the last reason
+ * is kept: if the destination turns out dead, its waiting mail gets it */
+static void qmgr_deliver_deferred(QMGR_ENTRY *e, int i, const char *relay, const char *dsn,
+                                  const char *reason)
+{
+    const char *d = dsn[0] == '4' ? dsn : "4.3.0";
+
+    snprintf(e->defer_dsn, sizeof(e->defer_dsn), "%s", d);
+    if (e->defer_reason == NULL)
+        e->defer_reason = buf_alloc(64);
+    buf_set(e->defer_reason, reason);
+    qmgr_rcpt_defer(e->message, e->rcpt[i], relay, d, reason);
 }
 
 /* qmgr_deliver_result - one recipient's result {offset, status, dsn, reason} */
@@ -102,8 +118,7 @@ static int qmgr_deliver_result(QMGR_ENTRY *e, STREAM *s)
             else if (status == DELIVER_STAT_BOUNCE)
                 qmgr_rcpt_bounce(e->message, e->rcpt[i], relay, buf_str(dsn), buf_str(reason));
             else
-                qmgr_rcpt_defer(e->message, e->rcpt[i], relay,
-                                buf_str(dsn)[0] == '4' ? buf_str(dsn) : "4.3.0", buf_str(reason));
+                qmgr_deliver_deferred(e, i, relay, buf_str(dsn), buf_str(reason));
             break;
         }
         if (ret < 0)
@@ -132,13 +147,15 @@ static int qmgr_deliver_list(QMGR_IPC *ipc, const char *data, size_t len, void *
             stream_close(s);
             return 0;
         }
-        qmgr_deliver_finish(e, QMGR_ERR_CRASH, 0);
+        qmgr_deliver_finish(e, QMGR_ERR_CRASH, QMGR_DONE_NEUTRAL);
     } else if (attr_recv(s, RECV_INT(MAIL_ATTR_STATUS, &status), ATTR_END) == 0) {
-        qmgr_deliver_finish(e, QMGR_ERR_CRASH, status == 0);
+        qmgr_deliver_finish(e, QMGR_ERR_CRASH, status == DELIVER_DONE_OK ? QMGR_DONE_OK
+                            : status == DELIVER_DONE_SITE_FAIL ? QMGR_DONE_SITE_FAIL
+                            : QMGR_DONE_NEUTRAL);
     } else {
         msg_warn("%s: transport %s: bad final reply: %s", e->message->id,
                  e->queue->transport->name, attr_last_error());
-        qmgr_deliver_finish(e, QMGR_ERR_CRASH, 0);
+        qmgr_deliver_finish(e, QMGR_ERR_CRASH, QMGR_DONE_NEUTRAL);
     }
     stream_close(s);
     return 1;
@@ -152,12 +169,12 @@ static void qmgr_deliver_end(QMGR_IPC *ipc, int how, void *ctx)
 
     (void) ipc;
     if (how == QMGR_IPC_UNAVAILABLE) {
-        qmgr_deliver_finish(e, QMGR_ERR_UNAVAILABLE, 0);
+        qmgr_deliver_finish(e, QMGR_ERR_UNAVAILABLE, QMGR_DONE_NEUTRAL);
         qmgr_transport_throttle(t, QMGR_ERR_UNAVAILABLE);
     } else {
         msg_warn("%s: transport %s: connection lost before the delivery status",
                  e->message->id, t->name);
-        qmgr_deliver_finish(e, QMGR_ERR_CRASH, 0);
+        qmgr_deliver_finish(e, QMGR_ERR_CRASH, QMGR_DONE_NEUTRAL);
     }
 }
 
@@ -173,7 +190,7 @@ void qmgr_deliver(QMGR_ENTRY *e)
     if (qmgr_ipc_start(buf_str(path), req, config_time(P_ipc_timeout), qmgr_deliver_list,
                        qmgr_deliver_end, e) == NULL) {
         msg_warn("connect to transport %s: %m", buf_str(path));
-        qmgr_deliver_finish(e, QMGR_ERR_UNAVAILABLE, 0);
+        qmgr_deliver_finish(e, QMGR_ERR_UNAVAILABLE, QMGR_DONE_NEUTRAL);
         qmgr_transport_throttle(t, QMGR_ERR_UNAVAILABLE);
     }
     buf_free(req);

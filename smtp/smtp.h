@@ -180,6 +180,7 @@ typedef struct SMTP_MSG {
     const char *service;                /* master.cf service name (cache labels) */
     SMTP_TLS_POLICY tls;                /* this delivery's TLS policy */
     int     tls_plain;                  /* retrying in plaintext after a failed handshake */
+    int     site_fail;                  /* no server took MAIL FROM: DELIVER_DONE_SITE_FAIL */
 } SMTP_MSG;
 
 /* smtp_tls_policy - the delivery's policy into m->tls (the table, else

@@ -189,7 +189,12 @@ void    smtp_deliver(SMTP_MSG *m)
         }
     }
     /* Every destination failed before MAIL: the last failure decides
-     * (a DNS answer that says no bounces, anything else waits). */
+     * (a DNS answer that says no bounces, anything else waits). A wait
+     * with no recipient decided is the destination's failure, not this
+     * message's: qmgr counts it (mail_proto.h, DELIVER_DONE_SITE_FAIL). */
+    for (i = 0, j = 0; i < m->req->nrcpt; i++)
+        j += m->rcpt[i].stat >= 0;
+    m->site_fail = !done && n >= 0 && stat == DELIVER_STAT_DEFER && j == 0;
     smtp_rcpt_set_pending(m, stat, dsn, relay, buf_str(why));
     buf_free(why);
     buf_free(label);
@@ -238,7 +243,8 @@ static int smtp_request(STREAM *client, DELIVER_REQUEST *req)
         close(m.qfd);
         qfile_envelope_free(&env);
     }
-    if (ret == 0 && deliver_reply_done(client, 0) < 0)
+    if (ret == 0 && deliver_reply_done(client, m.site_fail ? DELIVER_DONE_SITE_FAIL
+                                       : DELIVER_DONE_OK) < 0)
         ret = -1;
     if (ret < 0)
         msg_warn("%s: reply to qmgr: %s", req->queue_id, attr_last_error());

@@ -80,6 +80,7 @@ long    config_time(PARAM_ID id);                     /* seconds */
 /* Names outside the table, e.g. <transport>_destination_concurrency_limit. */
 const char *config_lookup(const char *name);          /* expanded, or NULL if unset */
 long    config_int_for(const char *service, PARAM_ID fallback);    /* service_param, else param */
+long    config_time_for(const char *service, PARAM_ID fallback);   /* the same, TIME (seconds) */
 const char *config_raw(const char *name);             /* unexpanded, or NULL */
 int     config_is_set(const char *name);              /* set in main.cf or -o */
 int     config_expand(const char *text, BUF *out, BUF *why);   /* -1 on recursion/syntax */

@@ -269,8 +269,10 @@ void config_service_name(BUF *out, const char *service, const char *param)
         buf_sprintf(out, "%s_%s", service, param);
 }
 
-/* config_int_for - service_param if set (or in the table), else param */
-long config_int_for(const char *service, PARAM_ID fallback)
+/* config_number_for - service_param if set (or in the table), else param;
+ * an INT or a TIME (seconds), as type says */
+static long config_number_for(const char *service, PARAM_ID fallback, PARAM_TYPE type,
+                              const char *caller)
 {
     const PARAM_INFO *info;
     CONFIG_ENT *ent;
@@ -280,14 +282,14 @@ long config_int_for(const char *service, PARAM_ID fallback)
     long    v = 0;
 
     config_boot();
-    if ((int) fallback < 0 || fallback >= PARAM_COUNT)
-        msg_panic("config_int_for: bad parameter id %d", (int) fallback);
+    if ((int) fallback < 0 || fallback >= PARAM_COUNT || config_table[fallback].type != type)
+        msg_panic("%s: bad parameter id %d", caller, (int) fallback);
     info = &config_table[fallback];
     name = buf_alloc(64);
     config_service_name(name, service, info->name);
     ent = config_find_len(buf_str(name), buf_len(name));
-    if (ent != NULL && ent->id >= 0 && config_table[ent->id].type == PARAM_TYPE_INT) {
-        v = config_int((PARAM_ID) ent->id);
+    if (ent != NULL && ent->id >= 0 && config_table[ent->id].type == type) {
+        v = config_get((PARAM_ID) ent->id, type, NULL, caller);
     } else if (ent != NULL && (ent->file_value || ent->override_value)) {
         why = buf_alloc(100);
         if ((value = config_eval(ent, why)) == NULL
@@ -295,8 +297,21 @@ long config_int_for(const char *service, PARAM_ID fallback)
             msg_fatal("%s", buf_str(why));
         buf_free(why);
     } else {
-        v = config_int(fallback);
+        v = config_get(fallback, type, NULL, caller);
     }
     buf_free(name);
     return v;
+}
+
+/* config_int_for - service_param if set (or in the table), else param */
+long config_int_for(const char *service, PARAM_ID fallback)
+{
+    return config_number_for(service, fallback, PARAM_TYPE_INT, "config_int_for");
+}
+
+/* config_time_for - the same for a TIME parameter (seconds):
+ * smtp_destination_rate_delay, else default_destination_rate_delay */
+long config_time_for(const char *service, PARAM_ID fallback)
+{
+    return config_number_for(service, fallback, PARAM_TYPE_TIME, "config_time_for");
 }

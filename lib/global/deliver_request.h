@@ -101,8 +101,10 @@ int     deliver_request_open(const DELIVER_REQUEST *req, const char *queue_dir, 
 
 /* deliver_reply_rcpt - one recipient's result (DELIVER_STAT_*, its DSN
  * code "2.0.0" and the reason text); deliver_reply_done - the request's
- * end: 0, or 1 for agent trouble (qmgr defers every recipient not
- * reported). 0, or -1 when qmgr is gone (attr_last_error says why). */
+ * end: DELIVER_DONE_OK, DELIVER_DONE_TROUBLE (qmgr defers every
+ * recipient not reported) or DELIVER_DONE_SITE_FAIL (the destination
+ * failed as a whole: mail_proto.h). 0, or -1 when qmgr is gone
+ * (attr_last_error says why). */
 int     deliver_reply_rcpt(STREAM *client, const DELIVER_RCPT *rcpt, int status,
                            const char *dsn, const char *reason);
 int     deliver_reply_done(STREAM *client, int status);

@@ -170,7 +170,8 @@
  *   agent -> N x {offset, status=DELIVER_STAT_*, dsn_status="2.0.0",
  *            reason=text}            one per recipient, in any order
  *   agent -> {status=0}              request done (1: agent trouble; every
- *                                     recipient not reported is deferred)
+ *                                     recipient not reported is deferred;
+ *                                     DELIVER_DONE_SITE_FAIL: see below)
  * The agent opens the queue file read-only (queue_name/queue_id), logs each
  * result (to=<...>, relay=..., status=sent|deferred|bounced) and never
  * changes the file: qmgr marks delivered recipients done in place.
@@ -191,6 +192,15 @@
 #define DELIVER_STAT_OK         0           /* delivered */
 #define DELIVER_STAT_DEFER      4           /* temporary failure: retry */
 #define DELIVER_STAT_BOUNCE     5           /* permanent failure: DSN */
+/* The final status: DELIVER_DONE_SITE_FAIL is Postfix's hop status: the
+ * destination as a whole failed (every host refused or timed out, or
+ * failed before MAIL FROM with a temporary error, or its DNS lookup
+ * failed temporarily), not this message. qmgr counts it against the
+ * destination's window and failed cohorts (qmgr_sched.c) and, once the
+ * destination is dead, defers its waiting mail without asking the agent. */
+#define DELIVER_DONE_OK         0
+#define DELIVER_DONE_TROUBLE    1           /* agent trouble */
+#define DELIVER_DONE_SITE_FAIL  2           /* the destination failed as a whole */
 /* flags: qmgr's hints for the smtp client's connection cache (Postfix's
  * DEL_REQ_FLAG_CONN_LOAD/STORE): more mail for this destination is in the
  * active queue, so a session is worth keeping (STORE) and one may have

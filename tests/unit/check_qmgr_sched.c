@@ -1,7 +1,8 @@
 /* check_qmgr_sched - scheduler bounds as functions (qmgr_sched.c):
  * per-transport limits from main.cf, queue keys, when a request may
- * start, how recipients are grouped into requests, and what throttling
- * does to waiting recipients. */
+ * start, how recipients are grouped into requests, what throttling
+ * does to waiting recipients, and the concurrency feedback: slow start,
+ * failed cohorts, dead destinations and the rate delay. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,6 +179,208 @@ START_TEST(test_unavailable_throttles)
 }
 END_TEST
 
+
+START_TEST(test_feedback_parse)
+{
+    QMGR_FEEDBACK fb;
+
+    ck_assert_int_eq(qmgr_feedback_parse("1/concurrency", &fb), 0);
+    ck_assert(fb.base == 1 && fb.per_window);
+    ck_assert_int_eq(qmgr_feedback_parse("0.5 / concurrency", &fb), 0);
+    ck_assert(fb.base == 0.5 && fb.per_window);
+    ck_assert_int_eq(qmgr_feedback_parse("1", &fb), 0);
+    ck_assert(fb.base == 1 && !fb.per_window);
+    ck_assert_int_eq(qmgr_feedback_parse("1/window", &fb), -1);
+    ck_assert_int_eq(qmgr_feedback_parse("", &fb), -1);
+    ck_assert_int_eq(qmgr_feedback_parse("-1", &fb), -1);
+}
+END_TEST
+
+/* a queue of transport t outside any list, for the arithmetic */
+static QMGR_QUEUE *bare_queue(QMGR_TRANSPORT *t, int window, int busy)
+{
+    QMGR_QUEUE *q = xcalloc(1, sizeof(*q));
+
+    q->transport = t;
+    q->window = window;
+    q->busy = busy;
+    return q;
+}
+
+/* Slow start with 1/concurrency: +1 per window's worth of successes,
+ * only while the window is in use, never above the limit. */
+START_TEST(test_slow_start)
+{
+    QMGR_TRANSPORT *t;
+    QMGR_QUEUE *q;
+
+    config_set("wide_destination_concurrency_limit", "4");
+    t = qmgr_transport_find("wide");
+    ck_assert_int_eq(t->init_window, 2);
+    q = bare_queue(t, 2, 2);
+    qmgr_queue_success(q);
+    ck_assert_int_eq(q->window, 2);             /* half a cohort */
+    qmgr_queue_success(q);
+    ck_assert_int_eq(q->window, 3);
+    qmgr_queue_success(q);
+    qmgr_queue_success(q);
+    qmgr_queue_success(q);
+    ck_assert_int_eq(q->window, 4);             /* 3 more at window 3 */
+    qmgr_queue_success(q);
+    qmgr_queue_success(q);
+    qmgr_queue_success(q);
+    qmgr_queue_success(q);
+    ck_assert_int_eq(q->window, 4);             /* the limit */
+    /* An idle window does not grow: window >= busy + initial. */
+    q->window = 3;
+    q->busy = 0;
+    q->success = 0;
+    qmgr_queue_success(q);
+    qmgr_queue_success(q);
+    qmgr_queue_success(q);
+    ck_assert_int_eq(q->window, 3);
+    xfree(q);
+
+    /* Positive feedback 1: the old +1 per success. */
+    config_set("fast_destination_concurrency_positive_feedback", "1");
+    t = qmgr_transport_find("fast");
+    q = bare_queue(t, 2, 2);
+    qmgr_queue_success(q);
+    ck_assert_int_eq(q->window, 3);
+    xfree(q);
+}
+END_TEST
+
+/* Failures for the destination as a whole: the window shrinks at the
+ * start of each negative cycle, and one window's worth of them in a row
+ * (the failed cohort limit, 1) makes the destination dead: its waiting
+ * recipients and new ones are deferred at once, with the agent's reason. */
+START_TEST(test_failed_cohorts)
+{
+    QMGR_MESSAGE *m;
+    RESOLVE_REPLY *r = reply_for("wide", "dead.test");
+    QMGR_TRANSPORT *t;
+    QMGR_QUEUE *q;
+    int     i;
+
+    ck_assert_int_eq(chdir(tdir), 0);
+    config_set("wide_destination_concurrency_limit", "10");
+    config_set("initial_destination_concurrency", "5");
+    t = qmgr_transport_find("wide");
+    m = message(3);
+    m->refs++;
+    for (i = 0; i < 3; i++)
+        qmgr_entry_add(m, r, i);
+    q = t->queues;
+    ck_assert_int_eq(q->window, 5);
+    qmgr_queue_failure(q, "4.4.1", "connect to x: Connection refused");
+    ck_assert_int_eq(q->window, 4);             /* reverse hysteresis: at once */
+    qmgr_queue_failure(q, "4.4.1", "connect to x: Connection refused");
+    qmgr_queue_failure(q, "4.4.1", "connect to x: Connection refused");
+    ck_assert_int_eq(q->window, 4);
+    qmgr_queue_failure(q, "4.4.1", "connect to x: Connection refused");
+    ck_assert_int_eq(q->window, 3);
+    ck_assert_int_eq(m->rcpt[0].state, RCPT_TODO);      /* not dead yet: 0.95 cohorts */
+    qmgr_queue_failure(q, "4.4.1", "connect to x: Connection refused");
+    ck_assert_int_eq(q->window, 0);             /* dead */
+    ck_assert_str_eq(q->dead_reason, "delivery temporarily suspended: connect to x: "
+                     "Connection refused");
+    ck_assert_str_eq(q->dead_dsn, "4.4.1");
+    for (i = 0; i < 3; i++)
+        ck_assert_int_eq(m->rcpt[i].state, RCPT_DEFERRED);
+    ck_assert_ptr_null(q->todo);
+    /* New mail for a dead destination waits without a request. */
+    m->rcpt[0].state = RCPT_TODO;
+    qmgr_entry_add(m, r, 0);
+    ck_assert_int_eq(m->rcpt[0].state, RCPT_DEFERRED);
+    ck_assert_ptr_null(q->todo);
+    /* The queue survives the tidy while dead; F forgets it. */
+    qmgr_sched_run();
+    ck_assert_ptr_eq(t->queues, q);
+    qmgr_transport_unthrottle_all();
+    ck_assert_int_eq(q->window, 5);             /* nothing busy: the initial window */
+    ck_assert(q->fail_cohorts == 0);
+    /* A success in between starts the count again. */
+    qmgr_queue_failure(q, "4.4.1", "x");
+    qmgr_queue_failure(q, "4.4.1", "x");
+    qmgr_queue_success(q);
+    ck_assert(q->fail_cohorts == 0);
+    resolve_reply_free(r);
+}
+END_TEST
+
+/* Failures short of a cohort are kept while the queue has nothing to do
+ * (mail that trickles in must not start a fresh window each time), until
+ * a success. */
+START_TEST(test_failures_outlive_empty_queue)
+{
+    QMGR_MESSAGE *m;
+    RESOLVE_REPLY *r = reply_for("wide", "flaky.test");
+    QMGR_TRANSPORT *t;
+    QMGR_QUEUE *q;
+
+    ck_assert_int_eq(chdir(tdir), 0);
+    config_set("wide_destination_concurrency_limit", "10");
+    t = qmgr_transport_find("wide");
+    m = message(1);
+    m->refs++;
+    qmgr_entry_add(m, r, 0);
+    q = t->queues;
+    qmgr_queue_failure(q, "4.4.1", "x");
+    ck_assert(q->fail_cohorts > 0 && q->window > 0);
+    qmgr_entry_free(q->todo);                   /* as if it had been delivered */
+    q->todo = q->todo_tail = NULL;
+    m->refs--;
+    qmgr_sched_run();
+    ck_assert_ptr_eq(t->queues, q);             /* kept: its failures count */
+    qmgr_queue_success(q);
+    qmgr_sched_run();
+    ck_assert_ptr_null(t->queues);              /* nothing to remember: freed */
+    resolve_reply_free(r);
+}
+END_TEST
+
+START_TEST(test_cohort_limit_zero)
+{
+    QMGR_TRANSPORT *t;
+    QMGR_QUEUE *q;
+    int     i;
+
+    config_set("never_destination_concurrency_failed_cohort_limit", "0");
+    t = qmgr_transport_find("never");
+    q = bare_queue(t, 2, 0);
+    for (i = 0; i < 50; i++)
+        qmgr_queue_failure(q, "4.4.1", "x");
+    ck_assert_int_eq(q->window, 1);             /* never below 1, never dead */
+    xfree(q);
+}
+END_TEST
+
+/* A rate delay: one at a time, and no start before ready_at. */
+START_TEST(test_rate_delay)
+{
+    QMGR_TRANSPORT *t;
+    QMGR_ENTRY e;
+    QMGR_QUEUE *q;
+
+    config_set("slow_destination_rate_delay", "2s");
+    config_set("slow_destination_concurrency_limit", "10");
+    t = qmgr_transport_find("slow");
+    ck_assert_int_eq(t->rate_delay_ms, 2000);
+    ck_assert_int_eq(t->dest_limit, 1);
+    ck_assert_int_eq(qmgr_transport_find("agent")->rate_delay_ms, 0);
+    memset(&e, 0, sizeof(e));
+    q = bare_queue(t, 1, 0);
+    q->todo = &e;
+    ck_assert(qmgr_queue_can_start(q));
+    q->ready_at = event_now_ms() + 2000;
+    ck_assert(!qmgr_queue_can_start(q));
+    q->ready_at = event_now_ms() - 1;
+    ck_assert(qmgr_queue_can_start(q));
+    xfree(q);
+}
+END_TEST
+
 int main(void)
 {
     Suite  *s = suite_create("qmgr_sched");
@@ -195,6 +398,12 @@ int main(void)
     tcase_add_test(tc, test_can_start);
     tcase_add_test(tc, test_grouping);
     tcase_add_test(tc, test_unavailable_throttles);
+    tcase_add_test(tc, test_feedback_parse);
+    tcase_add_test(tc, test_slow_start);
+    tcase_add_test(tc, test_failed_cohorts);
+    tcase_add_test(tc, test_failures_outlive_empty_queue);
+    tcase_add_test(tc, test_cohort_limit_zero);
+    tcase_add_test(tc, test_rate_delay);
     suite_add_tcase(s, tc);
     return ts_run_suite(s);
 }

@@ -15,7 +15,12 @@ keyword list, per-recipient RCPT replies, an LMTP reply per recipient,
 dropping the connection in the middle of DATA for the first N
 transactions, never answering MAIL (a stalled server), a greeting of
 one's choosing, a reply to RSET (a 421 hangs up), STARTTLS with the
-test's ssl.SSLContext (handshakes and SNI names recorded). Everything is bounded: lines by LINE_MAX, waits by a
+test's ssl.SSLContext (handshakes and SNI names recorded), a pause
+before the reply to DATA's final dot (data_delay, so deliveries overlap).
+It counts connections, the most sessions open at once (max_sessions) and
+the most transactions between MAIL and the end of DATA at once (max_tx);
+each transaction records time.monotonic() at MAIL (mail_time) and after
+the final reply (end_time). Everything is bounded: lines by LINE_MAX, waits by a
 socket timeout, so a broken client cannot hang a test.
 """
 import os
@@ -31,7 +36,8 @@ class Sink:
     def __init__(self, lmtp=False, unix_path=None, features=DEFAULT_FEATURES, ehlo_ok=True,
                  greeting="220 sink.test ESMTP test sink", rcpt_reply=None, data_reply=None,
                  lmtp_reply=None, drop_in_data=0, stall_after_mail=False, hold_until_data=False,
-                 host="127.0.0.1", port=0, rset_reply="250 2.0.0 Ok", tls_context=None):
+                 host="127.0.0.1", port=0, rset_reply="250 2.0.0 Ok", tls_context=None,
+                 data_delay=0.0):
         self.lmtp = lmtp
         self.host, self.want_port = host, port   # another 127.0.0.x: an MX host
         self.unix_path = unix_path
@@ -56,6 +62,9 @@ class Sink:
         self.transactions = []                  # completed ones
         self.commands = []                      # every command line, in order
         self.connections = 0
+        self.data_delay = data_delay
+        self.sessions = self.max_sessions = 0   # open now, most at once
+        self.in_tx = self.max_tx = 0            # between MAIL and the end of DATA
         self.lock = threading.Lock()
         self.stopping = False
         self.threads = []
@@ -117,6 +126,8 @@ class Sink:
                 return
             with self.lock:
                 self.connections += 1
+                self.sessions += 1
+                self.max_sessions = max(self.max_sessions, self.sessions)
             t = threading.Thread(target=self._serve, args=(conn,), daemon=True)
             t.start()
             self.threads.append(t)
@@ -124,18 +135,33 @@ class Sink:
     def _serve(self, conn):
         conn.settimeout(30)
         f = conn.makefile("rb")
+        state = {"in_tx": False}
         try:
-            self._session(conn, f)
+            self._session(conn, f, state)
         except (OSError, ValueError):
             pass
         finally:
+            with self.lock:
+                self.sessions -= 1
+                if state["in_tx"]:
+                    self.in_tx -= 1
             try:
                 f.close()
                 conn.close()
             except OSError:
                 pass
 
-    def _session(self, conn, f):
+    def _tx_mark(self, state, on):
+        """a transaction starts (MAIL) or ends (DATA done, RSET)"""
+        with self.lock:
+            if on and not state["in_tx"]:
+                self.in_tx += 1
+                self.max_tx = max(self.max_tx, self.in_tx)
+            elif not on and state["in_tx"]:
+                self.in_tx -= 1
+            state["in_tx"] = on
+
+    def _session(self, conn, f, state):
         held = []
 
         def say(*lines):
@@ -182,7 +208,9 @@ class Sink:
                     while f.readline(LINE_MAX):     # never answer; wait for the hang-up
                         pass
                     return
-                tx = dict(tx or {}, mail=cmd, rcpts=[], accepted=[], peer=peer)
+                tx = dict(tx or {}, mail=cmd, rcpts=[], accepted=[], peer=peer,
+                          mail_time=time.monotonic())
+                self._tx_mark(state, True)
                 answer("250 2.1.0 Ok")
             elif verb == "RCPT":
                 addr = cmd[cmd.index("<") + 1:cmd.index(">")] if "<" in cmd else ""
@@ -199,6 +227,7 @@ class Sink:
                 say("354 End data with <CR><LF>.<CR><LF>")
                 if not self._data(conn, f, tx, say):
                     return
+                self._tx_mark(state, False)
             elif verb == "STARTTLS" and self.tls_context is not None and not in_tls:
                 say("220 2.0.0 Ready to start TLS")
                 conn = self.tls_context.wrap_socket(conn, server_side=True)
@@ -209,6 +238,7 @@ class Sink:
                                      "resumed": conn.session_reused})
                 tx = None
             elif verb == "RSET":
+                self._tx_mark(state, False)
                 tx = {"helo": (tx or {}).get("helo")}
                 say(self.rset_reply)
                 if self.rset_reply.startswith("421"):
@@ -239,10 +269,13 @@ class Sink:
         tx["data"] = data
         with self.lock:
             self.transactions.append(tx)
+        if self.data_delay > 0:
+            time.sleep(self.data_delay)
         if self.lmtp:
             say(*[self.lmtp_reply.get(a, "250 2.0.0 <%s> delivered" % a) for a in tx["accepted"]])
         else:
             say(self.data_reply)
+        tx["end_time"] = time.monotonic()
         tx = {"helo": tx.get("helo")}
         return True
 
