@@ -86,6 +86,7 @@ static int smtp_queue_open(SMTP_MSG *m, QFILE_ENVELOPE *env, BUF *why)
     m->env = env;
     m->body_8bit = (v = qfile_envelope_attr(env, MAIL_ATTR_ENCODING)) != NULL
         && strcasecmp(v, "8bitmime") == 0;
+    m->body_7bit = v != NULL && strcasecmp(v, "7bit") == 0;
     m->smtputf8 = (v = qfile_envelope_attr(env, MAIL_ATTR_SMTPUTF8)) != NULL && *v && *v != '0';
     return 0;
 }
