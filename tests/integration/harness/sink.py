@@ -14,7 +14,11 @@ has come (a client that does not pipeline hangs), EHLO refused, any EHLO
 keyword list, per-recipient RCPT replies, an LMTP reply per recipient,
 dropping the connection in the middle of DATA for the first N
 transactions, never answering MAIL (a stalled server), a greeting of
-one's choosing, a reply to RSET (a 421 hangs up), STARTTLS with the
+one's choosing, a reply to RSET (a 421 hangs up), never answering at
+one stage (stall_at: greeting, ehlo, mail, rcpt, data, dot, quit; the
+quit stall records when the client hung up; xfer: the content is not
+read after 354, with a small receive buffer, so a large message blocks
+the client's writes), STARTTLS with the
 test's ssl.SSLContext (handshakes and SNI names recorded). Everything is bounded: lines by LINE_MAX, waits by a
 socket timeout, so a broken client cannot hang a test.
 """
@@ -31,7 +35,8 @@ class Sink:
     def __init__(self, lmtp=False, unix_path=None, features=DEFAULT_FEATURES, ehlo_ok=True,
                  greeting="220 sink.test ESMTP test sink", rcpt_reply=None, data_reply=None,
                  lmtp_reply=None, drop_in_data=0, stall_after_mail=False, hold_until_data=False,
-                 host="127.0.0.1", port=0, rset_reply="250 2.0.0 Ok", tls_context=None):
+                 host="127.0.0.1", port=0, rset_reply="250 2.0.0 Ok", tls_context=None,
+                 stall_at=None):
         self.lmtp = lmtp
         self.host, self.want_port = host, port   # another 127.0.0.x: an MX host
         self.unix_path = unix_path
@@ -42,7 +47,9 @@ class Sink:
         self.data_reply = data_reply or "250 2.0.0 Ok: queued as SINK1"
         self.lmtp_reply = lmtp_reply or {}      # address -> reply after DATA (LMTP)
         self.drop_in_data = drop_in_data        # transactions to cut short in DATA
-        self.stall_after_mail = stall_after_mail
+        # The stage whose reply never comes (the client's timeout for it).
+        self.stall_at = "mail" if stall_after_mail else stall_at
+        self.quit_hangups = []                  # (QUIT seen, hang-up) monotonic times
         # Answer MAIL and RCPT only once DATA has arrived: a client that
         # does not pipeline waits for a reply that never comes.
         self.hold_until_data = hold_until_data
@@ -70,6 +77,8 @@ class Sink:
         else:
             self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if self.stall_at == "xfer":         # accepted sockets inherit it
+                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
             self.sock.bind((self.host, self.want_port))
             self.port = self.sock.getsockname()[1]
             self.address = (self.host, self.port)
@@ -148,6 +157,9 @@ class Sink:
             else:
                 say(line)
 
+        if self.stall_at == "greeting":
+            self._stall(f)
+            return
         say(self.greeting)
         if not self.greeting.startswith("220"):
             return
@@ -162,6 +174,15 @@ class Sink:
             with self.lock:
                 self.commands.append(cmd)
             verb = cmd.split(" ", 1)[0].upper()
+            stage = {"EHLO": "ehlo", "LHLO": "ehlo", "HELO": "ehlo", "MAIL": "mail",
+                     "RCPT": "rcpt", "DATA": "data", "QUIT": "quit"}.get(verb)
+            if stage is not None and stage == self.stall_at:
+                seen = time.monotonic()
+                self._stall(f)
+                if stage == "quit":
+                    with self.lock:
+                        self.quit_hangups.append((seen, time.monotonic()))
+                return
             if verb in ("EHLO", "LHLO") and (self.ehlo_ok or self.lmtp):
                 features = list(self.features)
                 if self.tls_context is not None and not in_tls:
@@ -178,10 +199,6 @@ class Sink:
                 say("250 sink.test")
                 tx = {"helo": cmd}
             elif verb == "MAIL":
-                if self.stall_after_mail:
-                    while f.readline(LINE_MAX):     # never answer; wait for the hang-up
-                        pass
-                    return
                 tx = dict(tx or {}, mail=cmd, rcpts=[], accepted=[], peer=peer)
                 answer("250 2.1.0 Ok")
             elif verb == "RCPT":
@@ -197,6 +214,11 @@ class Sink:
                     say("554 5.5.1 Error: no valid recipients")
                     continue
                 say("354 End data with <CR><LF>.<CR><LF>")
+                if self.stall_at == "xfer":
+                    deadline = time.monotonic() + 60
+                    while not self.stopping and time.monotonic() < deadline:
+                        time.sleep(0.1)         # read nothing: the client's writes block
+                    return
                 if not self._data(conn, f, tx, say):
                     return
             elif verb == "STARTTLS" and self.tls_context is not None and not in_tls:
@@ -219,6 +241,12 @@ class Sink:
             else:
                 say("502 5.5.2 Error: command not recognized")
 
+    def _stall(self, f):
+        """Never answer; read until the client hangs up (or the socket
+        timeout ends the wait)."""
+        while f.readline(LINE_MAX):
+            pass
+
     def _data(self, conn, f, tx, say):
         """Read DATA content; False when the connection is to be dropped."""
         data = b""
@@ -239,6 +267,9 @@ class Sink:
         tx["data"] = data
         with self.lock:
             self.transactions.append(tx)
+        if self.stall_at == "dot":
+            self._stall(f)
+            return False
         if self.lmtp:
             say(*[self.lmtp_reply.get(a, "250 2.0.0 <%s> delivered" % a) for a in tx["accepted"]])
         else:
