@@ -275,15 +275,6 @@ class SmtpTest(h.InstanceTest):
                          r"\(host 127\.0\.0\.1\[127\.0\.0\.1\] said: 554 5\.7\.1 go away "
                          r"\(in reply to initial greeting\)\)")
 
-    def test_mail_timeout(self):
-        """A server that never answers MAIL: deferred after smtp_mail_timeout."""
-        sink = self.sink(stall_after_mail=True)
-        inst = self.started(sink, smtp_mail_timeout="2s")
-        qid = e2e.send(inst, SENDER, ["bob@remote.test"], e2e.crlf("Subject: stall\n\nx\n"))
-        inst.wait_log("%s: to=<bob@remote.test>" % qid, timeout=30)
-        self.assertRegex(inst.log(), r"dsn=4\.4\.2, status=deferred \(conversation with "
-                         r"127\.0\.0\.1\[127\.0\.0\.1\] timed out while sending MAIL FROM\)")
-
     def test_pipelining(self):
         """With PIPELINING, MAIL, every RCPT and DATA go before any reply
         is read: the server answers only once DATA is in (a client that

@@ -13,7 +13,7 @@ Behaviours a test can ask for: MAIL and RCPT answered only once DATA
 has come (a client that does not pipeline hangs), EHLO refused, any EHLO
 keyword list, per-recipient RCPT replies, an LMTP reply per recipient,
 dropping the connection in the middle of DATA for the first N
-transactions, never answering MAIL (a stalled server), a greeting of
+transactions, a greeting of
 one's choosing, a reply to RSET (a 421 hangs up), never answering at
 one stage (stall_at: greeting, ehlo, mail, rcpt, data, dot, quit; the
 quit stall records when the client hung up; xfer: the content is not
@@ -34,7 +34,7 @@ DEFAULT_FEATURES = ("PIPELINING", "SIZE 10240000", "8BITMIME", "DSN", "SMTPUTF8"
 class Sink:
     def __init__(self, lmtp=False, unix_path=None, features=DEFAULT_FEATURES, ehlo_ok=True,
                  greeting="220 sink.test ESMTP test sink", rcpt_reply=None, data_reply=None,
-                 lmtp_reply=None, drop_in_data=0, stall_after_mail=False, hold_until_data=False,
+                 lmtp_reply=None, drop_in_data=0, hold_until_data=False,
                  host="127.0.0.1", port=0, rset_reply="250 2.0.0 Ok", tls_context=None,
                  stall_at=None):
         self.lmtp = lmtp
@@ -48,7 +48,7 @@ class Sink:
         self.lmtp_reply = lmtp_reply or {}      # address -> reply after DATA (LMTP)
         self.drop_in_data = drop_in_data        # transactions to cut short in DATA
         # The stage whose reply never comes (the client's timeout for it).
-        self.stall_at = "mail" if stall_after_mail else stall_at
+        self.stall_at = stall_at
         self.quit_hangups = []                  # (QUIT seen, hang-up) monotonic times
         # Answer MAIL and RCPT only once DATA has arrived: a client that
         # does not pipeline waits for a reply that never comes.
