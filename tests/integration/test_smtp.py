@@ -19,6 +19,7 @@ import unittest
 
 from harness import core as h
 from harness import e2e
+from harness.master import ipv6_loopback_ok
 from harness.sink import Sink, unstuff
 
 SENDER = "alice@sandbox.test"
@@ -156,6 +157,24 @@ class SmtpTest(h.InstanceTest):
         sink.wait_transactions(1)
         inst.wait_log("%s: to=<bob@remote.test>, relay=127.0.0.1[127.0.0.1]:%d" % (qid, sink.port))
         self.assertIn("status=sent", inst.log().split("%s: to=<bob@remote.test>" % qid)[1])
+
+    # qmgr must hand the sender to the resolver (qmgr/qmgr_message.c calls
+    # resolve_addr; resolve_addr_from(r, m->sender, ...) does the lookup).
+    # Remove expectedFailure when qmgr does.
+    @unittest.expectedFailure
+    def test_sender_dependent_relayhost(self):
+        """sender_dependent_relayhost_maps picks the relay by sender
+        (@domain here) over relayhost; other senders keep relayhost."""
+        by_sender = self.sink()
+        sink = self.sink()
+        inst = self.started(sink, sender_dependent_relayhost_maps="inline:{ @special.test="
+                            "[127.0.0.1]:%d }" % by_sender.port)
+        e2e.send(inst, "boss@special.test", ["bob@remote.test"], e2e.crlf("Subject: s\n\nx\n"))
+        e2e.send(inst, SENDER, ["carol@remote.test"], e2e.crlf("Subject: g\n\nx\n"))
+        self.assertEqual(by_sender.wait_transactions(1, timeout=15)[0]["mail"],
+                         "MAIL FROM:<boss@special.test> SIZE=%s"
+                         % by_sender.transactions[0]["mail"].split("SIZE=")[1])
+        self.assertIn("carol@remote.test", sink.wait_transactions(1)[0]["accepted"])
 
     def test_all_hosts_dead(self):
         """Nobody answers: deferred with Postfix's connect wording."""
@@ -322,6 +341,29 @@ class SmtpTest(h.InstanceTest):
         qid = e2e.send(inst, SENDER, ["bob@remote.test"], e2e.crlf("Subject: v6\n\nx\n"))
         inst.wait_log("%s: to=<bob@remote.test>" % qid)
         self.assertIn("address family disabled by inet_protocols", inst.log())
+        self.assertEqual(sink.connections, 0)
+
+    @unittest.skipUnless(ipv6_loopback_ok(), "no ::1 on this machine")
+    def test_ipv6_next_hop(self):
+        """[ipv6:::1]:port is reached over IPv6 (relay=::1[::1]:port); with
+        inet_protocols = ipv4 the same next hop is never connected to."""
+        sink = self.sink(host="::1")
+        inst = self.started(relayhost="[ipv6:::1]:%d" % sink.port)
+        qid = e2e.send(inst, SENDER, ["bob@remote.test"], e2e.crlf("Subject: v6\n\nx\n"))
+        self.assertEqual(sink.wait_transactions(1)[0]["peer"][0], "::1")
+        inst.wait_log("%s: to=<bob@remote.test>, relay=::1[::1]:%d" % (qid, sink.port))
+        self.assertIn("status=sent", inst.log().split("%s: to=<bob@remote.test>" % qid)[1])
+
+    @unittest.skipUnless(ipv6_loopback_ok(), "no ::1 on this machine")
+    def test_ipv6_disabled_by_inet_protocols(self):
+        sink = self.sink(host="::1")
+        inst = self.instance()
+        relay_to(inst, "[ipv6:::1]:%d" % sink.port, inet_protocols="ipv4")
+        inst.start()
+        qid = e2e.send(inst, SENDER, ["bob@remote.test"], e2e.crlf("Subject: v4 only\n\nx\n"))
+        inst.wait_log("%s: to=<bob@remote.test>" % qid)
+        self.assertRegex(inst.log(), r"dsn=4\.4\.4, status=deferred \(connect to ::1\[::1\]:%d: "
+                         r"address family disabled by inet_protocols\)" % sink.port)
         self.assertEqual(sink.connections, 0)
 
     def test_8bitmime_and_smtputf8(self):

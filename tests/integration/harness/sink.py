@@ -75,13 +75,14 @@ class Sink:
             os.chmod(self.unix_path, 0o666)     # the client runs as mail_owner
             self.address = self.unix_path
         else:
-            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+            self.sock = socket.socket(family, socket.SOCK_STREAM)
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             if self.stall_at == "xfer":         # accepted sockets inherit it
                 self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
             self.sock.bind((self.host, self.want_port))
             self.port = self.sock.getsockname()[1]
-            self.address = (self.host, self.port)
+            self.address = (self.host, self.port)       # host "::1": IPv6
         self.sock.listen(16)
         self.sock.settimeout(0.2)
         t = threading.Thread(target=self._accept_loop, daemon=True)
