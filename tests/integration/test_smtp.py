@@ -355,6 +355,18 @@ class SmtpTest(h.InstanceTest):
         self.assertIn("status=sent", inst.log().split("%s: to=<bob@remote.test>" % qid)[1])
 
     @unittest.skipUnless(ipv6_loopback_ok(), "no ::1 on this machine")
+    def test_bind_address6(self):
+        """smtp_bind_address6 is the source of IPv6 connections: an address
+        the machine lacks fails the bind (the IPv4 one is not used)."""
+        sink = self.sink(host="::1")
+        inst = self.started(relayhost="[ipv6:::1]:%d" % sink.port, smtp_bind_address6="2001:db8::1",
+                            smtp_bind_address="127.0.0.1")
+        qid = e2e.send(inst, SENDER, ["bob@remote.test"], e2e.crlf("Subject: bind6\n\nx\n"))
+        inst.wait_log("%s: to=<bob@remote.test>" % qid)
+        self.assertIn("bind 2001:db8::1: Cannot assign requested address", inst.log())
+        self.assertEqual(sink.connections, 0)
+
+    @unittest.skipUnless(ipv6_loopback_ok(), "no ::1 on this machine")
     def test_ipv6_disabled_by_inet_protocols(self):
         sink = self.sink(host="::1")
         inst = self.instance()
@@ -382,6 +394,21 @@ class SmtpTest(h.InstanceTest):
         self.assertRegex(inst.log(), r"dsn=5\.6\.7, status=bounced \(SMTPUTF8 is required, "
                          r"but was not offered by host 127\.0\.0\.1\[127\.0\.0\.1\]\)")
         self.assertEqual(len(sink.command_lines("MAIL")), 1)
+
+    def test_smtputf8_passed_on(self):
+        """A server with SMTPUTF8: SMTPUTF8 and BODY=8BITMIME on MAIL, the
+        UTF-8 recipient and the UTF-8 header and body as sent."""
+        utf8 = self.sink()
+        inst = self.started(utf8)
+        content = "Subject: gr\u00fc\u00dfe\r\n\r\nbj\u00f6rn\r\n".encode()
+        raw_send(inst, SENDER, ["bj\u00f6rn@remote.test"], content + b".\r\n",
+                 mail_params=" SMTPUTF8 BODY=8BITMIME")
+        t = utf8.wait_transactions(1)[0]
+        self.assertRegex(t["mail"], r"^MAIL FROM:<alice@sandbox\.test> SIZE=\d+ BODY=8BITMIME "
+                         r"SMTPUTF8$")
+        self.assertEqual(t["rcpts"], ["RCPT TO:<bj\u00f6rn@remote.test>"])
+        self.assertEqual(body_of(t["data"]), "bj\u00f6rn\r\n".encode())
+        self.assertIn("Subject: gr\u00fc\u00dfe\r\n".encode(), t["data"])
 
     @unittest.skipUnless(os.access(SMTP_SINK, os.X_OK), "no smtp-sink (tools/install-deps)")
     def test_relay_to_postfix_smtp_sink(self):

@@ -3,10 +3,13 @@
 One sandbox, one harness.sink server per stage, each never answering at
 its stage (greeting, EHLO, MAIL, RCPT, DATA, the content, the end of
 data, QUIT); transport_maps sends each test domain to its server and
-every smtp_*_timeout is 2s. Each message waits (deferred, 4.4.2) with
+every smtp_*_timeout is 2s (the connect timeout: a listener whose
+queue is full). Each message waits (deferred, 4.4.2) with
 Postfix's wording "conversation with H[A] timed out while ...", long
 before the defaults (120s to 600s) would have run out. Loopback only.
 """
+import socket
+
 from harness import core as h
 from harness import e2e
 from harness.sink import Sink
@@ -63,6 +66,31 @@ class SmtpTimeoutTest(h.InstanceTest):
                              r"status=deferred \(conversation with 127\.0\.0\.1\[127\.0\.0\.1\] "
                              r"timed out while %s\)" % words.replace(".", r"\.").replace("-", r"\-"),
                              "%s (%s)" % (stage, param))
+
+    def test_connect_timeout(self):
+        """A server whose listen queue is full drops the SYN: the connect
+        gives up after smtp_connect_timeout (Postfix's "Connection timed
+        out"), 4.4.1."""
+        full = socket.socket()
+        full.bind(("127.0.0.1", 0))
+        full.listen(0)
+        self.addCleanup(full.close)
+        port = full.getsockname()[1]
+        fillers = []
+        for _ in range(3):                  # the queue takes one; the rest wait
+            c = socket.socket()
+            c.setblocking(False)
+            c.connect_ex(("127.0.0.1", port))
+            fillers.append(c)
+            self.addCleanup(c.close)
+        inst = self.instance()
+        inst.conf(relayhost="[127.0.0.1]:%d" % port, default_transport="smtp",
+                  smtp_connect_timeout="2s")
+        inst.start()
+        qid = e2e.send(inst, SENDER, ["u@remote.test"], e2e.crlf("Subject: c\n\nx\n"))
+        inst.wait_log("%s: to=<u@remote.test>" % qid, timeout=30)
+        self.assertRegex(inst.log(), r"relay=none, .*dsn=4\.4\.1, status=deferred \(connect to "
+                         r"127\.0\.0\.1\[127\.0\.0\.1\]:%d: Connection timed out\)" % port)
 
     def test_quit_timeout(self):
         """A server that never answers QUIT: the mail is sent, and the
