@@ -59,6 +59,15 @@ typedef struct SMTP_ENCODER {
  * with CR LF SPACE. smtp_encode_end ends an unfinished last line and adds
  * the final ".". Output is appended to out. */
 void    smtp_encode_init(SMTP_ENCODER *e, long limit);
+
+/* smtp_line_ends - the one line-end rule (the encoder's and the MIME
+ * converter's): data of one record is cut into runs of bytes without CR
+ * or LF (text) and line ends (eol): CR LF, a bare CR, a bare LF, the end
+ * of an N record. *cr carries a CR at the end of a record into the next
+ * (it may meet its LF there). */
+void    smtp_line_ends(int *cr, int rec_type, const char *data, size_t len,
+                       void (*text) (void *ctx, const char *run, size_t n),
+                       void (*eol) (void *ctx), void *ctx);
 void    smtp_encode(SMTP_ENCODER *e, int rec_type, const char *data, size_t len, BUF *out);
 void    smtp_encode_end(SMTP_ENCODER *e, BUF *out);
 

@@ -38,6 +38,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "header_name.h"
 #include "mem.h"
 #include "record.h"
 #include "smtp.h"
@@ -76,7 +77,8 @@ struct SMTP_MIME {
     int     depth, max_depth;
     size_t  header_limit, bound_limit;
     BUF    *line;                       /* the line being assembled */
-    int     cr;                         /* a CR is waiting */
+    int     cr;                         /* a CR is waiting (smtp_line_ends) */
+    BUF    *dest;                       /* smtp_mime_record's output */
     int     piece;                      /* line continues a piece already handled */
     BUF    *hdr;                        /* the header being collected, raw lines joined by \n */
     int     hdr_skip;                   /* too long: passed on raw, not parsed */
@@ -243,17 +245,12 @@ static void smtp_mime_ctype(SMTP_MIME *mm, const char *value)
     buf_free(name);
 }
 
-/* smtp_mime_header_is - the header's name is `name`; its value */
-static const char *smtp_mime_header_is(const char *hdr, const char *name)
+/* smtp_mime_header_is - the header (NUL-terminated) is called name: its value */
+static const char *smtp_mime_header_is(const char *hdr, size_t len, const char *name)
 {
-    size_t  n = strlen(name);
-    const char *cp;
+    size_t  at = header_named(hdr, len, name);
 
-    if (strncasecmp(hdr, name, n) != 0)
-        return NULL;
-    for (cp = hdr + n; *cp == ' ' || *cp == '\t'; cp++)
-        /* void */ ;
-    return *cp == ':' ? cp + 1 : NULL;
+    return at > 0 ? hdr + at : NULL;
 }
 
 /* smtp_mime_header_done - parse the collected header and pass it on
@@ -275,9 +272,9 @@ static void smtp_mime_header_done(SMTP_MIME *mm, BUF *out)
         buf_reset(mm->hdr);
         return;
     }
-    if ((value = smtp_mime_header_is(hdr, "Content-Type")) != NULL) {
+    if ((value = smtp_mime_header_is(hdr, buf_len(mm->hdr), "Content-Type")) != NULL) {
         smtp_mime_ctype(mm, value);
-    } else if ((value = smtp_mime_header_is(hdr, "Content-Transfer-Encoding")) != NULL) {
+    } else if ((value = smtp_mime_header_is(hdr, buf_len(mm->hdr), "Content-Transfer-Encoding")) != NULL) {
         enc = buf_alloc(16);
         smtp_mime_token(smtp_mime_skip(value), enc);
         mm->eight = strcasecmp(buf_str(enc), "8bit") == 0 || strcasecmp(buf_str(enc), "binary") == 0;
@@ -384,17 +381,6 @@ static int smtp_mime_boundary(SMTP_MIME *mm, const char *text, size_t len, BUF *
     return 1;
 }
 
-/* smtp_mime_is_header - "name:" at the start of a line */
-static int smtp_mime_is_header(const char *text, size_t len)
-{
-    size_t  i;
-
-    for (i = 0; i < len && text[i] != ':'; i++)
-        if ((unsigned char) text[i] <= ' ' || (unsigned char) text[i] >= 127)
-            return 0;
-    return i > 0 && i < len;
-}
-
 /* smtp_mime_line - one line, or one piece of a long line (partial: more
  * of it follows; mm->piece: it continues an earlier piece) */
 static void smtp_mime_line(SMTP_MIME *mm, const char *text, size_t len, int partial, BUF *out)
@@ -415,7 +401,7 @@ static void smtp_mime_line(SMTP_MIME *mm, const char *text, size_t len, int part
         }
         if (len > 0 && (text[0] == ' ' || text[0] == '\t') && buf_len(mm->hdr) > 0) {
             buf_putc(mm->hdr, '\n');
-        } else if (len > 0 && smtp_mime_is_header(text, len)) {
+        } else if (len > 0 && header_name_len(text, len) > 0) {
             smtp_mime_header_done(mm, out);
         } else {
             smtp_mime_head_end(mm, len == 0 && !partial, out);
@@ -486,32 +472,39 @@ void    smtp_mime_free(SMTP_MIME *mm)
     xfree(mm);
 }
 
-int     smtp_mime_record(SMTP_MIME *mm, int rec_type, const char *data, size_t len, BUF *out)
+/* The converter's side of smtp_line_ends. */
+static void smtp_mime_text(void *ctx, const char *run, size_t n)
 {
-    size_t  i;
+    SMTP_MIME *mm = ctx;
+    size_t  take;
 
-    for (i = 0; i < len && !mm->error; i++) {
-        int     ch = (unsigned char) data[i];
-
-        if (mm->cr) {                   /* CR LF is one line end, CR x two things */
-            smtp_mime_eol(mm, out);
-            if (ch == '\n')
-                continue;
-        }
-        if (ch == '\r')
-            mm->cr = 1;
-        else if (ch == '\n')
-            smtp_mime_eol(mm, out);
-        else {
-            buf_putc(mm->line, ch);
-            if (buf_len(mm->line) >= SMTP_MIME_LINE_MAX) {
-                smtp_mime_line(mm, buf_str(mm->line), buf_len(mm->line), 1, out);
-                buf_reset(mm->line);
-            }
+    while (n > 0 && !mm->error) {
+        take = SMTP_MIME_LINE_MAX - buf_len(mm->line);
+        if (take > n)
+            take = n;
+        buf_append(mm->line, run, take);
+        run += take;
+        n -= take;
+        if (buf_len(mm->line) >= SMTP_MIME_LINE_MAX) {
+            smtp_mime_line(mm, buf_str(mm->line), buf_len(mm->line), 1, mm->dest);
+            buf_reset(mm->line);
         }
     }
-    if (rec_type == REC_TYPE_NORM && !mm->error)
-        smtp_mime_eol(mm, out);
+}
+
+static void smtp_mime_end_line(void *ctx)
+{
+    SMTP_MIME *mm = ctx;
+
+    smtp_mime_eol(mm, mm->dest);
+}
+
+int     smtp_mime_record(SMTP_MIME *mm, int rec_type, const char *data, size_t len, BUF *out)
+{
+    if (mm->error)
+        return -1;
+    mm->dest = out;
+    smtp_line_ends(&mm->cr, rec_type, data, len, smtp_mime_text, smtp_mime_end_line, mm);
     return mm->error ? -1 : 0;
 }
 
