@@ -258,6 +258,7 @@ static const char *smtp_mime_header_is(const char *hdr, size_t len, const char *
 static void smtp_mime_header_done(SMTP_MIME *mm, BUF *out)
 {
     const char *hdr = buf_str(mm->hdr), *value, *cp, *nl;
+    size_t  len = buf_len(mm->hdr);
     BUF    *enc;
 
     if (buf_len(mm->hdr) == 0 && !mm->hdr_skip)
@@ -272,12 +273,13 @@ static void smtp_mime_header_done(SMTP_MIME *mm, BUF *out)
         buf_reset(mm->hdr);
         return;
     }
-    if ((value = smtp_mime_header_is(hdr, buf_len(mm->hdr), "Content-Type")) != NULL) {
+    if ((value = smtp_mime_header_is(hdr, len, "Content-Type")) != NULL) {
         smtp_mime_ctype(mm, value);
-    } else if ((value = smtp_mime_header_is(hdr, buf_len(mm->hdr), "Content-Transfer-Encoding")) != NULL) {
+    } else if ((value = smtp_mime_header_is(hdr, len, "Content-Transfer-Encoding")) != NULL) {
         enc = buf_alloc(16);
         smtp_mime_token(smtp_mime_skip(value), enc);
-        mm->eight = strcasecmp(buf_str(enc), "8bit") == 0 || strcasecmp(buf_str(enc), "binary") == 0;
+        mm->eight = strcasecmp(buf_str(enc), "8bit") == 0
+            || strcasecmp(buf_str(enc), "binary") == 0;
         buf_free(enc);
         if (mm->eight) {
             mm->hdr_cte = 1;

@@ -260,7 +260,7 @@ static int smtp_starttls(SMTP_SESS *sess, char *dsn, size_t dsnlen, BUF *why)
     if (rc < 0)
         return SMTP_SESSION_NEXT;
     /* RFC 3207: forget what we knew and ask again, inside TLS. */
-    if (smtp_ehlo(sess, "EHLO", timeout) < 0) {
+    if (smtp_ehlo(sess, sess->m->lmtp ? "LHLO" : "EHLO", timeout) < 0) {
         snprintf(dsn, dsnlen, "4.4.2");
         buf_set(why, buf_str(sess->why));
         return SMTP_SESSION_NEXT;
@@ -268,7 +268,7 @@ static int smtp_starttls(SMTP_SESS *sess, char *dsn, size_t dsnlen, BUF *why)
     if (sess->reply.code / 100 != 2) {
         smtp_reply_result(sess, dsn, dsnlen);
         dsn[0] = '4';
-        smtp_said(sess, why, "EHLO command");
+        smtp_said(sess, why, sess->m->lmtp ? "LHLO command" : "EHLO command");
         return SMTP_SESSION_NEXT;
     }
     return -1;
@@ -322,8 +322,8 @@ static int smtp_greet(SMTP_SESS *sess, char *dsn, size_t dsnlen, BUF *why)
         smtp_said(sess, why, buf_str(cmd));
         goto out;
     }
-    /* TLS when the policy says so (LMTP: no lmtp_tls_* yet). */
-    if (!sess->m->lmtp && sess->m->tls.level > SMTP_TLS_NONE && !sess->m->tls_plain) {
+    /* TLS when the policy says so (LMTP: lmtp_tls_*). */
+    if (sess->m->tls.level > SMTP_TLS_NONE && !sess->m->tls_plain) {
         ret = smtp_starttls(sess, dsn, dsnlen, why);
         goto out;
     }

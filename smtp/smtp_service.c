@@ -134,8 +134,8 @@ void    smtp_deliver(SMTP_MSG *m)
     long    session_limit = config_int(P_smtp_mx_session_limit);
     int     port = m->lmtp ? 24 : (int) config_int(P_smtp_tcp_port);
 
-    /* LMTP has its own lmtp_tls_* in Postfix, not done: no TLS for it. */
-    if (!m->lmtp && smtp_tls_policy(m, dsn, sizeof(dsn), why) < 0) {
+    /* LMTP: the same policy from lmtp_tls_* (smtp_tls.c). */
+    if (smtp_tls_policy(m, dsn, sizeof(dsn), why) < 0) {
         smtp_rcpt_set_pending(m, DELIVER_STAT_DEFER, dsn, "none", buf_str(why));
         done = 1;
     }
