@@ -257,7 +257,7 @@ int qmgr_message_import(const char *id)
         if (m->rcpt[i].state != RCPT_TODO)
             continue;
         buf_reset(why);
-        if (resolve_addr(qmgr.resolver, m->rcpt[i].address, reply, why) != RESOLVE_OK) {
+        if (resolve_addr_from(qmgr.resolver, m->sender, m->rcpt[i].address, reply, why) != RESOLVE_OK) {
             qmgr_rcpt_defer(m, i, NULL, "4.3.0", buf_len(why) ? buf_str(why)
                             : "address resolver failure");
             continue;

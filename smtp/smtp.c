@@ -18,7 +18,9 @@
  *      Next hops: [host]:port and [address] literals, host:port, a list
  *      (relayhost), unix:/path and inet:host:port (transport_maps), then
  *      smtp_fallback_relay. The client speaks ESMTP (EHLO, HELO when EHLO
- *      is refused), PIPELINING, SIZE, 8BITMIME (BODY= passed on),
+ *      is refused), PIPELINING, SIZE, 8BITMIME (BODY= passed on; 8-bit MIME
+ *      down-converted to quoted-printable for a server without it,
+ *      smtp_mime.c),
  *      SMTPUTF8 and DSN (NOTIFY, ORCPT, RET, ENVID), and sends the content
  *      with every line ending in CR LF and dots stuffed (design.md §10.6).
  *      A domain's MX hosts come from DNS (libunbound, dns_servers): in
@@ -51,7 +53,10 @@
  *      smtp_tls_servername, smtp_tls_protocols, smtp_tls_mandatory_protocols,
  *      smtp_tls_ciphers, smtp_tls_mandatory_ciphers, smtp_tls_exclude_ciphers,
  *      smtp_tls_mandatory_exclude_ciphers, smtp_tls_verify_cert_match,
- *      smtp_tls_secure_cert_match, smtp_tls_loglevel (0), soft_bounce (no).
+ *      smtp_tls_secure_cert_match, smtp_tls_loglevel (0), soft_bounce (no),
+ *      lmtp_tls_* and lmtp_starttls_timeout (LMTP's copies of smtp_tls_*),
+ *      disable_mime_output_conversion (no), mime_nesting_limit (100),
+ *      mime_boundary_length_limit (2048), header_size_limit.
  */
 #include <string.h>
 

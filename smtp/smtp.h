@@ -9,6 +9,7 @@
  *     smtp_proto.c    the conversation: greeting, EHLO/LHLO, MAIL, RCPT, DATA
  *     smtp_reply.c    reading a server reply (a leaf: unit tested)
  *     smtp_encode.c   content to the wire: CRLF, dot-stuffing (a leaf)
+ *     smtp_mime.c     8-bit MIME to quoted-printable for a 7-bit server (a leaf)
  *     smtp_cache.c    connection reuse through scache (labels, props)
  *     smtp_tls.c      the TLS policy (levels, policy maps) and handshake
  */
@@ -58,8 +59,37 @@ typedef struct SMTP_ENCODER {
  * with CR LF SPACE. smtp_encode_end ends an unfinished last line and adds
  * the final ".". Output is appended to out. */
 void    smtp_encode_init(SMTP_ENCODER *e, long limit);
+
+/* smtp_line_ends - the one line-end rule (the encoder's and the MIME
+ * converter's): data of one record is cut into runs of bytes without CR
+ * or LF (text) and line ends (eol): CR LF, a bare CR, a bare LF, the end
+ * of an N record. *cr carries a CR at the end of a record into the next
+ * (it may meet its LF there). */
+void    smtp_line_ends(int *cr, int rec_type, const char *data, size_t len,
+                       void (*text) (void *ctx, const char *run, size_t n),
+                       void (*eol) (void *ctx), void *ctx);
 void    smtp_encode(SMTP_ENCODER *e, int rec_type, const char *data, size_t len, BUF *out);
 void    smtp_encode_end(SMTP_ENCODER *e, BUF *out);
+
+/* ---- 8BITMIME down-conversion (smtp_mime.c) ---- */
+
+typedef struct SMTP_MIME SMTP_MIME;
+
+/* smtp_mime_create - a converter that writes through enc: at most
+ * max_depth nested multiparts (mime_nesting_limit), headers of at most
+ * header_limit bytes parsed (header_size_limit), boundaries of at most
+ * bound_limit (mime_boundary_length_limit) */
+SMTP_MIME *smtp_mime_create(SMTP_ENCODER *enc, int max_depth, size_t header_limit,
+                            size_t bound_limit);
+void    smtp_mime_free(SMTP_MIME *mm);
+
+/* smtp_mime_record - one content record (as smtp_encode), converted onto
+ * out; smtp_mime_end - the last line out (the caller then ends with
+ * smtp_encode_end). 0, or -1: the message cannot be converted
+ * (smtp_mime_error: the reason and its DSN code); stop sending. */
+int     smtp_mime_record(SMTP_MIME *mm, int rec_type, const char *data, size_t len, BUF *out);
+int     smtp_mime_end(SMTP_MIME *mm, BUF *out);
+const char *smtp_mime_error(const SMTP_MIME *mm, const char **dsn);
 
 /* ---- next hops (smtp_hop.c) ---- */
 
@@ -174,6 +204,7 @@ typedef struct SMTP_MSG {
     int     qfd;                        /* queue file, read-only, shared flock */
     void   *env;                        /* its QFILE_ENVELOPE (content offsets) */
     int     body_8bit;                  /* encoding=8bitmime */
+    int     body_7bit;                  /* encoding=7bit: nothing to convert */
     int     smtputf8;                   /* the envelope needs SMTPUTF8 */
     SMTP_RCPT *rcpt;                    /* req->nrcpt of them */
     int     lmtp;

@@ -43,27 +43,66 @@ static void smtp_encode_byte(SMTP_ENCODER *e, int ch, BUF *out)
     e->col++;
 }
 
-void    smtp_encode(SMTP_ENCODER *e, int rec_type, const char *data, size_t len, BUF *out)
+void    smtp_line_ends(int *cr, int rec_type, const char *data, size_t len,
+                       void (*text) (void *ctx, const char *run, size_t n),
+                       void (*eol) (void *ctx), void *ctx)
 {
+    size_t  i = 0, start;
+
+    while (i < len) {
+        if (*cr) {                      /* CR LF is one line end, CR x two things */
+            *cr = 0;
+            eol(ctx);
+            if (data[i] == '\n') {
+                i++;
+                continue;
+            }
+        }
+        for (start = i; i < len && data[i] != '\r' && data[i] != '\n'; i++)
+            /* void */ ;
+        if (i > start)
+            text(ctx, data + start, i - start);
+        if (i < len) {
+            if (data[i] == '\r')
+                *cr = 1;
+            else
+                eol(ctx);
+            i++;
+        }
+    }
+    if (rec_type == REC_TYPE_NORM) {    /* a CR just before it is the same end */
+        *cr = 0;
+        eol(ctx);
+    }
+}
+
+/* The encoder's side of smtp_line_ends. */
+typedef struct SMTP_ENCODE_CTX {
+    SMTP_ENCODER *e;
+    BUF    *out;
+} SMTP_ENCODE_CTX;
+
+static void smtp_encode_text(void *ctx, const char *run, size_t n)
+{
+    SMTP_ENCODE_CTX *c = ctx;
     size_t  i;
 
-    for (i = 0; i < len; i++) {
-        int     ch = (unsigned char) data[i];
+    for (i = 0; i < n; i++)
+        smtp_encode_byte(c->e, (unsigned char) run[i], c->out);
+}
 
-        if (e->cr) {                    /* CR LF is one line end, CR x two things */
-            smtp_encode_eol(e, out);
-            if (ch == '\n')
-                continue;
-        }
-        if (ch == '\r')
-            e->cr = 1;
-        else if (ch == '\n')
-            smtp_encode_eol(e, out);
-        else
-            smtp_encode_byte(e, ch, out);
-    }
-    if (rec_type == REC_TYPE_NORM)      /* a CR just before it is the same end */
-        smtp_encode_eol(e, out);
+static void smtp_encode_end_line(void *ctx)
+{
+    SMTP_ENCODE_CTX *c = ctx;
+
+    smtp_encode_eol(c->e, c->out);
+}
+
+void    smtp_encode(SMTP_ENCODER *e, int rec_type, const char *data, size_t len, BUF *out)
+{
+    SMTP_ENCODE_CTX c = {e, out};
+
+    smtp_line_ends(&e->cr, rec_type, data, len, smtp_encode_text, smtp_encode_end_line, &c);
 }
 
 void    smtp_encode_end(SMTP_ENCODER *e, BUF *out)

@@ -4,6 +4,9 @@
  *     with smtp_skip_5xx_greeting = no bounces, as in Postfix);
  * EHLO $smtp_helo_name, HELO when EHLO gets 5xx (LMTP: LHLO only); the
  *     EHLO keywords used: PIPELINING, SIZE, 8BITMIME, SMTPUTF8, DSN;
+ *     without 8BITMIME, 8-bit MIME content is down-converted to
+ *     quoted-printable on the way out (smtp_mime.c), or bounces when it
+ *     cannot be;
  * STARTTLS by the TLS policy (smtp_tls.c), then EHLO again inside TLS;
  * early refusals: SMTPUTF8 needed and not offered (5.6.7), a message
  *     larger than the server's SIZE (5.3.4);
@@ -257,7 +260,7 @@ static int smtp_starttls(SMTP_SESS *sess, char *dsn, size_t dsnlen, BUF *why)
     if (rc < 0)
         return SMTP_SESSION_NEXT;
     /* RFC 3207: forget what we knew and ask again, inside TLS. */
-    if (smtp_ehlo(sess, "EHLO", timeout) < 0) {
+    if (smtp_ehlo(sess, sess->m->lmtp ? "LHLO" : "EHLO", timeout) < 0) {
         snprintf(dsn, dsnlen, "4.4.2");
         buf_set(why, buf_str(sess->why));
         return SMTP_SESSION_NEXT;
@@ -265,7 +268,7 @@ static int smtp_starttls(SMTP_SESS *sess, char *dsn, size_t dsnlen, BUF *why)
     if (sess->reply.code / 100 != 2) {
         smtp_reply_result(sess, dsn, dsnlen);
         dsn[0] = '4';
-        smtp_said(sess, why, "EHLO command");
+        smtp_said(sess, why, sess->m->lmtp ? "LHLO command" : "EHLO command");
         return SMTP_SESSION_NEXT;
     }
     return -1;
@@ -319,8 +322,8 @@ static int smtp_greet(SMTP_SESS *sess, char *dsn, size_t dsnlen, BUF *why)
         smtp_said(sess, why, buf_str(cmd));
         goto out;
     }
-    /* TLS when the policy says so (LMTP: no lmtp_tls_* yet). */
-    if (!sess->m->lmtp && sess->m->tls.level > SMTP_TLS_NONE && !sess->m->tls_plain) {
+    /* TLS when the policy says so (LMTP: lmtp_tls_*). */
+    if (sess->m->tls.level > SMTP_TLS_NONE && !sess->m->tls_plain) {
         ret = smtp_starttls(sess, dsn, dsnlen, why);
         goto out;
     }
@@ -435,8 +438,10 @@ static void smtp_rcpt_cmd(SMTP_SESS *sess, int i, BUF *cmd)
 typedef struct SMTP_BODY {
     SMTP_SESS *sess;
     SMTP_ENCODER enc;
+    SMTP_MIME *mime;                    /* down-converting for a 7-bit server */
     BUF    *out;
-    int     error;
+    int     error;                      /* the write failed */
+    int     mime_error;                 /* the content cannot be converted */
 } SMTP_BODY;
 
 /* smtp_body_flush - write what was encoded; mark an error once */
@@ -453,28 +458,53 @@ static void smtp_body_record(int type, const char *data, size_t len, void *ctx)
 {
     SMTP_BODY *b = ctx;
 
-    if (b->error)
+    if (b->error || b->mime_error)
         return;
-    smtp_encode(&b->enc, type, data, len, b->out);
+    if (b->mime == NULL)
+        smtp_encode(&b->enc, type, data, len, b->out);
+    else if (smtp_mime_record(b->mime, type, data, len, b->out) < 0) {
+        b->mime_error = 1;
+        return;
+    }
     if (buf_len(b->out) >= SMTP_CHUNK)
         smtp_body_flush(b);
 }
 
-/* smtp_body - the content and the final dot; 0, -1 lost (sess->why), -2 queue file */
-static int smtp_body(SMTP_SESS *sess)
+/* smtp_downgrade - convert 8-bit MIME for this server? As Postfix: it
+ * lacks 8BITMIME, the message is not known to be 7bit (BODY=8BITMIME, or
+ * nothing was said), and disable_mime_output_conversion is off. */
+static int smtp_downgrade(const SMTP_SESS *sess)
+{
+    return !(sess->features & SMTP_FEAT_8BITMIME) && !sess->m->body_7bit
+        && !config_bool(P_disable_mime_output_conversion);
+}
+
+/* smtp_body - the content and the final dot; 0, -1 lost (sess->why), -2
+ * queue file, -3 the content cannot be converted (sess->why, dsn) */
+static int smtp_body(SMTP_SESS *sess, char *dsn, size_t dsnlen)
 {
     SMTP_BODY b;
     BUF    *why = buf_alloc(64);
+    const char *code;
     int     ret = 0;
 
+    memset(&b, 0, sizeof(b));
     b.sess = sess;
     b.out = buf_alloc(SMTP_CHUNK + 4096);
-    b.error = 0;
     smtp_encode_init(&b.enc, config_int(P_smtp_line_length_limit));
+    if (smtp_downgrade(sess))
+        b.mime = smtp_mime_create(&b.enc, (int) config_int(P_mime_nesting_limit),
+                                  (size_t) config_int(P_header_size_limit),
+                                  (size_t) config_int(P_mime_boundary_length_limit));
     stream_set_timeout(sess->s, (int) config_time(P_smtp_data_xfer_timeout));
     if (qfile_read_content(sess->m->qfd, sess->m->env, smtp_body_record, &b, why) < 0) {
         buf_sprintf(sess->why, "cannot read queue file: %s", buf_str(why));
         ret = -2;
+    } else if (b.mime_error || (b.mime && smtp_mime_end(b.mime, b.out) < 0)) {
+        /* Nothing but hanging up cancels DATA: no final dot is sent. */
+        buf_set(sess->why, smtp_mime_error(b.mime, &code));
+        snprintf(dsn, dsnlen, "%s", code);
+        ret = -3;
     } else {
         smtp_encode_end(&b.enc, b.out);
         smtp_body_flush(&b);
@@ -483,6 +513,8 @@ static int smtp_body(SMTP_SESS *sess)
             ret = -1;
         }
     }
+    if (b.mime)
+        smtp_mime_free(b.mime);
     buf_free(b.out);
     buf_free(why);
     return ret;
@@ -555,12 +587,20 @@ static int smtp_cmd_reply(SMTP_SESS *sess, int which)
             || smtp_read_reply(sess, timeout, stage) < 0)
             return -1;
     } else {
-        int     rc = smtp_body(sess);
+        char    dsn[16];
+        int     rc = smtp_body(sess, dsn, sizeof(dsn));
 
-        if (rc == -2) {
-            /* Our queue file failed us: do not end the message, hang up. */
-            smtp_rcpt_set_pending(m, DELIVER_STAT_DEFER, "4.3.0", sess->peer->relay,
-                                  buf_str(sess->why));
+        if (rc == -2 || rc == -3) {
+            /* Our queue file failed us, or the content cannot go to this
+             * server: do not end the message, hang up (no QUIT: it would
+             * be content). */
+            if (rc == -2)
+                smtp_rcpt_set_pending(m, DELIVER_STAT_DEFER, "4.3.0", sess->peer->relay,
+                                      buf_str(sess->why));
+            else
+                smtp_rcpt_set_pending(m, DELIVER_STAT_BOUNCE, dsn, sess->peer->relay,
+                                      buf_str(sess->why));
+            sess->conn->dead = 1;
             return -1;
         }
         if (rc < 0)

@@ -86,6 +86,7 @@ static int smtp_queue_open(SMTP_MSG *m, QFILE_ENVELOPE *env, BUF *why)
     m->env = env;
     m->body_8bit = (v = qfile_envelope_attr(env, MAIL_ATTR_ENCODING)) != NULL
         && strcasecmp(v, "8bitmime") == 0;
+    m->body_7bit = v != NULL && strcasecmp(v, "7bit") == 0;
     m->smtputf8 = (v = qfile_envelope_attr(env, MAIL_ATTR_SMTPUTF8)) != NULL && *v && *v != '0';
     return 0;
 }
@@ -133,8 +134,8 @@ void    smtp_deliver(SMTP_MSG *m)
     long    session_limit = config_int(P_smtp_mx_session_limit);
     int     port = m->lmtp ? 24 : (int) config_int(P_smtp_tcp_port);
 
-    /* LMTP has its own lmtp_tls_* in Postfix, not done: no TLS for it. */
-    if (!m->lmtp && smtp_tls_policy(m, dsn, sizeof(dsn), why) < 0) {
+    /* LMTP: the same policy from lmtp_tls_* (smtp_tls.c). */
+    if (smtp_tls_policy(m, dsn, sizeof(dsn), why) < 0) {
         smtp_rcpt_set_pending(m, DELIVER_STAT_DEFER, dsn, "none", buf_str(why));
         done = 1;
     }

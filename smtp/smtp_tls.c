@@ -26,6 +26,11 @@
  * (Verified, Trusted, Untrusted or Anonymous), and refuses under verify
  * and secure "Server certificate not trusted" or "Server certificate not
  * verified" (4.7.5), logged with the reason whatever the log level.
+ *
+ * LMTP (Postfix's lmtp) has the same policy with its own parameters,
+ * lmtp_tls_* and lmtp_starttls_timeout (default level: none, so LMTP to
+ * Dovecot stays plaintext unless asked): TLS_P picks the set by the
+ * protocol this process speaks (one protocol per process).
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -40,6 +45,10 @@
 #include "smtp.h"
 #include "str_split.h"
 #include "tls_client.h"
+
+static int smtp_tls_lmtp;               /* this process speaks LMTP: lmtp_tls_* */
+
+#define TLS_P(smtp, lmtp) (smtp_tls_lmtp ? (lmtp) : (smtp))
 
 static const char *smtp_tls_level_names[] = {
     [SMTP_TLS_NONE] = "none", [SMTP_TLS_MAY] = "may", [SMTP_TLS_ENCRYPT] = "encrypt",
@@ -119,13 +128,13 @@ int     smtp_tls_policy_parse(const char *text, SMTP_TLS_POLICY *pol, BUF *why)
  * booleans mean when it is empty */
 static const char *smtp_tls_default_level(void)
 {
-    const char *level = config_str(P_smtp_tls_security_level);
+    const char *level = config_str(TLS_P(P_smtp_tls_security_level, P_lmtp_tls_security_level));
 
     if (*level)
         return level;
-    if (config_bool(P_smtp_enforce_tls))
+    if (config_bool(TLS_P(P_smtp_enforce_tls, P_lmtp_enforce_tls)))
         return "verify";
-    return config_bool(P_smtp_use_tls) ? "may" : "none";
+    return config_bool(TLS_P(P_smtp_use_tls, P_lmtp_use_tls)) ? "may" : "none";
 }
 
 /* smtp_tls_lookup - the policy table's entry for the next hop; 1 found,
@@ -134,7 +143,7 @@ static int smtp_tls_lookup(const char *nexthop, BUF *value, BUF *why)
 {
     static MAPS *maps;
     static int opened;
-    const char *list = config_str(P_smtp_tls_policy_maps), *dot;
+    const char *list = config_str(TLS_P(P_smtp_tls_policy_maps, P_lmtp_tls_policy_maps)), *dot;
     BUF    *key;
     DICT_STATUS st;
 
@@ -164,7 +173,8 @@ static int smtp_tls_lookup(const char *nexthop, BUF *value, BUF *why)
         return 1;
     if (st == DICT_NOTFOUND)
         return 0;
-    buf_sprintf(why, "smtp_tls_policy_maps: lookup of %s: %s", nexthop, buf_str(why));
+    buf_sprintf(why, "%s_tls_policy_maps: lookup of %s: %s", smtp_tls_lmtp ? "lmtp" : "smtp",
+                nexthop, buf_str(why));
     return -1;
 }
 
@@ -173,6 +183,7 @@ int     smtp_tls_policy(SMTP_MSG *m, char *dsn, size_t dsnlen, BUF *why)
     BUF    *value = buf_alloc(64);
     int     found, ret = 0;
 
+    smtp_tls_lmtp = m->lmtp;
     if ((found = smtp_tls_lookup(m->req->nexthop, value, why)) < 0) {
         snprintf(dsn, dsnlen, "4.3.0");
         ret = -1;
@@ -209,9 +220,12 @@ static TLS_CLIENT_CTX *smtp_tls_ctx(const SMTP_TLS_POLICY *pol, BUF *why)
 {
     int     mandatory = pol->level >= SMTP_TLS_ENCRYPT;
     const char *protocols = *pol->protocols ? pol->protocols
-        : config_str(mandatory ? P_smtp_tls_mandatory_protocols : P_smtp_tls_protocols);
+        : config_str(mandatory
+                     ? TLS_P(P_smtp_tls_mandatory_protocols, P_lmtp_tls_mandatory_protocols)
+                     : TLS_P(P_smtp_tls_protocols, P_lmtp_tls_protocols));
     const char *grade = *pol->ciphers ? pol->ciphers
-        : config_str(mandatory ? P_smtp_tls_mandatory_ciphers : P_smtp_tls_ciphers);
+        : config_str(mandatory ? TLS_P(P_smtp_tls_mandatory_ciphers, P_lmtp_tls_mandatory_ciphers)
+                     : TLS_P(P_smtp_tls_ciphers, P_lmtp_tls_ciphers));
     const char *list = tls_grade_cipherlist(grade);
     TLS_CLIENT_PARAMS p;
     BUF    *key, *exclude;
@@ -223,8 +237,11 @@ static TLS_CLIENT_CTX *smtp_tls_ctx(const SMTP_TLS_POLICY *pol, BUF *why)
         return NULL;
     }
     exclude = buf_alloc(64);
-    buf_sprintf(exclude, "%s %s %s", config_str(P_smtp_tls_exclude_ciphers),
-                mandatory ? config_str(P_smtp_tls_mandatory_exclude_ciphers) : "", pol->exclude);
+    buf_sprintf(exclude, "%s %s %s",
+                config_str(TLS_P(P_smtp_tls_exclude_ciphers, P_lmtp_tls_exclude_ciphers)),
+                mandatory ? config_str(TLS_P(P_smtp_tls_mandatory_exclude_ciphers,
+                                             P_lmtp_tls_mandatory_exclude_ciphers)) : "",
+                pol->exclude);
     key = buf_alloc(128);
     buf_sprintf(key, "%s|%s|%s", protocols, list, buf_str(exclude));
     for (i = 0; i < SMTP_TLS_CTX_MAX && ctx == NULL; i++) {
@@ -234,12 +251,12 @@ static TLS_CLIENT_CTX *smtp_tls_ctx(const SMTP_TLS_POLICY *pol, BUF *why)
             ctx = smtp_tls_ctxs[i].ctx;
     }
     if (ctx == NULL) {
-        p.CAfile = config_str(P_smtp_tls_CAfile);
-        p.CApath = config_str(P_smtp_tls_CApath);
+        p.CAfile = config_str(TLS_P(P_smtp_tls_CAfile, P_lmtp_tls_CAfile));
+        p.CApath = config_str(TLS_P(P_smtp_tls_CApath, P_lmtp_tls_CApath));
         p.protocols = protocols;
         p.cipherlist = list;
         p.exclude = buf_str(exclude);
-        p.loglevel = (int) config_int(P_smtp_tls_loglevel);
+        p.loglevel = (int) config_int(TLS_P(P_smtp_tls_loglevel, P_lmtp_tls_loglevel));
         if ((ctx = tls_client_ctx(&p, why)) != NULL) {
             /* Full: the first one goes (its sessions stay in the cache). */
             if (smtp_tls_ctxs[slot].key) {
@@ -277,8 +294,9 @@ static void smtp_tls_names(const SMTP_MSG *m, const SMTP_CONN *conn, char **stor
                            const char **names, int max)
 {
     const char *spec = *m->tls.match ? m->tls.match
-        : config_str(m->tls.level == SMTP_TLS_SECURE ? P_smtp_tls_secure_cert_match
-                     : P_smtp_tls_verify_cert_match);
+        : config_str(m->tls.level == SMTP_TLS_SECURE
+                     ? TLS_P(P_smtp_tls_secure_cert_match, P_lmtp_tls_secure_cert_match)
+                     : TLS_P(P_smtp_tls_verify_cert_match, P_lmtp_tls_verify_cert_match));
     char    domain[SMTP_HOST_MAX + 1], *cp;
     char  **items;
     int     n, i, k = 0;
@@ -314,7 +332,8 @@ static void smtp_tls_names(const SMTP_MSG *m, const SMTP_CONN *conn, char **stor
 /* smtp_tls_sni - the SNI name, "" for none (never an address) */
 static void smtp_tls_sni(const SMTP_MSG *m, const SMTP_CONN *conn, char *out, size_t size)
 {
-    const char *spec = *m->tls.servername ? m->tls.servername : config_str(P_smtp_tls_servername);
+    const char *spec = *m->tls.servername ? m->tls.servername
+        : config_str(TLS_P(P_smtp_tls_servername, P_lmtp_tls_servername));
     unsigned char a[16];
 
     if (strcasecmp(spec, "hostname") == 0)
@@ -354,7 +373,7 @@ int     smtp_tls_handshake(SMTP_MSG *m, SMTP_CONN *conn, char *dsn, size_t dsnle
     st.servername = sni;
     st.cache_key = conn->tls_key;
     st.match = names;
-    st.timeout = (int) config_time(P_smtp_starttls_timeout);
+    st.timeout = (int) config_time(TLS_P(P_smtp_starttls_timeout, P_lmtp_starttls_timeout));
     if ((conn->tls = tls_client_start(ctx, conn->s, &st, &res, why)) == NULL) {
         msg_info("%s: TLS handshake failed with %s: %s", m->req->queue_id, conn->peer.relay,
                  buf_str(why));
@@ -364,7 +383,8 @@ int     smtp_tls_handshake(SMTP_MSG *m, SMTP_CONN *conn, char *dsn, size_t dsnle
         ret = -1;
     } else {
         tls_session_info(conn->tls, &info);
-        if (config_int(P_smtp_tls_loglevel) >= 1 || (must_verify && res.trust != TLS_PEER_VERIFIED))
+        if (config_int(TLS_P(P_smtp_tls_loglevel, P_lmtp_tls_loglevel)) >= 1
+            || (must_verify && res.trust != TLS_PEER_VERIFIED))
             msg_info("%s TLS connection established to %s: %s with cipher %s (%d/%d bits)%s",
                      trust_words[res.trust], conn->peer.relay, info.protocol, info.cipher,
                      info.cipher_bits, info.cipher_alg_bits, res.resumed ? " (resumed)" : "");

@@ -1,5 +1,6 @@
 /* resolve - recipient to (transport, nexthop); see resolve.h. */
 #include <string.h>
+#include <strings.h>
 
 #include "address.h"
 #include "config.h"
@@ -12,6 +13,7 @@
 
 struct RESOLVER {
     MAPS   *transport_maps;         /* NULL when $transport_maps is empty */
+    MAPS   *sender_relay_maps;      /* $sender_dependent_relayhost_maps, or NULL */
 };
 
 /* resolve_open - see resolve.h */
@@ -21,6 +23,9 @@ RESOLVER *resolve_open(BUF *why)
     const char *maps = config_str(P_transport_maps);
 
     if (*maps && (r->transport_maps = maps_open(maps, 0, why)) == NULL)
+        goto bad;
+    maps = config_str(P_sender_dependent_relayhost_maps);
+    if (*maps && (r->sender_relay_maps = maps_open(maps, 0, why)) == NULL)
         goto bad;
     if (resolve_local_init(why) < 0)    /* the domain lists, once */
         goto bad;
@@ -36,6 +41,8 @@ void resolve_close(RESOLVER *r)
         return;
     if (r->transport_maps)
         maps_close(r->transport_maps);
+    if (r->sender_relay_maps)
+        maps_close(r->sender_relay_maps);
     xfree(r);
 }
 
@@ -115,10 +122,44 @@ static DICT_STATUS resolve_transport_maps(RESOLVER *r, const char *addr, const c
     return st;
 }
 
-/* resolve_route - the address class (resolve_local.h) and its default route */
-static int resolve_route(const char *domain, RESOLVE_REPLY *reply, BUF *why)
+/* resolve_sender_relay - sender_dependent_relayhost_maps, in Postfix's
+ * order: the sender, the sender without its extension, @domain; the null
+ * sender as $empty_address_relayhost_maps_lookup_key. DUNNO ends the
+ * search without a result (the global relayhost applies). */
+static DICT_STATUS resolve_sender_relay(RESOLVER *r, const char *sender, BUF *result, BUF *why)
+{
+    const char *at = strrchr(sender, '@');
+    BUF    *key = buf_alloc(100);
+    DICT_STATUS st;
+    size_t  cut;
+
+    if (*sender == 0)
+        sender = config_str(P_empty_address_relayhost_maps_lookup_key);
+    st = maps_find(r->sender_relay_maps, sender, result, why);
+    if (st == DICT_NOTFOUND && at && (cut = split_addr(sender, (size_t) (at - sender),
+                                                       config_str(P_recipient_delimiter))) > 0) {
+        buf_reset(key);
+        buf_append(key, sender, cut);
+        buf_puts(key, at);
+        st = maps_find(r->sender_relay_maps, buf_str(key), result, why);
+    }
+    if (st == DICT_NOTFOUND && at && at[1])
+        st = maps_find(r->sender_relay_maps, at, result, why);
+    if (st == DICT_FOUND && (buf_len(result) == 0 || strcasecmp(buf_str(result), "DUNNO") == 0))
+        st = DICT_NOTFOUND;
+    if (st == DICT_TRYLATER)
+        msg_warn("sender_dependent_relayhost_maps lookup of %s: %s", sender, buf_str(why));
+    buf_free(key);
+    return st;
+}
+
+/* resolve_route - the address class (resolve_local.h) and its default
+ * route; sender (NULL: not known) picks a sender-dependent relayhost */
+static int resolve_route(RESOLVER *r, const char *sender, const char *domain,
+                         RESOLVE_REPLY *reply, BUF *why)
 {
     const char *route;
+    DICT_STATUS st = DICT_NOTFOUND;
 
     switch (reply->addr_class = resolve_class(domain)) {
     case RESOLVE_CLASS_LOCAL:
@@ -145,7 +186,17 @@ static int resolve_route(const char *domain, RESOLVE_REPLY *reply, BUF *why)
     }
     resolve_split_route(route, reply->transport, reply->nexthop);
     if (buf_len(reply->nexthop) == 0) {
-        if (reply->addr_class != RESOLVE_CLASS_VIRTUAL && *config_str(P_relayhost))
+        /* Off-host delivery: the sender's relayhost, else $relayhost, else
+         * the domain (a transport's own nexthop and transport_maps win). */
+        if (reply->addr_class != RESOLVE_CLASS_VIRTUAL && sender && r->sender_relay_maps
+            && (st = resolve_sender_relay(r, sender, reply->nexthop, why)) == DICT_TRYLATER) {
+            if (buf_len(why) == 0)
+                buf_set(why, "sender_dependent_relayhost_maps lookup failure");
+            return RESOLVE_TRYLATER;
+        }
+        if (st == DICT_FOUND)
+            /* nexthop is the table's answer */ ;
+        else if (reply->addr_class != RESOLVE_CLASS_VIRTUAL && *config_str(P_relayhost))
             buf_set(reply->nexthop, config_str(P_relayhost));
         else
             buf_set(reply->nexthop, domain);
@@ -155,6 +206,13 @@ static int resolve_route(const char *domain, RESOLVE_REPLY *reply, BUF *why)
 
 /* resolve_addr - see resolve.h */
 int resolve_addr(RESOLVER *r, const char *addr, RESOLVE_REPLY *reply, BUF *why)
+{
+    return resolve_addr_from(r, NULL, addr, reply, why);
+}
+
+/* resolve_addr_from - see resolve.h */
+int resolve_addr_from(RESOLVER *r, const char *sender, const char *addr, RESOLVE_REPLY *reply,
+                      BUF *why)
 {
     const char *at;
     const char *domain;
@@ -167,7 +225,7 @@ int resolve_addr(RESOLVER *r, const char *addr, RESOLVE_REPLY *reply, BUF *why)
         buf_putc(reply->recipient, '@');        /* $myorigin is empty: no domain */
     at = strrchr(buf_str(reply->recipient), '@');
     domain = at + 1;
-    if (resolve_route(domain, reply, why) != RESOLVE_OK)
+    if (resolve_route(r, sender, domain, reply, why) != RESOLVE_OK)
         return RESOLVE_TRYLATER;
     if (r->transport_maps == NULL)
         return RESOLVE_OK;

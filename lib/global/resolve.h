@@ -10,8 +10,10 @@
  *                                  error:5.1.1 User unknown in virtual alias table
  *        $virtual_mailbox_domains  $virtual_transport
  *        $relay_domains            $relay_transport
- *        anything else             $default_transport, nexthop $relayhost
- *                                  when set (else the domain)
+ *        anything else             $default_transport, nexthop the
+ *                                  sender's $sender_dependent_relayhost_maps
+ *                                  entry, else $relayhost when set, else
+ *                                  the domain (relay domains alike)
  *      A transport value "name:nexthop" gives both; without ":nexthop"
  *      the nexthop is $myhostname for local, else the domain.
  *   3. $transport_maps may override either part, looked up as
@@ -53,5 +55,14 @@ void    resolve_reply_free(RESOLVE_REPLY *reply);
 /* resolve_addr - RESOLVE_OK with the reply filled in, or RESOLVE_TRYLATER
  * with why. */
 int     resolve_addr(RESOLVER *r, const char *addr, RESOLVE_REPLY *reply, BUF *why);
+
+/* resolve_addr_from - the same for mail from sender ("" the null sender):
+ * sender_dependent_relayhost_maps (looked up as sender, sender without
+ * its recipient_delimiter extension, @domain; the null sender as
+ * $empty_address_relayhost_maps_lookup_key; DUNNO: no answer) replaces
+ * $relayhost for off-host delivery, as Postfix's trivial-rewrite does.
+ * resolve_addr is resolve_addr_from with no sender (no lookup). */
+int     resolve_addr_from(RESOLVER *r, const char *sender, const char *addr,
+                          RESOLVE_REPLY *reply, BUF *why);
 
 #endif

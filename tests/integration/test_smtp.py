@@ -19,6 +19,7 @@ import unittest
 
 from harness import core as h
 from harness import e2e
+from harness.master import ipv6_loopback_ok
 from harness.sink import Sink, unstuff
 
 SENDER = "alice@sandbox.test"
@@ -157,6 +158,20 @@ class SmtpTest(h.InstanceTest):
         inst.wait_log("%s: to=<bob@remote.test>, relay=127.0.0.1[127.0.0.1]:%d" % (qid, sink.port))
         self.assertIn("status=sent", inst.log().split("%s: to=<bob@remote.test>" % qid)[1])
 
+    def test_sender_dependent_relayhost(self):
+        """sender_dependent_relayhost_maps picks the relay by sender
+        (@domain here) over relayhost; other senders keep relayhost."""
+        by_sender = self.sink()
+        sink = self.sink()
+        inst = self.started(sink, sender_dependent_relayhost_maps="inline:{ @special.test="
+                            "[127.0.0.1]:%d }" % by_sender.port)
+        e2e.send(inst, "boss@special.test", ["bob@remote.test"], e2e.crlf("Subject: s\n\nx\n"))
+        e2e.send(inst, SENDER, ["carol@remote.test"], e2e.crlf("Subject: g\n\nx\n"))
+        self.assertEqual(by_sender.wait_transactions(1, timeout=15)[0]["mail"],
+                         "MAIL FROM:<boss@special.test> SIZE=%s"
+                         % by_sender.transactions[0]["mail"].split("SIZE=")[1])
+        self.assertIn("carol@remote.test", sink.wait_transactions(1)[0]["accepted"])
+
     def test_all_hosts_dead(self):
         """Nobody answers: deferred with Postfix's connect wording."""
         dead = h.free_port()
@@ -275,15 +290,6 @@ class SmtpTest(h.InstanceTest):
                          r"\(host 127\.0\.0\.1\[127\.0\.0\.1\] said: 554 5\.7\.1 go away "
                          r"\(in reply to initial greeting\)\)")
 
-    def test_mail_timeout(self):
-        """A server that never answers MAIL: deferred after smtp_mail_timeout."""
-        sink = self.sink(stall_after_mail=True)
-        inst = self.started(sink, smtp_mail_timeout="2s")
-        qid = e2e.send(inst, SENDER, ["bob@remote.test"], e2e.crlf("Subject: stall\n\nx\n"))
-        inst.wait_log("%s: to=<bob@remote.test>" % qid, timeout=30)
-        self.assertRegex(inst.log(), r"dsn=4\.4\.2, status=deferred \(conversation with "
-                         r"127\.0\.0\.1\[127\.0\.0\.1\] timed out while sending MAIL FROM\)")
-
     def test_pipelining(self):
         """With PIPELINING, MAIL, every RCPT and DATA go before any reply
         is read: the server answers only once DATA is in (a client that
@@ -333,6 +339,41 @@ class SmtpTest(h.InstanceTest):
         self.assertIn("address family disabled by inet_protocols", inst.log())
         self.assertEqual(sink.connections, 0)
 
+    @unittest.skipUnless(ipv6_loopback_ok(), "no ::1 on this machine")
+    def test_ipv6_next_hop(self):
+        """[ipv6:::1]:port is reached over IPv6 (relay=::1[::1]:port); with
+        inet_protocols = ipv4 the same next hop is never connected to."""
+        sink = self.sink(host="::1")
+        inst = self.started(relayhost="[ipv6:::1]:%d" % sink.port)
+        qid = e2e.send(inst, SENDER, ["bob@remote.test"], e2e.crlf("Subject: v6\n\nx\n"))
+        self.assertEqual(sink.wait_transactions(1)[0]["peer"][0], "::1")
+        inst.wait_log("%s: to=<bob@remote.test>, relay=::1[::1]:%d" % (qid, sink.port))
+        self.assertIn("status=sent", inst.log().split("%s: to=<bob@remote.test>" % qid)[1])
+
+    @unittest.skipUnless(ipv6_loopback_ok(), "no ::1 on this machine")
+    def test_bind_address6(self):
+        """smtp_bind_address6 is the source of IPv6 connections: an address
+        the machine lacks fails the bind (the IPv4 one is not used)."""
+        sink = self.sink(host="::1")
+        inst = self.started(relayhost="[ipv6:::1]:%d" % sink.port, smtp_bind_address6="2001:db8::1",
+                            smtp_bind_address="127.0.0.1")
+        qid = e2e.send(inst, SENDER, ["bob@remote.test"], e2e.crlf("Subject: bind6\n\nx\n"))
+        inst.wait_log("%s: to=<bob@remote.test>" % qid)
+        self.assertIn("bind 2001:db8::1: Cannot assign requested address", inst.log())
+        self.assertEqual(sink.connections, 0)
+
+    @unittest.skipUnless(ipv6_loopback_ok(), "no ::1 on this machine")
+    def test_ipv6_disabled_by_inet_protocols(self):
+        sink = self.sink(host="::1")
+        inst = self.instance()
+        relay_to(inst, "[ipv6:::1]:%d" % sink.port, inet_protocols="ipv4")
+        inst.start()
+        qid = e2e.send(inst, SENDER, ["bob@remote.test"], e2e.crlf("Subject: v4 only\n\nx\n"))
+        inst.wait_log("%s: to=<bob@remote.test>" % qid)
+        self.assertRegex(inst.log(), r"dsn=4\.4\.4, status=deferred \(connect to ::1\[::1\]:%d: "
+                         r"address family disabled by inet_protocols\)" % sink.port)
+        self.assertEqual(sink.connections, 0)
+
     def test_8bitmime_and_smtputf8(self):
         """BODY=8BITMIME is passed on; a UTF-8 recipient to a server
         without SMTPUTF8 bounces 5.6.7 before MAIL."""
@@ -349,6 +390,21 @@ class SmtpTest(h.InstanceTest):
         self.assertRegex(inst.log(), r"dsn=5\.6\.7, status=bounced \(SMTPUTF8 is required, "
                          r"but was not offered by host 127\.0\.0\.1\[127\.0\.0\.1\]\)")
         self.assertEqual(len(sink.command_lines("MAIL")), 1)
+
+    def test_smtputf8_passed_on(self):
+        """A server with SMTPUTF8: SMTPUTF8 and BODY=8BITMIME on MAIL, the
+        UTF-8 recipient and the UTF-8 header and body as sent."""
+        utf8 = self.sink()
+        inst = self.started(utf8)
+        content = "Subject: gr\u00fc\u00dfe\r\n\r\nbj\u00f6rn\r\n".encode()
+        raw_send(inst, SENDER, ["bj\u00f6rn@remote.test"], content + b".\r\n",
+                 mail_params=" SMTPUTF8 BODY=8BITMIME")
+        t = utf8.wait_transactions(1)[0]
+        self.assertRegex(t["mail"], r"^MAIL FROM:<alice@sandbox\.test> SIZE=\d+ BODY=8BITMIME "
+                         r"SMTPUTF8$")
+        self.assertEqual(t["rcpts"], ["RCPT TO:<bj\u00f6rn@remote.test>"])
+        self.assertEqual(body_of(t["data"]), "bj\u00f6rn\r\n".encode())
+        self.assertIn("Subject: gr\u00fc\u00dfe\r\n".encode(), t["data"])
 
     @unittest.skipUnless(os.access(SMTP_SINK, os.X_OK), "no smtp-sink (tools/install-deps)")
     def test_relay_to_postfix_smtp_sink(self):

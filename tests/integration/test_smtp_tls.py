@@ -112,6 +112,43 @@ class SmtpTlsTest(h.InstanceTest):
                          r"\(\d+/\d+ bits\)" % sink.port)
         self.assertRegex(inst.log(), r"%s: to=<bob@remote\.test>.*status=sent" % qid)
 
+    def lmtp_started(self, sink, **params):
+        inst = self.instance()
+        inst.conf(transport_maps="inline:{ remote.test=lmtp:inet:127.0.0.1:%d }" % sink.port,
+                  **params)
+        inst.start()
+        return inst
+
+    def test_lmtp_verify_with_lmtp_tls(self):
+        """LMTP has its own lmtp_tls_*: verify succeeds, LHLO again inside
+        TLS, the mail inside TLS, Postfix's log line."""
+        sink = self.tls_sink(lmtp=True)
+        inst = self.lmtp_started(sink, lmtp_tls_security_level="verify",
+                                 lmtp_tls_CAfile=os.path.join(self.pki, "ca.pem"),
+                                 lmtp_tls_verify_cert_match="mx.example",
+                                 lmtp_tls_servername="mx.example", lmtp_tls_loglevel="1")
+        qid = self.send(inst)
+        t = sink.wait_transactions(1)[0]
+        self.assertTrue(t["tls"])
+        self.assertEqual(sink.sni, ["mx.example"])
+        self.assertEqual(len(sink.command_lines("LHLO")), 2)
+        inst.wait_log("%s: to=<bob@remote.test>" % qid)
+        self.assertRegex(inst.log(), r"Verified TLS connection established to "
+                         r"127\.0\.0\.1\[127\.0\.0\.1\]:%d: TLSv1\.3" % sink.port)
+        self.assertRegex(inst.log(), r"%s: to=<bob@remote\.test>.*status=sent" % qid)
+
+    def test_lmtp_ignores_smtp_tls(self):
+        """smtp_tls_security_level = encrypt is not LMTP's: with lmtp_tls_*
+        unset (none) the LMTP session stays plaintext."""
+        sink = self.tls_sink(lmtp=True)
+        inst = self.lmtp_started(sink, smtp_tls_security_level="encrypt")
+        qid = self.send(inst)
+        t = sink.wait_transactions(1)[0]
+        self.assertFalse(t["tls"])
+        self.assertEqual(sink.tls, [])
+        inst.wait_log("%s: to=<bob@remote.test>" % qid)
+        self.assertRegex(inst.log(), r"%s: to=<bob@remote\.test>.*status=sent" % qid)
+
     def test_verify_wrong_name_deferred(self):
         """verify with a name the certificate does not carry: deferred,
         nothing delivered, the log says why."""

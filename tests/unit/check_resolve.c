@@ -32,8 +32,9 @@ static void base_config(const char *const *extra)
         config_set(extra[0], extra[1]);
 }
 
-/* route - resolve addr; "transport|nexthop|recipient" or "TRYLATER" */
-static char *route(const char *addr)
+/* route_from - resolve addr for mail from sender (NULL: resolve_addr);
+ * "transport|nexthop|recipient" or "TRYLATER" */
+static char *route_from(const char *sender, const char *addr)
 {
     BUF    *why = buf_alloc(32);
     BUF    *out = buf_alloc(64);
@@ -41,7 +42,8 @@ static char *route(const char *addr)
     RESOLVE_REPLY *reply = resolve_reply_alloc();
 
     ck_assert_msg(r != NULL, "resolve_open: %s", buf_str(why));
-    if (resolve_addr(r, addr, reply, why) == RESOLVE_OK)
+    if ((sender ? resolve_addr_from(r, sender, addr, reply, why)
+         : resolve_addr(r, addr, reply, why)) == RESOLVE_OK)
         buf_sprintf(out, "%s|%s|%s", buf_str(reply->transport), buf_str(reply->nexthop),
                     buf_str(reply->recipient));
     else
@@ -50,6 +52,20 @@ static char *route(const char *addr)
     resolve_close(r);
     buf_free(why);
     return buf_steal(out);
+}
+
+static char *route(const char *addr)
+{
+    return route_from(NULL, addr);
+}
+
+static void expect_from(const char *sender, const char *addr, const char *want)
+{
+    char   *got = route_from(sender, addr);
+
+    ck_assert_msg(strcmp(got, want) == 0, "<%s> -> %s: got \"%s\", want \"%s\"",
+                  sender ? sender : "(none)", addr, got, want);
+    xfree(got);
 }
 
 static void expect(const char *addr, const char *want)
@@ -158,6 +174,36 @@ START_TEST(test_transport_maps_split_addr)
 }
 END_TEST
 
+/* sender_dependent_relayhost_maps: sender, sender without extension,
+ * @domain, <> for the null sender; it replaces relayhost for off-host
+ * mail only; a transport's own nexthop and transport_maps still win. */
+START_TEST(test_sender_dependent_relayhost)
+{
+    const char *extra[] = {
+        "relayhost", "[global.test]",
+        "recipient_delimiter", "+",
+        "sender_dependent_relayhost_maps",
+        "inline:{ boss@s.test=[boss.test]:587, @s.test=[s-relay.test], <>=[bounces.test],"
+        " quiet@s.test=DUNNO }",
+        "transport_maps", "inline:{ pinned.test=smtp:[pinned.test] }",
+        NULL, NULL};
+
+    base_config(extra);
+    expect_from("boss@s.test", "u@far.test", "smtp|[boss.test]:587|u@far.test");
+    expect_from("boss+x@s.test", "u@far.test", "smtp|[boss.test]:587|u@far.test");
+    expect_from("other@s.test", "u@far.test", "smtp|[s-relay.test]|u@far.test");
+    expect_from("", "u@far.test", "smtp|[bounces.test]|u@far.test");
+    expect_from("quiet@s.test", "u@far.test", "smtp|[global.test]|u@far.test");
+    expect_from("someone@else.test", "u@far.test", "smtp|[global.test]|u@far.test");
+    expect_from("boss@s.test", "u@relay.test", "relay|[boss.test]:587|u@relay.test");
+    expect_from("boss@s.test", "u@pinned.test", "smtp|[pinned.test]|u@pinned.test");
+    expect_from("boss@s.test", "u@example.org", "local|mx.example.org|u@example.org");
+    expect_from("boss@s.test", "u@vmail.test", "virtual|vmail.test|u@vmail.test");
+    /* Without a sender (resolve_addr): no lookup. */
+    expect("u@far.test", "smtp|[global.test]|u@far.test");
+}
+END_TEST
+
 START_TEST(test_trylater)
 {
     char   *missing = ts_path(tdir, "no-such-table");
@@ -194,6 +240,7 @@ static Suite *resolve_suite(void)
     tcase_add_test(tc, test_transport_maps_order);
     tcase_add_test(tc, test_transport_maps_split_addr);
     tcase_add_test(tc, test_trylater);
+    tcase_add_test(tc, test_sender_dependent_relayhost);
     suite_add_tcase(s, tc);
     return s;
 }

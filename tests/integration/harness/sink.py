@@ -13,8 +13,12 @@ Behaviours a test can ask for: MAIL and RCPT answered only once DATA
 has come (a client that does not pipeline hangs), EHLO refused, any EHLO
 keyword list, per-recipient RCPT replies, an LMTP reply per recipient,
 dropping the connection in the middle of DATA for the first N
-transactions, never answering MAIL (a stalled server), a greeting of
-one's choosing, a reply to RSET (a 421 hangs up), STARTTLS with the
+transactions, a greeting of
+one's choosing, a reply to RSET (a 421 hangs up), never answering at
+one stage (stall_at: greeting, ehlo, mail, rcpt, data, dot, quit; the
+quit stall records when the client hung up; xfer: the content is not
+read after 354, with a small receive buffer, so a large message blocks
+the client's writes), STARTTLS with the
 test's ssl.SSLContext (handshakes and SNI names recorded), a pause
 before the reply to DATA's final dot (data_delay, so deliveries overlap).
 It counts connections, the most sessions open at once (max_sessions) and
@@ -35,9 +39,9 @@ DEFAULT_FEATURES = ("PIPELINING", "SIZE 10240000", "8BITMIME", "DSN", "SMTPUTF8"
 class Sink:
     def __init__(self, lmtp=False, unix_path=None, features=DEFAULT_FEATURES, ehlo_ok=True,
                  greeting="220 sink.test ESMTP test sink", rcpt_reply=None, data_reply=None,
-                 lmtp_reply=None, drop_in_data=0, stall_after_mail=False, hold_until_data=False,
+                 lmtp_reply=None, drop_in_data=0, hold_until_data=False,
                  host="127.0.0.1", port=0, rset_reply="250 2.0.0 Ok", tls_context=None,
-                 data_delay=0.0):
+                 stall_at=None, data_delay=0.0):
         self.lmtp = lmtp
         self.host, self.want_port = host, port   # another 127.0.0.x: an MX host
         self.unix_path = unix_path
@@ -48,7 +52,9 @@ class Sink:
         self.data_reply = data_reply or "250 2.0.0 Ok: queued as SINK1"
         self.lmtp_reply = lmtp_reply or {}      # address -> reply after DATA (LMTP)
         self.drop_in_data = drop_in_data        # transactions to cut short in DATA
-        self.stall_after_mail = stall_after_mail
+        # The stage whose reply never comes (the client's timeout for it).
+        self.stall_at = stall_at
+        self.quit_hangups = []                  # (QUIT seen, hang-up) monotonic times
         # Answer MAIL and RCPT only once DATA has arrived: a client that
         # does not pipeline waits for a reply that never comes.
         self.hold_until_data = hold_until_data
@@ -77,11 +83,14 @@ class Sink:
             os.chmod(self.unix_path, 0o666)     # the client runs as mail_owner
             self.address = self.unix_path
         else:
-            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+            self.sock = socket.socket(family, socket.SOCK_STREAM)
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if self.stall_at == "xfer":         # accepted sockets inherit it
+                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
             self.sock.bind((self.host, self.want_port))
             self.port = self.sock.getsockname()[1]
-            self.address = (self.host, self.port)
+            self.address = (self.host, self.port)       # host "::1": IPv6
         self.sock.listen(16)
         self.sock.settimeout(0.2)
         t = threading.Thread(target=self._accept_loop, daemon=True)
@@ -174,6 +183,9 @@ class Sink:
             else:
                 say(line)
 
+        if self.stall_at == "greeting":
+            self._stall(f)
+            return
         say(self.greeting)
         if not self.greeting.startswith("220"):
             return
@@ -188,6 +200,15 @@ class Sink:
             with self.lock:
                 self.commands.append(cmd)
             verb = cmd.split(" ", 1)[0].upper()
+            stage = {"EHLO": "ehlo", "LHLO": "ehlo", "HELO": "ehlo", "MAIL": "mail",
+                     "RCPT": "rcpt", "DATA": "data", "QUIT": "quit"}.get(verb)
+            if stage is not None and stage == self.stall_at:
+                seen = time.monotonic()
+                self._stall(f)
+                if stage == "quit":
+                    with self.lock:
+                        self.quit_hangups.append((seen, time.monotonic()))
+                return
             if verb in ("EHLO", "LHLO") and (self.ehlo_ok or self.lmtp):
                 features = list(self.features)
                 if self.tls_context is not None and not in_tls:
@@ -204,10 +225,6 @@ class Sink:
                 say("250 sink.test")
                 tx = {"helo": cmd}
             elif verb == "MAIL":
-                if self.stall_after_mail:
-                    while f.readline(LINE_MAX):     # never answer; wait for the hang-up
-                        pass
-                    return
                 tx = dict(tx or {}, mail=cmd, rcpts=[], accepted=[], peer=peer,
                           mail_time=time.monotonic())
                 self._tx_mark(state, True)
@@ -225,6 +242,11 @@ class Sink:
                     say("554 5.5.1 Error: no valid recipients")
                     continue
                 say("354 End data with <CR><LF>.<CR><LF>")
+                if self.stall_at == "xfer":
+                    deadline = time.monotonic() + 60
+                    while not self.stopping and time.monotonic() < deadline:
+                        time.sleep(0.1)         # read nothing: the client's writes block
+                    return
                 if not self._data(conn, f, tx, say):
                     return
                 self._tx_mark(state, False)
@@ -249,6 +271,12 @@ class Sink:
             else:
                 say("502 5.5.2 Error: command not recognized")
 
+    def _stall(self, f):
+        """Never answer; read until the client hangs up (or the socket
+        timeout ends the wait)."""
+        while f.readline(LINE_MAX):
+            pass
+
     def _data(self, conn, f, tx, say):
         """Read DATA content; False when the connection is to be dropped."""
         data = b""
@@ -269,6 +297,9 @@ class Sink:
         tx["data"] = data
         with self.lock:
             self.transactions.append(tx)
+        if self.stall_at == "dot":
+            self._stall(f)
+            return False
         if self.data_delay > 0:
             time.sleep(self.data_delay)
         if self.lmtp:
