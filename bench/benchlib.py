@@ -9,7 +9,6 @@ smtp-sink as a counting relay target (bench/compare, bench/syscalls).
 import contextlib
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -112,23 +111,9 @@ def pf(argv):
     return ["env", "LD_LIBRARY_PATH=" + PF_LIBS] + list(argv)
 
 
-def wait_for(cond, timeout, what, interval=0.01):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise RuntimeError("timed out after %.0fs waiting for %s" % (timeout, what))
-        time.sleep(interval)
-
-
-def port_open(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=2).close()
-        return True
-    except OSError:
-        return False
+# The harness's: poll until true, AssertionError after the deadline.
+wait_for = h.wait_for
+port_open = h.tcp_listening
 
 
 class SinkCounter:
