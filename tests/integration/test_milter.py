@@ -18,7 +18,7 @@ import threading
 import time
 import unittest
 
-from harness.core import binary, free_port, wait_for
+from harness.core import binary, free_port, tcp_listening, wait_for
 from harness.milter import TestMilter
 from harness.core import Instance, read_records
 from harness.e2e import wait_delivered
@@ -548,7 +548,7 @@ class MilterDeliveryTest(unittest.TestCase):
                                        ("replbody", b"replaced\r\n"),
                                        ("addrcpt", "<bob@sandbox.test>"), "continue"]})
         inst = self.started(smtpd_milters=m.endpoint)
-        wait_for(lambda: _listening(inst.smtp_port), 10, "smtpd")
+        wait_for(lambda: tcp_listening(inst.smtp_port), 10, "smtpd")
         c = SmtpClient(inst.smtp_port)
         self.addCleanup(c.close)
         c.cmd("EHLO client.test")
@@ -580,7 +580,7 @@ class MilterDeliveryTest(unittest.TestCase):
         self.assertIn("eom", stages)
         # smtpd mail is not theirs.
         m.rules["eom"] = "reject"
-        wait_for(lambda: _listening(inst.smtp_port), 10, "smtpd")
+        wait_for(lambda: tcp_listening(inst.smtp_port), 10, "smtpd")
         c = SmtpClient(inst.smtp_port)
         self.addCleanup(c.close)
         c.cmd("EHLO client.test")
@@ -594,14 +594,6 @@ class MilterDeliveryTest(unittest.TestCase):
                            capture_output=True, timeout=30)
         inst.wait_log("milter-reject: END-OF-MESSAGE from local: 5.7.1 Command rejected; "
                       "from=<root@sandbox.test> to=<alice@sandbox.test>")
-
-
-def _listening(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        return True
-    except OSError:
-        return False
 
 
 DEBIAN_PYTHON = "/usr/bin/python3"

@@ -27,13 +27,12 @@ import base64
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import textwrap
 import unittest
 
-from harness.core import Instance, binary, free_port, wait_for
+from harness.core import Instance, binary, free_port, tcp_listening, wait_for
 from harness.e2e import wait_delivered
 from harness.smtpd import SmtpClient, queued_id
 
@@ -45,14 +44,6 @@ GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
 
 def have(*paths):
     return all(os.access(p, os.X_OK) for p in paths)
-
-
-def listening(port, host="127.0.0.1"):
-    try:
-        socket.create_connection((host, port), timeout=1).close()
-        return True
-    except OSError:
-        return False
 
 
 class FilterTest(unittest.TestCase):
@@ -100,7 +91,7 @@ class FilterTest(unittest.TestCase):
                 if p.poll() is not None:
                     raise AssertionError("%s exited %s: %s" % (args[0], p.returncode,
                                                                self.output(name)))
-                return listening(port)
+                return tcp_listening(port)
             wait_for(up, timeout, what or "%s on port %d" % (args[0], port), interval=0.2)
         return p
 
@@ -115,7 +106,7 @@ class FilterTest(unittest.TestCase):
         self.inst = Instance()
         self.inst.conf(**params)
         self.inst.start()
-        wait_for(lambda: listening(self.inst.smtp_port), 10, "smtpd")
+        wait_for(lambda: tcp_listening(self.inst.smtp_port), 10, "smtpd")
         return self.inst
 
     def transaction(self, text, sender="sender@client.test", rcpt="alice@sandbox.test",

@@ -141,6 +141,15 @@ def unix_listening(path):
     return True
 
 
+def tcp_listening(port, host="127.0.0.1"):
+    """True once something takes TCP connections on host:port."""
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
 def wait_for(condition, timeout=10.0, what="condition", interval=0.05):
     """Poll condition() until it returns a true value; fail after timeout."""
     deadline = time.monotonic() + timeout

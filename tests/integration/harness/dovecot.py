@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import tempfile
 
-from harness.core import sigkill, wait_for
+from harness.core import sigkill, tcp_listening, wait_for
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 LMTP_BINARY = "/usr/lib/dovecot/lmtp"
@@ -42,19 +42,10 @@ class Dovecot:
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(lambda: self.proc.poll() is not None
                  or (all(os.path.exists(p) for p in ready_paths)
-                     and all(self._answers(p) for p in ready_ports)),
+                     and all(tcp_listening(p) for p in ready_ports)),
                  15, "dovecot's sockets")
         if self.proc.poll() is not None:
             raise AssertionError("dovecot failed: %s" % self.log())
-
-    @staticmethod
-    def _answers(port):
-        import socket
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return True
-        except OSError:
-            return False
 
     @staticmethod
     def run_user():
