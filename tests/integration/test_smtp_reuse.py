@@ -129,6 +129,26 @@ class ReuseTest(h.InstanceTest):
         self.assertEqual(sink.connections, 3)
         self.assertEqual(sink.command_lines("RSET"), [])
 
+    def test_concurrent_deliveries_keep_the_session(self):
+        """No backlog, but a second delivery starts while the first is
+        still at the server (the sink holds its final reply for a while):
+        the second one keeps its session (Postfix's "concurrent" rule), and
+        a third message, sent while the first is still there, reuses it."""
+        sink = Sink(rcpt_delay={"slow@remote.test": 8.0}).start()
+        self.addCleanup(sink.close)
+        inst = self.instance()
+        inst.conf(default_transport="smtp", relayhost="[127.0.0.1]:%d" % sink.port)
+        inst.start()
+        e2e.send(inst, SENDER, ["slow@remote.test"], e2e.crlf("Subject: x\n\nx\n"))
+        h.wait_for(lambda: sink.connections == 1, 10, "the first delivery to connect")
+        second = e2e.send(inst, SENDER, ["c1@remote.test"], e2e.crlf("Subject: x\n\nx\n"))
+        inst.wait_log("%s: removed" % second)
+        self.assertEqual(sink.connections, 2)
+        e2e.send(inst, SENDER, ["c2@remote.test"], e2e.crlf("Subject: x\n\nx\n"))
+        sink.wait_transactions(3, timeout=30)
+        self.assertEqual(sink.connections, 2, "the third message reused a kept session")
+        self.assertEqual(len(sink.command_lines("RSET")), 1)
+
     def test_cache_destinations(self):
         """smtp_connection_cache_destinations: sessions of a listed next
         hop are kept even without a backlog, and a server that went away

@@ -20,7 +20,8 @@ quit stall records when the client hung up; xfer: the content is not
 read after 354, with a small receive buffer, so a large message blocks
 the client's writes), STARTTLS with the
 test's ssl.SSLContext (handshakes and SNI names recorded), a pause
-before the reply to DATA's final dot (data_delay, so deliveries overlap).
+before the reply to DATA's final dot (data_delay, so deliveries overlap;
+rcpt_delay: a pause of its own for a transaction to one of these recipients).
 It counts connections, the most sessions open at once (max_sessions) and
 the most transactions between MAIL and the end of DATA at once (max_tx);
 each transaction records time.monotonic() at MAIL (mail_time) and after
@@ -41,7 +42,7 @@ class Sink:
                  greeting="220 sink.test ESMTP test sink", rcpt_reply=None, data_reply=None,
                  lmtp_reply=None, drop_in_data=0, hold_until_data=False,
                  host="127.0.0.1", port=0, rset_reply="250 2.0.0 Ok", tls_context=None,
-                 stall_at=None, data_delay=0.0):
+                 stall_at=None, data_delay=0.0, rcpt_delay=None):
         self.lmtp = lmtp
         self.host, self.want_port = host, port   # another 127.0.0.x: an MX host
         self.unix_path = unix_path
@@ -69,6 +70,7 @@ class Sink:
         self.commands = []                      # every command line, in order
         self.connections = 0
         self.data_delay = data_delay
+        self.rcpt_delay = rcpt_delay or {}
         self.sessions = self.max_sessions = 0   # open now, most at once
         self.in_tx = self.max_tx = 0            # between MAIL and the end of DATA
         self.lock = threading.Lock()
@@ -300,8 +302,9 @@ class Sink:
         if self.stall_at == "dot":
             self._stall(f)
             return False
-        if self.data_delay > 0:
-            time.sleep(self.data_delay)
+        delay = max([self.rcpt_delay.get(a, 0) for a in tx["accepted"]] + [self.data_delay])
+        if delay > 0:
+            time.sleep(delay)
         if self.lmtp:
             say(*[self.lmtp_reply.get(a, "250 2.0.0 <%s> delivered" % a) for a in tx["accepted"]])
         else:
