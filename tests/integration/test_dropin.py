@@ -328,7 +328,68 @@ class PostfixNames(h.InstanceTest):
         self.assertEqual(self.run_as("postqueue", *c, "-p").stdout, "Mail queue is empty\n")
         two = self.run_as("postsuper", *c, "-d", "A", "-h", "B", check=False)
         self.assertEqual(two.returncode, 2)
-        self.assertIn("one of -d, -h, -H, -r per call", two.stderr)
+        self.assertIn("one of -d, -e, -f, -h, -H, -r per call", two.stderr)
+
+    def test_postsuper_structure_purge_expire(self):
+        inst = self.instance()
+        c = ("-c", inst.etc)
+        spool = lambda *p: inst.path("spool", *p)
+        # -s after a change of hash_queue_depth: the file and its log move,
+        # the subfolders no longer needed go.
+        qid = self.inject(inst, "x@example.com", "deferred")
+        os.makedirs(spool("defer", qid[9]), exist_ok=True)
+        with open(spool("defer", qid[9], qid), "w") as f:
+            f.write("recipient=x%40example.com action=delayed reason=later\n")
+        self.run_as("postconf", *c, "-e", "hash_queue_depth=2")
+        self.run_as("postsuper", *c, "-s")
+        self.assertTrue(os.path.exists(spool("deferred", qid[9], qid[8], qid)))
+        self.assertTrue(os.path.exists(spool("defer", qid[9], qid[8], qid)))
+        self.run_as("postconf", *c, "-e", "hash_queue_depth=1")
+        self.run_as("postsuper", *c, "-s", "deferred", "defer")
+        self.assertTrue(os.path.exists(spool("deferred", qid[9], qid)))
+        self.assertTrue(os.path.exists(spool("defer", qid[9], qid)))
+        self.assertFalse(os.path.exists(spool("deferred", qid[9], qid[8])))
+        # -s on a file whose name is not its ID (a restored queue): it gets
+        # the name its arrival time and inode give, and its log follows.
+        held = self.inject(inst, "y@example.com", "hold")
+        other = held[:11] + ("B" if held[11:] != "B" else "C")
+        os.rename(spool("hold", held), spool("hold", other))
+        os.makedirs(spool("defer", other[9]), exist_ok=True)
+        os.rename(spool("defer", qid[9], qid), spool("defer", other[9], other))
+        out = self.run_as("postsuper", *c, "-s")
+        self.assertIn("%s: renamed to %s" % (other, held), out.stderr)
+        self.assertTrue(os.path.exists(spool("hold", held)))
+        self.assertFalse(os.path.exists(spool("hold", other)))
+        self.assertTrue(os.path.exists(spool("defer", held[9], held)))
+        # -p: stale temporary files go; fresh ones and finished mail stay.
+        old = 2 * 86400
+        files = {spool("temp", "123.456.0"): 0o600, spool("temp", "fresh"): 0o600,
+                 spool("maildrop", "unfinished"): 0o400, spool("maildrop", "complete"): 0o744}
+        for path, mode in files.items():
+            with open(path, "w") as f:
+                f.write("x")
+            os.chmod(path, mode)
+            if "fresh" not in path:
+                t = os.stat(path).st_mtime - old
+                os.utime(path, (t, t))
+        self.run_as("postsuper", *c, "-p")
+        self.assertEqual(sorted(os.listdir(spool("temp"))), ["fresh"])
+        self.assertEqual(sorted(os.listdir(spool("maildrop"))), ["complete"])
+        os.unlink(spool("maildrop", "complete"))
+        # -e marks for expiration and leaves a held message held; -f also
+        # releases it (the mark is Postfix's group-execute bit).
+        self.run_as("postsuper", *c, "-e", held)
+        self.assertTrue(os.stat(spool("hold", held)).st_mode & 0o010)
+        rows = [json.loads(l) for l in self.run_as("postqueue", *c, "-j").stdout.splitlines()]
+        self.assertEqual({r["queue_id"]: r["forced_expire"] for r in rows},
+                         {held: True, qid: False})
+        self.run_as("postsuper", *c, "-f", "ALL", "hold")
+        self.assertTrue(os.stat(spool("deferred", held[9], held)).st_mode & 0o010)
+        # -d, -h with "-": IDs from stdin.
+        self.run_as("postsuper", *c, "-h", "-", input="%s\n%s\n" % (held, qid))
+        self.assertEqual(sorted(os.listdir(spool("hold"))), sorted([held, qid]))
+        self.run_as("postsuper", *c, "-d", "-", "hold", input=held + "\n")
+        self.assertEqual(os.listdir(spool("hold")), [qid])
 
     def test_postfix_control_and_flush(self):
         inst = self.instance()
