@@ -19,6 +19,7 @@
 
 #include "buf.h"
 #include "dict.h"
+#include "header_rewrite.h"
 #include "msg_size.h"
 #include "qfile.h"
 #include "server.h"
@@ -34,6 +35,7 @@ typedef struct CLEANUP_CONF {
     MAPS   *send_canon_maps;
     MAPS   *rcpt_canon_maps;
     MAPS   *virtual_alias_maps;
+    HEADER_REWRITE *header_rewrite; /* local_header_rewrite_clients */
     MAPS   *header_checks;
     MAPS   *body_checks;
     long    message_size_limit;     /* 0: none */
@@ -120,6 +122,7 @@ typedef struct CLEANUP_STATE {
     unsigned long headers_seen;     /* 1 << CLEANUP_HDR_* */
     int     resent;                 /* a Resent- header was seen */
     int     hop_count;
+    int     hdr_context;            /* CLEANUP_HDR_CTX_*: how header addresses are qualified */
     char  **xtr;                    /* To/Cc/Bcc addresses for sendmail -t */
     int     nxtr;
     char  **xtr_resent;             /* Resent-To/Cc/Bcc addresses */
@@ -127,6 +130,11 @@ typedef struct CLEANUP_STATE {
     BUF    *temp;
     void   *milter;                 /* cleanup_milter.c's state, or NULL */
 } CLEANUP_STATE;
+
+/* Header address rewriting contexts (Postfix's rewrite_context). */
+#define CLEANUP_HDR_CTX_UNKNOWN 0   /* not decided yet (no header seen) */
+#define CLEANUP_HDR_CTX_LOCAL   1   /* address_qualify */
+#define CLEANUP_HDR_CTX_REMOTE  2   /* address_qualify_remote */
 
 #define CLEANUP_OUT_OK(s)   ((s)->errs == 0 && !(s)->discard)
 #define CLEANUP_RCPT_MAX    100000      /* recipients kept for one message */

@@ -315,6 +315,43 @@ class SendmailTest(SendmailHelpers):
                          r"\tid %s; \w{3}, [ \d]\d \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4} "
                          r"\(\w+\)\nSubject: %s\n" % (os.getuid(), qid, tok))
 
+    def test_header_addresses_are_qualified(self):
+        """Local mail's header addresses get @$myorigin (append_at_myorigin)
+        and, with append_dot_mydomain, user@host gets .$mydomain; comments
+        and display names stay. SMTP clients: only those that
+        local_header_rewrite_clients (permit_inet_interfaces) matches."""
+        inst = self.make(start=False)
+        inst.conf(append_dot_mydomain="yes", mydomain="example.org")
+        inst.start()
+        headers = ("From: root (Cron Daemon)\nTo: alice\nCc: Bob Builder <bob>, "
+                   "\"x y\" <alice@sandbox.test>, undisclosed:;\nReply-To: carol@mailhost\n"
+                   "Sender: <>\nSubject: %s\n\nbody\n")
+        tok = self.token()
+        p = self.sendmail(inst, "-t", input=headers % tok)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        got = self.wait_delivered(inst, ["alice", "bob"], tok)
+        head = header_of(e.lf(got["alice"][0])).decode()
+        self.assertIn("\nFrom: root@sandbox.test (Cron Daemon)\n", head)
+        self.assertIn("\nTo: alice@sandbox.test\n", head)
+        self.assertIn("\nCc: Bob Builder <bob@sandbox.test>, \"x y\" <alice@sandbox.test>, "
+                      "undisclosed:;\n", head)
+        self.assertIn("\nReply-To: carol@mailhost.example.org\n", head)
+        self.assertIn("\nSender: <>\n", head)
+        # SMTP from 127.0.0.1 (an inet_interfaces address): local context.
+        smtp = e.crlf(headers.replace("To: alice", "To: alice@sandbox.test"))
+        tok = self.token()
+        e.send(inst, "bob@sandbox.test", ["alice@sandbox.test"], smtp % tok.encode())
+        head = header_of(e.lf(self.only_copy(inst, "alice", tok))).decode()
+        self.assertIn("\nFrom: root@sandbox.test (Cron Daemon)\n", head)
+        self.assertIn("\nReply-To: carol@mailhost.example.org\n", head)
+        # SMTP from 127.0.0.2 (not one of ours): the headers stay as sent.
+        tok = self.token()
+        e.send(inst, "bob@sandbox.test", ["alice@sandbox.test"], smtp % tok.encode(), source="127.0.0.2")
+        head = header_of(e.lf(self.only_copy(inst, "alice", tok))).decode()
+        self.assertIn("\nFrom: root (Cron Daemon)\n", head)
+        self.assertIn("\nCc: Bob Builder <bob>, ", head)
+        self.assertIn("\nReply-To: carol@mailhost\n", head)
+
     def test_bv_reports_transports(self):
         inst = self.make(start=False)
         p = self.sendmail(inst, "-bv", "alice@sandbox.test", "someone@elsewhere.example")
