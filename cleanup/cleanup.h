@@ -35,6 +35,9 @@ typedef struct CLEANUP_CONF {
     MAPS   *send_canon_maps;
     MAPS   *rcpt_canon_maps;
     MAPS   *virtual_alias_maps;
+    MAPS   *sender_bcc_maps;
+    MAPS   *recipient_bcc_maps;
+    char   *always_bcc;             /* "": none */
     HEADER_REWRITE *header_rewrite; /* local_header_rewrite_clients */
     MAPS   *header_checks;
     MAPS   *body_checks;
@@ -165,6 +168,7 @@ void    cleanup_add_rcpt(CLEANUP_STATE *state, const char *addr, const char *orc
                          const char *dsn_orcpt, int dsn_notify);
 void    cleanup_write_envelope(CLEANUP_STATE *state);
 void    cleanup_write_rcpts(CLEANUP_STATE *state);
+void    cleanup_bcc_sender(CLEANUP_STATE *state);       /* sender_bcc_maps, always_bcc */
 
 /* cleanup_message.c: header and body. */
 void    cleanup_content(CLEANUP_STATE *state, int type, const char *data, size_t len);
@@ -187,6 +191,11 @@ void    cleanup_log_envelope(CLEANUP_STATE *state, BUF *line);  /* " from=<> to=
 /* cleanup_map.c: canonical and virtual alias mapping. */
 int     cleanup_map11(CLEANUP_STATE *state, MAPS *maps, const char *name,
                       const char *addr, BUF *out);    /* 1 changed, 0 not, -1 defer */
+/* cleanup_map_find - one lookup with the order above: 1 found (the result
+ * in out; with propagate, an unmatched extension put back), 0 not, -1
+ * deferred (sender_bcc_maps, recipient_bcc_maps: found is what counts) */
+int     cleanup_map_find(CLEANUP_STATE *state, MAPS *maps, const char *name,
+                         const char *addr, int propagate, BUF *out);
 int     cleanup_canon_sender(CLEANUP_STATE *state, const char *addr, BUF *out);
 int     cleanup_canon_recip(CLEANUP_STATE *state, const char *addr, BUF *out);
 int     cleanup_virtual(CLEANUP_STATE *state, const char *addr, char ***result, int *count);

@@ -53,6 +53,9 @@ void cleanup_conf_init(void)
     cleanup_conf.send_canon_maps = cleanup_maps(P_sender_canonical_maps);
     cleanup_conf.rcpt_canon_maps = cleanup_maps(P_recipient_canonical_maps);
     cleanup_conf.virtual_alias_maps = cleanup_maps(P_virtual_alias_maps);
+    cleanup_conf.sender_bcc_maps = cleanup_maps(P_sender_bcc_maps);
+    cleanup_conf.recipient_bcc_maps = cleanup_maps(P_recipient_bcc_maps);
+    cleanup_conf.always_bcc = xstrdup(config_str(P_always_bcc));
     why = buf_alloc(100);
     if ((cleanup_conf.header_rewrite = header_rewrite_init(why)) == NULL)
         msg_fatal("%s", buf_str(why));
@@ -75,6 +78,7 @@ void cleanup_conf_free(void)
     MAPS  **maps[] = {
         &cleanup_conf.canonical_maps, &cleanup_conf.send_canon_maps,
         &cleanup_conf.rcpt_canon_maps, &cleanup_conf.virtual_alias_maps,
+        &cleanup_conf.sender_bcc_maps, &cleanup_conf.recipient_bcc_maps,
         &cleanup_conf.header_checks, &cleanup_conf.body_checks,
     };
     size_t  i;
@@ -90,6 +94,8 @@ void cleanup_conf_free(void)
     xfree(cleanup_conf.myhostname);
     xfree(cleanup_conf.myorigin);
     xfree(cleanup_conf.recipient_delimiter);
+    xfree(cleanup_conf.always_bcc);
+    cleanup_conf.always_bcc = NULL;
     cleanup_conf.queue_dir = cleanup_conf.myhostname = cleanup_conf.myorigin = NULL;
     cleanup_conf.recipient_delimiter = NULL;
 }

@@ -352,6 +352,44 @@ class SendmailTest(SendmailHelpers):
         self.assertIn("\nCc: Bob Builder <bob>, ", head)
         self.assertIn("\nReply-To: carol@mailhost\n", head)
 
+    def test_bcc_copies(self):
+        """always_bcc, sender_bcc_maps, recipient_bcc_maps: one envelope
+        recipient each, in no header, NOTIFY=NEVER (an undeliverable copy
+        tells the sender nothing); bounces get no copies."""
+        inst = self.make(start=False, users=["carol", "dave", "erin"])
+        inst.conf(always_bcc="carol@sandbox.test",
+                  sender_bcc_maps="inline:{bob@sandbox.test=dave@sandbox.test}",
+                  recipient_bcc_maps="inline:{alice@sandbox.test=erin, "
+                                     "bob@sandbox.test=ghost@sandbox.test}")
+        inst.start()
+        tok = self.token()
+        e.send(inst, "bob@sandbox.test", ["alice@sandbox.test"],
+               e.crlf("From: bob@sandbox.test\nTo: alice@sandbox.test\nSubject: %s\n\nx\n"
+                      % tok))
+        got = self.wait_delivered(inst, ["alice", "carol", "dave", "erin"], tok)
+        for user, copies in got.items():
+            self.assertEqual(len(copies), 1, user)
+            _, dt, _, rest = e.split_prepended(e.lf(copies[0]))
+            self.assertEqual(dt, "%s@sandbox.test" % user)
+            self.assertNotRegex(header_of(rest).decode(), r"carol|dave|erin")
+        # The copy for ghost (unknown) bounces silently: NOTIFY=NEVER.
+        tok = self.token()
+        qid = e.send(inst, "alice@sandbox.test", ["bob@sandbox.test"],
+                     e.crlf("Subject: %s\n\nx\n" % tok))
+        inst.wait_log("%s: removed" % qid)
+        self.assertRegex(inst.log(), r"%s: to=<ghost@sandbox\.test>.*status=bounced" % qid)
+        self.assertEqual(len(self.copies(inst, "bob", tok)), 1)
+        self.assertEqual(self.copies(inst, "alice", tok), [])       # no bounce notice
+        # A bounce (from <>) gets no copy; the message it returns had one.
+        tok = self.token()
+        p = self.sendmail(inst, "-f", "bob@sandbox.test", "nosuch@sandbox.test",
+                          input="Subject: %s\n\nx\n" % tok)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        h.wait_for(lambda: self.copies(inst, "bob", tok), 20, "the bounce to bob")
+        h.wait_for(lambda: not e.queue_files(inst, QUEUES), 20, "the queue to empty")
+        self.assertEqual(len(self.copies(inst, "carol", tok)), 1)
+        self.assertEqual(len(self.copies(inst, "dave", tok)), 1)
+
     def test_bv_reports_transports(self):
         inst = self.make(start=False)
         p = self.sendmail(inst, "-bv", "alice@sandbox.test", "someone@elsewhere.example")
