@@ -12,8 +12,13 @@ do, checked from the outside (log lines, delivered mail, `surel check`):
 - Debian's "cleanup unix n" (public/cleanup): smtpd, pickup, local and
   bounce reach cleanup there, and mail flows;
 - Postfix's command names (postconf, postmap, postalias, postqueue,
-  postsuper, postcat, postfix: links to surel in bin/) with their common
-  flags, against the same kind of instance.
+  postsuper, postcat, postfix, postlog: links to surel in bin/; mailq and
+  newaliases: sendmail's names) with their common flags, against the same
+  kind of instance: postconf -n/-d/-e/-X/-M/-F/-P/-h/-x, postmap
+  -q/-s/-d/-i, postcat -q/-e/-h/-b, postfix
+  start/stop/reload/check/status/flush/logrotate/set-permissions, postqueue
+  -f/-p/-j/-i, postsuper -d/-h/-H/-r/-e/-f/-s/-p with ALL, queue names and
+  `-`.
 """
 import json
 import os
@@ -252,11 +257,21 @@ class PostfixNames(h.InstanceTest):
         self.run_as("postconf", *c, "-e", "mail_name=dropin")
         self.assertIn("mail_name = dropin\n", self.run_as("postconf", *c, "-n").stdout)
         self.assertEqual(self.run_as("postconf", *c, "-h", "mail_name").stdout, "dropin\n")
+        # -x expands, -X removes.
+        self.run_as("postconf", *c, "-e", "smtpd_banner=$myhostname ESMTP")
+        self.assertEqual(self.run_as("postconf", *c, "-x", "-h", "smtpd_banner").stdout,
+                         "sandbox.test ESMTP\n")
+        self.run_as("postconf", *c, "-X", "mail_name", "smtpd_banner")
+        self.assertNotIn("mail_name", self.run_as("postconf", *c, "-n").stdout)
+        self.assertEqual(self.run_as("postconf", *c, "-h", "mail_name").stdout, "surel\n")
         # master.cf fields and -o overrides, as scripts read them.
         with open(inst.path("etc", "master.cf"), "a") as f:
             f.write("127.0.0.1:2587 inet n - n - - smtpd\n"
                     "  -o syslog_name=postfix/submission\n"
                     "  -o smtpd_tls_security_level=encrypt\n")
+        self.assertRegex(self.run_as("postconf", *c, "-M", "127.0.0.1:2587/inet").stdout,
+                         r"^127\.0\.0\.1:2587 +inet +n +y +n +0 +\d+ +smtpd "
+                         r"-o syslog_name=postfix/submission ")
         fields = self.run_as("postconf", *c, "-F", "127.0.0.1:2587/inet").stdout
         self.assertIn("127.0.0.1:2587/inet/private = n\n", fields)
         self.assertIn("127.0.0.1:2587/inet/chroot = n\n", fields)
@@ -316,6 +331,9 @@ class PostfixNames(h.InstanceTest):
         self.assertEqual(self.run_as("postcat", *c, "-h", "-q", held).stdout,
                          "Subject: queued\n")
         self.assertEqual(self.run_as("postcat", *c, "-bq", held).stdout, "queued body\n")
+        envelope = self.run_as("postcat", *c, "-e", "-q", held).stdout
+        self.assertIn("bob@sandbox.test", envelope)
+        self.assertNotIn("queued body", envelope)
         # release, hold again, requeue, delete: each moves the one file.
         self.run_as("postsuper", *c, "-H", held)
         self.assertTrue(os.path.exists(inst.path("spool", "deferred", held[9], held)))
@@ -423,6 +441,22 @@ class PostfixNames(h.InstanceTest):
         unknown = self.run_as("postqueue", *c, "-i", later, check=False)
         self.assertEqual(unknown.returncode, 1)
         self.assertIn("no deferred message with this queue ID", unknown.stderr)
+        # sendmail's other names, postlog and postfix logrotate, on the
+        # same running instance.
+        with open(inst.path("etc", "aliases"), "a") as f:
+            f.write("names: bob\n")
+        self.run_as("newaliases", "-C", inst.etc)
+        self.assertEqual(self.run_as("postmap", *c, "-q", "names", "lmdb:" +
+                                     inst.path("etc", "aliases")).stdout, "bob\n")
+        self.assertEqual(self.run_as("mailq", "-C", inst.etc).stdout, "Mail queue is empty\n")
+        self.run_as("postlog", *c, "-t", "dropin/test", "before rotation")
+        inst.wait_log("dropin/test")
+        rotate = self.run_as("postfix", *c, "logrotate")
+        self.assertIn("rotated to", rotate.stderr)
+        self.assertTrue([n for n in os.listdir(inst.path("log")) if n.startswith("maillog.")],
+                        os.listdir(inst.path("log")))
+        self.run_as("postlog", *c, "-p", "warning", "-t", "dropin/test", "after rotation")
+        inst.wait_log("after rotation")
         self.run_as("postfix", *c, "stop")
         h.wait_for(lambda: not inst.running(), 10, "master to stop")
 
