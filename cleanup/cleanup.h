@@ -169,6 +169,7 @@ void    cleanup_add_rcpt(CLEANUP_STATE *state, const char *addr, const char *orc
 void    cleanup_write_envelope(CLEANUP_STATE *state);
 void    cleanup_write_rcpts(CLEANUP_STATE *state);
 void    cleanup_bcc_sender(CLEANUP_STATE *state);       /* sender_bcc_maps, always_bcc */
+void    cleanup_add_bcc(CLEANUP_STATE *state, const char *bcc);    /* NOTIFY=NEVER copy */
 
 /* cleanup_message.c: header and body. */
 void    cleanup_content(CLEANUP_STATE *state, int type, const char *data, size_t len);

@@ -238,7 +238,7 @@ static void cleanup_expand_keep(CLEANUP_STATE *state, const char *addr, const ch
  */
 #define CLEANUP_BCC_OK(s)   (((s)->flags & CLEANUP_FLAG_FILTER) != 0)
 
-static void cleanup_add_bcc(CLEANUP_STATE *state, const char *bcc)
+void cleanup_add_bcc(CLEANUP_STATE *state, const char *bcc)
 {
     BUF    *out = buf_alloc(100);
 

@@ -31,6 +31,7 @@ HEADER_CHECKS = r"""/^Subject: reject me/ REJECT
 /^Subject: replace me/ REPLACE Subject: replaced
 /^Subject: prepend me/ PREPEND X-Prepended: yes
 /^Subject: redirect me/ REDIRECT boss@example.net
+/^Subject: bcc me/ BCC copy@example.net
 /^Subject: folded\s+header/ REJECT folded match
 """
 BODY_CHECKS = r"""/^body reject/ REJECT 5.7.1 bad body
@@ -258,6 +259,18 @@ class CleanupTest(unittest.TestCase):
                                      rcpts=("a@example.net", "b@example.net"))
         self.assertEqual(status, 0)
         self.assertEqual(self.rcpts(self.read_queue_file("incoming", qid)), ["boss@example.net"])
+
+    def test_bcc_action(self):
+        qid, status, _ = self.submit("Subject: bcc me\n\nx\n")
+        self.assertEqual(status, 0)
+        recs = self.read_queue_file("incoming", qid)
+        self.assertEqual(self.rcpts(recs), ["r@example.net", "copy@example.net"])
+        # The copy: NOTIFY=NEVER (DSN_NOTIFY_NEVER = 1) right before its R.
+        types = [(t, d.decode()) for t, d in recs]
+        at = types.index(("R", "copy@example.net"))
+        self.assertIn(("n", "1"), types[at - 2:at])
+        self.assertNotIn("copy@example.net", "".join(self.lines(recs)))
+        self.inst.wait_log("%s: bcc: header Subject: bcc me" % qid)
 
     def test_body_checks(self):
         qid, status, reason = self.submit("Subject: b\n\nfine\nbody reject this\n")
