@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "dict.h"
 #include "header_rewrite.h"
+#include "match_list.h"
 #include "msg_size.h"
 #include "qfile.h"
 #include "server.h"
@@ -38,6 +39,10 @@ typedef struct CLEANUP_CONF {
     MAPS   *sender_bcc_maps;
     MAPS   *recipient_bcc_maps;
     char   *always_bcc;             /* "": none */
+    char  **masq_domains;           /* masquerade_domains, split */
+    int     masq_count;
+    int     masq_flags;             /* CLEANUP_MASQ_* from masquerade_classes */
+    MATCH_LIST *masq_except;        /* masquerade_exceptions, or NULL */
     HEADER_REWRITE *header_rewrite; /* local_header_rewrite_clients */
     MAPS   *header_checks;
     MAPS   *body_checks;
@@ -207,6 +212,16 @@ int     cleanup_virtual(CLEANUP_STATE *state, const char *addr, char ***result, 
 int     cleanup_milter_receive(CLEANUP_STATE *state, int fd);
 void    cleanup_milter_finish(CLEANUP_STATE *state);
 void    cleanup_milter_free(CLEANUP_STATE *state);
+
+/* cleanup_masq.c: masquerade_domains, masquerade_classes, masquerade_exceptions. */
+#define CLEANUP_MASQ_ENV_FROM   (1 << 0)
+#define CLEANUP_MASQ_ENV_RCPT   (1 << 1)
+#define CLEANUP_MASQ_HDR_FROM   (1 << 2)
+#define CLEANUP_MASQ_HDR_RCPT   (1 << 3)
+void    cleanup_masq_init(void);
+void    cleanup_masq_free(void);
+/* cleanup_masquerade - masquerade addr in place when class is enabled; 1 changed */
+int     cleanup_masquerade(CLEANUP_STATE *state, int class, BUF *addr);
 
 /* cleanup_dup.c: a set of strings. */
 void   *cleanup_dup_create(void);

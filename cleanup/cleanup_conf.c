@@ -56,6 +56,7 @@ void cleanup_conf_init(void)
     cleanup_conf.sender_bcc_maps = cleanup_maps(P_sender_bcc_maps);
     cleanup_conf.recipient_bcc_maps = cleanup_maps(P_recipient_bcc_maps);
     cleanup_conf.always_bcc = xstrdup(config_str(P_always_bcc));
+    cleanup_masq_init();
     why = buf_alloc(100);
     if ((cleanup_conf.header_rewrite = header_rewrite_init(why)) == NULL)
         msg_fatal("%s", buf_str(why));
@@ -95,6 +96,7 @@ void cleanup_conf_free(void)
     xfree(cleanup_conf.myorigin);
     xfree(cleanup_conf.recipient_delimiter);
     xfree(cleanup_conf.always_bcc);
+    cleanup_masq_free();
     cleanup_conf.always_bcc = NULL;
     cleanup_conf.queue_dir = cleanup_conf.myhostname = cleanup_conf.myorigin = NULL;
     cleanup_conf.recipient_delimiter = NULL;

@@ -91,6 +91,7 @@ static void cleanup_sender(CLEANUP_STATE *state, const char *data)
             if (cleanup_canon_sender(state, buf_str(out), mapped) > 0)
                 buf_set(out, buf_str(mapped));
             buf_free(mapped);
+            (void) cleanup_masquerade(state, CLEANUP_MASQ_ENV_FROM, out);
         }
         state->sender = buf_steal(out);
         out = NULL;
@@ -280,6 +281,8 @@ void cleanup_add_rcpt(CLEANUP_STATE *state, const char *addr, const char *orcpt,
         || cleanup_canon_recip(state, buf_str(out), mapped) >= 0) {
         if (buf_len(mapped))
             buf_set(out, buf_str(mapped));
+        if (state->flags & CLEANUP_FLAG_MAP_OK)
+            (void) cleanup_masquerade(state, CLEANUP_MASQ_ENV_RCPT, out);
         cleanup_expand_keep(state, buf_str(out), orcpt, dsn_orcpt, dsn_notify);
         if (CLEANUP_BCC_OK(state)
             && cleanup_map_find(state, cleanup_conf.recipient_bcc_maps, "recipient_bcc_maps",

@@ -160,7 +160,7 @@ static void cleanup_map_header(CLEANUP_STATE *state, const HDR_INFO *hp, BUF *he
     BUF    *qual = buf_alloc(100);
     BUF    *out = buf_alloc(100);
     int     local = cleanup_hdr_context(state) == CLEANUP_HDR_CTX_LOCAL;
-    int     i, r, changed = 0;
+    int     i, changed = 0;
 
     tok822_parse(value, vlen, &list);
     replace = xcalloc((size_t) list.count + 1, sizeof(char *));
@@ -173,12 +173,15 @@ static void cleanup_map_header(CLEANUP_STATE *state, const HDR_INFO *hp, BUF *he
             address_qualify(addr, qual);
         else
             address_qualify_remote(addr, qual);
-        r = 0;
+        if ((state->flags & CLEANUP_FLAG_MAP_OK)
+            && ((hp->flags & HDR_SENDER) ? cleanup_canon_sender(state, buf_str(qual), out)
+                : cleanup_canon_recip(state, buf_str(qual), out)) > 0)
+            buf_set(qual, buf_str(out));
         if (state->flags & CLEANUP_FLAG_MAP_OK)
-            r = (hp->flags & HDR_SENDER) ? cleanup_canon_sender(state, buf_str(qual), out)
-                : cleanup_canon_recip(state, buf_str(qual), out);
-        if (r > 0 || strcmp(buf_str(qual), addr) != 0) {
-            replace[i] = xstrdup(r > 0 ? buf_str(out) : buf_str(qual));
+            (void) cleanup_masquerade(state, (hp->flags & HDR_SENDER) ? CLEANUP_MASQ_HDR_FROM
+                                      : CLEANUP_MASQ_HDR_RCPT, qual);
+        if (strcmp(buf_str(qual), addr) != 0) {
+            replace[i] = xstrdup(buf_str(qual));
             changed = 1;
         }
     }

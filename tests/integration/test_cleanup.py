@@ -113,6 +113,7 @@ class CleanupTest(unittest.TestCase):
             f.write("virtual_alias_maps = %s\n" % VIRTUAL)
             f.write("virtual_alias_expansion_limit = 4\n")
             f.write("message_size_limit = 20000\n")
+            f.write("masquerade_domains = masq.test\nmasquerade_classes = envelope_recipient\n")
         # A stand-in qmgr (bin/test-trigger logs each trigger it gets).
         # Replace the real qmgr, if the sandbox has one.
         mcf = os.path.join(etc, "master.cf")
@@ -271,6 +272,15 @@ class CleanupTest(unittest.TestCase):
         self.assertIn(("n", "1"), types[at - 2:at])
         self.assertNotIn("copy@example.net", "".join(self.lines(recs)))
         self.inst.wait_log("%s: bcc: header Subject: bcc me" % qid)
+
+    def test_masquerade_envelope_recipient_class(self):
+        qid, status, _ = self.submit("From: a@h.masq.test\nSubject: m\n\nx\n",
+                                     sender="s@h.masq.test", rcpts=("u@h.masq.test",))
+        self.assertEqual(status, 0)
+        recs = self.read_queue_file("incoming", qid)
+        self.assertEqual(self.rcpts(recs), ["u@masq.test"])
+        self.assertEqual(dict(recs)["S"], b"s@h.masq.test")      # class not listed
+        self.assertIn("From: a@h.masq.test", self.lines(recs))
 
     def test_body_checks(self):
         qid, status, reason = self.submit("Subject: b\n\nfine\nbody reject this\n")

@@ -390,6 +390,27 @@ class SendmailTest(SendmailHelpers):
         self.assertEqual(len(self.copies(inst, "carol", tok)), 1)
         self.assertEqual(len(self.copies(inst, "dave", tok)), 1)
 
+    def test_masquerade_domains(self):
+        """masquerade_domains with a !exemption and masquerade_exceptions;
+        the default classes: envelope sender and headers, not envelope
+        recipients."""
+        inst = self.make(start=False)
+        inst.conf(masquerade_domains="!keep.example.com, example.com",
+                  masquerade_exceptions="root")
+        inst.start()
+        tok = self.token()
+        e.send(inst, "bob@host.example.com", ["alice@sandbox.test"], e.crlf(
+            "From: Bob <bob@mail.example.com>\nTo: alice@sandbox.test, carol@example.com\n"
+            "Cc: root@mail.example.com, dave@a.keep.example.com, erin@x.example.org\n"
+            "Subject: %s\n\nx\n" % tok))
+        rp, _, _, rest = e.split_prepended(e.lf(self.only_copy(inst, "alice", tok)))
+        self.assertEqual(rp, "<bob@example.com>")
+        head = "\n" + header_of(rest).decode()
+        self.assertIn("\nFrom: Bob <bob@example.com>\n", head)
+        self.assertIn("\nTo: alice@sandbox.test, carol@example.com\n", head)
+        self.assertIn("\nCc: root@mail.example.com, dave@a.keep.example.com, "
+                      "erin@x.example.org\n", head)
+
     def test_bv_reports_transports(self):
         inst = self.make(start=False)
         p = self.sendmail(inst, "-bv", "alice@sandbox.test", "someone@elsewhere.example")
