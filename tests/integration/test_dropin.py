@@ -85,7 +85,7 @@ class DropIn(h.InstanceTest):
     def test_unimplemented_parameters_warn_once(self):
         inst = self.instance()
         submission = h.free_port()
-        inst.conf(masquerade_domains="example.com",
+        inst.conf(fallback_transport="relay:[127.0.0.1]:9",
                   smtpd_tls_req_ccert="yes",
                   biff="no", readme_directory="/usr/share/doc/postfix",
                   compatibility_level="3.6")
@@ -97,7 +97,7 @@ class DropIn(h.InstanceTest):
         inst.wait_log("%s: removed" % qid)
         log = inst.log()
         self.assertEqual(len(re.findall(r"master\[\d+\]: warning: \S+main\.cf: parameter "
-                                        r"masquerade_domains is not implemented and is "
+                                        r"fallback_transport is not implemented and is "
                                         r"ignored", log)), 1, log)
         self.assertEqual(len(re.findall(r"warning: \S+main\.cf: parameter smtpd_tls_req_ccert "
                                         r"is not implemented and is ignored: SECURITY", log)),
@@ -114,11 +114,11 @@ class DropIn(h.InstanceTest):
         self.assertEqual(r.returncode, 1, r.stderr)
         self.assertIn("parameter smtpd_tls_req_ccert is not implemented and is ignored: "
                       "SECURITY", r.stderr)
-        self.assertIn("parameter masquerade_domains is not implemented", r.stderr)
+        self.assertIn("parameter fallback_transport is not implemented", r.stderr)
         inst.conf(smtpd_tls_req_ccert="no")               # Postfix's default: what surel does
         r = inst.surel("check", check=False)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn("parameter masquerade_domains is not implemented", r.stderr)
+        self.assertIn("parameter fallback_transport is not implemented", r.stderr)
         self.assertNotIn("smtpd_tls_req_ccert", r.stderr)
 
     def test_public_cleanup_socket(self):
