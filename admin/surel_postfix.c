@@ -17,7 +17,7 @@
  *   postalias ... (the same)             surel map build -a / map query
  *   postqueue [-c dir] -f | -s site | -i ID | -p | -j
  *                                         surel queue flush [site|-i ID] / list [-j]
- *   postsuper [-c dir] -d|-e|-f|-h|-H|-r ID|ALL|- [queue ...]
+ *   postsuper [-c dir] -d|-e|-f|-h|-H|-r ID|ALL|- [... ID] [queue ...]
  *                                         surel queue delete|expire|expire-release|
  *                                         hold|release|requeue
  *   postsuper [-c dir] [-s] [-p] [queue ...]
@@ -223,11 +223,13 @@ static int pf_postsuper(int argc, char **argv, PF_ARGV *out, BUF *why)
 {
     const char *config_dir = NULL;
     const char *verb = NULL;
-    const char *id = NULL;
+    char  **ids = xcalloc((size_t) argc + 1, sizeof(char *));
+    int     nids = 0;
     int     structure = 0;
     int     purge = 0;
     int     ch;
     int     i;
+    int     ret = -1;
 
     while ((ch = getopt(argc, argv, "+:c:d:e:f:h:H:r:psv")) != -1) {
         const char *this_verb = NULL;
@@ -263,27 +265,36 @@ static int pf_postsuper(int argc, char **argv, PF_ARGV *out, BUF *why)
         case 'v':
             break;
         default:
+            xfree(ids);
             return pf_refuse(why, "postsuper", ch);
         }
         if (this_verb) {
-            if (verb) {
+            /* The same option again adds an ID (postsuper -d A -d B). */
+            if (verb && strcmp(verb, this_verb) != 0) {
                 buf_sprintf(why, "postsuper: surel takes one of -d, -e, -f, -h, -H, -r per call");
-                return -1;
+                goto done;
             }
             verb = this_verb;
-            id = optarg;
+            ids[nids++] = optarg;
         }
     }
     if (verb && (structure || purge)) {
         buf_sprintf(why, "postsuper: surel runs -s and -p in a call of their own "
                     "(before -d, -e, -f, -h, -H or -r, as Postfix orders them)");
-        return -1;
+        goto done;
+    }
+    for (i = 0; nids > 1 && i < nids; i++) {
+        if (strcmp(ids[i], "ALL") == 0 || strcmp(ids[i], "-") == 0) {
+            buf_sprintf(why, "postsuper: %s must be the only queue ID of the call", ids[i]);
+            goto done;
+        }
     }
     pf_start(out, config_dir);
     pf_add(out, "queue");
     if (verb) {
         pf_add(out, verb);
-        pf_add(out, id);
+        for (i = 0; i < nids; i++)
+            pf_add(out, ids[i]);
     } else {
         pf_add(out, "repair");
         if (structure)
@@ -293,7 +304,10 @@ static int pf_postsuper(int argc, char **argv, PF_ARGV *out, BUF *why)
     }
     for (i = optind; i < argc; i++)
         pf_add(out, argv[i]);
-    return 0;
+    ret = 0;
+done:
+    xfree(ids);
+    return ret;
 }
 
 /* pf_postcat - -q ID with -e, -h or -b */

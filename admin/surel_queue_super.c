@@ -7,7 +7,8 @@
  *     surel queue expire  ID|ALL|- [queue...]   postsuper -e
  *     surel queue expire-release ID|ALL|- [queue...]   postsuper -f
  * `-` reads one ID a line from stdin. ALL means every message in the
- * queues given (default: the verb's queues below).
+ * queues given (default: the verb's queues below). Several IDs may be
+ * given before the queue names (postsuper -d A -d B).
  *
  * What each does, and logs (maillog_file or syslog, and stderr):
  *   delete   removes the queue file and its defer/ and bounce/ logs:
@@ -278,7 +279,7 @@ int sq_super_main(int argc, char **argv)
     BUF    *why = buf_alloc(100);
     const char *log;
     size_t  v;
-    int     i;
+    int     i, nids;
 
     memset(&sp, 0, sizeof(sp));
     for (v = 0; v < SUPER_NVERBS && strcmp(argv[0], super_verbs[v].name) != 0; v++)
@@ -287,14 +288,20 @@ int sq_super_main(int argc, char **argv)
         msg_panic("sq_super_main: unknown verb %s", argv[0]);
     sp.verb = (int) v;
     if (argc < 2 || argv[1][0] == 0 || (argv[1][0] == '-' && argv[1][1] != 0)) {
-        fprintf(stderr, "usage: surel queue %s ID|ALL|- [queue...]\n", argv[0]);
+        fprintf(stderr, "usage: surel queue %s ID [ID...]|ALL|- [queue...]\n", argv[0]);
         return 2;
     }
     if (strcmp(argv[1], "ALL") != 0 && strcmp(argv[1], "-") != 0 && !queue_id_valid(argv[1]))
         msg_fatal("invalid queue ID: '%s'", argv[1]);
     sp.queue_dir = sq_load();
     sq_require_owner(argv[0], sp.queue_dir);
-    super_queues(&sp, argc - 2, argv + 2);
+    /* More IDs may follow the first (postsuper -d A -d B): queue names
+     * hold vowels, so no queue name is ever a valid ID. */
+    nids = 1;
+    if (strcmp(argv[1], "ALL") != 0 && strcmp(argv[1], "-") != 0)
+        while (1 + nids < argc && queue_id_valid(argv[1 + nids]))
+            nids++;
+    super_queues(&sp, argc - 1 - nids, argv + 1 + nids);
     /* These lines say who changed the queue: log them like start/stop. */
     log = config_str(P_maillog_file);
     if (*log && maillog_client(1) < 0)
@@ -306,7 +313,8 @@ int sq_super_main(int argc, char **argv)
             if (queue_walk(sp.queue_dir, sp.queues[i], 0, super_all_one, &sp, why) < 0)
                 msg_fatal("%s", buf_str(why));
     } else {
-        super_one(&sp, argv[1], 1);
+        for (i = 0; i < nids; i++)
+            super_one(&sp, argv[1 + i], 1);
     }
     if (sp.done)
         fprintf(stderr, "surel queue %s: %s: %d message%s\n", argv[0],

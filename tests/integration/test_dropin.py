@@ -408,6 +408,11 @@ class PostfixNames(h.InstanceTest):
         self.assertEqual(sorted(os.listdir(spool("hold"))), sorted([held, qid]))
         self.run_as("postsuper", *c, "-d", "-", "hold", input=held + "\n")
         self.assertEqual(os.listdir(spool("hold")), [qid])
+        # -d given twice: each ID is acted on (one is in no queue any more: exit 1).
+        gone = self.run_as("postsuper", *c, "-d", qid, "-d", held, check=False)
+        self.assertEqual(gone.returncode, 1)
+        self.assertIn("%s: removed" % qid, gone.stderr)
+        self.assertEqual(os.listdir(spool("hold")), [])
 
     def test_postfix_control_and_flush(self):
         inst = self.instance()

@@ -109,6 +109,10 @@ START_TEST(test_postsuper)
     ASSERT_REWRITE("surel queue requeue ALL", "postsuper", "-r", "ALL");
     ASSERT_REWRITE("surel -c /c queue delete -", "postsuper", "-c", "/c", "-d", "-");
     ASSERT_REWRITE("surel queue expire ABC", "postsuper", "-e", "ABC");
+    ASSERT_REWRITE("surel queue delete A B deferred", "postsuper", "-d", "A", "-d", "B",
+                   "deferred");
+    ASSERT_REWRITE("ERROR: postsuper: ALL must be the only queue ID of the call",
+                   "postsuper", "-d", "A", "-d", "ALL");
     ASSERT_REWRITE("surel queue expire-release ALL hold", "postsuper", "-f", "ALL", "hold");
     ASSERT_REWRITE("ERROR: postsuper: surel takes one of -d, -e, -f, -h, -H, -r per call",
                    "postsuper", "-d", "A", "-h", "B");
