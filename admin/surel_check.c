@@ -73,6 +73,7 @@
 #include "str_split.h"
 #include "maillog.h"
 #include "mail_queue.h"
+#include "header_rewrite.h"
 #include "mastercf.h"
 #include "mem.h"
 #include "msg.h"
@@ -262,6 +263,21 @@ static int check_restrictions(void)
     }
     config_free_list(classes);
     buf_free(where);
+    return problems;
+}
+
+/* check_header_rewrite - local_header_rewrite_clients parses (cleanup
+ * refuses to start otherwise) */
+static int check_header_rewrite(void)
+{
+    BUF    *why = buf_alloc(100);
+    HEADER_REWRITE *hr = header_rewrite_init(why);
+    int     problems = hr == NULL;
+
+    if (hr == NULL)
+        msg_warn("main.cf: %s", buf_str(why));
+    header_rewrite_free(hr);
+    buf_free(why);
     return problems;
 }
 
@@ -507,6 +523,7 @@ int surel_check_run(int flags)
     problems += check_master_cf(!(orig_flags & SUREL_CHECK_NO_PARAM_WARNINGS));
     problems += check_program("master", NULL, 0);
     problems += check_restrictions();
+    problems += check_header_rewrite();
     problems += check_authd();
     if (mail_queue_ids(config_str(P_mail_owner), config_str(P_setgid_group), &ids, why) < 0) {
         msg_warn("%s", buf_str(why));

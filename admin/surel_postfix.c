@@ -17,16 +17,19 @@
  *   postalias ... (the same)             surel map build -a / map query
  *   postqueue [-c dir] -f | -s site | -i ID | -p | -j
  *                                         surel queue flush [site|-i ID] / list [-j]
- *   postsuper [-c dir] -d|-h|-H|-r ID|ALL|- [queue ...]
- *                                         surel queue delete|hold|release|requeue
+ *   postsuper [-c dir] -d|-e|-f|-h|-H|-r ID|ALL|- [... ID] [queue ...]
+ *                                         surel queue delete|expire|expire-release|
+ *                                         hold|release|requeue
+ *   postsuper [-c dir] [-s] [-p] [queue ...]
+ *                                         surel queue repair [-s] [-p]
  *   postcat [-c dir] [-e|-h|-b] -q ID    surel queue show [-e|-h|-b] ID
  *   postfix [-c dir] start|start-fg|stop|reload|check|status|flush|logrotate|set-permissions
  *                                         surel start [-f]|stop|...|queue flush|check -f
  *   postlog [-iv] [-c dir] [-p priority] [-t tag] [text ...]
  *                                         surel log [-p priority] [-t tag] [text ...]
  *
- * Postfix options surel does not have (
- * postsuper -s/-p/-f, postcat FILE, several postsuper actions at once) are
+ * Postfix options surel does not have (postsuper -S, postcat FILE,
+ * several postsuper actions at once) are
  * refused with a message naming them, never ignored: a script must not
  * believe a deletion happened. mailq and newaliases are sendmail's names.
  */
@@ -214,16 +217,21 @@ static int pf_postqueue(int argc, char **argv, PF_ARGV *out, BUF *why)
     return 0;
 }
 
-/* pf_postsuper - one of -d -h -H -r with its ID, then queue names */
+/* pf_postsuper - one of -d -h -H -r -e -f with its ID, then queue names;
+ * or -s and/or -p (no option at all: both, as Postfix's postsuper) */
 static int pf_postsuper(int argc, char **argv, PF_ARGV *out, BUF *why)
 {
     const char *config_dir = NULL;
     const char *verb = NULL;
-    const char *id = NULL;
+    char  **ids = xcalloc((size_t) argc + 1, sizeof(char *));
+    int     nids = 0;
+    int     structure = 0;
+    int     purge = 0;
     int     ch;
     int     i;
+    int     ret = -1;
 
-    while ((ch = getopt(argc, argv, "+:c:d:h:H:r:v")) != -1) {
+    while ((ch = getopt(argc, argv, "+:c:d:e:f:h:H:r:psv")) != -1) {
         const char *this_verb = NULL;
 
         switch (ch) {
@@ -232,6 +240,12 @@ static int pf_postsuper(int argc, char **argv, PF_ARGV *out, BUF *why)
             break;
         case 'd':
             this_verb = "delete";
+            break;
+        case 'e':
+            this_verb = "expire";
+            break;
+        case 'f':
+            this_verb = "expire-release";
             break;
         case 'h':
             this_verb = "hold";
@@ -242,32 +256,58 @@ static int pf_postsuper(int argc, char **argv, PF_ARGV *out, BUF *why)
         case 'r':
             this_verb = "requeue";
             break;
+        case 's':
+            structure = 1;
+            break;
+        case 'p':
+            purge = 1;
+            break;
         case 'v':
             break;
         default:
+            xfree(ids);
             return pf_refuse(why, "postsuper", ch);
         }
         if (this_verb) {
-            if (verb) {
-                buf_sprintf(why, "postsuper: surel takes one of -d, -h, -H, -r per call");
-                return -1;
+            /* The same option again adds an ID (postsuper -d A -d B). */
+            if (verb && strcmp(verb, this_verb) != 0) {
+                buf_sprintf(why, "postsuper: surel takes one of -d, -e, -f, -h, -H, -r per call");
+                goto done;
             }
             verb = this_verb;
-            id = optarg;
+            ids[nids++] = optarg;
         }
     }
-    if (verb == NULL) {
-        buf_sprintf(why, "usage: postsuper [-c config_dir] -d|-h|-H|-r ID|ALL|- [queue ...] "
-                    "(surel check -f does the folder repair)");
-        return -1;
+    if (verb && (structure || purge)) {
+        buf_sprintf(why, "postsuper: surel runs -s and -p in a call of their own "
+                    "(before -d, -e, -f, -h, -H or -r, as Postfix orders them)");
+        goto done;
+    }
+    for (i = 0; nids > 1 && i < nids; i++) {
+        if (strcmp(ids[i], "ALL") == 0 || strcmp(ids[i], "-") == 0) {
+            buf_sprintf(why, "postsuper: %s must be the only queue ID of the call", ids[i]);
+            goto done;
+        }
     }
     pf_start(out, config_dir);
     pf_add(out, "queue");
-    pf_add(out, verb);
-    pf_add(out, id);
+    if (verb) {
+        pf_add(out, verb);
+        for (i = 0; i < nids; i++)
+            pf_add(out, ids[i]);
+    } else {
+        pf_add(out, "repair");
+        if (structure)
+            pf_add(out, "-s");
+        if (purge)
+            pf_add(out, "-p");
+    }
     for (i = optind; i < argc; i++)
         pf_add(out, argv[i]);
-    return 0;
+    ret = 0;
+done:
+    xfree(ids);
+    return ret;
 }
 
 /* pf_postcat - -q ID with -e, -h or -b */

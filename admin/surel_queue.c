@@ -7,6 +7,8 @@
  *      surel [-c config_dir] queue flush -i ID
  *      surel [-c config_dir] queue show [-h|-b|-e] ID
  *      surel [-c config_dir] queue delete|hold|release|requeue ID|ALL|- [queue...]
+ *      surel [-c config_dir] queue expire|expire-release ID|ALL|- [queue...]
+ *      surel [-c config_dir] queue repair [-s] [-p] [queue...]
  * DESCRIPTION
  *      Postfix's postqueue and postsuper in one verb.
  *
@@ -32,8 +34,9 @@
  *      attributes), the headers and the body; -e, -h, -b restrict it to
  *      the envelope, the headers or the body.
  *
- *      delete, hold, release and requeue are postsuper -d, -h, -H, -r;
- *      see surel_queue_super.c.
+ *      delete, hold, release, requeue, expire and expire-release are
+ *      postsuper -d, -h, -H, -r, -e, -f; see surel_queue_super.c. repair
+ *      is postsuper -s and -p; see surel_queue_repair.c.
  * SECURITY
  *      list and flush without a site may be run by anyone: when `surel` is
  *      installed set-gid setgid_group (as Postfix's postqueue is set-gid
@@ -454,6 +457,12 @@ const SUREL_VERB surel_queue_verbs[] = {
      "release held messages, as postsuper -H"},
     {"requeue", sq_super_main, 0, "queue requeue ID|ALL|- [queue...]",
      "queue messages again for delivery, as postsuper -r"},
+    {"expire", sq_super_main, 0, "queue expire ID|ALL|- [queue...]",
+     "return messages to the sender at their next attempt, as postsuper -e"},
+    {"expire-release", sq_super_main, 0, "queue expire-release ID|ALL|- [queue...]",
+     "the same, and release held ones, as postsuper -f"},
+    {"repair", sq_repair_main, 0, "queue repair [-s] [-p] [queue...]",
+     "fix queue file names and places, purge stale temporary files, as postsuper -s -p"},
 };
 const size_t surel_queue_nverbs = sizeof(surel_queue_verbs) / sizeof(surel_queue_verbs[0]);
 

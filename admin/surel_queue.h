@@ -16,6 +16,7 @@ void    sq_sleep_ms(long ms);
 /* Subverbs, each with argv[0] = its name. */
 int     sq_show_main(int argc, char **argv);         /* surel_queue_show.c */
 int     sq_super_main(int argc, char **argv);        /* surel_queue_super.c: delete hold
-                                                      * release requeue */
+                                                      * release requeue expire */
+int     sq_repair_main(int argc, char **argv);       /* surel_queue_repair.c */
 
 #endif

@@ -1,11 +1,14 @@
-/* surel_queue_super - delete, hold, release, requeue (Postfix's postsuper).
+/* surel_queue_super - delete, hold, release, requeue, expire (Postfix's postsuper).
  *
  *     surel queue delete  ID|ALL|- [queue...]   postsuper -d
  *     surel queue hold    ID|ALL|- [queue...]   postsuper -h
  *     surel queue release ID|ALL|- [queue...]   postsuper -H
  *     surel queue requeue ID|ALL|- [queue...]   postsuper -r
+ *     surel queue expire  ID|ALL|- [queue...]   postsuper -e
+ *     surel queue expire-release ID|ALL|- [queue...]   postsuper -f
  * `-` reads one ID a line from stdin. ALL means every message in the
- * queues given (default: the verb's queues below).
+ * queues given (default: the verb's queues below). Several IDs may be
+ * given before the queue names (postsuper -d A -d B).
  *
  * What each does, and logs (maillog_file or syslog, and stderr):
  *   delete   removes the queue file and its defer/ and bounce/ logs:
@@ -15,6 +18,13 @@
  *            "ID: released from hold"
  *   requeue  moves it to incoming/, so qmgr resolves every recipient
  *            again: "ID: requeued"
+ *   expire   Postfix 3.5's forced expiration: sets the file's
+ *            QFILE_MODE_EXPIRE bit (Postfix's group-execute mark), so that
+ *            qmgr returns the message to the sender at its next attempt
+ *            instead of delivering it: "ID: forced to expire". A held
+ *            message stays held (and unreturned) until released.
+ *   expire-release  (postsuper -f) the same, and a held message is also
+ *            released (moved to deferred/, due now), as Postfix's -f.
  *
  * Safety while the system runs: the file is opened (without following
  * links, only ready files) and must be locked with an exclusive,
@@ -51,7 +61,9 @@
 #define SUPER_STDIN_LINE    256         /* longer lines are not queue IDs */
 #define SUPER_STDIN_MAX     1000000     /* IDs read from stdin at most */
 
-typedef enum { SUPER_DELETE, SUPER_HOLD, SUPER_RELEASE, SUPER_REQUEUE } SUPER_OP;
+typedef enum {
+    SUPER_DELETE, SUPER_HOLD, SUPER_RELEASE, SUPER_REQUEUE, SUPER_EXPIRE, SUPER_EXPIRE_RELEASE
+} SUPER_OP;
 
 /* Each verb: its name, the queues it works on, and its wording. */
 static const struct {
@@ -68,6 +80,10 @@ static const struct {
     {"release", SUPER_RELEASE, {MAIL_QUEUE_HOLD}, "released from hold", "Released from hold"},
     {"requeue", SUPER_REQUEUE, {MAIL_QUEUE_INCOMING, MAIL_QUEUE_ACTIVE, MAIL_QUEUE_DEFERRED,
     MAIL_QUEUE_HOLD}, "requeued", "Requeued"},
+    {"expire", SUPER_EXPIRE, {MAIL_QUEUE_INCOMING, MAIL_QUEUE_ACTIVE, MAIL_QUEUE_DEFERRED,
+    MAIL_QUEUE_HOLD}, "forced to expire", "Forced to expire"},
+    {"expire-release", SUPER_EXPIRE_RELEASE, {MAIL_QUEUE_INCOMING, MAIL_QUEUE_ACTIVE,
+    MAIL_QUEUE_DEFERRED, MAIL_QUEUE_HOLD}, "forced to expire", "Forced to expire"},
 };
 
 #define SUPER_NVERBS (sizeof(super_verbs) / sizeof(super_verbs[0]))
@@ -96,10 +112,15 @@ static void super_remove_logs(const char *queue_dir, const char *id)
     buf_free(path);
 }
 
-/* super_target - the queue a verb moves a message to (NULL: delete) */
-static const char *super_target(SUPER_OP op)
+/* super_target - the queue a verb moves a message from queue to (NULL:
+ * delete; the same queue: no move) */
+static const char *super_target(SUPER_OP op, const char *queue)
 {
     switch (op) {
+    case SUPER_EXPIRE:
+        return queue;
+    case SUPER_EXPIRE_RELEASE:
+        return strcmp(queue, MAIL_QUEUE_HOLD) == 0 ? MAIL_QUEUE_DEFERRED : queue;
     case SUPER_HOLD:
         return MAIL_QUEUE_HOLD;
     case SUPER_RELEASE:
@@ -125,7 +146,8 @@ static void super_apply_warn(const char *id, const char *what, const char *path,
 static int super_apply(SUPER *sp, int fd, const char *path, const char *queue, const char *id)
 {
     SUPER_OP op = super_verbs[sp->verb].op;
-    const char *target = super_target(op);
+    const char *target = super_target(op, queue);
+    struct stat st;
     BUF    *dst;
     int     ret = 0;
 
@@ -137,11 +159,19 @@ static int super_apply(SUPER *sp, int fd, const char *path, const char *queue, c
         super_remove_logs(sp->queue_dir, id);
         return 0;
     }
+    if (op == SUPER_EXPIRE || op == SUPER_EXPIRE_RELEASE) {
+        if (fstat(fd, &st) < 0 || fchmod(fd, (st.st_mode & 07777) | QFILE_MODE_EXPIRE) < 0) {
+            msg_warn("%s: cannot mark %s for expiration: %m", id, path);
+            return -1;
+        }
+    }
     /* The next attempt is now: qmgr reads a deferred file's mtime so. */
-    if ((op == SUPER_RELEASE || op == SUPER_REQUEUE) && futimens(fd, NULL) < 0)
+    if ((op == SUPER_RELEASE || op == SUPER_REQUEUE
+         || (op == SUPER_EXPIRE_RELEASE && strcmp(queue, target) != 0))
+        && futimens(fd, NULL) < 0)
         msg_warn("%s: cannot set the retry time: %m", id);
     if (strcmp(queue, target) == 0)
-        return 0;                   /* requeue of an incoming message */
+        return 0;                   /* requeue of an incoming message, an expiry */
     dst = buf_alloc(256);
     if (mail_queue_path(dst, sp->queue_dir, target, id) < 0
         || mail_queue_mkdirs(buf_str(dst)) < 0
@@ -249,7 +279,7 @@ int sq_super_main(int argc, char **argv)
     BUF    *why = buf_alloc(100);
     const char *log;
     size_t  v;
-    int     i;
+    int     i, nids;
 
     memset(&sp, 0, sizeof(sp));
     for (v = 0; v < SUPER_NVERBS && strcmp(argv[0], super_verbs[v].name) != 0; v++)
@@ -258,14 +288,20 @@ int sq_super_main(int argc, char **argv)
         msg_panic("sq_super_main: unknown verb %s", argv[0]);
     sp.verb = (int) v;
     if (argc < 2 || argv[1][0] == 0 || (argv[1][0] == '-' && argv[1][1] != 0)) {
-        fprintf(stderr, "usage: surel queue %s ID|ALL|- [queue...]\n", argv[0]);
+        fprintf(stderr, "usage: surel queue %s ID [ID...]|ALL|- [queue...]\n", argv[0]);
         return 2;
     }
     if (strcmp(argv[1], "ALL") != 0 && strcmp(argv[1], "-") != 0 && !queue_id_valid(argv[1]))
         msg_fatal("invalid queue ID: '%s'", argv[1]);
     sp.queue_dir = sq_load();
     sq_require_owner(argv[0], sp.queue_dir);
-    super_queues(&sp, argc - 2, argv + 2);
+    /* More IDs may follow the first (postsuper -d A -d B): queue names
+     * hold vowels, so no queue name is ever a valid ID. */
+    nids = 1;
+    if (strcmp(argv[1], "ALL") != 0 && strcmp(argv[1], "-") != 0)
+        while (1 + nids < argc && queue_id_valid(argv[1 + nids]))
+            nids++;
+    super_queues(&sp, argc - 1 - nids, argv + 1 + nids);
     /* These lines say who changed the queue: log them like start/stop. */
     log = config_str(P_maillog_file);
     if (*log && maillog_client(1) < 0)
@@ -277,16 +313,17 @@ int sq_super_main(int argc, char **argv)
             if (queue_walk(sp.queue_dir, sp.queues[i], 0, super_all_one, &sp, why) < 0)
                 msg_fatal("%s", buf_str(why));
     } else {
-        super_one(&sp, argv[1], 1);
+        for (i = 0; i < nids; i++)
+            super_one(&sp, argv[1 + i], 1);
     }
     if (sp.done)
         fprintf(stderr, "surel queue %s: %s: %d message%s\n", argv[0],
                 super_verbs[v].summary, sp.done, sp.done == 1 ? "" : "s");
     /* Tell qmgr at once about mail it should look at (best effort: the
      * mail system may be down; its periodic scan finds the mail anyway). */
-    if (sp.done && (super_verbs[v].op == SUPER_RELEASE || super_verbs[v].op == SUPER_REQUEUE))
+    if (sp.done && super_verbs[v].op != SUPER_DELETE && super_verbs[v].op != SUPER_HOLD)
         (void) sq_trigger(sp.queue_dir, MAIL_SERVICE_QMGR,
-                          super_verbs[v].op == SUPER_RELEASE
+                          super_verbs[v].op != SUPER_REQUEUE
                           ? (char[]) {TRIGGER_SCAN_DEFERRED, 0}
                           : (char[]) {TRIGGER_SCAN_INCOMING, 0}, why);
     buf_free(why);

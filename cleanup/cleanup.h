@@ -19,6 +19,8 @@
 
 #include "buf.h"
 #include "dict.h"
+#include "header_rewrite.h"
+#include "match_list.h"
 #include "msg_size.h"
 #include "qfile.h"
 #include "server.h"
@@ -34,6 +36,14 @@ typedef struct CLEANUP_CONF {
     MAPS   *send_canon_maps;
     MAPS   *rcpt_canon_maps;
     MAPS   *virtual_alias_maps;
+    MAPS   *sender_bcc_maps;
+    MAPS   *recipient_bcc_maps;
+    char   *always_bcc;             /* "": none */
+    char  **masq_domains;           /* masquerade_domains, split */
+    int     masq_count;
+    int     masq_flags;             /* CLEANUP_MASQ_* from masquerade_classes */
+    MATCH_LIST *masq_except;        /* masquerade_exceptions, or NULL */
+    HEADER_REWRITE *header_rewrite; /* local_header_rewrite_clients */
     MAPS   *header_checks;
     MAPS   *body_checks;
     long    message_size_limit;     /* 0: none */
@@ -120,6 +130,7 @@ typedef struct CLEANUP_STATE {
     unsigned long headers_seen;     /* 1 << CLEANUP_HDR_* */
     int     resent;                 /* a Resent- header was seen */
     int     hop_count;
+    int     hdr_context;            /* CLEANUP_HDR_CTX_*: how header addresses are qualified */
     char  **xtr;                    /* To/Cc/Bcc addresses for sendmail -t */
     int     nxtr;
     char  **xtr_resent;             /* Resent-To/Cc/Bcc addresses */
@@ -127,6 +138,11 @@ typedef struct CLEANUP_STATE {
     BUF    *temp;
     void   *milter;                 /* cleanup_milter.c's state, or NULL */
 } CLEANUP_STATE;
+
+/* Header address rewriting contexts (Postfix's rewrite_context). */
+#define CLEANUP_HDR_CTX_UNKNOWN 0   /* not decided yet (no header seen) */
+#define CLEANUP_HDR_CTX_LOCAL   1   /* address_qualify */
+#define CLEANUP_HDR_CTX_REMOTE  2   /* address_qualify_remote */
 
 #define CLEANUP_OUT_OK(s)   ((s)->errs == 0 && !(s)->discard)
 #define CLEANUP_RCPT_MAX    100000      /* recipients kept for one message */
@@ -157,6 +173,8 @@ void    cleanup_add_rcpt(CLEANUP_STATE *state, const char *addr, const char *orc
                          const char *dsn_orcpt, int dsn_notify);
 void    cleanup_write_envelope(CLEANUP_STATE *state);
 void    cleanup_write_rcpts(CLEANUP_STATE *state);
+void    cleanup_bcc_sender(CLEANUP_STATE *state);       /* sender_bcc_maps, always_bcc */
+void    cleanup_add_bcc(CLEANUP_STATE *state, const char *bcc);    /* NOTIFY=NEVER copy */
 
 /* cleanup_message.c: header and body. */
 void    cleanup_content(CLEANUP_STATE *state, int type, const char *data, size_t len);
@@ -179,6 +197,11 @@ void    cleanup_log_envelope(CLEANUP_STATE *state, BUF *line);  /* " from=<> to=
 /* cleanup_map.c: canonical and virtual alias mapping. */
 int     cleanup_map11(CLEANUP_STATE *state, MAPS *maps, const char *name,
                       const char *addr, BUF *out);    /* 1 changed, 0 not, -1 defer */
+/* cleanup_map_find - one lookup with the order above: 1 found (the result
+ * in out; with propagate, an unmatched extension put back), 0 not, -1
+ * deferred (sender_bcc_maps, recipient_bcc_maps: found is what counts) */
+int     cleanup_map_find(CLEANUP_STATE *state, MAPS *maps, const char *name,
+                         const char *addr, int propagate, BUF *out);
 int     cleanup_canon_sender(CLEANUP_STATE *state, const char *addr, BUF *out);
 int     cleanup_canon_recip(CLEANUP_STATE *state, const char *addr, BUF *out);
 int     cleanup_virtual(CLEANUP_STATE *state, const char *addr, char ***result, int *count);
@@ -189,6 +212,16 @@ int     cleanup_virtual(CLEANUP_STATE *state, const char *addr, char ***result, 
 int     cleanup_milter_receive(CLEANUP_STATE *state, int fd);
 void    cleanup_milter_finish(CLEANUP_STATE *state);
 void    cleanup_milter_free(CLEANUP_STATE *state);
+
+/* cleanup_masq.c: masquerade_domains, masquerade_classes, masquerade_exceptions. */
+#define CLEANUP_MASQ_ENV_FROM   (1 << 0)
+#define CLEANUP_MASQ_ENV_RCPT   (1 << 1)
+#define CLEANUP_MASQ_HDR_FROM   (1 << 2)
+#define CLEANUP_MASQ_HDR_RCPT   (1 << 3)
+void    cleanup_masq_init(void);
+void    cleanup_masq_free(void);
+/* cleanup_masquerade - masquerade addr in place when class is enabled; 1 changed */
+int     cleanup_masquerade(CLEANUP_STATE *state, int class, BUF *addr);
 
 /* cleanup_dup.c: a set of strings. */
 void   *cleanup_dup_create(void);

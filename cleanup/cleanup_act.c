@@ -175,6 +175,16 @@ static int cleanup_act(CLEANUP_STATE *state, const char *context, BUF *text,
             cleanup_act_log(state, "redirect", context, content, opt);
             state->flags &= ~CLEANUP_FLAG_FILTER;
         }
+    } else if (IS("BCC")) {
+        /* Postfix 3.0's BCC action: one more envelope recipient, as the
+         * BCC tables add them (NOTIFY=NEVER, no header). */
+        if (strchr(opt, '@') == NULL || opt[0] == '@' || opt[strlen(opt) - 1] == '@') {
+            msg_warn("bad BCC address \"%s\" in %s_checks map -- need user@domain",
+                     opt, context);
+        } else {
+            cleanup_act_log(state, "bcc", context, content, opt);
+            cleanup_add_bcc(state, opt);
+        }
     } else if (IS("FILTER")) {
         msg_warn("FILTER action in %s_checks map is not supported -- ignored", context);
     } else if (IS("IGNORE")) {

@@ -53,6 +53,14 @@ void cleanup_conf_init(void)
     cleanup_conf.send_canon_maps = cleanup_maps(P_sender_canonical_maps);
     cleanup_conf.rcpt_canon_maps = cleanup_maps(P_recipient_canonical_maps);
     cleanup_conf.virtual_alias_maps = cleanup_maps(P_virtual_alias_maps);
+    cleanup_conf.sender_bcc_maps = cleanup_maps(P_sender_bcc_maps);
+    cleanup_conf.recipient_bcc_maps = cleanup_maps(P_recipient_bcc_maps);
+    cleanup_conf.always_bcc = xstrdup(config_str(P_always_bcc));
+    cleanup_masq_init();
+    why = buf_alloc(100);
+    if ((cleanup_conf.header_rewrite = header_rewrite_init(why)) == NULL)
+        msg_fatal("%s", buf_str(why));
+    buf_free(why);
     cleanup_conf.header_checks = cleanup_maps(P_header_checks);
     cleanup_conf.body_checks = cleanup_maps(P_body_checks);
     cleanup_conf.message_size_limit = config_int(P_message_size_limit);
@@ -71,6 +79,7 @@ void cleanup_conf_free(void)
     MAPS  **maps[] = {
         &cleanup_conf.canonical_maps, &cleanup_conf.send_canon_maps,
         &cleanup_conf.rcpt_canon_maps, &cleanup_conf.virtual_alias_maps,
+        &cleanup_conf.sender_bcc_maps, &cleanup_conf.recipient_bcc_maps,
         &cleanup_conf.header_checks, &cleanup_conf.body_checks,
     };
     size_t  i;
@@ -80,10 +89,15 @@ void cleanup_conf_free(void)
             maps_close(*maps[i]);
         *maps[i] = NULL;
     }
+    header_rewrite_free(cleanup_conf.header_rewrite);
+    cleanup_conf.header_rewrite = NULL;
     xfree(cleanup_conf.queue_dir);
     xfree(cleanup_conf.myhostname);
     xfree(cleanup_conf.myorigin);
     xfree(cleanup_conf.recipient_delimiter);
+    xfree(cleanup_conf.always_bcc);
+    cleanup_masq_free();
+    cleanup_conf.always_bcc = NULL;
     cleanup_conf.queue_dir = cleanup_conf.myhostname = cleanup_conf.myorigin = NULL;
     cleanup_conf.recipient_delimiter = NULL;
 }

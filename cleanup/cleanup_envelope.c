@@ -91,6 +91,7 @@ static void cleanup_sender(CLEANUP_STATE *state, const char *data)
             if (cleanup_canon_sender(state, buf_str(out), mapped) > 0)
                 buf_set(out, buf_str(mapped));
             buf_free(mapped);
+            (void) cleanup_masquerade(state, CLEANUP_MASQ_ENV_FROM, out);
         }
         state->sender = buf_steal(out);
         out = NULL;
@@ -207,28 +208,86 @@ static void cleanup_keep_rcpt(CLEANUP_STATE *state, const char *addr, const char
     rp->dsn_notify = dsn_notify;
 }
 
-/* cleanup_add_rcpt - qualify, map and expand one recipient, keep the results */
+/* cleanup_expand_keep - virtual alias expansion (CLEANUP_FLAG_MAP_OK),
+ * then keep each result */
+static void cleanup_expand_keep(CLEANUP_STATE *state, const char *addr, const char *orcpt,
+                                const char *dsn_orcpt, int dsn_notify)
+{
+    char  **list;
+    int     count, i;
+
+    if ((state->flags & CLEANUP_FLAG_MAP_OK) == 0) {
+        cleanup_keep_rcpt(state, addr, orcpt, dsn_orcpt, dsn_notify);
+    } else if (cleanup_virtual(state, addr, &list, &count) == 0) {
+        for (i = 0; i < count; i++) {
+            cleanup_keep_rcpt(state, list[i], orcpt, dsn_orcpt, dsn_notify);
+            xfree(list[i]);
+        }
+        xfree(list);
+    }
+}
+
+/*
+ * BCC recipients (always_bcc, sender_bcc_maps, recipient_bcc_maps), as
+ * Postfix's cleanup_addr_bcc: an envelope recipient, never a header, with
+ * NOTIFY=NEVER (the sender hears nothing of the copy), qualified and
+ * expanded through virtual aliases like any recipient, but not looked up
+ * in the BCC tables again. Only for mail entering the system: Postfix's
+ * CLEANUP_FLAG_BCC_OK is part of the mask smtpd and pickup use, the one
+ * that carries CLEANUP_FLAG_FILTER here; local's re-injections (aliases,
+ * .forward) and bounces get no copies.
+ */
+#define CLEANUP_BCC_OK(s)   (((s)->flags & CLEANUP_FLAG_FILTER) != 0)
+
+void cleanup_add_bcc(CLEANUP_STATE *state, const char *bcc)
+{
+    BUF    *out = buf_alloc(100);
+
+    address_qualify(bcc, out);
+    if (buf_len(out))
+        cleanup_expand_keep(state, buf_str(out), buf_str(out), "", DSN_NOTIFY_NEVER);
+    buf_free(out);
+}
+
+/* cleanup_bcc_sender - sender_bcc_maps and always_bcc, once per message
+ * with at least one recipient (Postfix adds them at the end too) */
+void cleanup_bcc_sender(CLEANUP_STATE *state)
+{
+    BUF    *bcc;
+
+    if (!CLEANUP_BCC_OK(state) || state->nrcpt == 0 || !CLEANUP_OUT_OK(state))
+        return;
+    bcc = buf_alloc(100);
+    if (state->sender && *state->sender
+        && cleanup_map_find(state, cleanup_conf.sender_bcc_maps, "sender_bcc_maps",
+                            state->sender, 0, bcc) > 0)
+        cleanup_add_bcc(state, buf_str(bcc));
+    if (*cleanup_conf.always_bcc)
+        cleanup_add_bcc(state, cleanup_conf.always_bcc);
+    buf_free(bcc);
+}
+
+/* cleanup_add_rcpt - qualify, map and expand one recipient, keep the
+ * results; its recipient_bcc_maps copy, looked up after canonical mapping
+ * and before virtual expansion, as Postfix does */
 void cleanup_add_rcpt(CLEANUP_STATE *state, const char *addr, const char *orcpt,
                       const char *dsn_orcpt, int dsn_notify)
 {
     BUF    *out = buf_alloc(100);
     BUF    *mapped = buf_alloc(100);
-    char  **list;
-    int     count, i;
 
     address_qualify(addr, out);
-    if ((state->flags & CLEANUP_FLAG_MAP_OK) == 0) {
-        cleanup_keep_rcpt(state, buf_str(out), orcpt, dsn_orcpt, dsn_notify);
-    } else if (cleanup_canon_recip(state, buf_str(out), mapped) >= 0) {
+    if ((state->flags & CLEANUP_FLAG_MAP_OK) == 0
+        || cleanup_canon_recip(state, buf_str(out), mapped) >= 0) {
         if (buf_len(mapped))
             buf_set(out, buf_str(mapped));
-        if (cleanup_virtual(state, buf_str(out), &list, &count) == 0) {
-            for (i = 0; i < count; i++) {
-                cleanup_keep_rcpt(state, list[i], orcpt, dsn_orcpt, dsn_notify);
-                xfree(list[i]);
-            }
-            xfree(list);
-        }
+        if (state->flags & CLEANUP_FLAG_MAP_OK)
+            (void) cleanup_masquerade(state, CLEANUP_MASQ_ENV_RCPT, out);
+        cleanup_expand_keep(state, buf_str(out), orcpt, dsn_orcpt, dsn_notify);
+        if (CLEANUP_BCC_OK(state)
+            && cleanup_map_find(state, cleanup_conf.recipient_bcc_maps, "recipient_bcc_maps",
+                                buf_str(out), 0, mapped) > 0)
+            cleanup_add_bcc(state, buf_str(mapped));
     }
     buf_free(out);
     buf_free(mapped);
@@ -265,6 +324,7 @@ void cleanup_write_rcpts(CLEANUP_STATE *state)
 {
     int     i;
 
+    cleanup_bcc_sender(state);
     if (state->redirect) {
         for (i = 0; i < state->nrcpt; i++) {
             xfree(state->rcpts[i].addr);

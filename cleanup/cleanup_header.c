@@ -8,8 +8,11 @@
  * delivery's loop detection needs it); Received: headers are counted
  * against hopcount_limit; a Resent- header makes the headers added at the
  * end Resent- ones; sendmail -t collects To/Cc/Bcc (or Resent-To/Cc/Bcc);
- * sender and recipient headers have their addresses mapped through the
- * canonical tables (CLEANUP_FLAG_MAP_OK). At the end of the header block a
+ * sender and recipient headers have their addresses qualified (local
+ * submissions and local_header_rewrite_clients: append_at_myorigin and
+ * append_dot_mydomain; other SMTP clients: remote_header_rewrite_domain,
+ * nothing by default) and then mapped through the canonical tables
+ * (CLEANUP_FLAG_MAP_OK). At the end of the header block a
  * missing (Resent-)Message-Id: and (Resent-)Date: are added, and for local
  * submissions a missing (Resent-)From:.
  */
@@ -19,6 +22,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "address.h"
 #include "cleanup.h"
 #include "header_name.h"
 #include "mail_proto.h"
@@ -125,7 +129,27 @@ static void cleanup_extract_addrs(CLEANUP_STATE *state, const HDR_INFO *hp, cons
     buf_free(why);
 }
 
-/* cleanup_map_header - canonical mapping of the addresses in a header */
+/* cleanup_hdr_context - local or remote rewriting for this message's
+ * headers: local submissions and messages without an SMTP client (bounce)
+ * are local, SMTP clients as local_header_rewrite_clients says */
+static int cleanup_hdr_context(CLEANUP_STATE *state)
+{
+    const char *addr;
+
+    if (state->hdr_context == CLEANUP_HDR_CTX_UNKNOWN) {
+        addr = cleanup_attr_value(state, MAIL_ATTR_CLIENT_ADDR);
+        state->hdr_context = (state->flags & CLEANUP_FLAG_LOCAL) || addr == NULL
+            || header_rewrite_local(cleanup_conf.header_rewrite, addr,
+                                    cleanup_attr_value(state, MAIL_ATTR_PROTO_NAME))
+            ? CLEANUP_HDR_CTX_LOCAL : CLEANUP_HDR_CTX_REMOTE;
+    }
+    return state->hdr_context;
+}
+
+/* cleanup_map_header - the addresses of a sender or recipient header:
+ * qualified in the message's context (Postfix's cleanup_rewrite_tree),
+ * then mapped through the canonical tables (CLEANUP_FLAG_MAP_OK). Only
+ * the address spans change: display names, comments, folding stay. */
 static void cleanup_map_header(CLEANUP_STATE *state, const HDR_INFO *hp, BUF *header,
                                size_t value_at)
 {
@@ -133,18 +157,31 @@ static void cleanup_map_header(CLEANUP_STATE *state, const HDR_INFO *hp, BUF *he
     size_t  vlen = buf_len(header) - value_at;
     TOK822_LIST list;
     char  **replace;
+    BUF    *qual = buf_alloc(100);
     BUF    *out = buf_alloc(100);
+    int     local = cleanup_hdr_context(state) == CLEANUP_HDR_CTX_LOCAL;
     int     i, changed = 0;
 
     tok822_parse(value, vlen, &list);
     replace = xcalloc((size_t) list.count + 1, sizeof(char *));
     for (i = 0; i < list.count; i++) {
-        int     r = (hp->flags & HDR_SENDER)
-            ? cleanup_canon_sender(state, list.addrs[i].addr, out)
-            : cleanup_canon_recip(state, list.addrs[i].addr, out);
+        const char *addr = list.addrs[i].addr;
 
-        if (r > 0) {
-            replace[i] = xstrdup(buf_str(out));
+        if (*addr == 0)
+            continue;                   /* <> */
+        if (local)
+            address_qualify(addr, qual);
+        else
+            address_qualify_remote(addr, qual);
+        if ((state->flags & CLEANUP_FLAG_MAP_OK)
+            && ((hp->flags & HDR_SENDER) ? cleanup_canon_sender(state, buf_str(qual), out)
+                : cleanup_canon_recip(state, buf_str(qual), out)) > 0)
+            buf_set(qual, buf_str(out));
+        if (state->flags & CLEANUP_FLAG_MAP_OK)
+            (void) cleanup_masquerade(state, (hp->flags & HDR_SENDER) ? CLEANUP_MASQ_HDR_FROM
+                                      : CLEANUP_MASQ_HDR_RCPT, qual);
+        if (strcmp(buf_str(qual), addr) != 0) {
+            replace[i] = xstrdup(buf_str(qual));
             changed = 1;
         }
     }
@@ -161,6 +198,7 @@ static void cleanup_map_header(CLEANUP_STATE *state, const HDR_INFO *hp, BUF *he
         xfree(replace[i]);
     xfree(replace);
     tok822_list_free(&list);
+    buf_free(qual);
     buf_free(out);
 }
 
@@ -205,7 +243,7 @@ void cleanup_header(CLEANUP_STATE *state, BUF *header)
         state->resent = 1;
     if (state->extract && (hp->flags & HDR_EXTRACT))
         cleanup_extract_addrs(state, hp, buf_str(header) + value_at);
-    if ((state->flags & CLEANUP_FLAG_MAP_OK) && (hp->flags & (HDR_SENDER | HDR_RECIP)))
+    if (hp->flags & (HDR_SENDER | HDR_RECIP))
         cleanup_map_header(state, hp, header, value_at);
     if ((hp->flags & HDR_DROP) == 0)
         cleanup_out_header(state, buf_str(header), buf_len(header));

@@ -119,6 +119,15 @@ static void cleanup_defer(CLEANUP_STATE *state, const char *name, const char *ad
 int cleanup_map11(CLEANUP_STATE *state, MAPS *maps, const char *name,
                   const char *addr, BUF *out)
 {
+    int     ret = cleanup_map_find(state, maps, name, addr, 1, out);
+
+    return ret > 0 ? strcasecmp(buf_str(out), addr) != 0 : ret;
+}
+
+/* cleanup_map_find - see cleanup.h */
+int cleanup_map_find(CLEANUP_STATE *state, MAPS *maps, const char *name,
+                     const char *addr, int propagate, BUF *out)
+{
     BUF    *result = buf_alloc(100);
     BUF    *ext = buf_alloc(20);
     BUF    *why = buf_alloc(100);
@@ -132,8 +141,8 @@ int cleanup_map11(CLEANUP_STATE *state, MAPS *maps, const char *name,
         ret = -1;
     } else if (st == DICT_FOUND) {
         buf_trim_right(result);
-        cleanup_apply(addr, buf_str(result), buf_str(ext), out);
-        ret = strcasecmp(buf_str(out), addr) != 0;
+        cleanup_apply(addr, buf_str(result), propagate ? buf_str(ext) : "", out);
+        ret = 1;
     }
     buf_free(result);
     buf_free(ext);

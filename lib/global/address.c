@@ -353,13 +353,41 @@ void address_qualify(const char *addr, BUF *out)
 {
     const char *at = strrchr(addr, '@');
     const char *origin = config_str(P_myorigin);
+    const char *mydomain;
 
     buf_set(out, addr);
-    if (*addr == 0 || *origin == 0 || (at != NULL && at[1] != 0))
+    if (*addr == 0)
+        return;                         /* the null sender */
+    if (at == NULL || at[1] == 0) {
+        if (*origin == 0 || !config_bool(P_append_at_myorigin))
+            return;
+        if (at != NULL)
+            buf_truncate(out, (size_t) (at - addr));
+        buf_printf(out, "@%s", origin);
+        at = strrchr(buf_str(out), '@');
+    } else {
+        at = buf_str(out) + (at - addr);
+    }
+    /* append_dot_mydomain: user@host -> user@host.$mydomain; an address
+     * literal or a domain with a dot stays, as in Postfix. */
+    mydomain = config_str(P_mydomain);
+    if (config_bool(P_append_dot_mydomain) && *mydomain
+        && at[1] != '[' && strchr(at + 1, '.') == NULL)
+        buf_printf(out, ".%s", mydomain);
+}
+
+/* address_qualify_remote - see address.h */
+void address_qualify_remote(const char *addr, BUF *out)
+{
+    const char *at = strrchr(addr, '@');
+    const char *domain = config_str(P_remote_header_rewrite_domain);
+
+    buf_set(out, addr);
+    if (*addr == 0 || *domain == 0 || (at != NULL && at[1] != 0))
         return;
     if (at != NULL)
         buf_truncate(out, (size_t) (at - addr));
-    buf_printf(out, "@%s", origin);
+    buf_printf(out, "@%s", domain);
 }
 
 /* local_is_dot_string - can this local part go out without quotes? */

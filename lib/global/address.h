@@ -32,12 +32,19 @@ int     address_parse_path(const char *text, int flags, BUF *addr, int *is_null,
                            const char **rest, BUF *why);
 void    address_split(const char *addr, BUF *local, BUF *domain);  /* at the last '@' */
 
-/* address_qualify - the address with a domain (Postfix's
- * append_at_myorigin, the one rule for cleanup, qmgr's resolve, local and
- * bounce): "user" and "user@" become user@$myorigin; "" (the null
- * sender) and addresses with a domain stay as they are, as does
- * everything when $myorigin is empty. Needs the configuration. */
+/* address_qualify - the address rewritten as Postfix's trivial-rewrite
+ * does in its "local" context (the one rule for cleanup, qmgr's resolve,
+ * local and bounce): with append_at_myorigin (default yes) "user" and
+ * "user@" become user@$myorigin; with append_dot_mydomain (default no)
+ * user@host becomes user@host.$mydomain (never an address literal or a
+ * domain with a dot). "" (the null sender) stays as it is, as does an
+ * unqualified address when $myorigin is empty. Needs the configuration. */
 void    address_qualify(const char *addr, BUF *out);
+/* address_qualify_remote - the "remote" context (header addresses of SMTP
+ * clients not in local_header_rewrite_clients): "user" becomes
+ * user@$remote_header_rewrite_domain; nothing changes when that is empty
+ * (Postfix's default). */
+void    address_qualify_remote(const char *addr, BUF *out);
 void    address_externalize(const char *internal, BUF *external);
 int     address_has_8bit(const char *addr);
 int     address_valid_domain(const char *domain, int flags);       /* hostname or [literal] */

@@ -43,6 +43,13 @@
 #define QFILE_TEMP_QUEUE    "temp"      /* files being written */
 #define QFILE_MODE_WRITING  0600
 #define QFILE_MODE_READY    0700
+/* Postfix's MAIL_QUEUE_STAT_EXPIRE: the group-execute bit of a ready file
+ * asks qmgr to return the message at its next attempt (postsuper -e/-f);
+ * readers check only the owner bits, so the file stays ready. */
+#define QFILE_MODE_EXPIRE   0010
+/* A file in temp/ (or an unfinished maildrop file) older than this was left
+ * by a writer that died: qmgr's purge and `surel queue repair -p` remove it. */
+#define QFILE_TEMP_MAX_AGE  86400
 #define QFILE_SIZE_WIDTH    15          /* digits per size-record field */
 
 typedef struct QFILE_WRITER {

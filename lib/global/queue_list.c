@@ -299,6 +299,7 @@ typedef struct LIST_STATE {
     long    messages;
     long    bytes;
     BUF    *line;
+    int     forced;                     /* this file has QFILE_MODE_EXPIRE */
 } LIST_STATE;
 
 /* text_safe - append s with non-printable bytes as '?': a terminal shows
@@ -375,8 +376,9 @@ static void list_json_entry(LIST_STATE *ls, const char *queue, const char *id,
     buf_puts(l, ", \"queue_id\": ");
     queue_json_string(l, id);
     buf_printf(l, ", \"arrival_time\": %ld, \"message_size\": %ld, "
-               "\"forced_expire\": false, \"sender\": ",
-               (long) env->sum.arrival.tv_sec, env->sum.sizes.content_size);
+               "\"forced_expire\": %s, \"sender\": ",
+               (long) env->sum.arrival.tv_sec, env->sum.sizes.content_size,
+               ls->forced ? "true" : "false");
     queue_json_string(l, env->sender);
     buf_puts(l, ", \"recipients\": [");
     for (i = 0; i < env->nrcpts; i++) {
@@ -421,6 +423,7 @@ static void list_one(const char *queue, const char *name, const char *path, void
     LIST_STATE *ls = ctx;
     QFILE_ENVELOPE env;
     REASONS reasons = {NULL, NULL, 0};
+    struct stat st;
     BUF    *why = buf_alloc(100);
     int     fd;
     int     ok;
@@ -432,6 +435,8 @@ static void list_one(const char *queue, const char *name, const char *path, void
     }
     ok = strcmp(queue, MAIL_QUEUE_MAILDROP) == 0 ? qfile_read_maildrop(fd, &env, why)
         : qfile_read_envelope(fd, &env, why);
+    ls->forced = fstat(fd, &st) == 0 && strcmp(queue, MAIL_QUEUE_MAILDROP) != 0
+        && (st.st_mode & QFILE_MODE_EXPIRE) != 0;
     close(fd);
     if (ok == 0) {
         if (strcmp(queue, MAIL_QUEUE_MAILDROP) != 0)

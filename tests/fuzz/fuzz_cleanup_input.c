@@ -56,6 +56,11 @@ static void fuzz_init(void)
     config_set("hopcount_limit", "5");
     config_set("virtual_alias_expansion_limit", "20");
     config_set("virtual_alias_recursion_limit", "5");
+    config_set("append_dot_mydomain", "yes");
+    config_set("mydomain", "example.org");
+    config_set("always_bcc", "copy");
+    config_set("recipient_bcc_maps", "inline:{@y=bcc@y}");
+    config_set("masquerade_domains", "!k.y, y");
     snprintf(path, sizeof(path), "pcre:%s/checks", queue_dir);
     config_set("header_checks", path);
     config_set("body_checks", path);

@@ -31,6 +31,7 @@ HEADER_CHECKS = r"""/^Subject: reject me/ REJECT
 /^Subject: replace me/ REPLACE Subject: replaced
 /^Subject: prepend me/ PREPEND X-Prepended: yes
 /^Subject: redirect me/ REDIRECT boss@example.net
+/^Subject: bcc me/ BCC copy@example.net
 /^Subject: folded\s+header/ REJECT folded match
 """
 BODY_CHECKS = r"""/^body reject/ REJECT 5.7.1 bad body
@@ -112,6 +113,7 @@ class CleanupTest(unittest.TestCase):
             f.write("virtual_alias_maps = %s\n" % VIRTUAL)
             f.write("virtual_alias_expansion_limit = 4\n")
             f.write("message_size_limit = 20000\n")
+            f.write("masquerade_domains = masq.test\nmasquerade_classes = envelope_recipient\n")
         # A stand-in qmgr (bin/test-trigger logs each trigger it gets).
         # Replace the real qmgr, if the sandbox has one.
         mcf = os.path.join(etc, "master.cf")
@@ -258,6 +260,27 @@ class CleanupTest(unittest.TestCase):
                                      rcpts=("a@example.net", "b@example.net"))
         self.assertEqual(status, 0)
         self.assertEqual(self.rcpts(self.read_queue_file("incoming", qid)), ["boss@example.net"])
+
+    def test_bcc_action(self):
+        qid, status, _ = self.submit("Subject: bcc me\n\nx\n")
+        self.assertEqual(status, 0)
+        recs = self.read_queue_file("incoming", qid)
+        self.assertEqual(self.rcpts(recs), ["r@example.net", "copy@example.net"])
+        # The copy: NOTIFY=NEVER (DSN_NOTIFY_NEVER = 1) right before its R.
+        types = [(t, d.decode()) for t, d in recs]
+        at = types.index(("R", "copy@example.net"))
+        self.assertIn(("n", "1"), types[at - 2:at])
+        self.assertNotIn("copy@example.net", "".join(self.lines(recs)))
+        self.inst.wait_log("%s: bcc: header Subject: bcc me" % qid)
+
+    def test_masquerade_envelope_recipient_class(self):
+        qid, status, _ = self.submit("From: a@h.masq.test\nSubject: m\n\nx\n",
+                                     sender="s@h.masq.test", rcpts=("u@h.masq.test",))
+        self.assertEqual(status, 0)
+        recs = self.read_queue_file("incoming", qid)
+        self.assertEqual(self.rcpts(recs), ["u@masq.test"])
+        self.assertEqual(dict(recs)["S"], b"s@h.masq.test")      # class not listed
+        self.assertIn("From: a@h.masq.test", self.lines(recs))
 
     def test_body_checks(self):
         qid, status, reason = self.submit("Subject: b\n\nfine\nbody reject this\n")

@@ -12,8 +12,13 @@ do, checked from the outside (log lines, delivered mail, `surel check`):
 - Debian's "cleanup unix n" (public/cleanup): smtpd, pickup, local and
   bounce reach cleanup there, and mail flows;
 - Postfix's command names (postconf, postmap, postalias, postqueue,
-  postsuper, postcat, postfix: links to surel in bin/) with their common
-  flags, against the same kind of instance.
+  postsuper, postcat, postfix, postlog: links to surel in bin/; mailq and
+  newaliases: sendmail's names) with their common flags, against the same
+  kind of instance: postconf -n/-d/-e/-X/-M/-F/-P/-h/-x, postmap
+  -q/-s/-d/-i, postcat -q/-e/-h/-b, postfix
+  start/stop/reload/check/status/flush/logrotate/set-permissions, postqueue
+  -f/-p/-j/-i, postsuper -d/-h/-H/-r/-e/-f/-s/-p with ALL, queue names and
+  `-`.
 """
 import json
 import os
@@ -80,7 +85,7 @@ class DropIn(h.InstanceTest):
     def test_unimplemented_parameters_warn_once(self):
         inst = self.instance()
         submission = h.free_port()
-        inst.conf(masquerade_domains="example.com",
+        inst.conf(fallback_transport="relay:[127.0.0.1]:9",
                   smtpd_tls_req_ccert="yes",
                   biff="no", readme_directory="/usr/share/doc/postfix",
                   compatibility_level="3.6")
@@ -92,7 +97,7 @@ class DropIn(h.InstanceTest):
         inst.wait_log("%s: removed" % qid)
         log = inst.log()
         self.assertEqual(len(re.findall(r"master\[\d+\]: warning: \S+main\.cf: parameter "
-                                        r"masquerade_domains is not implemented and is "
+                                        r"fallback_transport is not implemented and is "
                                         r"ignored", log)), 1, log)
         self.assertEqual(len(re.findall(r"warning: \S+main\.cf: parameter smtpd_tls_req_ccert "
                                         r"is not implemented and is ignored: SECURITY", log)),
@@ -109,11 +114,11 @@ class DropIn(h.InstanceTest):
         self.assertEqual(r.returncode, 1, r.stderr)
         self.assertIn("parameter smtpd_tls_req_ccert is not implemented and is ignored: "
                       "SECURITY", r.stderr)
-        self.assertIn("parameter masquerade_domains is not implemented", r.stderr)
+        self.assertIn("parameter fallback_transport is not implemented", r.stderr)
         inst.conf(smtpd_tls_req_ccert="no")               # Postfix's default: what surel does
         r = inst.surel("check", check=False)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn("parameter masquerade_domains is not implemented", r.stderr)
+        self.assertIn("parameter fallback_transport is not implemented", r.stderr)
         self.assertNotIn("smtpd_tls_req_ccert", r.stderr)
 
     def test_public_cleanup_socket(self):
@@ -252,11 +257,21 @@ class PostfixNames(h.InstanceTest):
         self.run_as("postconf", *c, "-e", "mail_name=dropin")
         self.assertIn("mail_name = dropin\n", self.run_as("postconf", *c, "-n").stdout)
         self.assertEqual(self.run_as("postconf", *c, "-h", "mail_name").stdout, "dropin\n")
+        # -x expands, -X removes.
+        self.run_as("postconf", *c, "-e", "smtpd_banner=$myhostname ESMTP")
+        self.assertEqual(self.run_as("postconf", *c, "-x", "-h", "smtpd_banner").stdout,
+                         "sandbox.test ESMTP\n")
+        self.run_as("postconf", *c, "-X", "mail_name", "smtpd_banner")
+        self.assertNotIn("mail_name", self.run_as("postconf", *c, "-n").stdout)
+        self.assertEqual(self.run_as("postconf", *c, "-h", "mail_name").stdout, "surel\n")
         # master.cf fields and -o overrides, as scripts read them.
         with open(inst.path("etc", "master.cf"), "a") as f:
             f.write("127.0.0.1:2587 inet n - n - - smtpd\n"
                     "  -o syslog_name=postfix/submission\n"
                     "  -o smtpd_tls_security_level=encrypt\n")
+        self.assertRegex(self.run_as("postconf", *c, "-M", "127.0.0.1:2587/inet").stdout,
+                         r"^127\.0\.0\.1:2587 +inet +n +y +n +0 +\d+ +smtpd "
+                         r"-o syslog_name=postfix/submission ")
         fields = self.run_as("postconf", *c, "-F", "127.0.0.1:2587/inet").stdout
         self.assertIn("127.0.0.1:2587/inet/private = n\n", fields)
         self.assertIn("127.0.0.1:2587/inet/chroot = n\n", fields)
@@ -316,6 +331,9 @@ class PostfixNames(h.InstanceTest):
         self.assertEqual(self.run_as("postcat", *c, "-h", "-q", held).stdout,
                          "Subject: queued\n")
         self.assertEqual(self.run_as("postcat", *c, "-bq", held).stdout, "queued body\n")
+        envelope = self.run_as("postcat", *c, "-e", "-q", held).stdout
+        self.assertIn("bob@sandbox.test", envelope)
+        self.assertNotIn("queued body", envelope)
         # release, hold again, requeue, delete: each moves the one file.
         self.run_as("postsuper", *c, "-H", held)
         self.assertTrue(os.path.exists(inst.path("spool", "deferred", held[9], held)))
@@ -328,7 +346,73 @@ class PostfixNames(h.InstanceTest):
         self.assertEqual(self.run_as("postqueue", *c, "-p").stdout, "Mail queue is empty\n")
         two = self.run_as("postsuper", *c, "-d", "A", "-h", "B", check=False)
         self.assertEqual(two.returncode, 2)
-        self.assertIn("one of -d, -h, -H, -r per call", two.stderr)
+        self.assertIn("one of -d, -e, -f, -h, -H, -r per call", two.stderr)
+
+    def test_postsuper_structure_purge_expire(self):
+        inst = self.instance()
+        c = ("-c", inst.etc)
+        spool = lambda *p: inst.path("spool", *p)
+        # -s after a change of hash_queue_depth: the file and its log move,
+        # the subfolders no longer needed go.
+        qid = self.inject(inst, "x@example.com", "deferred")
+        os.makedirs(spool("defer", qid[9]), exist_ok=True)
+        with open(spool("defer", qid[9], qid), "w") as f:
+            f.write("recipient=x%40example.com action=delayed reason=later\n")
+        self.run_as("postconf", *c, "-e", "hash_queue_depth=2")
+        self.run_as("postsuper", *c, "-s")
+        self.assertTrue(os.path.exists(spool("deferred", qid[9], qid[8], qid)))
+        self.assertTrue(os.path.exists(spool("defer", qid[9], qid[8], qid)))
+        self.run_as("postconf", *c, "-e", "hash_queue_depth=1")
+        self.run_as("postsuper", *c, "-s", "deferred", "defer")
+        self.assertTrue(os.path.exists(spool("deferred", qid[9], qid)))
+        self.assertTrue(os.path.exists(spool("defer", qid[9], qid)))
+        self.assertFalse(os.path.exists(spool("deferred", qid[9], qid[8])))
+        # -s on a file whose name is not its ID (a restored queue): it gets
+        # the name its arrival time and inode give, and its log follows.
+        held = self.inject(inst, "y@example.com", "hold")
+        other = held[:11] + ("B" if held[11:] != "B" else "C")
+        os.rename(spool("hold", held), spool("hold", other))
+        os.makedirs(spool("defer", other[9]), exist_ok=True)
+        os.rename(spool("defer", qid[9], qid), spool("defer", other[9], other))
+        out = self.run_as("postsuper", *c, "-s")
+        self.assertIn("%s: renamed to %s" % (other, held), out.stderr)
+        self.assertTrue(os.path.exists(spool("hold", held)))
+        self.assertFalse(os.path.exists(spool("hold", other)))
+        self.assertTrue(os.path.exists(spool("defer", held[9], held)))
+        # -p: stale temporary files go; fresh ones and finished mail stay.
+        old = 2 * 86400
+        files = {spool("temp", "123.456.0"): 0o600, spool("temp", "fresh"): 0o600,
+                 spool("maildrop", "unfinished"): 0o400, spool("maildrop", "complete"): 0o744}
+        for path, mode in files.items():
+            with open(path, "w") as f:
+                f.write("x")
+            os.chmod(path, mode)
+            if "fresh" not in path:
+                t = os.stat(path).st_mtime - old
+                os.utime(path, (t, t))
+        self.run_as("postsuper", *c, "-p")
+        self.assertEqual(sorted(os.listdir(spool("temp"))), ["fresh"])
+        self.assertEqual(sorted(os.listdir(spool("maildrop"))), ["complete"])
+        os.unlink(spool("maildrop", "complete"))
+        # -e marks for expiration and leaves a held message held; -f also
+        # releases it (the mark is Postfix's group-execute bit).
+        self.run_as("postsuper", *c, "-e", held)
+        self.assertTrue(os.stat(spool("hold", held)).st_mode & 0o010)
+        rows = [json.loads(l) for l in self.run_as("postqueue", *c, "-j").stdout.splitlines()]
+        self.assertEqual({r["queue_id"]: r["forced_expire"] for r in rows},
+                         {held: True, qid: False})
+        self.run_as("postsuper", *c, "-f", "ALL", "hold")
+        self.assertTrue(os.stat(spool("deferred", held[9], held)).st_mode & 0o010)
+        # -d, -h with "-": IDs from stdin.
+        self.run_as("postsuper", *c, "-h", "-", input="%s\n%s\n" % (held, qid))
+        self.assertEqual(sorted(os.listdir(spool("hold"))), sorted([held, qid]))
+        self.run_as("postsuper", *c, "-d", "-", "hold", input=held + "\n")
+        self.assertEqual(os.listdir(spool("hold")), [qid])
+        # -d given twice: each ID is acted on (one is in no queue any more: exit 1).
+        gone = self.run_as("postsuper", *c, "-d", qid, "-d", held, check=False)
+        self.assertEqual(gone.returncode, 1)
+        self.assertIn("%s: removed" % qid, gone.stderr)
+        self.assertEqual(os.listdir(spool("hold")), [])
 
     def test_postfix_control_and_flush(self):
         inst = self.instance()
@@ -339,6 +423,12 @@ class PostfixNames(h.InstanceTest):
         self.assertEqual(self.run_as("postfix", *c, "check", check=False).returncode, 1)
         self.run_as("postfix", *c, "set-permissions")
         self.assertEqual(os.stat(inst.path("spool", "hold")).st_mode & 0o777, 0o700)
+        self.assertEqual(self.run_as("postfix", *c, "check", check=False).returncode, 0)
+        inst.conf(local_header_rewrite_clients="permit_inet_interfaces, permit_everyone")
+        bad = self.run_as("postfix", *c, "check", check=False)
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn("local_header_rewrite_clients: unknown item permit_everyone", bad.stderr)
+        inst.conf(local_header_rewrite_clients="permit_mynetworks, static:all")
         self.assertEqual(self.run_as("postfix", *c, "check", check=False).returncode, 0)
         self.run_as("postfix", *c, "start")
         self.addCleanup(lambda: self.run_as("postfix", *c, "stop", check=False))
@@ -362,6 +452,22 @@ class PostfixNames(h.InstanceTest):
         unknown = self.run_as("postqueue", *c, "-i", later, check=False)
         self.assertEqual(unknown.returncode, 1)
         self.assertIn("no deferred message with this queue ID", unknown.stderr)
+        # sendmail's other names, postlog and postfix logrotate, on the
+        # same running instance.
+        with open(inst.path("etc", "aliases"), "a") as f:
+            f.write("names: bob\n")
+        self.run_as("newaliases", "-C", inst.etc)
+        self.assertEqual(self.run_as("postmap", *c, "-q", "names", "lmdb:" +
+                                     inst.path("etc", "aliases")).stdout, "bob\n")
+        self.assertEqual(self.run_as("mailq", "-C", inst.etc).stdout, "Mail queue is empty\n")
+        self.run_as("postlog", *c, "-t", "dropin/test", "before rotation")
+        inst.wait_log("dropin/test")
+        rotate = self.run_as("postfix", *c, "logrotate")
+        self.assertIn("rotated to", rotate.stderr)
+        self.assertTrue([n for n in os.listdir(inst.path("log")) if n.startswith("maillog.")],
+                        os.listdir(inst.path("log")))
+        self.run_as("postlog", *c, "-p", "warning", "-t", "dropin/test", "after rotation")
+        inst.wait_log("after rotation")
         self.run_as("postfix", *c, "stop")
         h.wait_for(lambda: not inst.running(), 10, "master to stop")
 

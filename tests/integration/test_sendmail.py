@@ -315,6 +315,102 @@ class SendmailTest(SendmailHelpers):
                          r"\tid %s; \w{3}, [ \d]\d \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4} "
                          r"\(\w+\)\nSubject: %s\n" % (os.getuid(), qid, tok))
 
+    def test_header_addresses_are_qualified(self):
+        """Local mail's header addresses get @$myorigin (append_at_myorigin)
+        and, with append_dot_mydomain, user@host gets .$mydomain; comments
+        and display names stay. SMTP clients: only those that
+        local_header_rewrite_clients (permit_inet_interfaces) matches."""
+        inst = self.make(start=False)
+        inst.conf(append_dot_mydomain="yes", mydomain="example.org")
+        inst.start()
+        headers = ("From: root (Cron Daemon)\nTo: alice\nCc: Bob Builder <bob>, "
+                   "\"x y\" <alice@sandbox.test>, undisclosed:;\nReply-To: carol@mailhost\n"
+                   "Sender: <>\nSubject: %s\n\nbody\n")
+        tok = self.token()
+        p = self.sendmail(inst, "-t", input=headers % tok)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        got = self.wait_delivered(inst, ["alice", "bob"], tok)
+        head = header_of(e.lf(got["alice"][0])).decode()
+        self.assertIn("\nFrom: root@sandbox.test (Cron Daemon)\n", head)
+        self.assertIn("\nTo: alice@sandbox.test\n", head)
+        self.assertIn("\nCc: Bob Builder <bob@sandbox.test>, \"x y\" <alice@sandbox.test>, "
+                      "undisclosed:;\n", head)
+        self.assertIn("\nReply-To: carol@mailhost.example.org\n", head)
+        self.assertIn("\nSender: <>\n", head)
+        # SMTP from 127.0.0.1 (an inet_interfaces address): local context.
+        smtp = e.crlf(headers.replace("To: alice", "To: alice@sandbox.test"))
+        tok = self.token()
+        e.send(inst, "bob@sandbox.test", ["alice@sandbox.test"], smtp % tok.encode())
+        head = header_of(e.lf(self.only_copy(inst, "alice", tok))).decode()
+        self.assertIn("\nFrom: root@sandbox.test (Cron Daemon)\n", head)
+        self.assertIn("\nReply-To: carol@mailhost.example.org\n", head)
+        # SMTP from 127.0.0.2 (not one of ours): the headers stay as sent.
+        tok = self.token()
+        e.send(inst, "bob@sandbox.test", ["alice@sandbox.test"], smtp % tok.encode(), source="127.0.0.2")
+        head = header_of(e.lf(self.only_copy(inst, "alice", tok))).decode()
+        self.assertIn("\nFrom: root (Cron Daemon)\n", head)
+        self.assertIn("\nCc: Bob Builder <bob>, ", head)
+        self.assertIn("\nReply-To: carol@mailhost\n", head)
+
+    def test_bcc_copies(self):
+        """always_bcc, sender_bcc_maps, recipient_bcc_maps: one envelope
+        recipient each, in no header, NOTIFY=NEVER (an undeliverable copy
+        tells the sender nothing); bounces get no copies."""
+        inst = self.make(start=False, users=["carol", "dave", "erin"])
+        inst.conf(always_bcc="carol@sandbox.test",
+                  sender_bcc_maps="inline:{bob@sandbox.test=dave@sandbox.test}",
+                  recipient_bcc_maps="inline:{alice@sandbox.test=erin, "
+                                     "bob@sandbox.test=ghost@sandbox.test}")
+        inst.start()
+        tok = self.token()
+        e.send(inst, "bob@sandbox.test", ["alice@sandbox.test"],
+               e.crlf("From: bob@sandbox.test\nTo: alice@sandbox.test\nSubject: %s\n\nx\n"
+                      % tok))
+        got = self.wait_delivered(inst, ["alice", "carol", "dave", "erin"], tok)
+        for user, copies in got.items():
+            self.assertEqual(len(copies), 1, user)
+            _, dt, _, rest = e.split_prepended(e.lf(copies[0]))
+            self.assertEqual(dt, "%s@sandbox.test" % user)
+            self.assertNotRegex(header_of(rest).decode(), r"carol|dave|erin")
+        # The copy for ghost (unknown) bounces silently: NOTIFY=NEVER.
+        tok = self.token()
+        qid = e.send(inst, "alice@sandbox.test", ["bob@sandbox.test"],
+                     e.crlf("Subject: %s\n\nx\n" % tok))
+        inst.wait_log("%s: removed" % qid)
+        self.assertRegex(inst.log(), r"%s: to=<ghost@sandbox\.test>.*status=bounced" % qid)
+        self.assertEqual(len(self.copies(inst, "bob", tok)), 1)
+        self.assertEqual(self.copies(inst, "alice", tok), [])       # no bounce notice
+        # A bounce (from <>) gets no copy; the message it returns had one.
+        tok = self.token()
+        p = self.sendmail(inst, "-f", "bob@sandbox.test", "nosuch@sandbox.test",
+                          input="Subject: %s\n\nx\n" % tok)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        h.wait_for(lambda: self.copies(inst, "bob", tok), 20, "the bounce to bob")
+        h.wait_for(lambda: not e.queue_files(inst, QUEUES), 20, "the queue to empty")
+        self.assertEqual(len(self.copies(inst, "carol", tok)), 1)
+        self.assertEqual(len(self.copies(inst, "dave", tok)), 1)
+
+    def test_masquerade_domains(self):
+        """masquerade_domains with a !exemption and masquerade_exceptions;
+        the default classes: envelope sender and headers, not envelope
+        recipients."""
+        inst = self.make(start=False)
+        inst.conf(masquerade_domains="!keep.example.com, example.com",
+                  masquerade_exceptions="root")
+        inst.start()
+        tok = self.token()
+        e.send(inst, "bob@host.example.com", ["alice@sandbox.test"], e.crlf(
+            "From: Bob <bob@mail.example.com>\nTo: alice@sandbox.test, carol@example.com\n"
+            "Cc: root@mail.example.com, dave@a.keep.example.com, erin@x.example.org\n"
+            "Subject: %s\n\nx\n" % tok))
+        rp, _, _, rest = e.split_prepended(e.lf(self.only_copy(inst, "alice", tok)))
+        self.assertEqual(rp, "<bob@example.com>")
+        head = "\n" + header_of(rest).decode()
+        self.assertIn("\nFrom: Bob <bob@example.com>\n", head)
+        self.assertIn("\nTo: alice@sandbox.test, carol@example.com\n", head)
+        self.assertIn("\nCc: root@mail.example.com, dave@a.keep.example.com, "
+                      "erin@x.example.org\n", head)
+
     def test_bv_reports_transports(self):
         inst = self.make(start=False)
         p = self.sendmail(inst, "-bv", "alice@sandbox.test", "someone@elsewhere.example")

@@ -108,10 +108,24 @@ START_TEST(test_postsuper)
     ASSERT_REWRITE("surel queue release ABC", "postsuper", "-H", "ABC");
     ASSERT_REWRITE("surel queue requeue ALL", "postsuper", "-r", "ALL");
     ASSERT_REWRITE("surel -c /c queue delete -", "postsuper", "-c", "/c", "-d", "-");
-    ASSERT_REWRITE("ERROR: postsuper: surel takes one of -d, -h, -H, -r per call",
+    ASSERT_REWRITE("surel queue expire ABC", "postsuper", "-e", "ABC");
+    ASSERT_REWRITE("surel queue delete A B deferred", "postsuper", "-d", "A", "-d", "B",
+                   "deferred");
+    ASSERT_REWRITE("ERROR: postsuper: ALL must be the only queue ID of the call",
+                   "postsuper", "-d", "A", "-d", "ALL");
+    ASSERT_REWRITE("surel queue expire-release ALL hold", "postsuper", "-f", "ALL", "hold");
+    ASSERT_REWRITE("ERROR: postsuper: surel takes one of -d, -e, -f, -h, -H, -r per call",
                    "postsuper", "-d", "A", "-h", "B");
     ASSERT_REWRITE("ERROR: postsuper: option -d needs an argument", "postsuper", "-d");
-    ASSERT_REWRITE("ERROR: postsuper: option -s is not supported by surel", "postsuper", "-s");
+    /* -s and -p, alone, together, or implied by no option at all. */
+    ASSERT_REWRITE("surel queue repair -s", "postsuper", "-s");
+    ASSERT_REWRITE("surel queue repair -p deferred", "postsuper", "-p", "deferred");
+    ASSERT_REWRITE("surel queue repair -s -p", "postsuper", "-sp");
+    ASSERT_REWRITE("surel -c /c queue repair", "postsuper", "-c", "/c");
+    ASSERT_REWRITE("ERROR: postsuper: surel runs -s and -p in a call of their own "
+                   "(before -d, -e, -f, -h, -H or -r, as Postfix orders them)",
+                   "postsuper", "-s", "-d", "A");
+    ASSERT_REWRITE("ERROR: postsuper: option -S is not supported by surel", "postsuper", "-S");
 }
 END_TEST
 

@@ -748,6 +748,95 @@ START_TEST(test_canonical_envelope_and_headers)
 }
 END_TEST
 
+/* submit_from - a message from an SMTP client with these A records */
+static RESULT *submit_from(const char *client, const char *proto, const char *content)
+{
+    BUF    *b = buf_alloc(1000);
+    BUF    *a = buf_alloc(100);
+    RESULT *r;
+
+    buf_sprintf(a, "client_address=%s", client);
+    enc(b, REC_TYPE_ATTR, buf_str(a));
+    buf_sprintf(a, "protocol_name=%s", proto);
+    enc(b, REC_TYPE_ATTR, buf_str(a));
+    message(b, "s@example.net", "r@example.net", content);
+    r = submit_bytes(ALL_FLAGS, b, 7);
+    buf_free(a);
+    buf_free(b);
+    return r;
+}
+
+/* Header addresses: local context (append_at_myorigin, append_dot_mydomain)
+ * for local mail and for local_header_rewrite_clients, none for others. */
+START_TEST(test_header_rewrite_contexts)
+{
+    const char *msg = "From: root (Cron Daemon)\nReply-To: x@host, <>\nSubject: s\n\nb\n";
+    RESULT *r;
+
+    setup("append_dot_mydomain = yes\nmydomain = example.com\n"
+          "local_header_rewrite_clients = permit_mynetworks, permit_sasl_authenticated, "
+          "check_address_map inline:{192.0.2.7=x}\nmynetworks = 192.0.2.0/28\n");
+    r = submit(ALL_FLAGS | CLEANUP_FLAG_LOCAL, "joe", "r@example.net", msg);
+    ck_assert_msg(HAS(r->lines, "From: root@example.org (Cron Daemon)\n"), "%s",
+                  buf_str(r->lines));
+    ck_assert(HAS(r->lines, "Reply-To: x@host.example.com, <>\n"));
+    ck_assert_str_eq(buf_str(r->sender), "joe@example.org");
+    r = submit_from("192.0.2.3", "ESMTP", msg);            /* mynetworks */
+    ck_assert(HAS(r->lines, "From: root@example.org (Cron Daemon)\n"));
+    r = submit_from("198.51.100.1", "ESMTPSA", msg);       /* authenticated */
+    ck_assert(HAS(r->lines, "From: root@example.org (Cron Daemon)\n"));
+    r = submit_from("198.51.100.1", "ESMTPS", msg);        /* a stranger */
+    ck_assert_msg(HAS(r->lines, "From: root (Cron Daemon)\n"), "%s", buf_str(r->lines));
+    ck_assert(HAS(r->lines, "Reply-To: x@host, <>\n"));
+    r = submit_from("192.0.2.7", "SMTP", msg);             /* the table */
+    ck_assert(HAS(r->lines, "Reply-To: x@host.example.com, <>\n"));
+    /* remote_header_rewrite_domain qualifies the stranger's headers. */
+    setup("remote_header_rewrite_domain = unknown.invalid\n");
+    r = submit_from("198.51.100.1", "ESMTP", msg);
+    ck_assert_msg(HAS(r->lines, "From: root@unknown.invalid (Cron Daemon)\n"), "%s",
+                  buf_str(r->lines));
+    ck_assert(HAS(r->lines, "Reply-To: x@host, <>\n"));
+}
+END_TEST
+
+/* BCC tables and always_bcc: envelope recipients only, with FILTER only. */
+START_TEST(test_bcc_recipients)
+{
+    RESULT *r;
+
+    setup("always_bcc = archive\n"
+          "sender_bcc_maps = inline:{s@example.net=sent@example.org}\n"
+          "recipient_bcc_maps = inline:{@example.net=copy@example.org}\n");
+    r = submit(ALL_FLAGS, "s@example.net", "r@example.net", "Subject: s\n\nb\n");
+    ck_assert_int_eq(r->status, 0);
+    ck_assert_msg(strcmp(buf_str(r->rcpts), "r@example.net>r@example.net "
+                         "copy@example.org>copy@example.org sent@example.org>sent@example.org "
+                         "archive@example.org>archive@example.org ") == 0, "%s",
+                  buf_str(r->rcpts));
+    ck_assert(!HAS(r->lines, "copy@") && !HAS(r->lines, "sent@") && !HAS(r->lines, "archive"));
+    r = submit(CLEANUP_FLAG_MAP_OK, "s@example.net", "r@example.net", "Subject: s\n\nb\n");
+    ck_assert_str_eq(buf_str(r->rcpts), "r@example.net>r@example.net ");
+}
+END_TEST
+
+/* masquerade_domains with exceptions and the default classes. */
+START_TEST(test_masquerade)
+{
+    RESULT *r;
+
+    setup("masquerade_domains = !keep.example.com, example.com\n"
+          "masquerade_exceptions = root\n");
+    r = submit(ALL_FLAGS, "s@a.example.com", "r@b.example.com",
+               "From: x@c.example.com, root@c.example.com, k@h.keep.example.com\n"
+               "To: y@example.com, z@d.example.com.au\n\nb\n");
+    ck_assert_str_eq(buf_str(r->sender), "s@example.com");
+    ck_assert_str_eq(buf_str(r->rcpts), "r@b.example.com>r@b.example.com ");
+    ck_assert_msg(HAS(r->lines, "From: x@example.com, root@c.example.com, "
+                      "k@h.keep.example.com\n"), "%s", buf_str(r->lines));
+    ck_assert(HAS(r->lines, "To: y@example.com, z@d.example.com.au\n"));
+}
+END_TEST
+
 START_TEST(test_canonical_lookup_order_and_extension)
 {
     RESULT *r;
@@ -977,6 +1066,9 @@ int     main(void)
     tcase_add_test(tm, test_virtual_limits_defer);
     tcase_add_test(tm, test_virtual_recursion_limit);
     tcase_add_test(tm, test_map_trylater_defers);
+    tcase_add_test(tm, test_header_rewrite_contexts);
+    tcase_add_test(tm, test_bcc_recipients);
+    tcase_add_test(tm, test_masquerade);
     suite_add_tcase(s, tc);
     suite_add_tcase(s, tl);
     suite_add_tcase(s, tp);

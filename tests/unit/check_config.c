@@ -689,9 +689,9 @@ START_TEST(test_warn_unimplemented)
     int     n;
 
     parse("mail_name = x\n"                          /* implemented: silent */
-          "masquerade_domains = example.com\n"       /* WARN */
+          "fallback_transport = relay:x\n"         /* WARN */
           "notify_classes = resource,software\n"     /* = as_if, as a list: silent */
-          "append_dot_mydomain = NO\n"               /* = as_if, as a boolean: silent */
+          "biff = NO\n"                              /* = as_if, as a boolean: silent */
           "ipc_idle = 5\n"                           /* = 5s: silent */
           "empty =\n"
           "smtpd_end_of_data_restrictions = reject\n"   /* SECURITY */
@@ -703,13 +703,13 @@ START_TEST(test_warn_unimplemented)
     text = capture_end();
     ck_assert_msg(n == 3, "warned %d: %s", n, text);
     ck_assert_int_eq(security, 1);
-    ck_assert_msg(strstr(text, "warning: main.cf: parameter masquerade_domains is not "
+    ck_assert_msg(strstr(text, "warning: main.cf: parameter fallback_transport is not "
                          "implemented and is ignored") != NULL, "stderr: %s", text);
     ck_assert_ptr_nonnull(strstr(text, "parameter receive_override_options is not implemented"));
     ck_assert_ptr_nonnull(strstr(text, "parameter smtpd_end_of_data_restrictions is not "
                                  "implemented and is ignored: SECURITY"));
     ck_assert_ptr_null(strstr(text, "notify_classes"));
-    ck_assert_ptr_null(strstr(text, "append_dot_mydomain"));
+    ck_assert_ptr_null(strstr(text, "biff"));
     ck_assert_ptr_null(strstr(text, "ipc_idle"));
     ck_assert_ptr_null(strstr(text, "compatibility_level"));
     ck_assert_ptr_null(strstr(text, "mail_name"));
@@ -717,7 +717,7 @@ START_TEST(test_warn_unimplemented)
 
     ck_assert_int_eq(config_ignored_value("smtpd_end_of_data_restrictions", "$empty"),
                      PARAM_IMPL_YES);                  /* expands to the default */
-    ck_assert_int_eq(config_ignored_value("masquerade_domains", "x"), PARAM_IMPL_WARN);
+    ck_assert_int_eq(config_ignored_value("fallback_transport", "x"), PARAM_IMPL_WARN);
     ck_assert_int_eq(config_ignored_value("mail_name", "x"), PARAM_IMPL_YES);
     ck_assert_int_eq(config_ignored_value("no_such_name", "x"), PARAM_IMPL_YES);
 
@@ -726,14 +726,14 @@ START_TEST(test_warn_unimplemented)
                                                    "smtpd_end_of_data_restrictions=reject"),
                      PARAM_IMPL_SECURITY);
     ck_assert_int_eq(config_warn_unimplemented_arg("x", "mail_name=y"), PARAM_IMPL_YES);
-    ck_assert_int_eq(config_warn_unimplemented_arg("x", "append_dot_mydomain=no"),
+    ck_assert_int_eq(config_warn_unimplemented_arg("x", "biff=no"),
                      PARAM_IMPL_YES);
     text = capture_end();
     ck_assert_msg(strstr(text, "warning: master.cf line 3: service submission: parameter "
                          "smtpd_end_of_data_restrictions is not implemented") != NULL,
                   "stderr: %s", text);
     ck_assert_ptr_null(strstr(text, "mail_name"));
-    ck_assert_ptr_null(strstr(text, "append_dot"));
+    ck_assert_ptr_null(strstr(text, "biff"));
     xfree(text);
 }
 END_TEST

@@ -46,21 +46,24 @@ def lf(data):
     return data.replace(b"\r\n", b"\n")
 
 
-def smtp_client(inst, helo="client.test"):
-    """An smtplib client connected to the instance, after EHLO."""
-    client = smtplib.SMTP("127.0.0.1", inst.smtp_port, timeout=SMTP_TIMEOUT)
+def smtp_client(inst, helo="client.test", source=None):
+    """An smtplib client connected to the instance, after EHLO; source: the
+    client's own loopback address (e.g. "127.0.0.2", which is not one of
+    the machine's interface addresses)."""
+    client = smtplib.SMTP("127.0.0.1", inst.smtp_port, timeout=SMTP_TIMEOUT,
+                          source_address=(source, 0) if source else None)
     code, _ = client.ehlo(helo)
     if code != 250:
         raise AssertionError("EHLO refused: %d" % code)
     return client
 
 
-def send(inst, sender, rcpts, message, mail_options=(), rcpt_options=()):
+def send(inst, sender, rcpts, message, mail_options=(), rcpt_options=(), source=None):
     """Send one message over SMTP; return the queue ID of its 250 reply.
 
     message is bytes with CR LF line endings (smtplib dot-stuffs it).
     """
-    client = smtp_client(inst)
+    client = smtp_client(inst, source=source)
     try:
         return send_on(client, sender, rcpts, message, mail_options, rcpt_options)
     finally:
