@@ -65,17 +65,16 @@
 #include "mail_proto.h"
 #include "msg.h"
 #include "qmgr.h"
+#include "qfile.h"
 #include "resolve_local.h"
 #include "server.h"
-
-#define QMGR_TEMP_MAX_AGE   86400       /* uncommitted temp/ files older than this go */
 
 /* qmgr_deferred_event - the periodic deferred/ scan (and temp/ purge) */
 static void qmgr_deferred_event(int event, void *context)
 {
     (void) event;
     (void) context;
-    qmgr_purge_temp(QMGR_TEMP_MAX_AGE);
+    qmgr_purge_temp(QFILE_TEMP_MAX_AGE);
     qmgr_scan_incoming();
     qmgr_scan_deferred(0);
     event_request_timer(qmgr_deferred_event, NULL, config_time(P_queue_run_delay) * 1000L);

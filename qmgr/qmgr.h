@@ -61,6 +61,7 @@ typedef struct QMGR_MESSAGE {
     int     refs;                   /* entries + bounce requests outstanding */
     int     phase;                  /* MSG_PHASE_* */
     int     flush_failed;           /* bounce/<id> holds entries not yet sent */
+    int     force_expire;           /* QFILE_MODE_EXPIRE: postsuper -e/-f asked */
     int     advancing;              /* inside qmgr_message_advance() */
     struct QMGR_MESSAGE *next;      /* the active list */
     struct QMGR_MESSAGE *prev;

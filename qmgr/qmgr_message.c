@@ -40,6 +40,8 @@
 #define QMGR_RECORD_LIMIT   (64 * 1024)
 
 static void qmgr_message_advance(QMGR_MESSAGE *m);
+static void qmgr_rcpt_log(QMGR_MESSAGE *m, int idx, const char *action, const char *dsn,
+                          const char *reason, int success_state);
 
 /* qmgr_message_free - forget a message that has left active/ */
 static void qmgr_message_free(QMGR_MESSAGE *m)
@@ -217,6 +219,7 @@ static QMGR_MESSAGE *qmgr_message_open(const char *id)
             m->data_offset = sum.sizes.data_offset;
             m->content_size = sum.sizes.content_size;
             m->nrcpt_total = sum.sizes.nrcpt;
+            m->force_expire = (st.st_mode & QFILE_MODE_EXPIRE) != 0;
             qmgr_message_read(m, s);
         }
         stream_close(s);
@@ -224,6 +227,21 @@ static QMGR_MESSAGE *qmgr_message_open(const char *id)
     buf_free(path);
     buf_free(why);
     return m;
+}
+
+/* qmgr_message_force_expire - postsuper -e/-f marked the file: return it
+ * now instead of delivering (Postfix's forced expiration). Every recipient
+ * still to do fails with the reason Postfix gives; the usual phases then
+ * send the bounce and remove the file. */
+static void qmgr_message_force_expire(QMGR_MESSAGE *m)
+{
+    int     i;
+
+    msg_info("%s: from=<%s>, status=force-expired, returned to sender", m->id, m->sender);
+    for (i = 0; i < m->nrcpt; i++)
+        if (m->rcpt[i].state == RCPT_TODO)
+            qmgr_rcpt_log(m, i, MAIL_ATTR_DSN_ACTION_FAILED, "4.7.0",
+                          "message is administratively expired", RCPT_BOUNCED);
 }
 
 /* qmgr_message_import - see qmgr.h */
@@ -253,6 +271,8 @@ int qmgr_message_import(const char *id)
     reply = resolve_reply_alloc();
     why = buf_alloc(64);
     qmgr_message_ref(m);                    /* hold it while recipients are added */
+    if (m->force_expire)
+        qmgr_message_force_expire(m);
     for (i = 0; i < m->nrcpt; i++) {
         if (m->rcpt[i].state != RCPT_TODO)
             continue;

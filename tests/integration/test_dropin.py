@@ -414,6 +414,26 @@ class PostfixNames(h.InstanceTest):
         self.assertIn("%s: removed" % qid, gone.stderr)
         self.assertEqual(os.listdir(spool("hold")), [])
 
+    def test_postsuper_expire_returns_a_deferred_message(self):
+        # Mail for a next hop that is down waits in deferred/; postsuper -e
+        # and a flush return it to its sender at once (Postfix's forced
+        # expiration), without another delivery attempt.
+        dead = h.free_port()
+        inst = self.started(default_transport="smtp", relayhost="[127.0.0.1]:%d" % dead)
+        c = ("-c", inst.etc)
+        qid = e.send(inst, "alice@sandbox.test", ["x@remote.test"], message("expire me"))
+        h.wait_for(lambda: list(e.queue_files(inst)) == ["deferred"], 30,
+                   "the message to be deferred")
+        self.run_as("postsuper", *c, "-e", qid)
+        self.run_as("postqueue", *c, "-f")
+        [bounce] = e.wait_delivered(inst, "alice", 1, timeout=30)
+        self.assertIn(b"message is administratively expired", bounce)
+        self.assertIn(b"Status: 4.7.0", bounce)
+        inst.wait_log("%s: from=<alice@sandbox.test>, status=force-expired, returned to sender"
+                      % qid)
+        inst.wait_log("%s: removed" % qid, timeout=30)
+        self.assertEqual(e.queue_files(inst), {})
+
     def test_postfix_control_and_flush(self):
         inst = self.instance()
         c = ("-c", inst.etc)
