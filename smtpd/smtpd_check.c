@@ -8,9 +8,10 @@
  * smtpd_relay_restrictions and then smtpd_recipient_restrictions, and
  * (smtpd_delay_reject = yes) the client, helo and sender lists before
  * them. Replies are worded as Postfix words them, so that log parsers and
- * people recognise them. DNS is used only by the DNS block and allow
- * lists (smtpd_check_dnsbl.c); see doc/access.md for what
- * reject_unknown_*_domain decides without it.
+ * people recognise them. DNS is used by the DNS block and allow lists
+ * (smtpd_check_dnsbl.c); the client's names come looked up already
+ * (smtpd_peer.c); see doc/access.md for what reject_unknown_*_domain
+ * decides without DNS.
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -278,6 +279,28 @@ static int sender_login_mismatch(CHECK_STATE *st, int auth, int unauth)
     buf_free(owners);
     buf_free(why);
     return result;
+}
+
+/* unknown_client - reject_unknown_client_hostname (reverse 0) and
+ * reject_unknown_reverse_client_hostname, Postfix's replies: the name
+ * was not found (unknown_client_reject_code) or DNS failed for now
+ * (always 450: it may work next time). 4.7.25 is RFC 7372's "reverse
+ * DNS validation failed", as Postfix >= 3.6. */
+static int unknown_client(CHECK_STATE *st, int reverse)
+{
+    const SMTPD_CHECK_CTX *ctx = st->ctx;
+    const char *name = reverse ? ctx->reverse_name : ctx->client_name;
+    int     status = reverse ? ctx->reverse_name_status : ctx->name_status;
+
+    if (status == 0)                    /* a caller with names only (tests) */
+        status = name && *name && strcasecmp(name, "unknown") != 0
+            ? SMTPD_PEER_CODE_OK : SMTPD_PEER_CODE_PERM;
+    if (status == SMTPD_PEER_CODE_OK)
+        return CHECK_DUNNO;
+    return smtpd_check_reject(st, status >= SMTPD_PEER_CODE_PERM
+                              ? (int) config_int(P_unknown_client_reject_code) : 450, "4.7.25",
+                              "Client host rejected: cannot find your %shostname, [%s]",
+                              reverse ? "reverse " : "", ctx->client_addr);
 }
 
 /* maps_or_null - open a table list parameter; NULL when empty */
@@ -749,6 +772,11 @@ static int check_one(CHECK_STATE *st, const CHECK_LIST *list, int *ip, const cha
         return ctx->ill_pipelining
             ? smtpd_check_reject(st, 503, "5.5.0", "<%s>: %s rejected: Improper use of SMTP "
                                  "command pipelining", reply_name, reply_class) : CHECK_DUNNO;
+    if (strcasecmp(name, "reject_unknown_client_hostname") == 0
+        || strcasecmp(name, "reject_unknown_client") == 0)
+        return unknown_client(st, 0);
+    if (strcasecmp(name, "reject_unknown_reverse_client_hostname") == 0)
+        return unknown_client(st, 1);
     if (strcasecmp(name, "permit_sasl_authenticated") == 0)
         return ctx->sasl_authenticated ? CHECK_PERMIT : CHECK_DUNNO;
     if (strcasecmp(name, "reject_sender_login_mismatch") == 0)

@@ -9,6 +9,10 @@ hints, no recursion: everything outside the local zones is refused).
 
 Use names below .example, not .test: unbound answers NXDOMAIN for .test
 itself (RFC 6761 special-use names).
+
+Reverse names: ptr("127.0.0.2", "good.example") is the zone line of a PTR
+record (unbound's local-data-ptr; 127.0.0.x falls in unbound's own
+127.in-addr.arpa zone, where every other name is NXDOMAIN).
 """
 import os
 import shutil
@@ -27,6 +31,11 @@ def udp_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def ptr(addr, name):
+    """The zone line of a PTR record addr -> name."""
+    return 'local-data-ptr: "%s %s"' % (addr, name)
 
 
 def _query(name, qtype=1):
