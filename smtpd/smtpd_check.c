@@ -24,6 +24,7 @@
 #include "buf.h"
 #include "config.h"
 #include "dict.h"
+#include "local_rcpt.h"
 #include "match_list.h"
 #include "mem.h"
 #include "msg.h"
@@ -343,15 +344,9 @@ static void smtpd_check_free(void)
     classes = NULL;
     class_count = 0;
     match_list_free(G.mynetworks);
-    if (G.local_rcpt_maps)
-        maps_close(G.local_rcpt_maps);
-    if (G.virt_alias_maps)
-        maps_close(G.virt_alias_maps);
-    if (G.virt_mailbox_maps)
-        maps_close(G.virt_mailbox_maps);
     if (G.sender_login_maps)
         maps_close(G.sender_login_maps);
-    smtpd_check_sandbox_users(NULL);
+    local_rcpt_close();
     smtpd_check_policy_free();
     memset(&G, 0, sizeof(G));
 }
@@ -378,12 +373,10 @@ void    smtpd_check_init(void)
         msg_fatal("in parameter smtpd_relay_restrictions or smtpd_recipient_restrictions, "
                   "specify at least one working instance of: reject_unauth_destination, "
                   "defer_unauth_destination, reject, defer or defer_if_permit");
-    G.local_rcpt_maps = maps_or_null(P_local_recipient_maps);
-    G.have_local_rcpt_maps = *config_str(P_local_recipient_maps) != 0;
-    G.virt_alias_maps = maps_or_null(P_virtual_alias_maps);
-    G.virt_mailbox_maps = maps_or_null(P_virtual_mailbox_maps);
+    /* The recipient tables of reject_unlisted_*, before the chroot. */
+    if (local_rcpt_open(why) < 0)
+        msg_fatal("%s", buf_str(why));
     G.sender_login_maps = maps_or_null(P_smtpd_sender_login_maps);
-    smtpd_check_sandbox_users(config_str(P_sandbox_users));
     G.delay_reject = config_bool(P_smtpd_delay_reject);
     G.helo_required = config_bool(P_smtpd_helo_required);
     G.soft_bounce = config_bool(P_soft_bounce);
