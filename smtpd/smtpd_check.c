@@ -39,12 +39,14 @@
 
 /* The lists, in the order smtpd_check_rcpt runs them. */
 typedef enum check_stage {
-    STAGE_CLIENT, STAGE_HELO, STAGE_SENDER, STAGE_RELAY, STAGE_RCPT, STAGE_DATA, STAGE_COUNT
+    STAGE_CLIENT, STAGE_HELO, STAGE_SENDER, STAGE_RELAY, STAGE_RCPT, STAGE_DATA, STAGE_EOD,
+    STAGE_COUNT
 } CHECK_STAGE;
 
 static const PARAM_ID stage_param[STAGE_COUNT] = {
     P_smtpd_client_restrictions, P_smtpd_helo_restrictions, P_smtpd_sender_restrictions,
     P_smtpd_relay_restrictions, P_smtpd_recipient_restrictions, P_smtpd_data_restrictions,
+    P_smtpd_end_of_data_restrictions,
 };
 
 /* A split restriction list. */
@@ -852,6 +854,8 @@ static int stage_checks(CHECK_STATE *st, CHECK_STAGE stage)
         return generic_checks(st, &stage_lists[stage], st->rcpt, SMTPD_NAME_RECIPIENT);
     case STAGE_DATA:
         return generic_checks(st, &stage_lists[stage], "DATA", SMTPD_NAME_DATA);
+    case STAGE_EOD:
+        return generic_checks(st, &stage_lists[stage], "END-OF-MESSAGE", SMTPD_NAME_EOD);
     default:
         msg_panic("stage_checks: stage %d", (int) stage);
     }
@@ -954,4 +958,14 @@ int     smtpd_check_data(const SMTPD_CHECK_CTX *ctx, BUF *reply)
 
     state_init(&st, ctx, NULL, reply, "DATA");
     return state_done(&st, stage_checks(&st, STAGE_DATA));
+}
+
+/* smtpd_check_eod - after the end of the message, before the reply
+ * (smtpd_end_of_data_restrictions); rcpt: the one recipient, or NULL */
+int     smtpd_check_eod(const SMTPD_CHECK_CTX *ctx, const char *rcpt, BUF *reply)
+{
+    CHECK_STATE st;
+
+    state_init(&st, ctx, rcpt, reply, "END-OF-MESSAGE");
+    return state_done(&st, stage_checks(&st, STAGE_EOD));
 }

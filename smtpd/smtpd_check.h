@@ -80,6 +80,10 @@ int     smtpd_check_helo(const SMTPD_CHECK_CTX *ctx, BUF *reply);       /* at HE
 int     smtpd_check_mail(const SMTPD_CHECK_CTX *ctx, BUF *reply);       /* at MAIL */
 int     smtpd_check_rcpt(const SMTPD_CHECK_CTX *ctx, const char *rcpt, BUF *reply);
 int     smtpd_check_data(const SMTPD_CHECK_CTX *ctx, BUF *reply);       /* at DATA/BDAT */
+/* after the final dot or BDAT LAST (ctx->size: the message's octets,
+ * ctx->queue_id set); rcpt: the one recipient or NULL (Postfix gives
+ * policy servers the recipient only then) */
+int     smtpd_check_eod(const SMTPD_CHECK_CTX *ctx, const char *rcpt, BUF *reply);
 int     smtpd_check_in_mynetworks(const char *client_addr);
 
 #endif

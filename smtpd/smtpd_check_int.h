@@ -20,6 +20,7 @@
 #define SMTPD_NAME_SENDER       "Sender address"
 #define SMTPD_NAME_RECIPIENT    "Recipient address"
 #define SMTPD_NAME_DATA         "Data command"
+#define SMTPD_NAME_EOD          "End-of-data"
 
 /* One evaluation: a smtpd_check_* call. */
 typedef struct CHECK_STATE {
