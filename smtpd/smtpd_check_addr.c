@@ -29,26 +29,7 @@
 
 #define G smtpd_check_g
 
-/* lower_in_place - ASCII lower case */
-static void lower_in_place(char *text)
-{
-    for (; *text; text++)
-        *text = (char) tolower((unsigned char) *text);
-}
-
-/* strip_dot - one trailing dot off a name ("example.com." but not "..") */
-static void strip_dot(BUF *name)
-{
-    size_t  len = buf_len(name);
-
-    if (len > 1 && buf_str(name)[len - 1] == '.' && buf_str(name)[len - 2] != '.')
-        buf_truncate(name, len - 1);
-}
-
-/* The one address split: lib/global/local_rcpt.c. */
-#define CANON           LOCAL_RCPT_CANON
-#define canon_split     local_rcpt_canon
-#define canon_free      local_rcpt_canon_free
+/* Addresses are split the one way, lib/global/local_rcpt.c's. */
 
 /* has_routing - a local part that a later hop might read as a route */
 static int has_routing(const char *local)
@@ -59,10 +40,10 @@ static int has_routing(const char *local)
 /* auth_destination - CHECK_PERMIT if we may accept mail for rcpt from anyone */
 static int auth_destination(CHECK_STATE *st, const char *rcpt)
 {
-    CANON   c;
+    LOCAL_RCPT_CANON   c;
     int     status = CHECK_DUNNO;
 
-    canon_split(rcpt, &c);
+    local_rcpt_canon(rcpt, &c);
     if (!G.allow_untrusted_routing && has_routing(buf_str(c.local))) {
         status = CHECK_DUNNO;           /* routed: uncertain final destination */
     } else {
@@ -78,7 +59,7 @@ static int auth_destination(CHECK_STATE *st, const char *rcpt)
             break;
         }
     }
-    canon_free(&c);
+    local_rcpt_canon_free(&c);
     return status;
 }
 
@@ -107,7 +88,7 @@ static int non_fqdn_address(CHECK_STATE *st, const char *addr, const char *reply
         return CHECK_DUNNO;             /* the null sender */
     domain = buf_alloc(64);
     buf_set(domain, at ? at + 1 : "");
-    strip_dot(domain);
+    address_strip_dot(domain);
     if (buf_str(domain)[0] == '[')
         bad = !address_valid_domain(buf_str(domain), 0);
     else
@@ -145,14 +126,14 @@ static int domain_known(const char *domain)
 /* unknown_domain - reject_unknown_sender_domain / _recipient_domain */
 static int unknown_domain(CHECK_STATE *st, const char *addr, const char *reply_class)
 {
-    CANON   c;
+    LOCAL_RCPT_CANON   c;
     int     known;
 
     if (*addr == 0)
         return CHECK_DUNNO;
-    canon_split(addr, &c);
+    local_rcpt_canon(addr, &c);
     known = domain_known(buf_str(c.domain));
-    canon_free(&c);
+    local_rcpt_canon_free(&c);
     if (known < 0)
         return smtpd_check_trylater(st, addr);
     if (known)
@@ -173,10 +154,10 @@ static int unlisted_address(CHECK_STATE *st, const char *addr, const char *reply
 
     if (*addr == 0)
         return CHECK_DUNNO;
-    canon_split(addr, &c);
+    local_rcpt_canon(addr, &c);
     why = buf_alloc(64);
     found = local_rcpt_check(addr, resolve_class(buf_str(c.domain)), &miss, why);
-    canon_free(&c);
+    local_rcpt_canon_free(&c);
     buf_free(why);
     if (found == DICT_TRYLATER)
         return smtpd_check_trylater(st, addr);
@@ -244,7 +225,7 @@ static int helo_check(CHECK_STATE *st, int fqdn)
     }
     name = buf_alloc(64);
     buf_set(name, helo);
-    strip_dot(name);
+    address_strip_dot(name);
     if (!fqdn && !helo_valid_hostname(buf_str(name)))
         status = smtpd_check_reject(st, (int) config_int(P_invalid_hostname_reject_code),
                                     "5.5.2", "<%s>: %s rejected: Invalid name", helo,
@@ -331,8 +312,8 @@ void    smtpd_check_keys_domain(KEY_LIST *keys, const char *name)
     const char *cp;
 
     buf_set(low, name);
-    strip_dot(low);
-    lower_in_place(buf_str(low));
+    address_strip_dot(low);
+    dict_fold(buf_str(low));
     smtpd_check_keys_add(keys, buf_str(low));
     if (buf_str(low)[0] != '[' && inet_pton(AF_INET, buf_str(low), bin) != 1
         && inet_pton(AF_INET6, buf_str(low), bin) != 1)
@@ -349,7 +330,7 @@ void    smtpd_check_keys_addr(KEY_LIST *keys, const char *addr)
     char   *cut;
 
     buf_set(text, addr);
-    lower_in_place(buf_str(text));
+    dict_fold(buf_str(text));
     while (buf_len(text) > 0) {
         smtpd_check_keys_add(keys, buf_str(text));
         if ((cut = strrchr(buf_str(text), delim)) == NULL)
@@ -363,10 +344,10 @@ void    smtpd_check_keys_addr(KEY_LIST *keys, const char *addr)
  * user+ext@, user@ (access(5)) */
 void    smtpd_check_keys_mail(KEY_LIST *keys, const char *addr)
 {
-    CANON   c;
+    LOCAL_RCPT_CANON   c;
     BUF    *key = buf_alloc(64);
 
-    canon_split(addr, &c);
+    local_rcpt_canon(addr, &c);
     buf_sprintf(key, "%s@%s", buf_str(c.local), buf_str(c.domain));
     smtpd_check_keys_add(keys, buf_str(key));
     buf_sprintf(key, "%s@%s", buf_str(c.base), buf_str(c.domain));
@@ -376,6 +357,6 @@ void    smtpd_check_keys_mail(KEY_LIST *keys, const char *addr)
     smtpd_check_keys_add(keys, buf_str(key));
     buf_sprintf(key, "%s@", buf_str(c.base));
     smtpd_check_keys_add(keys, buf_str(key));
-    canon_free(&c);
+    local_rcpt_canon_free(&c);
     buf_free(key);
 }

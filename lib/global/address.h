@@ -38,6 +38,10 @@ void    address_split(const char *addr, BUF *local, BUF *domain);  /* at the las
  * sender) and addresses with a domain stay as they are, as does
  * everything when $myorigin is empty. Needs the configuration. */
 void    address_qualify(const char *addr, BUF *out);
+
+/* address_strip_dot - one trailing dot off a domain ("example.com." but
+ * not ".."): smtpd's restrictions and lib/global/local_rcpt.c */
+void    address_strip_dot(BUF *name);
 void    address_externalize(const char *internal, BUF *external);
 int     address_has_8bit(const char *addr);
 int     address_valid_domain(const char *domain, int flags);       /* hostname or [literal] */

@@ -1,5 +1,4 @@
 /* local_rcpt - known recipients per address class; see local_rcpt.h. */
-#include <ctype.h>
 #include <string.h>
 
 #include "address.h"
@@ -19,21 +18,6 @@ static char **local_rcpt_sandbox;       /* sandbox_users, lower case */
 static int local_rcpt_nsandbox;
 static int local_rcpt_ready;
 
-/* lower_in_place - ASCII lower case */
-static void lower_in_place(char *text)
-{
-    for (; *text; text++)
-        *text = (char) tolower((unsigned char) *text);
-}
-
-/* strip_dot - one trailing dot off a name ("example.com." but not "..") */
-static void strip_dot(BUF *name)
-{
-    size_t  len = buf_len(name);
-
-    if (len > 1 && buf_str(name)[len - 1] == '.' && buf_str(name)[len - 2] != '.')
-        buf_truncate(name, len - 1);
-}
 
 void    local_rcpt_canon(const char *addr, LOCAL_RCPT_CANON *c)
 {
@@ -47,9 +31,9 @@ void    local_rcpt_canon(const char *addr, LOCAL_RCPT_CANON *c)
     address_qualify(addr, qualified);   /* user, user@: @$myorigin, as everywhere */
     address_split(buf_str(qualified), c->local, c->domain);
     buf_free(qualified);
-    strip_dot(c->domain);
-    lower_in_place(buf_str(c->local));
-    lower_in_place(buf_str(c->domain));
+    address_strip_dot(c->domain);
+    dict_fold(buf_str(c->local));
+    dict_fold(buf_str(c->domain));
     buf_set(c->base, buf_str(c->local));
     if ((pos = split_addr(buf_str(c->local), buf_len(c->local), delims)) > 0)
         buf_truncate(c->base, pos);
@@ -77,7 +61,7 @@ static int local_rcpt_sandbox_line(char *line, int lineno, void *ctx)
         local_rcpt_sandbox = xreallocarray(local_rcpt_sandbox, (size_t) local_rcpt_nsandbox + 1,
                                            sizeof(char *));
         local_rcpt_sandbox[local_rcpt_nsandbox] = xstrdup(name);
-        lower_in_place(local_rcpt_sandbox[local_rcpt_nsandbox++]);
+        dict_fold(local_rcpt_sandbox[local_rcpt_nsandbox++]);
     }
     return 0;
 }

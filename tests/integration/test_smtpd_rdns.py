@@ -20,7 +20,7 @@ import tempfile
 import time
 import unittest
 
-from harness.dns import HAVE_UNBOUND, NameServer, ptr
+from harness.dns import HAVE_UNBOUND, NameServer, ZoneTestCase, ptr
 from harness.smtpd import SmtpdInstance, content_text, read_records
 from surel_harness import binary
 
@@ -62,26 +62,18 @@ class RdnsBase(unittest.TestCase):
 
 
 @unittest.skipUnless(HAVE_SMTPD and HAVE_UNBOUND, "needs bin/smtpd and unbound")
-class ReverseNameTest(RdnsBase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="surel-rdns-")
-        cls.ns = NameServer(cls.tmp, ZONE).start()
-        access = os.path.join(cls.tmp, "client_access")
-        with open(access, "w") as f:
-            f.write(".blocked.example REJECT go away\n")
-        cls.inst = SmtpdInstance(
-            dns_servers="127.0.0.1@%d" % cls.ns.port, smtpd_peername_lookup="yes",
-            unknown_client_reject_code="550", mynetworks="192.0.2.0/24",
-            smtpd_client_restrictions=RESTRICTIONS % access)
-        cls.inst.start()
-        cls.inst.wait_listening()
+class ReverseNameTest(RdnsBase, ZoneTestCase):
+    ZONE = ZONE
 
     @classmethod
-    def tearDownClass(cls):
-        cls.inst.cleanup()
-        cls.ns.stop()
-        shutil.rmtree(cls.tmp, True)
+    def make_instance(cls, tmpdir, dns_servers):
+        access = os.path.join(tmpdir, "client_access")
+        with open(access, "w") as f:
+            f.write(".blocked.example REJECT go away\n")
+        return SmtpdInstance(
+            dns_servers=dns_servers, smtpd_peername_lookup="yes",
+            unknown_client_reject_code="550", mynetworks="192.0.2.0/24",
+            smtpd_client_restrictions=RESTRICTIONS % access)
 
     def test_confirmed_name_in_logs_and_received_header(self):
         c, reply = self.rcpt("127.0.0.2")

@@ -18,6 +18,8 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
+import unittest
 
 from .core import wait_for
 
@@ -98,3 +100,33 @@ class NameServer:
         if getattr(self, "log", None):
             self.log.close()
             self.log = None
+
+
+class ZoneTestCase(unittest.TestCase):
+    """Tests sharing one name server (cls.ns, serving cls.ZONE) and one
+    smtpd instance (cls.inst = cls.make_instance(tmpdir, dns_servers),
+    started and answering) for the whole class."""
+    ZONE = []
+
+    @classmethod
+    def make_instance(cls, tmpdir, dns_servers):
+        raise NotImplementedError
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="surel-dns-")
+        cls.ns = NameServer(cls.tmp, cls.ZONE).start()
+        try:
+            cls.inst = cls.make_instance(cls.tmp, "127.0.0.1@%d" % cls.ns.port)
+            cls.inst.start()
+            cls.inst.wait_listening()
+        except BaseException:
+            cls.ns.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.inst.cleanup()
+        cls.ns.stop()
+        shutil.rmtree(cls.tmp, True)
+
