@@ -15,7 +15,9 @@
  *      Access control is smtpd_check.h (smtpd_*_restrictions).
  *      Only <CR><LF>.<CR><LF> ends DATA (smtpd_data.c).
  *      A connection whose peer address cannot be read is dropped with a
- *      warning before the greeting (smtpd_peer.c).
+ *      warning before the greeting (smtpd_peer.c). The client's name is
+ *      its PTR name confirmed by A/AAAA, looked up before the greeting
+ *      (smtpd_peername_lookup), else "unknown".
  *      Log lines: connect from, ID: client=, NOQUEUE: reject: ...,
  *      disconnect from host[addr] ehlo=1 ... commands=N.
  * SECURITY
@@ -41,7 +43,7 @@
  *      smtpd_client_event_limit_exceptions ($mynetworks), smtpd_forbid_bare_newline (normalize),
  *      smtpd_forbid_bare_newline_reject_code (550), disable_vrfy_command
  *      (no), smtpd_helo_required (no), strict_rfc821_envelopes (no),
- *      smtputf8_enable (yes), smtpd_tls_security_level (none),
+ *      smtputf8_enable (yes), smtpd_peername_lookup (yes), dns_servers, smtpd_tls_security_level (none),
  *      smtpd_tls_cert_file, smtpd_tls_key_file ($smtpd_tls_cert_file),
  *      smtpd_tls_eccert_file, smtpd_tls_eckey_file, smtpd_tls_chain_files,
  *      smtpd_tls_wrappermode (no), smtpd_tls_protocols and
@@ -68,6 +70,7 @@ static void smtpd_pre_init(const SERVER_CTX *ctx)
 {
     smtpd_params_init(ctx->service);
     smtpd_check_init();
+    smtpd_peer_init();
     smtpd_tls_init();
     smtpd_conn_init();
 }

@@ -49,6 +49,7 @@ typedef struct SMTPD_PARAMS {
     int     per_request_deadline;   /* smtpd_timeout per request, not per read */
     long    min_data_rate;          /* bytes/s that extend the DATA deadline */
     int     stress;                 /* the master said -o stress=yes */
+    int     peername_lookup;        /* smtpd_peername_lookup */
     long    conn_limit;             /* smtpd_client_connection_count_limit, 0: none */
     long    conn_rate_limit;        /* smtpd_client_connection_rate_limit */
     long    msg_rate_limit;         /* smtpd_client_message_rate_limit */
@@ -179,12 +180,23 @@ const char *smtpd_protocol_name(int esmtp, int tls, int auth, int smtputf8);
 void    smtpd_printable(const char *text, BUF *out);
 
 /* The client's identity and the per-connection entry (smtpd_peer.c). */
+#define SMTPD_NAME_LEN  256         /* a DNS name (253) and its NUL */
+
+typedef struct SMTPD_PEER_NAME {
+    char    name[SMTPD_NAME_LEN];   /* forward-confirmed, or "unknown" */
+    char    reverse[SMTPD_NAME_LEN];        /* the PTR name, or "unknown" */
+    int     name_status;            /* SMTPD_PEER_CODE_* */
+    int     reverse_status;
+} SMTPD_PEER_NAME;
+
 int     smtpd_peer_addr(int fd, char *addr, size_t len, BUF *why);  /* 0, -1: drop */
+void    smtpd_peer_init(void);      /* pre_init: the resolver, before the chroot */
+void    smtpd_peer_name(const char *addr, SMTPD_PEER_NAME *out);
 void    smtpd_serve(STREAM *client);
 
 /* Connection counts and rates per client, through anvil (smtpd_conn.c). */
 void    smtpd_conn_init(void);
-int     smtpd_conn_enter(const char *addr, int *registered, BUF *reply);
+int     smtpd_conn_enter(const char *addr, const char *namaddr, int *registered, BUF *reply);
 void    smtpd_conn_leave(const char *addr);
 
 /* The session (smtpd_proto.c). */
@@ -200,8 +212,12 @@ typedef struct SMTPD_RCPT {
 typedef struct SMTPD_STATE {
     STREAM *client;
     char    addr[64];               /* client address text */
-    const char *name;               /* client host name ("unknown": no DNS yet) */
-    char    namaddr[128];           /* name[addr] for log lines */
+    const char *name;               /* verified client name (name_buf) or "unknown" */
+    char    name_buf[SMTPD_NAME_LEN];
+    char    reverse_name[SMTPD_NAME_LEN];  /* the PTR name, unverified, or "unknown" */
+    int     name_status;            /* SMTPD_PEER_CODE_* (smtpd_check.h) */
+    int     reverse_name_status;
+    char    namaddr[SMTPD_NAME_LEN + 70];  /* name[addr] for log lines */
     BUF    *helo;                   /* empty: no HELO/EHLO */
     int     esmtp;                  /* EHLO given */
     int     denied;                 /* connect refused: only QUIT works */
@@ -243,6 +259,7 @@ typedef struct SMTPD_STATE {
 
 void    smtpd_session(STREAM *client, const char *addr);
 void    smtpd_state_init(SMTPD_STATE *st, STREAM *client, const char *addr);
+void    smtpd_state_names(SMTPD_STATE *st, const SMTPD_PEER_NAME *names);
 void    smtpd_state_free(SMTPD_STATE *st);
 void    smtpd_reset(SMTPD_STATE *st);           /* forget the transaction */
 void    smtpd_lost(SMTPD_STATE *st);          /* EOF or timeout while reading */

@@ -8,9 +8,10 @@
  * smtpd_relay_restrictions and then smtpd_recipient_restrictions, and
  * (smtpd_delay_reject = yes) the client, helo and sender lists before
  * them. Replies are worded as Postfix words them, so that log parsers and
- * people recognise them. DNS is used only by the DNS block and allow
- * lists (smtpd_check_dnsbl.c); see doc/access.md for what
- * reject_unknown_*_domain decides without it.
+ * people recognise them. DNS is used by the DNS block and allow lists
+ * (smtpd_check_dnsbl.c); the client's names come looked up already
+ * (smtpd_peer.c); see doc/access.md for what reject_unknown_*_domain
+ * decides without DNS.
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -23,6 +24,7 @@
 #include "buf.h"
 #include "config.h"
 #include "dict.h"
+#include "local_rcpt.h"
 #include "match_list.h"
 #include "mem.h"
 #include "msg.h"
@@ -37,12 +39,14 @@
 
 /* The lists, in the order smtpd_check_rcpt runs them. */
 typedef enum check_stage {
-    STAGE_CLIENT, STAGE_HELO, STAGE_SENDER, STAGE_RELAY, STAGE_RCPT, STAGE_DATA, STAGE_COUNT
+    STAGE_CLIENT, STAGE_HELO, STAGE_SENDER, STAGE_RELAY, STAGE_RCPT, STAGE_DATA, STAGE_EOD,
+    STAGE_COUNT
 } CHECK_STAGE;
 
 static const PARAM_ID stage_param[STAGE_COUNT] = {
     P_smtpd_client_restrictions, P_smtpd_helo_restrictions, P_smtpd_sender_restrictions,
     P_smtpd_relay_restrictions, P_smtpd_recipient_restrictions, P_smtpd_data_restrictions,
+    P_smtpd_end_of_data_restrictions,
 };
 
 /* A split restriction list. */
@@ -280,6 +284,28 @@ static int sender_login_mismatch(CHECK_STATE *st, int auth, int unauth)
     return result;
 }
 
+/* unknown_client - reject_unknown_client_hostname (reverse 0) and
+ * reject_unknown_reverse_client_hostname, Postfix's replies: the name
+ * was not found (unknown_client_reject_code) or DNS failed for now
+ * (always 450: it may work next time). 4.7.25 is RFC 7372's "reverse
+ * DNS validation failed", as Postfix >= 3.6. */
+static int unknown_client(CHECK_STATE *st, int reverse)
+{
+    const SMTPD_CHECK_CTX *ctx = st->ctx;
+    const char *name = reverse ? ctx->reverse_name : ctx->client_name;
+    int     status = reverse ? ctx->reverse_name_status : ctx->name_status;
+
+    if (status == 0)                    /* a caller with names only (tests) */
+        status = name && *name && strcasecmp(name, "unknown") != 0
+            ? SMTPD_PEER_CODE_OK : SMTPD_PEER_CODE_PERM;
+    if (status == SMTPD_PEER_CODE_OK)
+        return CHECK_DUNNO;
+    return smtpd_check_reject(st, status >= SMTPD_PEER_CODE_PERM
+                              ? (int) config_int(P_unknown_client_reject_code) : 450, "4.7.25",
+                              "Client host rejected: cannot find your %shostname, [%s]",
+                              reverse ? "reverse " : "", ctx->client_addr);
+}
+
 /* maps_or_null - open a table list parameter; NULL when empty */
 static MAPS *maps_or_null(PARAM_ID id)
 {
@@ -320,15 +346,9 @@ static void smtpd_check_free(void)
     classes = NULL;
     class_count = 0;
     match_list_free(G.mynetworks);
-    if (G.local_rcpt_maps)
-        maps_close(G.local_rcpt_maps);
-    if (G.virt_alias_maps)
-        maps_close(G.virt_alias_maps);
-    if (G.virt_mailbox_maps)
-        maps_close(G.virt_mailbox_maps);
     if (G.sender_login_maps)
         maps_close(G.sender_login_maps);
-    smtpd_check_sandbox_users(NULL);
+    local_rcpt_close();
     smtpd_check_policy_free();
     memset(&G, 0, sizeof(G));
 }
@@ -355,12 +375,10 @@ void    smtpd_check_init(void)
         msg_fatal("in parameter smtpd_relay_restrictions or smtpd_recipient_restrictions, "
                   "specify at least one working instance of: reject_unauth_destination, "
                   "defer_unauth_destination, reject, defer or defer_if_permit");
-    G.local_rcpt_maps = maps_or_null(P_local_recipient_maps);
-    G.have_local_rcpt_maps = *config_str(P_local_recipient_maps) != 0;
-    G.virt_alias_maps = maps_or_null(P_virtual_alias_maps);
-    G.virt_mailbox_maps = maps_or_null(P_virtual_mailbox_maps);
+    /* The recipient tables of reject_unlisted_*, before the chroot. */
+    if (local_rcpt_open(why) < 0)
+        msg_fatal("%s", buf_str(why));
     G.sender_login_maps = maps_or_null(P_smtpd_sender_login_maps);
-    smtpd_check_sandbox_users(config_str(P_sandbox_users));
     G.delay_reject = config_bool(P_smtpd_delay_reject);
     G.helo_required = config_bool(P_smtpd_helo_required);
     G.soft_bounce = config_bool(P_soft_bounce);
@@ -749,6 +767,11 @@ static int check_one(CHECK_STATE *st, const CHECK_LIST *list, int *ip, const cha
         return ctx->ill_pipelining
             ? smtpd_check_reject(st, 503, "5.5.0", "<%s>: %s rejected: Improper use of SMTP "
                                  "command pipelining", reply_name, reply_class) : CHECK_DUNNO;
+    if (strcasecmp(name, "reject_unknown_client_hostname") == 0
+        || strcasecmp(name, "reject_unknown_client") == 0)
+        return unknown_client(st, 0);
+    if (strcasecmp(name, "reject_unknown_reverse_client_hostname") == 0)
+        return unknown_client(st, 1);
     if (strcasecmp(name, "permit_sasl_authenticated") == 0)
         return ctx->sasl_authenticated ? CHECK_PERMIT : CHECK_DUNNO;
     if (strcasecmp(name, "reject_sender_login_mismatch") == 0)
@@ -831,6 +854,8 @@ static int stage_checks(CHECK_STATE *st, CHECK_STAGE stage)
         return generic_checks(st, &stage_lists[stage], st->rcpt, SMTPD_NAME_RECIPIENT);
     case STAGE_DATA:
         return generic_checks(st, &stage_lists[stage], "DATA", SMTPD_NAME_DATA);
+    case STAGE_EOD:
+        return generic_checks(st, &stage_lists[stage], "END-OF-MESSAGE", SMTPD_NAME_EOD);
     default:
         msg_panic("stage_checks: stage %d", (int) stage);
     }
@@ -933,4 +958,14 @@ int     smtpd_check_data(const SMTPD_CHECK_CTX *ctx, BUF *reply)
 
     state_init(&st, ctx, NULL, reply, "DATA");
     return state_done(&st, stage_checks(&st, STAGE_DATA));
+}
+
+/* smtpd_check_eod - after the end of the message, before the reply
+ * (smtpd_end_of_data_restrictions); rcpt: the one recipient, or NULL */
+int     smtpd_check_eod(const SMTPD_CHECK_CTX *ctx, const char *rcpt, BUF *reply)
+{
+    CHECK_STATE st;
+
+    state_init(&st, ctx, rcpt, reply, "END-OF-MESSAGE");
+    return state_done(&st, stage_checks(&st, STAGE_EOD));
 }

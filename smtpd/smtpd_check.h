@@ -38,9 +38,18 @@ typedef struct SMTPD_CHECK_ACTIONS {
 
 void    smtpd_check_actions_reset(SMTPD_CHECK_ACTIONS *a);     /* forget (keeps log) */
 
+/* How the client's names were found (Postfix's SMTPD_PEER_CODE_*). */
+#define SMTPD_PEER_CODE_OK      2   /* found (and, for the name, confirmed) */
+#define SMTPD_PEER_CODE_TEMP    4   /* DNS failed for now */
+#define SMTPD_PEER_CODE_PERM    5   /* no name (or lookups are off) */
+#define SMTPD_PEER_CODE_FORGED  6   /* PTR name whose A/AAAA lacks the address */
+
 typedef struct SMTPD_CHECK_CTX {
     const char *client_addr;        /* "192.0.2.1", "::1" */
     const char *client_name;        /* "unknown" when not verified */
+    const char *reverse_name;       /* the PTR name, unconfirmed; "unknown": none */
+    int     name_status;            /* SMTPD_PEER_CODE_* of client_name; 0: OK */
+    int     reverse_name_status;    /* of reverse_name; 0: OK */
     const char *helo;               /* NULL before HELO/EHLO */
     const char *sender;             /* NULL before MAIL; "" for <> (internal form) */
     int     sasl_authenticated;
@@ -71,6 +80,10 @@ int     smtpd_check_helo(const SMTPD_CHECK_CTX *ctx, BUF *reply);       /* at HE
 int     smtpd_check_mail(const SMTPD_CHECK_CTX *ctx, BUF *reply);       /* at MAIL */
 int     smtpd_check_rcpt(const SMTPD_CHECK_CTX *ctx, const char *rcpt, BUF *reply);
 int     smtpd_check_data(const SMTPD_CHECK_CTX *ctx, BUF *reply);       /* at DATA/BDAT */
+/* after the final dot or BDAT LAST (ctx->size: the message's octets,
+ * ctx->queue_id set); rcpt: the one recipient or NULL (Postfix gives
+ * policy servers the recipient only then) */
+int     smtpd_check_eod(const SMTPD_CHECK_CTX *ctx, const char *rcpt, BUF *reply);
 int     smtpd_check_in_mynetworks(const char *client_addr);
 
 #endif

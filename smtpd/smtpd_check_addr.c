@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "config.h"
 #include "dict.h"
+#include "local_rcpt.h"
 #include "mem.h"
 #include "msg.h"
 #include "resolve_local.h"
@@ -27,58 +28,8 @@
 #include "smtpd_check_int.h"
 
 #define G smtpd_check_g
-#define SANDBOX_USERS_MAX   10000   /* names read from $sandbox_users */
 
-/* An address split for decisions. */
-typedef struct CANON {
-    BUF    *local;                  /* as given, lower case */
-    BUF    *base;                   /* local without its extension */
-    BUF    *domain;                 /* lower case, no trailing dot; $myorigin if none */
-} CANON;
-
-/* lower_in_place - ASCII lower case */
-static void lower_in_place(char *text)
-{
-    for (; *text; text++)
-        *text = (char) tolower((unsigned char) *text);
-}
-
-/* strip_dot - one trailing dot off a name ("example.com." but not "..") */
-static void strip_dot(BUF *name)
-{
-    size_t  len = buf_len(name);
-
-    if (len > 1 && buf_str(name)[len - 1] == '.' && buf_str(name)[len - 2] != '.')
-        buf_truncate(name, len - 1);
-}
-
-/* canon_split - local part, base (no extension) and domain of an address */
-static void canon_split(const char *addr, CANON *c)
-{
-    const char *delims = config_str(P_recipient_delimiter);
-    size_t  pos;
-    BUF    *qualified = buf_alloc(64);
-
-    c->local = buf_alloc(64);
-    c->base = buf_alloc(64);
-    c->domain = buf_alloc(64);
-    address_qualify(addr, qualified);   /* user, user@: @$myorigin, as everywhere */
-    address_split(buf_str(qualified), c->local, c->domain);
-    buf_free(qualified);
-    strip_dot(c->domain);
-    lower_in_place(buf_str(c->local));
-    lower_in_place(buf_str(c->domain));
-    buf_set(c->base, buf_str(c->local));
-    if ((pos = split_addr(buf_str(c->local), buf_len(c->local), delims)) > 0)
-        buf_truncate(c->base, pos);
-}
-
-static void canon_free(CANON *c)
-{
-    buf_free(c->local);
-    buf_free(c->base);
-    buf_free(c->domain);
-}
+/* Addresses are split the one way, lib/global/local_rcpt.c's. */
 
 /* has_routing - a local part that a later hop might read as a route */
 static int has_routing(const char *local)
@@ -89,10 +40,10 @@ static int has_routing(const char *local)
 /* auth_destination - CHECK_PERMIT if we may accept mail for rcpt from anyone */
 static int auth_destination(CHECK_STATE *st, const char *rcpt)
 {
-    CANON   c;
+    LOCAL_RCPT_CANON   c;
     int     status = CHECK_DUNNO;
 
-    canon_split(rcpt, &c);
+    local_rcpt_canon(rcpt, &c);
     if (!G.allow_untrusted_routing && has_routing(buf_str(c.local))) {
         status = CHECK_DUNNO;           /* routed: uncertain final destination */
     } else {
@@ -108,7 +59,7 @@ static int auth_destination(CHECK_STATE *st, const char *rcpt)
             break;
         }
     }
-    canon_free(&c);
+    local_rcpt_canon_free(&c);
     return status;
 }
 
@@ -137,7 +88,7 @@ static int non_fqdn_address(CHECK_STATE *st, const char *addr, const char *reply
         return CHECK_DUNNO;             /* the null sender */
     domain = buf_alloc(64);
     buf_set(domain, at ? at + 1 : "");
-    strip_dot(domain);
+    address_strip_dot(domain);
     if (buf_str(domain)[0] == '[')
         bad = !address_valid_domain(buf_str(domain), 0);
     else
@@ -175,14 +126,14 @@ static int domain_known(const char *domain)
 /* unknown_domain - reject_unknown_sender_domain / _recipient_domain */
 static int unknown_domain(CHECK_STATE *st, const char *addr, const char *reply_class)
 {
-    CANON   c;
+    LOCAL_RCPT_CANON   c;
     int     known;
 
     if (*addr == 0)
         return CHECK_DUNNO;
-    canon_split(addr, &c);
+    local_rcpt_canon(addr, &c);
     known = domain_known(buf_str(c.domain));
-    canon_free(&c);
+    local_rcpt_canon_free(&c);
     if (known < 0)
         return smtpd_check_trylater(st, addr);
     if (known)
@@ -192,104 +143,30 @@ static int unknown_domain(CHECK_STATE *st, const char *addr, const char *reply_c
                               "<%s>: %s rejected: Domain not found", addr, reply_class);
 }
 
-/* maps_any - FOUND for the first key found, else NOTFOUND or TRYLATER */
-static DICT_STATUS maps_any(MAPS *maps, const char *const *keys, int nkeys)
-{
-    BUF    *value;
-    BUF    *why;
-    DICT_STATUS status = DICT_NOTFOUND;
-    int     i;
-
-    if (maps == NULL)
-        return DICT_NOTFOUND;
-    value = buf_alloc(64);
-    why = buf_alloc(64);
-    for (i = 0; i < nkeys && status == DICT_NOTFOUND; i++) {
-        if (*keys[i] == 0)
-            continue;
-        if ((status = maps_find(maps, keys[i], value, why)) == DICT_TRYLATER)
-            msg_warn("recipient table lookup of %s failed: %s", keys[i], buf_str(why));
-    }
-    buf_free(value);
-    buf_free(why);
-    return status;
-}
-
-/* is_sandbox_user - a mailbox user of a sandbox instance? */
-static int is_sandbox_user(const char *user)
-{
-    int     i;
-
-    for (i = 0; i < G.sandbox_count; i++)
-        if (strcmp(G.sandbox_users[i], user) == 0)
-            return 1;
-    return 0;
-}
-
-/* unlisted_reply - the "User unknown in ... table" reply */
-static int unlisted_reply(CHECK_STATE *st, PARAM_ID code, const char *addr,
-                          const char *reply_class, const char *table)
-{
-    return smtpd_check_reject(st, (int) config_int(code),
-                              strcmp(reply_class, SMTPD_NAME_SENDER) == 0 ? "5.1.0" : "5.1.1",
-                              "<%s>: %s rejected: User unknown in %s table", addr, reply_class,
-                              table);
-}
-
-/* unlisted_address - reject_unlisted_recipient / reject_unlisted_sender */
+/* unlisted_address - reject_unlisted_recipient / reject_unlisted_sender:
+ * the one rule of lib/global/local_rcpt.c, with Postfix's reply */
 static int unlisted_address(CHECK_STATE *st, const char *addr, const char *reply_class)
 {
-    CANON   c;
-    BUF    *full;
-    BUF    *base_full;
-    BUF    *catchall;
-    const char *keys[5];
-    RESOLVE_CLASS cls;
+    LOCAL_RCPT_CANON c;
+    LOCAL_RCPT_MISS miss;
+    BUF    *why;
     DICT_STATUS found;
-    int     status = CHECK_DUNNO;
 
     if (*addr == 0)
         return CHECK_DUNNO;
-    canon_split(addr, &c);
-    full = buf_alloc(64);
-    base_full = buf_alloc(64);
-    catchall = buf_alloc(64);
-    buf_sprintf(full, "%s@%s", buf_str(c.local), buf_str(c.domain));
-    buf_sprintf(base_full, "%s@%s", buf_str(c.base), buf_str(c.domain));
-    buf_sprintf(catchall, "@%s", buf_str(c.domain));
-    keys[0] = buf_str(full);
-    keys[1] = buf_str(base_full);
-    keys[2] = buf_str(catchall);
-    cls = resolve_class(buf_str(c.domain));
-    /* A virtual alias makes any address valid, whatever its class. */
-    found = cls == RESOLVE_CLASS_TRYLATER ? DICT_TRYLATER
-        : cls == RESOLVE_CLASS_DEFAULT || cls == RESOLVE_CLASS_RELAY ? DICT_FOUND
-        : maps_any(G.virt_alias_maps, keys, 3);
-    if (found == DICT_NOTFOUND && cls == RESOLVE_CLASS_LOCAL) {
-        keys[2] = buf_str(c.local);
-        keys[3] = buf_str(c.base);
-        if (!G.have_local_rcpt_maps || is_sandbox_user(buf_str(c.base)))
-            found = DICT_FOUND;
-        else
-            found = maps_any(G.local_rcpt_maps, keys, 4);
-        if (found == DICT_NOTFOUND)
-            status = unlisted_reply(st, P_unknown_local_recipient_reject_code, addr,
-                                    reply_class, "local recipient");
-    } else if (found == DICT_NOTFOUND && cls == RESOLVE_CLASS_VIRTUAL) {
-        if ((found = maps_any(G.virt_mailbox_maps, keys, 3)) == DICT_NOTFOUND)
-            status = unlisted_reply(st, P_unknown_virtual_mailbox_reject_code, addr,
-                                    reply_class, "virtual mailbox");
-    } else if (found == DICT_NOTFOUND) {
-        status = unlisted_reply(st, P_unknown_virtual_alias_reject_code, addr, reply_class,
-                                "virtual alias");
-    }
+    local_rcpt_canon(addr, &c);
+    why = buf_alloc(64);
+    found = local_rcpt_check(addr, resolve_class(buf_str(c.domain)), &miss, why);
+    local_rcpt_canon_free(&c);
+    buf_free(why);
     if (found == DICT_TRYLATER)
-        status = smtpd_check_trylater(st, addr);
-    canon_free(&c);
-    buf_free(full);
-    buf_free(base_full);
-    buf_free(catchall);
-    return status;
+        return smtpd_check_trylater(st, addr);
+    if (found == DICT_FOUND)
+        return CHECK_DUNNO;
+    return smtpd_check_reject(st, (int) config_int(miss.code),
+                              strcmp(reply_class, SMTPD_NAME_SENDER) == 0 ? "5.1.0" : "5.1.1",
+                              "<%s>: %s rejected: User unknown in %s table", addr, reply_class,
+                              miss.table);
 }
 
 /* helo_valid_hostname - letters, digits, '-' and '_' in dot-separated labels */
@@ -348,7 +225,7 @@ static int helo_check(CHECK_STATE *st, int fqdn)
     }
     name = buf_alloc(64);
     buf_set(name, helo);
-    strip_dot(name);
+    address_strip_dot(name);
     if (!fqdn && !helo_valid_hostname(buf_str(name)))
         status = smtpd_check_reject(st, (int) config_int(P_invalid_hostname_reject_code),
                                     "5.5.2", "<%s>: %s rejected: Invalid name", helo,
@@ -435,8 +312,8 @@ void    smtpd_check_keys_domain(KEY_LIST *keys, const char *name)
     const char *cp;
 
     buf_set(low, name);
-    strip_dot(low);
-    lower_in_place(buf_str(low));
+    address_strip_dot(low);
+    dict_fold(buf_str(low));
     smtpd_check_keys_add(keys, buf_str(low));
     if (buf_str(low)[0] != '[' && inet_pton(AF_INET, buf_str(low), bin) != 1
         && inet_pton(AF_INET6, buf_str(low), bin) != 1)
@@ -453,7 +330,7 @@ void    smtpd_check_keys_addr(KEY_LIST *keys, const char *addr)
     char   *cut;
 
     buf_set(text, addr);
-    lower_in_place(buf_str(text));
+    dict_fold(buf_str(text));
     while (buf_len(text) > 0) {
         smtpd_check_keys_add(keys, buf_str(text));
         if ((cut = strrchr(buf_str(text), delim)) == NULL)
@@ -467,10 +344,10 @@ void    smtpd_check_keys_addr(KEY_LIST *keys, const char *addr)
  * user+ext@, user@ (access(5)) */
 void    smtpd_check_keys_mail(KEY_LIST *keys, const char *addr)
 {
-    CANON   c;
+    LOCAL_RCPT_CANON   c;
     BUF    *key = buf_alloc(64);
 
-    canon_split(addr, &c);
+    local_rcpt_canon(addr, &c);
     buf_sprintf(key, "%s@%s", buf_str(c.local), buf_str(c.domain));
     smtpd_check_keys_add(keys, buf_str(key));
     buf_sprintf(key, "%s@%s", buf_str(c.base), buf_str(c.domain));
@@ -480,46 +357,6 @@ void    smtpd_check_keys_mail(KEY_LIST *keys, const char *addr)
     smtpd_check_keys_add(keys, buf_str(key));
     buf_sprintf(key, "%s@", buf_str(c.base));
     smtpd_check_keys_add(keys, buf_str(key));
-    canon_free(&c);
+    local_rcpt_canon_free(&c);
     buf_free(key);
-}
-
-/* sandbox_line - user names, one a line (white space separates them too,
- * since an indented line continues the one before) */
-static int sandbox_line(char *line, int lineno, void *ctx)
-{
-    char   *name;
-    char   *save = NULL;
-
-    (void) ctx;
-    (void) lineno;
-    for (name = strtok_r(line, " \t\r\n", &save); name; name = strtok_r(NULL, " \t\r\n", &save)) {
-        if (G.sandbox_count >= SANDBOX_USERS_MAX)
-            return 0;
-        G.sandbox_users = xreallocarray(G.sandbox_users, (size_t) G.sandbox_count + 1,
-                                        sizeof(char *));
-        G.sandbox_users[G.sandbox_count] = xstrdup(name);
-        lower_in_place(G.sandbox_users[G.sandbox_count++]);
-    }
-    return 0;
-}
-
-/* smtpd_check_sandbox_users - the users local delivers to in a sandbox:
- * valid local recipients although no password file knows them */
-void    smtpd_check_sandbox_users(const char *path)
-{
-    BUF    *why;
-    int     i;
-
-    for (i = 0; i < G.sandbox_count; i++)
-        xfree(G.sandbox_users[i]);
-    xfree(G.sandbox_users);
-    G.sandbox_users = NULL;
-    G.sandbox_count = 0;
-    if (path == NULL || *path == 0)
-        return;
-    why = buf_alloc(64);
-    if (dict_read_lines(path, sandbox_line, NULL, why) < 0)
-        msg_warn("sandbox_users: %s", buf_str(why));
-    buf_free(why);
 }

@@ -4,8 +4,7 @@
  *   reject_rbl_client DOMAIN[=PATTERN]   the client address, reversed
  *                                        (IPv4 octets, IPv6 nibbles)
  *   reject_rhsbl_client DOMAIN[=P]       the client name (not "unknown")
- *   reject_rhsbl_reverse_client DOMAIN   the same name: surel keeps one
- *                                        (verified) client name
+ *   reject_rhsbl_reverse_client DOMAIN   the PTR name, confirmed or not
  *   reject_rhsbl_sender DOMAIN[=P]       the MAIL FROM domain
  *   reject_rhsbl_helo DOMAIN[=P]         the HELO/EHLO name
  *   permit_dnswl_client DOMAIN[=P]       the reversed address: permit
@@ -65,7 +64,9 @@ static MAPS *reply_maps;            /* rbl_reply_maps, NULL when empty */
 static int cache_next;              /* the slot reused when full */
 
 /* The restrictions and what each one looks up. */
-typedef enum { WHAT_ADDR, WHAT_CLIENT_NAME, WHAT_SENDER, WHAT_HELO } DNSXL_WHAT;
+typedef enum {
+    WHAT_ADDR, WHAT_CLIENT_NAME, WHAT_REVERSE_NAME, WHAT_SENDER, WHAT_HELO
+} DNSXL_WHAT;
 
 static const struct {
     const char *name;
@@ -74,7 +75,7 @@ static const struct {
 } dnsxl_table[] = {
     {"reject_rbl_client", WHAT_ADDR, 0},
     {"reject_rhsbl_client", WHAT_CLIENT_NAME, 0},
-    {"reject_rhsbl_reverse_client", WHAT_CLIENT_NAME, 0},
+    {"reject_rhsbl_reverse_client", WHAT_REVERSE_NAME, 0},
     {"reject_rhsbl_sender", WHAT_SENDER, 0},
     {"reject_rhsbl_helo", WHAT_HELO, 0},
     {"permit_dnswl_client", WHAT_ADDR, 1},
@@ -254,6 +255,11 @@ static const char *dnsxl_subject(CHECK_STATE *st, DNSXL_WHAT what, BUF *prefix,
         *reply_class = SMTPD_NAME_CLIENT;
         if (ctx->client_name && strcasecmp(ctx->client_name, "unknown") != 0)
             subject = ctx->client_name;
+        break;
+    case WHAT_REVERSE_NAME:
+        *reply_class = SMTPD_NAME_CLIENT;
+        if (ctx->reverse_name && strcasecmp(ctx->reverse_name, "unknown") != 0)
+            subject = ctx->reverse_name;
         break;
     case WHAT_SENDER:
         *reply_class = SMTPD_NAME_SENDER;

@@ -20,6 +20,7 @@
 #define SMTPD_NAME_SENDER       "Sender address"
 #define SMTPD_NAME_RECIPIENT    "Recipient address"
 #define SMTPD_NAME_DATA         "Data command"
+#define SMTPD_NAME_EOD          "End-of-data"
 
 /* One evaluation: a smtpd_check_* call. */
 typedef struct CHECK_STATE {
@@ -38,13 +39,7 @@ typedef struct CHECK_STATE {
 typedef struct CHECK_GLOBALS {
     int     ready;
     MATCH_LIST *mynetworks;
-    MAPS   *local_rcpt_maps;        /* NULL when empty */
-    int     have_local_rcpt_maps;   /* local_recipient_maps not empty: check local users */
-    MAPS   *virt_alias_maps;
-    MAPS   *virt_mailbox_maps;
     MAPS   *sender_login_maps;      /* smtpd_sender_login_maps, NULL when empty */
-    char  **sandbox_users;          /* from $sandbox_users, lower case */
-    int     sandbox_count;
     int     delay_reject;
     int     helo_required;
     int     soft_bounce;
@@ -82,7 +77,6 @@ void    smtpd_check_keys_free(KEY_LIST *keys);
 /* Address, relay and HELO restrictions (smtpd_check_addr.c); CHECK_UNKNOWN
  * for a name that is none of them. */
 int     smtpd_check_addr_restriction(CHECK_STATE *st, const char *name);
-void    smtpd_check_sandbox_users(const char *path);    /* NULL: forget */
 
 /* dsn and text of a table or template reply (smtpd_check.c) */
 const char *smtpd_check_dsn_split(const char *text, const char *def, char dsn[16]);

@@ -250,7 +250,7 @@ static void policy_request(CHECK_STATE *st, const POLICY_SET *set, BUF *req)
     policy_attr_num(req, "recipient_count", ctx->rcpt_count);
     policy_attr(req, "client_address", ctx->client_addr);
     policy_attr(req, "client_name", name);
-    policy_attr(req, "reverse_client_name", name);
+    policy_attr(req, "reverse_client_name", ctx->reverse_name ? ctx->reverse_name : name);
     policy_attr(req, "instance", ctx->instance);
     policy_attr(req, "sasl_method", ctx->sasl_username ? ctx->sasl_method : "");
     policy_attr(req, "sasl_username", ctx->sasl_username);

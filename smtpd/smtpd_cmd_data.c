@@ -3,7 +3,9 @@
  * Both open one cleanup connection per message (at DATA, or at the first
  * BDAT chunk), send the envelope, the Received: header and the content
  * records, and say "250 2.0.0 Ok: queued as ID" only when cleanup answers
- * status 0 (the file is committed). Anything smtpd itself refuses after
+ * status 0 (the file is committed). smtpd_end_of_data_restrictions are
+ * evaluated after the end of the content and before cleanup is told to
+ * commit (Postfix's smtpd_check_eod): a refusal abandons the message. Anything smtpd itself refuses after
  * the content started (message_size_limit, a bare LF under
  * smtpd_forbid_bare_newline = reject) is read to its real end and thrown
  * away: the cleanup connection is closed without its E record, so nothing
@@ -202,6 +204,19 @@ static void smtpd_xfer_free(SMTPD_XFER *x)
     xfree(x);
 }
 
+/* smtpd_xfer_eod - smtpd_end_of_data_restrictions: 0, or -1 with the
+ * reply (the message is then abandoned: nothing is queued) */
+static int smtpd_xfer_eod(SMTPD_STATE *st, SMTPD_XFER *x, BUF *reply)
+{
+    SMTPD_CHECK_CTX ctx;
+
+    smtpd_check_ctx(st, &ctx);
+    ctx.size = x->reader.bytes;
+    ctx.queue_id = x->cleanup->id;
+    return smtpd_check_eod(&ctx, st->rcpt_count == 1 ? st->rcpt[0].addr : NULL, reply)
+        == SMTPD_CHECK_OK ? 0 : -1;
+}
+
 /* smtpd_xfer_end - the content is complete: the verdict and its reply */
 static int smtpd_xfer_end(SMTPD_STATE *st, SMTPD_XFER *x)
 {
@@ -217,6 +232,8 @@ static int smtpd_xfer_end(SMTPD_STATE *st, SMTPD_XFER *x)
                && smtpd_params.bare_newline == SMTPD_BARE_LF_REJECT) {
         buf_sprintf(reply, "%d 5.5.2 Error: bare <LF> received",
                     smtpd_params.bare_newline_code);
+    } else if (smtpd_xfer_eod(st, x, reply) < 0) {
+        /* A restriction refused the whole message: logged below. */
     } else if (st->actions.discard) {
         /* A restriction said DISCARD (logged then): 250, nothing committed. */
         buf_sprintf(reply, "250 2.0.0 Ok: queued as %s", x->cleanup->id);

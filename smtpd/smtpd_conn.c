@@ -69,7 +69,7 @@ static int smtpd_conn_exempt(const char *addr)
 /* smtpd_conn_enter - a new connection: 0 admitted (registered with anvil
  * when counted; smtpd_conn_leave undoes it), -1 refused with the 421 text
  * in reply */
-int     smtpd_conn_enter(const char *addr, int *registered, BUF *reply)
+int     smtpd_conn_enter(const char *addr, const char *namaddr, int *registered, BUF *reply)
 {
     int     count;
     int     rate;
@@ -83,11 +83,11 @@ int     smtpd_conn_enter(const char *addr, int *registered, BUF *reply)
         return 0;
     *registered = 1;
     if (smtpd_params.conn_limit > 0 && count > smtpd_params.conn_limit) {
-        msg_warn("Connection concurrency limit exceeded: %d from unknown[%s] for service %s",
-                 count, addr, smtpd_params.service);
+        msg_warn("Connection concurrency limit exceeded: %d from %s for service %s",
+                 count, namaddr, smtpd_params.service);
     } else if (smtpd_params.conn_rate_limit > 0 && rate > smtpd_params.conn_rate_limit) {
-        msg_warn("Connection rate limit exceeded: %d from unknown[%s] for service %s",
-                 rate, addr, smtpd_params.service);
+        msg_warn("Connection rate limit exceeded: %d from %s for service %s",
+                 rate, namaddr, smtpd_params.service);
     } else {
         return 0;
     }

@@ -67,8 +67,10 @@ static const char *smtpd_milter_macro(void *ctx, const char *name)
         return (sm->queue_id);
     if (strcmp(name, "{client_addr}") == 0)
         return (st->addr);
-    if (strcmp(name, "{client_name}") == 0 || strcmp(name, "{client_ptr}") == 0)
+    if (strcmp(name, "{client_name}") == 0)
         return (st->name);
+    if (strcmp(name, "{client_ptr}") == 0)
+        return (st->reverse_name);
     if (strcmp(name, "{tls_version}") == 0 && st->tls)
         return (st->tls_info.protocol);
     if (strcmp(name, "{cipher}") == 0 && st->tls)

@@ -93,6 +93,7 @@ void    smtpd_params_init(const char *service)
     smtpd_params.per_request_deadline = config_bool(P_smtpd_per_request_deadline);
     smtpd_params.min_data_rate = config_int(P_smtpd_min_data_rate);
     smtpd_params.stress = smtpd_params_stress();
+    smtpd_params.peername_lookup = config_bool(P_smtpd_peername_lookup);
     smtpd_params.conn_limit = config_int(P_smtpd_client_connection_count_limit);
     smtpd_params.conn_rate_limit = config_int(P_smtpd_client_connection_rate_limit);
     smtpd_params.msg_rate_limit = config_int(P_smtpd_client_message_rate_limit);

@@ -123,7 +123,9 @@ void    smtpd_state_init(SMTPD_STATE *st, STREAM *client, const char *addr)
     memset(st, 0, sizeof(*st));
     st->client = client;
     snprintf(st->addr, sizeof(st->addr), "%s", addr);
-    st->name = "unknown";           /* XXX no reverse DNS until the DNS issue */
+    st->name = "unknown";           /* until smtpd_state_names */
+    snprintf(st->reverse_name, sizeof(st->reverse_name), "unknown");
+    st->name_status = st->reverse_name_status = SMTPD_PEER_CODE_PERM;
     snprintf(st->namaddr, sizeof(st->namaddr), "%s[%s]", st->name, st->addr);
     st->helo = buf_alloc(64);
     st->sender = buf_alloc(64);
@@ -138,6 +140,17 @@ void    smtpd_state_init(SMTPD_STATE *st, STREAM *client, const char *addr)
     st->actions.log = smtpd_check_log;
     st->actions.log_ctx = st;
     smtpd_state_ends(st);
+}
+
+/* smtpd_state_names - the client's names from smtpd_peer_name */
+void    smtpd_state_names(SMTPD_STATE *st, const SMTPD_PEER_NAME *names)
+{
+    snprintf(st->name_buf, sizeof(st->name_buf), "%s", names->name);
+    snprintf(st->reverse_name, sizeof(st->reverse_name), "%s", names->reverse);
+    st->name = st->name_buf;
+    st->name_status = names->name_status;
+    st->reverse_name_status = names->reverse_status;
+    snprintf(st->namaddr, sizeof(st->namaddr), "%s[%s]", st->name, st->addr);
 }
 
 /* smtpd_reset - forget the transaction (RSET, HELO, end of a message) */
@@ -180,6 +193,9 @@ void    smtpd_check_ctx(SMTPD_STATE *st, SMTPD_CHECK_CTX *ctx)
     memset(ctx, 0, sizeof(*ctx));
     ctx->client_addr = st->addr;
     ctx->client_name = st->name;
+    ctx->reverse_name = st->reverse_name;
+    ctx->name_status = st->name_status;
+    ctx->reverse_name_status = st->reverse_name_status;
     ctx->helo = buf_len(st->helo) ? buf_str(st->helo) : NULL;
     ctx->sender = st->have_mail ? buf_str(st->sender) : NULL;
     ctx->sasl_authenticated = buf_len(st->sasl_username) > 0;
@@ -425,17 +441,21 @@ static void smtpd_greet(SMTPD_STATE *st)
 void    smtpd_session(STREAM *client, const char *addr)
 {
     SMTPD_STATE st;
+    SMTPD_PEER_NAME names;
     int     registered;
     int     r;
 
     smtpd_state_init(&st, client, addr);
+    /* Before the connect line, as Postfix: it names the client. */
+    smtpd_peer_name(addr, &names);
+    smtpd_state_names(&st, &names);
     smtpd_check_session();
     stream_set_timeout(client, (int) smtpd_params.timeout);
     smtpd_deadline_request(&st);            /* the greeting is a reply too */
     msg_info("connect from %s", st.namaddr);
     /* Over a connection count or rate limit: Postfix's 421 instead of
      * the greeting, between the usual connect and disconnect lines. */
-    if (smtpd_conn_enter(addr, &registered, st.reply) < 0) {
+    if (smtpd_conn_enter(addr, st.namaddr, &registered, st.reply) < 0) {
         smtpd_reply(&st, "%s", buf_str(st.reply));
         st.quit = 1;
     } else if (smtpd_tls_wrapper(&st) == 0) {

@@ -449,3 +449,11 @@ int address_valid_domain(const char *domain, int flags)
         return 0;
     return *st.cp == 0;
 }
+
+void    address_strip_dot(BUF *name)
+{
+    size_t  len = buf_len(name);
+
+    if (len > 1 && buf_str(name)[len - 1] == '.' && buf_str(name)[len - 2] != '.')
+        buf_truncate(name, len - 1);
+}

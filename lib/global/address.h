@@ -45,6 +45,10 @@ void    address_qualify(const char *addr, BUF *out);
  * user@$remote_header_rewrite_domain; nothing changes when that is empty
  * (Postfix's default). */
 void    address_qualify_remote(const char *addr, BUF *out);
+
+/* address_strip_dot - one trailing dot off a domain ("example.com." but
+ * not ".."): smtpd's restrictions and lib/global/local_rcpt.c */
+void    address_strip_dot(BUF *name);
 void    address_externalize(const char *internal, BUF *external);
 int     address_has_8bit(const char *addr);
 int     address_valid_domain(const char *domain, int flags);       /* hostname or [literal] */

@@ -59,6 +59,17 @@ static struct ub_ctx *dns_lookup_ctx(BUF *why)
         return NULL;
     }
     ub_ctx_set_option(dns_ctx, "do-not-query-localhost:", "no");
+    /* Reverse names of private and loopback addresses (unbound's
+     * default local zones answer them NXDOMAIN itself) are the servers'
+     * to answer: a site's resolver knows its LAN clients, as the test
+     * name server knows 127.0.0.x (smtpd's client names). Only
+     * 127.0.0.1 stays localhost without a query, as the hosts file
+     * says (nodefault does not work through ub_ctx_set_option;
+     * transparent with that one record does). */
+    ub_ctx_set_option(dns_ctx, "unblock-lan-zones:", "yes");
+    ub_ctx_set_option(dns_ctx, "insecure-lan-zones:", "yes");
+    if (ub_ctx_set_option(dns_ctx, "local-zone:", "127.in-addr.arpa. transparent") != 0)
+        msg_warn("DNS resolver: cannot hand 127.in-addr.arpa to the servers");
     dns_lookup_option(dns_ctx, "infra-cache-max-rtt:", dns_max_rtt_ms);
     dns_lookup_option(dns_ctx, "outbound-msg-retry:", dns_tries);
     if (*servers == '/') {
@@ -69,12 +80,44 @@ static struct ub_ctx *dns_lookup_ctx(BUF *why)
             rc = ub_ctx_set_fwd(dns_ctx, items[i]);
         str_split_free(items);
     }
+    /* Last: adding data finalizes the context (no options after it). */
+    if (rc == 0 && ub_ctx_data_add(dns_ctx, "1.0.0.127.in-addr.arpa. PTR localhost.") != 0)
+        msg_warn("DNS resolver: cannot add 127.0.0.1 -> localhost");
     if (rc != 0) {
         buf_sprintf(why, "dns_servers = %s: %s", servers, ub_strerror(rc));
         ub_ctx_delete(dns_ctx);
         dns_ctx = NULL;
     }
     return dns_ctx;
+}
+
+int     dns_lookup_name(const unsigned char *p, int len, char *out, size_t outlen)
+{
+    size_t  o = 0;
+    int     i = 0, l, j;
+
+    if (outlen == 0)
+        return -1;
+    while (i < len && (l = p[i]) != 0) {
+        if (l > 63 || i + 1 + l > len)
+            return -1;                  /* compression never reaches us: unbound expands */
+        if (o && o + 1 < outlen)
+            out[o++] = '.';
+        for (j = 0; j < l; j++) {
+            unsigned char c = p[i + 1 + j];
+
+            if (o + 1 >= outlen)
+                return -1;
+            out[o++] = (c > ' ' && c < 127) ? (char) c : '?';
+        }
+        i += 1 + l;
+    }
+    if (i >= len)
+        return -1;
+    if (o == 0 && outlen > 1)
+        out[o++] = '.';
+    out[o] = 0;
+    return i + 1;
 }
 
 int     dns_lookup_enabled(void)

@@ -1,5 +1,5 @@
 /* dns_lookup - the one resolver of every program that asks DNS (smtp for
- * MX and addresses, smtpd for DNSBLs): a libunbound context made from
+ * MX and addresses, smtpd for the client name and DNSBLs): a libunbound context made from
  * dns_servers, and one synchronous lookup with Postfix's three answers.
  *
  * dns_servers is a path (a resolv.conf file, default /etc/resolv.conf)
@@ -17,6 +17,7 @@
 #include "buf.h"
 
 #define DNS_TYPE_A      1
+#define DNS_TYPE_PTR    12
 #define DNS_TYPE_MX     15
 #define DNS_TYPE_TXT    16
 #define DNS_TYPE_AAAA   28
@@ -30,6 +31,12 @@
 /* dns_lookup_query - one lookup of name/type; *res (freed by the caller
  * with ub_resolve_free, also on failure) holds the records. */
 int     dns_lookup_query(const char *name, int type, struct ub_result **res, BUF *why);
+
+/* dns_lookup_name - a wire-format name (an MX or PTR record's data) as
+ * text, without the trailing dot ("." for the root); bytes used, or -1
+ * when it does not fit out[outlen] or is malformed. Bytes that are no
+ * printable ASCII become '?' (the name goes into logs). */
+int     dns_lookup_name(const unsigned char *p, int len, char *out, size_t outlen);
 
 /* dns_lookup_bound - before the first lookup: at most max_rtt_ms per
  * try and tries tries per server (unbound's infra-cache-max-rtt and

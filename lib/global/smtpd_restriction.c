@@ -38,6 +38,10 @@ static const RESTRICTION_INFO table[] = {
     {"reject_invalid_hostname", 0},
     {"reject_non_fqdn_helo_hostname", 0},
     {"reject_non_fqdn_hostname", 0},
+    /* The client's name (smtpd_check.c, found by smtpd_peer.c). */
+    {"reject_unknown_client_hostname", 0},
+    {"reject_unknown_client", 0},
+    {"reject_unknown_reverse_client_hostname", 0},
     /* DNS block and allow lists (smtpd_check_dnsbl.c). */
     {"reject_rbl_client", RESTRICTION_ARG_DOMAIN | RESTRICTION_DNS},
     {"reject_rhsbl_client", RESTRICTION_ARG_DOMAIN | RESTRICTION_DNS},

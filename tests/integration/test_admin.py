@@ -281,7 +281,7 @@ class Check(h.InstanceTest):
         inst = self.instance()
         inst.conf(smtpd_restriction_classes="myclass",
                   myclass="reject_rbl_client zen.example, permit",
-                  smtpd_client_restrictions="permit_mynetworks, reject_unknown_client_hostname",
+                  smtpd_client_restrictions="permit_mynetworks, reject_unknown_helo_hostname",
                   smtpd_sender_restrictions="myclass, check_sender_access",
                   smtpd_recipient_restrictions="check_policy_service inet:127.0.0.1:9998, "
                   "reject_rhsbl_sender dbl.example=127.0.1.[2..99], "
@@ -293,7 +293,7 @@ class Check(h.InstanceTest):
         r = inst.surel("check", check=False)
         warnings = "\n".join(check_lines(r))
         self.assertIn('main.cf: smtpd_client_restrictions: unknown restriction '
-                      '"reject_unknown_client_hostname" (smtpd answers it with 451 4.3.5 '
+                      '"reject_unknown_helo_hostname" (smtpd answers it with 451 4.3.5 '
                       'Server configuration error)', warnings)
         self.assertIn("main.cf: smtpd_sender_restrictions: check_sender_access needs a "
                       "TYPE:TABLE argument", warnings)

@@ -19,7 +19,7 @@ import tempfile
 import time
 import unittest
 
-from harness.dns import HAVE_UNBOUND, NameServer
+from harness.dns import HAVE_UNBOUND, NameServer, ZoneTestCase
 from harness.smtpd import SmtpdInstance
 from surel_harness import binary
 
@@ -43,17 +43,17 @@ ZONE = [
 
 
 @unittest.skipUnless(HAVE_SMTPD and HAVE_UNBOUND, "needs bin/smtpd and unbound")
-class DnsblTest(unittest.TestCase):
+class DnsblTest(ZoneTestCase):
+    ZONE = ZONE
+
     @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="surel-dnsbl-")
-        cls.ns = NameServer(cls.tmp, ZONE).start()
-        replies = os.path.join(cls.tmp, "rbl_replies")
+    def make_instance(cls, tmpdir, dns_servers):
+        replies = os.path.join(tmpdir, "rbl_replies")
         with open(replies, "w") as f:
             f.write("filt.example=127.0.0.4 550 5.7.1 Custom: $client_address "
                     "is listed by $rbl_domain${rbl_reason?; $rbl_reason}\n")
-        cls.inst = SmtpdInstance(
-            dns_servers="127.0.0.1@%d" % cls.ns.port,
+        return SmtpdInstance(
+            dns_servers=dns_servers,
             mynetworks="192.0.2.0/24",
             smtpd_client_restrictions="permit_dnswl_client wl.example, "
             "reject_rbl_client filt.example=127.0.0.4, "
@@ -61,14 +61,6 @@ class DnsblTest(unittest.TestCase):
             "reject_rbl_client broken.example",
             smtpd_sender_restrictions="reject_rhsbl_sender rhsbl.example",
             rbl_reply_maps="texthash:" + replies)
-        cls.inst.start()
-        cls.inst.wait_listening()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.inst.cleanup()
-        cls.ns.stop()
-        shutil.rmtree(cls.tmp, True)
 
     def rcpt(self, source, sender="a@client.example"):
         c = self.inst.connect(source=source)

@@ -189,6 +189,40 @@ class PolicyTest(unittest.TestCase):
         wait_for(lambda: not any(f.endswith(qid) for f in inst.queue_files("incoming")
                                  + inst.queue_files("hold")), 10, "nothing queued")
 
+    def test_end_of_data_restrictions(self):
+        """smtpd_end_of_data_restrictions: after the final dot, before the
+        reply; the policy server sees END-OF-MESSAGE, the queue ID and the
+        message size, and its REJECT abandons the message."""
+        ps = self.server()
+        inst = SmtpdInstance(smtpd_end_of_data_restrictions="check_policy_service %s"
+                             % ps.endpoint, smtpd_policy_service_retry_delay="0s")
+        self.addCleanup(inst.cleanup)
+        inst.start()
+        inst.wait_listening()
+        c = self.session(inst)
+        self.assertEqual(c.cmd("RCPT TO:<reject@sandbox.test>"), "250 2.1.5 Ok")
+        self.assertEqual(ps.requests, [])       # nothing asked before the end
+        self.assertTrue(c.cmd("DATA").startswith("354"))
+        message = "Subject: eod\r\n\r\nbody\r\n"
+        self.assertEqual(c.cmd(message + "."),
+                         "554 5.7.1 <END-OF-MESSAGE>: End-of-data rejected: go away")
+        req = ps.requests[-1]
+        self.assertEqual(req["protocol_state"], "END-OF-MESSAGE")
+        self.assertEqual(req["recipient"], "reject@sandbox.test")
+        self.assertEqual(req["size"], str(len(message)))
+        self.assertTrue(req["queue_id"])
+        inst.wait_log("%s: reject: END-OF-MESSAGE from unknown[127.0.0.1]: 554 5.7.1 "
+                      "<END-OF-MESSAGE>: End-of-data rejected: go away; "
+                      "from=<a@client.example> to=<reject@sandbox.test> proto=ESMTP "
+                      "helo=<client.example>" % req["queue_id"])
+        self.assertEqual(inst.queue_files(), [])
+        # DUNNO: queued as usual.
+        self.assertEqual(c.cmd("MAIL FROM:<a@client.example>"), "250 2.1.0 Ok")
+        self.assertEqual(c.cmd("RCPT TO:<dunno@sandbox.test>"), "250 2.1.5 Ok")
+        qid = self.send(c)
+        inst.queue_file(qid)
+        self.assertEqual(ps.requests[-1]["protocol_state"], "END-OF-MESSAGE")
+
     def test_defer_if_reject(self):
         ps = self.server()
         inst = self.start("check_policy_service %s, reject" % ps.endpoint)

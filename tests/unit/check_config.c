@@ -694,7 +694,7 @@ START_TEST(test_warn_unimplemented)
           "biff = NO\n"                              /* = as_if, as a boolean: silent */
           "ipc_idle = 5\n"                           /* = 5s: silent */
           "empty =\n"
-          "smtpd_end_of_data_restrictions = reject\n"   /* SECURITY */
+          "content_filter = reject\n"   /* SECURITY */
           "compatibility_level = 3.6\n");            /* Debian's: silent */
     config_override("receive_override_options", "no_address_mappings");   /* -o counts too */
     msg_init("check_config", MSG_TO_STDERR);
@@ -706,7 +706,7 @@ START_TEST(test_warn_unimplemented)
     ck_assert_msg(strstr(text, "warning: main.cf: parameter fallback_transport is not "
                          "implemented and is ignored") != NULL, "stderr: %s", text);
     ck_assert_ptr_nonnull(strstr(text, "parameter receive_override_options is not implemented"));
-    ck_assert_ptr_nonnull(strstr(text, "parameter smtpd_end_of_data_restrictions is not "
+    ck_assert_ptr_nonnull(strstr(text, "parameter content_filter is not "
                                  "implemented and is ignored: SECURITY"));
     ck_assert_ptr_null(strstr(text, "notify_classes"));
     ck_assert_ptr_null(strstr(text, "biff"));
@@ -715,7 +715,7 @@ START_TEST(test_warn_unimplemented)
     ck_assert_ptr_null(strstr(text, "mail_name"));
     xfree(text);
 
-    ck_assert_int_eq(config_ignored_value("smtpd_end_of_data_restrictions", "$empty"),
+    ck_assert_int_eq(config_ignored_value("content_filter", "$empty"),
                      PARAM_IMPL_YES);                  /* expands to the default */
     ck_assert_int_eq(config_ignored_value("fallback_transport", "x"), PARAM_IMPL_WARN);
     ck_assert_int_eq(config_ignored_value("mail_name", "x"), PARAM_IMPL_YES);
@@ -723,14 +723,14 @@ START_TEST(test_warn_unimplemented)
 
     capture_begin();
     ck_assert_int_eq(config_warn_unimplemented_arg("master.cf line 3: service submission",
-                                                   "smtpd_end_of_data_restrictions=reject"),
+                                                   "content_filter=reject"),
                      PARAM_IMPL_SECURITY);
     ck_assert_int_eq(config_warn_unimplemented_arg("x", "mail_name=y"), PARAM_IMPL_YES);
     ck_assert_int_eq(config_warn_unimplemented_arg("x", "biff=no"),
                      PARAM_IMPL_YES);
     text = capture_end();
     ck_assert_msg(strstr(text, "warning: master.cf line 3: service submission: parameter "
-                         "smtpd_end_of_data_restrictions is not implemented") != NULL,
+                         "content_filter is not implemented") != NULL,
                   "stderr: %s", text);
     ck_assert_ptr_null(strstr(text, "mail_name"));
     ck_assert_ptr_null(strstr(text, "biff"));

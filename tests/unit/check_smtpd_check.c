@@ -402,6 +402,33 @@ START_TEST(test_delay_reject)
 }
 END_TEST
 
+/* reject_unknown_client_hostname / _reverse_: the name's status decides
+ * the code (a temporary failure is always 450), 4.7.25 as Postfix 3.6 */
+START_TEST(test_unknown_client_names)
+{
+    SMTPD_CHECK_CTX ctx = {.client_addr = OUTSIDE, .client_name = "unknown",
+        .reverse_name = "forged.example", .name_status = SMTPD_PEER_CODE_FORGED,
+        .reverse_name_status = SMTPD_PEER_CODE_OK, .helo = "c.example", .sender = "s@c.example"};
+    BUF    *reply = buf_alloc(64);
+
+    configure("unknown_client_reject_code = 550\n"
+              "smtpd_client_restrictions = reject_unknown_reverse_client_hostname, "
+              "reject_unknown_client_hostname\n");
+    ck_assert_int_eq(smtpd_check_rcpt(&ctx, "alice@mx.example.com", reply), REJECT);
+    ck_assert_str_eq(buf_str(reply), "550 5.7.25 Client host rejected: cannot find your "
+                     "hostname, [203.0.113.5]");
+    ctx.reverse_name = "unknown";
+    ctx.reverse_name_status = ctx.name_status = SMTPD_PEER_CODE_TEMP;
+    ck_assert_int_eq(smtpd_check_rcpt(&ctx, "alice@mx.example.com", reply), DEFER);
+    ck_assert_str_eq(buf_str(reply), "450 4.7.25 Client host rejected: cannot find your "
+                     "reverse hostname, [203.0.113.5]");
+    ctx.client_name = ctx.reverse_name = "mail.client.example";
+    ctx.reverse_name_status = ctx.name_status = SMTPD_PEER_CODE_OK;
+    ck_assert_int_eq(smtpd_check_rcpt(&ctx, "alice@mx.example.com", reply), OK);
+    buf_free(reply);
+}
+END_TEST
+
 START_TEST(test_helo_required)
 {
     SMTPD_CHECK_CTX ctx = {.client_addr = OUTSIDE, .client_name = "unknown",
@@ -649,6 +676,7 @@ int main(void)
         tcase_add_loop_test(tc, test_every_restriction_is_evaluated, 0, n);
     }
     tcase_add_test(tc, test_delay_reject);
+    tcase_add_test(tc, test_unknown_client_names);
     tcase_add_test(tc, test_helo_required);
     tcase_add_test(tc, test_data);
     tcase_add_test(tc, test_in_mynetworks);

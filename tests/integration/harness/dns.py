@@ -9,11 +9,17 @@ hints, no recursion: everything outside the local zones is refused).
 
 Use names below .example, not .test: unbound answers NXDOMAIN for .test
 itself (RFC 6761 special-use names).
+
+Reverse names: ptr("127.0.0.2", "good.example") is the zone line of a PTR
+record (unbound's local-data-ptr; 127.0.0.x falls in unbound's own
+127.in-addr.arpa zone, where every other name is NXDOMAIN).
 """
 import os
 import shutil
 import socket
 import subprocess
+import tempfile
+import unittest
 
 from .core import wait_for
 
@@ -27,6 +33,11 @@ def udp_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def ptr(addr, name):
+    """The zone line of a PTR record addr -> name."""
+    return 'local-data-ptr: "%s %s"' % (addr, name)
 
 
 def _query(name, qtype=1):
@@ -89,3 +100,33 @@ class NameServer:
         if getattr(self, "log", None):
             self.log.close()
             self.log = None
+
+
+class ZoneTestCase(unittest.TestCase):
+    """Tests sharing one name server (cls.ns, serving cls.ZONE) and one
+    smtpd instance (cls.inst = cls.make_instance(tmpdir, dns_servers),
+    started and answering) for the whole class."""
+    ZONE = []
+
+    @classmethod
+    def make_instance(cls, tmpdir, dns_servers):
+        raise NotImplementedError
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="surel-dns-")
+        cls.ns = NameServer(cls.tmp, cls.ZONE).start()
+        try:
+            cls.inst = cls.make_instance(cls.tmp, "127.0.0.1@%d" % cls.ns.port)
+            cls.inst.start()
+            cls.inst.wait_listening()
+        except BaseException:
+            cls.ns.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.inst.cleanup()
+        cls.ns.stop()
+        shutil.rmtree(cls.tmp, True)
+

@@ -322,6 +322,7 @@ class SurelUserInstance(h.Instance):
         self.etc = os.path.join(root, "etc")
         self.spool = os.path.join(root, "spool")
         self.logfile = os.path.join(root, "log", "maillog")
+        self.conf(smtpd_peername_lookup="no")      # as h.Instance: see there
 
     def _as_surel(self, args, check=True):
         return h.run(as_surel() + [h.binary("surel")] + list(args), check=check)
