@@ -35,12 +35,12 @@ def content_text(records):
 class SmtpdInstance(Instance):
     """A sandbox instance with smtpd + cleanup, configured by params."""
 
-    def __init__(self, master_extra="", **params):
+    def __init__(self, master_extra="", smtpd_maxproc="-", **params):
         super().__init__()
         self.write_master_cf(
-            "127.0.0.1:%d inet n - n - - smtpd\n"
+            "127.0.0.1:%d inet n - n - %s smtpd\n"
             "cleanup unix - - n - 0 cleanup\n"
-            "anvil unix - - n - 1 anvil\n%s" % (self.smtp_port, master_extra))
+            "anvil unix - - n - 1 anvil\n%s" % (self.smtp_port, smtpd_maxproc, master_extra))
         # smtpd's tests are about the protocol: recipients are not checked
         # against local users (Postfix: an empty local_recipient_maps).
         params.setdefault("local_recipient_maps", "")
