@@ -32,35 +32,6 @@
 #include "smtp.h"
 #include "str_split.h"
 
-/* smtp_dns_name - a wire-format name to text (no trailing dot; "." for
- * the root); bytes used, or -1 */
-static int smtp_dns_name(const unsigned char *p, int len, char *out, size_t outlen)
-{
-    size_t  o = 0;
-    int     i = 0, l, j;
-
-    while (i < len && (l = p[i]) != 0) {
-        if (l > 63 || i + 1 + l > len)
-            return -1;
-        if (o && o + 1 < outlen)
-            out[o++] = '.';
-        for (j = 0; j < l; j++) {
-            unsigned char c = p[i + 1 + j];
-
-            if (o + 1 >= outlen)
-                return -1;
-            out[o++] = (c > ' ' && c < 127) ? (char) c : '?';
-        }
-        i += 1 + l;
-    }
-    if (i >= len)
-        return -1;
-    if (o == 0 && outlen > 1)
-        out[o++] = '.';
-    out[o] = 0;
-    return i + 1;
-}
-
 void    smtp_mx_sort(SMTP_MX *mx, int n, unsigned (*rnd)(void))
 {
     SMTP_MX t;
@@ -199,7 +170,7 @@ int     smtp_dns_hop(const SMTP_HOP *hop, SMTP_HOP *out, int max, int *stat, cha
         if (res->len[i] < 3)
             continue;
         mx[nmx].pref = p[0] << 8 | p[1];
-        if (smtp_dns_name(p + 2, res->len[i] - 2, mx[nmx].host, sizeof(mx[nmx].host)) > 0)
+        if (dns_lookup_name(p + 2, res->len[i] - 2, mx[nmx].host, sizeof(mx[nmx].host)) > 0)
             nmx++;
     }
     ub_resolve_free(res);
