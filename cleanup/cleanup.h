@@ -7,7 +7,9 @@
  * removes that file and says what to answer.
  *
  * Queue file layout written here (qfile.h grammar):
- *     C T  A* F? S  M  header and body lines  X  (O o? n? R)*  E
+ *     C T  A* F? S  M  header and body lines  X  I? (O o? n? R)*  E
+ * The content filter I is written after X too: header_checks and
+ * body_checks FILTER may replace the one the client sent.
  * Every recipient is written after X: the final recipient list is known
  * only at the end of the content (header-extracted recipients for
  * sendmail -t, a REDIRECT from header or body checks).
@@ -119,6 +121,7 @@ typedef struct CLEANUP_STATE {
     int     hold;
     int     discard;
     char   *redirect;
+    char   *filter;                 /* I: "transport:nexthop", or NULL */
     /* Content. */
     long    data_offset;            /* of the M record */
     long    content_size;           /* bytes of content written */
@@ -190,6 +193,9 @@ void    cleanup_header_done(CLEANUP_STATE *state);
 int     cleanup_checks(CLEANUP_STATE *state, MAPS *maps, const char *context,
                        BUF *text);
 const char *cleanup_attr_value(CLEANUP_STATE *state, const char *name);    /* or NULL */
+/* cleanup_set_filter - a content filter for the message (the last wins);
+ * 0, or -1 with a warning when it is not "transport:nexthop" */
+int     cleanup_set_filter(CLEANUP_STATE *state, const char *filter, const char *where);
 void    cleanup_act_log(CLEANUP_STATE *state, const char *action, const char *context,
                         const char *content, const char *text);
 void    cleanup_log_envelope(CLEANUP_STATE *state, BUF *line);  /* " from=<> to=<> ..." */

@@ -5,8 +5,10 @@
  * 4.x.x defers instead), DISCARD, HOLD, WARN, INFO, IGNORE (drop this
  * header or line), REPLACE text, PREPEND text, REDIRECT user@domain (all
  * recipients replaced), DUNNO and OK (nothing). REJECT, DISCARD and
- * REDIRECT end all further checks of the message. FILTER is not
- * implemented (no content filters yet): it is logged and ignored.
+ * REDIRECT end all further checks of the message. FILTER transport:nexthop
+ * sends the message to a content filter (it replaces the content_filter
+ * smtpd sent; the last FILTER wins; a value without a colon is warned
+ * about and ignored, as Postfix).
  * Every action but DUNNO/OK/IGNORE is logged in Postfix's shape:
  *     ID: reject: header Subject: xxx from host[addr]; from=<s> to=<r>
  *         proto=SMTP helo=<h>: 5.7.1 message content rejected
@@ -33,6 +35,22 @@ const char *cleanup_attr_value(CLEANUP_STATE *state, const char *name)
         if (strncmp(state->attrs[i], name, len) == 0 && state->attrs[i][len] == '=')
             return state->attrs[i] + len + 1;
     return NULL;
+}
+
+/* cleanup_set_filter - see cleanup.h; Postfix's warnings */
+int     cleanup_set_filter(CLEANUP_STATE *state, const char *filter, const char *where)
+{
+    if (*filter == 0) {
+        msg_warn("missing FILTER command argument in %s", where);
+        return -1;
+    }
+    if (strchr(filter, ':') == NULL) {
+        msg_warn("bad FILTER command %s in %s -- need transport:destination", filter, where);
+        return -1;
+    }
+    xfree(state->filter);
+    state->filter = xstrdup(filter);
+    return 0;
 }
 
 /* cleanup_printable - log-safe copy: control characters become spaces */
@@ -186,7 +204,12 @@ static int cleanup_act(CLEANUP_STATE *state, const char *context, BUF *text,
             cleanup_add_bcc(state, opt);
         }
     } else if (IS("FILTER")) {
-        msg_warn("FILTER action in %s_checks map is not supported -- ignored", context);
+        BUF    *where = buf_alloc(32);
+
+        buf_sprintf(where, "%s_checks map", context);
+        if (cleanup_set_filter(state, opt, buf_str(where)) == 0)
+            cleanup_act_log(state, "filter", context, content, opt);
+        buf_free(where);
     } else if (IS("IGNORE")) {
         ret = CLEANUP_ACT_DROP;
     } else if (!IS("DUNNO") && !IS("OK")) {

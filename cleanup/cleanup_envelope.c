@@ -147,6 +147,8 @@ void cleanup_envelope(CLEANUP_STATE *state, int type, const char *data, size_t l
     if (state->phase == CLEANUP_PH_ATTR) {
         if (type == REC_TYPE_ATTR && state->fullname == NULL) {
             cleanup_attr(state, data, len);
+        } else if (type == REC_TYPE_FILT) {
+            (void) cleanup_set_filter(state, data, "content filter record");
         } else if (type == REC_TYPE_FULL && state->fullname == NULL) {
             state->fullname = xstrndup(data, len);
         } else if (type == REC_TYPE_FROM) {
@@ -319,7 +321,8 @@ void cleanup_write_envelope(CLEANUP_STATE *state)
     cleanup_out(state, REC_TYPE_MESG, "", 0);
 }
 
-/* cleanup_write_rcpts - after X: every recipient (a REDIRECT replaces all) */
+/* cleanup_write_rcpts - after X: the content filter, then every recipient
+ * (a REDIRECT replaces all) */
 void cleanup_write_rcpts(CLEANUP_STATE *state)
 {
     int     i;
@@ -336,6 +339,8 @@ void cleanup_write_rcpts(CLEANUP_STATE *state)
         state->dups = cleanup_dup_create();
         cleanup_keep_rcpt(state, state->redirect, state->redirect, "", 0);
     }
+    if (state->filter)
+        cleanup_out_string(state, REC_TYPE_FILT, state->filter);
     for (i = 0; i < state->nrcpt; i++) {
         CLEANUP_RCPT *rp = state->rcpts + i;
 

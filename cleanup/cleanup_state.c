@@ -78,6 +78,7 @@ void cleanup_free(CLEANUP_STATE *state)
     xfree(state->rcpts);
     cleanup_dup_free(state->dups);
     xfree(state->fullname);
+    xfree(state->filter);
     xfree(state->sender);
     xfree(state->log_sender);
     xfree(state->first_rcpt);

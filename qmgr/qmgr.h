@@ -50,6 +50,7 @@ typedef struct QMGR_MESSAGE {
     char   *sender;
     char   *envid;                  /* A dsn_envid= ("" if none) */
     char   *ret;                    /* A dsn_ret= ("" if none) */
+    char   *filter;                 /* I: content filter transport:nexthop, or NULL */
     long    data_offset;            /* of the M record */
     long    content_size;
     long    nrcpt_total;            /* R + D records */

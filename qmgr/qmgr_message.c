@@ -65,6 +65,7 @@ static void qmgr_message_free(QMGR_MESSAGE *m)
     xfree(m->sender);
     xfree(m->envid);
     xfree(m->ret);
+    xfree(m->filter);
     xfree(m);
 }
 
@@ -147,6 +148,9 @@ static void qmgr_message_read(QMGR_MESSAGE *m, STREAM *s)
             m->sender = xstrdup(buf_str(data));
         } else if (type == REC_TYPE_ATTR) {
             qmgr_message_attr(m, buf_str(data));
+        } else if (type == REC_TYPE_FILT) {
+            xfree(m->filter);           /* the last one wins (cleanup writes one) */
+            m->filter = xstrdup(buf_str(data));
         } else if (type == REC_TYPE_WARN) {
             m->warn_time = strtol(buf_str(data), &end, 10);
             m->warn_offset = offset;
@@ -244,6 +248,26 @@ static void qmgr_message_force_expire(QMGR_MESSAGE *m)
                           "message is administratively expired", RCPT_BOUNCED);
 }
 
+/* qmgr_message_filter - a content filter "transport:nexthop" replaces the
+ * resolver's transport and next hop for every recipient, whatever its
+ * address class (Postfix's qmgr_message_resolve); the address itself stays.
+ * An empty nexthop keeps the resolver's (for smtp: the recipient's domain
+ * or relayhost), as Postfix with default_filter_nexthop empty. */
+static void qmgr_message_filter(const char *filter, RESOLVE_REPLY *reply)
+{
+    const char *colon = strchr(filter, ':');
+
+    if (colon == NULL || colon == filter) {
+        msg_warn("bad content filter \"%s\" in the queue file -- need transport:destination,"
+                 " ignored", filter);
+        return;
+    }
+    buf_reset(reply->transport);
+    buf_append(reply->transport, filter, (size_t) (colon - filter));
+    if (colon[1])
+        buf_set(reply->nexthop, colon + 1);
+}
+
 /* qmgr_message_import - see qmgr.h */
 int qmgr_message_import(const char *id)
 {
@@ -284,6 +308,8 @@ int qmgr_message_import(const char *id)
         }
         xfree(m->rcpt[i].address);
         m->rcpt[i].address = xstrdup(buf_str(reply->recipient));
+        if (m->filter)
+            qmgr_message_filter(m->filter, reply);
         qmgr_entry_add(m, reply, i);
     }
     buf_free(why);

@@ -71,6 +71,7 @@ typedef struct SMTPD_PARAMS {
     int     broken_sasl;            /* broken_sasl_auth_clients */
     int     sasl_auth_header;       /* smtpd_sasl_authenticated_header */
     char   *sasl_path;              /* smtpd_sasl_path (the Dovecot socket) */
+    char   *content_filter;         /* "transport:nexthop" or "" (-o content_filter=) */
     int     sasl_noplain;           /* smtpd_sasl_security_options has noplaintext */
     int     sasl_tls_noplain;       /* smtpd_sasl_tls_security_options has it */
 } SMTPD_PARAMS;
@@ -250,7 +251,7 @@ typedef struct SMTPD_STATE {
     BUF    *sasl_method;            /* PLAIN, LOGIN */
     BUF    *sasl_challenge;         /* the last 334 text (failure logs) */
     char    instance[64];           /* this transaction, for policy servers */
-    SMTPD_CHECK_ACTIONS actions;    /* HOLD, DISCARD, PREPEND from access results */
+    SMTPD_CHECK_ACTIONS actions;    /* HOLD, DISCARD, PREPEND, FILTER from access results */
     int     ill_pipelining;         /* sent ahead where not allowed (reject_unauth_pipelining) */
     char    client_port[8];         /* "" when unknown */
     char    server_addr[64];        /* our end of the connection */

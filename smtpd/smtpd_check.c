@@ -500,6 +500,8 @@ void    smtpd_check_actions_reset(SMTPD_CHECK_ACTIONS *a)
         xfree(a->prepend[i]);
     a->nprepend = 0;
     a->hold = a->discard = 0;
+    xfree(a->filter);
+    a->filter = NULL;
 }
 
 /* check_whatsup - log an action the way Postfix's log_whatsup does */
@@ -520,8 +522,9 @@ static void check_whatsup(CHECK_STATE *st, const char *kind, const char *fmt, ..
     buf_free(text);
 }
 
-/* check_message_action - HOLD, DISCARD and PREPEND (Postfix's meanings:
- * HOLD and PREPEND go on with the next restriction, DISCARD permits);
+/* check_message_action - HOLD, DISCARD, PREPEND and FILTER (Postfix's
+ * meanings: HOLD, PREPEND and FILTER go on with the next restriction,
+ * DISCARD permits; the last FILTER wins and smtpd sends it to cleanup);
  * the status, or -1 when value is none of them (or there is no
  * transaction to act on) */
 static int check_message_action(CHECK_STATE *st, const char *table, const char *value,
@@ -546,6 +549,21 @@ static int check_message_action(CHECK_STATE *st, const char *table, const char *
                           *text ? text : "triggers DISCARD action");
         a->discard = 1;
         return CHECK_PERMIT;
+    }
+    if (word_is(value, len, "FILTER")) {
+        if (*text == 0)
+            msg_warn("access table %s entry \"%s\" has FILTER entry without value",
+                     table, value);
+        else if (strchr(text, ':') == NULL)
+            msg_warn("access table %s entry \"%s\" requires transport:destination",
+                     table, value);
+        else {
+            check_whatsup(st, "filter", "<%s>: %s triggers FILTER %s", reply_name,
+                          reply_class, text);
+            xfree(a->filter);
+            a->filter = xstrdup(text);
+        }
+        return CHECK_DUNNO;
     }
     if (word_is(value, len, "PREPEND")) {
         colon = strchr(text, ':');

@@ -23,13 +23,14 @@
 #define SMTPD_CHECK_DEFER   4
 
 /* What access results ask of the message beyond the reply (HOLD,
- * DISCARD, PREPEND), kept by smtpd for the transaction. */
+ * DISCARD, PREPEND, FILTER), kept by smtpd for the transaction. */
 #define SMTPD_CHECK_PREPEND_MAX 20  /* headers one transaction may prepend */
 typedef struct SMTPD_CHECK_ACTIONS {
     int     hold;                   /* commit the message to hold/ */
     int     discard;                /* answer 250 and drop the message */
     char   *prepend[SMTPD_CHECK_PREPEND_MAX];  /* header lines, in order */
     int     nprepend;
+    char   *filter;                 /* FILTER transport:nexthop (the last wins), or NULL */
     /* Postfix's "NOQUEUE: hold: RCPT from ...; from=<> to=<> ..." line */
     void    (*log)(void *log_ctx, const char *kind, const char *where, const char *text,
                    const char *rcpt);

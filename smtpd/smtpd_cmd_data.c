@@ -58,6 +58,13 @@ static void smtpd_xfer_envelope(SMTPD_STATE *st, SMTPD_CLEANUP *c)
     int     n;
     int     i;
 
+    /* The content filter: an access table FILTER, else this service's
+     * content_filter ("-o content_filter=" on a re-injection service: none). */
+    if (st->actions.filter)
+        smtpd_cleanup_rec(c, REC_TYPE_FILT, st->actions.filter, strlen(st->actions.filter));
+    else if (*smtpd_params.content_filter)
+        smtpd_cleanup_rec(c, REC_TYPE_FILT, smtpd_params.content_filter,
+                          strlen(smtpd_params.content_filter));
     smtpd_cleanup_attr(c, MAIL_ATTR_CLIENT_ADDR, st->addr);
     smtpd_cleanup_attr(c, MAIL_ATTR_CLIENT_NAME, st->name);
     if (buf_len(st->helo))

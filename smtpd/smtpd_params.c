@@ -23,6 +23,7 @@ static void smtpd_params_free(void)
     xfree(smtpd_params.mail_name);
     xfree(smtpd_params.service);
     xfree(smtpd_params.sasl_path);
+    xfree(smtpd_params.content_filter);
     memset(&smtpd_params, 0, sizeof(smtpd_params));
 }
 
@@ -79,6 +80,7 @@ void    smtpd_params_init(const char *service)
     smtpd_params.myhostname = xstrdup(config_str(P_myhostname));
     smtpd_params.banner = xstrdup(config_str(P_smtpd_banner));
     smtpd_params.mail_name = xstrdup(config_str(P_mail_name));
+    smtpd_params.content_filter = xstrdup(config_str(P_content_filter));
     smtpd_params.service = xstrdup(service ? service : "smtp");
     smtpd_params.message_size_limit = config_int(P_message_size_limit);
     smtpd_params.queue_minfree = config_int(P_queue_minfree);

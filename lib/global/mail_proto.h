@@ -129,8 +129,9 @@
  *   client -> {flags=CLEANUP_FLAG_*}
  *   cleanup -> {queue_id=ID}            ("" when no queue file could be made:
  *                                         the client answers 451 and stops)
- *   client -> records (record.h): A* F? S (O|o|n)* R ... M (N|L)* X E
+ *   client -> records (record.h): (A|I)* F? S (O|o|n)* R ... M (N|L)* X E
  *            A records are "name=value" from the MAIL_ATTR_* names above;
+ *            I is the content filter "transport:nexthop" (the last wins);
  *            dsn_notify=BITS is not kept: it is the NOTIFY of the
  *            recipients cleanup extracts from headers (sendmail -t -N).
  *            C, T, D and W records are cleanup's own and refused from clients.

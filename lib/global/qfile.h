@@ -23,10 +23,10 @@
  * without following a link, and qfile_verify, which checks the record
  * grammar (below) and the size record before anything is believed:
  *     C T envelope* M content* X extracted* E
- *     envelope  = F | S (once) | A | W | recipient
+ *     envelope  = F | S (once) | A | W | I | recipient
  *     recipient = (O | o | n)* (R | D)
  *     content   = N | L (an L is always followed by N or L)
- *     extracted = A | recipient
+ *     extracted = A | I | recipient   (the last I is the content filter)
  * Delivery progress is one byte overwritten in place (R becomes D).
  */
 #ifndef SUREL_QFILE_H

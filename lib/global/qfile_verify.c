@@ -86,6 +86,7 @@ static const char *qfile_envelope_record(QFILE_STATE *st, int type, const BUF *d
     case REC_TYPE_FULL:
     case REC_TYPE_ATTR:
     case REC_TYPE_WARN:
+    case REC_TYPE_FILT:
         return st->rcpt_pending ? "recipient record without recipient" : NULL;
     case REC_TYPE_MESG:
         if (!st->seen_time || !st->seen_sender)
@@ -127,7 +128,7 @@ static const char *qfile_content_record(QFILE_STATE *st, int type, const BUF *da
 /* qfile_extracted_record - between X and E */
 static const char *qfile_extracted_record(QFILE_STATE *st, int type)
 {
-    if (type == REC_TYPE_ATTR)
+    if (type == REC_TYPE_ATTR || type == REC_TYPE_FILT)
         return st->rcpt_pending ? "recipient record without recipient" : NULL;
     if (type == REC_TYPE_END) {
         if (st->rcpt_pending)

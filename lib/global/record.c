@@ -93,7 +93,7 @@ int rec_get(STREAM *s, BUF *data, size_t limit)
     return type;
 }
 
-static const char rec_known_types[] = "CTFSAOonRDWMNLXE";
+static const char rec_known_types[] = "CTFSAOonRDWMNLXEI";
 
 int rec_type_known(int type)
 {
@@ -120,6 +120,7 @@ const char *rec_type_name(int type)
     case REC_TYPE_CONT: return "partial_line";
     case REC_TYPE_XTRA: return "extracted";
     case REC_TYPE_END: return "end";
+    case REC_TYPE_FILT: return "content_filter";
     default: return "unknown";
     }
 }

@@ -19,6 +19,11 @@
  *   L  partial content line, continued by the next N or L
  *   X  end of content, start of extracted envelope
  *   E  end of file: a file without it is incomplete
+ *   I  content filter "transport:nexthop" (Postfix's REC_TYPE_FILT, whose
+ *      letter 'L' is our partial line): smtpd sends it before S
+ *      (content_filter, an access table FILTER), cleanup writes the final
+ *      one after X (header/body_checks FILTER may replace it), qmgr sends
+ *      every recipient to it (doc/design.md "Content filters")
  */
 #ifndef SUREL_RECORD_H
 #define SUREL_RECORD_H
@@ -44,6 +49,7 @@
 #define REC_TYPE_CONT   'L'
 #define REC_TYPE_XTRA   'X'
 #define REC_TYPE_END    'E'
+#define REC_TYPE_FILT   'I'
 
 #define REC_LEN_MAX     (1024 * 1024)   /* no record is ever longer */
 
