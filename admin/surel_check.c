@@ -13,7 +13,7 @@
  *        main.cf or a master.cf -o sets them to a value surel does not
  *        behave as ("parameter X is not implemented and is ignored"),
  *        except those whose loss weakens security (smtpd_tls_protocols,
- *        content_filter, ...): each of those is a problem;
+ *        smtpd_tls_req_ccert, ...): each of those is a problem;
  *      - main.cf and master.cf are not writable by group or others;
  *      - master.cf parses;
  *      - mail_owner and setgid_group exist, mail_owner is not root (and,

@@ -694,7 +694,8 @@ START_TEST(test_warn_unimplemented)
           "biff = NO\n"                              /* = as_if, as a boolean: silent */
           "ipc_idle = 5\n"                           /* = 5s: silent */
           "empty =\n"
-          "content_filter = reject\n"   /* SECURITY */
+          "smtpd_tls_req_ccert = yes\n"             /* SECURITY */
+          "content_filter = smtp:[127.0.0.1]:10025\n"   /* implemented: silent */
           "compatibility_level = 3.6\n");            /* Debian's: silent */
     config_override("receive_override_options", "no_address_mappings");   /* -o counts too */
     msg_init("check_config", MSG_TO_STDERR);
@@ -706,8 +707,9 @@ START_TEST(test_warn_unimplemented)
     ck_assert_msg(strstr(text, "warning: main.cf: parameter fallback_transport is not "
                          "implemented and is ignored") != NULL, "stderr: %s", text);
     ck_assert_ptr_nonnull(strstr(text, "parameter receive_override_options is not implemented"));
-    ck_assert_ptr_nonnull(strstr(text, "parameter content_filter is not "
+    ck_assert_ptr_nonnull(strstr(text, "parameter smtpd_tls_req_ccert is not "
                                  "implemented and is ignored: SECURITY"));
+    ck_assert_ptr_null(strstr(text, "content_filter"));
     ck_assert_ptr_null(strstr(text, "notify_classes"));
     ck_assert_ptr_null(strstr(text, "biff"));
     ck_assert_ptr_null(strstr(text, "ipc_idle"));
@@ -715,7 +717,7 @@ START_TEST(test_warn_unimplemented)
     ck_assert_ptr_null(strstr(text, "mail_name"));
     xfree(text);
 
-    ck_assert_int_eq(config_ignored_value("content_filter", "$empty"),
+    ck_assert_int_eq(config_ignored_value("fallback_transport", "$empty"),
                      PARAM_IMPL_YES);                  /* expands to the default */
     ck_assert_int_eq(config_ignored_value("fallback_transport", "x"), PARAM_IMPL_WARN);
     ck_assert_int_eq(config_ignored_value("mail_name", "x"), PARAM_IMPL_YES);
@@ -723,14 +725,14 @@ START_TEST(test_warn_unimplemented)
 
     capture_begin();
     ck_assert_int_eq(config_warn_unimplemented_arg("master.cf line 3: service submission",
-                                                   "content_filter=reject"),
+                                                   "smtpd_tls_req_ccert=yes"),
                      PARAM_IMPL_SECURITY);
     ck_assert_int_eq(config_warn_unimplemented_arg("x", "mail_name=y"), PARAM_IMPL_YES);
     ck_assert_int_eq(config_warn_unimplemented_arg("x", "biff=no"),
                      PARAM_IMPL_YES);
     text = capture_end();
     ck_assert_msg(strstr(text, "warning: master.cf line 3: service submission: parameter "
-                         "content_filter is not implemented") != NULL,
+                         "smtpd_tls_req_ccert is not implemented") != NULL,
                   "stderr: %s", text);
     ck_assert_ptr_null(strstr(text, "mail_name"));
     ck_assert_ptr_null(strstr(text, "biff"));
@@ -777,17 +779,16 @@ START_TEST(test_debian_main_cf_parameters)
     parse("biff = yes\n"
           "smtpd_tls_req_ccert = yes\n"
           "smtpd_tls_ask_ccert = no\n"                  /* Postfix's default */
-          "content_filter = amavis:[127.0.0.1]:10024\n"
+          "content_filter = amavis:[127.0.0.1]:10024\n"  /* implemented: silent */
           "smtpd_tls_auth_only = yes\n");               /* no AUTH at all: moot */
     capture_begin();
     n = config_warn_unimplemented("main.cf", &security);
     text = capture_end();
-    ck_assert_msg(n == 3 && security == 2, "warned %d (security %d): %s", n, security, text);
+    ck_assert_msg(n == 2 && security == 1, "warned %d (security %d): %s", n, security, text);
     ck_assert_ptr_nonnull(strstr(text, "parameter biff is not implemented and is ignored ("));
     ck_assert_ptr_nonnull(strstr(text, "parameter smtpd_tls_req_ccert is not implemented and "
                                  "is ignored: SECURITY"));
-    ck_assert_ptr_nonnull(strstr(text, "parameter content_filter is not implemented and "
-                                 "is ignored: SECURITY"));
+    ck_assert_ptr_null(strstr(text, "content_filter"));
     ck_assert_ptr_null(strstr(text, "ask_ccert"));
     ck_assert_ptr_null(strstr(text, "auth_only"));
     xfree(text);
