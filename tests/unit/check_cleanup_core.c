@@ -100,6 +100,7 @@ typedef struct RESULT {
     BUF    *rcpts;                  /* "orcpt>rcpt" each, ' ' after each */
     BUF    *sender;
     BUF    *attrs;                  /* A records, ' ' after each */
+    BUF    *filter;                 /* I records, "X:" after X, ' ' after each */
     long    nrcpt;
     long    warn;                   /* the W record's time, -1: none */
 } RESULT;
@@ -142,7 +143,7 @@ static void read_back(RESULT *r)
     struct stat st;
     QFILE_SUMMARY sum;
     STREAM *s;
-    int     fd, type, partial = 0, content = 0;
+    int     fd, type, partial = 0, content = 0, extracted = 0;
 
     buf_sprintf(path, "%s/%s/%s", queue_dir, r->queue, r->id);
     fd = qfile_open_ready(buf_str(path), O_RDONLY, &st, why);
@@ -157,7 +158,7 @@ static void read_back(RESULT *r)
         if (type == REC_TYPE_MESG)
             content = 1;
         else if (type == REC_TYPE_XTRA)
-            content = 0;
+            content = 0, extracted = 1;
         else if (content && (type == REC_TYPE_NORM || type == REC_TYPE_CONT)) {
             buf_append(r->lines, buf_str(data), buf_len(data));
             if (type == REC_TYPE_NORM)
@@ -173,6 +174,8 @@ static void read_back(RESULT *r)
             buf_printf(r->attrs, "%s ", buf_str(data));
         } else if (type == REC_TYPE_WARN) {
             r->warn = atol(buf_str(data));
+        } else if (type == REC_TYPE_FILT) {
+            buf_printf(r->filter, "%s%s ", extracted ? "X:" : "", buf_str(data));
         }
     }
     ck_assert_int_eq(partial, 0);
@@ -208,6 +211,7 @@ static RESULT *submit_bytes(int flags, const BUF *input, size_t chunk)
     r->rcpts = buf_alloc(100);
     r->sender = buf_alloc(100);
     r->attrs = buf_alloc(100);
+    r->filter = buf_alloc(100);
     r->queue = file_exists("incoming", r->id) ? "incoming"
         : file_exists("hold", r->id) ? "hold" : NULL;
     if (r->queue)
@@ -604,6 +608,50 @@ START_TEST(test_reject_default_text)
     /* Without CLEANUP_FLAG_FILTER the same message goes through. */
     r = submit(0, "a@x", "b@x", "Subject: bad stuff\n\nbody\n");
     ck_assert_int_eq(r->status, 0);
+}
+END_TEST
+
+/* submit_filter - a message whose client sent content filter `filter`
+ * (NULL: none) */
+static RESULT *submit_filter(int flags, const char *filter, const char *content)
+{
+    BUF    *b = buf_alloc(200);
+    RESULT *r;
+
+    if (filter)
+        enc(b, REC_TYPE_FILT, filter);
+    message(b, "a@x", "b@x", content);
+    r = submit_bytes(flags, b, 5);
+    buf_free(b);
+    return r;
+}
+
+/* The content filter: the client's I record, replaced by a header or body
+ * FILTER; one I after X, the last one; a value without a colon ignored. */
+START_TEST(test_filter_record)
+{
+    RESULT *r;
+
+    setup_checks("/^Subject: scan/ FILTER smtp:[127.0.0.1]:10025\n"
+                 "/^Subject: bad/ FILTER nocolon\n",
+                 "/^body-filter/ FILTER lmtp:\n");
+    r = submit_filter(ALL_FLAGS, NULL, "Subject: x\n\nb\n");
+    ck_assert_int_eq(r->status, 0);
+    ck_assert_str_eq(buf_str(r->filter), "");
+    r = submit_filter(ALL_FLAGS, "smtp:[10.0.0.1]:25", "Subject: x\n\nb\n");
+    ck_assert_str_eq(buf_str(r->filter), "X:smtp:[10.0.0.1]:25 ");
+    r = submit_filter(ALL_FLAGS, "smtp:[10.0.0.1]:25", "Subject: scan me\n\nb\n");
+    ck_assert_str_eq(buf_str(r->filter), "X:smtp:[127.0.0.1]:10025 ");
+    r = submit_filter(ALL_FLAGS, NULL, "Subject: scan\n\nbody-filter\n");
+    ck_assert_str_eq(buf_str(r->filter), "X:lmtp: ");    /* body after header: last */
+    r = submit_filter(ALL_FLAGS, "smtp:[10.0.0.1]:25", "Subject: bad\n\nb\n");
+    ck_assert_str_eq(buf_str(r->filter), "X:smtp:[10.0.0.1]:25 ");
+    r = submit_filter(ALL_FLAGS, "nocolon", "Subject: x\n\nb\n");
+    ck_assert_int_eq(r->status, 0);
+    ck_assert_str_eq(buf_str(r->filter), "");
+    /* Without CLEANUP_FLAG_FILTER no checks run; the client's filter stays. */
+    r = submit_filter(0, "smtp:", "Subject: scan\n\nb\n");
+    ck_assert_str_eq(buf_str(r->filter), "X:smtp: ");
 }
 END_TEST
 
@@ -1030,6 +1078,7 @@ int     main(void)
     TCase  *tm = tcase_create("mapping");
 
     tcase_add_test(tc, test_commit_adds_message_id_and_date);
+    tcase_add_test(tc, test_filter_record);
     tcase_add_test(tc, test_local_adds_from_with_full_name);
     tcase_add_test(tc, test_existing_headers_are_kept_not_doubled);
     tcase_add_test(tc, test_resent_headers_get_resent_additions);
