@@ -128,6 +128,31 @@ class ContentFilterTest(h.InstanceTest):
         h.wait_for(lambda: self.queue_empty(inst), 20, "the queue to empty")
         self.assertEqual(len(sink.transactions), 2)
 
+    def test_last_filter_wins(self):
+        """content_filter, then an access FILTER, then a header FILTER:
+        each later one replaces the earlier (Postfix's order)."""
+        main, access, header = self.sink(), self.sink(), self.sink()
+        inst = self.instance()
+        with open(os.path.join(inst.etc, "header_checks"), "w") as f:
+            f.write("/^Subject: filter-me/ FILTER smtp:[127.0.0.1]:%d\n" % header.port)
+        with open(os.path.join(inst.etc, "sender_access"), "w") as f:
+            f.write("/^filtered@/ FILTER smtp:[127.0.0.1]:%d\n" % access.port)
+        inst.conf(content_filter="smtp:[127.0.0.1]:%d" % main.port,
+                  header_checks="pcre:%s/header_checks" % inst.etc,
+                  smtpd_sender_restrictions="check_sender_access pcre:%s/sender_access"
+                  % inst.etc)
+        inst.start()
+        e2e.send(inst, SENDER, [RCPT], e2e.crlf("Subject: a\n\nto main\n"))
+        e2e.send(inst, "filtered@sandbox.test", [RCPT], e2e.crlf("Subject: b\n\nto access\n"))
+        e2e.send(inst, "filtered@sandbox.test", [RCPT],
+                 e2e.crlf("Subject: filter-me\n\nto header\n"))
+        for sink, text in ((main, b"to main"), (access, b"to access"), (header, b"to header")):
+            sink.wait_transactions(1)
+            self.assertIn(text, sink.transactions[0]["data"])
+        h.wait_for(lambda: self.queue_empty(inst), 20, "the queue to empty")
+        self.assertEqual([len(s.transactions) for s in (main, access, header)], [1, 1, 1])
+        self.assertEqual(inst.messages("bob"), [])
+
 
 if __name__ == "__main__":
     h.main()
