@@ -251,11 +251,12 @@ static void qmgr_message_force_expire(QMGR_MESSAGE *m)
 /* qmgr_message_filter - a content filter "transport:nexthop" replaces the
  * resolver's transport and next hop for every recipient, whatever its
  * address class (Postfix's qmgr_message_resolve); the address itself stays.
- * An empty nexthop keeps the resolver's (for smtp: the recipient's domain
- * or relayhost), as Postfix with default_filter_nexthop empty. */
+ * An empty nexthop ("smtp:") is the recipient's domain, as Postfix's with
+ * default_filter_nexthop empty (surel has no default_filter_nexthop). */
 static void qmgr_message_filter(const char *filter, RESOLVE_REPLY *reply)
 {
     const char *colon = strchr(filter, ':');
+    const char *at;
 
     if (colon == NULL || colon == filter) {
         msg_warn("bad content filter \"%s\" in the queue file -- need transport:destination,"
@@ -266,6 +267,8 @@ static void qmgr_message_filter(const char *filter, RESOLVE_REPLY *reply)
     buf_append(reply->transport, filter, (size_t) (colon - filter));
     if (colon[1])
         buf_set(reply->nexthop, colon + 1);
+    else if ((at = strrchr(buf_str(reply->recipient), '@')) != NULL && at[1])
+        buf_set(reply->nexthop, at + 1);
 }
 
 /* qmgr_message_import - see qmgr.h */

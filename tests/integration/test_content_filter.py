@@ -153,6 +153,22 @@ class ContentFilterTest(h.InstanceTest):
         self.assertEqual([len(s.transactions) for s in (main, access, header)], [1, 1, 1])
         self.assertEqual(inst.messages("bob"), [])
 
+    def test_empty_nexthop_is_the_recipient_domain(self):
+        """FILTER filt: (no next hop) goes to the recipient's domain, here
+        the address literal [127.0.0.1], on the filt service's port."""
+        sink = self.sink()
+        inst = self.instance()
+        with open(os.path.join(inst.etc, "header_checks"), "w") as f:
+            f.write("/^Subject: no-nexthop/ FILTER filt:\n")
+        with open(os.path.join(inst.etc, "master.cf"), "a") as f:
+            f.write("\nfilt unix - - n - - smtp -o smtp_tcp_port=%d\n" % sink.port)
+        inst.conf(header_checks="pcre:%s/header_checks" % inst.etc)
+        inst.start()
+        e2e.send(inst, SENDER, ["bob@[127.0.0.1]"], e2e.crlf("Subject: no-nexthop\n\nx\n"))
+        sink.wait_transactions(1)
+        self.assertEqual(sink.transactions[0]["accepted"], ["bob@[127.0.0.1]"])
+        h.wait_for(lambda: self.queue_empty(inst), 20, "the queue to empty")
+
 
 if __name__ == "__main__":
     h.main()
