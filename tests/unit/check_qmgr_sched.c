@@ -340,6 +340,39 @@ START_TEST(test_failures_outlive_empty_queue)
 }
 END_TEST
 
+/* A queue whose last request ended within the last second stays in
+ * memory (Postfix's back-to-back rule: the connection cache hint and the
+ * window are still there for the next message); after that it is freed. */
+START_TEST(test_back_to_back_keeps_idle_queue)
+{
+    QMGR_MESSAGE *m;
+    RESOLVE_REPLY *r = reply_for("wide", "b2b.test");
+    QMGR_TRANSPORT *t;
+    QMGR_QUEUE *q;
+
+    ck_assert_int_eq(chdir(tdir), 0);
+    config_set("wide_destination_concurrency_limit", "10");
+    t = qmgr_transport_find("wide");
+    m = message(1);
+    m->refs++;
+    qmgr_entry_add(m, r, 0);
+    q = t->queues;
+    ck_assert(!qmgr_queue_back_to_back(q));     /* never delivered */
+    qmgr_entry_free(q->todo);                   /* as if it had been delivered */
+    q->todo = q->todo_tail = NULL;
+    m->refs--;
+    q->last_done = event_now_ms();
+    ck_assert(qmgr_queue_back_to_back(q));
+    qmgr_sched_run();
+    ck_assert_ptr_eq(t->queues, q);             /* kept for the next message */
+    q->last_done = event_now_ms() - QMGR_BACK_TO_BACK_MS - 1;
+    ck_assert(!qmgr_queue_back_to_back(q));
+    qmgr_sched_run();
+    ck_assert_ptr_null(t->queues);              /* the second is over: freed */
+    resolve_reply_free(r);
+}
+END_TEST
+
 START_TEST(test_cohort_limit_zero)
 {
     QMGR_TRANSPORT *t;
@@ -402,6 +435,7 @@ int main(void)
     tcase_add_test(tc, test_slow_start);
     tcase_add_test(tc, test_failed_cohorts);
     tcase_add_test(tc, test_failures_outlive_empty_queue);
+    tcase_add_test(tc, test_back_to_back_keeps_idle_queue);
     tcase_add_test(tc, test_cohort_limit_zero);
     tcase_add_test(tc, test_rate_delay);
     suite_add_tcase(s, tc);
