@@ -309,6 +309,26 @@ START_TEST(test_failed_cohorts)
 }
 END_TEST
 
+/* wide_queue - a "wide" (limit 10) queue for r's nexthop holding one
+ * entry of a one-recipient message (*mp), held in memory */
+static QMGR_QUEUE *wide_queue(const RESOLVE_REPLY *r, QMGR_MESSAGE **mp)
+{
+    ck_assert_int_eq(chdir(tdir), 0);
+    config_set("wide_destination_concurrency_limit", "10");
+    *mp = message(1);
+    (*mp)->refs++;
+    qmgr_entry_add(*mp, r, 0);
+    return qmgr_transport_find("wide")->queues;
+}
+
+/* drop_todo - as if the queue's waiting entry had been delivered */
+static void drop_todo(QMGR_QUEUE *q, QMGR_MESSAGE *m)
+{
+    qmgr_entry_free(q->todo);
+    q->todo = q->todo_tail = NULL;
+    m->refs--;
+}
+
 /* Failures short of a cohort are kept while the queue has nothing to do
  * (mail that trickles in must not start a fresh window each time), until
  * a success. */
@@ -316,21 +336,12 @@ START_TEST(test_failures_outlive_empty_queue)
 {
     QMGR_MESSAGE *m;
     RESOLVE_REPLY *r = reply_for("wide", "flaky.test");
-    QMGR_TRANSPORT *t;
-    QMGR_QUEUE *q;
+    QMGR_QUEUE *q = wide_queue(r, &m);
+    QMGR_TRANSPORT *t = q->transport;
 
-    ck_assert_int_eq(chdir(tdir), 0);
-    config_set("wide_destination_concurrency_limit", "10");
-    t = qmgr_transport_find("wide");
-    m = message(1);
-    m->refs++;
-    qmgr_entry_add(m, r, 0);
-    q = t->queues;
     qmgr_queue_failure(q, "4.4.1", "x");
     ck_assert(q->fail_cohorts > 0 && q->window > 0);
-    qmgr_entry_free(q->todo);                   /* as if it had been delivered */
-    q->todo = q->todo_tail = NULL;
-    m->refs--;
+    drop_todo(q, m);
     qmgr_sched_run();
     ck_assert_ptr_eq(t->queues, q);             /* kept: its failures count */
     qmgr_queue_success(q);
@@ -347,20 +358,11 @@ START_TEST(test_back_to_back_keeps_idle_queue)
 {
     QMGR_MESSAGE *m;
     RESOLVE_REPLY *r = reply_for("wide", "b2b.test");
-    QMGR_TRANSPORT *t;
-    QMGR_QUEUE *q;
+    QMGR_QUEUE *q = wide_queue(r, &m);
+    QMGR_TRANSPORT *t = q->transport;
 
-    ck_assert_int_eq(chdir(tdir), 0);
-    config_set("wide_destination_concurrency_limit", "10");
-    t = qmgr_transport_find("wide");
-    m = message(1);
-    m->refs++;
-    qmgr_entry_add(m, r, 0);
-    q = t->queues;
     ck_assert(!qmgr_queue_back_to_back(q));     /* never delivered */
-    qmgr_entry_free(q->todo);                   /* as if it had been delivered */
-    q->todo = q->todo_tail = NULL;
-    m->refs--;
+    drop_todo(q, m);
     q->last_done = event_now_ms();
     ck_assert(qmgr_queue_back_to_back(q));
     qmgr_sched_run();
