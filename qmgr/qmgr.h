@@ -103,6 +103,7 @@ struct QMGR_QUEUE {
     char   *dead_reason;
     long long ready_at;             /* rate delay: no request starts before (event_now_ms) */
     int     conn_cache;             /* a backlog was seen: agents may keep sessions */
+    long long last_done;            /* event_now_ms() when a request last ended; 0: never */
     QMGR_ENTRY *todo;               /* FIFO */
     QMGR_ENTRY *todo_tail;
     QMGR_QUEUE *next;
@@ -172,6 +173,9 @@ void    qmgr_sched_run(void);
 int     qmgr_queue_key(const QMGR_TRANSPORT *t, const char *nexthop, const char *rcpt,
                        BUF *key);
 int     qmgr_queue_can_start(const QMGR_QUEUE *q);
+/* Postfix's back-to-back window: a request ended this recently (ms). */
+#define QMGR_BACK_TO_BACK_MS    1000
+int     qmgr_queue_back_to_back(const QMGR_QUEUE *q);
 /* How a request ended, for the destination's window (qmgr_entry_done). */
 #define QMGR_DONE_OK        0       /* the destination answered: positive feedback */
 #define QMGR_DONE_NEUTRAL   1       /* agent trouble: no feedback either way */

@@ -27,15 +27,21 @@
 /* qmgr_deliver_flags - the connection cache hints (Postfix's
  * DEL_REQ_FLAG_CONN_STORE/LOAD): while more mail for the destination
  * waits, or another delivery to it is under way (q->busy counts this
- * one too), the agent may keep its session for it; once that was said,
- * the later requests look for the kept session, the last one included.
+ * one too), or (window above 1, as in Postfix) deliveries come back to
+ * back (one of the queue's requests ended within the last second), the
+ * agent may keep its session for it; once that was said, the later
+ * requests look for the kept session, the last one included.
  * Concurrent deliveries count because under steady load the backlog is
  * often empty at the moment a request starts although mail keeps coming:
  * bench/compare's relay case opened 540-705 sessions per 1000 messages
- * on the backlog rule alone, 132-276 with this one (doc/performance.md) */
+ * on the backlog rule alone, 132-276 with this one (doc/performance.md).
+ * Back-to-back ones count for mail that comes one message at a time,
+ * each soon after the previous delivery (qmgr_sched.c keeps the idle
+ * queue that second so the hint survives). */
 static int qmgr_deliver_flags(QMGR_QUEUE *q)
 {
-    int     more = q->todo != NULL || q->busy > 1;
+    int     more = q->todo != NULL || q->busy > 1
+        || (q->window > 1 && qmgr_queue_back_to_back(q));
 
     if (more)
         q->conn_cache = 1;

@@ -166,6 +166,15 @@ int qmgr_queue_can_start(const QMGR_QUEUE *q)
         && (q->ready_at == 0 || event_now_ms() >= q->ready_at);
 }
 
+/* qmgr_queue_back_to_back - did a request of this queue end within the
+ * last second? Postfix's qmgr_entry_select test (last_done + 1 >=
+ * event_time()), in milliseconds so that "more than a second ago" means
+ * that and not "in an earlier second of the clock". */
+int qmgr_queue_back_to_back(const QMGR_QUEUE *q)
+{
+    return q->last_done != 0 && event_now_ms() - q->last_done <= QMGR_BACK_TO_BACK_MS;
+}
+
 /* qmgr_entry_free - release an entry (not its message) */
 void qmgr_entry_free(QMGR_ENTRY *e)
 {
@@ -227,6 +236,7 @@ static QMGR_ENTRY *qmgr_queue_pop(QMGR_QUEUE *q)
 static void qmgr_queue_resume_event(int event, void *context);
 static void qmgr_queue_revive_event(int event, void *context);
 static void qmgr_queue_forgive_event(int event, void *context);
+static void qmgr_queue_idle_event(int event, void *context);
 
 /* qmgr_queue_free - forget a queue (its timers with it) */
 static void qmgr_queue_free(QMGR_QUEUE *q)
@@ -234,6 +244,7 @@ static void qmgr_queue_free(QMGR_QUEUE *q)
     event_cancel_timer(qmgr_queue_resume_event, q);
     event_cancel_timer(qmgr_queue_revive_event, q);
     event_cancel_timer(qmgr_queue_forgive_event, q);
+    event_cancel_timer(qmgr_queue_idle_event, q);
     xfree(q->name);
     xfree(q->nexthop);
     xfree(q->dead_dsn);
@@ -246,14 +257,18 @@ static void qmgr_queue_free(QMGR_QUEUE *q)
  * stays owed, and failures on the way to a failed cohort are not
  * forgotten because the next message came a moment later (else mail that
  * trickles in would start a fresh window each time and hammer a dead
- * destination; qmgr_queue_forgive_event bounds how long that lasts) */
+ * destination; qmgr_queue_forgive_event bounds how long that lasts), and
+ * a request that ended within the last second is remembered so the next
+ * message, if it comes that soon, finds the connection cache hint and
+ * the window as they were (qmgr_queue_back_to_back; qmgr_queue_idle_event
+ * runs the tidy again once that second is over) */
 static void qmgr_queues_tidy(QMGR_TRANSPORT *t)
 {
     QMGR_QUEUE **pp = &t->queues, *q;
 
     while ((q = *pp) != NULL) {
         if (q->todo == NULL && q->busy == 0 && q->window > 0 && q->ready_at == 0
-            && q->fail_cohorts == 0) {
+            && q->fail_cohorts == 0 && !qmgr_queue_back_to_back(q)) {
             *pp = q->next;
             qmgr_queue_free(q);
         } else {
@@ -432,6 +447,15 @@ static void qmgr_queue_forgive_event(int event, void *context)
     qmgr_sched_request();                   /* the tidy may free it now */
 }
 
+/* qmgr_queue_idle_event - an idle queue's back-to-back second is over:
+ * the tidy may free it now */
+static void qmgr_queue_idle_event(int event, void *context)
+{
+    (void) event;
+    (void) context;
+    qmgr_sched_request();
+}
+
 /* qmgr_queue_resume_event - the rate delay is over */
 static void qmgr_queue_resume_event(int event, void *context)
 {
@@ -458,6 +482,9 @@ void qmgr_entry_done(QMGR_ENTRY *e, int how)
         qmgr_queue_failure(q, e->defer_dsn, e->defer_reason ? buf_str(e->defer_reason) : "");
     q->busy--;
     t->busy--;
+    q->last_done = event_now_ms();
+    if (q->busy == 0 && q->todo == NULL)    /* + 1: past the back-to-back test */
+        event_request_timer(qmgr_queue_idle_event, q, QMGR_BACK_TO_BACK_MS + 1);
     if (t->rate_delay_ms > 0 && q->window > 0) {
         q->ready_at = event_now_ms() + t->rate_delay_ms;
         event_request_timer(qmgr_queue_resume_event, q, t->rate_delay_ms);

@@ -6,6 +6,10 @@ do, checked from the outside (log lines, delivered mail, `surel check`):
 - syslog_name = postfix makes every line read postfix/<program>[pid], and
   master.cf's -o syslog_name=postfix/submission (or postfix/$service_name)
   gives postfix/submission/smtpd, so that pflogsumm and fail2ban match;
+  a service whose name is not its program's logs under the program's
+  name (relay runs smtp: postfix/smtp), as Postfix's master and mail_task
+  do, unless -o syslog_name=postfix/$service_name says otherwise
+  (Postfix's own master.cf: postfix/relay/smtp);
 - parameters surel knows but does not implement, set in main.cf or with
   -o, get one warning each from the master, and `surel check` fails on
   those whose loss weakens security (issue 10, finding 3);
@@ -27,6 +31,7 @@ import smtplib
 
 from harness import core as h
 from harness import e2e as e
+from harness.sink import Sink
 
 
 def message(subject):
@@ -73,6 +78,38 @@ class DropIn(h.InstanceTest):
             self.assertRegex(line, r"^\w{3} [ \d]\d \d\d:\d\d:\d\d \S+ postfix/[\w/]+\[\d+\]: ",
                              "line not in Postfix's shape: %r" % line)
             self.assertNotIn(" surel/", line)
+
+    def test_service_log_names(self):
+        """relay_domains mail through relay_transport=relay to a sink:
+        with Postfix's master.cf line (relay ... smtp -o
+        syslog_name=postfix/$service_name) its delivery logs
+        postfix/relay/smtp; a service without the -o logs under its
+        program, postfix/smtp, whatever its name (Postfix names the log
+        tag after argv[0], the command: master_ent.c, mail_task.c)."""
+        sink = Sink().start()
+        self.addCleanup(sink.close)
+        hop = "[127.0.0.1]:%d" % sink.port
+        inst = self.instance()
+        inst.conf(syslog_name="postfix", relay_domains="backup.test, plain.test",
+                  relay_transport="relay:" + hop,
+                  transport_maps="inline:{ plain.test=plainrelay:%s }" % hop)
+        self.with_services(
+            inst, "plainrelay unix - - n - - smtp\n",
+            lambda text: re.sub(r"(?m)^(relay\s+unix.*)$",
+                                r"\1\n  -o syslog_name=postfix/$service_name", text))
+        inst.start()
+        q1 = e.send(inst, "bob@sandbox.test", ["a@backup.test"], message("relay"))
+        q2 = e.send(inst, "bob@sandbox.test", ["b@plain.test"], message("plain"))
+        sink.wait_transactions(2, timeout=30)
+        inst.wait_log("%s: removed" % q1, timeout=30)
+        inst.wait_log("%s: removed" % q2, timeout=30)
+        log = inst.log()
+        pid = r"\[\d+\]: "
+        self.assertRegex(log, r" postfix/relay/smtp" + pid + q1 + r": to=<a@backup\.test>, "
+                         r"relay=127\.0\.0\.1\[127\.0\.0\.1\]:%d, .*status=sent" % sink.port)
+        self.assertRegex(log, r" postfix/smtp" + pid + q2 + r": to=<b@plain\.test>, "
+                         r"relay=127\.0\.0\.1\[127\.0\.0\.1\]:%d, .*status=sent" % sink.port)
+        self.assertNotRegex(log, r" postfix/(plainrelay|relay)\[")
 
     def test_default_syslog_name_is_surel(self):
         inst = self.instance()

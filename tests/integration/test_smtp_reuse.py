@@ -10,6 +10,7 @@ counts connections; RSET before each reuse is seen in its command log.
 """
 import os
 import socket
+import time
 import unittest
 
 from harness import core as h
@@ -116,16 +117,62 @@ class ReuseTest(h.InstanceTest):
         self.assertLessEqual(sink.connections, 12)
 
     def test_no_cache_without_backlog(self):
-        """One message at a time (no backlog, nothing listed): each
-        delivery ends with QUIT on its own connection."""
+        """One message at a time, each more than a second after the
+        previous delivery ended (no backlog, nothing concurrent, not back
+        to back, nothing listed): each delivery ends with QUIT on its own
+        connection."""
         sink = Sink().start()
         self.addCleanup(sink.close)
         inst = self.instance()
         inst.conf(default_transport="smtp", relayhost="[127.0.0.1]:%d" % sink.port)
         inst.start()
         for i in range(3):
-            e2e.send(inst, SENDER, ["one%d@remote.test" % i], e2e.crlf("Subject: x\n\nx\n"))
-            sink.wait_transactions(i + 1)
+            qid = e2e.send(inst, SENDER, ["one%d@remote.test" % i], e2e.crlf("Subject: x\n\nx\n"))
+            # qmgr logs "removed" after the request's end set last_done.
+            inst.wait_log("%s: removed" % qid, timeout=30)
+            done = time.monotonic()
+            h.wait_for(lambda: time.monotonic() - done >= 1.1, 5,
+                       "1.1 s after the delivery (past the back-to-back second)")
+        self.assertEqual(sink.connections, 3)
+        self.assertEqual(sink.command_lines("RSET"), [])
+        self.assertEqual(len(sink.command_lines("QUIT")), 3)
+
+    def back_to_back(self, inst, sink, n):
+        """n messages, each sent as soon as the sink has the previous one."""
+        for i in range(n):
+            e2e.send(inst, SENDER, ["b2b%d@remote.test" % i], e2e.crlf("Subject: x\n\nx\n"))
+            sink.wait_transactions(i + 1, timeout=30)
+        h.wait_for(lambda: queue_empty(inst), 30, "the queue to empty")
+
+    def test_back_to_back_deliveries_keep_the_session(self):
+        """Postfix's "back-to-back" rule: a message for a destination whose
+        last delivery ended within the last second keeps its session (the
+        idle queue is kept that second, with its hint), so mail that comes
+        one message at a time, each right after the previous delivery,
+        goes over one connection after the first (which had no reason to
+        stay)."""
+        sink = Sink().start()
+        self.addCleanup(sink.close)
+        inst = self.instance()
+        inst.conf(default_transport="smtp", relayhost="[127.0.0.1]:%d" % sink.port,
+                  smtp_connection_cache_time_limit="10s")
+        inst.start()
+        self.back_to_back(inst, sink, 5)
+        self.assertEqual(sink.connections, 2)
+        self.assertEqual(len(sink.command_lines("RSET")), 3)
+
+    def test_back_to_back_needs_a_window_above_one(self):
+        """As in Postfix, the back-to-back rule needs a concurrency window
+        above 1: with smtp_destination_concurrency_limit = 1 the same
+        messages each go over their own connection."""
+        sink = Sink().start()
+        self.addCleanup(sink.close)
+        inst = self.instance()
+        inst.conf(default_transport="smtp", relayhost="[127.0.0.1]:%d" % sink.port,
+                  smtp_destination_concurrency_limit="1",
+                  smtp_connection_cache_time_limit="10s")
+        inst.start()
+        self.back_to_back(inst, sink, 3)
         self.assertEqual(sink.connections, 3)
         self.assertEqual(sink.command_lines("RSET"), [])
 

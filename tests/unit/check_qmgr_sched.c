@@ -309,6 +309,26 @@ START_TEST(test_failed_cohorts)
 }
 END_TEST
 
+/* wide_queue - a "wide" (limit 10) queue for r's nexthop holding one
+ * entry of a one-recipient message (*mp), held in memory */
+static QMGR_QUEUE *wide_queue(const RESOLVE_REPLY *r, QMGR_MESSAGE **mp)
+{
+    ck_assert_int_eq(chdir(tdir), 0);
+    config_set("wide_destination_concurrency_limit", "10");
+    *mp = message(1);
+    (*mp)->refs++;
+    qmgr_entry_add(*mp, r, 0);
+    return qmgr_transport_find("wide")->queues;
+}
+
+/* drop_todo - as if the queue's waiting entry had been delivered */
+static void drop_todo(QMGR_QUEUE *q, QMGR_MESSAGE *m)
+{
+    qmgr_entry_free(q->todo);
+    q->todo = q->todo_tail = NULL;
+    m->refs--;
+}
+
 /* Failures short of a cohort are kept while the queue has nothing to do
  * (mail that trickles in must not start a fresh window each time), until
  * a success. */
@@ -316,26 +336,41 @@ START_TEST(test_failures_outlive_empty_queue)
 {
     QMGR_MESSAGE *m;
     RESOLVE_REPLY *r = reply_for("wide", "flaky.test");
-    QMGR_TRANSPORT *t;
-    QMGR_QUEUE *q;
+    QMGR_QUEUE *q = wide_queue(r, &m);
+    QMGR_TRANSPORT *t = q->transport;
 
-    ck_assert_int_eq(chdir(tdir), 0);
-    config_set("wide_destination_concurrency_limit", "10");
-    t = qmgr_transport_find("wide");
-    m = message(1);
-    m->refs++;
-    qmgr_entry_add(m, r, 0);
-    q = t->queues;
     qmgr_queue_failure(q, "4.4.1", "x");
     ck_assert(q->fail_cohorts > 0 && q->window > 0);
-    qmgr_entry_free(q->todo);                   /* as if it had been delivered */
-    q->todo = q->todo_tail = NULL;
-    m->refs--;
+    drop_todo(q, m);
     qmgr_sched_run();
     ck_assert_ptr_eq(t->queues, q);             /* kept: its failures count */
     qmgr_queue_success(q);
     qmgr_sched_run();
     ck_assert_ptr_null(t->queues);              /* nothing to remember: freed */
+    resolve_reply_free(r);
+}
+END_TEST
+
+/* A queue whose last request ended within the last second stays in
+ * memory (Postfix's back-to-back rule: the connection cache hint and the
+ * window are still there for the next message); after that it is freed. */
+START_TEST(test_back_to_back_keeps_idle_queue)
+{
+    QMGR_MESSAGE *m;
+    RESOLVE_REPLY *r = reply_for("wide", "b2b.test");
+    QMGR_QUEUE *q = wide_queue(r, &m);
+    QMGR_TRANSPORT *t = q->transport;
+
+    ck_assert(!qmgr_queue_back_to_back(q));     /* never delivered */
+    drop_todo(q, m);
+    q->last_done = event_now_ms();
+    ck_assert(qmgr_queue_back_to_back(q));
+    qmgr_sched_run();
+    ck_assert_ptr_eq(t->queues, q);             /* kept for the next message */
+    q->last_done = event_now_ms() - QMGR_BACK_TO_BACK_MS - 1;
+    ck_assert(!qmgr_queue_back_to_back(q));
+    qmgr_sched_run();
+    ck_assert_ptr_null(t->queues);              /* the second is over: freed */
     resolve_reply_free(r);
 }
 END_TEST
@@ -402,6 +437,7 @@ int main(void)
     tcase_add_test(tc, test_slow_start);
     tcase_add_test(tc, test_failed_cohorts);
     tcase_add_test(tc, test_failures_outlive_empty_queue);
+    tcase_add_test(tc, test_back_to_back_keeps_idle_queue);
     tcase_add_test(tc, test_cohort_limit_zero);
     tcase_add_test(tc, test_rate_delay);
     suite_add_tcase(s, tc);
