@@ -158,8 +158,11 @@ class ReuseTest(h.InstanceTest):
                   smtp_connection_cache_time_limit="10s")
         inst.start()
         self.back_to_back(inst, sink, 5)
-        self.assertEqual(sink.connections, 2)
-        self.assertEqual(len(sink.command_lines("RSET")), 3)
+        # 2 connections when every gap is under a second; one slow gap on a
+        # loaded machine (the sanitizer run) costs one more. Without the
+        # rule each of the 5 messages has its own.
+        self.assertLessEqual(sink.connections, 3)
+        self.assertEqual(len(sink.command_lines("RSET")), 5 - sink.connections)
 
     def test_back_to_back_needs_a_window_above_one(self):
         """As in Postfix, the back-to-back rule needs a concurrency window
