@@ -36,6 +36,7 @@
 #include "mail_queue.h"
 #include "msg.h"
 #include "pickup.h"
+#include "receive_override.h"
 #include "server.h"
 
 /* pickup_service - any trigger means: scan maildrop/ */
@@ -52,6 +53,8 @@ static void pickup_service(const char *data, size_t len, const SERVER_CTX *ctx)
     conf.ipc_timeout = (int) config_time(P_ipc_timeout);
     conf.received_by = config_str(P_myhostname);
     conf.mail_name = config_str(P_mail_name);
+    conf.content_filter = config_str(P_content_filter);
+    conf.receive_opts = receive_override_options();
     pickup_scan(&conf, &stats);
     if (msg_verbose)
         msg_info("scan: sent=%d skipped=%d corrupt=%d deferred=%d",

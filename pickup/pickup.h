@@ -18,6 +18,8 @@ typedef struct PICKUP_CONF {
     int     ipc_timeout;                /* seconds per cleanup read or write */
     const char *received_by;            /* myhostname for Received:; NULL: no header */
     const char *mail_name;              /* "surel" in Received: (mail_name) */
+    const char *content_filter;         /* content_filter: "transport:nexthop" or "" */
+    int     receive_opts;               /* receive_override_options, RECEIVE_* */
 } PICKUP_CONF;
 
 typedef struct PICKUP_STATS {

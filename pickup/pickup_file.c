@@ -32,6 +32,7 @@
 #include "pickup.h"
 #include "mail_date.h"
 #include "queue_id.h"
+#include "receive_override.h"
 #include "record.h"
 #include "stream.h"
 
@@ -175,6 +176,7 @@ static PICKUP_RESULT pickup_send(const PICKUP_CONF *conf, const char *name, int 
     int     status = -1;
     PICKUP_RESULT result = PICKUP_DEFER;
 
+    flags = receive_override_cleanup_flags(flags, conf->receive_opts);
     if ((s = pickup_connect(conf)) == NULL)
         goto done;
     if (attr_send(s, SEND_INT(MAIL_ATTR_FLAGS, flags), ATTR_END) < 0
@@ -190,7 +192,12 @@ static PICKUP_RESULT pickup_send(const PICKUP_CONF *conf, const char *name, int 
     origin.uid = uid;
     origin.mtime = st->st_mtime;
     origin.queue_id = buf_str(id);
-    if (lseek(fd, 0, SEEK_SET) < 0 || pickup_copy(conf, fd, s, &origin) < 0 || stream_flush(s) < 0
+    /* This service's content_filter (a maildrop file cannot carry one:
+     * maildrop.c's grammar has no filter record). */
+    if (lseek(fd, 0, SEEK_SET) < 0
+        || (conf->content_filter && *conf->content_filter
+            && rec_put(s, REC_TYPE_FILT, conf->content_filter, strlen(conf->content_filter)) < 0)
+        || pickup_copy(conf, fd, s, &origin) < 0 || stream_flush(s) < 0
         || attr_recv(s, RECV_INT(MAIL_ATTR_STATUS, &status),
                      RECV_STR(MAIL_ATTR_WHY, reason), ATTR_END) < 0) {
         msg_warn("%s: maildrop/%s: lost cleanup: %s; will retry", buf_str(id), name,

@@ -72,6 +72,7 @@ typedef struct SMTPD_PARAMS {
     int     sasl_auth_header;       /* smtpd_sasl_authenticated_header */
     char   *sasl_path;              /* smtpd_sasl_path (the Dovecot socket) */
     char   *content_filter;         /* "transport:nexthop" or "" (-o content_filter=) */
+    int     receive_opts;           /* receive_override_options, RECEIVE_* */
     int     sasl_noplain;           /* smtpd_sasl_security_options has noplaintext */
     int     sasl_tls_noplain;       /* smtpd_sasl_tls_security_options has it */
 } SMTPD_PARAMS;

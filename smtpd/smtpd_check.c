@@ -28,6 +28,7 @@
 #include "match_list.h"
 #include "mem.h"
 #include "msg.h"
+#include "receive_override.h"
 #include "resolve_local.h"
 #include "smtpd_restriction.h"
 #include "smtpd_check.h"
@@ -385,6 +386,7 @@ void    smtpd_check_init(void)
     G.allow_untrusted_routing = config_bool(P_allow_untrusted_routing);
     G.reject_unlisted_rcpt = config_bool(P_smtpd_reject_unlisted_recipient);
     G.reject_unlisted_sender = config_bool(P_smtpd_reject_unlisted_sender);
+    G.no_unknown_rcpt = (receive_override_options() & RECEIVE_NO_UNKNOWN_RCPT) != 0;
     smtpd_check_dnsxl_init(dnsxl_used);
     G.ready = 1;
     buf_free(why);

@@ -260,8 +260,9 @@ int     smtpd_check_addr_restriction(CHECK_STATE *st, const char *name)
     if (strcasecmp(name, "reject_unlisted_sender") == 0)
         return sender ? unlisted_address(st, sender, SMTPD_NAME_SENDER) : CHECK_DUNNO;
     if (strcasecmp(name, "reject_unlisted_recipient") == 0
-        || strcasecmp(name, "check_recipient_maps") == 0)
-        return st->rcpt ? unlisted_address(st, st->rcpt, SMTPD_NAME_RECIPIENT) : CHECK_DUNNO;
+        || strcasecmp(name, "check_recipient_maps") == 0)   /* off after a content filter */
+        return st->rcpt && !G.no_unknown_rcpt ? unlisted_address(st, st->rcpt, SMTPD_NAME_RECIPIENT)
+            : CHECK_DUNNO;
     if (strcasecmp(name, "reject_invalid_helo_hostname") == 0
         || strcasecmp(name, "reject_invalid_hostname") == 0)
         return helo_check(st, 0);

@@ -46,6 +46,7 @@ typedef struct CHECK_GLOBALS {
     int     allow_untrusted_routing;
     int     reject_unlisted_rcpt;   /* smtpd_reject_unlisted_recipient */
     int     reject_unlisted_sender;
+    int     no_unknown_rcpt;        /* receive_override_options no_unknown_recipient_checks */
 } CHECK_GLOBALS;
 
 extern CHECK_GLOBALS smtpd_check_g;

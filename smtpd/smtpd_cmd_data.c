@@ -21,6 +21,7 @@
 #include "mem.h"
 #include "msg.h"
 #include "msg_size.h"
+#include "receive_override.h"
 #include "record.h"
 #include "smtpd.h"
 
@@ -129,6 +130,7 @@ static SMTPD_CLEANUP *smtpd_xfer_open(SMTPD_STATE *st, BUF *why)
         flags |= CLEANUP_FLAG_SMTPD_MILTERS;   /* content and changes: in cleanup */
     if (smtpd_milter_hold(st) != NULL || st->actions.hold)
         flags |= CLEANUP_FLAG_HOLD;
+    flags = receive_override_cleanup_flags(flags, smtpd_params.receive_opts);
     return smtpd_cleanup_open(SMTPD_CLEANUP_PATH, flags, (int) smtpd_params.ipc_timeout, why);
 }
 

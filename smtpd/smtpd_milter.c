@@ -39,6 +39,7 @@
 #include "mem.h"
 #include "milter.h"
 #include "msg.h"
+#include "receive_override.h"
 #include "smtpd.h"
 
 typedef struct SMTPD_MILTER {
@@ -146,7 +147,7 @@ void    smtpd_milter_connect(SMTPD_STATE *st)
     MILTERS *ms;
     int     family;
 
-    if (*list == '\0')
+    if (*list == '\0' || (smtpd_params.receive_opts & RECEIVE_NO_MILTERS))
         return;
     why = buf_alloc(64);
     milter_settings_from_config(&set);

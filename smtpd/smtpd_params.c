@@ -10,6 +10,7 @@
 #include "config.h"
 #include "mem.h"
 #include "msg.h"
+#include "receive_override.h"
 #include "smtpd.h"
 #include "str_split.h"
 
@@ -81,6 +82,7 @@ void    smtpd_params_init(const char *service)
     smtpd_params.banner = xstrdup(config_str(P_smtpd_banner));
     smtpd_params.mail_name = xstrdup(config_str(P_mail_name));
     smtpd_params.content_filter = xstrdup(config_str(P_content_filter));
+    smtpd_params.receive_opts = receive_override_options();
     smtpd_params.service = xstrdup(service ? service : "smtp");
     smtpd_params.message_size_limit = config_int(P_message_size_limit);
     smtpd_params.queue_minfree = config_int(P_queue_minfree);

@@ -169,6 +169,64 @@ class ContentFilterTest(h.InstanceTest):
         self.assertEqual(sink.transactions[0]["accepted"], ["bob@[127.0.0.1]"])
         h.wait_for(lambda: self.queue_empty(inst), 20, "the queue to empty")
 
+    def test_reinjection_with_receive_override_options(self):
+        """FILTER_README's re-injection service: with
+        receive_override_options=no_header_body_checks the header_checks
+        FILTER that sent the message out does not send it out again, and
+        with no_unknown_recipient_checks its RCPT is not checked against
+        the local users (the first pass did that)."""
+        sink = self.sink()
+        inst = self.instance()
+        with open(os.path.join(inst.etc, "header_checks"), "w") as f:
+            f.write("/^Subject: scan-me/ FILTER smtp:[127.0.0.1]:%d\n" % sink.port)
+        inst.conf(header_checks="pcre:%s/header_checks" % inst.etc)
+        reinject = h.free_port()
+        with open(os.path.join(inst.etc, "master.cf"), "a") as f:
+            f.write("\n127.0.0.1:%d inet n - n - - smtpd\n    -o content_filter=\n"
+                    "    -o receive_override_options=no_header_body_checks,"
+                    "no_unknown_recipient_checks,no_address_mappings,no_milters\n" % reinject)
+        inst.start()
+        h.wait_for(lambda: h.tcp_listening(reinject), 10, "the re-injection smtpd")
+        e2e.send(inst, SENDER, [RCPT], e2e.crlf("Subject: scan-me\n\nfiltered once\n"))
+        sink.wait_transactions(1)
+        tx = sink.transactions[0]
+        client = smtplib.SMTP("127.0.0.1", reinject, timeout=30)
+        try:
+            client.ehlo("filter.test")
+            client.sendmail(mail_address(tx), tx["accepted"], unstuff(tx["data"]))
+            client.mail(SENDER)
+            self.assertEqual(client.rcpt("nobody-here@sandbox.test")[0], 250)
+            client.rset()
+        finally:
+            client.quit()
+        [data] = e2e.wait_delivered(inst, "bob")
+        self.assertIn(b"filtered once", data)
+        h.wait_for(lambda: self.queue_empty(inst), 20, "the re-injected message to leave")
+        self.assertEqual(len(sink.transactions), 1, "the re-injected message looped")
+        # The first service still checks recipients.
+        client = smtplib.SMTP("127.0.0.1", inst.smtp_port, timeout=30)
+        try:
+            client.ehlo("client.test")
+            client.mail(SENDER)
+            self.assertEqual(client.rcpt("nobody-here@sandbox.test")[0], 550)
+        finally:
+            client.quit()
+
+    def test_local_submission_is_filtered(self):
+        """pickup honours content_filter too: sendmail mail reaches the
+        filter, as in Postfix (a pickup -o content_filter= turns it off)."""
+        sink = self.sink()
+        inst = self.instance()
+        inst.conf(content_filter="smtp:[127.0.0.1]:%d" % sink.port)
+        inst.start()
+        h.run([h.binary("sendmail"), "-C", inst.etc, "-f", SENDER, RCPT],
+              input="Subject: local\n\nfrom cron\n")
+        sink.wait_transactions(1)
+        self.assertEqual(sink.transactions[0]["accepted"], [RCPT])
+        self.assertIn(b"from cron", sink.transactions[0]["data"])
+        h.wait_for(lambda: self.queue_empty(inst), 20, "the queue to empty")
+        self.assertEqual(inst.messages("bob"), [])
+
 
 if __name__ == "__main__":
     h.main()
