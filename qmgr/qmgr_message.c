@@ -251,8 +251,8 @@ static void qmgr_message_force_expire(QMGR_MESSAGE *m)
 /* qmgr_message_filter - a content filter "transport:nexthop" replaces the
  * resolver's transport and next hop for every recipient, whatever its
  * address class (Postfix's qmgr_message_resolve); the address itself stays.
- * An empty nexthop ("smtp:") is the recipient's domain, as Postfix's with
- * default_filter_nexthop empty (surel has no default_filter_nexthop). */
+ * An empty nexthop ("smtp:") is default_filter_nexthop, or when that is
+ * empty (Postfix's default) the recipient's domain. */
 static void qmgr_message_filter(const char *filter, RESOLVE_REPLY *reply)
 {
     const char *colon = strchr(filter, ':');
@@ -267,6 +267,8 @@ static void qmgr_message_filter(const char *filter, RESOLVE_REPLY *reply)
     buf_append(reply->transport, filter, (size_t) (colon - filter));
     if (colon[1])
         buf_set(reply->nexthop, colon + 1);
+    else if (*config_str(P_default_filter_nexthop))
+        buf_set(reply->nexthop, config_str(P_default_filter_nexthop));
     else if ((at = strrchr(buf_str(reply->recipient), '@')) != NULL && at[1])
         buf_set(reply->nexthop, at + 1);
 }

@@ -169,6 +169,21 @@ class ContentFilterTest(h.InstanceTest):
         self.assertEqual(sink.transactions[0]["accepted"], ["bob@[127.0.0.1]"])
         h.wait_for(lambda: self.queue_empty(inst), 20, "the queue to empty")
 
+    def test_default_filter_nexthop(self):
+        """FILTER smtp: (no next hop) with default_filter_nexthop set goes
+        there, not to the recipient's domain."""
+        sink = self.sink()
+        inst = self.instance()
+        with open(os.path.join(inst.etc, "header_checks"), "w") as f:
+            f.write("/^Subject: default-nexthop/ FILTER smtp:\n")
+        inst.conf(header_checks="pcre:%s/header_checks" % inst.etc,
+                  default_filter_nexthop="[127.0.0.1]:%d" % sink.port)
+        inst.start()
+        e2e.send(inst, SENDER, ["carol@elsewhere.test"], e2e.crlf("Subject: default-nexthop\n\nx\n"))
+        sink.wait_transactions(1)
+        self.assertEqual(sink.transactions[0]["accepted"], ["carol@elsewhere.test"])
+        h.wait_for(lambda: self.queue_empty(inst), 20, "the queue to empty")
+
     def test_reinjection_with_receive_override_options(self):
         """FILTER_README's re-injection service: with
         receive_override_options=no_header_body_checks the header_checks
