@@ -46,11 +46,18 @@ def job(i):
 
 
 class Killer(threading.Thread):
-    """SIGKILLs a victim every 50-250 ms, each once per shuffled round, until stopped."""
+    """SIGKILLs a victim every 50-250 ms, each once per shuffled round, until
+    stopped; after each kill it waits (bounded) until one more message has
+    been acknowledged, so that a slow machine (the sanitizer build under
+    load, where a new smtpd and cleanup take longer to start than the kills
+    are apart) still makes progress instead of a livelock."""
 
-    def __init__(self, inst):
+    PROGRESS_WAIT = 10.0    # seconds at most for one acknowledgement after a kill
+
+    def __init__(self, inst, results):
         super().__init__(daemon=True)
         self.inst = inst
+        self.results = results
         self.stop = threading.Event()
         self.kills = {v: 0 for v in VICTIMS}
         self.rng = random.Random(20261202)
@@ -66,12 +73,25 @@ class Killer(threading.Thread):
                     order = list(VICTIMS)
                     self.rng.shuffle(order)
                 victim = order.pop()
+                before = self.acknowledged()
                 if victim == "master":
                     self.kill_master()
                 elif self.kill_program(victim):
                     self.kills[victim] += 1
+                self.await_progress(before)
         except Exception as err:  # reported by the test
             self.error = err
+
+    def acknowledged(self):
+        return sum(r is not None for r in self.results)
+
+    def await_progress(self, before):
+        """Until one more 250 came, all were given, or PROGRESS_WAIT passed
+        (a stop request ends the wait too)."""
+        end = time.monotonic() + self.PROGRESS_WAIT
+        while (self.acknowledged() == before and before < len(self.results)
+               and time.monotonic() < end and not self.stop.wait(0.02)):
+            pass
 
     def kill_program(self, prog):
         """SIGKILL every daemon of the instance running program prog."""
@@ -157,7 +177,7 @@ class CrashStorm(h.InstanceTest):
         jobs = [job(i) for i in range(COUNT)]
         results = [None] * COUNT
         errors = []
-        killer = Killer(inst)
+        killer = Killer(inst, results)
         killer.start()
         send_all(inst.smtp_port, jobs, results, errors, deadline)
         killer.stop.set()
