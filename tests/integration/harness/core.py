@@ -66,8 +66,8 @@ def _claim_port(port):
     return True
 
 
-def _bindable(port, family, host):
-    with socket.socket(family, socket.SOCK_STREAM) as s:
+def _bindable(port, family, host, kind=socket.SOCK_STREAM):
+    with socket.socket(family, kind) as s:
         try:
             s.bind((host, port))
         except OSError:
@@ -75,15 +75,16 @@ def _bindable(port, family, host):
     return True
 
 
-def free_port(family=socket.AF_INET, host="127.0.0.1"):
-    """A TCP port on host that nobody listens on and no other test process
-    will be handed (see PORT_LOCK_DIR above)."""
+def free_port(family=socket.AF_INET, host="127.0.0.1", kind=socket.SOCK_STREAM):
+    """A TCP (or, with kind=SOCK_DGRAM, UDP) port on host that nobody has
+    bound and no other test process will be handed (see PORT_LOCK_DIR
+    above)."""
     high = min(_ephemeral_low(), 65536) - 1
     low = 20000 if high > 21000 else 1024
     rng = random.SystemRandom()
     for _ in range(1000):
         port = rng.randint(low, high)
-        if _claim_port(port) and _bindable(port, family, host):
+        if _claim_port(port) and _bindable(port, family, host, kind):
             return port
     raise AssertionError("no free test port in %d-%d" % (low, high))
 

@@ -21,18 +21,19 @@ import subprocess
 import tempfile
 import unittest
 
-from .core import wait_for
+from .core import free_port, wait_for
 
 UNBOUND = shutil.which("unbound") or "/usr/sbin/unbound"
 HAVE_UNBOUND = os.path.exists(UNBOUND)
 
 
 def udp_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A UDP port for the name server: from the locked range below the
+    ephemeral ports (harness/core.py), never one the kernel just handed
+    out to bind(0) and may hand to the next client socket too (a CI run
+    lost the port that way: unbound failed to bind and the test waited
+    15 s for an answer from nobody)."""
+    return free_port(kind=socket.SOCK_DGRAM)
 
 
 def ptr(addr, name):
@@ -57,7 +58,19 @@ class NameServer:
         self.port = udp_port()
         self.proc = None
 
-    def start(self):
+    def start(self, attempts=3):
+        """Start unbound and wait until it answers; a server that exits
+        (its port taken after all: a resolver's random source port can
+        fall anywhere) is started again on another port."""
+        for attempt in range(attempts):
+            if self._start_once():
+                return self
+            self.stop()
+            self.port = udp_port()
+        with open(os.path.join(self.tmp, "unbound.log")) as f:
+            raise AssertionError("unbound never answered; its log:\n" + f.read()[-2000:])
+
+    def _start_once(self):
         conf = os.path.join(self.tmp, "unbound.conf")
         lines = ["server:",
                  "  interface: 127.0.0.1@%d" % self.port,
@@ -66,6 +79,9 @@ class NameServer:
                  "  directory: \"%s\"" % self.tmp, "  pidfile: \"\"",
                  "  use-syslog: no", "  logfile: \"\"", "  verbosity: 0",
                  "  access-control: 127.0.0.0/8 allow",
+                 # A port shared with another socket is a bind error, not
+                 # two servers splitting the queries.
+                 "  so-reuseport: no",
                  "  do-not-query-localhost: yes",
                  "  module-config: \"iterator\"",
                  "  auto-trust-anchor-file: \"\"",
@@ -78,8 +94,12 @@ class NameServer:
         self.log = open(os.path.join(self.tmp, "unbound.log"), "w")
         self.proc = subprocess.Popen([UNBOUND, "-d", "-c", conf], stdout=subprocess.DEVNULL,
                                      stderr=self.log)
-        wait_for(self.answers, 15, "unbound to answer")
-        return self
+        try:
+            wait_for(lambda: self.proc.poll() is not None or self.answers(), 15,
+                     "unbound to answer")
+        except AssertionError:
+            return False
+        return self.proc.poll() is None
 
     def answers(self):
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
