@@ -9,7 +9,6 @@ sessions to scache between messages instead of hanging up. The sink
 counts connections; RSET before each reuse is seen in its command log.
 """
 import os
-import socket
 import time
 import unittest
 
@@ -20,14 +19,6 @@ from harness.sink import Sink
 SENDER = "alice@sandbox.test"
 # Fewer on a slow machine (SUREL_REUSE_MESSAGES); the ratio is asserted.
 MESSAGES = int(os.environ.get("SUREL_REUSE_MESSAGES", "1000"))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def queue_empty(inst):
@@ -50,7 +41,7 @@ class ReuseTest(h.InstanceTest):
         """MESSAGES messages to one destination over at most 10
         connections; each reuse starts with RSET; every cached session
         ends with QUIT when its time is up."""
-        port = free_port()
+        port = h.free_port()
         sink = Sink(port=port)
         inst = self.instance()
         inst.conf(default_transport="smtp", relayhost="[127.0.0.1]:%d" % port,
@@ -77,7 +68,7 @@ class ReuseTest(h.InstanceTest):
     def test_reuse_stays_with_its_destination(self):
         """Two destinations with interleaved backlogs: a session carries
         mail for its own next hop only."""
-        pa, pb = free_port(), free_port()
+        pa, pb = h.free_port(), h.free_port()
         a, b = Sink(port=pa), Sink(port=pb)
         inst = self.instance()
         inst.conf(default_transport="smtp",
@@ -100,7 +91,7 @@ class ReuseTest(h.InstanceTest):
     def test_reuse_count_limit(self):
         """smtp_connection_reuse_count_limit = 2: a session carries three
         messages (the first and two reuses), then QUIT."""
-        port = free_port()
+        port = h.free_port()
         sink = Sink(port=port)
         inst = self.instance()
         inst.conf(default_transport="smtp", relayhost="[127.0.0.1]:%d" % port,
