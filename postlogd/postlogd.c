@@ -56,6 +56,7 @@
 #include "server.h"
 
 static LOGWRITER *postlogd_file;        /* maillog_file; NULL: syslog */
+static BUF *postlogd_batch;             /* this event's lines, written at its end */
 
 /* postlogd_clean - one printable line: control bytes (a client's stray
  * newline would forge a second line) become '?', trailing ends go */
@@ -88,8 +89,23 @@ static void postlogd_service(char *buf, size_t len, const SERVER_CTX *ctx)
         return;
     }
     buf[len++] = '\n';
-    if (logwriter_write(postlogd_file, buf, len) < 0)
+    buf_append(postlogd_batch, buf, len);
+}
+
+/* postlogd_batch_end - the lines of one event in one write.
+ *
+ * The datagrams that were waiting when postlogd woke (at most DGRAM_BATCH)
+ * go out together: one lock, one rotation check and one write instead of
+ * four system calls a line. They are in the socket's order; nothing waits
+ * longer than the event that read it. */
+static void postlogd_batch_end(const SERVER_CTX *ctx)
+{
+    (void) ctx;
+    if (postlogd_file == NULL || buf_len(postlogd_batch) == 0)
+        return;
+    if (logwriter_write(postlogd_file, buf_str(postlogd_batch), buf_len(postlogd_batch)) < 0)
         msg_warn("write %s: %m", config_str(P_maillog_file));
+    buf_reset(postlogd_batch);
 }
 
 /* postlogd_pre_init - open maillog_file with the rights we started with */
@@ -101,6 +117,7 @@ static void postlogd_pre_init(const SERVER_CTX *ctx)
     if (ctx->argc > 0)
         msg_fatal("unexpected command-line argument: %s", ctx->argv[0]);
     server_set_watchdog(config_time(P_postlogd_watchdog_timeout));
+    postlogd_batch = buf_alloc(DGRAM_BUF_SIZE);
     if (*path) {
         if (!maillog_file_allowed(path, why))
             msg_fatal("%s", buf_str(why));
@@ -116,6 +133,7 @@ int     main(int argc, char **argv)
         .pre_init = postlogd_pre_init,
         .confine = "postlogd",
         .log_self = 1,
+        .batch_end = postlogd_batch_end,
     };
 
     dgram_server_main(argc, argv, postlogd_service, &hooks);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -269,7 +270,7 @@ void server_notify(int status)
     if (server_state.retired)
         return;                         /* nobody listens any more */
     memset(&rec, 0, sizeof(rec));
-    rec.pid = getpid();
+    rec.pid = msg_pid();
     rec.gen = server_state.gen;
     rec.status = status;
     /* One record, smaller than PIPE_BUF: the write is atomic or fails. */
@@ -326,12 +327,22 @@ int server_use_exhausted(void)
 
 /* server_watchdog - (re)arm the deadline for the work about to start.
  * XXX alarm() has one-second resolution and a process-wide scope; it is
- * enough for a bound against a daemon stuck forever. */
+ * enough for a bound against a daemon stuck forever. So it is re-armed
+ * at most once per second of the clock (time() is no system call, alarm()
+ * is, and the loop arms it at every event): the deadline stays between
+ * limit - 1 and limit seconds after the latest work began, as before. */
 void server_watchdog(void)
 {
+    static time_t armed_at;
+    static long armed_limit = -1;
     long    limit = server_state.daemon_timeout;
+    time_t  now = time(NULL);
 
+    if (now == armed_at && limit == armed_limit)
+        return;
     alarm(limit > 0 && limit < (long) UINT_MAX ? (unsigned) limit : 0);
+    armed_at = now;
+    armed_limit = limit;
 }
 
 /* server_exit - a voluntary, clean exit */

@@ -56,6 +56,7 @@ typedef struct SERVER_HOOKS {
     const char *confine;            /* server_confine.c profile, after post_init; NULL: none */
     const char *(*owner)(void);     /* account -u drops to instead of mail_owner (authd) */
     int     log_self;               /* 1: write maillog_file itself, never via postlog (postlogd) */
+    void    (*batch_end)(const SERVER_CTX *ctx);   /* dgram: after each event's datagrams */
 } SERVER_HOOKS;
 
 typedef void (*SINGLE_SERVER_FN)(STREAM *client, const SERVER_CTX *ctx);

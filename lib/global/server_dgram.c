@@ -6,9 +6,17 @@
  * (before the first start, across a reload or a crash) wait in the
  * socket, which outlives every daemon; nothing is lost in between. Each
  * readable event takes up to DGRAM_BATCH datagrams, each at most
- * DGRAM_BUF_SIZE bytes (longer ones are cut), and hands them to the
- * routine under one BUSY/IDLE pair. max_use does not apply (a log server
- * that exits after so many lines only makes clients wait); max_idle does.
+ * DGRAM_BUF_SIZE bytes (longer ones are cut), hands them to the routine
+ * one by one, then calls the batch_end hook (postlogd writes the batch
+ * there). max_use does not apply (a log server that exits after so many
+ * lines only makes clients wait); max_idle does.
+ *
+ * The master hears BUSY and IDLE once, at the first event (BUSY tells it
+ * the process got past its start-up), never per event: a batch takes
+ * microseconds, and a status pair per batch was two writes and two
+ * master wake-ups for every few log lines. The master never needs a
+ * second reader (Debian's postlog line has a process limit of 1, and one
+ * reader keeps up with every client), and a stuck one meets the watchdog.
  */
 #include <errno.h>
 #include <sys/socket.h>
@@ -22,6 +30,7 @@
 #define DGRAM_BATCH 64                  /* datagrams per event, then the loop again */
 
 static DGRAM_SERVER_FN dgram_server_service;
+static int dgram_server_reported;       /* the master heard BUSY and IDLE */
 
 /* dgram_server_retire - the master retired us: go (nothing is lost: what
  * clients send meanwhile waits in the master's socket for our successor) */
@@ -42,7 +51,11 @@ static void dgram_server_event(int event, void *context)
 
     (void) event;
     server_idle_stop();
-    server_notify(MASTER_STAT_BUSY);
+    if (!dgram_server_reported) {
+        server_notify(MASTER_STAT_BUSY);
+        server_notify(MASTER_STAT_IDLE);
+        dgram_server_reported = 1;
+    }
     server_watchdog();
     for (i = 0; i < DGRAM_BATCH; i++) {
         n = recv(fd, buf, DGRAM_BUF_SIZE, MSG_DONTWAIT);
@@ -54,9 +67,8 @@ static void dgram_server_event(int event, void *context)
         buf[n] = 0;
         dgram_server_service(buf, (size_t) n, &server_state.ctx);
     }
-    if (server_state.retired)
-        server_exit();
-    server_notify(MASTER_STAT_IDLE);
+    if (server_state.hooks->batch_end)
+        server_state.hooks->batch_end(&server_state.ctx);
     if (server_state.retired)
         server_exit();
     server_idle_start();

@@ -1,6 +1,7 @@
 /* msg - the one logger; see msg.h for the line shape and severities. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,49 @@ static void (*msg_cleanup)(void);
 
 static void msg_sanitize(char *text);
 static void msg_pending_spill(void);
+
+/*
+ * The pid and host name of every line, looked up once: a message makes
+ * about seven log lines across the daemons, and getpid() and uname() were
+ * two system calls each (glibc no longer caches the pid). A fork forgets
+ * the pid (pthread_atfork), so a child that logs before its exec names
+ * itself. The host name is the one at the first line, as syslogd's.
+ */
+static pid_t msg_cached_pid;
+static char msg_cached_host[64];
+static int msg_atfork_set;
+
+static void msg_forget_pid(void)
+{
+    msg_cached_pid = 0;
+}
+
+/* msg_pid - this process's pid, cached across calls (see above) */
+pid_t   msg_pid(void)
+{
+    if (msg_cached_pid == 0) {
+        if (!msg_atfork_set) {
+            (void) pthread_atfork(NULL, NULL, msg_forget_pid);
+            msg_atfork_set = 1;
+        }
+        msg_cached_pid = getpid();
+    }
+    return msg_cached_pid;
+}
+
+/* msg_host - the short host name of log lines, looked up once */
+static const char *msg_host(void)
+{
+    if (msg_cached_host[0] == 0) {
+        if (gethostname(msg_cached_host, sizeof(msg_cached_host)) != 0)
+            strcpy(msg_cached_host, "localhost");
+        msg_cached_host[sizeof(msg_cached_host) - 1] = 0;
+        msg_cached_host[strcspn(msg_cached_host, ".")] = 0;
+        if (msg_cached_host[0] == 0)
+            strcpy(msg_cached_host, "localhost");
+    }
+    return msg_cached_host;
+}
 static int msg_dying;                   /* fatal/panic re-entry guard */
 
 /* msg_init - name the program ("smtpd" becomes "surel/smtpd") and pick outputs */
@@ -344,19 +388,14 @@ static void msg_write_file(int prio, const char *text)
 {
     char    line[MSG_LINE_MAX + 256];
     char    stamp[32];
-    char    host[64];
     time_t  now = time(NULL);
     struct tm tm;
     int     n;
 
     localtime_r(&now, &tm);
     strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
-    if (gethostname(host, sizeof(host)) != 0)
-        strcpy(host, "localhost");
-    host[sizeof(host) - 1] = 0;
-    host[strcspn(host, ".")] = 0;
     n = snprintf(line, sizeof(line), "%s %s %s[%ld]: %s\n",
-                 stamp, host, msg_prog, (long) getpid(), text);
+                 stamp, msg_host(), msg_prog, (long) msg_pid(), text);
     if (n < 0)
         return;
     if ((size_t) n >= sizeof(line)) {

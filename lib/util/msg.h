@@ -21,6 +21,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #define MSG_TO_STDERR   (1 << 0)    /* also write to stderr */
 #define MSG_TO_SYSLOG   (1 << 1)    /* write to syslog (unless a file is set) */
@@ -33,6 +34,7 @@ extern int msg_verbose;             /* >0: msg_debug lines are written */
 
 void    msg_init(const char *progname, int flags);
 void    msg_set_name(const char *syslog_name);   /* "postfix": postfix/smtpd[pid] */
+pid_t   msg_pid(void);                          /* getpid(), cached; a fork forgets it */
 int     msg_set_logfile(const char *path);
 int     msg_set_logservice(const char *sock_path, const char *file_path, int flags);
 void    msg_service_flush(void);

@@ -1,6 +1,7 @@
 /* check_msg - the logger: Postfix's line shape, severities, one line per event. */
 #include <check.h>
 #include <regex.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -136,6 +137,37 @@ static void mark_cleanup(void)
     ts_write_file(cleanup_marker, "ran");
 }
 
+/* issue 15: the pid is looked up once, and a forked child names itself. */
+START_TEST(test_pid_cached_and_forgotten_at_fork)
+{
+    char   *path = log_to_file();
+    char   *text;
+    char    want[128];
+    pid_t   child;
+    int     status;
+
+    msg_info("parent before");
+    ck_assert_int_eq(msg_pid(), getpid());
+    if ((child = fork()) == 0) {
+        msg_info("child");
+        _exit(msg_pid() == getpid() ? 0 : 1);
+    }
+    ck_assert_int_gt(child, 0);
+    ck_assert_int_eq(waitpid(child, &status, 0), child);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child's msg_pid was stale");
+    msg_info("parent after");
+    text = ts_read_file(path, NULL);
+    snprintf(want, sizeof(want), "surel/smtpd\\[%ld\\]: parent before$", (long) getpid());
+    ck_assert_msg(matches(text, want), "parent line: %s", text);
+    snprintf(want, sizeof(want), "surel/smtpd\\[%ld\\]: child$", (long) child);
+    ck_assert_msg(matches(text, want), "child line: %s", text);
+    snprintf(want, sizeof(want), "surel/smtpd\\[%ld\\]: parent after$", (long) getpid());
+    ck_assert_msg(matches(text, want), "parent line after the fork: %s", text);
+    xfree(text);
+    msg_set_logfile(NULL);
+}
+END_TEST
+
 START_TEST(test_fatal_logs_runs_cleanup_and_exits_1)
 {
     char   *path = log_to_file();
@@ -186,6 +218,7 @@ int main(void)
     tcase_add_test(tc, test_newlines_cannot_forge_lines);
     tcase_add_test(tc, test_control_bytes_are_escaped);
     tcase_add_test(tc, test_debug_only_when_verbose);
+    tcase_add_test(tc, test_pid_cached_and_forgotten_at_fork);
     tcase_add_test(tc, test_fatal_logs_runs_cleanup_and_exits_1);
     tcase_add_test(tc, test_panic_aborts);
     suite_add_tcase(s, tc);
