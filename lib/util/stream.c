@@ -7,11 +7,19 @@
  * does so after STARTTLS, so plaintext sent behind the command can never be
  * taken as a command of the TLS session).
  *
- * The plain descriptor I/O waits with poll(2) before every read and write,
- * so a timeout holds whether the descriptor is blocking or not. Writes on
- * a blocking descriptor must not block after poll said "writable": sockets
+ * The plain descriptor I/O waits with poll(2) when it may have to, so a
+ * timeout holds whether the descriptor is blocking or not. Writes on a
+ * blocking descriptor must not block after poll said "writable": sockets
  * use send(MSG_DONTWAIT) which moves what fits; pipes write at most PIPE_BUF
  * bytes, which fit once poll reports room.
+ *
+ * A socket is written first and polled only when it is full (EAGAIN):
+ * MSG_DONTWAIT never blocks, and a reply or record almost always fits, so
+ * poll-then-send was two system calls where one does. A socket is read
+ * first (recv with MSG_DONTWAIT) only when the previous read filled the
+ * whole buffer, when more input is likely waiting (a message's content);
+ * otherwise the peer has usually not answered yet and poll comes first,
+ * as before (read-first would add a failed recv to every SMTP exchange).
  */
 #include <errno.h>
 #include <limits.h>
@@ -48,7 +56,8 @@ struct STREAM {
     long long left;                 /* that budget: ms of waiting left */
     int     data_rate;              /* bytes/s that extend the budget; 0: none */
     long long rate_cap;             /* the budget never exceeds this (ms) */
-    int     kind;                   /* STREAM_KIND_* (plain write only) */
+    int     kind;                   /* STREAM_KIND_* (plain I/O only) */
+    int     read_full;              /* 1: the last plain read filled rbuf */
     STREAM_READ_FN rd;              /* replacement read, or NULL */
     STREAM_WRITE_FN wr;             /* replacement write, or NULL */
     void   *ctx;                    /* context for rd and wr */
@@ -97,16 +106,20 @@ static int stream_wait(int fd, short events, long long timeout)
     }
 }
 
-/* stream_fd_read - plain read: wait for input (timeout ms), then read what is there */
-static ssize_t stream_fd_read(int fd, void *buf, size_t len, long long timeout)
+/* stream_fd_read - plain read: wait for input (timeout ms), then read what
+ * is there; try_first: a socket is read before any wait (see the top) */
+static ssize_t stream_fd_read(int fd, void *buf, size_t len, long long timeout, int try_first)
 {
-    int     must_wait = timeout > 0;
+    int     must_wait = timeout > 0 && !try_first;
     ssize_t n;
 
     for (;;) {
         if (must_wait && stream_wait(fd, POLLIN, timeout) < 0)
             return -1;
-        n = read(fd, buf, len);
+        if (try_first && !must_wait)
+            n = recv(fd, buf, len, MSG_DONTWAIT);
+        else
+            n = read(fd, buf, len);
         if (n >= 0)
             return n;
         if (errno == EINTR)
@@ -134,11 +147,13 @@ static int stream_fd_kind(int fd)
 /* stream_fd_write - plain write: wait for room, then write what fits */
 static ssize_t stream_fd_write(STREAM *s, const void *buf, size_t len, long long timeout)
 {
-    int     must_wait = timeout > 0;
+    int     must_wait;
     ssize_t n;
 
     if (s->kind == STREAM_KIND_UNKNOWN)
         s->kind = stream_fd_kind(s->fd);
+    /* A socket send never blocks (MSG_DONTWAIT): wait only when it is full. */
+    must_wait = timeout > 0 && s->kind != STREAM_KIND_SOCKET;
     for (;;) {
         if (must_wait && stream_wait(s->fd, POLLOUT, timeout) < 0)
             return -1;
@@ -334,7 +349,11 @@ static int stream_fill(STREAM *s)
     } else if (s->rd) {
         n = s->rd(s->ctx, s->fd, s->rbuf, STREAM_BUFSIZE, stream_budget_seconds(budget));
     } else {
-        n = stream_fd_read(s->fd, s->rbuf, STREAM_BUFSIZE, budget);
+        if (s->kind == STREAM_KIND_UNKNOWN)
+            s->kind = stream_fd_kind(s->fd);
+        n = stream_fd_read(s->fd, s->rbuf, STREAM_BUFSIZE, budget,
+                           s->read_full && s->kind == STREAM_KIND_SOCKET);
+        s->read_full = n == STREAM_BUFSIZE;
     }
     stream_spent(s, start);
     if (n < 0) {

@@ -64,6 +64,36 @@ START_TEST(test_read_timeout_fires_within_bound)
 }
 END_TEST
 
+/* issue 15: a socket read that filled the buffer makes the next read try
+ * recv first (more content is likely waiting); when nothing is, the
+ * timeout still holds and the bytes that do come are read whole. */
+START_TEST(test_read_after_full_buffer_still_times_out)
+{
+    int     sv[2];
+    STREAM *s;
+    char    block[2 * 8192];       /* two full buffers: the third read tries recv first */
+    char    got[sizeof(block)];
+    long long t0;
+    long long took;
+
+    pair(sv);
+    memset(block, 'a', sizeof(block));
+    block[sizeof(block) - 1] = 'z';
+    ck_assert_int_eq(write(sv[1], block, sizeof(block)), (ssize_t) sizeof(block));
+    s = stream_fdopen(sv[0]);
+    stream_set_timeout(s, 1);
+    ck_assert_int_eq(stream_read(s, got, sizeof(block)), (ssize_t) sizeof(block));
+    ck_assert_int_eq(memcmp(got, block, sizeof(block)), 0);
+    t0 = now_ms();
+    ck_assert_int_eq(stream_getc(s), STREAM_ERROR);
+    took = now_ms() - t0;
+    ck_assert_msg(took >= 900 && took < 3000, "timeout after %lld ms", took);
+    ck_assert(stream_timed_out(s));
+    stream_close(s);
+    close(sv[1]);
+}
+END_TEST
+
 /* After a read timeout a server says goodbye: stream_clear_error makes
  * the stream writable again (and readable), through the same I/O. */
 START_TEST(test_clear_error_after_timeout)
@@ -683,6 +713,7 @@ int main(void)
 
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_read_timeout_fires_within_bound);
+    tcase_add_test(tc, test_read_after_full_buffer_still_times_out);
     tcase_add_test(tc, test_clear_error_after_timeout);
     tcase_add_test(tc, test_timeout_survives_eintr);
     tcase_add_test(tc, test_write_timeout_when_peer_does_not_read);
